@@ -1,0 +1,198 @@
+//! SB3's rollout buffer (with GAE) and replay buffer, host-side and serialisable.
+
+use crate::rng::Rng;
+use serde::{Deserialize, Serialize};
+
+/// On-policy storage for `n_steps x n_envs` transitions.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RolloutBuffer {
+    pub n_steps: usize,
+    pub n_envs: usize,
+    pub obs_dim: usize,
+    pub obs: Vec<f32>,
+    pub actions: Vec<usize>,
+    pub rewards: Vec<f64>,
+    /// 1.0 where the observation is the first of an episode.
+    pub episode_starts: Vec<f64>,
+    pub values: Vec<f64>,
+    pub log_probs: Vec<f64>,
+    pub advantages: Vec<f64>,
+    pub returns: Vec<f64>,
+    pub pos: usize,
+}
+
+impl RolloutBuffer {
+    pub fn new(n_steps: usize, n_envs: usize, obs_dim: usize) -> Self {
+        let n = n_steps * n_envs;
+        Self {
+            n_steps,
+            n_envs,
+            obs_dim,
+            obs: vec![0.0; n * obs_dim],
+            actions: vec![0; n],
+            rewards: vec![0.0; n],
+            episode_starts: vec![0.0; n],
+            values: vec![0.0; n],
+            log_probs: vec![0.0; n],
+            advantages: vec![0.0; n],
+            returns: vec![0.0; n],
+            pos: 0,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.n_steps * self.n_envs
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn reset(&mut self) {
+        self.pos = 0;
+    }
+
+    /// Stores one vectorized step; index = step * n_envs + env.
+    pub fn add(&mut self, obs: &[f32], actions: &[usize], rewards: &[f64], episode_starts: &[bool], values: &[f64], log_probs: &[f64]) {
+        let (e, d, p) = (self.n_envs, self.obs_dim, self.pos);
+        self.obs[p * e * d..(p + 1) * e * d].copy_from_slice(obs);
+        for i in 0..e {
+            let k = p * e + i;
+            self.actions[k] = actions[i];
+            self.rewards[k] = rewards[i];
+            self.episode_starts[k] = if episode_starts[i] { 1.0 } else { 0.0 };
+            self.values[k] = values[i];
+            self.log_probs[k] = log_probs[i];
+        }
+        self.pos += 1;
+    }
+
+    pub fn full(&self) -> bool {
+        self.pos == self.n_steps
+    }
+
+    /// GAE(lambda) as SB3's `compute_returns_and_advantage`: `last_values` are
+    /// V(s) of the observation after the rollout, `dones` whether it starts a new episode.
+    pub fn compute_returns_and_advantage(&mut self, last_values: &[f64], dones: &[bool], gamma: f64, gae_lambda: f64) {
+        let e = self.n_envs;
+        for i in 0..e {
+            let mut last_gae = 0.0;
+            for step in (0..self.n_steps).rev() {
+                let k = step * e + i;
+                let (next_non_terminal, next_value) = if step == self.n_steps - 1 {
+                    (if dones[i] { 0.0 } else { 1.0 }, last_values[i])
+                } else {
+                    (1.0 - self.episode_starts[k + e], self.values[k + e])
+                };
+                let delta = self.rewards[k] + gamma * next_value * next_non_terminal - self.values[k];
+                last_gae = delta + gamma * gae_lambda * next_non_terminal * last_gae;
+                self.advantages[k] = last_gae;
+            }
+        }
+        for k in 0..self.len() {
+            self.returns[k] = self.advantages[k] + self.values[k];
+        }
+    }
+}
+
+/// Off-policy storage, a ring of `capacity` transitions (SB3's ReplayBuffer
+/// with `handle_timeout_termination`: `dones` holds terminations only).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ReplayBuffer {
+    pub capacity: usize,
+    pub obs_dim: usize,
+    pub obs: Vec<f32>,
+    pub next_obs: Vec<f32>,
+    pub actions: Vec<u32>,
+    pub rewards: Vec<f32>,
+    pub dones: Vec<f32>,
+    pub pos: usize,
+    pub full: bool,
+}
+
+/// A sampled minibatch, row-major.
+#[derive(Clone, Debug, Default)]
+pub struct ReplaySample {
+    pub obs: Vec<f32>,
+    pub next_obs: Vec<f32>,
+    pub actions: Vec<i64>,
+    pub rewards: Vec<f32>,
+    pub dones: Vec<f32>,
+}
+
+impl ReplayBuffer {
+    pub fn new(capacity: usize, obs_dim: usize) -> Self {
+        Self {
+            capacity,
+            obs_dim,
+            obs: vec![0.0; capacity * obs_dim],
+            next_obs: vec![0.0; capacity * obs_dim],
+            actions: vec![0; capacity],
+            rewards: vec![0.0; capacity],
+            dones: vec![0.0; capacity],
+            pos: 0,
+            full: false,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        if self.full { self.capacity } else { self.pos }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn add(&mut self, obs: &[f32], next_obs: &[f32], action: usize, reward: f64, terminated: bool) {
+        let (d, p) = (self.obs_dim, self.pos);
+        self.obs[p * d..(p + 1) * d].copy_from_slice(obs);
+        self.next_obs[p * d..(p + 1) * d].copy_from_slice(next_obs);
+        self.actions[p] = action as u32;
+        self.rewards[p] = reward as f32;
+        self.dones[p] = if terminated { 1.0 } else { 0.0 };
+        self.pos += 1;
+        if self.pos == self.capacity {
+            self.full = true;
+            self.pos = 0;
+        }
+    }
+
+    /// Uniform sample with replacement, into a reused buffer.
+    pub fn sample_into(&self, batch_size: usize, rng: &mut Rng, out: &mut ReplaySample) {
+        let d = self.obs_dim;
+        let upper = self.len();
+        out.obs.clear();
+        out.next_obs.clear();
+        out.actions.clear();
+        out.rewards.clear();
+        out.dones.clear();
+        for _ in 0..batch_size {
+            let i = rng.below(upper);
+            out.obs.extend_from_slice(&self.obs[i * d..(i + 1) * d]);
+            out.next_obs.extend_from_slice(&self.next_obs[i * d..(i + 1) * d]);
+            out.actions.push(self.actions[i] as i64);
+            out.rewards.push(self.rewards[i]);
+            out.dones.push(self.dones[i]);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replay_buffer_wraps() {
+        let mut b = ReplayBuffer::new(3, 1);
+        for i in 0..5 {
+            b.add(&[i as f32], &[i as f32 + 0.5], i % 2, i as f64, false);
+        }
+        assert!(b.full);
+        assert_eq!(b.len(), 3);
+        assert_eq!(b.obs, vec![3.0, 4.0, 2.0]);
+        let mut s = ReplaySample::default();
+        b.sample_into(10, &mut Rng::seed_from_u64(0), &mut s);
+        assert_eq!(s.obs.len(), 10);
+        assert!(s.obs.iter().all(|o| [2.0, 3.0, 4.0].contains(o)));
+    }
+}

@@ -1,0 +1,149 @@
+//! PPO and DQN on burn. Algorithms see envs and a [`Callback`]; they never touch
+//! the filesystem or the GUI. The runner's callback evaluates, logs, saves and
+//! answers the Stop button, like SB3's callbacks.
+
+pub mod buffers;
+pub mod device;
+pub mod dqn;
+pub mod nets;
+pub mod ppo;
+
+use crate::envs::VecEnv;
+use burn::prelude::*;
+use nets::{Mlp, MlpWeights};
+use serde::{Deserialize, Serialize};
+
+pub use dqn::Dqn;
+pub use ppo::Ppo;
+
+/// What a callback tells the algorithm.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Control {
+    Continue,
+    Stop,
+}
+
+/// Named scalar metrics of one update, in a stable order (`a/b` names nest).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Metrics(pub Vec<(String, f64)>);
+
+impl Metrics {
+    pub fn push(&mut self, name: &str, value: f64) {
+        self.0.push((name.to_string(), value));
+    }
+    pub fn get(&self, name: &str) -> Option<f64> {
+        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| *v)
+    }
+}
+
+/// Hooks the training loop calls (SB3's `BaseCallback`).
+pub trait Callback {
+    /// After every vectorized env step. `Stop` ends training after this step.
+    fn on_step(&mut self, agent: &dyn Agent, num_timesteps: u64) -> Control;
+    /// After every gradient update phase, with its metrics.
+    fn on_update(&mut self, metrics: &Metrics);
+}
+
+/// Which head a policy net has: action logits (PPO) or Q-values (DQN). Either
+/// way the greedy action is the argmax.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PolicyHead {
+    Logits,
+    QValues,
+}
+
+/// A trained algorithm as the runner sees it.
+pub trait Agent {
+    /// A snapshot of the acting network, on the plain (no autodiff) device.
+    fn policy(&self) -> Policy;
+    /// Every network's weights, named ("actor", "critic", "q_net", "target_q_net").
+    fn networks(&self) -> Result<Vec<(String, MlpWeights)>, String>;
+    fn num_timesteps(&self) -> u64;
+}
+
+/// The acting network of a trained agent: maps observations to per-action scores.
+#[derive(Clone, Debug)]
+pub struct Policy {
+    pub net: Mlp,
+    pub head: PolicyHead,
+    device: Device,
+}
+
+impl Policy {
+    pub fn new(net: Mlp, head: PolicyHead, device: Device) -> Self {
+        Self { net, head, device }
+    }
+
+    pub fn from_weights(weights: &MlpWeights, head: PolicyHead, device: &Device) -> Result<Self, String> {
+        Ok(Self::new(Mlp::from_weights(weights, device)?, head, device.clone()))
+    }
+
+    pub fn n_actions(&self) -> usize {
+        self.net.sizes().last().copied().unwrap_or(0)
+    }
+
+    pub fn obs_dim(&self) -> usize {
+        self.net.sizes().first().copied().unwrap_or(0)
+    }
+
+    /// Scores for `n` observations packed in `obs` (`n * obs_dim`), row-major `n * n_actions`.
+    pub fn scores(&self, obs: &[f32], n: usize) -> Result<Vec<f32>, String> {
+        let dim = self.obs_dim();
+        if obs.len() != n * dim {
+            return Err(format!("policy expects {n} observations of {dim} values, got {} values", obs.len()));
+        }
+        let x = Tensor::<2>::from_data(TensorData::new(obs.to_vec(), [n, dim]), &self.device);
+        read_vec(self.net.forward(x))
+    }
+
+    /// Greedy actions (SB3's `deterministic=True`).
+    pub fn act_deterministic(&self, obs: &[f32], n: usize) -> Result<Vec<usize>, String> {
+        let a = self.n_actions();
+        Ok(self.scores(obs, n)?.chunks(a.max(1)).map(argmax).collect())
+    }
+}
+
+pub fn argmax(xs: &[f32]) -> usize {
+    let mut best = 0;
+    for (i, &x) in xs.iter().enumerate() {
+        if x > xs[best] {
+            best = i;
+        }
+    }
+    best
+}
+
+/// Statistics of the last 100 finished episodes (SB3's `ep_info_buffer`).
+#[derive(Clone, Debug, Default)]
+pub struct EpisodeWindow {
+    returns: std::collections::VecDeque<(f64, u32)>,
+}
+
+impl EpisodeWindow {
+    pub fn drain_from(&mut self, venv: &mut VecEnv) {
+        for ep in venv.finished.drain(..) {
+            if self.returns.len() == 100 {
+                self.returns.pop_front();
+            }
+            self.returns.push_back((ep.episode_return, ep.length));
+        }
+    }
+    pub fn mean_return(&self) -> Option<f64> {
+        (!self.returns.is_empty()).then(|| self.returns.iter().map(|r| r.0).sum::<f64>() / self.returns.len() as f64)
+    }
+    pub fn mean_length(&self) -> Option<f64> {
+        (!self.returns.is_empty()).then(|| self.returns.iter().map(|r| r.1 as f64).sum::<f64>() / self.returns.len() as f64)
+    }
+    pub fn push_into(&self, m: &mut Metrics) {
+        if let (Some(r), Some(l)) = (self.mean_return(), self.mean_length()) {
+            m.push("rollout/ep_rew_mean", r);
+            m.push("rollout/ep_len_mean", l);
+        }
+    }
+}
+
+/// Reads a tensor back to the host; an error means the device failed.
+pub(crate) fn read_vec<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>, String> {
+    t.try_into_vec_as::<f32>().map_err(|e| format!("reading a tensor back from the device failed: {e:?}"))
+}

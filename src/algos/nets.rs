@@ -1,0 +1,213 @@
+//! The MLPs both algorithms use, SB3's weight init, global-norm gradient
+//! clipping, and a plain weight format for checkpoints (no burn types in it,
+//! so files stay readable whatever burn version wrote them).
+
+use crate::config::Activation;
+use crate::rng::Rng;
+use burn::module::{Module, Param};
+use burn::nn::Linear;
+use burn::optim::GradientsParams;
+use burn::prelude::*;
+pub use crate::runs::model_file::{LayerWeights, MlpWeights};
+
+/// A fully connected network: `sizes[0]` inputs, hidden layers, `sizes.last()` outputs.
+#[derive(Module, Debug)]
+pub struct Mlp {
+    pub layers: Vec<Linear>,
+    #[module(skip)]
+    pub activation: Activation,
+}
+
+/// How to initialise an [`Mlp`].
+#[derive(Clone, Copy, Debug)]
+pub enum Init {
+    /// PyTorch's default `nn.Linear` init (kaiming-uniform, bound 1/sqrt(fan_in)), SB3's DQN.
+    TorchDefault,
+    /// SB3's `ortho_init`: orthogonal weights with `hidden_gain` for hidden layers and
+    /// `output_gain` for the last one, zero biases.
+    Orthogonal { hidden_gain: f64, output_gain: f64 },
+}
+
+impl Mlp {
+    pub fn new(sizes: &[usize], activation: Activation, init: Init, rng: &mut Rng, device: &Device) -> Self {
+        let mut layers = Vec::with_capacity(sizes.len().saturating_sub(1));
+        let n_layers = sizes.len() - 1;
+        for (i, w) in sizes.windows(2).enumerate() {
+            let (fan_in, fan_out) = (w[0], w[1]);
+            let (weight, bias) = match init {
+                Init::TorchDefault => {
+                    let bound = 1.0 / (fan_in as f64).sqrt();
+                    let weight: Vec<f32> = (0..fan_in * fan_out).map(|_| rng.uniform(-bound, bound) as f32).collect();
+                    let bias: Vec<f32> = (0..fan_out).map(|_| rng.uniform(-bound, bound) as f32).collect();
+                    (weight, bias)
+                }
+                Init::Orthogonal { hidden_gain, output_gain } => {
+                    let gain = if i + 1 == n_layers { output_gain } else { hidden_gain };
+                    (orthogonal_in_out(fan_in, fan_out, gain, rng), vec![0.0; fan_out])
+                }
+            };
+            layers.push(linear_from(fan_in, fan_out, weight, bias, device));
+        }
+        Self { layers, activation }
+    }
+
+    pub fn forward(&self, mut x: Tensor<2>) -> Tensor<2> {
+        let last = self.layers.len() - 1;
+        for (i, layer) in self.layers.iter().enumerate() {
+            x = layer.forward(x);
+            if i < last {
+                x = match self.activation {
+                    Activation::Tanh => x.tanh(),
+                    Activation::Relu => burn::tensor::activation::relu(x),
+                };
+            }
+        }
+        x
+    }
+
+    pub fn sizes(&self) -> Vec<usize> {
+        let mut s = Vec::new();
+        for (i, l) in self.layers.iter().enumerate() {
+            let [d_in, d_out] = l.weight.dims();
+            if i == 0 {
+                s.push(d_in);
+            }
+            s.push(d_out);
+        }
+        s
+    }
+
+    /// Copies the weights out to the host (a device sync).
+    pub fn to_weights(&self) -> Result<MlpWeights, String> {
+        let mut layers = Vec::with_capacity(self.layers.len());
+        for l in &self.layers {
+            let weight = l.weight.val().try_into_vec_as::<f32>().map_err(|e| format!("reading weights: {e:?}"))?;
+            let bias = match &l.bias {
+                Some(b) => b.val().try_into_vec_as::<f32>().map_err(|e| format!("reading biases: {e:?}"))?,
+                None => vec![0.0; l.weight.dims()[1]],
+            };
+            layers.push(LayerWeights { weight, bias });
+        }
+        Ok(MlpWeights { sizes: self.sizes(), activation: self.activation, layers })
+    }
+
+    pub fn from_weights(w: &MlpWeights, device: &Device) -> Result<Self, String> {
+        w.check()?;
+        let layers = w
+            .sizes
+            .windows(2)
+            .zip(&w.layers)
+            .map(|(s, l)| linear_from(s[0], s[1], l.weight.clone(), l.bias.clone(), device))
+            .collect();
+        Ok(Self { layers, activation: w.activation })
+    }
+
+    /// Ids and ranks of every parameter, for gradient clipping.
+    fn param_ids(&self) -> Vec<(burn::module::ParamId, bool)> {
+        let mut ids = Vec::new();
+        for l in &self.layers {
+            ids.push((l.weight.id, true));
+            if let Some(b) = &l.bias {
+                ids.push((b.id, false));
+            }
+        }
+        ids
+    }
+}
+
+fn linear_from(fan_in: usize, fan_out: usize, weight: Vec<f32>, bias: Vec<f32>, device: &Device) -> Linear {
+    let w = Tensor::<2>::from_data(TensorData::new(weight, [fan_in, fan_out]), device);
+    let b = Tensor::<1>::from_data(TensorData::new(bias, [fan_out]), device);
+    Linear { weight: Param::from_tensor(w), bias: Some(Param::from_tensor(b)) }
+}
+
+/// `torch.nn.init.orthogonal_` for a torch weight of shape [out, in], returned
+/// transposed as burn's row-major [in, out].
+pub fn orthogonal_in_out(fan_in: usize, fan_out: usize, gain: f64, rng: &mut Rng) -> Vec<f32> {
+    // torch: flatten to (rows=out, cols=in); if rows < cols QR the transpose.
+    let (rows, cols) = (fan_out, fan_in);
+    let (m, n) = if rows < cols { (cols, rows) } else { (rows, cols) };
+    // Gaussian m x n, then Gram-Schmidt on columns (= QR with R's diagonal positive,
+    // which is what torch's sign correction `q *= sign(diag(r))` produces).
+    let mut a: Vec<f64> = (0..m * n).map(|_| rng.normal()).collect(); // row-major m x n
+    for j in 0..n {
+        for _pass in 0..2 {
+            for k in 0..j {
+                let dot: f64 = (0..m).map(|i| a[i * n + j] * a[i * n + k]).sum();
+                for i in 0..m {
+                    a[i * n + j] -= dot * a[i * n + k];
+                }
+            }
+        }
+        let norm = (0..m).map(|i| a[i * n + j].powi(2)).sum::<f64>().sqrt().max(1e-12);
+        for i in 0..m {
+            a[i * n + j] /= norm;
+        }
+    }
+    // q is m x n with orthonormal columns. torch weight W (rows x cols) = q or q^T.
+    let mut out = vec![0.0f32; fan_in * fan_out];
+    for r in 0..rows {
+        for c in 0..cols {
+            let v = if rows < cols { a[c * n + r] } else { a[r * n + c] };
+            out[c * fan_out + r] = (gain * v) as f32; // burn [in, out]: index [c][r]
+        }
+    }
+    out
+}
+
+/// Scales all gradients so their global L2 norm is at most `max_norm`, as
+/// `torch.nn.utils.clip_grad_norm_` does (burn's own clipping is per tensor).
+/// Stays on the device: no read-back.
+pub fn clip_grad_norm(grads: &mut GradientsParams, nets: &[&Mlp], max_norm: f64) {
+    let ids: Vec<_> = nets.iter().flat_map(|n| n.param_ids()).collect();
+    let mut sq_sums: Vec<Tensor<1>> = Vec::with_capacity(ids.len());
+    for &(id, is_2d) in &ids {
+        if is_2d {
+            if let Some(g) = grads.get::<2>(id) {
+                sq_sums.push(g.square().sum());
+            }
+        } else if let Some(g) = grads.get::<1>(id) {
+            sq_sums.push(g.square().sum());
+        }
+    }
+    if sq_sums.is_empty() {
+        return;
+    }
+    let total_norm = Tensor::cat(sq_sums, 0).sum().sqrt();
+    let coef = total_norm.add_scalar(1e-6).recip().mul_scalar(max_norm).clamp_max(1.0);
+    for &(id, is_2d) in &ids {
+        if is_2d {
+            if let Some(g) = grads.remove::<2>(id) {
+                let c = coef.clone().reshape([1, 1]);
+                grads.register::<2>(id, g * c);
+            }
+        } else if let Some(g) = grads.remove::<1>(id) {
+            grads.register::<1>(id, g * coef.clone());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn orthogonal_rows_or_columns_are_orthonormal() {
+        let mut rng = Rng::seed_from_u64(3);
+        for (fi, fo) in [(4, 64), (64, 64), (64, 2)] {
+            let w = orthogonal_in_out(fi, fo, 1.0, &mut rng);
+            // W_torch is fo x fi; the smaller dimension's vectors are orthonormal.
+            let get = |r: usize, c: usize| w[c * fo + r] as f64; // torch [r][c]
+            let (k, len, by_row) = if fo <= fi { (fo, fi, true) } else { (fi, fo, false) };
+            for a in 0..k {
+                for b in 0..k {
+                    let dot: f64 = (0..len)
+                        .map(|t| if by_row { get(a, t) * get(b, t) } else { get(t, a) * get(t, b) })
+                        .sum();
+                    let want = if a == b { 1.0 } else { 0.0 };
+                    assert!((dot - want).abs() < 1e-5, "{fi}x{fo}: <{a},{b}> = {dot}");
+                }
+            }
+        }
+    }
+}

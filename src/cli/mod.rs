@@ -1,0 +1,259 @@
+//! The headless command line: `run`, `eval`, `bench`.
+//! Exit codes: 0 success, 1 failure, 2 bad input (usage or config), 130 stopped by Ctrl-C.
+
+pub mod bench;
+mod progress;
+
+use crate::config::{apply_overrides, overrides::parse_override, Config, ConfigError};
+use crate::envs::make_env;
+use crate::runner::{self, evaluate_episodes, RunError, RunEvent, RunOptions, EVAL_SEED_OFFSET};
+use crate::runs::{RunDir, RunStatus, SavedModel};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+pub const USAGE: &str = "\
+rl-research: run, track and compare reinforcement-learning experiments
+
+USAGE:
+  rl-research run [--config FILE] [KEY=VALUE ...]
+      Train. FILE is RON or YAML (see configs/); overrides use Hydra's syntax:
+        rl-research run experiment.name=my_exp env.id=CartPole-v1 algorithm.params.learning_rate=3e-4
+      Schedules: a number (constant) or lin_<number> (linear decay to 0).
+      Prints the run directory; Ctrl-C stops gracefully (models and logs kept).
+  rl-research eval RUN_DIR|MODEL.zip [--episodes N] [--seed S] [--json]
+      Evaluate models/best_model.zip greedily; prints mean and std of the return.
+  rl-research bench [--quick]
+      Speed benchmark: env steps/s, time to solve CartPole with PPO and DQN, GFLOP/s.
+  rl-research keys
+      List every config key with its default value.
+
+EXIT CODES: 0 ok, 1 failed, 2 bad input, 130 stopped by Ctrl-C
+";
+
+/// Entry point shared by `main.rs`; returns the process exit code.
+pub fn main(args: Vec<String>) -> i32 {
+    let rest: Vec<String> = args.into_iter().skip(1).collect();
+    let Some(cmd) = rest.first() else {
+        print!("{USAGE}");
+        return 0;
+    };
+    let tail = &rest[1..];
+    match cmd.as_str() {
+        "run" => cmd_run(tail),
+        "eval" => cmd_eval(tail),
+        "bench" => bench::cmd_bench(tail),
+        "keys" => {
+            let c = Config::default();
+            let tree = serde_json::to_value(&c).unwrap_or_default();
+            for key in crate::config::overrides::all_keys(&c) {
+                let v = key.split('.').try_fold(&tree, |t, k| t.get(k));
+                println!("{key} = {}", v.map(|v| v.to_string()).unwrap_or_else(|| "ppo".into()));
+            }
+            0
+        }
+        "-h" | "--help" | "help" => {
+            print!("{USAGE}");
+            0
+        }
+        "-V" | "--version" => {
+            println!("rl-research {}", env!("CARGO_PKG_VERSION"));
+            0
+        }
+        other => {
+            eprintln!("error: unknown command '{other}': expected run, eval, bench or keys\n\n{USAGE}");
+            2
+        }
+    }
+}
+
+/// Parses `[--config FILE] [KEY=VALUE ...]` into a validated config.
+pub fn config_from_args(args: &[String]) -> Result<Config, ConfigError> {
+    let mut base: Option<PathBuf> = None;
+    let mut overrides = Vec::new();
+    let mut i = 0;
+    while i < args.len() {
+        let a = &args[i];
+        if a == "--config" || a == "-c" {
+            let file = args.get(i + 1).ok_or_else(|| ConfigError(format!("{a} needs a file: --config configs/cartpole_ppo.ron")))?;
+            base = Some(PathBuf::from(file));
+            i += 2;
+            continue;
+        }
+        if let Some(file) = a.strip_prefix("--config=") {
+            base = Some(PathBuf::from(file));
+        } else if a.starts_with("--") {
+            return Err(ConfigError(format!("unknown option '{a}': run accepts --config FILE and KEY=VALUE overrides")));
+        } else {
+            overrides.push(parse_override(a)?);
+        }
+        i += 1;
+    }
+    let base = match &base {
+        Some(p) => Config::load(p)?,
+        None => Config::default(),
+    };
+    let config = apply_overrides(&base, &overrides)?;
+    config.validate()?;
+    Ok(config)
+}
+
+fn cmd_run(args: &[String]) -> i32 {
+    let config = match config_from_args(args) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    let _ = ctrlc::set_handler(move || {
+        if flag.swap(true, Ordering::SeqCst) {
+            eprintln!("\nsecond Ctrl-C: exiting now");
+            std::process::exit(130);
+        }
+        eprintln!("\nCtrl-C: stopping after this step (press again to quit at once)...");
+    });
+    let (tx, rx) = std::sync::mpsc::channel();
+    let command_line = std::iter::once("rl-research run".to_string())
+        .chain(args.iter().map(|a| shell_quote(a)))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let options = RunOptions { command_line: Some(command_line), stop: stop.clone(), events: Some(tx), waker: None };
+    let printer = std::thread::spawn(move || progress::print_events(rx));
+    let result = runner::run_experiment_with(&config, options);
+    let _ = printer.join();
+    match result {
+        Ok(summary) => {
+            let best = summary.best_mean_reward.map(|b| format!("{b:.2}")).unwrap_or_else(|| "n/a".into());
+            println!(
+                "{} after {} timesteps in {:.1} s; best eval mean reward {best}",
+                match summary.status {
+                    RunStatus::Stopped => "stopped",
+                    _ => "completed",
+                },
+                summary.timesteps,
+                summary.wall_secs
+            );
+            println!("run directory: {}", summary.run_dir.root.display());
+            if summary.status == RunStatus::Stopped { 130 } else { 0 }
+        }
+        Err(RunError::Config(e)) => {
+            eprintln!("error: {e}");
+            2
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            1
+        }
+    }
+}
+
+fn shell_quote(s: &str) -> String {
+    if s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:,+[]".contains(c)) {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
+fn cmd_eval(args: &[String]) -> i32 {
+    match eval_inner(args) {
+        Ok(()) => 0,
+        Err((code, msg)) => {
+            eprintln!("error: {msg}");
+            code
+        }
+    }
+}
+
+fn eval_inner(args: &[String]) -> Result<(), (i32, String)> {
+    let usage = |m: String| (2, format!("{m}\nusage: rl-research eval RUN_DIR|MODEL.zip [--episodes N] [--seed S] [--json]"));
+    let (mut target, mut episodes, mut seed, mut json) = (None, None, None, false);
+    let mut i = 0;
+    while i < args.len() {
+        let a = args[i].as_str();
+        let value = || args.get(i + 1).cloned().ok_or_else(|| usage(format!("{a} needs a value")));
+        match a {
+            "--episodes" | "-n" => {
+                let v = value()?;
+                let n: usize = v.parse().map_err(|_| usage(format!("--episodes: '{v}' is not a positive integer")))?;
+                if n == 0 {
+                    return Err(usage("--episodes must be at least 1".into()));
+                }
+                episodes = Some(n);
+                i += 1;
+            }
+            "--seed" => {
+                let v = value()?;
+                seed = Some(v.parse::<u64>().map_err(|_| usage(format!("--seed: '{v}' is not a non-negative integer")))?);
+                i += 1;
+            }
+            "--json" => json = true,
+            s if s.starts_with('-') => return Err(usage(format!("unknown option '{s}'"))),
+            s => {
+                if target.replace(PathBuf::from(s)).is_some() {
+                    return Err(usage("give one run directory or model file".into()));
+                }
+            }
+        }
+        i += 1;
+    }
+    let target = target.ok_or_else(|| usage("missing RUN_DIR".into()))?;
+    let model_path = model_path_for(&target).map_err(|m| (2, m))?;
+    let model = SavedModel::load(&model_path).map_err(|e| (1, e.to_string()))?;
+    let policy = runner::load_policy(&model).map_err(|e| (1, format!("{}: {e}", model_path.display())))?;
+    let config = &model.metadata.config;
+    let n = episodes.unwrap_or(config.experiment.n_eval_episodes);
+    let seed = seed.unwrap_or(config.experiment.seed.wrapping_add(EVAL_SEED_OFFSET));
+    let mut env = make_env(&config.env).map_err(|e| (1, e.to_string()))?;
+    let mut obs = vec![0.0; env.observation_space().dim()];
+    env.reset(Some(seed), &mut obs);
+    let result = evaluate_episodes(&policy, env.as_mut(), n).map_err(|e| (1, e))?;
+    let (mean, std) = result.mean_std();
+    if json {
+        let out = serde_json::json!({
+            "model": model_path.display().to_string(),
+            "algorithm": model.metadata.algorithm,
+            "env_id": model.metadata.env_id,
+            "episodes": n,
+            "seed": seed,
+            "mean_reward": mean,
+            "std_reward": std,
+            "mean_ep_length": result.mean_length(),
+            "returns": result.returns,
+            "lengths": result.lengths,
+            "trained_timesteps": model.metadata.timesteps,
+        });
+        println!("{out}");
+    } else {
+        println!("{}: {} on {}, {} episodes", model_path.display(), model.metadata.algorithm, model.metadata.env_id, n);
+        println!("mean_reward={mean:.2} +/- {std:.2} (mean episode length {:.1})", result.mean_length());
+    }
+    Ok(())
+}
+
+/// A run directory means its best model; a .zip path is taken as is.
+fn model_path_for(target: &Path) -> Result<PathBuf, String> {
+    if target.is_dir() {
+        let run = RunDir::at(target);
+        let best = run.best_model();
+        if best.exists() {
+            return Ok(best);
+        }
+        if run.final_model().exists() {
+            return Ok(run.final_model());
+        }
+        return Err(format!("{} has no models/best_model.zip: is it a run directory (runs/<name>)?", target.display()));
+    }
+    if target.exists() {
+        return Ok(target.to_path_buf());
+    }
+    Err(format!("{} does not exist: give a run directory (runs/<name>) or a model .zip", target.display()))
+}
+
+/// Progress events are also useful to library users writing their own front ends.
+pub use progress::format_duration;
+#[doc(hidden)]
+pub type Event = RunEvent;

@@ -1,0 +1,477 @@
+//! Typed experiment configuration with documented defaults.
+//!
+//! A config is loaded from RON or YAML (`--config FILE`), then Hydra-style
+//! `a.b.c=value` overrides are applied (see [`overrides`]), then [`Config::validate`]
+//! checks ranges and cross-field constraints. Every error names the offending
+//! key and what is allowed.
+
+pub mod overrides;
+pub mod schedule;
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+pub use overrides::apply_overrides;
+pub use schedule::Schedule;
+
+/// Env ids this build can create.
+pub const ENV_IDS: &[&str] = &["CartPole-v1"];
+/// Algorithm names this build can train.
+pub const ALGORITHM_NAMES: &[&str] = &["ppo", "dqn"];
+
+/// A configuration error: which key or file, and what is allowed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfigError(pub String);
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+impl std::error::Error for ConfigError {}
+
+fn err<T>(msg: impl Into<String>) -> Result<T, ConfigError> {
+    Err(ConfigError(msg.into()))
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub experiment: ExperimentConfig,
+    #[serde(default)]
+    pub env: EnvConfig,
+    #[serde(default)]
+    pub algorithm: AlgorithmConfig,
+}
+
+impl Default for Config {
+    /// The "basic run": CartPole-v1 with PPO and rl-baselines3-zoo's hyperparameters.
+    fn default() -> Self {
+        Self {
+            experiment: ExperimentConfig::default(),
+            env: EnvConfig::default(),
+            algorithm: AlgorithmConfig::default(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ExperimentConfig {
+    /// Run directory name under `runs_dir`. Default "cartpole_ppo".
+    pub name: String,
+    /// Seeds envs (env i gets seed + i), weight init, exploration and minibatches. Default 0.
+    pub seed: u64,
+    /// Environment steps over all envs. Default 100_000.
+    pub total_timesteps: u64,
+    /// Evaluate every this many environment steps (over all envs), like SB3's
+    /// EvalCallback with `eval_freq * n_envs`. 0 disables periodic evaluation. Default 10_000.
+    pub eval_freq: u64,
+    /// Deterministic episodes per evaluation. Default 10.
+    pub n_eval_episodes: usize,
+    /// Where run directories are created. Default "runs".
+    pub runs_dir: PathBuf,
+    /// cpu (burn flex backend), gpu (burn wgpu backend) or auto. Default cpu.
+    pub device: DeviceChoice,
+}
+
+impl Default for ExperimentConfig {
+    fn default() -> Self {
+        Self {
+            name: "cartpole_ppo".into(),
+            seed: 0,
+            total_timesteps: 100_000,
+            eval_freq: 10_000,
+            n_eval_episodes: 10,
+            runs_dir: PathBuf::from("runs"),
+            device: DeviceChoice::Cpu,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeviceChoice {
+    Cpu,
+    Gpu,
+    Auto,
+}
+
+impl fmt::Display for DeviceChoice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            DeviceChoice::Cpu => "cpu",
+            DeviceChoice::Gpu => "gpu",
+            DeviceChoice::Auto => "auto",
+        })
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EnvConfig {
+    /// Gymnasium id. Default "CartPole-v1".
+    pub id: String,
+    /// Parallel envs in the vectorized env. Default 8.
+    pub n_envs: usize,
+    /// TimeLimit override; None keeps the env's registered limit (CartPole-v1: 500).
+    pub max_episode_steps: Option<u32>,
+    /// Env-specific parameters (those not used by the chosen env are ignored).
+    pub params: EnvParams,
+}
+
+impl Default for EnvConfig {
+    fn default() -> Self {
+        Self { id: "CartPole-v1".into(), n_envs: 8, max_episode_steps: None, params: EnvParams::default() }
+    }
+}
+
+/// Parameters some envs take, named as Gymnasium's `make` kwargs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EnvParams {
+    /// CartPole: reward 0 per step and -1 on failure (Sutton & Barto). Default false.
+    pub sutton_barto_reward: bool,
+}
+
+impl Default for EnvParams {
+    fn default() -> Self {
+        Self { sutton_barto_reward: false }
+    }
+}
+
+/// Algorithm and its hyperparameters; serialised as `{name: ppo, params: {...}}`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "name", content = "params", rename_all = "lowercase")]
+pub enum AlgorithmConfig {
+    Ppo(PpoParams),
+    Dqn(DqnParams),
+}
+
+impl Default for AlgorithmConfig {
+    fn default() -> Self {
+        AlgorithmConfig::Ppo(PpoParams::default())
+    }
+}
+
+impl AlgorithmConfig {
+    pub fn name(&self) -> &'static str {
+        match self {
+            AlgorithmConfig::Ppo(_) => "ppo",
+            AlgorithmConfig::Dqn(_) => "dqn",
+        }
+    }
+
+    /// Default hyperparameters for an algorithm name.
+    pub fn defaults_for(name: &str) -> Result<Self, ConfigError> {
+        match name {
+            "ppo" => Ok(AlgorithmConfig::Ppo(PpoParams::default())),
+            "dqn" => Ok(AlgorithmConfig::Dqn(DqnParams::default())),
+            other => err(format!(
+                "unknown algorithm '{other}' for key algorithm.name: valid algorithms are {}",
+                ALGORITHM_NAMES.join(", ")
+            )),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Activation {
+    Tanh,
+    Relu,
+}
+
+/// PPO hyperparameters; defaults are rl-baselines3-zoo's for CartPole-v1
+/// (SB3's defaults where the zoo sets nothing).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PpoParams {
+    /// Adam step size; zoo: lin_1e-3.
+    pub learning_rate: Schedule,
+    /// Steps per env per rollout; zoo: 32.
+    pub n_steps: usize,
+    /// Minibatch size; zoo: 256 (= one minibatch per epoch with 8 envs).
+    pub batch_size: usize,
+    /// Passes over each rollout; zoo: 20.
+    pub n_epochs: usize,
+    /// Discount; zoo: 0.98.
+    pub gamma: f64,
+    /// GAE lambda; zoo: 0.8.
+    pub gae_lambda: f64,
+    /// Surrogate clipping; zoo: lin_0.2.
+    pub clip_range: Schedule,
+    /// Entropy bonus coefficient; zoo: 0.0.
+    pub ent_coef: f64,
+    /// Value loss coefficient; SB3: 0.5.
+    pub vf_coef: f64,
+    /// Global gradient norm clip; SB3: 0.5.
+    pub max_grad_norm: f64,
+    /// Normalise advantages per minibatch; SB3: true.
+    pub normalize_advantage: bool,
+    /// Hidden layers of both actor and critic; SB3: [64, 64].
+    pub net_arch: Vec<usize>,
+    /// Hidden activation; SB3: tanh.
+    pub activation: Activation,
+    /// SB3's orthogonal init (gain sqrt 2, 0.01 for the policy head, 1 for the value head).
+    pub ortho_init: bool,
+    /// Adam epsilon; SB3 sets 1e-5 for PPO.
+    pub adam_eps: f64,
+}
+
+impl Default for PpoParams {
+    fn default() -> Self {
+        Self {
+            learning_rate: Schedule::Linear { initial: 1e-3 },
+            n_steps: 32,
+            batch_size: 256,
+            n_epochs: 20,
+            gamma: 0.98,
+            gae_lambda: 0.8,
+            clip_range: Schedule::Linear { initial: 0.2 },
+            ent_coef: 0.0,
+            vf_coef: 0.5,
+            max_grad_norm: 0.5,
+            normalize_advantage: true,
+            net_arch: vec![64, 64],
+            activation: Activation::Tanh,
+            ortho_init: true,
+            adam_eps: 1e-5,
+        }
+    }
+}
+
+/// DQN hyperparameters; defaults are rl-baselines3-zoo's for CartPole-v1.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DqnParams {
+    /// Adam step size; zoo: 2.3e-3.
+    pub learning_rate: Schedule,
+    /// Replay capacity in transitions; zoo: 100_000.
+    pub buffer_size: usize,
+    /// Env steps of random actions before learning; zoo: 1000.
+    pub learning_starts: u64,
+    /// Minibatch size; zoo: 64.
+    pub batch_size: usize,
+    /// Discount; zoo: 0.99.
+    pub gamma: f64,
+    /// Copy the online net into the target net every this many env steps; zoo: 10.
+    pub target_update_interval: u64,
+    /// Env steps (per env) between training phases; zoo: 256.
+    pub train_freq: u64,
+    /// Gradient steps per training phase; -1 = as many as env steps collected; zoo: 128.
+    pub gradient_steps: i64,
+    /// Fraction of training over which epsilon decays; zoo: 0.16.
+    pub exploration_fraction: f64,
+    /// Epsilon at the start; SB3: 1.0.
+    pub exploration_initial_eps: f64,
+    /// Epsilon after the decay; zoo: 0.04.
+    pub exploration_final_eps: f64,
+    /// Global gradient norm clip; SB3: 10.
+    pub max_grad_norm: f64,
+    /// Hidden layers; zoo: [256, 256].
+    pub net_arch: Vec<usize>,
+    /// Hidden activation; SB3: relu.
+    pub activation: Activation,
+    /// Adam epsilon; SB3/torch default 1e-8.
+    pub adam_eps: f64,
+}
+
+impl Default for DqnParams {
+    fn default() -> Self {
+        Self {
+            learning_rate: Schedule::Constant(2.3e-3),
+            buffer_size: 100_000,
+            learning_starts: 1000,
+            batch_size: 64,
+            gamma: 0.99,
+            target_update_interval: 10,
+            train_freq: 256,
+            gradient_steps: 128,
+            exploration_fraction: 0.16,
+            exploration_initial_eps: 1.0,
+            exploration_final_eps: 0.04,
+            max_grad_norm: 10.0,
+            net_arch: vec![256, 256],
+            activation: Activation::Relu,
+            adam_eps: 1e-8,
+        }
+    }
+}
+
+/// Checks a name is safe as one path component.
+pub fn validate_experiment_name(name: &str) -> Result<(), ConfigError> {
+    if name.is_empty() {
+        return err("experiment.name is empty: give a name such as experiment.name=my_run");
+    }
+    if name.contains('/') || name.contains('\\') || name.contains("..") || name.chars().any(char::is_control) {
+        return err(format!(
+            "experiment.name '{}' is not allowed: it may not contain '/', '\\', '..' or control characters (it becomes a directory name)",
+            name.escape_debug()
+        ));
+    }
+    if name == "." || name.starts_with('-') {
+        return err(format!("experiment.name '{name}' is not allowed: it may not be '.' or start with '-'"));
+    }
+    Ok(())
+}
+
+fn check(cond: bool, key: &str, msg: impl fmt::Display) -> Result<(), ConfigError> {
+    if cond { Ok(()) } else { err(format!("{key}: {msg}")) }
+}
+
+fn check_schedule(s: &Schedule, key: &str) -> Result<(), ConfigError> {
+    check(s.initial() > 0.0 && s.initial().is_finite(), key, format!("must be positive, got {s}"))
+}
+
+fn check_unit(v: f64, key: &str, lo_open: bool) -> Result<(), ConfigError> {
+    let ok = if lo_open { v > 0.0 && v <= 1.0 } else { (0.0..=1.0).contains(&v) };
+    check(ok, key, format!("must be in {}0, 1], got {v}", if lo_open { "(" } else { "[" }))
+}
+
+impl Config {
+    /// Range and cross-field checks that types alone cannot express.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let e = &self.experiment;
+        validate_experiment_name(&e.name)?;
+        check(e.total_timesteps > 0, "experiment.total_timesteps", "must be at least 1")?;
+        check(e.n_eval_episodes > 0, "experiment.n_eval_episodes", "must be at least 1")?;
+        if !ENV_IDS.contains(&self.env.id.as_str()) {
+            return err(format!(
+                "unknown env id '{}' for key env.id: valid ids are {}",
+                self.env.id,
+                ENV_IDS.join(", ")
+            ));
+        }
+        check(self.env.n_envs > 0, "env.n_envs", "must be at least 1")?;
+        check(self.env.n_envs <= 4096, "env.n_envs", format!("must be at most 4096, got {}", self.env.n_envs))?;
+        if let Some(m) = self.env.max_episode_steps {
+            check(m > 0, "env.max_episode_steps", "must be at least 1 (or null for the env's default)")?;
+        }
+        match &self.algorithm {
+            AlgorithmConfig::Ppo(p) => {
+                let k = |s: &str| format!("algorithm.params.{s}");
+                check_schedule(&p.learning_rate, &k("learning_rate"))?;
+                check_schedule(&p.clip_range, &k("clip_range"))?;
+                check(p.n_steps > 0, &k("n_steps"), "must be at least 1")?;
+                check(p.n_epochs > 0, &k("n_epochs"), "must be at least 1")?;
+                let rollout = p.n_steps * self.env.n_envs;
+                check(
+                    p.batch_size > 0 && p.batch_size <= rollout,
+                    &k("batch_size"),
+                    format!(
+                        "must be between 1 and the rollout size n_steps * n_envs = {} * {} = {rollout}, got {}",
+                        p.n_steps, self.env.n_envs, p.batch_size
+                    ),
+                )?;
+                check(!(rollout > 1 && p.normalize_advantage && p.batch_size == 1), &k("batch_size"),
+                    "must be at least 2 when normalize_advantage is true")?;
+                check_unit(p.gamma, &k("gamma"), false)?;
+                check_unit(p.gae_lambda, &k("gae_lambda"), false)?;
+                check(p.ent_coef >= 0.0, &k("ent_coef"), format!("must be >= 0, got {}", p.ent_coef))?;
+                check(p.vf_coef >= 0.0, &k("vf_coef"), format!("must be >= 0, got {}", p.vf_coef))?;
+                check(p.max_grad_norm > 0.0, &k("max_grad_norm"), format!("must be > 0, got {}", p.max_grad_norm))?;
+                check(p.adam_eps > 0.0, &k("adam_eps"), format!("must be > 0, got {}", p.adam_eps))?;
+                check_arch(&p.net_arch, &k("net_arch"))?;
+            }
+            AlgorithmConfig::Dqn(d) => {
+                let k = |s: &str| format!("algorithm.params.{s}");
+                check_schedule(&d.learning_rate, &k("learning_rate"))?;
+                check(d.buffer_size > 0, &k("buffer_size"), "must be at least 1")?;
+                check(d.batch_size > 0, &k("batch_size"), "must be at least 1")?;
+                check(d.batch_size <= d.buffer_size, &k("batch_size"),
+                    format!("must not exceed buffer_size ({}), got {}", d.buffer_size, d.batch_size))?;
+                check_unit(d.gamma, &k("gamma"), false)?;
+                check(d.target_update_interval > 0, &k("target_update_interval"), "must be at least 1")?;
+                check(d.train_freq > 0, &k("train_freq"), "must be at least 1")?;
+                check(d.gradient_steps == -1 || d.gradient_steps > 0, &k("gradient_steps"),
+                    format!("must be -1 (as many as env steps collected) or at least 1, got {}", d.gradient_steps))?;
+                check_unit(d.exploration_fraction, &k("exploration_fraction"), true)?;
+                check_unit(d.exploration_initial_eps, &k("exploration_initial_eps"), false)?;
+                check_unit(d.exploration_final_eps, &k("exploration_final_eps"), false)?;
+                check(d.max_grad_norm > 0.0, &k("max_grad_norm"), format!("must be > 0, got {}", d.max_grad_norm))?;
+                check(d.adam_eps > 0.0, &k("adam_eps"), format!("must be > 0, got {}", d.adam_eps))?;
+                check_arch(&d.net_arch, &k("net_arch"))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Loads a RON (`.ron`) or YAML (`.yaml`/`.yml`) config file. A run's own
+    /// `configs/config.yaml` is accepted too (its `command_line` key is ignored).
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            ConfigError(format!("cannot read config file {}: {e}", path.display()))
+        })?;
+        let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+        let parsed = match ext.as_str() {
+            "ron" => ron::from_str::<Config>(&text).map_err(|e| {
+                ConfigError(format!("config file {}:{}:{}: {}", path.display(), e.span.start.line, e.span.start.col, e.code))
+            }),
+            "yaml" | "yml" => parse_yaml(&text).map_err(|e| ConfigError(format!("config file {}: {e}", path.display()))),
+            _ => err(format!(
+                "config file {}: unknown extension '{ext}': use .ron, .yaml or .yml",
+                path.display()
+            )),
+        }?;
+        Ok(parsed)
+    }
+
+    pub fn to_yaml(&self) -> String {
+        serde_saphyr::to_string(self).unwrap_or_else(|e| format!("# could not serialise config: {e}\n"))
+    }
+
+    pub fn to_ron(&self) -> String {
+        let pretty = ron::ser::PrettyConfig::new().struct_names(false);
+        ron::ser::to_string_pretty(self, pretty).unwrap_or_else(|e| format!("// could not serialise config: {e}\n"))
+    }
+}
+
+fn check_arch(arch: &[usize], key: &str) -> Result<(), ConfigError> {
+    check(!arch.is_empty() && arch.iter().all(|&w| w > 0 && w <= 65536), key,
+        format!("must list 1 or more layer widths between 1 and 65536, got {arch:?}"))
+}
+
+/// YAML config text, tolerating the `command_line` key that run directories add.
+fn parse_yaml(text: &str) -> Result<Config, String> {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct RunFile {
+        #[serde(default)]
+        experiment: ExperimentConfig,
+        #[serde(default)]
+        env: EnvConfig,
+        #[serde(default)]
+        algorithm: AlgorithmConfig,
+        #[serde(default)]
+        #[allow(dead_code)]
+        command_line: Option<String>,
+    }
+    let f: RunFile = serde_saphyr::from_str(text).map_err(|e| e.to_string())?;
+    Ok(Config { experiment: f.experiment, env: f.env, algorithm: f.algorithm })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_validates_and_round_trips_through_yaml_and_ron() {
+        let c = Config::default();
+        c.validate().unwrap();
+        let y: Config = parse_yaml(&c.to_yaml()).unwrap();
+        assert_eq!(y, c);
+        let r: Config = ron::from_str(&c.to_ron()).unwrap();
+        assert_eq!(r, c);
+    }
+
+    #[test]
+    fn names_are_checked() {
+        for bad in ["a/b", "..", "x..y", "a\nb", "", "-x"] {
+            assert!(validate_experiment_name(bad).is_err(), "{bad:?}");
+        }
+        validate_experiment_name("my_run-2.1").unwrap();
+    }
+}

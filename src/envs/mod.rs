@@ -1,0 +1,108 @@
+//! Environments, faithful to Gymnasium. This module knows neither burn nor egui:
+//! observations are `f32` slices, frames (later) plain RGB buffers.
+
+pub mod cartpole;
+pub mod vec_env;
+
+pub use cartpole::CartPole;
+pub use vec_env::VecEnv;
+
+use crate::config::{ConfigError, EnvConfig, ENV_IDS};
+
+/// A box observation space: per-dimension bounds (may be infinite).
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct BoxSpace {
+    pub low: Vec<f32>,
+    pub high: Vec<f32>,
+}
+
+impl BoxSpace {
+    pub fn dim(&self) -> usize {
+        self.low.len()
+    }
+}
+
+/// What one `step` returned besides the observation.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct StepOutcome {
+    pub reward: f64,
+    /// The MDP reached a terminal state (no bootstrapping past it).
+    pub terminated: bool,
+    /// Cut off by a time limit (the value of the next state still counts).
+    pub truncated: bool,
+}
+
+/// A single environment with a discrete action space, Gymnasium's API with
+/// the observation written into a caller-owned buffer (no allocation per step).
+pub trait Env: Send {
+    fn id(&self) -> &'static str;
+    fn observation_space(&self) -> BoxSpace;
+    /// Number of discrete actions.
+    fn n_actions(&self) -> usize;
+    /// Starts an episode. `Some(seed)` reseeds the env's generator, as `reset(seed=...)` does.
+    fn reset(&mut self, seed: Option<u64>, obs: &mut [f32]);
+    fn step(&mut self, action: usize, obs: &mut [f32]) -> StepOutcome;
+}
+
+/// Gymnasium's `TimeLimit` wrapper: truncates after `max_episode_steps` steps.
+pub struct TimeLimit<E> {
+    pub inner: E,
+    pub max_episode_steps: u32,
+    elapsed: u32,
+}
+
+impl<E: Env> TimeLimit<E> {
+    pub fn new(inner: E, max_episode_steps: u32) -> Self {
+        Self { inner, max_episode_steps, elapsed: 0 }
+    }
+    pub fn elapsed_steps(&self) -> u32 {
+        self.elapsed
+    }
+    /// Starts an episode some other way (e.g. from a recorded state) with the
+    /// step count reset, as `reset` does.
+    pub fn reset_with(&mut self, start: impl FnOnce(&mut E)) {
+        self.elapsed = 0;
+        start(&mut self.inner);
+    }
+}
+
+impl<E: Env> Env for TimeLimit<E> {
+    fn id(&self) -> &'static str {
+        self.inner.id()
+    }
+    fn observation_space(&self) -> BoxSpace {
+        self.inner.observation_space()
+    }
+    fn n_actions(&self) -> usize {
+        self.inner.n_actions()
+    }
+    fn reset(&mut self, seed: Option<u64>, obs: &mut [f32]) {
+        self.elapsed = 0;
+        self.inner.reset(seed, obs);
+    }
+    #[inline]
+    fn step(&mut self, action: usize, obs: &mut [f32]) -> StepOutcome {
+        let mut out = self.inner.step(action, obs);
+        self.elapsed += 1;
+        if self.elapsed >= self.max_episode_steps {
+            out.truncated = true;
+        }
+        out
+    }
+}
+
+/// Creates an env by Gymnasium id, wrapped in its registered `TimeLimit`.
+pub fn make_env(config: &EnvConfig) -> Result<Box<dyn Env>, ConfigError> {
+    match config.id.as_str() {
+        "CartPole-v1" => {
+            let limit = config.max_episode_steps.unwrap_or(500);
+            let mut env = CartPole::new();
+            env.sutton_barto_reward = config.params.sutton_barto_reward;
+            Ok(Box::new(TimeLimit::new(env, limit)))
+        }
+        other => Err(ConfigError(format!(
+            "unknown env id '{other}' for key env.id: valid ids are {}",
+            ENV_IDS.join(", ")
+        ))),
+    }
+}

@@ -1,0 +1,99 @@
+//! A vectorized env with SB3 `DummyVecEnv` + `Monitor` semantics: envs that
+//! finish are reset at once, and the observation that ended the episode is kept
+//! in `final_obs`, so a truncated episode can still be bootstrapped from it.
+
+use super::{BoxSpace, Env};
+
+/// A finished episode, as SB3's Monitor records it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct EpisodeStats {
+    pub episode_return: f64,
+    pub length: u32,
+    pub truncated: bool,
+}
+
+pub struct VecEnv {
+    envs: Vec<Box<dyn Env>>,
+    pub obs_dim: usize,
+    pub n_actions: usize,
+    /// Current observations, `n_envs * obs_dim`, already reset where an episode ended.
+    pub obs: Vec<f32>,
+    /// Per env, from the last `step`.
+    pub rewards: Vec<f64>,
+    pub terminated: Vec<bool>,
+    pub truncated: Vec<bool>,
+    /// The last observation of an episode that ended on the last `step` (stale elsewhere).
+    pub final_obs: Vec<f32>,
+    ep_returns: Vec<f64>,
+    ep_lengths: Vec<u32>,
+    /// Episodes finished since the caller last drained this.
+    pub finished: Vec<EpisodeStats>,
+}
+
+impl VecEnv {
+    pub fn new(envs: Vec<Box<dyn Env>>) -> Self {
+        let n = envs.len();
+        let obs_dim = envs.first().map(|e| e.observation_space().dim()).unwrap_or(0);
+        let n_actions = envs.first().map(|e| e.n_actions()).unwrap_or(0);
+        Self {
+            envs,
+            obs_dim,
+            n_actions,
+            obs: vec![0.0; n * obs_dim],
+            rewards: vec![0.0; n],
+            terminated: vec![false; n],
+            truncated: vec![false; n],
+            final_obs: vec![0.0; n * obs_dim],
+            ep_returns: vec![0.0; n],
+            ep_lengths: vec![0; n],
+            finished: Vec::new(),
+        }
+    }
+
+    pub fn num_envs(&self) -> usize {
+        self.envs.len()
+    }
+
+    pub fn observation_space(&self) -> Option<BoxSpace> {
+        self.envs.first().map(|e| e.observation_space())
+    }
+
+    /// Resets every env; env `i` is seeded with `seed + i`, as SB3 does.
+    pub fn reset(&mut self, seed: u64) {
+        let d = self.obs_dim;
+        for (i, env) in self.envs.iter_mut().enumerate() {
+            env.reset(Some(seed.wrapping_add(i as u64)), &mut self.obs[i * d..(i + 1) * d]);
+        }
+        self.ep_returns.fill(0.0);
+        self.ep_lengths.fill(0);
+    }
+
+    pub fn step(&mut self, actions: &[usize]) {
+        let d = self.obs_dim;
+        for (i, env) in self.envs.iter_mut().enumerate() {
+            let obs = &mut self.obs[i * d..(i + 1) * d];
+            let out = env.step(actions[i], obs);
+            self.rewards[i] = out.reward;
+            self.terminated[i] = out.terminated;
+            self.truncated[i] = out.truncated && !out.terminated;
+            self.ep_returns[i] += out.reward;
+            self.ep_lengths[i] += 1;
+            if out.terminated || out.truncated {
+                self.final_obs[i * d..(i + 1) * d].copy_from_slice(obs);
+                self.finished.push(EpisodeStats {
+                    episode_return: self.ep_returns[i],
+                    length: self.ep_lengths[i],
+                    truncated: self.truncated[i],
+                });
+                self.ep_returns[i] = 0.0;
+                self.ep_lengths[i] = 0;
+                env.reset(None, obs);
+            }
+        }
+    }
+
+    #[inline]
+    pub fn done(&self, i: usize) -> bool {
+        self.terminated[i] || self.truncated[i]
+    }
+}

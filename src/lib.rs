@@ -1,0 +1,23 @@
+//! RL Research: run, track and compare reinforcement-learning experiments.
+//!
+//! Module arrows point one way: `envs` <- `algos` <- `runner` <- `cli`;
+//! `config` and `runs` are leaves.
+//!
+//! ```no_run
+//! use rl_research::{run_experiment, Config};
+//! let summary = run_experiment(&Config::default()).expect("run failed");
+//! println!("{}", summary.run_dir.root.display());
+//! ```
+
+pub mod algos;
+pub mod cli;
+pub mod config;
+pub mod envs;
+pub mod rng;
+pub mod runner;
+pub mod runs;
+
+pub use algos::Policy;
+pub use config::Config;
+pub use runner::{evaluate_policy, run_experiment, run_experiment_with, RunEvent, RunOptions, RunSummary};
+pub use runs::{Logger, RunDir, RunStatus, SavedModel};

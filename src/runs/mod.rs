@@ -1,0 +1,139 @@
+//! The on-disk layout of a run, its metrics logger and its model files.
+//!
+//! ```text
+//! runs/<name>/models/best_model.zip     best periodic evaluation so far
+//! runs/<name>/models/final_model.zip    weights at the end (completed or stopped)
+//! runs/<name>/configs/config.yaml       resolved config + the command line
+//! runs/<name>/logs/metrics.csv          long-format metrics, append-only
+//! runs/<name>/logs/run_info.json        status, timings, environment details
+//! runs/<name>/videos/                   evaluation videos
+//! ```
+
+pub mod logger;
+pub mod model_file;
+pub mod sysinfo;
+
+pub use logger::{Logger, MetricsRow};
+pub use model_file::{LayerWeights, MlpWeights, ModelMetadata, SavedModel};
+
+use serde::{Deserialize, Serialize};
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// Paths of one run directory.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunDir {
+    pub root: PathBuf,
+}
+
+impl RunDir {
+    pub fn at(root: impl Into<PathBuf>) -> Self {
+        Self { root: root.into() }
+    }
+    pub fn name(&self) -> String {
+        self.root.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+    }
+    pub fn models_dir(&self) -> PathBuf {
+        self.root.join("models")
+    }
+    pub fn best_model(&self) -> PathBuf {
+        self.models_dir().join("best_model.zip")
+    }
+    pub fn final_model(&self) -> PathBuf {
+        self.models_dir().join("final_model.zip")
+    }
+    pub fn config_yaml(&self) -> PathBuf {
+        self.root.join("configs").join("config.yaml")
+    }
+    pub fn metrics_csv(&self) -> PathBuf {
+        self.root.join("logs").join("metrics.csv")
+    }
+    pub fn run_info(&self) -> PathBuf {
+        self.root.join("logs").join("run_info.json")
+    }
+    pub fn videos_dir(&self) -> PathBuf {
+        self.root.join("videos")
+    }
+    pub fn evaluation_video(&self) -> PathBuf {
+        self.videos_dir().join("evaluation.mp4")
+    }
+
+    /// Creates `runs_dir/name`, or `name_1`, `name_2`, ... if taken: an existing
+    /// run is never overwritten. Safe against concurrent sweeps (create_dir is atomic).
+    pub fn create_unique(runs_dir: &Path, name: &str) -> io::Result<Self> {
+        std::fs::create_dir_all(runs_dir).map_err(|e| {
+            io::Error::new(e.kind(), format!("cannot create runs directory {}: {e}", runs_dir.display()))
+        })?;
+        for i in 0..10_000u32 {
+            let candidate = if i == 0 { name.to_string() } else { format!("{name}_{i}") };
+            let root = runs_dir.join(&candidate);
+            match std::fs::create_dir(&root) {
+                Ok(()) => {
+                    let run = Self::at(root);
+                    for dir in [run.models_dir(), run.root.join("configs"), run.root.join("logs"), run.videos_dir()] {
+                        std::fs::create_dir_all(&dir)?;
+                    }
+                    return Ok(run);
+                }
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+                Err(e) => {
+                    return Err(io::Error::new(e.kind(), format!("cannot create run directory {}: {e}", root.display())));
+                }
+            }
+        }
+        Err(io::Error::other(format!("no free run name for '{name}' in {} after 10000 tries", runs_dir.display())))
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunStatus {
+    Running,
+    Completed,
+    Failed,
+    Stopped,
+}
+
+/// `logs/run_info.json`: what happened and where, for the runs browser.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunInfo {
+    pub status: RunStatus,
+    pub name: String,
+    pub algorithm: String,
+    pub env_id: String,
+    pub seed: u64,
+    pub started_at_unix_secs: u64,
+    pub finished_at_unix_secs: Option<u64>,
+    pub wall_secs: Option<f64>,
+    pub total_timesteps: u64,
+    pub timesteps_done: u64,
+    pub best_eval_mean_reward: Option<f64>,
+    pub error: Option<String>,
+    pub environment: sysinfo::EnvironmentInfo,
+}
+
+impl RunInfo {
+    pub fn write(&self, run: &RunDir) -> io::Result<()> {
+        let text = serde_json::to_string_pretty(self).map_err(io::Error::other)?;
+        write_atomic(&run.run_info(), text.as_bytes())
+    }
+    pub fn read(run: &RunDir) -> io::Result<Self> {
+        let text = std::fs::read_to_string(run.run_info())?;
+        serde_json::from_str(&text).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("{}: {e}", run.run_info().display())))
+    }
+}
+
+/// Writes through a temporary file and a rename, so readers never see half a file
+/// and a crash mid-write never loses the previous version.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let tmp = path.with_extension(format!(
+        "{}.tmp",
+        path.extension().and_then(|e| e.to_str()).unwrap_or("")
+    ));
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path)
+}
+
+pub fn unix_now_secs() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}

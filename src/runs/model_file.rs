@@ -1,0 +1,169 @@
+//! Model files: `best_model.zip` / `final_model.zip`.
+//!
+//! ```text
+//! metadata.json        algorithm, env, spaces, network shapes, timesteps, eval, config
+//! networks/<name>.bin  each network's parameters: per layer, weight [in, out]
+//!                      row-major then bias, little-endian f32
+//! ```
+//! Plain formats on purpose: loadable without the original config and
+//! without burn, from Rust or `numpy.frombuffer(..., '<f4')`.
+
+use crate::config::{Activation, Config};
+use serde::{Deserialize, Serialize};
+use std::io::{self, Read, Write};
+use std::path::Path;
+
+pub const FORMAT_VERSION: u32 = 1;
+
+/// One linear layer's parameters, burn layout: `weight` is row-major [in, out].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LayerWeights {
+    pub weight: Vec<f32>,
+    pub bias: Vec<f32>,
+}
+
+/// A whole MLP's parameters and shape, enough to rebuild it anywhere.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MlpWeights {
+    pub sizes: Vec<usize>,
+    pub activation: Activation,
+    pub layers: Vec<LayerWeights>,
+}
+
+impl MlpWeights {
+    pub fn check(&self) -> Result<(), String> {
+        if self.sizes.len() < 2 || self.layers.len() + 1 != self.sizes.len() {
+            return Err(format!("network shape {:?} does not match its {} layers", self.sizes, self.layers.len()));
+        }
+        for (i, (s, l)) in self.sizes.windows(2).zip(&self.layers).enumerate() {
+            if l.weight.len() != s[0] * s[1] || l.bias.len() != s[1] {
+                return Err(format!(
+                    "layer {i}: expected {}x{} weights and {} biases, found {} and {}",
+                    s[0], s[1], s[1], l.weight.len(), l.bias.len()
+                ));
+            }
+            if l.weight.iter().chain(&l.bias).any(|v| !v.is_finite()) {
+                return Err(format!("layer {i} holds NaN or infinite values"));
+            }
+        }
+        Ok(())
+    }
+
+    pub fn n_params(&self) -> usize {
+        self.layers.iter().map(|l| l.weight.len() + l.bias.len()).sum()
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NetworkInfo {
+    pub name: String,
+    pub sizes: Vec<usize>,
+    pub activation: Activation,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ModelMetadata {
+    pub format_version: u32,
+    pub crate_version: String,
+    pub algorithm: String,
+    pub env_id: String,
+    pub obs_dim: usize,
+    pub obs_low: Vec<f32>,
+    pub obs_high: Vec<f32>,
+    pub n_actions: usize,
+    /// Network that picks actions ("actor" or "q_net").
+    pub policy_network: String,
+    /// "logits" or "q_values": either way the greedy action is the argmax.
+    pub policy_head: String,
+    pub networks: Vec<NetworkInfo>,
+    pub timesteps: u64,
+    pub eval_mean_reward: Option<f64>,
+    pub eval_std_reward: Option<f64>,
+    pub saved_at_unix_secs: u64,
+    pub config: Config,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct SavedModel {
+    pub metadata: ModelMetadata,
+    pub networks: Vec<(String, MlpWeights)>,
+}
+
+fn bad_data(msg: String) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, msg)
+}
+
+impl SavedModel {
+    pub fn network(&self, name: &str) -> Option<&MlpWeights> {
+        self.networks.iter().find(|(n, _)| n == name).map(|(_, w)| w)
+    }
+
+    pub fn to_zip_bytes(&self) -> io::Result<Vec<u8>> {
+        let mut zip = zip::ZipWriter::new(io::Cursor::new(Vec::new()));
+        let opts = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+        let meta = serde_json::to_string_pretty(&self.metadata).map_err(io::Error::other)?;
+        zip.start_file("metadata.json", opts).map_err(io::Error::other)?;
+        zip.write_all(meta.as_bytes())?;
+        for (name, w) in &self.networks {
+            zip.start_file(format!("networks/{name}.bin"), opts).map_err(io::Error::other)?;
+            let mut bytes = Vec::with_capacity(w.n_params() * 4);
+            for l in &w.layers {
+                for v in l.weight.iter().chain(&l.bias) {
+                    bytes.extend_from_slice(&v.to_le_bytes());
+                }
+            }
+            zip.write_all(&bytes)?;
+        }
+        Ok(zip.finish().map_err(io::Error::other)?.into_inner())
+    }
+
+    pub fn save(&self, path: &Path) -> io::Result<()> {
+        super::write_atomic(path, &self.to_zip_bytes()?)
+    }
+
+    /// Loads and checks a model file; errors name the file and what is wrong.
+    pub fn load(path: &Path) -> io::Result<Self> {
+        let ctx = |e: String| bad_data(format!("model file {}: {e}", path.display()));
+        let file = std::fs::File::open(path).map_err(|e| io::Error::new(e.kind(), format!("cannot open model file {}: {e}", path.display())))?;
+        let mut zip = zip::ZipArchive::new(file).map_err(|e| ctx(format!("not a zip archive ({e})")))?;
+        let mut meta_text = String::new();
+        zip.by_name("metadata.json")
+            .map_err(|_| ctx("metadata.json is missing: not an rl-research model".into()))?
+            .read_to_string(&mut meta_text)?;
+        let metadata: ModelMetadata = serde_json::from_str(&meta_text).map_err(|e| ctx(format!("metadata.json: {e}")))?;
+        if metadata.format_version > FORMAT_VERSION {
+            return Err(ctx(format!(
+                "format version {} is newer than this build reads ({FORMAT_VERSION}); upgrade rl-research",
+                metadata.format_version
+            )));
+        }
+        let mut networks = Vec::new();
+        for info in &metadata.networks {
+            let mut bytes = Vec::new();
+            zip.by_name(&format!("networks/{}.bin", info.name))
+                .map_err(|_| ctx(format!("networks/{}.bin is missing", info.name)))?
+                .read_to_end(&mut bytes)?;
+            let floats: Vec<f32> = bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+            let expected: usize = info.sizes.windows(2).map(|s| s[0] * s[1] + s[1]).sum();
+            if bytes.len() % 4 != 0 || floats.len() != expected {
+                return Err(ctx(format!("networks/{}.bin holds {} bytes, expected {} for shape {:?}", info.name, bytes.len(), expected * 4, info.sizes)));
+            }
+            let mut layers = Vec::new();
+            let mut at = 0;
+            for s in info.sizes.windows(2) {
+                let weight = floats[at..at + s[0] * s[1]].to_vec();
+                at += s[0] * s[1];
+                let bias = floats[at..at + s[1]].to_vec();
+                at += s[1];
+                layers.push(LayerWeights { weight, bias });
+            }
+            let w = MlpWeights { sizes: info.sizes.clone(), activation: info.activation, layers };
+            w.check().map_err(|e| ctx(format!("network {}: {e}", info.name)))?;
+            networks.push((info.name.clone(), w));
+        }
+        if !networks.iter().any(|(n, _)| *n == metadata.policy_network) {
+            return Err(ctx(format!("policy network '{}' is not among the saved networks", metadata.policy_network)));
+        }
+        Ok(Self { metadata, networks })
+    }
+}

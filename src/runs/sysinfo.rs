@@ -1,0 +1,45 @@
+//! Environment details recorded with every run, for reproducibility.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EnvironmentInfo {
+    pub crate_version: String,
+    pub os: String,
+    pub arch: String,
+    pub cpu: String,
+    pub cpu_cores: usize,
+    pub device: String,
+    pub seed: u64,
+}
+
+impl EnvironmentInfo {
+    pub fn collect(device: &str, seed: u64) -> Self {
+        Self {
+            crate_version: env!("CARGO_PKG_VERSION").to_string(),
+            os: os_name(),
+            arch: std::env::consts::ARCH.to_string(),
+            cpu: cpu_name(),
+            cpu_cores: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+            device: device.to_string(),
+            seed,
+        }
+    }
+}
+
+fn os_name() -> String {
+    std::fs::read_to_string("/etc/os-release")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find_map(|l| l.strip_prefix("PRETTY_NAME=").map(|v| v.trim_matches('"').to_string()))
+        })
+        .unwrap_or_else(|| std::env::consts::OS.to_string())
+}
+
+fn cpu_name() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|t| t.lines().find_map(|l| l.strip_prefix("model name").map(|v| v.trim_start_matches([' ', '\t', ':']).to_string())))
+        .unwrap_or_else(|| "unknown".into())
+}

@@ -1,0 +1,15 @@
+//! Integration tests, one binary (each test binary links all of burn).
+
+mod gym_parity;
+mod learning;
+mod pipeline;
+
+use std::path::PathBuf;
+
+/// A fresh temporary directory for one test.
+pub fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("rl-research-test-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}

@@ -1,0 +1,220 @@
+//! GAE, model files, overrides, the runs layout, `eval`, determinism.
+
+use rl_research::algos::buffers::RolloutBuffer;
+use rl_research::algos::nets::{Init, Mlp};
+use rl_research::algos::{Policy, PolicyHead};
+use rl_research::cli;
+use rl_research::config::{Activation, AlgorithmConfig, Config};
+use rl_research::rng::Rng;
+use rl_research::runs::logger::read_metrics;
+use rl_research::runs::{RunDir, RunInfo, RunStatus, SavedModel};
+use rl_research::{run_experiment, runner};
+
+fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() < 1e-12
+}
+
+#[test]
+fn gae_matches_hand_computed_values_with_a_truncated_episode() {
+    // One env, 3 steps, gamma 0.9, lambda 0.8. The first episode is truncated after
+    // step 1 with V(final obs) = 2.0, so its reward was bootstrapped: 2 + 0.9 * 2.0.
+    let mut b = RolloutBuffer::new(3, 1, 1);
+    b.add(&[0.0], &[0], &[1.0], &[true], &[0.5], &[0.0]);
+    b.add(&[0.0], &[0], &[2.0 + 0.9 * 2.0], &[false], &[1.0], &[0.0]);
+    b.add(&[0.0], &[0], &[3.0], &[true], &[1.5], &[0.0]);
+    b.compute_returns_and_advantage(&[4.0], &[false], 0.9, 0.8);
+    // t=2: delta = 3 + 0.9*4.0 - 1.5 = 5.1 (last obs is mid-episode)
+    // t=1: episode boundary: delta = 3.8 - 1.0 = 2.8, no bootstrap from t=2
+    // t=0: delta = 1 + 0.9*1.0 - 0.5 = 1.4; A = 1.4 + 0.9*0.8*2.8 = 3.416
+    let want_adv = [3.416, 2.8, 5.1];
+    let want_ret = [3.916, 3.8, 6.6];
+    for k in 0..3 {
+        assert!(close(b.advantages[k], want_adv[k]), "A[{k}] = {} want {}", b.advantages[k], want_adv[k]);
+        assert!(close(b.returns[k], want_ret[k]), "R[{k}] = {} want {}", b.returns[k], want_ret[k]);
+    }
+    // A terminal last step cuts the bootstrap from last_values.
+    b.compute_returns_and_advantage(&[4.0], &[true], 0.9, 0.8);
+    assert!(close(b.advantages[2], 1.5), "{}", b.advantages[2]);
+}
+
+#[test]
+fn model_file_round_trip_and_bad_files() {
+    let dir = crate::temp_dir("model_file");
+    let device = rl_research::algos::device::cpu().device;
+    let net = Mlp::new(&[4, 8, 2], Activation::Tanh, Init::Orthogonal { hidden_gain: 2f64.sqrt(), output_gain: 0.01 }, &mut Rng::seed_from_u64(5), &device);
+    let weights = net.to_weights().unwrap();
+    let config = Config::default();
+    let metadata = rl_research::runs::ModelMetadata {
+        format_version: 1,
+        crate_version: "test".into(),
+        algorithm: "ppo".into(),
+        env_id: "CartPole-v1".into(),
+        obs_dim: 4,
+        obs_low: vec![-1.0; 4],
+        obs_high: vec![1.0; 4],
+        n_actions: 2,
+        policy_network: "actor".into(),
+        policy_head: "logits".into(),
+        networks: vec![rl_research::runs::model_file::NetworkInfo { name: "actor".into(), sizes: weights.sizes.clone(), activation: weights.activation }],
+        timesteps: 123,
+        eval_mean_reward: Some(1.5),
+        eval_std_reward: Some(0.5),
+        saved_at_unix_secs: 0,
+        config,
+    };
+    let model = SavedModel { metadata, networks: vec![("actor".into(), weights.clone())] };
+    let path = dir.join("m.zip");
+    model.save(&path).unwrap();
+    let loaded = SavedModel::load(&path).unwrap();
+    assert_eq!(loaded, model);
+    // The reloaded policy computes exactly what the original network did.
+    let obs = [0.1f32, -0.2, 0.03, 0.4, 1.0, 2.0, -3.0, 0.5];
+    let original = Policy::new(net, PolicyHead::Logits, device.clone()).scores(&obs, 2).unwrap();
+    let reloaded = runner::load_policy(&loaded).unwrap().scores(&obs, 2).unwrap();
+    assert_eq!(original, reloaded);
+
+    std::fs::write(dir.join("junk.zip"), b"not a zip").unwrap();
+    let e = SavedModel::load(&dir.join("junk.zip")).unwrap_err().to_string();
+    assert!(e.contains("junk.zip") && e.contains("not a zip"), "{e}");
+    let e = SavedModel::load(&dir.join("missing.zip")).unwrap_err().to_string();
+    assert!(e.contains("missing.zip"), "{e}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn args(a: &[&str]) -> Vec<String> {
+    a.iter().map(|s| s.to_string()).collect()
+}
+
+#[test]
+fn bad_cli_input_exits_2_with_a_clear_error() {
+    let cases: &[(&[&str], &str)] = &[
+        (&["algorithm.params.learning_rat=1e-3"], "algorithm.params.learning_rate"),
+        (&["algorithm.params.learning_rate=-1"], "must be positive"),
+        (&["algorithm.params.batch_size=1000"], "rollout size"),
+        (&["env.n_envs=0"], "env.n_envs"),
+        (&["env.id=Pong-v5"], "CartPole-v1"),
+        (&["algorithm.name=sac"], "ppo, dqn"),
+        (&["experiment.name=../evil"], "experiment.name"),
+        (&["experiment.name=a/b"], "experiment.name"),
+        (&["experiment.total_timesteps=many"], "experiment.total_timesteps"),
+        (&["--config", "/nonexistent/x.ron"], "/nonexistent/x.ron"),
+    ];
+    for (a, needle) in cases {
+        let e = cli::config_from_args(&args(a)).unwrap_err().0;
+        assert!(e.contains(needle), "{a:?}: error '{e}' should mention '{needle}'");
+        let mut full = args(&["rl-research", "run"]);
+        full.extend(args(a));
+        assert_eq!(cli::main(full), 2, "{a:?}");
+    }
+    // Parse errors point at the line and column.
+    let dir = crate::temp_dir("bad_config");
+    let f = dir.join("bad.ron");
+    std::fs::write(&f, "(\n  experiment: (nme: \"x\"),\n)").unwrap();
+    let e = cli::config_from_args(&args(&["--config", f.to_str().unwrap()])).unwrap_err().0;
+    assert!(e.contains("bad.ron:2:") && e.contains("nme"), "{e}");
+    let y = dir.join("bad.yaml");
+    std::fs::write(&y, "env:\n  id: CartPole-v1\n  n_env: 3\n").unwrap();
+    let e = cli::config_from_args(&args(&["--config", y.to_str().unwrap()])).unwrap_err().0;
+    assert!(e.contains("bad.yaml") && e.contains("n_env"), "{e}");
+    let _ = std::fs::remove_dir_all(&dir);
+    // Presets load.
+    for preset in ["configs/cartpole_ppo.ron", "configs/cartpole_dqn.ron"] {
+        let c = cli::config_from_args(&args(&["--config", preset])).unwrap();
+        assert_eq!(c.env.id, "CartPole-v1");
+    }
+    assert_eq!(cli::config_from_args(&args(&["--config", "configs/cartpole_ppo.ron"])).unwrap(), Config { experiment: rl_research::config::ExperimentConfig { name: "cartpole_ppo".into(), ..Default::default() }, ..Config::default() });
+}
+
+fn small_ppo(runs_dir: &std::path::Path, name: &str) -> Config {
+    let mut c = Config::default();
+    c.experiment.runs_dir = runs_dir.to_path_buf();
+    c.experiment.name = name.into();
+    c.experiment.total_timesteps = 2048;
+    c.experiment.eval_freq = 1024;
+    c.experiment.n_eval_episodes = 3;
+    c
+}
+
+#[test]
+fn runs_layout_and_eval_command() {
+    let dir = crate::temp_dir("layout");
+    let config = small_ppo(&dir, "layout");
+    let s = run_experiment(&config).unwrap();
+    let run = &s.run_dir;
+    assert_eq!(run.root, dir.join("layout"));
+    for f in [run.best_model(), run.final_model(), run.config_yaml(), run.metrics_csv(), run.run_info()] {
+        assert!(f.is_file(), "missing {}", f.display());
+    }
+    assert!(run.videos_dir().is_dir());
+    // config.yaml is the resolved config and loads back as a base config.
+    assert_eq!(Config::load(&run.config_yaml()).unwrap(), config);
+    let info = RunInfo::read(run).unwrap();
+    assert_eq!(info.status, RunStatus::Completed);
+    assert_eq!(info.timesteps_done, 2048);
+    assert!(!info.environment.cpu.is_empty());
+    // Metrics: header, PPO's per-update metrics and the evaluations.
+    let text = std::fs::read_to_string(run.metrics_csv()).unwrap();
+    assert!(text.starts_with("timesteps,wall_secs,metric,value\n"));
+    let rows = read_metrics(&run.metrics_csv()).unwrap();
+    for m in ["rollout/ep_rew_mean", "rollout/ep_len_mean", "train/learning_rate", "train/policy_gradient_loss", "train/value_loss",
+        "train/entropy_loss", "train/approx_kl", "train/clip_fraction", "train/explained_variance", "time/fps", "time/total_timesteps",
+        "eval/mean_reward", "eval/std_reward"] {
+        assert!(rows.iter().any(|r| r.metric == m), "metric {m} missing");
+    }
+    let evals: Vec<_> = rows.iter().filter(|r| r.metric == "eval/mean_reward").map(|r| r.timesteps).collect();
+    assert_eq!(evals, vec![1024, 2048]);
+    // The best model carries its own metadata and is loadable without the config.
+    let best = SavedModel::load(&run.best_model()).unwrap();
+    assert_eq!(best.metadata.env_id, "CartPole-v1");
+    assert_eq!(best.metadata.algorithm, "ppo");
+    assert_eq!(Some(best.metadata.eval_mean_reward.unwrap()), s.best_mean_reward);
+    // A second run with the same name gets a suffix instead of overwriting.
+    let s2 = run_experiment(&config).unwrap();
+    assert_eq!(s2.run_dir.root, dir.join("layout_1"));
+    // `eval` on the run directory.
+    assert_eq!(cli::main(args(&["rl-research", "eval", run.root.to_str().unwrap(), "--episodes", "2", "--json"])), 0);
+    assert_eq!(cli::main(args(&["rl-research", "eval", dir.join("nope").to_str().unwrap()])), 2);
+    // Custom metrics through the logger.
+    let mut logger = rl_research::Logger::create(&RunDir::at(dir.join("layout_1")), info.clone()).unwrap();
+    logger.log_metrics(9999, &[("custom/nested/value", 42.0)]).unwrap();
+    logger.finish(RunStatus::Completed, None).unwrap();
+    let rows = read_metrics(&dir.join("layout_1/logs/metrics.csv")).unwrap();
+    assert!(rows.iter().any(|r| r.metric == "custom/nested/value" && r.value == 42.0));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// metrics.csv without wall-clock data (the wall_secs column, time/fps rows).
+fn deterministic_rows(run: &RunDir) -> Vec<(u64, String, String)> {
+    read_metrics(&run.metrics_csv())
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.metric != "time/fps")
+        .map(|r| (r.timesteps, r.metric, format!("{:?}", r.value)))
+        .collect()
+}
+
+#[test]
+fn same_seed_same_metrics_ppo_and_dqn() {
+    let dir = crate::temp_dir("determinism");
+    let ppo = small_ppo(&dir, "ppo");
+    let mut dqn = small_ppo(&dir, "dqn");
+    dqn.env.n_envs = 2;
+    let AlgorithmConfig::Dqn(mut p) = AlgorithmConfig::defaults_for("dqn").unwrap() else { unreachable!() };
+    p.learning_starts = 500;
+    p.train_freq = 64;
+    p.gradient_steps = 16;
+    p.net_arch = vec![32, 32];
+    dqn.algorithm = AlgorithmConfig::Dqn(p);
+    for config in [ppo, dqn] {
+        let a = run_experiment(&config).unwrap();
+        let b = run_experiment(&config).unwrap();
+        let (ra, rb) = (deterministic_rows(&a.run_dir), deterministic_rows(&b.run_dir));
+        assert!(ra.len() > 10, "{}: only {} rows", config.experiment.name, ra.len());
+        assert_eq!(ra, rb, "{}: metrics differ between two runs with the same seed", config.experiment.name);
+        let mut other = config.clone();
+        other.experiment.seed = 1;
+        let c = run_experiment(&other).unwrap();
+        assert_ne!(ra, deterministic_rows(&c.run_dir), "{}: a different seed gave identical metrics", config.experiment.name);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
