@@ -16,6 +16,9 @@ pub struct Mlp {
     pub layers: Vec<Linear>,
     #[module(skip)]
     pub activation: Activation,
+    /// Evaluate tanh on the host (the CPU backend's own tanh calls libm per element).
+    #[module(skip)]
+    host_tanh: bool,
 }
 
 /// How to initialise an [`Mlp`].
@@ -48,7 +51,7 @@ impl Mlp {
             };
             layers.push(linear_from(fan_in, fan_out, weight, bias, device));
         }
-        Self { layers, activation }
+        Self { layers, activation, host_tanh: is_host(device) }
     }
 
     pub fn forward(&self, mut x: Tensor<2>) -> Tensor<2> {
@@ -57,6 +60,7 @@ impl Mlp {
             x = layer.forward(x);
             if i < last {
                 x = match self.activation {
+                    Activation::Tanh if self.host_tanh => host_tanh(x),
                     Activation::Tanh => x.tanh(),
                     Activation::Relu => burn::tensor::activation::relu(x),
                 };
@@ -99,7 +103,7 @@ impl Mlp {
             .zip(&w.layers)
             .map(|(s, l)| linear_from(s[0], s[1], l.weight.clone(), l.bias.clone(), device))
             .collect();
-        Ok(Self { layers, activation: w.activation })
+        Ok(Self { layers, activation: w.activation, host_tanh: is_host(device) })
     }
 
     /// Ids and ranks of every parameter, for gradient clipping.
@@ -113,6 +117,53 @@ impl Mlp {
         }
         ids
     }
+}
+
+fn is_host(device: &Device) -> bool {
+    device.clone().without_autodiff() == Device::flex()
+}
+
+/// tanh computed on the host with a vectorisable rational approximation, then
+/// put back into the graph with the right gradient: `y = x*g + (tanh(x) - x*g)`
+/// with `g = 1 - tanh(x)^2` constant, so the value is tanh(x) and dy/dx = g.
+/// On burn's flex backend libm's `tanhf` was 60% of a PPO run; this is ~10x cheaper.
+fn host_tanh(x: Tensor<2>) -> Tensor<2> {
+    let dims = x.dims();
+    let Ok(values) = x.clone().inner().try_into_vec_as::<f32>() else { return x.tanh() };
+    let y: Vec<f32> = values.iter().map(|&v| fast_tanh(v)).collect();
+    let plain = x.device().without_autodiff();
+    let y_t = Tensor::<2>::from_data(TensorData::new(y.clone(), dims), &plain);
+    if !x.is_tracked() {
+        return y_t;
+    }
+    let g: Vec<f32> = y.iter().map(|&t| 1.0 - t * t).collect();
+    let g_t = Tensor::<2>::from_data(TensorData::new(g, dims), &plain);
+    let xg = x * g_t;
+    let offset = y_t - xg.clone().inner();
+    xg + offset
+}
+
+/// tanh for f32 to within a few ulp: Eigen's `generic_fast_tanh_float`
+/// (odd 13/6 rational approximation on a clamped input); branch-free, so it vectorises.
+/// Plain `*`/`+`, not `mul_add`: without a target FMA feature that is a libm call.
+#[inline]
+pub fn fast_tanh(a: f32) -> f32 {
+    const CLAMP: f32 = 7.905_311;
+    let x = a.clamp(-CLAMP, CLAMP);
+    let x2 = x * x;
+    let mut p = -2.760_768_5e-16_f32;
+    p = p * x2 + 2.000_188e-13;
+    p = p * x2 + -8.604_672e-11;
+    p = p * x2 + 5.122_297e-8;
+    p = p * x2 + 1.485_722_4e-5;
+    p = p * x2 + 6.372_619_3e-4;
+    p = p * x2 + 4.893_524_6e-3;
+    p *= x;
+    let mut q = 1.198_258_4e-6_f32;
+    q = q * x2 + 1.185_347_1e-4;
+    q = q * x2 + 2.268_434_6e-3;
+    q = q * x2 + 4.893_525e-3;
+    if a.abs() < 0.0004 { a } else { p / q }
 }
 
 fn linear_from(fan_in: usize, fan_out: usize, weight: Vec<f32>, bias: Vec<f32>, device: &Device) -> Linear {
@@ -190,6 +241,35 @@ pub fn clip_grad_norm(grads: &mut GradientsParams, nets: &[&Mlp], max_norm: f64)
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fast_tanh_is_accurate() {
+        let mut worst = 0.0f64;
+        for i in -200_000..=200_000 {
+            let x = i as f32 * 1e-4;
+            let err = (fast_tanh(x) as f64 - (x as f64).tanh()).abs();
+            worst = worst.max(err);
+        }
+        assert!(worst < 1e-6, "max abs error {worst}");
+        assert_eq!(fast_tanh(100.0), fast_tanh(7.905_311));
+        assert!((fast_tanh(100.0) - 1.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn host_tanh_has_the_value_and_gradient_of_tanh() {
+        let device = Device::flex().autodiff();
+        let xs = [-3.0f32, -0.5, 0.0, 0.2, 1.5];
+        let x = Tensor::<2>::from_data(TensorData::new(xs.to_vec(), [1, 5]), &device).require_grad();
+        let y = host_tanh(x.clone());
+        let grads = y.clone().sum().backward();
+        let gx = x.grad(&grads).unwrap().try_into_vec_as::<f32>().unwrap();
+        let yv = y.inner().try_into_vec_as::<f32>().unwrap();
+        for i in 0..5 {
+            let t = (xs[i] as f64).tanh();
+            assert!((yv[i] as f64 - t).abs() < 1e-6, "value {i}");
+            assert!((gx[i] as f64 - (1.0 - t * t)).abs() < 1e-6, "grad {i}");
+        }
+    }
 
     #[test]
     fn orthogonal_rows_or_columns_are_orthonormal() {
