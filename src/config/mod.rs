@@ -16,7 +16,7 @@ pub use overrides::apply_overrides;
 pub use schedule::Schedule;
 
 /// Env ids this build can create.
-pub const ENV_IDS: &[&str] = &["CartPole-v1"];
+pub const ENV_IDS: &[&str] = &["CartPole-v1", "LunarLander-v3", "LunarLander-v2"];
 /// Algorithm names this build can train.
 pub const ALGORITHM_NAMES: &[&str] = &["ppo", "dqn"];
 
@@ -134,12 +134,27 @@ impl Default for EnvConfig {
 pub struct EnvParams {
     /// CartPole: reward 0 per step and -1 on failure (Sutton & Barto). Default false.
     pub sutton_barto_reward: bool,
+    /// LunarLander: gravity in m/s^2, strictly between -12 and 0. Default -10.
+    pub gravity: f64,
+    /// LunarLander: apply Gymnasium's wind and turbulence while airborne. Default false.
+    pub enable_wind: bool,
+    /// LunarLander: maximum wind force (Gymnasium recommends 0..20). Default 15.
+    pub wind_power: f64,
+    /// LunarLander: maximum turbulence torque (Gymnasium recommends 0..2). Default 1.5.
+    pub turbulence_power: f64,
 }
 
 impl Default for EnvParams {
     fn default() -> Self {
-        Self { sutton_barto_reward: false }
+        Self { sutton_barto_reward: false, gravity: -10.0, enable_wind: false, wind_power: 15.0, turbulence_power: 1.5 }
     }
+}
+
+/// A one-line remark about the env choice, shown when a run starts.
+pub fn env_note(config: &EnvConfig) -> Option<String> {
+    (config.id == "LunarLander-v2").then(|| {
+        "note: LunarLander-v2 runs LunarLander-v3's dynamics (the same with wind off; v3 re-draws the wind phase at every reset)".to_string()
+    })
 }
 
 /// Algorithm and its hyperparameters; serialised as `{name: ppo, params: {...}}`.
@@ -347,6 +362,10 @@ impl Config {
         }
         check(self.env.n_envs > 0, "env.n_envs", "must be at least 1")?;
         check(self.env.n_envs <= 4096, "env.n_envs", format!("must be at most 4096, got {}", self.env.n_envs))?;
+        let ep = &self.env.params;
+        check(ep.gravity > -12.0 && ep.gravity < 0.0, "env.params.gravity", format!("must be between -12 and 0 (exclusive), got {}", ep.gravity))?;
+        check(ep.wind_power >= 0.0 && ep.wind_power.is_finite(), "env.params.wind_power", format!("must be >= 0 (Gymnasium recommends 0..20), got {}", ep.wind_power))?;
+        check(ep.turbulence_power >= 0.0 && ep.turbulence_power.is_finite(), "env.params.turbulence_power", format!("must be >= 0 (Gymnasium recommends 0..2), got {}", ep.turbulence_power))?;
         if let Some(m) = self.env.max_episode_steps {
             check(m > 0, "env.max_episode_steps", "must be at least 1 (or null for the env's default)")?;
         }

@@ -2,9 +2,11 @@
 //! observations are `f32` slices, frames (later) plain RGB buffers.
 
 pub mod cartpole;
+pub mod lunar_lander;
 pub mod vec_env;
 
 pub use cartpole::CartPole;
+pub use lunar_lander::{LunarLander, LunarLanderParams};
 pub use vec_env::VecEnv;
 
 use crate::config::{ConfigError, EnvConfig, ENV_IDS};
@@ -99,6 +101,16 @@ pub fn make_env(config: &EnvConfig) -> Result<Box<dyn Env>, ConfigError> {
             let mut env = CartPole::new();
             env.sutton_barto_reward = config.params.sutton_barto_reward;
             Ok(Box::new(TimeLimit::new(env, limit)))
+        }
+        "LunarLander-v3" | "LunarLander-v2" => {
+            let p = &config.params;
+            let env = LunarLander::new(LunarLanderParams {
+                gravity: p.gravity,
+                enable_wind: p.enable_wind,
+                wind_power: p.wind_power,
+                turbulence_power: p.turbulence_power,
+            });
+            Ok(Box::new(TimeLimit::new(env, config.max_episode_steps.unwrap_or(1000))))
         }
         other => Err(ConfigError(format!(
             "unknown env id '{other}' for key env.id: valid ids are {}",

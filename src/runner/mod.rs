@@ -167,7 +167,8 @@ pub fn run_experiment_with(config: &Config, options: RunOptions) -> Result<RunSu
         last_mean_reward: None,
         error: None,
     };
-    cb.send(RunEvent::Started { run_dir: run.root.clone(), device: resolved.description.clone(), note: resolved.note.clone() });
+    let note = [resolved.note.clone(), crate::config::env_note(env_cfg)].into_iter().flatten().collect::<Vec<_>>().join("\n");
+    cb.send(RunEvent::Started { run_dir: run.root.clone(), device: resolved.description.clone(), note: (!note.is_empty()).then_some(note) });
 
     let (obs_dim, n_actions, seed, total) =
         (venv.obs_dim, venv.n_actions, config.experiment.seed, config.experiment.total_timesteps);

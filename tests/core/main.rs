@@ -2,6 +2,7 @@
 
 mod gym_parity;
 mod learning;
+mod lunar;
 mod pipeline;
 
 use std::path::PathBuf;
