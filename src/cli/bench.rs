@@ -60,6 +60,38 @@ pub fn cartpole_steps_per_sec(steps: u64) -> f64 {
     steps as f64 / t0.elapsed().as_secs_f64()
 }
 
+/// LunarLander with random actions: single env on this thread, and a 16-env
+/// vectorized env stepping on all cores. Returns (single, vectorized) steps/s.
+pub fn lunar_steps_per_sec(steps: u64) -> (f64, f64) {
+    use crate::envs::{LunarLander, VecEnv};
+    let mut env = TimeLimit::new(LunarLander::default(), 1000);
+    let mut obs = [0f32; 8];
+    let mut rng = Rng::seed_from_u64(0);
+    env.reset(Some(0), &mut obs);
+    let t0 = Instant::now();
+    for _ in 0..steps {
+        let out = env.step(rng.below(4), &mut obs);
+        if out.terminated || out.truncated {
+            env.reset(None, &mut obs);
+        }
+    }
+    let single = steps as f64 / t0.elapsed().as_secs_f64();
+    let n = 16;
+    let envs: Vec<Box<dyn Env>> = (0..n).map(|_| Box::new(TimeLimit::new(LunarLander::default(), 1000)) as Box<dyn Env>).collect();
+    let mut venv = VecEnv::new(envs);
+    venv.reset(0);
+    let mut actions = vec![0usize; n];
+    let t0 = Instant::now();
+    for _ in 0..steps / n as u64 {
+        for a in &mut actions {
+            *a = rng.below(4);
+        }
+        venv.step(&actions);
+        venv.finished.clear();
+    }
+    (single, (steps / n as u64 * n as u64) as f64 / t0.elapsed().as_secs_f64())
+}
+
 fn report(label: &str, config: &Config, s: &RunSummary, floor_secs: f64) {
     let flops = training_flops(config, 4, 2, s.timesteps);
     let reach = s
@@ -84,6 +116,13 @@ pub fn cmd_bench(args: &[String]) -> i32 {
     println!("rl-research {} bench on {} cores ({})", env!("CARGO_PKG_VERSION"), cores, if quick { "quick" } else { "full" });
     let sps = cartpole_steps_per_sec(if quick { 2_000_000 } else { 20_000_000 });
     println!("CartPole-v1 env, single thread: {:.2} M steps/s (target >= 10; Gymnasium ~0.14)", sps / 1e6);
+    let (single, vec) = lunar_steps_per_sec(if quick { 20_000 } else { 200_000 });
+    println!(
+        "LunarLander-v3 env, random actions: {:.1} k steps/s single thread (target >= 60; Gymnasium ~30), {:.1} k steps/s with 16 envs on {cores} cores ({:.2}x)",
+        single / 1e3,
+        vec / 1e3,
+        vec / single
+    );
 
     let code = (|| -> Result<(), String> {
         let mut ppo = Config::default();

@@ -473,6 +473,10 @@ impl Env for LunarLander {
     fn step(&mut self, action: usize, obs: &mut [f32]) -> StepOutcome {
         self.step_physics(action, obs)
     }
+
+    fn prefers_threads(&self) -> bool {
+        true
+    }
 }
 
 /// Gymnasium's `heuristic(env, s)` controller for the discrete env. NumPy 2

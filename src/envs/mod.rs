@@ -44,6 +44,11 @@ pub trait Env: Send {
     /// Starts an episode. `Some(seed)` reseeds the env's generator, as `reset(seed=...)` does.
     fn reset(&mut self, seed: Option<u64>, obs: &mut [f32]);
     fn step(&mut self, action: usize, obs: &mut [f32]) -> StepOutcome;
+    /// Whether a step costs enough (a physics solve) for a vectorized env to
+    /// spread envs over threads; a CartPole step is too cheap to be worth it.
+    fn prefers_threads(&self) -> bool {
+        false
+    }
 }
 
 /// Gymnasium's `TimeLimit` wrapper: truncates after `max_episode_steps` steps.
@@ -81,6 +86,9 @@ impl<E: Env> Env for TimeLimit<E> {
     fn reset(&mut self, seed: Option<u64>, obs: &mut [f32]) {
         self.elapsed = 0;
         self.inner.reset(seed, obs);
+    }
+    fn prefers_threads(&self) -> bool {
+        self.inner.prefers_threads()
     }
     #[inline]
     fn step(&mut self, action: usize, obs: &mut [f32]) -> StepOutcome {

@@ -2,7 +2,8 @@
 //! finish are reset at once, and the observation that ended the episode is kept
 //! in `final_obs`, so a truncated episode can still be bootstrapped from it.
 
-use super::{BoxSpace, Env};
+use super::{BoxSpace, Env, StepOutcome};
+use rayon::prelude::*;
 
 /// A finished episode, as SB3's Monitor records it.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -28,6 +29,9 @@ pub struct VecEnv {
     ep_lengths: Vec<u32>,
     /// Episodes finished since the caller last drained this.
     pub finished: Vec<EpisodeStats>,
+    /// Step envs on rayon's threads (physics envs); results are merged in env
+    /// order, so runs stay deterministic.
+    parallel: bool,
 }
 
 impl VecEnv {
@@ -35,6 +39,7 @@ impl VecEnv {
         let n = envs.len();
         let obs_dim = envs.first().map(|e| e.observation_space().dim()).unwrap_or(0);
         let n_actions = envs.first().map(|e| e.n_actions()).unwrap_or(0);
+        let parallel = n > 1 && envs.first().is_some_and(|e| e.prefers_threads());
         Self {
             envs,
             obs_dim,
@@ -47,6 +52,7 @@ impl VecEnv {
             ep_returns: vec![0.0; n],
             ep_lengths: vec![0; n],
             finished: Vec::new(),
+            parallel,
         }
     }
 
@@ -70,25 +76,42 @@ impl VecEnv {
 
     pub fn step(&mut self, actions: &[usize]) {
         let d = self.obs_dim;
-        for (i, env) in self.envs.iter_mut().enumerate() {
-            let obs = &mut self.obs[i * d..(i + 1) * d];
-            let out = env.step(actions[i], obs);
-            self.rewards[i] = out.reward;
-            self.terminated[i] = out.terminated;
-            self.truncated[i] = out.truncated && !out.terminated;
-            self.ep_returns[i] += out.reward;
-            self.ep_lengths[i] += 1;
-            if out.terminated || out.truncated {
-                self.final_obs[i * d..(i + 1) * d].copy_from_slice(obs);
-                self.finished.push(EpisodeStats {
-                    episode_return: self.ep_returns[i],
-                    length: self.ep_lengths[i],
-                    truncated: self.truncated[i],
-                });
-                self.ep_returns[i] = 0.0;
-                self.ep_lengths[i] = 0;
-                env.reset(None, obs);
+        if self.parallel {
+            let outs: Vec<StepOutcome> = self
+                .envs
+                .par_iter_mut()
+                .zip(self.obs.par_chunks_mut(d))
+                .zip(self.final_obs.par_chunks_mut(d))
+                .zip(actions.par_iter())
+                .map(|(((env, obs), fin), &a)| step_one(env.as_mut(), a, obs, fin))
+                .collect();
+            for (i, out) in outs.into_iter().enumerate() {
+                self.record(i, out);
             }
+        } else {
+            for i in 0..self.envs.len() {
+                let (obs, fin) = (&mut self.obs[i * d..(i + 1) * d], &mut self.final_obs[i * d..(i + 1) * d]);
+                let out = step_one(self.envs[i].as_mut(), actions[i], obs, fin);
+                self.record(i, out);
+            }
+        }
+    }
+
+    /// Monitor bookkeeping for env `i` after its step.
+    fn record(&mut self, i: usize, out: StepOutcome) {
+        self.rewards[i] = out.reward;
+        self.terminated[i] = out.terminated;
+        self.truncated[i] = out.truncated && !out.terminated;
+        self.ep_returns[i] += out.reward;
+        self.ep_lengths[i] += 1;
+        if out.terminated || out.truncated {
+            self.finished.push(EpisodeStats {
+                episode_return: self.ep_returns[i],
+                length: self.ep_lengths[i],
+                truncated: self.truncated[i],
+            });
+            self.ep_returns[i] = 0.0;
+            self.ep_lengths[i] = 0;
         }
     }
 
@@ -96,4 +119,14 @@ impl VecEnv {
     pub fn done(&self, i: usize) -> bool {
         self.terminated[i] || self.truncated[i]
     }
+}
+
+/// Steps one env; at the end of an episode keeps the final observation and resets.
+fn step_one(env: &mut dyn Env, action: usize, obs: &mut [f32], final_obs: &mut [f32]) -> StepOutcome {
+    let out = env.step(action, obs);
+    if out.terminated || out.truncated {
+        final_obs.copy_from_slice(obs);
+        env.reset(None, obs);
+    }
+    out
 }
