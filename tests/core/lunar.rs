@@ -49,3 +49,24 @@ fn ppo_preset_learns_lunarlander_on_a_short_budget() {
     assert!(last >= -180.0 + 150.0, "training return {last:.1} did not rise 150 above the random policy's -180");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Env parameters reach the physics: wind pushes the lander, gravity changes the fall.
+#[test]
+fn wind_and_gravity_parameters_change_the_dynamics() {
+    use rl_research::envs::LunarLanderParams;
+    let run = |params: LunarLanderParams| {
+        let mut env = LunarLander::new(params);
+        let mut obs = [0f32; 8];
+        env.reset(Some(3), &mut obs);
+        for _ in 0..30 {
+            env.step(0, &mut obs);
+        }
+        obs
+    };
+    let calm = run(LunarLanderParams::default());
+    let windy = run(LunarLanderParams { enable_wind: true, ..Default::default() });
+    let light = run(LunarLanderParams { gravity: -5.0, ..Default::default() });
+    assert_ne!(calm[0], windy[0], "wind should move the lander sideways");
+    assert!(light[3] > calm[3], "weaker gravity should fall slower: vy {} vs {}", light[3], calm[3]);
+    assert_eq!(calm, run(LunarLanderParams::default()), "same seed, same trajectory");
+}
