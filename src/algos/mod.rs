@@ -67,16 +67,53 @@ pub trait Agent {
 pub struct Policy {
     pub net: Mlp,
     pub head: PolicyHead,
+    /// PPO's value network, for showing V(s) in replays.
+    pub critic: Option<Mlp>,
     device: Device,
+}
+
+/// What the policy thought at one step (shown in replays).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PolicyView {
+    /// Logits (PPO) or Q-values (DQN), one per action.
+    pub scores: Vec<f32>,
+    /// Action probabilities (PPO only).
+    pub probs: Option<Vec<f32>>,
+    /// V(s) (PPO only).
+    pub value: Option<f32>,
 }
 
 impl Policy {
     pub fn new(net: Mlp, head: PolicyHead, device: Device) -> Self {
-        Self { net, head, device }
+        Self { net, head, critic: None, device }
     }
 
     pub fn from_weights(weights: &MlpWeights, head: PolicyHead, device: &Device) -> Result<Self, String> {
         Ok(Self::new(Mlp::from_weights(weights, device)?, head, device.clone()))
+    }
+
+    pub fn with_critic(mut self, critic: &MlpWeights) -> Result<Self, String> {
+        self.critic = Some(Mlp::from_weights(critic, &self.device)?);
+        Ok(self)
+    }
+
+    /// Scores, probabilities and value for one observation.
+    pub fn view(&self, obs: &[f32]) -> Result<PolicyView, String> {
+        let scores = self.scores(obs, 1)?;
+        let probs = (self.head == PolicyHead::Logits).then(|| {
+            let max = scores.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+            let e: Vec<f32> = scores.iter().map(|&v| (v - max).exp()).collect();
+            let z: f32 = e.iter().sum();
+            e.iter().map(|v| v / z).collect()
+        });
+        let value = match &self.critic {
+            Some(c) => {
+                let x = Tensor::<2>::from_data(TensorData::new(obs.to_vec(), [1, obs.len()]), &self.device);
+                read_vec(c.forward(x))?.first().copied()
+            }
+            None => None,
+        };
+        Ok(PolicyView { scores, probs, value })
     }
 
     pub fn n_actions(&self) -> usize {

@@ -92,6 +92,58 @@ pub fn lunar_steps_per_sec(steps: u64) -> (f64, f64) {
     (single, (steps / n as u64 * n as u64) as f64 / t0.elapsed().as_secs_f64())
 }
 
+/// Render + encode of `n` LunarLander frames (heuristic episodes, particles on):
+/// returns fps of rendering alone, encoding alone and the two pipelined.
+pub fn video_fps(n: usize) -> Result<(f64, f64, f64), String> {
+    use crate::envs::lunar_lander::{heuristic, LunarLander};
+    use crate::envs::render::{canvas, render_into, Frame};
+    use crate::runner::replay::{write_episodes_video, EpisodeRecord};
+    let mut env = TimeLimit::new(LunarLander::default(), 1000);
+    env.set_render(true);
+    let mut obs = [0f32; 8];
+    let mut episodes = Vec::new();
+    let mut total = 0;
+    let mut seed = 0;
+    while total < n {
+        env.reset(Some(seed), &mut obs);
+        let mut frames = vec![env.render_state().ok_or("no render state")?];
+        loop {
+            let out = env.step(heuristic(&obs), &mut obs);
+            frames.push(env.render_state().ok_or("no render state")?);
+            if out.terminated || out.truncated || total + frames.len() >= n {
+                break;
+            }
+        }
+        total += frames.len();
+        episodes.push(EpisodeRecord { env_id: "LunarLander-v3".into(), seed, episode_return: 0.0, length: 0, reset_obs: vec![], steps: vec![], frames });
+        seed += 1;
+    }
+    let states: Vec<_> = episodes.iter().flat_map(|e| e.frames.iter()).collect();
+    let mut pix = canvas().ok_or("no canvas")?;
+    let mut frame = Frame { width: 0, height: 0, rgb: vec![] };
+    let t0 = Instant::now();
+    let mut ring: Vec<Frame> = Vec::new();
+    for (i, s) in states.iter().enumerate() {
+        render_into(s, &mut pix, &mut frame);
+        if i % 10 == 0 && ring.len() < 100 {
+            ring.push(frame.clone());
+        }
+    }
+    let render_fps = states.len() as f64 / t0.elapsed().as_secs_f64();
+    let dir = std::env::temp_dir().join(format!("rl-research-video-bench-{}", std::process::id()));
+    let path = dir.join("bench.mp4");
+    let mut w = crate::video::Mp4Writer::create(&path, 600, 400, 50.0).map_err(|e| e.to_string())?;
+    let t0 = Instant::now();
+    for i in 0..states.len() {
+        w.push_rgb(&ring[i % ring.len()].rgb).map_err(|e| e.to_string())?;
+    }
+    w.finish().map_err(|e| e.to_string())?;
+    let encode_fps = states.len() as f64 / t0.elapsed().as_secs_f64();
+    let stats = write_episodes_video(&episodes, &path, 50.0, &mut |_, _| {})?;
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok((render_fps, encode_fps, stats.frames as f64 / stats.wall_secs))
+}
+
 fn report(label: &str, config: &Config, s: &RunSummary, floor_secs: f64) {
     let flops = training_flops(config, 4, 2, s.timesteps);
     let reach = s
@@ -124,6 +176,13 @@ pub fn cmd_bench(args: &[String]) -> i32 {
         vec / single
     );
 
+    match video_fps(1000) {
+        Ok((r, e, both)) => println!(
+            "Video, 1000 LunarLander frames 600x400: render {r:.0} fps, H.264 encode {e:.0} fps ({}), render+encode pipelined {both:.0} fps (target >= 250)",
+            if cfg!(feature = "h264") { "openh264 from source, no nasm" } else { "no encoder" }
+        ),
+        Err(e) => println!("Video: {e}"),
+    }
     let code = (|| -> Result<(), String> {
         let mut ppo = Config::default();
         ppo.experiment.runs_dir = dir.clone();

@@ -23,6 +23,9 @@ USAGE:
       Prints the run directory; Ctrl-C stops gracefully (models and logs kept).
   rl-research eval RUN_DIR|MODEL.zip [--episodes N] [--seed S] [--json]
       Evaluate models/best_model.zip greedily; prints mean and std of the return.
+  rl-research video RUN_DIR [--episodes N] [--out FILE] [--json]
+      Record N greedy episodes (default 1) of the best model to an MP4 (default
+      RUN_DIR/videos/evaluation.mp4) and RUN_DIR/logs/eval_episodes.jsonl.
   rl-research bench [--quick]
       Speed benchmark: env steps/s, time to solve CartPole with PPO and DQN, GFLOP/s.
   rl-research keys
@@ -42,6 +45,7 @@ pub fn main(args: Vec<String>) -> i32 {
     match cmd.as_str() {
         "run" => cmd_run(tail),
         "eval" => cmd_eval(tail),
+        "video" => cmd_video(tail),
         "bench" => bench::cmd_bench(tail),
         "keys" => {
             let c = Config::default();
@@ -61,7 +65,7 @@ pub fn main(args: Vec<String>) -> i32 {
             0
         }
         other => {
-            eprintln!("error: unknown command '{other}': expected run, eval, bench or keys\n\n{USAGE}");
+            eprintln!("error: unknown command '{other}': expected run, eval, video, bench or keys\n\n{USAGE}");
             2
         }
     }
@@ -257,3 +261,81 @@ fn model_path_for(target: &Path) -> Result<PathBuf, String> {
 pub use progress::format_duration;
 #[doc(hidden)]
 pub type Event = RunEvent;
+
+fn cmd_video(args: &[String]) -> i32 {
+    match video_inner(args) {
+        Ok(()) => 0,
+        Err((code, msg)) => {
+            eprintln!("error: {msg}");
+            code
+        }
+    }
+}
+
+fn video_inner(args: &[String]) -> Result<(), (i32, String)> {
+    use std::io::{IsTerminal, Write};
+    let usage = |m: String| (2, format!("{m}\nusage: rl-research video RUN_DIR [--episodes N] [--out FILE] [--json]"));
+    let (mut run_dir, mut episodes, mut out, mut json) = (None, 1usize, None, false);
+    let mut i = 0;
+    while i < args.len() {
+        let a = args[i].as_str();
+        let value = || args.get(i + 1).cloned().ok_or_else(|| usage(format!("{a} needs a value")));
+        match a {
+            "--episodes" | "-n" => {
+                let v = value()?;
+                episodes = v.parse().map_err(|_| usage(format!("--episodes: '{v}' is not a positive integer")))?;
+                if episodes == 0 {
+                    return Err(usage("--episodes must be at least 1".into()));
+                }
+                i += 1;
+            }
+            "--out" | "-o" => {
+                out = Some(PathBuf::from(value()?));
+                i += 1;
+            }
+            "--json" => json = true,
+            s if s.starts_with('-') => return Err(usage(format!("unknown option '{s}'"))),
+            s => {
+                if run_dir.replace(PathBuf::from(s)).is_some() {
+                    return Err(usage("give one run directory".into()));
+                }
+            }
+        }
+        i += 1;
+    }
+    let run_dir = run_dir.ok_or_else(|| usage("missing RUN_DIR".into()))?;
+    if !run_dir.is_dir() {
+        return Err((2, format!("{} is not a run directory (runs/<name>)", run_dir.display())));
+    }
+    if let Some(o) = &out {
+        if o.extension().and_then(|e| e.to_str()).map(|e| e.eq_ignore_ascii_case("mp4")) != Some(true) {
+            return Err((2, format!("--out {}: the file name must end in .mp4", o.display())));
+        }
+    }
+    let tty = std::io::stderr().is_terminal() && !json;
+    let mut last = 0u64;
+    let mut progress = |done: u64, total: u64| {
+        if tty && (done == total || done >= last + 25) {
+            last = done;
+            let _ = write!(std::io::stderr(), "\rencoding frame {done}/{total} ({:.0}%)\x1b[K", done as f64 * 100.0 / total as f64);
+        }
+    };
+    let stats = runner::write_run_video(&RunDir::at(&run_dir), episodes, out.as_deref(), &mut progress).map_err(|e| (1, e))?;
+    if tty {
+        eprintln!();
+    }
+    if json {
+        let o = serde_json::json!({
+            "path": stats.path.display().to_string(),
+            "frames": stats.frames,
+            "episodes": episodes,
+            "mean_return": stats.mean_return,
+            "wall_secs": stats.wall_secs,
+            "eval_episodes": RunDir::at(&run_dir).eval_episodes().display().to_string(),
+        });
+        println!("{o}");
+    } else {
+        println!("wrote {} ({} frames, {} episode(s), mean return {:.2}) in {:.2} s", stats.path.display(), stats.frames, episodes, stats.mean_return, stats.wall_secs);
+    }
+    Ok(())
+}

@@ -65,6 +65,12 @@ pub fn print_events(rx: Receiver<RunEvent>) {
                 );
             }
             RunEvent::Metrics { .. } => {}
+            RunEvent::Note { message } => {
+                if tty {
+                    let _ = write!(err, "\r\x1b[K");
+                }
+                let _ = writeln!(err, "{message}");
+            }
             RunEvent::Finished { .. } => {
                 if tty {
                     let _ = writeln!(err);

@@ -75,6 +75,9 @@ pub struct ExperimentConfig {
     pub runs_dir: PathBuf,
     /// cpu (burn flex backend), gpu (burn wgpu backend) or auto. Default cpu.
     pub device: DeviceChoice,
+    /// Episodes of the best model recorded into videos/evaluation.mp4 and
+    /// logs/eval_episodes.jsonl at the end of training; 0 skips both. Default 1.
+    pub video_episodes: usize,
 }
 
 impl Default for ExperimentConfig {
@@ -87,6 +90,7 @@ impl Default for ExperimentConfig {
             n_eval_episodes: 10,
             runs_dir: PathBuf::from("runs"),
             device: DeviceChoice::Cpu,
+            video_episodes: 1,
         }
     }
 }
@@ -353,6 +357,7 @@ impl Config {
         validate_experiment_name(&e.name)?;
         check(e.total_timesteps > 0, "experiment.total_timesteps", "must be at least 1")?;
         check(e.n_eval_episodes > 0, "experiment.n_eval_episodes", "must be at least 1")?;
+        check(e.video_episodes <= 100, "experiment.video_episodes", format!("must be at most 100 (0 disables the video), got {}", e.video_episodes))?;
         if !ENV_IDS.contains(&self.env.id.as_str()) {
             return err(format!(
                 "unknown env id '{}' for key env.id: valid ids are {}",

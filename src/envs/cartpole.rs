@@ -79,6 +79,10 @@ impl Env for CartPole {
         2
     }
 
+    fn render_state(&self) -> Option<super::render::RenderState> {
+        Some(super::render::RenderState::CartPole { state: self.state })
+    }
+
     fn reset(&mut self, seed: Option<u64>, obs: &mut [f32]) {
         if let Some(seed) = seed {
             self.rng = Rng::seed_from_u64(seed);

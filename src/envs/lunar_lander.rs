@@ -150,6 +150,19 @@ pub struct LunarLander {
     torque_idx: i64,
     /// The unrounded state of the last step (rewards are computed from it).
     pub last_state: [f64; 8],
+    /// Engine particles, simulated only while rendering (decoration).
+    render: bool,
+    particles: Vec<SimParticle>,
+}
+
+/// A decorative particle: ballistic flight under gravity, fading with `ttl`.
+#[derive(Clone, Copy, Debug)]
+struct SimParticle {
+    x: f64,
+    y: f64,
+    vx: f64,
+    vy: f64,
+    ttl: f64,
 }
 
 // SAFETY: box2d-rs links its world, bodies, fixtures and joints with `Rc`/`RefCell`.
@@ -178,7 +191,34 @@ impl LunarLander {
             wind_idx: 0,
             torque_idx: 0,
             last_state: [0.0; 8],
+            render: false,
+            particles: Vec::new(),
         }
+    }
+
+    /// Gymnasium's `_create_particle`: a circle of radius 2/SCALE and the given
+    /// density, pushed by the engine's opposite impulse.
+    fn spawn_particle(&mut self, density: f64, pos: (f64, f64), impulse: (f64, f64), ttl: f64) {
+        if !self.render {
+            return;
+        }
+        let mass = density * std::f64::consts::PI * (2.0 / SCALE).powi(2);
+        self.particles.push(SimParticle { x: pos.0, y: pos.1, vx: impulse.0 / mass, vy: impulse.1 / mass, ttl });
+    }
+
+    fn advance_particles(&mut self) {
+        let dt = 1.0 / FPS;
+        for p in &mut self.particles {
+            p.vy += self.params.gravity * dt;
+            p.x += p.vx * dt;
+            p.y += p.vy * dt;
+            if p.y < 0.0 {
+                p.y = 0.0;
+                p.vy = -0.3 * p.vy;
+            }
+            p.ttl -= 0.15; // Gymnasium ages particles by 0.15 per rendered frame
+        }
+        self.particles.retain(|p| p.ttl >= 0.0);
     }
 
     /// Queues values that the next `uniform` draws return instead of fresh
@@ -357,6 +397,8 @@ impl LunarLander {
             let impulse_pos = B2vec2::new((pos.x as f64 + ox) as f32, (pos.y as f64 + oy) as f32);
             let impulse = B2vec2::new((-ox * MAIN_ENGINE_POWER * m_power) as f32, (-oy * MAIN_ENGINE_POWER * m_power) as f32);
             lander.borrow_mut().apply_linear_impulse(impulse, impulse_pos, true);
+            let p = (impulse_pos.x as f64, impulse_pos.y as f64);
+            self.spawn_particle(3.5, p, (ox * MAIN_ENGINE_POWER * m_power, oy * MAIN_ENGINE_POWER * m_power), m_power);
         }
         let mut s_power = 0.0;
         if action == 1 || action == 3 {
@@ -371,6 +413,11 @@ impl LunarLander {
             );
             let impulse = B2vec2::new((-ox * SIDE_ENGINE_POWER * s_power) as f32, (-oy * SIDE_ENGINE_POWER * s_power) as f32);
             lander.borrow_mut().apply_linear_impulse(impulse, impulse_pos, true);
+            let p = (impulse_pos.x as f64, impulse_pos.y as f64);
+            self.spawn_particle(0.7, p, (ox * SIDE_ENGINE_POWER * s_power, oy * SIDE_ENGINE_POWER * s_power), s_power);
+        }
+        if self.render {
+            self.advance_particles();
         }
 
         world.borrow_mut().step((1.0 / FPS) as f32, 6 * 30, 2 * 30);
@@ -464,6 +511,7 @@ impl Env for LunarLander {
         }
         self.scene = None;
         self.prev_shaping = None;
+        self.particles.clear();
         let scene = self.build_scene();
         self.scene = Some(scene);
         // Gymnasium's reset ends with step(0): it sets prev_shaping and draws dispersion.
@@ -476,6 +524,27 @@ impl Env for LunarLander {
 
     fn prefers_threads(&self) -> bool {
         true
+    }
+
+    fn set_render(&mut self, on: bool) {
+        self.render = on;
+        if !on {
+            self.particles.clear();
+        }
+    }
+
+    fn render_state(&self) -> Option<super::render::RenderState> {
+        let t = &self.terrain;
+        let f = |v: &[f64]| v.iter().map(|&x| x as f32).collect::<Vec<f32>>();
+        Some(super::render::RenderState::LunarLander {
+            chunk_x: f(&t.chunk_x),
+            smooth_y: f(&t.smooth_y),
+            helipad_x1: t.helipad_x1 as f32,
+            helipad_x2: t.helipad_x2 as f32,
+            helipad_y: t.helipad_y as f32,
+            bodies: self.body_polygons().into_iter().map(|(_, pts)| pts.into_iter().map(|(x, y)| (x as f32, y as f32)).collect()).collect(),
+            particles: self.particles.iter().map(|p| super::render::Particle { x: p.x as f32, y: p.y as f32, ttl: p.ttl as f32 }).collect(),
+        })
     }
 }
 

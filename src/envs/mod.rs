@@ -3,6 +3,7 @@
 
 pub mod cartpole;
 pub mod lunar_lander;
+pub mod render;
 pub mod vec_env;
 
 pub use cartpole::CartPole;
@@ -49,6 +50,12 @@ pub trait Env: Send {
     fn prefers_threads(&self) -> bool {
         false
     }
+    /// A snapshot to draw the current frame from (None: the env cannot render).
+    fn render_state(&self) -> Option<render::RenderState> {
+        None
+    }
+    /// Turns on what only rendering needs (LunarLander's engine particles).
+    fn set_render(&mut self, _on: bool) {}
 }
 
 /// Gymnasium's `TimeLimit` wrapper: truncates after `max_episode_steps` steps.
@@ -89,6 +96,12 @@ impl<E: Env> Env for TimeLimit<E> {
     }
     fn prefers_threads(&self) -> bool {
         self.inner.prefers_threads()
+    }
+    fn render_state(&self) -> Option<render::RenderState> {
+        self.inner.render_state()
+    }
+    fn set_render(&mut self, on: bool) {
+        self.inner.set_render(on)
     }
     #[inline]
     fn step(&mut self, action: usize, obs: &mut [f32]) -> StepOutcome {

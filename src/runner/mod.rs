@@ -4,8 +4,10 @@
 //! reports progress through events and obeys a stop flag (Ctrl-C, Stop button).
 
 pub mod eval;
+pub mod replay;
 
 pub use eval::{evaluate_batched, evaluate_episodes, evaluate_policy, mean_std, EvalResult};
+pub use replay::{record_episodes, record_video, EpisodeRecord, VideoStats};
 
 use crate::algos::{self, device, Agent, Callback, Control, Metrics};
 use crate::config::{AlgorithmConfig, Config, ConfigError};
@@ -64,6 +66,8 @@ pub enum RunEvent {
     Metrics { timesteps: u64, metrics: Vec<(String, f64)> },
     Evaluated { timesteps: u64, mean_reward: f64, std_reward: f64, new_best: bool },
     Finished { status: RunStatus, run_dir: PathBuf },
+    /// Something to tell the user (a fallback, a warning).
+    Note { message: String },
 }
 
 /// Options beyond the config: how to report and how to be stopped.
@@ -145,6 +149,7 @@ pub fn run_experiment_with(config: &Config, options: RunOptions) -> Result<RunSu
         timesteps_done: 0,
         best_eval_mean_reward: None,
         error: None,
+        warnings: Vec::new(),
         environment: EnvironmentInfo::collect(&resolved.description, config.experiment.seed),
     };
     let logger = Logger::create(&run, info)?;
@@ -191,6 +196,18 @@ pub fn run_experiment_with(config: &Config, options: RunOptions) -> Result<RunSu
     let evaluations = std::mem::take(&mut cb.evaluations);
     let best = cb.best_mean;
     let mut logger = cb.logger;
+    if status != RunStatus::Failed && config.experiment.video_episodes > 0 {
+        if let Some(tx) = &options.events {
+            let _ = tx.send(RunEvent::Note { message: format!("recording {} evaluation episode(s) to {}", config.experiment.video_episodes, run.evaluation_video().display()) });
+        }
+        if let Err(e) = write_run_video(&run, config.experiment.video_episodes, None, &mut |_, _| {}) {
+            let msg = format!("videos/evaluation.mp4 was not written: {e}");
+            if let Some(tx) = &options.events {
+                let _ = tx.send(RunEvent::Note { message: format!("warning: {msg}") });
+            }
+            logger.info_mut().warnings.push(msg);
+        }
+    }
     logger.info_mut().timesteps_done = timesteps;
     logger.info_mut().best_eval_mean_reward = best;
     logger.finish(status, error.clone())?;
@@ -374,5 +391,30 @@ pub fn load_policy(model: &SavedModel) -> Result<algos::Policy, String> {
         "q_values" => algos::PolicyHead::QValues,
         other => return Err(format!("unknown policy head '{other}' (expected logits or q_values)")),
     };
-    algos::Policy::from_weights(weights, head, &device::cpu().device)
+    let policy = algos::Policy::from_weights(weights, head, &device::cpu().device)?;
+    match model.network("critic") {
+        Some(c) if head == algos::PolicyHead::Logits => policy.with_critic(c),
+        _ => Ok(policy),
+    }
+}
+
+/// Records `n_episodes` of a run's best model (final model if no best) into
+/// `out` (default `videos/evaluation.mp4`) and `logs/eval_episodes.jsonl`.
+pub fn write_run_video(run: &RunDir, n_episodes: usize, out: Option<&std::path::Path>, progress: &mut dyn FnMut(u64, u64)) -> Result<replay::VideoStats, String> {
+    if n_episodes == 0 {
+        return Err("--episodes must be at least 1".into());
+    }
+    let model_path = [run.best_model(), run.final_model()].into_iter().find(|p| p.exists()).ok_or_else(|| {
+        format!("{} has no models/best_model.zip or final_model.zip: train it first (rl-research run)", run.root.display())
+    })?;
+    let model = SavedModel::load(&model_path).map_err(|e| e.to_string())?;
+    let policy = load_policy(&model)?;
+    let config = &model.metadata.config;
+    let mut env = make_env(&config.env).map_err(|e| e.to_string())?;
+    let seed = config.experiment.seed.wrapping_add(EVAL_SEED_OFFSET);
+    let episodes = replay::record_episodes(&policy, env.as_mut(), n_episodes, seed)?;
+    let out = out.map(|p| p.to_path_buf()).unwrap_or_else(|| run.evaluation_video());
+    let stats = replay::write_episodes_video(&episodes, &out, replay::RENDER_FPS, progress)?;
+    replay::save_episodes(&run.eval_episodes(), &episodes).map_err(|e| format!("writing {}: {e}", run.eval_episodes().display()))?;
+    Ok(stats)
 }

@@ -48,6 +48,10 @@ impl RunDir {
     pub fn metrics_csv(&self) -> PathBuf {
         self.root.join("logs").join("metrics.csv")
     }
+    /// Recorded evaluation episodes of the final video (see `runner::replay`).
+    pub fn eval_episodes(&self) -> PathBuf {
+        self.root.join("logs").join("eval_episodes.jsonl")
+    }
     pub fn run_info(&self) -> PathBuf {
         self.root.join("logs").join("run_info.json")
     }
@@ -109,6 +113,9 @@ pub struct RunInfo {
     pub timesteps_done: u64,
     pub best_eval_mean_reward: Option<f64>,
     pub error: Option<String>,
+    /// Problems that did not fail the run (e.g. the video could not be written).
+    #[serde(default)]
+    pub warnings: Vec<String>,
     pub environment: sysinfo::EnvironmentInfo,
 }
 

@@ -146,6 +146,13 @@ fn runs_layout_and_eval_command() {
         assert!(f.is_file(), "missing {}", f.display());
     }
     assert!(run.videos_dir().is_dir());
+    #[cfg(feature = "h264")]
+    {
+        assert!(run.evaluation_video().is_file(), "videos/evaluation.mp4 missing");
+        let eps = rl_research::runner::replay::load_episodes(&run.eval_episodes()).unwrap();
+        assert_eq!(eps.len(), 1);
+        assert!(eps[0].n_frames() >= 2);
+    }
     // config.yaml is the resolved config and loads back as a base config.
     assert_eq!(Config::load(&run.config_yaml()).unwrap(), config);
     let info = RunInfo::read(run).unwrap();
