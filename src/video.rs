@@ -39,6 +39,18 @@ mod imp {
     use std::io::BufWriter;
     use std::path::{Path, PathBuf};
 
+    /// A frame already converted to yuv420p (the conversion can run on another thread).
+    pub struct Yuv420(YUVBuffer);
+
+    impl Yuv420 {
+        pub fn from_rgb(rgb: &[u8], width: u32, height: u32) -> Result<Self, VideoError> {
+            if rgb.len() != width as usize * height as usize * 3 {
+                return err(format!("frame has {} bytes, expected {width}x{height}x3", rgb.len()));
+            }
+            Ok(Self(YUVBuffer::from_rgb8_source(RgbSliceU8::new(rgb, (width as usize, height as usize)))))
+        }
+    }
+
     /// Streams RGB frames into an MP4 file.
     pub struct Mp4Writer {
         encoder: Encoder,
@@ -82,7 +94,7 @@ mod imp {
                 .background_detection(false)
                 .adaptive_quantization(false)
                 .scene_change_detect(true)
-                .complexity(Complexity::Medium)
+                .complexity(Complexity::Low)
                 .intra_frame_period(IntraFramePeriod::from_num_frames(fps.round() as u32 * 4))
                 .max_frame_rate(FrameRate::from_hz(fps as f32))
                 .num_threads(2);
@@ -108,11 +120,17 @@ mod imp {
 
         /// Appends one frame, RGB, row-major, `width * height * 3` bytes.
         pub fn push_rgb(&mut self, rgb: &[u8]) -> Result<(), VideoError> {
-            if rgb.len() != self.width * self.height * 3 {
-                return err(format!("frame has {} bytes, expected {}x{}x3", rgb.len(), self.width, self.height));
+            let yuv = Yuv420::from_rgb(rgb, self.width as u32, self.height as u32)?;
+            self.push_yuv(&yuv)
+        }
+
+        /// Appends one frame already in yuv420p.
+        pub fn push_yuv(&mut self, yuv: &Yuv420) -> Result<(), VideoError> {
+            use openh264::formats::YUVSource;
+            if yuv.0.dimensions() != (self.width, self.height) {
+                return err(format!("frame is {:?}, video is {}x{}", yuv.0.dimensions(), self.width, self.height));
             }
-            let yuv = YUVBuffer::from_rgb8_source(RgbSliceU8::new(rgb, (self.width, self.height)));
-            let encoded = self.encoder.encode(&yuv).map_err(|e| VideoError(format!("H.264 encoding frame {}: {e}", self.frames)))?;
+            let encoded = self.encoder.encode(&yuv.0).map_err(|e| VideoError(format!("H.264 encoding frame {}: {e}", self.frames)))?;
             let keyframe = matches!(encoded.frame_type(), FrameType::IDR | FrameType::I);
             self.bitstream.clear();
             encoded.write_vec(&mut self.bitstream);
@@ -154,8 +172,18 @@ mod imp {
     use std::path::{Path, PathBuf};
 
     pub struct Mp4Writer;
+    pub struct Yuv420;
+
+    impl Yuv420 {
+        pub fn from_rgb(_rgb: &[u8], _w: u32, _h: u32) -> Result<Self, VideoError> {
+            err("no H.264 encoder in this build")
+        }
+    }
 
     impl Mp4Writer {
+        pub fn push_yuv(&mut self, _yuv: &Yuv420) -> Result<(), VideoError> {
+            err("no H.264 encoder in this build")
+        }
         pub fn create(_path: &Path, _w: u32, _h: u32, _fps: f64) -> Result<Self, VideoError> {
             err("this build has no H.264 encoder: rebuild with the default `h264` cargo feature to export MP4")
         }
@@ -171,4 +199,4 @@ mod imp {
     }
 }
 
-pub use imp::Mp4Writer;
+pub use imp::{Mp4Writer, Yuv420};

@@ -9,7 +9,7 @@
 use crate::algos::{argmax, Policy, PolicyView};
 use crate::envs::render::{self, Frame, RenderState};
 use crate::envs::Env;
-use crate::video::Mp4Writer;
+use crate::video::{Mp4Writer, Yuv420};
 use serde::{Deserialize, Serialize};
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
@@ -128,26 +128,25 @@ pub fn write_episodes_video(episodes: &[EpisodeRecord], path: &Path, fps: f64, p
     }
     let t0 = Instant::now();
     let mut writer = Mp4Writer::create(path, render::FRAME_W, render::FRAME_H, fps).map_err(|e| e.to_string())?;
-    let (tx, rx) = std::sync::mpsc::sync_channel::<Frame>(8);
-    let (ret_tx, ret_rx) = std::sync::mpsc::channel::<Frame>();
+    // Render and convert to yuv420p on a second thread; this one only encodes.
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Yuv420, String>>(8);
     std::thread::scope(|scope| -> Result<(), String> {
         scope.spawn(move || {
             let Some(mut canvas) = render::canvas() else { return };
+            let mut frame = Frame { width: 0, height: 0, rgb: Vec::new() };
             for state in episodes.iter().flat_map(|e| e.frames.iter()) {
-                // Reuse returned buffers: no allocation per frame in steady state.
-                let mut frame = ret_rx.try_recv().unwrap_or_else(|_| Frame { width: 0, height: 0, rgb: Vec::new() });
                 render::render_into(state, &mut canvas, &mut frame);
-                if tx.send(frame).is_err() {
+                let yuv = Yuv420::from_rgb(&frame.rgb, frame.width, frame.height).map_err(|e| e.to_string());
+                if tx.send(yuv).is_err() {
                     return;
                 }
             }
         });
         let mut done = 0;
-        for frame in rx {
-            writer.push_rgb(&frame.rgb).map_err(|e| e.to_string())?;
+        for yuv in rx {
+            writer.push_yuv(&yuv?).map_err(|e| e.to_string())?;
             done += 1;
             progress(done, total);
-            let _ = ret_tx.send(frame);
         }
         if done != total {
             return Err(format!("rendered {done} of {total} frames"));
