@@ -179,7 +179,7 @@ pub fn cmd_bench(args: &[String]) -> i32 {
     match video_fps(1000) {
         Ok((r, e, both)) => println!(
             "Video, 1000 LunarLander frames 600x400: render {r:.0} fps, H.264 encode {e:.0} fps ({}), render+encode pipelined {both:.0} fps (target >= 250)",
-            if cfg!(feature = "h264") { "openh264 from source, no nasm" } else { "no encoder" }
+            if cfg!(feature = "h264") { "openh264 built from source" } else { "no encoder in this build" }
         ),
         Err(e) => println!("Video: {e}"),
     }

@@ -1,4 +1,5 @@
 //! Frames, recorded evaluation episodes and MP4 export.
+#![cfg_attr(not(feature = "h264"), allow(unused_imports, dead_code))]
 
 use rl_research::algos::nets::{Init, Mlp};
 use rl_research::algos::{Policy, PolicyHead};
