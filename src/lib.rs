@@ -16,6 +16,7 @@ pub mod envs;
 pub mod rng;
 pub mod runner;
 pub mod runs;
+pub mod sweep;
 pub mod video;
 
 pub use algos::Policy;

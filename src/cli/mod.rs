@@ -3,6 +3,7 @@
 
 pub mod bench;
 mod progress;
+mod sweep;
 
 use crate::config::{apply_overrides, overrides::parse_override, Config, ConfigError};
 use crate::envs::make_env;
@@ -21,6 +22,11 @@ USAGE:
         rl-research run experiment.name=my_exp env.id=CartPole-v1 algorithm.params.learning_rate=3e-4
       Schedules: a number (constant) or lin_<number> (linear decay to 0).
       Prints the run directory; Ctrl-C stops gracefully (models and logs kept).
+  rl-research run --multirun [--config FILE] [--resume] [--yes] [--json] KEY=V1,V2 KEY=range(a,b[,s]) ... [sweep.*=...]
+      Grid search: one trial per combination, sweep.workers at a time (default: cores).
+      sweep.seeds=N (seeds per trial), sweep.objective=final|best, sweep.pruner=median|none.
+  rl-research search --trials N [--seed S] [--config FILE] [--resume] [--json] 'KEY=tag(log,interval(1e-5,1e-2))' 'KEY=choice(32,64)' 'KEY=int(interval(1,8))' ...
+      Random search with Hydra/Optuna's grammar. Results: runs/<experiment.name>/sweep.csv.
   rl-research eval RUN_DIR|MODEL.zip [--episodes N] [--seed S] [--json]
       Evaluate models/best_model.zip greedily; prints mean and std of the return.
   rl-research video RUN_DIR [--episodes N] [--out FILE] [--json]
@@ -43,7 +49,9 @@ pub fn main(args: Vec<String>) -> i32 {
     };
     let tail = &rest[1..];
     match cmd.as_str() {
+        "run" if tail.iter().any(|a| a == "--multirun" || a == "-m") => sweep::cmd_multirun(tail),
         "run" => cmd_run(tail),
+        "search" => sweep::cmd_search(tail),
         "eval" => cmd_eval(tail),
         "video" => cmd_video(tail),
         "bench" => bench::cmd_bench(tail),
@@ -65,7 +73,7 @@ pub fn main(args: Vec<String>) -> i32 {
             0
         }
         other => {
-            eprintln!("error: unknown command '{other}': expected run, eval, video, bench or keys\n\n{USAGE}");
+            eprintln!("error: unknown command '{other}': expected run, search, eval, video, bench or keys\n\n{USAGE}");
             2
         }
     }

@@ -22,6 +22,10 @@ use std::sync::mpsc::Sender;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// A file that, once it exists in `<run>/logs/`, stops the run gracefully: how
+/// another process (a sweep's pruner, a scheduler) stops a trial.
+pub const STOP_FILE: &str = "STOP";
+
 /// Seeds of evaluation envs are offset so they never replay training starts.
 pub const EVAL_SEED_OFFSET: u64 = 1_000_000;
 
@@ -171,6 +175,8 @@ pub fn run_experiment_with(config: &Config, options: RunOptions) -> Result<RunSu
         last_update_at: (Instant::now(), 0),
         last_mean_reward: None,
         error: None,
+        stop_file: run.root.join("logs").join(STOP_FILE),
+        last_stop_check: Instant::now(),
     };
     let note = [resolved.note.clone(), crate::config::env_note(env_cfg)].into_iter().flatten().collect::<Vec<_>>().join("\n");
     cb.send(RunEvent::Started { run_dir: run.root.clone(), device: resolved.description.clone(), note: (!note.is_empty()).then_some(note) });
@@ -241,6 +247,8 @@ struct RunnerCallback<'a> {
     last_update_at: (Instant, u64),
     last_mean_reward: Option<f64>,
     error: Option<String>,
+    stop_file: PathBuf,
+    last_stop_check: Instant,
 }
 
 impl RunnerCallback<'_> {
@@ -342,6 +350,13 @@ impl Callback for RunnerCallback<'_> {
     fn on_step(&mut self, agent: &dyn Agent, num_timesteps: u64) -> Control {
         if self.error.is_some() || self.options.stop.load(Ordering::Relaxed) {
             return Control::Stop;
+        }
+        if self.last_stop_check.elapsed() >= Duration::from_millis(250) {
+            self.last_stop_check = Instant::now();
+            if self.stop_file.exists() {
+                self.options.stop.store(true, Ordering::SeqCst);
+                return Control::Stop;
+            }
         }
         let eval_freq = self.config.experiment.eval_freq;
         if eval_freq > 0 && num_timesteps >= self.next_eval_at {

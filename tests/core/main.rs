@@ -4,6 +4,7 @@ mod gym_parity;
 mod learning;
 mod lunar;
 mod pipeline;
+mod sweep;
 mod video;
 
 use std::path::PathBuf;

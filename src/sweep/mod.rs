@@ -1,0 +1,349 @@
+//! Sweeps: a grid (`--multirun`) or random search over config overrides. Every
+//! trial is a plain `rl-research run` process (so the same trials can be sent to
+//! a cluster scheduler), `sweep.workers` of them at a time. Results land in
+//! `runs/<sweep>/sweep.csv` as trials finish; a median pruner can stop hopeless
+//! trials through the runner's stop file.
+
+pub mod space;
+
+use crate::runs::logger::read_metrics;
+use crate::runs::{write_atomic, RunDir, RunInfo};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+pub use space::{grid, parse_param, random_trials, Dimension, Param};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Objective {
+    /// The last evaluation of the run (at the end of training).
+    Final,
+    /// The best periodic evaluation.
+    Best,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TrialStatus {
+    Completed,
+    Failed,
+    Pruned,
+    Stopped,
+}
+
+/// `sweep.*` settings.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SweepSettings {
+    pub workers: usize,
+    pub seeds: usize,
+    pub objective: Objective,
+    /// Median pruner on (`sweep.pruner=median`).
+    pub pruner: bool,
+}
+
+impl Default for SweepSettings {
+    fn default() -> Self {
+        Self { workers: cores(), seeds: 1, objective: Objective::Final, pruner: false }
+    }
+}
+
+pub fn cores() -> usize {
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+}
+
+impl SweepSettings {
+    /// Applies one `sweep.key=value` argument.
+    pub fn set(&mut self, arg: &str) -> Result<(), String> {
+        let (key, value) = arg.split_once('=').ok_or_else(|| format!("'{arg}' is not sweep.key=value"))?;
+        let positive = |v: &str| v.parse::<usize>().ok().filter(|&n| n > 0).ok_or_else(|| format!("{key}: '{v}' is not a positive integer"));
+        match key {
+            "sweep.workers" => self.workers = positive(value)?,
+            "sweep.seeds" => self.seeds = positive(value)?,
+            "sweep.objective" => {
+                self.objective = match value {
+                    "final" => Objective::Final,
+                    "best" => Objective::Best,
+                    _ => return Err(format!("sweep.objective: '{value}' is not final or best")),
+                }
+            }
+            "sweep.pruner" => {
+                self.pruner = match value {
+                    "median" => true,
+                    "none" => false,
+                    _ => return Err(format!("sweep.pruner: '{value}' is not median or none")),
+                }
+            }
+            _ => return Err(format!("unknown sweep key '{key}': valid keys are sweep.workers, sweep.seeds, sweep.objective, sweep.pruner")),
+        }
+        Ok(())
+    }
+}
+
+/// Everything a sweep needs; saved as `sweep.json`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SweepSpec {
+    pub kind: String,
+    pub command_line: String,
+    /// `--config FILE` and fixed overrides given to every trial.
+    pub base_args: Vec<String>,
+    pub trials: Vec<Vec<(String, String)>>,
+    pub settings: SweepSettings,
+    pub base_seed: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrialResult {
+    pub id: usize,
+    pub params: Vec<(String, String)>,
+    pub seeds: Vec<u64>,
+    pub objective_mean: Option<f64>,
+    pub objective_std: Option<f64>,
+    pub status: TrialStatus,
+    pub wall_secs: f64,
+    pub run_dirs: Vec<PathBuf>,
+    pub error: Option<String>,
+}
+
+/// Where trial `id`'s seed `k` runs (the first free name, so reruns never overwrite).
+fn trial_name(sweep_dir: &Path, id: usize, k: usize, seeds: usize) -> String {
+    let base = if seeds > 1 { format!("trial_{id}_s{k}") } else { format!("trial_{id}") };
+    (0..).map(|i| if i == 0 { base.clone() } else { format!("{base}_{i}") }).find(|n| !sweep_dir.join(n).exists()).unwrap_or(base)
+}
+
+/// Objective of one finished run.
+pub fn run_objective(run: &RunDir, objective: Objective) -> Option<f64> {
+    match objective {
+        Objective::Best => RunInfo::read(run).ok()?.best_eval_mean_reward,
+        Objective::Final => read_metrics(&run.metrics_csv()).ok()?.into_iter().rev().find(|r| r.metric == "eval/mean_reward").map(|r| r.value),
+    }
+}
+
+fn evals(run: &Path) -> Vec<(u64, f64)> {
+    read_metrics(&RunDir::at(run).metrics_csv())
+        .map(|rows| rows.into_iter().filter(|r| r.metric == "eval/mean_reward").map(|r| (r.timesteps, r.value)).collect())
+        .unwrap_or_default()
+}
+
+/// The median pruner's verdict: prune if `value` at `t` is below the median of
+/// the completed trials' latest evaluations at or before `t` (needs 2 of them).
+pub fn median_prune(completed: &[Vec<(u64, f64)>], t: u64, value: f64) -> bool {
+    let mut at_t: Vec<f64> = completed.iter().filter_map(|c| c.iter().rev().find(|(ct, _)| *ct <= t).map(|(_, v)| *v)).collect();
+    if at_t.len() < 2 {
+        return false;
+    }
+    at_t.sort_by(|a, b| a.total_cmp(b));
+    let n = at_t.len();
+    let median = if n % 2 == 1 { at_t[n / 2] } else { 0.5 * (at_t[n / 2 - 1] + at_t[n / 2]) };
+    value < median
+}
+
+/// Runs one seed of one trial as a child process; returns (status, run dir, error).
+fn run_child(exe: &Path, spec: &SweepSpec, sweep_dir: &Path, name: &str, params: &[(String, String)], seed: u64, threads: usize,
+    stop: &AtomicBool, completed: &Mutex<Vec<Vec<(u64, f64)>>>) -> (TrialStatus, PathBuf, Option<String>) {
+    let run_dir = sweep_dir.join(name);
+    let log_dir = sweep_dir.join("trial_logs");
+    let _ = std::fs::create_dir_all(&log_dir);
+    let log = std::fs::File::create(log_dir.join(format!("{name}.log")));
+    let mut cmd = Command::new(exe);
+    cmd.arg("run").args(&spec.base_args);
+    for (k, v) in params {
+        cmd.arg(format!("{k}={v}"));
+    }
+    cmd.arg(format!("experiment.runs_dir={}", sweep_dir.display()))
+        .arg(format!("experiment.name={name}"))
+        .arg(format!("experiment.seed={seed}"))
+        .env("RAYON_NUM_THREADS", threads.to_string())
+        .stdin(Stdio::null());
+    match log.and_then(|f| Ok((f.try_clone()?, f))) {
+        Ok((a, b)) => {
+            cmd.stdout(a).stderr(b);
+        }
+        Err(_) => {
+            cmd.stdout(Stdio::null()).stderr(Stdio::null());
+        }
+    }
+    let mut child = match cmd.spawn() {
+        Ok(c) => c,
+        Err(e) => return (TrialStatus::Failed, run_dir, Some(format!("cannot start {}: {e}", exe.display()))),
+    };
+    let stop_file = run_dir.join("logs").join(crate::runner::STOP_FILE);
+    let mut pruned = false;
+    let code = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status.code(),
+            Ok(None) => {}
+            Err(e) => return (TrialStatus::Failed, run_dir, Some(format!("waiting for trial: {e}"))),
+        }
+        if stop.load(Ordering::SeqCst) && run_dir.exists() {
+            let _ = std::fs::write(&stop_file, b"sweep stopped\n");
+        }
+        if spec.settings.pruner && !pruned {
+            if let Some(&(t, v)) = evals(&run_dir).last() {
+                let done = completed.lock().map(|c| c.clone()).unwrap_or_default();
+                if median_prune(&done, t, v) {
+                    pruned = std::fs::write(&stop_file, b"pruned by the median pruner\n").is_ok();
+                }
+            }
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    match code {
+        Some(0) => (TrialStatus::Completed, run_dir, None),
+        Some(130) if pruned => (TrialStatus::Pruned, run_dir, None),
+        Some(130) => (TrialStatus::Stopped, run_dir, None),
+        Some(2) => (TrialStatus::Failed, run_dir, Some(format!("bad configuration (see trial_logs/{name}.log)"))),
+        other => (TrialStatus::Failed, run_dir, Some(format!("exit code {other:?} (see trial_logs/{name}.log)"))),
+    }
+}
+
+/// Runs every trial not already completed in `sweep_dir/sweep.csv` (when resuming).
+/// `on_trial` is called as each trial finishes.
+pub fn run_sweep(exe: &Path, spec: &SweepSpec, sweep_dir: &Path, resume: bool, stop: Arc<AtomicBool>,
+    on_trial: &mut (dyn FnMut(&TrialResult) + Send)) -> Result<Vec<TrialResult>, String> {
+    std::fs::create_dir_all(sweep_dir).map_err(|e| format!("cannot create {}: {e}", sweep_dir.display()))?;
+    let spec_text = serde_json::to_string_pretty(spec).map_err(|e| e.to_string())?;
+    write_atomic(&sweep_dir.join("sweep.json"), spec_text.as_bytes()).map_err(|e| e.to_string())?;
+    let previous: BTreeMap<usize, TrialResult> = if resume { load_results(sweep_dir).into_iter().map(|r| (r.id, r)).collect() } else { BTreeMap::new() };
+    let results: Mutex<Vec<TrialResult>> = Mutex::new(Vec::new());
+    let mut queue: Vec<usize> = Vec::new();
+    for (id, params) in spec.trials.iter().enumerate() {
+        match previous.get(&id) {
+            Some(r) if r.status == TrialStatus::Completed && r.params == *params => results.lock().map_err(|e| e.to_string())?.push(r.clone()),
+            _ => queue.push(id),
+        }
+    }
+    let completed_curves: Mutex<Vec<Vec<(u64, f64)>>> =
+        Mutex::new(results.lock().map_err(|e| e.to_string())?.iter().flat_map(|r| r.run_dirs.iter().map(|d| evals(d))).collect());
+    let queue = Mutex::new(queue.into_iter());
+    let workers = spec.settings.workers.max(1);
+    let threads = (cores() / workers).max(1);
+    let on_trial = Mutex::new(on_trial);
+    let write_csv = |rs: &mut Vec<TrialResult>| {
+        rs.sort_by_key(|r| r.id);
+        let _ = save_results(sweep_dir, spec, rs);
+    };
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| loop {
+                if stop.load(Ordering::SeqCst) {
+                    return;
+                }
+                let Some(id) = queue.lock().ok().and_then(|mut q| q.next()) else { return };
+                let params = &spec.trials[id];
+                let t0 = Instant::now();
+                let mut r = TrialResult { id, params: params.clone(), seeds: vec![], objective_mean: None, objective_std: None,
+                    status: TrialStatus::Completed, wall_secs: 0.0, run_dirs: vec![], error: None };
+                let mut values = Vec::new();
+                for k in 0..spec.settings.seeds {
+                    let seed = spec.base_seed + k as u64;
+                    let name = trial_name(sweep_dir, id, k, spec.settings.seeds);
+                    let (status, dir, error) = run_child(exe, spec, sweep_dir, &name, params, seed, threads, &stop, &completed_curves);
+                    r.seeds.push(seed);
+                    if status == TrialStatus::Completed {
+                        if let Some(v) = run_objective(&RunDir::at(&dir), spec.settings.objective) {
+                            values.push(v);
+                        }
+                        if let Ok(mut c) = completed_curves.lock() {
+                            c.push(evals(&dir));
+                        }
+                    }
+                    r.run_dirs.push(dir);
+                    if status != TrialStatus::Completed {
+                        r.status = status;
+                        r.error = error;
+                        break;
+                    }
+                }
+                if !values.is_empty() && r.status == TrialStatus::Completed {
+                    let (m, s) = crate::runner::mean_std(&values);
+                    r.objective_mean = Some(m);
+                    r.objective_std = Some(s);
+                }
+                r.wall_secs = t0.elapsed().as_secs_f64();
+                if let Ok(mut cb) = on_trial.lock() {
+                    (*cb)(&r);
+                }
+                if let Ok(mut rs) = results.lock() {
+                    rs.push(r);
+                    write_csv(&mut rs);
+                }
+            });
+        }
+    });
+    let mut rs = results.into_inner().map_err(|e| e.to_string())?;
+    write_csv(&mut rs);
+    Ok(rs)
+}
+
+fn csv_escape(s: &str) -> String {
+    if s.contains([',', '"', '\n']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
+}
+
+/// `sweep.csv`: one row per finished trial; `results.json` keeps the same for resuming.
+fn save_results(sweep_dir: &Path, spec: &SweepSpec, results: &[TrialResult]) -> std::io::Result<()> {
+    let keys: Vec<String> = spec.trials.first().map(|t| t.iter().map(|(k, _)| k.clone()).collect()).unwrap_or_default();
+    let mut csv = String::from("trial,status,objective_mean,objective_std,wall_secs,seeds,run_dirs");
+    for k in &keys {
+        csv.push(',');
+        csv.push_str(&csv_escape(k));
+    }
+    csv.push('\n');
+    let opt = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
+    for r in results {
+        let status = serde_json::to_value(r.status).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
+        let seeds = r.seeds.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(" ");
+        let dirs = r.run_dirs.iter().map(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()).collect::<Vec<_>>().join(" ");
+        csv.push_str(&format!("{},{status},{},{},{:.2},{seeds},{}", r.id, opt(r.objective_mean), opt(r.objective_std), r.wall_secs, csv_escape(&dirs)));
+        for (_, v) in &r.params {
+            csv.push(',');
+            csv.push_str(&csv_escape(v));
+        }
+        csv.push('\n');
+    }
+    write_atomic(&sweep_dir.join("sweep.csv"), csv.as_bytes())?;
+    let json = serde_json::to_string_pretty(results).map_err(std::io::Error::other)?;
+    write_atomic(&sweep_dir.join("results.json"), json.as_bytes())
+}
+
+pub fn load_results(sweep_dir: &Path) -> Vec<TrialResult> {
+    std::fs::read_to_string(sweep_dir.join("results.json")).ok().and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default()
+}
+
+/// Random search in-process, as the seed's Python example: samples `n_trials`
+/// points of `space` and returns the best `(params, score)` of `evaluate`
+/// (higher is better). Failing evaluations are skipped.
+pub fn random_search<F>(space: &[Param], n_trials: usize, seed: u64, mut evaluate: F) -> Option<(Vec<(String, String)>, f64)>
+where
+    F: FnMut(&[(String, String)]) -> Result<f64, String>,
+{
+    random_trials(space, n_trials, seed)
+        .into_iter()
+        .filter_map(|p| evaluate(&p).ok().filter(|s| s.is_finite()).map(|s| (p, s)))
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn median_pruner_on_synthetic_curves() {
+        let done = vec![vec![(1000, 10.0), (2000, 50.0)], vec![(1000, 20.0), (2000, 80.0)], vec![(1000, 30.0), (2000, 90.0)]];
+        assert!(median_prune(&done, 2000, 40.0));
+        assert!(!median_prune(&done, 2000, 85.0));
+        assert!(median_prune(&done, 1500, 15.0)); // compares with the evals at 1000: median 20
+        assert!(!median_prune(&done[..1], 2000, 0.0)); // too few completed trials
+    }
+
+    #[test]
+    fn random_search_finds_the_peak() {
+        let space = vec![parse_param("x=interval(-3,3)").unwrap()];
+        let (best, score) = random_search(&space, 200, 1, |p| Ok(-(p[0].1.parse::<f64>().unwrap() - 1.0).powi(2))).unwrap();
+        assert!(score > -0.01, "{best:?} {score}");
+    }
+}
