@@ -10,6 +10,7 @@
 //! ```
 
 pub mod algos;
+pub mod app;
 pub mod cli;
 pub mod config;
 pub mod envs;

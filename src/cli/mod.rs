@@ -17,6 +17,8 @@ pub const USAGE: &str = "\
 rl-research: run, track and compare reinforcement-learning experiments
 
 USAGE:
+  rl-research
+      Open the desktop app (config editor, runs browser, live plots, replays).
   rl-research run [--config FILE] [KEY=VALUE ...]
       Train. FILE is RON or YAML (see configs/); overrides use Hydra's syntax:
         rl-research run experiment.name=my_exp env.id=CartPole-v1 algorithm.params.learning_rate=3e-4
@@ -44,8 +46,14 @@ EXIT CODES: 0 ok, 1 failed, 2 bad input, 130 stopped by Ctrl-C
 pub fn main(args: Vec<String>) -> i32 {
     let rest: Vec<String> = args.into_iter().skip(1).collect();
     let Some(cmd) = rest.first() else {
-        print!("{USAGE}");
-        return 0;
+        // No arguments (a double-click): the desktop app.
+        return match crate::app::run() {
+            Ok(()) => 0,
+            Err(e) => {
+                eprintln!("error: {e}\n\n{USAGE}");
+                1
+            }
+        };
     };
     let tail = &rest[1..];
     match cmd.as_str() {
@@ -64,6 +72,13 @@ pub fn main(args: Vec<String>) -> i32 {
             }
             0
         }
+        "gui" => match crate::app::run() {
+            Ok(()) => 0,
+            Err(e) => {
+                eprintln!("error: {e}");
+                1
+            }
+        },
         "-h" | "--help" | "help" => {
             print!("{USAGE}");
             0

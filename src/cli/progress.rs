@@ -4,13 +4,7 @@ use crate::runner::RunEvent;
 use std::io::{IsTerminal, Write};
 use std::sync::mpsc::Receiver;
 
-pub fn format_duration(secs: f64) -> String {
-    if !secs.is_finite() {
-        return "--:--".into();
-    }
-    let s = secs.round() as u64;
-    if s >= 3600 { format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60) } else { format!("{}:{:02}", s / 60, s % 60) }
-}
+pub use crate::runner::format_duration;
 
 pub fn print_events(rx: Receiver<RunEvent>) {
     let tty = std::io::stderr().is_terminal();

@@ -433,3 +433,12 @@ pub fn write_run_video(run: &RunDir, n_episodes: usize, out: Option<&std::path::
     replay::save_episodes(&run.eval_episodes(), &episodes).map_err(|e| format!("writing {}: {e}", run.eval_episodes().display()))?;
     Ok(stats)
 }
+
+/// `m:ss` or `h:mm:ss` for progress displays (CLI and GUI).
+pub fn format_duration(secs: f64) -> String {
+    if !secs.is_finite() {
+        return "--:--".into();
+    }
+    let s = secs.round() as u64;
+    if s >= 3600 { format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60) } else { format!("{}:{:02}", s / 60, s % 60) }
+}

@@ -1,0 +1,127 @@
+//! Trainings started from the GUI: each on its own thread, reporting through a
+//! channel of runner events and waking the UI with `request_repaint`.
+
+use crate::config::Config;
+use crate::runner::{self, RunEvent, RunOptions};
+use crate::runs::RunStatus;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{channel, Receiver};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+pub struct Job {
+    pub name: String,
+    pub run_dir: Option<PathBuf>,
+    pub stop: Arc<AtomicBool>,
+    rx: Receiver<RunEvent>,
+    handle: Option<JoinHandle<Result<(), String>>>,
+    pub timesteps: u64,
+    pub total_timesteps: u64,
+    pub steps_per_sec: f64,
+    /// metric -> (timesteps, value)
+    pub metrics: BTreeMap<String, Vec<[f64; 2]>>,
+    pub status: Option<RunStatus>,
+    pub error: Option<String>,
+    pub notes: Vec<String>,
+}
+
+impl Job {
+    pub fn running(&self) -> bool {
+        self.status.is_none() && self.error.is_none()
+    }
+    pub fn request_stop(&self) {
+        self.stop.store(true, Ordering::SeqCst);
+    }
+    pub fn eta_secs(&self) -> f64 {
+        self.total_timesteps.saturating_sub(self.timesteps) as f64 / self.steps_per_sec.max(1e-9)
+    }
+}
+
+#[derive(Default)]
+pub struct Jobs {
+    pub list: Vec<Job>,
+}
+
+impl Jobs {
+    /// Starts `config` on a background thread.
+    pub fn start(&mut self, config: Config, waker: Arc<dyn Fn() + Send + Sync>) {
+        let (tx, rx) = channel();
+        let stop = Arc::new(AtomicBool::new(false));
+        let options = RunOptions { command_line: Some("rl-research (GUI)".into()), stop: stop.clone(), events: Some(tx), waker: Some(waker.clone()) };
+        let name = config.experiment.name.clone();
+        let total = config.experiment.total_timesteps;
+        let handle = std::thread::Builder::new()
+            .name(format!("train-{name}"))
+            .spawn(move || {
+                let r = runner::run_experiment_with(&config, options).map(|_| ()).map_err(|e| e.to_string());
+                waker();
+                r
+            })
+            .ok();
+        let error = handle.is_none().then(|| "could not start a training thread".to_string());
+        self.list.push(Job {
+            name,
+            run_dir: None,
+            stop,
+            rx,
+            handle,
+            timesteps: 0,
+            total_timesteps: total,
+            steps_per_sec: 0.0,
+            metrics: BTreeMap::new(),
+            status: None,
+            error,
+            notes: Vec::new(),
+        });
+    }
+
+    /// Drains every job's events (never blocks).
+    pub fn poll(&mut self) {
+        for job in &mut self.list {
+            while let Ok(ev) = job.rx.try_recv() {
+                match ev {
+                    RunEvent::Started { run_dir, note, .. } => {
+                        job.name = run_dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                        job.run_dir = Some(run_dir);
+                        job.notes.extend(note);
+                    }
+                    RunEvent::Progress { timesteps, total_timesteps, steps_per_sec, .. } => {
+                        job.timesteps = timesteps;
+                        job.total_timesteps = total_timesteps;
+                        job.steps_per_sec = steps_per_sec;
+                    }
+                    RunEvent::Metrics { timesteps, metrics } => {
+                        job.timesteps = job.timesteps.max(timesteps);
+                        for (k, v) in metrics {
+                            job.metrics.entry(k).or_default().push([timesteps as f64, v]);
+                        }
+                    }
+                    RunEvent::Evaluated { timesteps, mean_reward, std_reward, .. } => {
+                        job.metrics.entry("eval/mean_reward".into()).or_default().push([timesteps as f64, mean_reward]);
+                        job.metrics.entry("eval/std_reward".into()).or_default().push([timesteps as f64, std_reward]);
+                    }
+                    RunEvent::Finished { status, .. } => job.status = Some(status),
+                    RunEvent::Note { message } => job.notes.push(message),
+                }
+            }
+            if job.handle.as_ref().is_some_and(|h| h.is_finished()) {
+                if let Some(h) = job.handle.take() {
+                    match h.join() {
+                        Ok(Err(e)) => job.error = Some(e),
+                        Err(_) => job.error = Some("the training thread crashed".into()),
+                        Ok(Ok(())) => {}
+                    }
+                }
+                if job.status.is_none() && job.error.is_none() {
+                    job.status = Some(RunStatus::Completed);
+                }
+            }
+        }
+    }
+
+    pub fn running(&self) -> usize {
+        self.list.iter().filter(|j| j.running()).count()
+    }
+}

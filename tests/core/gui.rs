@@ -1,0 +1,99 @@
+//! The desktop app driven through egui_kittest by its accessible labels.
+
+use egui_kittest::kittest::Queryable;
+use egui_kittest::Harness;
+use rl_research::app::{RlApp, Settings, Tab};
+use rl_research::RunStatus;
+use std::time::{Duration, Instant};
+
+fn wait_until(harness: &mut Harness<'_, RlApp>, what: &str, secs: u64, done: impl Fn(&RlApp) -> bool) {
+    let t0 = Instant::now();
+    while !done(harness.state()) {
+        assert!(t0.elapsed() < Duration::from_secs(secs), "timed out waiting for {what}");
+        harness.step();
+        std::thread::sleep(Duration::from_millis(30));
+    }
+    harness.step();
+}
+
+#[test]
+fn gui_validates_runs_stops_replays_and_exports() {
+    let dir = crate::temp_dir("gui");
+    let mut settings = Settings::default();
+    settings.runs_dir = dir.clone();
+    let e = &mut settings.config.experiment;
+    e.total_timesteps = 2048;
+    e.eval_freq = 1024;
+    e.n_eval_episodes = 2;
+    e.name = "gui_run".into();
+    let mut harness = Harness::builder().with_size(egui::vec2(1280.0, 800.0)).build_ui_state(|ui, app: &mut RlApp| app.ui(ui), RlApp::new(settings));
+    harness.step();
+
+    // Inline validation: a bad value is reported and Run does nothing.
+    // (Drag values clamp to their ranges, so use a cross-field rule.)
+    let set_batch = |app: &mut RlApp, b: usize| {
+        if let rl_research::config::AlgorithmConfig::Ppo(p) = &mut app.settings.config.algorithm {
+            p.batch_size = b;
+        }
+    };
+    set_batch(harness.state_mut(), 1000);
+    harness.step();
+    harness.get_by_label_contains("algorithm.params.batch_size: must be between 1 and the rollout size");
+    harness.get_by_label("Run").click();
+    harness.step();
+    assert!(harness.state().jobs.list.is_empty(), "Run must be disabled while the config is invalid");
+    set_batch(harness.state_mut(), 256);
+    harness.step();
+
+    // Run a tiny budget to completion.
+    harness.get_by_label("Run").click();
+    harness.step();
+    assert_eq!(harness.state().jobs.list.len(), 1);
+    wait_until(&mut harness, "the run to finish", 120, |a| !a.jobs.list[0].running());
+    let job = &harness.state().jobs.list[0];
+    assert_eq!(job.status, Some(RunStatus::Completed), "{:?}", job.error);
+    let run_dir = job.run_dir.clone().expect("run dir");
+    assert!(run_dir.join("models/best_model.zip").is_file());
+    assert!(!job.metrics.get("eval/mean_reward").map(|v| v.is_empty()).unwrap_or(true));
+
+    // Stop a long run.
+    harness.state_mut().settings.config.experiment.total_timesteps = 5_000_000;
+    harness.state_mut().settings.config.experiment.name = "gui_stop".into();
+    harness.step();
+    harness.get_by_label("Run").click();
+    harness.step();
+    assert_eq!(harness.state().jobs.list.len(), 2);
+    wait_until(&mut harness, "progress", 60, |a| a.jobs.list[1].timesteps > 0);
+    harness.get_by_label("Stop").click();
+    harness.step();
+    wait_until(&mut harness, "the stop", 60, |a| !a.jobs.list[1].running());
+    assert_eq!(harness.state().jobs.list[1].status, Some(RunStatus::Stopped));
+
+    // Runs browser lists both; open the first run's replay.
+    harness.get_by_label("Runs").click();
+    harness.step();
+    harness.state_mut().browser.refresh(&dir, true);
+    harness.step();
+    assert_eq!(harness.state().browser.rows.len(), 2);
+    harness.get_all_by_label("Replay").last().expect("a Replay button").click();
+    harness.step();
+    assert_eq!(harness.state().settings.tab, Tab::Replay);
+    let replay_run = harness.state().replay.run.clone().expect("replay opened");
+    assert!(!harness.state().replay.episodes.is_empty(), "{:?}", harness.state().replay.message);
+    harness.step();
+    harness.get_by_label_contains("frame 0 /");
+    // The scrubber moves with the arrow keys; the shown frame follows.
+    harness.key_press(egui::Key::ArrowRight);
+    harness.step();
+    assert_eq!(harness.state().replay.frame, 1);
+    harness.get_by_label_contains("frame 1 /");
+
+    // Export Video writes an MP4 into the run's videos/.
+    harness.get_by_label("Export Video").click();
+    harness.step();
+    wait_until(&mut harness, "the export", 60, |a| a.replay.message.as_deref().is_some_and(|m| !m.starts_with("Exporting")));
+    let msg = harness.state().replay.message.clone().unwrap_or_default();
+    assert!(msg.starts_with("Exported"), "{msg}");
+    assert!(replay_run.join("videos/episode_0.mp4").is_file());
+    let _ = std::fs::remove_dir_all(&dir);
+}
