@@ -8,6 +8,7 @@ pub mod jobs;
 pub mod plots;
 pub mod replay;
 pub mod runs_browser;
+pub mod sweep_dialog;
 
 use crate::config::Config;
 use crate::runs::logger::read_metrics;
@@ -47,6 +48,7 @@ pub struct RlApp {
     pub jobs: jobs::Jobs,
     pub browser: runs_browser::Browser,
     pub replay: replay::Replay,
+    pub sweep: sweep_dialog::SweepDialog,
     buffers: editor::EditorBuffers,
     presets: Vec<editor::Preset>,
     /// Metrics of runs selected in the browser, reloaded when the selection changes.
@@ -61,6 +63,7 @@ impl RlApp {
             jobs: jobs::Jobs::default(),
             browser: runs_browser::Browser::default(),
             replay: replay::Replay::default(),
+            sweep: sweep_dialog::SweepDialog::default(),
             buffers: editor::EditorBuffers::default(),
             presets: editor::load_presets(),
             loaded: BTreeMap::new(),
@@ -131,7 +134,30 @@ impl RlApp {
             if let Some(cmd) = out.copied_command {
                 self.status = format!("copied: {cmd}");
             }
+            if ui.button("Run Sweep…").on_hover_text("Grid or random search over this config").clicked() {
+                self.sweep.open = true;
+            }
         });
+        if self.sweep.open {
+            let mut open = true;
+            let (config, runs_dir) = (self.settings.config.clone(), self.settings.runs_dir.clone());
+            let mut load = None;
+            egui::Window::new("Run Sweep").open(&mut open).default_width(640.0).show(ui.ctx(), |ui| {
+                load = self.sweep.sweep_ui(ui, &config, &runs_dir);
+            });
+            self.sweep.open = open;
+            if let Some(params) = load {
+                let o: Result<Vec<_>, _> = params.iter().map(|(k, v)| crate::config::overrides::parse_override(&format!("{k}={v}"))).collect();
+                match o.and_then(|o| crate::config::apply_overrides(&self.settings.config, &o)) {
+                    Ok(c) => {
+                        self.settings.config = c;
+                        self.buffers.reset();
+                        self.status = "loaded the best trial's parameters".into();
+                    }
+                    Err(e) => self.status = e.0,
+                }
+            }
+        }
         egui::CentralPanel::default().show(ui, |ui| {
             for job in &self.jobs.list {
                 ui.horizontal(|ui| {

@@ -95,5 +95,28 @@ fn gui_validates_runs_stops_replays_and_exports() {
     let msg = harness.state().replay.message.clone().unwrap_or_default();
     assert!(msg.starts_with("Exported"), "{msg}");
     assert!(replay_run.join("videos/episode_0.mp4").is_file());
+
+    // Run Sweep: a 2-trial grid through the sweep engine (trials run the built CLI).
+    harness.get_by_label("Train").click();
+    harness.step();
+    {
+        let app = harness.state_mut();
+        app.settings.config.experiment.total_timesteps = 2048;
+        app.settings.config.experiment.video_episodes = 0;
+        app.settings.config.experiment.name = "gui".into();
+        app.sweep.exe = std::path::PathBuf::from(env!("CARGO_BIN_EXE_rl-research"));
+        app.sweep.lines = "algorithm.params.learning_rate=1e-3,3e-4".into();
+        app.sweep.workers = 2;
+    }
+    harness.get_by_label("Run Sweep…").click();
+    harness.run_steps(3);
+    harness.get_by_label_contains("2 trials");
+    harness.get_by_label("Launch sweep").click();
+    harness.step();
+    wait_until(&mut harness, "the sweep", 120, |a| a.sweep.results.len() == 2);
+    assert!(harness.state().sweep.results.iter().all(|r| r.status == rl_research::sweep::TrialStatus::Completed));
+    assert!(dir.join("gui_sweep/sweep.csv").is_file());
+    harness.get_by_label("Load best into editor").click();
+    harness.step();
     let _ = std::fs::remove_dir_all(&dir);
 }
