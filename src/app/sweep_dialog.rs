@@ -119,7 +119,8 @@ impl SweepDialog {
         self.poll();
         let mut load = None;
         ui.label("One key per line, as on the command line: key=a,b,c or key=range(0,10,2); random search also takes interval(lo,hi), tag(log,interval(lo,hi)), int(interval(lo,hi)), choice(a,b).");
-        ui.add(egui::TextEdit::multiline(&mut self.lines).desired_rows(4).desired_width(f32::INFINITY)).labelled_by(ui.label("swept keys").id);
+        let l = ui.label("Swept keys");
+        ui.add(egui::TextEdit::multiline(&mut self.lines).desired_rows(4).desired_width(f32::INFINITY)).labelled_by(l.id);
         ui.horizontal(|ui| {
             ui.radio_value(&mut self.random, false, "grid");
             ui.radio_value(&mut self.random, true, "random");
