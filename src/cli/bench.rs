@@ -144,6 +144,38 @@ pub fn video_fps(n: usize) -> Result<(f64, f64, f64), String> {
     Ok((render_fps, encode_fps, stats.frames as f64 / stats.wall_secs))
 }
 
+/// CPU time of one UI frame (egui layout + tessellation, no GPU) with a run of
+/// `points` metric rows selected in the runs browser. Returns (mean, max) ms.
+pub fn ui_frame_ms(points: usize, frames: usize) -> Result<(f64, f64), String> {
+    use crate::app::{RlApp, Settings, Tab};
+    let dir = std::env::temp_dir().join(format!("rl-research-ui-bench-{}", std::process::id()));
+    let run = crate::runs::RunDir::at(dir.join("big"));
+    std::fs::create_dir_all(run.root.join("logs")).map_err(|e| e.to_string())?;
+    let mut csv = String::from("timesteps,wall_secs,metric,value\n");
+    for i in 0..points {
+        csv.push_str(&format!("{i},0.0,rollout/ep_rew_mean,{}\n", (i as f64 * 1e-4).sin() * 100.0));
+    }
+    std::fs::write(run.metrics_csv(), csv).map_err(|e| e.to_string())?;
+    let settings = Settings { runs_dir: dir.clone(), tab: Tab::Runs, ..Settings::default() };
+    let mut app = RlApp::new(settings);
+    app.browser.selected.push(run.root.clone());
+    let ctx = egui::Context::default();
+    let input = || egui::RawInput { screen_rect: Some(egui::Rect::from_min_size(egui::Pos2::ZERO, egui::vec2(1280.0, 800.0))), ..Default::default() };
+    let (mut total, mut worst) = (0.0f64, 0.0f64);
+    for i in 0..frames + 2 {
+        let t0 = Instant::now();
+        let out = ctx.run_ui(input(), |ui| app.ui(ui));
+        let _ = ctx.tessellate(out.shapes, out.pixels_per_point);
+        let ms = t0.elapsed().as_secs_f64() * 1e3;
+        if i >= 2 {
+            total += ms;
+            worst = worst.max(ms);
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok((total / frames as f64, worst))
+}
+
 fn report(label: &str, config: &Config, s: &RunSummary, floor_secs: f64) {
     let flops = training_flops(config, 4, 2, s.timesteps);
     let reach = s
@@ -182,6 +214,10 @@ pub fn cmd_bench(args: &[String]) -> i32 {
             if cfg!(feature = "h264") { "openh264 built from source" } else { "no encoder in this build" }
         ),
         Err(e) => println!("Video: {e}"),
+    }
+    match ui_frame_ms(1_000_000, 30) {
+        Ok((mean, worst)) => println!("UI frame (layout + tessellation, 1M-point curve in the runs browser): mean {mean:.2} ms, worst {worst:.2} ms (target <= 16)"),
+        Err(e) => println!("UI frame: {e}"),
     }
     let code = (|| -> Result<(), String> {
         let mut ppo = Config::default();
