@@ -223,6 +223,7 @@ pub fn cmd_bench(args: &[String]) -> i32 {
         let mut ppo = Config::default();
         ppo.experiment.runs_dir = dir.clone();
         ppo.experiment.name = "bench_ppo".into();
+        ppo.experiment.video_episodes = 0; // time training, not the video export
         if quick {
             ppo.experiment.total_timesteps = 20_000;
         }
@@ -239,6 +240,7 @@ pub fn cmd_bench(args: &[String]) -> i32 {
         });
         dqn.experiment.runs_dir = dir.clone();
         dqn.experiment.name = "bench_dqn".into();
+        dqn.experiment.video_episodes = 0;
         if quick {
             dqn.experiment.total_timesteps = 5_000;
         }
