@@ -54,6 +54,39 @@ pub struct RlApp {
     /// Metrics of runs selected in the browser, reloaded when the selection changes.
     loaded: BTreeMap<PathBuf, BTreeMap<String, Vec<[f64; 2]>>>,
     status: String,
+    usage: ProcessUsage,
+}
+
+/// The app's own CPU and memory use, sampled from /proc about once a second.
+#[derive(Default)]
+struct ProcessUsage {
+    last: Option<(std::time::Instant, f64)>,
+    cpu_percent: f64,
+    rss_mib: f64,
+}
+
+impl ProcessUsage {
+    fn sample(&mut self) {
+        let now = std::time::Instant::now();
+        if self.last.is_some_and(|(t, _)| now.duration_since(t).as_secs_f64() < 1.0) {
+            return;
+        }
+        // utime + stime (fields 14, 15 after the command name), in clock ticks (100/s on Linux).
+        let cpu_secs = std::fs::read_to_string("/proc/self/stat").ok().and_then(|s| {
+            let rest = s.rsplit_once(')')?.1;
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            Some((f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?) / 100.0)
+        });
+        if let Some(cpu) = cpu_secs {
+            if let Some((t, c)) = self.last {
+                self.cpu_percent = 100.0 * (cpu - c) / now.duration_since(t).as_secs_f64().max(1e-3);
+            }
+            self.last = Some((now, cpu));
+        }
+        if let Some(pages) = std::fs::read_to_string("/proc/self/statm").ok().and_then(|s| s.split_whitespace().nth(1)?.parse::<f64>().ok()) {
+            self.rss_mib = pages * 4096.0 / (1024.0 * 1024.0);
+        }
+    }
 }
 
 impl RlApp {
@@ -68,6 +101,7 @@ impl RlApp {
             presets: editor::load_presets(),
             loaded: BTreeMap::new(),
             status: String::new(),
+            usage: ProcessUsage::default(),
         }
     }
 
@@ -102,9 +136,18 @@ impl RlApp {
                 });
             });
         });
+        self.usage.sample();
         egui::Panel::bottom("status").show(ui, |ui| {
             ui.horizontal(|ui| {
-                ui.label(format!("device: {}  ·  {} training(s) running  ·  runs: {}", self.settings.config.experiment.device, self.jobs.running(), self.settings.runs_dir.display()));
+                let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+                ui.label(format!(
+                    "device: {} ({threads} CPU threads)  ·  {} training(s) running  ·  app CPU {:.0}%  ·  memory {:.0} MiB  ·  runs: {}",
+                    self.settings.config.experiment.device,
+                    self.jobs.running(),
+                    self.usage.cpu_percent,
+                    self.usage.rss_mib,
+                    self.settings.runs_dir.display()
+                ));
                 if !self.status.is_empty() {
                     ui.separator();
                     ui.label(&self.status);
