@@ -185,14 +185,19 @@ fn shell_quote(s: &str) -> String {
     }
 }
 
-fn cmd_eval(args: &[String]) -> i32 {
-    match eval_inner(args) {
+/// Prints a command's error and turns it into its exit code.
+fn exit_code(result: Result<(), (i32, String)>) -> i32 {
+    match result {
         Ok(()) => 0,
         Err((code, msg)) => {
             eprintln!("error: {msg}");
             code
         }
     }
+}
+
+fn cmd_eval(args: &[String]) -> i32 {
+    exit_code(eval_inner(args))
 }
 
 fn eval_inner(args: &[String]) -> Result<(), (i32, String)> {
@@ -280,19 +285,10 @@ fn model_path_for(target: &Path) -> Result<PathBuf, String> {
     Err(format!("{} does not exist: give a run directory (runs/<name>) or a model .zip", target.display()))
 }
 
-/// Progress events are also useful to library users writing their own front ends.
 pub use progress::format_duration;
-#[doc(hidden)]
-pub type Event = RunEvent;
 
 fn cmd_video(args: &[String]) -> i32 {
-    match video_inner(args) {
-        Ok(()) => 0,
-        Err((code, msg)) => {
-            eprintln!("error: {msg}");
-            code
-        }
-    }
+    exit_code(video_inner(args))
 }
 
 fn video_inner(args: &[String]) -> Result<(), (i32, String)> {
