@@ -7,7 +7,7 @@ mod sweep;
 
 use crate::config::{apply_overrides, overrides::parse_override, Config, ConfigError};
 use crate::envs::make_env;
-use crate::runner::{self, evaluate_episodes, RunError, RunEvent, RunOptions, EVAL_SEED_OFFSET};
+use crate::runner::{self, evaluate_episodes, RunError, RunOptions, EVAL_SEED_OFFSET};
 use crate::runs::{RunDir, RunStatus, SavedModel};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
