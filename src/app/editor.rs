@@ -9,6 +9,19 @@ use egui::{ComboBox, DragValue, Grid, RichText, Ui};
 pub struct EditorOutput {
     pub run: bool,
     pub copied_command: Option<String>,
+    /// A file was opened or saved (or failed to be): say so in the status bar.
+    pub message: Option<String>,
+}
+
+/// Saves a config as RON or YAML, chosen by the file's extension.
+pub fn save_config(config: &Config, path: &std::path::Path) -> Result<(), String> {
+    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+    let text = match ext.as_str() {
+        "ron" => config.to_ron(),
+        "yaml" | "yml" => config.to_yaml(),
+        _ => return Err(format!("{}: use a .ron, .yaml or .yml file name", path.display())),
+    };
+    crate::runs::write_atomic(path, text.as_bytes()).map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
 /// A preset from `configs/`.
@@ -79,11 +92,14 @@ pub struct EditorBuffers {
     lr: String,
     clip: String,
     arch: String,
+    /// Config file path for Open/Save (typed, or filled by the native dialog).
+    pub config_path: String,
 }
 
 impl EditorBuffers {
     pub fn reset(&mut self) {
-        *self = Self::default();
+        let path = std::mem::take(&mut self.config_path);
+        *self = Self { config_path: path, ..Self::default() };
     }
 }
 
@@ -102,6 +118,37 @@ pub fn editor_ui(ui: &mut Ui, config: &mut Config, buf: &mut EditorBuffers, pres
                 }
             }
         });
+    });
+    ui.horizontal(|ui| {
+        let l = ui.label("file");
+        ui.add(egui::TextEdit::singleline(&mut buf.config_path).desired_width(150.0).hint_text("configs/x.ron"))
+            .labelled_by(l.id)
+            .on_hover_text("A .ron or .yaml config file: type a path, or use Browse (native dialog; needs xdg-desktop-portal)");
+        if ui.button("Browse…").clicked() {
+            let picked = rfd::FileDialog::new().add_filter("config", &["ron", "yaml", "yml"]).set_directory("configs").pick_file();
+            match picked {
+                Some(p) => buf.config_path = p.display().to_string(),
+                None => out.message = Some("no file chosen (if no dialog appeared, type the path)".into()),
+            }
+        }
+        let path = std::path::PathBuf::from(buf.config_path.trim());
+        let has_path = !buf.config_path.trim().is_empty();
+        if ui.add_enabled(has_path, egui::Button::new("Open")).clicked() {
+            match Config::load(&path) {
+                Ok(c) => {
+                    *config = c;
+                    buf.reset();
+                    out.message = Some(format!("opened {}", path.display()));
+                }
+                Err(e) => out.message = Some(e.to_string()),
+            }
+        }
+        if ui.add_enabled(has_path, egui::Button::new("Save")).clicked() {
+            out.message = Some(match save_config(config, &path) {
+                Ok(()) => format!("saved {}", path.display()),
+                Err(e) => e,
+            });
+        }
     });
     egui::ScrollArea::vertical().id_salt("editor_scroll").max_height(ui.available_height() - 70.0).show(ui, |ui| {
         Grid::new("experiment_grid").num_columns(2).striped(true).show(ui, |ui| {

@@ -105,6 +105,16 @@ impl RlApp {
         }
     }
 
+    /// Sets the editor's config file field (for tests and drag-and-drop).
+    pub fn buffers_config_path(&mut self, path: String) {
+        self.buffers.config_path = path;
+    }
+
+    /// The status bar's message.
+    pub fn status_text(&self) -> &str {
+        &self.status
+    }
+
     fn load_selected_metrics(&mut self) {
         self.loaded.retain(|p, _| self.browser.selected.contains(p));
         for p in &self.browser.selected {
@@ -176,6 +186,9 @@ impl RlApp {
             }
             if let Some(cmd) = out.copied_command {
                 self.status = format!("copied: {cmd}");
+            }
+            if let Some(m) = out.message {
+                self.status = m;
             }
             if ui.button("Run Sweep…").on_hover_text("Grid or random search over this config").clicked() {
                 self.sweep.open = true;

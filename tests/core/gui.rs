@@ -118,5 +118,19 @@ fn gui_validates_runs_stops_replays_and_exports() {
     assert!(dir.join("gui_sweep/sweep.csv").is_file());
     harness.get_by_label("Load best into editor").click();
     harness.step();
+
+    // Save the config as YAML and open it back through the file field.
+    harness.state_mut().sweep.open = false;
+    let yaml = dir.join("saved.yaml");
+    harness.state_mut().settings.config.experiment.seed = 42;
+    harness.state_mut().buffers_config_path(yaml.display().to_string());
+    harness.step();
+    harness.get_by_label("Save").click();
+    harness.step();
+    assert!(yaml.is_file(), "{}", harness.state().status_text());
+    harness.state_mut().settings.config.experiment.seed = 7;
+    harness.get_by_label("Open").click();
+    harness.step();
+    assert_eq!(harness.state().settings.config.experiment.seed, 42);
     let _ = std::fs::remove_dir_all(&dir);
 }
