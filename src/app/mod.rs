@@ -260,7 +260,7 @@ impl RlApp {
                     self.browser.refresh(&self.settings.runs_dir.clone(), true);
                 }
             });
-            if let Some((action, path)) = self.browser.browser_ui(ui) {
+            if let Some((action, path)) = self.browser.browser_ui(ui, &self.settings.runs_dir.clone()) {
                 match action {
                     runs_browser::BrowserAction::LoadConfig => match Config::load(&RunDir::at(&path).config_yaml()) {
                         Ok(c) => {

@@ -119,8 +119,24 @@ fn gui_validates_runs_stops_replays_and_exports() {
     harness.get_by_label("Load best into editor").click();
     harness.step();
 
-    // Save the config as YAML and open it back through the file field.
+    // Delete moves a run to runs/trash after confirmation.
     harness.state_mut().sweep.open = false;
+    harness.step();
+    harness.get_by_label("Runs").click();
+    harness.step();
+    harness.state_mut().browser.refresh(&dir, true);
+    harness.step();
+    let n_before = harness.state().browser.rows.len();
+    harness.get_all_by_label("Delete…").next().expect("a Delete button").click();
+    harness.run_steps(2);
+    harness.get_by_label("Move to trash").click();
+    harness.run_steps(2);
+    assert_eq!(harness.state().browser.rows.len(), n_before - 1);
+    assert!(dir.join("trash").read_dir().unwrap().count() == 1);
+    harness.get_by_label("Train").click();
+    harness.step();
+
+    // Save the config as YAML and open it back through the file field.
     let yaml = dir.join("saved.yaml");
     harness.state_mut().settings.config.experiment.seed = 42;
     harness.state_mut().buffers_config_path(yaml.display().to_string());
