@@ -185,6 +185,15 @@ fn shell_quote(s: &str) -> String {
     }
 }
 
+/// `--episodes N` for `eval` and `video`: a positive integer.
+fn parse_episodes(v: &str) -> Result<usize, String> {
+    match v.parse::<usize>() {
+        Ok(0) => Err("--episodes must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("--episodes: '{v}' is not a positive integer")),
+    }
+}
+
 /// Prints a command's error and turns it into its exit code.
 fn exit_code(result: Result<(), (i32, String)>) -> i32 {
     match result {
@@ -209,12 +218,7 @@ fn eval_inner(args: &[String]) -> Result<(), (i32, String)> {
         let value = || args.get(i + 1).cloned().ok_or_else(|| usage(format!("{a} needs a value")));
         match a {
             "--episodes" | "-n" => {
-                let v = value()?;
-                let n: usize = v.parse().map_err(|_| usage(format!("--episodes: '{v}' is not a positive integer")))?;
-                if n == 0 {
-                    return Err(usage("--episodes must be at least 1".into()));
-                }
-                episodes = Some(n);
+                episodes = Some(parse_episodes(&value()?).map_err(usage)?);
                 i += 1;
             }
             "--seed" => {
@@ -301,11 +305,7 @@ fn video_inner(args: &[String]) -> Result<(), (i32, String)> {
         let value = || args.get(i + 1).cloned().ok_or_else(|| usage(format!("{a} needs a value")));
         match a {
             "--episodes" | "-n" => {
-                let v = value()?;
-                episodes = v.parse().map_err(|_| usage(format!("--episodes: '{v}' is not a positive integer")))?;
-                if episodes == 0 {
-                    return Err(usage("--episodes must be at least 1".into()));
-                }
+                episodes = parse_episodes(&value()?).map_err(usage)?;
                 i += 1;
             }
             "--out" | "-o" => {
