@@ -78,14 +78,19 @@ pub fn plots_ui<'a>(ui: &mut Ui, settings: &mut PlotSettings, series: &[(String,
     Plot::new("metrics_plot").legend(Legend::default()).x_axis_label("timesteps").y_axis_label(settings.metric.clone()).show(ui, |plot_ui| {
         for (label, metrics) in series {
             let Some(points) = metrics.get(&settings.metric) else { continue };
-            let mut pts = if settings.smoothing > 0.0 { ema(points, settings.smoothing) } else { points.clone() };
-            if settings.log_y {
-                pts.retain(|p| p[1] > 0.0);
-                for p in &mut pts {
-                    p[1] = p[1].log10();
+            // Raw curves are decimated straight from the stored series (no per-frame copy of 1M points).
+            let pts = if settings.smoothing > 0.0 || settings.log_y {
+                let mut pts = if settings.smoothing > 0.0 { ema(points, settings.smoothing) } else { points.clone() };
+                if settings.log_y {
+                    pts.retain(|p| p[1] > 0.0);
+                    for p in &mut pts {
+                        p[1] = p[1].log10();
+                    }
                 }
-            }
-            let pts = decimate(&pts, width_px);
+                decimate(&pts, width_px)
+            } else {
+                decimate(points, width_px)
+            };
             plot_ui.line(Line::new(label.clone(), PlotPoints::from(pts)));
         }
     });
