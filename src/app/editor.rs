@@ -8,6 +8,8 @@ use egui::{ComboBox, DragValue, Grid, RichText, Ui};
 #[derive(Default)]
 pub struct EditorOutput {
     pub run: bool,
+    /// "Run Sweep…" was clicked.
+    pub sweep: bool,
     pub copied_command: Option<String>,
     /// A file was opened or saved (or failed to be): say so in the status bar.
     pub message: Option<String>,
@@ -43,47 +45,92 @@ pub fn load_presets() -> Vec<Preset> {
     out
 }
 
-fn num<T: egui::emath::Numeric>(ui: &mut Ui, label: &str, tip: &str, v: &mut T, range: std::ops::RangeInclusive<T>, speed: f64) {
-    let l = ui.label(label).on_hover_text(tip);
-    ui.add(DragValue::new(v).range(range).speed(speed)).on_hover_text(tip).labelled_by(l.id);
-    ui.end_row();
+/// Draws labelled fields, marking the one the validation error names and
+/// taking every tooltip from the key's doc comment.
+struct Form<'a> {
+    algo: &'a str,
+    /// The key of the current validation error, if any.
+    bad: Option<&'a str>,
+    error: Option<&'a str>,
 }
 
-fn schedule(ui: &mut Ui, label: &str, tip: &str, s: &mut Schedule, text: &mut String) {
-    let l = ui.label(label).on_hover_text(tip);
-    if text.is_empty() {
-        *text = s.to_string();
+impl Form<'_> {
+    fn label(&self, ui: &mut Ui, key: &str) -> egui::Response {
+        let name = key.rsplit('.').next().unwrap_or(key);
+        let doc = crate::config::docs::key_doc(self.algo, key).unwrap_or("");
+        let tip = format!("{key}\n{doc}");
+        if self.bad == Some(key) {
+            let r = ui.label(RichText::new(format!("{name} (!)")).color(ui.visuals().error_fg_color).strong());
+            r.on_hover_text(format!("{tip}\n\n{}", self.error.unwrap_or("")))
+        } else {
+            ui.label(name).on_hover_text(tip)
+        }
     }
-    let r = ui
-        .add(egui::TextEdit::singleline(text).desired_width(120.0))
-        .on_hover_text(format!("{tip}\nA number (constant) or lin_<number> (linear decay to 0)."))
-        .labelled_by(l.id);
-    match Schedule::parse(text) {
-        Ok(v) => {
-            if r.changed() {
-                *s = v;
+
+    fn tip(&self, key: &str) -> String {
+        crate::config::docs::key_doc(self.algo, key).unwrap_or("").to_string()
+    }
+
+    fn num<T: egui::emath::Numeric>(&self, ui: &mut Ui, key: &str, v: &mut T, range: std::ops::RangeInclusive<T>, speed: f64, suffix: &str) {
+        let l = self.label(ui, key);
+        ui.add(DragValue::new(v).range(range).speed(speed).suffix(suffix)).on_hover_text(self.tip(key)).labelled_by(l.id);
+        ui.end_row();
+    }
+
+    fn schedule(&self, ui: &mut Ui, key: &str, s: &mut Schedule, text: &mut String) {
+        let l = self.label(ui, key);
+        if text.is_empty() {
+            *text = s.to_string();
+        }
+        let r = ui
+            .add(egui::TextEdit::singleline(text).desired_width(120.0))
+            .on_hover_text(format!("{}\nA number (constant) or lin_<number> (linear decay to 0).", self.tip(key)))
+            .labelled_by(l.id);
+        match Schedule::parse(text) {
+            Ok(v) => {
+                if r.changed() {
+                    *s = v;
+                }
+            }
+            Err(e) => {
+                ui.end_row();
+                ui.label("");
+                ui.colored_label(ui.visuals().error_fg_color, e);
             }
         }
-        Err(e) => {
-            ui.end_row();
-            ui.label("");
-            ui.colored_label(ui.visuals().error_fg_color, e);
-        }
+        ui.end_row();
     }
-    ui.end_row();
+
+    fn arch(&self, ui: &mut Ui, arch: &mut Vec<usize>, text: &mut String) {
+        let key = "algorithm.params.net_arch";
+        let l = self.label(ui, key);
+        if text.is_empty() {
+            *text = arch.iter().map(|w| w.to_string()).collect::<Vec<_>>().join(",");
+        }
+        let r = ui.add(egui::TextEdit::singleline(text).desired_width(120.0)).on_hover_text(format!("{}\nComma-separated widths, e.g. 64,64.", self.tip(key))).labelled_by(l.id);
+        match text.split(',').map(|w| w.trim().parse::<usize>()).collect::<Result<Vec<_>, _>>() {
+            Ok(v) => {
+                if r.changed() {
+                    *arch = v;
+                }
+            }
+            Err(_) => {
+                ui.end_row();
+                ui.label("");
+                ui.colored_label(ui.visuals().error_fg_color, "widths must be whole numbers separated by commas");
+            }
+        }
+        ui.end_row();
+    }
 }
 
-fn arch(ui: &mut Ui, arch: &mut Vec<usize>, text: &mut String) {
-    let l = ui.label("net_arch").on_hover_text("Hidden layer widths, comma-separated (e.g. 64,64).");
-    if text.is_empty() {
-        *text = arch.iter().map(|w| w.to_string()).collect::<Vec<_>>().join(",");
+/// The config key a validation message is about ("algorithm.params.batch_size: ...").
+pub fn error_key(message: &str) -> Option<String> {
+    if let Some(i) = message.find("for key ") {
+        return message[i + 8..].split([' ', ':', ',']).next().map(str::to_string);
     }
-    if ui.text_edit_singleline(text).labelled_by(l.id).changed() {
-        if let Ok(v) = text.split(',').map(|w| w.trim().parse::<usize>()).collect::<Result<Vec<_>, _>>() {
-            *arch = v;
-        }
-    }
-    ui.end_row();
+    let first = message.split([':', ' ']).next()?;
+    (first.contains('.') && first.chars().all(|c| c.is_ascii_lowercase() || c == '_' || c == '.')).then(|| first.to_string())
 }
 
 /// Text buffers for fields edited as text (schedules, lists), reset when the config is replaced.
@@ -103,97 +150,88 @@ impl EditorBuffers {
     }
 }
 
-/// The whole form; returns what was clicked.
-pub fn editor_ui(ui: &mut Ui, config: &mut Config, buf: &mut EditorBuffers, presets: &[Preset], running: usize) -> EditorOutput {
+/// The whole form; returns what was clicked. `gpu` names the detected adapter.
+pub fn editor_ui(ui: &mut Ui, config: &mut Config, buf: &mut EditorBuffers, presets: &[Preset], running: usize, gpu: &str) -> EditorOutput {
     let mut out = EditorOutput::default();
     ui.horizontal(|ui| {
         ui.heading("Experiment");
         ComboBox::from_label("Preset").selected_text("choose…").show_ui(ui, |ui| {
+            if presets.is_empty() {
+                ui.label("no presets: put .ron configs in ./configs");
+            }
             for p in presets {
                 if ui.selectable_label(false, &p.name).clicked() {
                     let runs_dir = config.experiment.runs_dir.clone();
                     *config = p.config.clone();
                     config.experiment.runs_dir = runs_dir;
                     buf.reset();
+                    out.message = Some(format!("loaded preset {}", p.name));
                 }
             }
         });
     });
-    ui.horizontal(|ui| {
-        let l = ui.label("file");
-        ui.add(egui::TextEdit::singleline(&mut buf.config_path).desired_width(150.0).hint_text("configs/x.ron"))
-            .labelled_by(l.id)
-            .on_hover_text("A .ron or .yaml config file: type a path, or use Browse (native dialog; needs xdg-desktop-portal)");
-        if ui.button("Browse…").clicked() {
-            let picked = rfd::FileDialog::new().add_filter("config", &["ron", "yaml", "yml"]).set_directory("configs").pick_file();
-            match picked {
-                Some(p) => buf.config_path = p.display().to_string(),
-                None => out.message = Some("no file chosen (if no dialog appeared, type the path)".into()),
-            }
-        }
-        let path = std::path::PathBuf::from(buf.config_path.trim());
-        let has_path = !buf.config_path.trim().is_empty();
-        if ui.add_enabled(has_path, egui::Button::new("Open")).clicked() {
-            match Config::load(&path) {
-                Ok(c) => {
-                    *config = c;
-                    buf.reset();
-                    out.message = Some(format!("opened {}", path.display()));
-                }
-                Err(e) => out.message = Some(e.to_string()),
-            }
-        }
-        if ui.add_enabled(has_path, egui::Button::new("Save")).clicked() {
-            out.message = Some(match save_config(config, &path) {
-                Ok(()) => format!("saved {}", path.display()),
-                Err(e) => e,
-            });
-        }
-    });
-    egui::ScrollArea::vertical().id_salt("editor_scroll").max_height(ui.available_height() - 70.0).show(ui, |ui| {
+    file_row_ui(ui, config, buf, &mut out);
+    // Validate first so the offending field is marked while it is drawn.
+    let validation = config.validate();
+    let error = validation.as_ref().err().map(|e| e.0.clone());
+    let bad = error.as_deref().and_then(error_key);
+    let algo = config.algorithm.name().to_string();
+    let f = Form { algo: &algo, bad: bad.as_deref(), error: error.as_deref() };
+    egui::ScrollArea::vertical().id_salt("editor_scroll").max_height((ui.available_height() - 90.0).max(120.0)).show(ui, |ui| {
         Grid::new("experiment_grid").num_columns(2).striped(true).show(ui, |ui| {
             let e = &mut config.experiment;
-            let l = ui.label("name").on_hover_text("Run directory name under runs_dir; a suffix is added if it exists.");
-            ui.text_edit_singleline(&mut e.name).labelled_by(l.id);
+            let l = f.label(ui, "experiment.name");
+            ui.text_edit_singleline(&mut e.name).on_hover_text(f.tip("experiment.name")).labelled_by(l.id);
             ui.end_row();
-            num(ui, "seed", "Seeds envs, weight init, exploration and minibatches.", &mut e.seed, 0..=u64::MAX, 1.0);
-            num(ui, "total_timesteps", "Environment steps over all envs.", &mut e.total_timesteps, 1..=1_000_000_000, 1000.0);
-            num(ui, "eval_freq", "Evaluate every this many env steps (0: only at the end).", &mut e.eval_freq, 0..=100_000_000, 100.0);
-            num(ui, "n_eval_episodes", "Deterministic episodes per evaluation.", &mut e.n_eval_episodes, 1..=1000, 1.0);
-            num(ui, "video_episodes", "Episodes of the best model recorded to videos/evaluation.mp4 at the end (0: none).", &mut e.video_episodes, 0..=100, 1.0);
-            let l = ui.label("device").on_hover_text("cpu: burn flex; gpu: burn wgpu; auto: GPU if a real one answers.");
-            ComboBox::from_id_salt("device").selected_text(e.device.to_string()).show_ui(ui, |ui| {
+            f.num(ui, "experiment.seed", &mut e.seed, 0..=u64::MAX, 1.0, "");
+            f.num(ui, "experiment.total_timesteps", &mut e.total_timesteps, 1..=1_000_000_000, 1000.0, " steps");
+            f.num(ui, "experiment.eval_freq", &mut e.eval_freq, 0..=100_000_000, 100.0, " steps");
+            f.num(ui, "experiment.n_eval_episodes", &mut e.n_eval_episodes, 1..=1000, 1.0, " episodes");
+            f.num(ui, "experiment.video_episodes", &mut e.video_episodes, 0..=100, 1.0, " episodes");
+            let l = f.label(ui, "experiment.device");
+            let device_text = |d: DeviceChoice| match d {
+                DeviceChoice::Cpu => format!("cpu ({} threads)", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)),
+                DeviceChoice::Gpu => format!("gpu: {gpu}"),
+                DeviceChoice::Auto => "auto (GPU if a real one answers)".to_string(),
+            };
+            ComboBox::from_id_salt("device").selected_text(device_text(e.device)).width(220.0).show_ui(ui, |ui| {
                 for d in [DeviceChoice::Cpu, DeviceChoice::Gpu, DeviceChoice::Auto] {
-                    ui.selectable_value(&mut e.device, d, d.to_string());
+                    ui.selectable_value(&mut e.device, d, device_text(d));
                 }
-            }).response.labelled_by(l.id);
+            }).response.on_hover_text(f.tip("experiment.device")).labelled_by(l.id);
             ui.end_row();
         });
         ui.separator();
         ui.heading("Environment");
         Grid::new("env_grid").num_columns(2).striped(true).show(ui, |ui| {
-            let l = ui.label("id").on_hover_text("Gymnasium environment id.");
+            let l = f.label(ui, "env.id");
             ComboBox::from_id_salt("env_id").selected_text(config.env.id.clone()).show_ui(ui, |ui| {
                 for id in ENV_IDS {
                     ui.selectable_value(&mut config.env.id, id.to_string(), *id);
                 }
-            }).response.labelled_by(l.id);
+            }).response.on_hover_text(f.tip("env.id")).labelled_by(l.id);
             ui.end_row();
-            num(ui, "n_envs", "Parallel envs in the vectorized env.", &mut config.env.n_envs, 1..=4096, 1.0);
+            f.num(ui, "env.n_envs", &mut config.env.n_envs, 1..=4096, 1.0, "");
+            let p = &mut config.env.params;
             if config.env.id.starts_with("LunarLander") {
-                let p = &mut config.env.params;
-                num(ui, "gravity", "m/s², strictly between -12 and 0.", &mut p.gravity, -11.99..=-0.01, 0.1);
-                ui.label("enable_wind").on_hover_text("Gymnasium's wind and turbulence while airborne.");
-                ui.checkbox(&mut p.enable_wind, "wind");
+                f.num(ui, "env.params.gravity", &mut p.gravity, -11.99..=-0.01, 0.1, " m/s²");
+                let l = f.label(ui, "env.params.enable_wind");
+                ui.checkbox(&mut p.enable_wind, "").on_hover_text(f.tip("env.params.enable_wind")).labelled_by(l.id);
                 ui.end_row();
-                num(ui, "wind_power", "Maximum wind force (recommended 0..20).", &mut p.wind_power, 0.0..=100.0, 0.1);
-                num(ui, "turbulence_power", "Maximum turbulence torque (recommended 0..2).", &mut p.turbulence_power, 0.0..=10.0, 0.05);
+                if p.enable_wind {
+                    f.num(ui, "env.params.wind_power", &mut p.wind_power, 0.0..=100.0, 0.1, "");
+                    f.num(ui, "env.params.turbulence_power", &mut p.turbulence_power, 0.0..=10.0, 0.05, "");
+                }
+            } else {
+                let l = f.label(ui, "env.params.sutton_barto_reward");
+                ui.checkbox(&mut p.sutton_barto_reward, "").on_hover_text(f.tip("env.params.sutton_barto_reward")).labelled_by(l.id);
+                ui.end_row();
             }
         });
         ui.separator();
         ui.heading("Algorithm");
         Grid::new("algo_grid").num_columns(2).striped(true).show(ui, |ui| {
-            let l = ui.label("algorithm").on_hover_text("ppo or dqn; switching resets the hyperparameters to that algorithm's defaults.");
+            let l = ui.label("algorithm").on_hover_text("algorithm.name\nppo or dqn; switching resets the hyperparameters to that algorithm's defaults.");
             let mut name = config.algorithm.name().to_string();
             ComboBox::from_id_salt("algo").selected_text(name.clone()).show_ui(ui, |ui| {
                 for n in crate::config::ALGORITHM_NAMES {
@@ -207,49 +245,50 @@ pub fn editor_ui(ui: &mut Ui, config: &mut Config, buf: &mut EditorBuffers, pres
                 }
             }
             ui.end_row();
+            let k = |s: &str| format!("algorithm.params.{s}");
             match &mut config.algorithm {
                 AlgorithmConfig::Ppo(p) => {
-                    schedule(ui, "learning_rate", "Adam step size.", &mut p.learning_rate, &mut buf.lr);
-                    num(ui, "n_steps", "Steps per env per rollout.", &mut p.n_steps, 1..=100_000, 1.0);
-                    num(ui, "batch_size", "Minibatch size (≤ n_steps × n_envs).", &mut p.batch_size, 1..=1_000_000, 1.0);
-                    num(ui, "n_epochs", "Passes over each rollout.", &mut p.n_epochs, 1..=1000, 1.0);
-                    num(ui, "gamma", "Discount factor.", &mut p.gamma, 0.0..=1.0, 0.001);
-                    num(ui, "gae_lambda", "GAE lambda.", &mut p.gae_lambda, 0.0..=1.0, 0.01);
-                    schedule(ui, "clip_range", "Surrogate clipping.", &mut p.clip_range, &mut buf.clip);
-                    num(ui, "ent_coef", "Entropy bonus coefficient.", &mut p.ent_coef, 0.0..=1.0, 0.001);
-                    num(ui, "vf_coef", "Value loss coefficient.", &mut p.vf_coef, 0.0..=10.0, 0.01);
-                    num(ui, "max_grad_norm", "Global gradient-norm clip.", &mut p.max_grad_norm, 0.001..=100.0, 0.01);
-                    arch(ui, &mut p.net_arch, &mut buf.arch);
+                    f.schedule(ui, &k("learning_rate"), &mut p.learning_rate, &mut buf.lr);
+                    f.num(ui, &k("n_steps"), &mut p.n_steps, 1..=100_000, 1.0, " steps");
+                    f.num(ui, &k("batch_size"), &mut p.batch_size, 1..=1_000_000, 1.0, "");
+                    f.num(ui, &k("n_epochs"), &mut p.n_epochs, 1..=1000, 1.0, "");
+                    f.num(ui, &k("gamma"), &mut p.gamma, 0.0..=1.0, 0.001, "");
+                    f.num(ui, &k("gae_lambda"), &mut p.gae_lambda, 0.0..=1.0, 0.01, "");
+                    f.schedule(ui, &k("clip_range"), &mut p.clip_range, &mut buf.clip);
+                    f.num(ui, &k("ent_coef"), &mut p.ent_coef, 0.0..=1.0, 0.001, "");
+                    f.num(ui, &k("vf_coef"), &mut p.vf_coef, 0.0..=10.0, 0.01, "");
+                    f.num(ui, &k("max_grad_norm"), &mut p.max_grad_norm, 0.001..=100.0, 0.01, "");
+                    f.arch(ui, &mut p.net_arch, &mut buf.arch);
                 }
                 AlgorithmConfig::Dqn(d) => {
-                    schedule(ui, "learning_rate", "Adam step size.", &mut d.learning_rate, &mut buf.lr);
-                    num(ui, "buffer_size", "Replay capacity in transitions.", &mut d.buffer_size, 1..=10_000_000, 100.0);
-                    num(ui, "learning_starts", "Random-action steps before learning.", &mut d.learning_starts, 0..=10_000_000, 100.0);
-                    num(ui, "batch_size", "Minibatch size.", &mut d.batch_size, 1..=100_000, 1.0);
-                    num(ui, "gamma", "Discount factor.", &mut d.gamma, 0.0..=1.0, 0.001);
-                    num(ui, "target_update_interval", "Env steps between target-network copies.", &mut d.target_update_interval, 1..=10_000_000, 1.0);
-                    num(ui, "train_freq", "Env steps between training phases.", &mut d.train_freq, 1..=100_000, 1.0);
-                    num(ui, "gradient_steps", "Gradient steps per phase (-1: as many as env steps).", &mut d.gradient_steps, -1..=100_000, 1.0);
-                    num(ui, "exploration_fraction", "Fraction of training over which epsilon decays.", &mut d.exploration_fraction, 0.001..=1.0, 0.01);
-                    num(ui, "exploration_final_eps", "Final epsilon.", &mut d.exploration_final_eps, 0.0..=1.0, 0.01);
-                    arch(ui, &mut d.net_arch, &mut buf.arch);
+                    f.schedule(ui, &k("learning_rate"), &mut d.learning_rate, &mut buf.lr);
+                    f.num(ui, &k("buffer_size"), &mut d.buffer_size, 1..=10_000_000, 100.0, " transitions");
+                    f.num(ui, &k("learning_starts"), &mut d.learning_starts, 0..=10_000_000, 100.0, " steps");
+                    f.num(ui, &k("batch_size"), &mut d.batch_size, 1..=100_000, 1.0, "");
+                    f.num(ui, &k("gamma"), &mut d.gamma, 0.0..=1.0, 0.001, "");
+                    f.num(ui, &k("target_update_interval"), &mut d.target_update_interval, 1..=10_000_000, 1.0, " steps");
+                    f.num(ui, &k("train_freq"), &mut d.train_freq, 1..=100_000, 1.0, " steps");
+                    f.num(ui, &k("gradient_steps"), &mut d.gradient_steps, -1..=100_000, 1.0, "");
+                    f.num(ui, &k("exploration_fraction"), &mut d.exploration_fraction, 0.001..=1.0, 0.01, "");
+                    f.num(ui, &k("exploration_final_eps"), &mut d.exploration_final_eps, 0.0..=1.0, 0.01, "");
+                    f.arch(ui, &mut d.net_arch, &mut buf.arch);
                 }
             }
         });
     });
     ui.separator();
-    let validation = config.validate();
-    if let Err(e) = &validation {
+    if let Some(e) = &error {
         ui.label(RichText::new(format!("Invalid config: {e}")).color(ui.visuals().error_fg_color));
     }
-    ui.horizontal(|ui| {
-        let run = ui.add_enabled(validation.is_ok(), egui::Button::new(RichText::new("Run").strong()));
-        let run = match &validation {
-            Err(e) => run.on_disabled_hover_text(format!("Fix the config first: {e}")),
-            Ok(()) => run.on_hover_text("Train this config on a background thread"),
+    ui.horizontal_wrapped(|ui| {
+        let run = ui.add_enabled(validation.is_ok(), egui::Button::new(RichText::new("Run").strong()).min_size(egui::vec2(64.0, 0.0)));
+        let run = match &error {
+            Some(e) => run.on_disabled_hover_text(format!("Fix the config first: {e}")),
+            None => run.on_hover_text("Train this config on a background thread (several runs may train at once)"),
         };
         out.run = run.clicked();
-        if ui.button("Copy as command").on_hover_text("Copy the equivalent rl-research run command line").clicked() {
+        out.sweep = ui.button("Run Sweep…").on_hover_text("Grid or random search over this config").clicked();
+        if ui.button("Copy as command").on_hover_text("Copy the equivalent `rl-research run` command line").clicked() {
             let cmd = command_line(config);
             ui.ctx().copy_text(cmd.clone());
             out.copied_command = Some(cmd);
@@ -259,6 +298,41 @@ pub fn editor_ui(ui: &mut Ui, config: &mut Config, buf: &mut EditorBuffers, pres
         }
     });
     out
+}
+
+/// The config file row: path field, native dialog, Open and Save.
+fn file_row_ui(ui: &mut Ui, config: &mut Config, buf: &mut EditorBuffers, out: &mut EditorOutput) {
+    ui.horizontal(|ui| {
+        let l = ui.label("file");
+        ui.add(egui::TextEdit::singleline(&mut buf.config_path).desired_width(150.0).hint_text("configs/x.ron"))
+            .labelled_by(l.id)
+            .on_hover_text("A .ron or .yaml config file: type a path, or use Browse (native dialog; needs xdg-desktop-portal)");
+        if ui.button("Browse…").on_hover_text("Pick a config file with the native dialog").clicked() {
+            let picked = rfd::FileDialog::new().add_filter("config", &["ron", "yaml", "yml"]).set_directory("configs").pick_file();
+            match picked {
+                Some(p) => buf.config_path = p.display().to_string(),
+                None => out.message = Some("no file chosen (if no dialog appeared, type the path in the file field)".into()),
+            }
+        }
+        let path = std::path::PathBuf::from(buf.config_path.trim());
+        let has_path = !buf.config_path.trim().is_empty();
+        if ui.add_enabled(has_path, egui::Button::new("Open")).on_hover_text("Load this file into the form").clicked() {
+            match Config::load(&path) {
+                Ok(c) => {
+                    *config = c;
+                    buf.reset();
+                    out.message = Some(format!("opened {}", path.display()));
+                }
+                Err(e) => out.message = Some(e.to_string()),
+            }
+        }
+        if ui.add_enabled(has_path, egui::Button::new("Save")).on_hover_text("Write the form to this file (.ron or .yaml)").clicked() {
+            out.message = Some(match save_config(config, &path) {
+                Ok(()) => format!("saved {}", path.display()),
+                Err(e) => e,
+            });
+        }
+    });
 }
 
 /// `rl-research run` with every key that differs from the defaults.

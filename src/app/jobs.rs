@@ -2,9 +2,9 @@
 //! channel of runner events and waking the UI with `request_repaint`.
 
 use crate::config::Config;
-use crate::runner::{self, RunEvent, RunOptions};
+use super::plots::RunMetrics;
+use crate::runner::{self, EpisodeRecord, RunEvent, RunOptions};
 use crate::runs::RunStatus;
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{channel, Receiver};
@@ -20,8 +20,11 @@ pub struct Job {
     pub timesteps: u64,
     pub total_timesteps: u64,
     pub steps_per_sec: f64,
-    /// metric -> (timesteps, value)
-    pub metrics: BTreeMap<String, Vec<[f64; 2]>>,
+    pub metrics: RunMetrics,
+    /// e.g. "cpu (burn flex)", once the run has started.
+    pub device: Option<String>,
+    /// The latest evaluation episode (timesteps it was recorded at), for the live view.
+    pub live_episode: Option<(u64, EpisodeRecord)>,
     pub status: Option<RunStatus>,
     pub error: Option<String>,
     pub notes: Vec<String>,
@@ -49,7 +52,7 @@ impl Jobs {
     pub fn start(&mut self, config: Config, waker: Arc<dyn Fn() + Send + Sync>) {
         let (tx, rx) = channel();
         let stop = Arc::new(AtomicBool::new(false));
-        let options = RunOptions { command_line: Some("rl-research (GUI)".into()), stop: stop.clone(), events: Some(tx), waker: Some(waker.clone()) };
+        let options = RunOptions { command_line: Some("rl-research (GUI)".into()), stop: stop.clone(), events: Some(tx), waker: Some(waker.clone()), live_episodes: true };
         let name = config.experiment.name.clone();
         let total = config.experiment.total_timesteps;
         let handle = std::thread::Builder::new()
@@ -70,7 +73,9 @@ impl Jobs {
             timesteps: 0,
             total_timesteps: total,
             steps_per_sec: 0.0,
-            metrics: BTreeMap::new(),
+            metrics: RunMetrics::new(),
+            device: None,
+            live_episode: None,
             status: None,
             error,
             notes: Vec::new(),
@@ -82,7 +87,8 @@ impl Jobs {
         for job in &mut self.list {
             while let Ok(ev) = job.rx.try_recv() {
                 match ev {
-                    RunEvent::Started { run_dir, note, .. } => {
+                    RunEvent::Started { run_dir, note, device } => {
+                        job.device = Some(device);
                         job.name = run_dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
                         job.run_dir = Some(run_dir);
                         job.notes.extend(note);
@@ -92,16 +98,17 @@ impl Jobs {
                         job.total_timesteps = total_timesteps;
                         job.steps_per_sec = steps_per_sec;
                     }
-                    RunEvent::Metrics { timesteps, metrics } => {
+                    RunEvent::Metrics { timesteps, wall_secs, metrics } => {
                         job.timesteps = job.timesteps.max(timesteps);
                         for (k, v) in metrics {
-                            job.metrics.entry(k).or_default().push([timesteps as f64, v]);
+                            job.metrics.entry(k).or_default().push([timesteps as f64, wall_secs, v]);
                         }
                     }
-                    RunEvent::Evaluated { timesteps, mean_reward, std_reward, .. } => {
-                        job.metrics.entry("eval/mean_reward".into()).or_default().push([timesteps as f64, mean_reward]);
-                        job.metrics.entry("eval/std_reward".into()).or_default().push([timesteps as f64, std_reward]);
+                    RunEvent::Evaluated { timesteps, wall_secs, mean_reward, std_reward, .. } => {
+                        job.metrics.entry("eval/mean_reward".into()).or_default().push([timesteps as f64, wall_secs, mean_reward]);
+                        job.metrics.entry("eval/std_reward".into()).or_default().push([timesteps as f64, wall_secs, std_reward]);
                     }
+                    RunEvent::EvalEpisode { timesteps, episode } => job.live_episode = Some((timesteps, *episode)),
                     RunEvent::Finished { status, .. } => job.status = Some(status),
                     RunEvent::Note { message } => job.notes.push(message),
                 }

@@ -5,18 +5,21 @@
 
 pub mod editor;
 pub mod jobs;
+pub mod live_view;
+pub mod metrics_follow;
 pub mod plots;
 pub mod replay;
 pub mod runs_browser;
+mod runs_panel;
 pub mod sweep_dialog;
+mod train_panel;
 
 use crate::config::Config;
-use crate::runs::logger::read_metrics;
-use crate::runs::RunDir;
-use egui::{RichText, Ui};
+use crate::runs::{RunDir, RunInfo};
+use egui::Ui;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::mpsc::Receiver;
 use std::sync::Arc;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -49,12 +52,35 @@ pub struct RlApp {
     pub browser: runs_browser::Browser,
     pub replay: replay::Replay,
     pub sweep: sweep_dialog::SweepDialog,
+    pub live: live_view::LiveView,
     buffers: editor::EditorBuffers,
     presets: Vec<editor::Preset>,
-    /// Metrics of runs selected in the browser, reloaded when the selection changes.
-    loaded: BTreeMap<PathBuf, BTreeMap<String, Vec<[f64; 2]>>>,
+    /// Metrics of the runs selected in the browser, followed live.
+    follower: metrics_follow::MetricsFollower,
+    /// The focused run's info and config.yaml, read when the focus changes.
+    details: Option<(PathBuf, Result<RunInfo, String>, String)>,
     status: String,
     usage: ProcessUsage,
+    gpu: GpuProbe,
+}
+
+/// The GPU adapter, probed once on a background thread (opening it takes a while).
+pub enum GpuProbe {
+    NotStarted,
+    Probing(Receiver<Result<String, String>>),
+    Done(Result<String, String>),
+}
+
+impl GpuProbe {
+    /// "NVIDIA H100 80GB HBM3", "none: <why>", or "detecting…".
+    pub fn describe(&self) -> String {
+        match self {
+            GpuProbe::NotStarted => "not checked".into(),
+            GpuProbe::Probing(_) => "detecting…".into(),
+            GpuProbe::Done(Ok(name)) => name.clone(),
+            GpuProbe::Done(Err(e)) => format!("none ({})", e.lines().next().unwrap_or("no adapter")),
+        }
+    }
 }
 
 /// The app's own CPU and memory use, sampled from /proc about once a second.
@@ -97,12 +123,43 @@ impl RlApp {
             browser: runs_browser::Browser::default(),
             replay: replay::Replay::default(),
             sweep: sweep_dialog::SweepDialog::default(),
+            live: live_view::LiveView::default(),
             buffers: editor::EditorBuffers::default(),
             presets: editor::load_presets(),
-            loaded: BTreeMap::new(),
+            follower: metrics_follow::MetricsFollower::default(),
+            details: None,
             status: String::new(),
             usage: ProcessUsage::default(),
+            gpu: GpuProbe::NotStarted,
         }
+    }
+
+    /// Looks for a GPU adapter in the background (the window does; tests need not).
+    pub fn start_gpu_probe(&mut self, waker: Arc<dyn Fn() + Send + Sync>) {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let spawned = std::thread::Builder::new().name("gpu-probe".into()).spawn(move || {
+            let _ = tx.send(crate::runner::detect_gpu());
+            waker();
+        });
+        self.gpu = match spawned {
+            Ok(_) => GpuProbe::Probing(rx),
+            Err(e) => GpuProbe::Done(Err(format!("could not start the probe: {e}"))),
+        };
+    }
+
+    fn poll_gpu(&mut self) {
+        if let GpuProbe::Probing(rx) = &self.gpu {
+            match rx.try_recv() {
+                Ok(r) => self.gpu = GpuProbe::Done(r),
+                Err(std::sync::mpsc::TryRecvError::Disconnected) => self.gpu = GpuProbe::Done(Err("the probe crashed".into())),
+                Err(std::sync::mpsc::TryRecvError::Empty) => {}
+            }
+        }
+    }
+
+    fn waker(ctx: &egui::Context) -> Arc<dyn Fn() + Send + Sync> {
+        let ctx = ctx.clone();
+        Arc::new(move || ctx.request_repaint())
     }
 
     /// Sets the editor's config file field (for tests and drag-and-drop).
@@ -115,177 +172,62 @@ impl RlApp {
         &self.status
     }
 
-    fn load_selected_metrics(&mut self) {
-        self.loaded.retain(|p, _| self.browser.selected.contains(p));
-        for p in &self.browser.selected {
-            if !self.loaded.contains_key(p) {
-                let mut m: BTreeMap<String, Vec<[f64; 2]>> = BTreeMap::new();
-                if let Ok(rows) = read_metrics(&RunDir::at(p).metrics_csv()) {
-                    for r in rows {
-                        m.entry(r.metric).or_default().push([r.timesteps as f64, r.value]);
-                    }
-                }
-                self.loaded.insert(p.clone(), m);
-            }
-        }
-    }
-
     /// The whole window; separate from `eframe::App` so tests can drive it.
     pub fn ui(&mut self, ui: &mut Ui) {
         self.jobs.poll();
+        self.poll_gpu();
+        let waker = Self::waker(ui.ctx());
+        self.browser.refresh(&self.settings.runs_dir.clone(), waker);
         ui.ctx().set_visuals(if self.settings.dark { egui::Visuals::dark() } else { egui::Visuals::light() });
         egui::Panel::top("tabs").show(ui, |ui| {
             ui.horizontal(|ui| {
                 ui.heading("RL Research");
                 ui.separator();
-                ui.selectable_value(&mut self.settings.tab, Tab::Train, "Train");
+                let running = self.jobs.running();
+                let train = if running > 0 { format!("Train ({running} running)") } else { "Train".to_string() };
+                ui.selectable_value(&mut self.settings.tab, Tab::Train, train).on_hover_text("Config editor, live plots (Train)");
                 ui.selectable_value(&mut self.settings.tab, Tab::Runs, "Runs");
                 ui.selectable_value(&mut self.settings.tab, Tab::Replay, "Replay");
                 ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                    ui.checkbox(&mut self.settings.dark, "dark");
+                    ui.checkbox(&mut self.settings.dark, "dark theme");
                 });
             });
         });
         self.usage.sample();
-        egui::Panel::bottom("status").show(ui, |ui| {
-            ui.horizontal(|ui| {
-                let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-                ui.label(format!(
-                    "device: {} ({threads} CPU threads)  ·  {} training(s) running  ·  app CPU {:.0}%  ·  memory {:.0} MiB  ·  runs: {}",
-                    self.settings.config.experiment.device,
-                    self.jobs.running(),
-                    self.usage.cpu_percent,
-                    self.usage.rss_mib,
-                    self.settings.runs_dir.display()
-                ));
-                if !self.status.is_empty() {
-                    ui.separator();
-                    ui.label(&self.status);
-                }
-            });
-        });
+        egui::Panel::bottom("status").show(ui, |ui| self.status_bar_ui(ui));
         match self.settings.tab {
             Tab::Train => self.train_ui(ui),
             Tab::Runs => self.runs_ui(ui),
             Tab::Replay => {
-                egui::CentralPanel::default().show(ui, |ui| self.replay.replay_ui(ui));
+                let runs: Vec<PathBuf> = self.browser.rows.iter().filter(|r| RunDir::at(&r.path).eval_episodes().exists()).map(|r| r.path.clone()).collect();
+                egui::CentralPanel::default().show(ui, |ui| self.replay.replay_ui(ui, &runs));
             }
         }
     }
 
-    fn train_ui(&mut self, ui: &mut Ui) {
-        egui::Panel::left("editor").default_size(380.0).resizable(true).show(ui, |ui| {
-            let running = self.jobs.running();
-            let out = editor::editor_ui(ui, &mut self.settings.config, &mut self.buffers, &self.presets, running);
-            if out.run {
-                let mut config = self.settings.config.clone();
-                config.experiment.runs_dir = self.settings.runs_dir.clone();
-                let ctx = ui.ctx().clone();
-                self.jobs.start(config, Arc::new(move || ctx.request_repaint()));
-                self.status = "training started".into();
-            }
-            if let Some(cmd) = out.copied_command {
-                self.status = format!("copied: {cmd}");
-            }
-            if let Some(m) = out.message {
-                self.status = m;
-            }
-            if ui.button("Run Sweep…").on_hover_text("Grid or random search over this config").clicked() {
-                self.sweep.open = true;
-            }
-        });
-        if self.sweep.open {
-            let mut open = true;
-            let (config, runs_dir) = (self.settings.config.clone(), self.settings.runs_dir.clone());
-            let mut load = None;
-            egui::Window::new("Run Sweep").open(&mut open).default_width(640.0).show(ui.ctx(), |ui| {
-                load = self.sweep.sweep_ui(ui, &config, &runs_dir);
-            });
-            self.sweep.open = open;
-            if let Some(params) = load {
-                let o: Result<Vec<_>, _> = params.iter().map(|(k, v)| crate::config::overrides::parse_override(&format!("{k}={v}"))).collect();
-                match o.and_then(|o| crate::config::apply_overrides(&self.settings.config, &o)) {
-                    Ok(c) => {
-                        self.settings.config = c;
-                        self.buffers.reset();
-                        self.status = "loaded the best trial's parameters".into();
-                    }
-                    Err(e) => self.status = e.0,
+    fn status_bar_ui(&mut self, ui: &mut Ui) {
+        ui.horizontal(|ui| {
+            let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+            let mut devices: Vec<String> = self.jobs.list.iter().filter(|j| j.running()).filter_map(|j| j.device.clone()).collect();
+            devices.sort();
+            devices.dedup();
+            let device = if devices.is_empty() {
+                match self.settings.config.experiment.device {
+                    crate::config::DeviceChoice::Cpu => format!("cpu ({threads} threads)"),
+                    d => format!("{d} (GPU: {})", self.gpu.describe()),
                 }
+            } else {
+                devices.join(", ").replace("cpu (burn flex)", &format!("cpu ({threads} threads, burn flex)"))
+            };
+            ui.label(format!("device: {device}")).on_hover_text(format!("GPU adapter: {}", self.gpu.describe()));
+            ui.separator();
+            ui.label(format!("{} training(s) running", self.jobs.running() + self.sweep.running_trials()));
+            ui.separator();
+            ui.label(format!("app CPU {:.0}%  ·  memory {:.0} MiB", self.usage.cpu_percent, self.usage.rss_mib));
+            if !self.status.is_empty() {
+                ui.separator();
+                ui.add(egui::Label::new(&self.status).truncate()).on_hover_text(&self.status);
             }
-        }
-        egui::CentralPanel::default().show(ui, |ui| {
-            for job in &self.jobs.list {
-                ui.horizontal(|ui| {
-                    ui.strong(&job.name);
-                    let frac = job.timesteps as f32 / job.total_timesteps.max(1) as f32;
-                    let text = match (&job.status, &job.error) {
-                        (_, Some(e)) => format!("failed: {e}"),
-                        (Some(s), _) => format!("{s:?}").to_lowercase(),
-                        _ => format!("{}/{} · {:.0} steps/s · ETA {}", job.timesteps, job.total_timesteps, job.steps_per_sec, crate::runner::format_duration(job.eta_secs())),
-                    };
-                    ui.add(egui::ProgressBar::new(frac).text(text).desired_width(420.0));
-                    if job.running() && ui.button("Stop").on_hover_text("Stop gracefully: models and logs are kept").clicked() {
-                        job.request_stop();
-                    }
-                });
-                for n in &job.notes {
-                    ui.label(RichText::new(n).weak());
-                }
-            }
-            if self.jobs.list.is_empty() {
-                ui.label("Edit the config on the left and press Run. Curves appear here live.");
-            }
-            let series: Vec<(String, &BTreeMap<String, Vec<[f64; 2]>>)> = self.jobs.list.iter().map(|j| (j.name.clone(), &j.metrics)).collect();
-            plots::plots_ui(ui, &mut self.settings.plot, &series);
-        });
-    }
-
-    fn runs_ui(&mut self, ui: &mut Ui) {
-        self.browser.refresh(&self.settings.runs_dir.clone(), false);
-        egui::Panel::left("browser").default_size(640.0).resizable(true).show(ui, |ui| {
-            ui.horizontal(|ui| {
-                let l = ui.label("runs directory");
-                let mut text = self.settings.runs_dir.display().to_string();
-                if ui.text_edit_singleline(&mut text).labelled_by(l.id).changed() {
-                    self.settings.runs_dir = PathBuf::from(text);
-                }
-                if ui.button("Browse…").on_hover_text("Choose the runs directory (needs xdg-desktop-portal; otherwise type the path)").clicked() {
-                    match rfd::FileDialog::new().set_directory(&self.settings.runs_dir).pick_folder() {
-                        Some(p) => self.settings.runs_dir = p,
-                        None => self.status = "no folder chosen (if no dialog appeared, type the path)".into(),
-                    }
-                }
-                if ui.button("Refresh").clicked() {
-                    self.browser.refresh(&self.settings.runs_dir.clone(), true);
-                }
-            });
-            if let Some((action, path)) = self.browser.browser_ui(ui, &self.settings.runs_dir.clone()) {
-                match action {
-                    runs_browser::BrowserAction::LoadConfig => match Config::load(&RunDir::at(&path).config_yaml()) {
-                        Ok(c) => {
-                            self.settings.config = c;
-                            self.buffers.reset();
-                            self.settings.tab = Tab::Train;
-                            self.status = format!("loaded the config of {}", path.display());
-                        }
-                        Err(e) => self.status = e.to_string(),
-                    },
-                    runs_browser::BrowserAction::Replay => {
-                        self.replay.open(path);
-                        self.settings.tab = Tab::Replay;
-                    }
-                }
-            }
-        });
-        self.load_selected_metrics();
-        egui::CentralPanel::default().show(ui, |ui| {
-            if self.loaded.is_empty() {
-                ui.label("Tick runs on the left to plot them (several overlay).");
-            }
-            let series: Vec<(String, &BTreeMap<String, Vec<[f64; 2]>>)> =
-                self.loaded.iter().map(|(p, m)| (p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(), m)).collect();
-            plots::plots_ui(ui, &mut self.settings.plot, &series);
         });
     }
 }

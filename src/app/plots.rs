@@ -1,8 +1,21 @@
-//! Metric plots: any logged metric vs timesteps, several runs overlaid, EMA
-//! smoothing, log scale, and per-pixel min/max decimation for long series.
+//! Metric plots: any logged metric vs timesteps or wall time, several runs
+//! overlaid, EMA smoothing, log scale, and per-pixel min/max decimation so that
+//! 1M+ points stay smooth.
 
 use egui::Ui;
 use egui_plot::{Legend, Line, Plot, PlotPoints};
+use std::collections::BTreeMap;
+
+/// One metric's points as `[timesteps, wall_secs, value]`, in logging order.
+pub type Series = Vec<[f64; 3]>;
+/// Every metric of one run.
+pub type RunMetrics = BTreeMap<String, Series>;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum XAxis {
+    Timesteps,
+    WallSecs,
+}
 
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 #[serde(default)]
@@ -11,87 +24,113 @@ pub struct PlotSettings {
     /// EMA weight of the past, 0 (raw) .. 0.99.
     pub smoothing: f64,
     pub log_y: bool,
+    pub x_axis: XAxis,
 }
 
 impl Default for PlotSettings {
     fn default() -> Self {
-        Self { metric: "rollout/ep_rew_mean".into(), smoothing: 0.0, log_y: false }
+        Self { metric: "rollout/ep_rew_mean".into(), smoothing: 0.0, log_y: false, x_axis: XAxis::Timesteps }
     }
 }
 
-/// Keeps at most about `2 * buckets` points: each bucket's min and max, in order.
-pub fn decimate(points: &[[f64; 2]], buckets: usize) -> Vec<[f64; 2]> {
-    if points.len() <= 2 * buckets.max(1) {
-        return points.to_vec();
+/// Keeps at most about `2 * buckets` of the `n` points `get(i)`: each bucket's
+/// min and max, in order, so spikes survive at any zoom.
+pub fn decimate_with(n: usize, buckets: usize, get: impl Fn(usize) -> [f64; 2]) -> Vec<[f64; 2]> {
+    let buckets = buckets.max(1);
+    if n <= 2 * buckets {
+        return (0..n).map(get).collect();
     }
-    let per = points.len().div_ceil(buckets.max(1));
+    let per = n.div_ceil(buckets);
     let mut out = Vec::with_capacity(2 * buckets + 2);
-    for chunk in points.chunks(per) {
-        let (mut lo, mut hi) = (0, 0);
-        for (i, p) in chunk.iter().enumerate() {
-            if p[1] < chunk[lo][1] {
-                lo = i;
+    let mut start = 0;
+    while start < n {
+        let end = (start + per).min(n);
+        let (mut lo, mut hi) = (start, start);
+        let (mut lo_v, mut hi_v) = (get(start)[1], get(start)[1]);
+        for i in start + 1..end {
+            let v = get(i)[1];
+            if v < lo_v {
+                (lo, lo_v) = (i, v);
             }
-            if p[1] > chunk[hi][1] {
-                hi = i;
+            if v > hi_v {
+                (hi, hi_v) = (i, v);
             }
         }
         let (a, b) = if lo <= hi { (lo, hi) } else { (hi, lo) };
-        out.push(chunk[a]);
+        out.push(get(a));
         if b != a {
-            out.push(chunk[b]);
+            out.push(get(b));
         }
+        start = end;
     }
     out
 }
 
-fn ema(points: &[[f64; 2]], alpha: f64) -> Vec<[f64; 2]> {
-    let mut s = None;
-    points
-        .iter()
-        .map(|p| {
-            let v = match s {
-                None => p[1],
-                Some(prev) => alpha * prev + (1.0 - alpha) * p[1],
-            };
-            s = Some(v);
-            [p[0], v]
-        })
-        .collect()
+/// [`decimate_with`] over plain points.
+pub fn decimate(points: &[[f64; 2]], buckets: usize) -> Vec<[f64; 2]> {
+    decimate_with(points.len(), buckets, |i| points[i])
 }
 
-/// Metric picker, smoothing and the plot of `series` = (label, points by metric).
-pub fn plots_ui<'a>(ui: &mut Ui, settings: &mut PlotSettings, series: &[(String, &'a std::collections::BTreeMap<String, Vec<[f64; 2]>>)]) {
+fn ema(points: &mut [[f64; 2]], alpha: f64) {
+    let mut s: Option<f64> = None;
+    for p in points {
+        let v = s.map_or(p[1], |prev| alpha * prev + (1.0 - alpha) * p[1]);
+        s = Some(v);
+        p[1] = v;
+    }
+}
+
+/// The points of one series as drawn: chosen x, smoothed, log-scaled, decimated to `width_px`.
+pub fn prepare(series: &Series, settings: &PlotSettings, width_px: usize) -> Vec<[f64; 2]> {
+    let x = if settings.x_axis == XAxis::WallSecs { 1 } else { 0 };
+    if settings.smoothing <= 0.0 && !settings.log_y {
+        // Raw curves are decimated straight from the stored series (no per-frame copy of 1M points).
+        return decimate_with(series.len(), width_px, |i| [series[i][x], series[i][2]]);
+    }
+    let mut pts: Vec<[f64; 2]> = series.iter().map(|p| [p[x], p[2]]).collect();
+    if settings.smoothing > 0.0 {
+        ema(&mut pts, settings.smoothing);
+    }
+    if settings.log_y {
+        pts.retain(|p| p[1] > 0.0);
+        for p in &mut pts {
+            p[1] = p[1].log10();
+        }
+    }
+    decimate(&pts, width_px)
+}
+
+/// Metric picker, x axis, smoothing, log scale and the plot of `series` = (label, metrics).
+pub fn plots_ui(ui: &mut Ui, settings: &mut PlotSettings, series: &[(String, &RunMetrics)]) {
     let mut names: Vec<&String> = series.iter().flat_map(|(_, m)| m.keys()).collect();
     names.sort();
     names.dedup();
-    ui.horizontal(|ui| {
-        egui::ComboBox::from_label("metric").selected_text(settings.metric.clone()).show_ui(ui, |ui| {
+    ui.horizontal_wrapped(|ui| {
+        egui::ComboBox::from_label("metric").selected_text(settings.metric.clone()).width(220.0).show_ui(ui, |ui| {
             for n in &names {
                 ui.selectable_value(&mut settings.metric, (*n).clone(), n.as_str());
             }
         });
-        ui.add(egui::Slider::new(&mut settings.smoothing, 0.0..=0.99).text("smoothing"));
-        ui.checkbox(&mut settings.log_y, "log y");
+        egui::ComboBox::from_label("x axis")
+            .selected_text(if settings.x_axis == XAxis::Timesteps { "timesteps" } else { "wall time (s)" })
+            .show_ui(ui, |ui| {
+                ui.selectable_value(&mut settings.x_axis, XAxis::Timesteps, "timesteps");
+                ui.selectable_value(&mut settings.x_axis, XAxis::WallSecs, "wall time (s)");
+            });
+        ui.add(egui::Slider::new(&mut settings.smoothing, 0.0..=0.99).text("smoothing"))
+            .on_hover_text("Exponential moving average: weight of the past (0 = raw)");
+        ui.checkbox(&mut settings.log_y, "log y").on_hover_text("Plot log10 of the value (non-positive points are hidden)");
     });
+    if !series.is_empty() && !names.iter().any(|n| **n == settings.metric) {
+        ui.label(egui::RichText::new(format!("No run here has logged '{}' yet; pick a metric above.", settings.metric)).weak());
+    }
     let width_px = ui.available_width().max(100.0) as usize;
-    Plot::new("metrics_plot").legend(Legend::default()).x_axis_label("timesteps").y_axis_label(settings.metric.clone()).show(ui, |plot_ui| {
+    let x_label = if settings.x_axis == XAxis::Timesteps { "timesteps" } else { "wall time (s)" };
+    let y_label = if settings.log_y { format!("log10 {}", settings.metric) } else { settings.metric.clone() };
+    Plot::new("metrics_plot").legend(Legend::default()).x_axis_label(x_label).y_axis_label(y_label).show(ui, |plot_ui| {
         for (label, metrics) in series {
             let Some(points) = metrics.get(&settings.metric) else { continue };
-            // Raw curves are decimated straight from the stored series (no per-frame copy of 1M points).
-            let pts = if settings.smoothing > 0.0 || settings.log_y {
-                let mut pts = if settings.smoothing > 0.0 { ema(points, settings.smoothing) } else { points.clone() };
-                if settings.log_y {
-                    pts.retain(|p| p[1] > 0.0);
-                    for p in &mut pts {
-                        p[1] = p[1].log10();
-                    }
-                }
-                decimate(&pts, width_px)
-            } else {
-                decimate(points, width_px)
-            };
-            plot_ui.line(Line::new(label.clone(), PlotPoints::from(pts)));
+            plot_ui.line(Line::new(label.clone(), PlotPoints::from(prepare(points, settings, width_px))));
         }
     });
 }
@@ -107,5 +146,17 @@ mod tests {
         assert!(d.len() <= 1002);
         assert!(d.iter().any(|p| p[1] == 99.0));
         assert!(d.windows(2).all(|w| w[0][0] <= w[1][0]));
+    }
+
+    #[test]
+    fn wall_time_axis_and_smoothing() {
+        let s: Series = (0..10).map(|i| [i as f64 * 100.0, i as f64 * 0.5, if i % 2 == 0 { 0.0 } else { 2.0 }]).collect();
+        let mut settings = PlotSettings { x_axis: XAxis::WallSecs, ..PlotSettings::default() };
+        let raw = prepare(&s, &settings, 100);
+        assert_eq!(raw[3], [1.5, 2.0]);
+        settings.smoothing = 0.5;
+        let smooth = prepare(&s, &settings, 100);
+        assert_eq!(smooth[1], [0.5, 1.0]);
+        assert!(smooth[9][1] > 0.0 && smooth[9][1] < 2.0);
     }
 }

@@ -1,15 +1,34 @@
-//! The replay panel: a run's recorded evaluation episodes, frame by frame, with
-//! the policy's view, and Export Video in the background.
+//! The replay panel: a run's recorded evaluation episodes frame by frame, with
+//! the policy's view beside the frame, a timeline synced to the scrubber, and
+//! Export Video in the background.
 
 use crate::runner::replay::{load_episodes, write_episodes_video, EpisodeRecord, RENDER_FPS};
 use crate::runs::RunDir;
-use egui::{ColorImage, Key, TextureHandle, TextureOptions, Ui};
-use std::path::PathBuf;
+use egui::{ColorImage, Key, RichText, TextureHandle, TextureOptions, Ui};
+use egui_plot::{Line, Plot, PlotPoints, VLine};
+use std::path::{Path, PathBuf};
 use std::sync::mpsc::{channel, Receiver};
 use std::time::Instant;
 
-enum Export {
-    Running { rx: Receiver<Result<PathBuf, String>>, started: Instant },
+/// Messages from the export thread.
+enum ExportMsg {
+    Progress(u64, u64),
+    Done(Result<PathBuf, String>),
+}
+
+struct Export {
+    rx: Receiver<ExportMsg>,
+    started: Instant,
+    progress: (u64, u64),
+}
+
+/// What the timeline plot shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Timeline {
+    Return,
+    Reward,
+    Value,
+    ChosenScore,
 }
 
 pub struct Replay {
@@ -19,6 +38,11 @@ pub struct Replay {
     pub frame: usize,
     pub playing: bool,
     pub speed: f64,
+    pub timeline: Timeline,
+    /// Export every episode into one MP4 instead of the chosen one.
+    pub export_all: bool,
+    /// Where Export Video writes (filled with the run's videos/ on open).
+    pub export_path: String,
     play_clock: f64,
     texture: Option<(TextureHandle, usize, usize)>,
     export: Option<Export>,
@@ -27,8 +51,26 @@ pub struct Replay {
 
 impl Default for Replay {
     fn default() -> Self {
-        Self { run: None, episodes: Vec::new(), episode: 0, frame: 0, playing: false, speed: 1.0, play_clock: 0.0, texture: None, export: None, message: None }
+        Self {
+            run: None,
+            episodes: Vec::new(),
+            episode: 0,
+            frame: 0,
+            playing: false,
+            speed: 1.0,
+            timeline: Timeline::Return,
+            export_all: false,
+            export_path: String::new(),
+            play_clock: 0.0,
+            texture: None,
+            export: None,
+            message: None,
+        }
     }
+}
+
+fn default_export_path(run: &Path, episode: usize, all: bool) -> PathBuf {
+    RunDir::at(run).videos_dir().join(if all { "all_episodes.mp4".to_string() } else { format!("episode_{episode}.mp4") })
 }
 
 impl Replay {
@@ -45,41 +87,92 @@ impl Replay {
             }
             Err(e) => {
                 self.episodes.clear();
-                self.message = Some(format!("no replay data: {e} (train with experiment.video_episodes ≥ 1, or run `rl-research video`)"));
+                self.message = Some(format!("no replay data: {e} (train with experiment.video_episodes >= 1, or run `rl-research video {}`)", run.display()));
             }
         }
+        self.export_path = default_export_path(&run, 0, self.export_all).display().to_string();
         self.run = Some(run);
         self.episode = 0;
         self.frame = 0;
+        self.playing = false;
         self.texture = None;
     }
 
     fn poll_export(&mut self) {
-        if let Some(Export::Running { rx, started }) = &self.export {
-            if let Ok(r) = rx.try_recv() {
-                self.message = Some(match r {
-                    Ok(p) => format!("Exported {} in {:.1} s", p.display(), started.elapsed().as_secs_f64()),
-                    Err(e) => format!("Export failed: {e}"),
-                });
-                self.export = None;
+        let Some(ex) = &mut self.export else { return };
+        while let Ok(msg) = ex.rx.try_recv() {
+            match msg {
+                ExportMsg::Progress(done, total) => ex.progress = (done, total),
+                ExportMsg::Done(r) => {
+                    self.message = Some(match r {
+                        Ok(p) => format!("Exported {} in {:.1} s", p.display(), ex.started.elapsed().as_secs_f64()),
+                        Err(e) => format!("Export failed: {e}"),
+                    });
+                    self.export = None;
+                    return;
+                }
             }
         }
     }
 
-    pub fn replay_ui(&mut self, ui: &mut Ui) {
+    /// Encodes the chosen episode(s) to `out` on a background thread.
+    fn start_export(&mut self, out: PathBuf, ctx: &egui::Context) {
+        let episodes: Vec<EpisodeRecord> = if self.export_all { self.episodes.clone() } else { vec![self.episodes[self.episode].clone()] };
+        let (tx, rx) = channel();
+        let ctx = ctx.clone();
+        let spawned = std::thread::Builder::new().name("export-video".into()).spawn(move || {
+            let mut last = Instant::now();
+            let r = write_episodes_video(&episodes, &out, RENDER_FPS, &mut |done, total| {
+                if last.elapsed().as_millis() >= 100 {
+                    last = Instant::now();
+                    let _ = tx.send(ExportMsg::Progress(done, total));
+                    ctx.request_repaint();
+                }
+            });
+            let _ = tx.send(ExportMsg::Done(r.map(|s| s.path)));
+            ctx.request_repaint();
+        });
+        match spawned {
+            Ok(_) => {
+                self.export = Some(Export { rx, started: Instant::now(), progress: (0, 0) });
+                self.message = Some("Exporting…".into());
+            }
+            Err(e) => self.message = Some(format!("Export failed: cannot start a thread: {e}")),
+        }
+    }
+
+    /// The panel; `runs` are the runs that have replay data (for the picker).
+    pub fn replay_ui(&mut self, ui: &mut Ui, runs: &[PathBuf]) {
         self.poll_export();
-        let Some(run) = self.run.clone() else {
-            ui.label("Pick a run in the Runs tab and press Replay.");
-            return;
-        };
         ui.horizontal(|ui| {
-            ui.strong(run.display().to_string());
-            if ui.button("Reload").clicked() {
-                self.open(run.clone());
+            let name = |p: &Path| p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let current = self.run.as_deref().map(name).unwrap_or_else(|| "pick a run…".into());
+            let mut pick = None;
+            egui::ComboBox::from_label("run").selected_text(current).width(240.0).show_ui(ui, |ui| {
+                if runs.is_empty() {
+                    ui.label("no run with recorded episodes yet");
+                }
+                for r in runs {
+                    if ui.selectable_label(self.run.as_ref() == Some(r), name(r)).clicked() {
+                        pick = Some(r.clone());
+                    }
+                }
+            });
+            if let Some(r) = pick {
+                self.open(r);
+            }
+            if let Some(run) = self.run.clone() {
+                if ui.button("Reload").on_hover_text("Read the run's episodes again").clicked() {
+                    self.open(run);
+                }
             }
         });
         if let Some(m) = &self.message {
             ui.label(m);
+        }
+        if self.run.is_none() {
+            ui.label(RichText::new("Pick a run above, or press Replay on a run in the Runs tab.").weak());
+            return;
         }
         if self.episodes.is_empty() {
             return;
@@ -87,43 +180,67 @@ impl Replay {
         self.episode = self.episode.min(self.episodes.len() - 1);
         let n_frames = self.episodes[self.episode].n_frames();
         self.frame = self.frame.min(n_frames - 1);
-        ui.horizontal(|ui| {
+        self.controls_ui(ui, n_frames);
+        self.export_ui(ui);
+        ui.separator();
+        self.advance(ui, n_frames);
+        let ep = &self.episodes[self.episode];
+        let needs = self.texture.as_ref().is_none_or(|(_, e, f)| (*e, *f) != (self.episode, self.frame));
+        if needs {
+            if let Some(frame) = ep.frame(self.frame) {
+                let img = ColorImage::from_rgb([frame.width as usize, frame.height as usize], &frame.rgb);
+                match &mut self.texture {
+                    Some((tex, e, f)) => {
+                        tex.set(img, TextureOptions::LINEAR);
+                        (*e, *f) = (self.episode, self.frame);
+                    }
+                    None => self.texture = Some((ui.ctx().load_texture("replay_frame", img, TextureOptions::LINEAR), self.episode, self.frame)),
+                }
+            }
+        }
+        let frame_h = (ui.available_height() - 190.0).clamp(160.0, 480.0);
+        ui.horizontal_top(|ui| {
+            if let Some((tex, _, _)) = &self.texture {
+                let [w, h] = tex.size();
+                let scale = (frame_h / h as f32).min((ui.available_width() - 300.0).max(200.0) / w as f32);
+                ui.add(egui::Image::new(tex).fit_to_exact_size(egui::vec2(w as f32 * scale, h as f32 * scale)));
+            }
+            ui.vertical(|ui| step_info_ui(ui, &self.episodes[self.episode], self.frame));
+        });
+        self.timeline_ui(ui);
+    }
+
+    fn controls_ui(&mut self, ui: &mut Ui, n_frames: usize) {
+        ui.horizontal_wrapped(|ui| {
             egui::ComboBox::from_label("episode").selected_text(format!("{}", self.episode)).show_ui(ui, |ui| {
                 for (i, e) in self.episodes.iter().enumerate() {
-                    if ui.selectable_label(self.episode == i, format!("{i}: return {:.1}, {} steps", e.episode_return, e.length)).clicked() {
+                    if ui.selectable_label(self.episode == i, format!("{i}: return {:.1}, {} steps, seed {}", e.episode_return, e.length, e.seed)).clicked() {
                         self.episode = i;
                         self.frame = 0;
+                        if !self.export_all {
+                            if let Some(run) = &self.run {
+                                self.export_path = default_export_path(run, i, false).display().to_string();
+                            }
+                        }
                     }
                 }
             });
-            if ui.button("Step back").on_hover_text("Step back (Left arrow key)").clicked() {
+            if ui.button("Step back").on_hover_text("One frame back (Left arrow)").clicked() {
                 self.frame = self.frame.saturating_sub(1);
+                self.playing = false;
             }
-            if ui.button(if self.playing { "Pause" } else { "Play" }).on_hover_text("Play / pause (space)").clicked() {
-                self.playing = !self.playing;
+            if ui.button(if self.playing { "Pause" } else { "Play" }).on_hover_text("Play / pause (Space)").clicked() {
+                self.toggle_play(n_frames);
             }
-            if ui.button("Step forward").on_hover_text("Step forward (Right arrow key)").clicked() {
+            if ui.button("Step forward").on_hover_text("One frame forward (Right arrow)").clicked() {
                 self.frame = (self.frame + 1).min(n_frames - 1);
+                self.playing = false;
             }
-            egui::ComboBox::from_label("speed").selected_text(format!("{}x", self.speed)).show_ui(ui, |ui| {
+            egui::ComboBox::from_label("speed").selected_text(format!("{}x", self.speed)).width(60.0).show_ui(ui, |ui| {
                 for s in [0.25, 0.5, 1.0, 2.0, 4.0] {
                     ui.selectable_value(&mut self.speed, s, format!("{s}x"));
                 }
             });
-            let exporting = self.export.is_some();
-            if ui.add_enabled(!exporting, egui::Button::new("Export Video")).on_hover_text("Write this episode as MP4 into the run's videos/").clicked() {
-                let ep = self.episodes[self.episode].clone();
-                let out = RunDir::at(&run).videos_dir().join(format!("episode_{}.mp4", self.episode));
-                let (tx, rx) = channel();
-                let ctx = ui.ctx().clone();
-                std::thread::spawn(move || {
-                    let r = write_episodes_video(std::slice::from_ref(&ep), &out, RENDER_FPS, &mut |_, _| {}).map(|s| s.path);
-                    let _ = tx.send(r);
-                    ctx.request_repaint();
-                });
-                self.export = Some(Export::Running { rx, started: Instant::now() });
-                self.message = Some("Exporting…".into());
-            }
         });
         ui.input(|i| {
             if i.key_pressed(Key::Space) {
@@ -135,57 +252,183 @@ impl Replay {
             if i.key_pressed(Key::ArrowLeft) {
                 self.frame = self.frame.saturating_sub(1);
             }
-        });
-        ui.spacing_mut().slider_width = (ui.available_width() - 160.0).clamp(200.0, 900.0);
-        ui.add(egui::Slider::new(&mut self.frame, 0..=n_frames - 1).text("frame"));
-        if self.playing {
-            let dt = ui.input(|i| i.stable_dt) as f64;
-            self.play_clock += dt * RENDER_FPS * self.speed;
-            let adv = self.play_clock.floor() as usize;
-            self.play_clock -= adv as f64;
-            self.frame = (self.frame + adv).min(n_frames - 1);
-            if self.frame == n_frames - 1 {
-                self.playing = false;
+            if i.key_pressed(Key::Home) {
+                self.frame = 0;
             }
-            ui.ctx().request_repaint();
+            if i.key_pressed(Key::End) {
+                self.frame = n_frames - 1;
+            }
+        });
+        ui.horizontal(|ui| {
+            ui.spacing_mut().slider_width = (ui.available_width() - 120.0).clamp(200.0, 1400.0);
+            let l = ui.label("frame");
+            ui.add(egui::Slider::new(&mut self.frame, 0..=n_frames - 1)).on_hover_text("Scrub through the episode (Left/Right, Home/End)").labelled_by(l.id);
+        });
+    }
+
+    fn toggle_play(&mut self, n_frames: usize) {
+        if !self.playing && self.frame + 1 >= n_frames {
+            self.frame = 0;
         }
-        let ep = &self.episodes[self.episode];
-        ui.horizontal_top(|ui| {
-            let needs = self.texture.as_ref().is_none_or(|(_, e, f)| (*e, *f) != (self.episode, self.frame));
-            if needs {
-                if let Some(frame) = ep.frame(self.frame) {
-                    let img = ColorImage::from_rgb([frame.width as usize, frame.height as usize], &frame.rgb);
-                    let tex = ui.ctx().load_texture("replay_frame", img, TextureOptions::LINEAR);
-                    self.texture = Some((tex, self.episode, self.frame));
+        self.playing = !self.playing;
+    }
+
+    fn advance(&mut self, ui: &mut Ui, n_frames: usize) {
+        if !self.playing {
+            self.play_clock = 0.0;
+            return;
+        }
+        let dt = ui.input(|i| i.stable_dt).min(0.1) as f64;
+        self.play_clock += dt * RENDER_FPS * self.speed;
+        let adv = self.play_clock.floor() as usize;
+        self.play_clock -= adv as f64;
+        self.frame = (self.frame + adv).min(n_frames - 1);
+        if self.frame == n_frames - 1 {
+            self.playing = false;
+        }
+        ui.ctx().request_repaint();
+    }
+
+    fn export_ui(&mut self, ui: &mut Ui) {
+        let Some(run) = self.run.clone() else { return };
+        ui.horizontal_wrapped(|ui| {
+            let l = ui.label("video file");
+            ui.add(egui::TextEdit::singleline(&mut self.export_path).desired_width(320.0)).labelled_by(l.id).on_hover_text("Where Export Video writes the MP4");
+            if ui.checkbox(&mut self.export_all, "all episodes").on_hover_text("One MP4 with every recorded episode").changed() {
+                self.export_path = default_export_path(&run, self.episode, self.export_all).display().to_string();
+            }
+            let busy = self.export.is_some();
+            if ui.add_enabled(!busy, egui::Button::new("Save as…")).on_hover_text("Choose the file with the native dialog, then export").clicked() {
+                let default = PathBuf::from(&self.export_path);
+                let dialog = rfd::FileDialog::new()
+                    .add_filter("MP4 video", &["mp4"])
+                    .set_directory(default.parent().unwrap_or(Path::new(".")))
+                    .set_file_name(default.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "episode.mp4".into()));
+                match dialog.save_file() {
+                    Some(p) => {
+                        self.export_path = p.display().to_string();
+                        self.start_export(p, ui.ctx());
+                    }
+                    None => self.message = Some("no file chosen (if no dialog appeared, edit the video file field and press Export Video)".into()),
                 }
             }
-            if let Some((tex, _, _)) = &self.texture {
-                ui.add(egui::Image::new(tex).fit_to_exact_size(egui::vec2(600.0, 400.0)));
-            }
-            ui.vertical(|ui| {
-                ui.label(format!("frame {} / {}", self.frame, n_frames - 1));
-                // (+ 0.0: an empty f64 sum is -0.0)
-                let ret: f64 = ep.steps[..self.frame].iter().map(|s| s.reward).sum::<f64>() + 0.0;
-                ui.label(format!("return so far {ret:.2}"));
-                // Frame k shows the state after step k-1; the step about to happen is k.
-                if let Some(step) = ep.steps.get(self.frame) {
-                    ui.label(format!("next action {}  reward {:.3}", step.action, step.reward));
-                    if let Some(probs) = &step.policy.probs {
-                        for (a, p) in probs.iter().enumerate() {
-                            ui.add(egui::ProgressBar::new(*p).text(format!("a{a}: {p:.2}")).desired_width(180.0));
-                        }
-                    } else {
-                        for (a, q) in step.policy.scores.iter().enumerate() {
-                            ui.label(format!("Q(a{a}) = {q:.3}"));
-                        }
-                    }
-                    if let Some(v) = step.policy.value {
-                        ui.label(format!("V(s) = {v:.3}"));
-                    }
+            if ui.add_enabled(!busy, egui::Button::new("Export Video")).on_hover_text("Encode the chosen episode(s) to the video file (MP4, H.264)").clicked() {
+                let out = PathBuf::from(self.export_path.trim());
+                if out.extension().is_none_or(|e| !e.eq_ignore_ascii_case("mp4")) {
+                    self.message = Some(format!("Export failed: '{}' must end in .mp4", out.display()));
                 } else {
-                    ui.label("episode end");
+                    self.start_export(out, ui.ctx());
+                }
+            }
+            if let Some(ex) = &self.export {
+                let (done, total) = ex.progress;
+                let frac = if total > 0 { done as f32 / total as f32 } else { 0.0 };
+                ui.add(egui::ProgressBar::new(frac).text(format!("{done}/{total} frames")).desired_width(180.0));
+            }
+        });
+    }
+
+    fn timeline_ui(&mut self, ui: &mut Ui) {
+        let ep = &self.episodes[self.episode];
+        let has_value = ep.steps.iter().any(|s| s.policy.value.is_some());
+        ui.horizontal(|ui| {
+            ui.label("timeline");
+            ui.selectable_value(&mut self.timeline, Timeline::Return, "return");
+            ui.selectable_value(&mut self.timeline, Timeline::Reward, "reward");
+            if has_value {
+                ui.selectable_value(&mut self.timeline, Timeline::Value, "V(s)");
+            }
+            let score = if has_value { "p(chosen action)" } else { "Q(chosen action)" };
+            ui.selectable_value(&mut self.timeline, Timeline::ChosenScore, score);
+        });
+        let mut ret = 0.0;
+        let points: Vec<[f64; 2]> = ep
+            .steps
+            .iter()
+            .enumerate()
+            .map(|(k, s)| {
+                ret += s.reward;
+                let y = match self.timeline {
+                    Timeline::Return => ret,
+                    Timeline::Reward => s.reward,
+                    Timeline::Value => s.policy.value.unwrap_or(f32::NAN) as f64,
+                    Timeline::ChosenScore => match &s.policy.probs {
+                        Some(p) => p.get(s.action).copied().unwrap_or(f32::NAN) as f64,
+                        None => s.policy.scores.get(s.action).copied().unwrap_or(f32::NAN) as f64,
+                    },
+                };
+                // Return is shown at the frame after the step; the rest at the step's own frame.
+                [if self.timeline == Timeline::Return { k as f64 + 1.0 } else { k as f64 }, y]
+            })
+            .collect();
+        let cursor = self.frame as f64;
+        let n_frames = ep.n_frames();
+        let resp = Plot::new("replay_timeline")
+            .height(ui.available_height().clamp(90.0, 200.0))
+            .allow_zoom(false)
+            .allow_scroll(false)
+            .allow_drag(false)
+            .allow_boxed_zoom(false)
+            .x_axis_label("frame")
+            .show(ui, |plot_ui| {
+                plot_ui.line(Line::new("", PlotPoints::from(points)));
+                plot_ui.vline(VLine::new("", cursor).stroke(egui::Stroke::new(1.5, egui::Color32::from_rgb(230, 120, 40))));
+                let r = plot_ui.response();
+                if r.clicked() || r.dragged() {
+                    plot_ui.pointer_coordinate().map(|p| p.x)
+                } else {
+                    None
                 }
             });
+        if let Some(x) = resp.inner {
+            self.frame = (x.round().max(0.0) as usize).min(n_frames - 1);
+            self.playing = false;
+        }
+    }
+}
+
+/// Step, action, reward, return and the policy's view as bars.
+fn step_info_ui(ui: &mut Ui, ep: &EpisodeRecord, frame: usize) {
+    let names = crate::envs::action_names(&ep.env_id);
+    let action_name = |a: usize| names.and_then(|n| n.get(a)).map(|n| format!("{a} ({n})")).unwrap_or_else(|| a.to_string());
+    ui.label(RichText::new(format!("frame {} / {}", frame, ep.n_frames() - 1)).strong());
+    // (+ 0.0: an empty f64 sum is -0.0)
+    let ret: f64 = ep.steps[..frame.min(ep.steps.len())].iter().map(|s| s.reward).sum::<f64>() + 0.0;
+    ui.label(format!("return so far {ret:.2} (episode {:.2})", ep.episode_return));
+    if frame > 0 {
+        if let Some(prev) = ep.steps.get(frame - 1) {
+            ui.label(format!("last action {}, reward {:.3}", action_name(prev.action), prev.reward));
+        }
+    }
+    // Frame k shows the state after step k-1; the step about to happen is k.
+    let Some(step) = ep.steps.get(frame) else {
+        let last = ep.steps.last();
+        ui.label(match last {
+            Some(s) if s.terminated => "episode end (terminated)",
+            Some(s) if s.truncated => "episode end (time limit)",
+            _ => "episode end",
         });
+        return;
+    };
+    ui.label(format!("next action {}", action_name(step.action)));
+    ui.add_space(4.0);
+    let bar_w = 220.0;
+    if let Some(probs) = &step.policy.probs {
+        ui.label("action probabilities");
+        for (a, p) in probs.iter().enumerate() {
+            let text = format!("{}: {p:.2}", names.and_then(|n| n.get(a)).copied().unwrap_or("?"));
+            ui.add(egui::ProgressBar::new(*p).text(text).desired_width(bar_w));
+        }
+    } else {
+        ui.label("Q-values");
+        let (lo, hi) = step.policy.scores.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(l, h), &q| (l.min(q), h.max(q)));
+        for (a, q) in step.policy.scores.iter().enumerate() {
+            let frac = if hi > lo { (q - lo) / (hi - lo) } else { 1.0 };
+            let text = format!("{}: {q:.3}", names.and_then(|n| n.get(a)).copied().unwrap_or("?"));
+            ui.add(egui::ProgressBar::new(0.05 + 0.95 * frac).text(text).desired_width(bar_w));
+        }
+    }
+    if let Some(v) = step.policy.value {
+        ui.label(format!("V(s) = {v:.3}"));
     }
 }

@@ -1,17 +1,59 @@
-//! The runs browser: every run under the runs directory (sweep trials one level
-//! deeper), rescanned every few seconds so CLI runs appear too.
+//! The runs browser: every run under the runs directory as a sortable,
+//! filterable table, sweep trials grouped under their sweep. The directory is
+//! rescanned on a background thread every few seconds (run_info.json parsed
+//! only when it changed), so runs of other processes appear and advance live
+//! and 10,000 runs never stall the UI.
 
-use crate::runs::{RunDir, RunInfo};
-use egui::{Grid, RichText, Ui};
+use crate::runs::{RunDir, RunInfo, RunStatus};
+use egui::{RichText, Ui};
+use egui_extras::{Column, TableBuilder};
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::sync::mpsc::{channel, Receiver};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+/// A running run whose files have not changed for this long is marked as
+/// possibly dead (its process may have been killed).
+const STALE_SECS: f64 = 300.0;
+/// Rescan period.
+const RESCAN: Duration = Duration::from_secs(2);
 
 #[derive(Clone, Debug)]
 pub struct RunRow {
     pub path: PathBuf,
-    /// "sweep/trial_3" for sweep trials.
-    pub label: String,
+    /// Directory name.
+    pub name: String,
+    /// The sweep directory it belongs to, for trials.
+    pub group: Option<String>,
+    /// `Err` for broken or foreign directories, saying what is wrong.
     pub info: Result<RunInfo, String>,
+    /// Seconds since a running run last wrote anything.
+    pub idle_secs: Option<f64>,
+}
+
+impl RunRow {
+    /// "sweep/trial_3" for trials.
+    pub fn label(&self) -> String {
+        match &self.group {
+            Some(g) => format!("{g}/{}", self.name),
+            None => self.name.clone(),
+        }
+    }
+    fn status_text(&self) -> String {
+        match &self.info {
+            Ok(i) if i.status == RunStatus::Running && self.idle_secs.is_some_and(|s| s > STALE_SECS) => "running?".into(),
+            Ok(i) => format!("{:?}", i.status).to_lowercase(),
+            Err(_) => "unreadable".into(),
+        }
+    }
+    fn wall_secs(&self) -> Option<f64> {
+        let i = self.info.as_ref().ok()?;
+        match (i.status, i.wall_secs) {
+            (RunStatus::Running, _) => Some(crate::runs::unix_now_secs().saturating_sub(i.started_at_unix_secs) as f64),
+            (_, w) => w,
+        }
+    }
 }
 
 /// Columns the table can be sorted by.
@@ -23,24 +65,138 @@ pub enum SortKey {
     Status,
     Timesteps,
     Best,
+    Wall,
     Started,
 }
 
-pub struct Browser {
-    pub rows: Vec<RunRow>,
-    pub filter: String,
-    pub selected: Vec<PathBuf>,
-    pub sort: (SortKey, bool),
-    /// A run waiting for the user to confirm moving it to the trash.
-    pub confirm_delete: Option<PathBuf>,
-    pub message: Option<String>,
-    scanned: Option<(PathBuf, Instant)>,
+type InfoCache = HashMap<PathBuf, (Option<SystemTime>, Result<RunInfo, String>)>;
+
+fn mtime(p: &Path) -> Option<SystemTime> {
+    std::fs::metadata(p).and_then(|m| m.modified()).ok()
 }
 
-impl Default for Browser {
-    fn default() -> Self {
-        Self { rows: Vec::new(), filter: String::new(), selected: Vec::new(), sort: (SortKey::Started, true), confirm_delete: None, message: None, scanned: None }
+/// Reads a run's info, reusing the cached parse when run_info.json is unchanged.
+fn read_info(dir: &Path, cache: &mut InfoCache) -> Result<RunInfo, String> {
+    let run = RunDir::at(dir);
+    let m = mtime(&run.run_info());
+    if let Some((cached_m, info)) = cache.get(dir) {
+        if *cached_m == m && m.is_some() {
+            return info.clone();
+        }
     }
+    let info = if m.is_none() {
+        if run.config_yaml().exists() {
+            Err("no logs/run_info.json (started by an older version, or its process died at once)".to_string())
+        } else {
+            Err("not a run directory (no logs/run_info.json or configs/config.yaml)".to_string())
+        }
+    } else {
+        RunInfo::read(&run).map_err(|e| e.to_string())
+    };
+    cache.insert(dir.to_path_buf(), (m, info.clone()));
+    info
+}
+
+fn subdirs(root: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(root) else { return Vec::new() };
+    let mut dirs: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .map(|e| e.path())
+        .filter(|p| p.file_name().is_some_and(|n| !n.to_string_lossy().starts_with('.') && n != "trash"))
+        .collect();
+    dirs.sort();
+    dirs
+}
+
+/// Lists every directory under `root`: runs, sweep trials (one level deeper,
+/// grouped) and foreign/broken directories (as errors).
+pub fn scan(root: &Path, cache: &mut InfoCache) -> Vec<RunRow> {
+    let mut rows = Vec::new();
+    let now = SystemTime::now();
+    let mut push = |path: PathBuf, group: Option<String>, cache: &mut InfoCache| {
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let info = read_info(&path, cache);
+        let idle_secs = match &info {
+            Ok(i) if i.status == RunStatus::Running => {
+                let run = RunDir::at(&path);
+                [mtime(&run.run_info()), mtime(&run.metrics_csv())].into_iter().flatten().max().and_then(|m| now.duration_since(m).ok()).map(|d| d.as_secs_f64())
+            }
+            _ => None,
+        };
+        rows.push(RunRow { path, name, group, info, idle_secs });
+    };
+    for d in subdirs(root) {
+        if d.join("sweep.json").exists() || d.join("base_config.yaml").exists() {
+            let group = d.file_name().map(|n| n.to_string_lossy().into_owned());
+            // Inside a sweep only trials are listed (the engine keeps e.g. trial_logs/ there too).
+            for t in subdirs(&d) {
+                let run = RunDir::at(&t);
+                if run.run_info().exists() || run.config_yaml().exists() {
+                    push(t, group.clone(), cache);
+                }
+            }
+        } else {
+            push(d, None, cache);
+        }
+    }
+    cache.retain(|p, _| rows.iter().any(|r| &r.path == p));
+    rows
+}
+
+pub fn sort_rows(rows: &mut [RunRow], (key, descending): (SortKey, bool)) {
+    rows.sort_by(|a, b| {
+        let (ia, ib) = (a.info.as_ref().ok(), b.info.as_ref().ok());
+        let f = |x: Option<f64>| x.unwrap_or(f64::NEG_INFINITY);
+        let o = match key {
+            SortKey::Name => a.label().cmp(&b.label()),
+            SortKey::Env => ia.map(|i| &i.env_id).cmp(&ib.map(|i| &i.env_id)),
+            SortKey::Algo => ia.map(|i| &i.algorithm).cmp(&ib.map(|i| &i.algorithm)),
+            SortKey::Status => a.status_text().cmp(&b.status_text()),
+            SortKey::Timesteps => ia.map(|i| i.timesteps_done).cmp(&ib.map(|i| i.timesteps_done)),
+            SortKey::Best => f(ia.and_then(|i| i.best_eval_mean_reward)).total_cmp(&f(ib.and_then(|i| i.best_eval_mean_reward))),
+            SortKey::Wall => f(a.wall_secs()).total_cmp(&f(b.wall_secs())),
+            SortKey::Started => ia.map(|i| i.started_at_unix_secs).cmp(&ib.map(|i| i.started_at_unix_secs)),
+        };
+        let o = o.then_with(|| a.label().cmp(&b.label()));
+        if descending { o.reverse() } else { o }
+    });
+}
+
+/// "2026-11-24 12:40" (UTC) from Unix seconds.
+pub fn format_utc(unix_secs: u64) -> String {
+    let days = (unix_secs / 86_400) as i64;
+    let secs = unix_secs % 86_400;
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}", secs / 3600, secs % 3600 / 60)
+}
+
+/// Opens a folder in the desktop's file manager.
+pub fn open_folder(path: &Path) -> Result<(), String> {
+    let opener = if cfg!(target_os = "macos") {
+        "open"
+    } else if cfg!(target_os = "windows") {
+        "explorer"
+    } else {
+        "xdg-open"
+    };
+    std::process::Command::new(opener)
+        .arg(path)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map(|_| ())
+        .map_err(|e| format!("could not start {opener} to open {} ({e}); open it from your file manager", path.display()))
 }
 
 /// Moves a run into `<runs root>/trash/` (undo: move it back); never deletes data.
@@ -53,153 +209,395 @@ pub fn move_to_trash(runs_root: &Path, run: &Path) -> Result<PathBuf, String> {
     Ok(dest)
 }
 
-fn sort_rows(rows: &mut [RunRow], (key, descending): (SortKey, bool)) {
-    rows.sort_by(|a, b| {
-        let (ia, ib) = (a.info.as_ref().ok(), b.info.as_ref().ok());
-        let o = match key {
-            SortKey::Name => a.label.cmp(&b.label),
-            SortKey::Env => ia.map(|i| &i.env_id).cmp(&ib.map(|i| &i.env_id)),
-            SortKey::Algo => ia.map(|i| &i.algorithm).cmp(&ib.map(|i| &i.algorithm)),
-            SortKey::Status => ia.map(|i| format!("{:?}", i.status)).cmp(&ib.map(|i| format!("{:?}", i.status))),
-            SortKey::Timesteps => ia.map(|i| i.timesteps_done).cmp(&ib.map(|i| i.timesteps_done)),
-            SortKey::Best => {
-                let f = |i: Option<&RunInfo>| i.and_then(|i| i.best_eval_mean_reward).unwrap_or(f64::NEG_INFINITY);
-                f(ia).total_cmp(&f(ib))
-            }
-            SortKey::Started => ia.map(|i| i.started_at_unix_secs).cmp(&ib.map(|i| i.started_at_unix_secs)),
-        };
-        if descending { o.reverse() } else { o }
-    });
-}
-
-/// Lists run directories (those with `logs/run_info.json` or `configs/config.yaml`).
-pub fn scan(root: &Path) -> Vec<RunRow> {
-    let mut rows = Vec::new();
-    let Ok(entries) = std::fs::read_dir(root) else { return rows };
-    let mut dirs: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.is_dir()).collect();
-    dirs.sort();
-    for d in dirs {
-        let name = d.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        if name.starts_with('.') || name == "trash" {
-            continue;
-        }
-        if d.join("sweep.json").exists() {
-            for row in scan(&d) {
-                rows.push(RunRow { label: format!("{name}/{}", row.label), ..row });
-            }
-            continue;
-        }
-        let run = RunDir::at(&d);
-        if run.run_info().exists() || run.config_yaml().exists() {
-            let info = RunInfo::read(&run).map_err(|e| e.to_string());
-            rows.push(RunRow { path: d, label: name, info });
-        }
-    }
-    rows
-}
-
-impl Browser {
-    /// Rescans when the directory changed or every 2 s.
-    pub fn refresh(&mut self, root: &Path, force: bool) {
-        let stale = match &self.scanned {
-            Some((p, t)) => p != root || t.elapsed() > Duration::from_secs(2),
-            None => true,
-        };
-        if force || stale {
-            self.rows = scan(root);
-            sort_rows(&mut self.rows, self.sort);
-            self.scanned = Some((root.to_path_buf(), Instant::now()));
-        }
-    }
-
-    /// The table; returns a run to load into the editor or replay, if clicked.
-    pub fn browser_ui(&mut self, ui: &mut Ui, runs_root: &Path) -> Option<(BrowserAction, PathBuf)> {
-        let mut action = None;
-        if let Some(path) = self.confirm_delete.clone() {
-            ui.horizontal(|ui| {
-                ui.label(format!("Move {} to {}/trash?", path.display(), runs_root.display()));
-                if ui.button("Move to trash").clicked() {
-                    self.message = Some(match move_to_trash(runs_root, &path) {
-                        Ok(dest) => format!("moved to {} (move it back to undo)", dest.display()),
-                        Err(e) => e,
-                    });
-                    self.selected.retain(|p| p != &path);
-                    self.confirm_delete = None;
-                    self.refresh(runs_root, true);
-                }
-                if ui.button("Cancel").clicked() {
-                    self.confirm_delete = None;
-                }
-            });
-        }
-        if let Some(m) = &self.message {
-            ui.label(m);
-        }
-        ui.horizontal(|ui| {
-            let l = ui.label("Filter");
-            ui.text_edit_singleline(&mut self.filter).labelled_by(l.id);
-            ui.label(format!("{} runs", self.rows.len()));
-        });
-        egui::ScrollArea::vertical().id_salt("runs_scroll").show(ui, |ui| {
-            Grid::new("runs_grid").striped(true).num_columns(8).show(ui, |ui| {
-                ui.label("");
-                ui.label("");
-                for (h, key) in [("run", SortKey::Name), ("env", SortKey::Env), ("algo", SortKey::Algo), ("status", SortKey::Status), ("timesteps", SortKey::Timesteps), ("best eval", SortKey::Best)] {
-                    let arrow = if self.sort.0 == key { if self.sort.1 { " v" } else { " ^" } } else { "" };
-                    if ui.button(RichText::new(format!("{h}{arrow}")).strong()).on_hover_text("Sort by this column (again: reverse)").clicked() {
-                        self.sort = (key, if self.sort.0 == key { !self.sort.1 } else { key == SortKey::Best || key == SortKey::Timesteps });
-                        sort_rows(&mut self.rows, self.sort);
-                    }
-                }
-                ui.end_row();
-                let filter = self.filter.to_lowercase();
-                for row in self.rows.iter().filter(|r| filter.is_empty() || r.label.to_lowercase().contains(&filter)) {
-                    let mut on = self.selected.contains(&row.path);
-                    if ui.checkbox(&mut on, "plot").on_hover_text("Select to plot; several overlay").changed() {
-                        if on {
-                            self.selected.push(row.path.clone());
-                        } else {
-                            self.selected.retain(|p| p != &row.path);
-                        }
-                    }
-                    ui.horizontal(|ui| {
-                        if ui.small_button("Load into editor").clicked() {
-                            action = Some((BrowserAction::LoadConfig, row.path.clone()));
-                        }
-                        if ui.small_button("Replay").clicked() {
-                            action = Some((BrowserAction::Replay, row.path.clone()));
-                        }
-                        if ui.small_button("Delete…").on_hover_text("Move to the trash folder inside the runs directory").clicked() {
-                            self.confirm_delete = Some(row.path.clone());
-                        }
-                    });
-                    ui.label(&row.label);
-                    match &row.info {
-                        Ok(i) => {
-                            ui.label(&i.env_id);
-                            ui.label(&i.algorithm);
-                            ui.label(format!("{:?}", i.status).to_lowercase());
-                            ui.label(format!("{}/{}", i.timesteps_done, i.total_timesteps));
-                            ui.label(i.best_eval_mean_reward.map(|b| format!("{b:.1}")).unwrap_or_else(|| "-".into()));
-                        }
-                        Err(e) => {
-                            ui.label("?");
-                            ui.label("?");
-                            ui.label(RichText::new("unreadable").color(ui.visuals().warn_fg_color)).on_hover_text(e);
-                            ui.label("");
-                            ui.label("");
-                        }
-                    }
-                    ui.end_row();
-                }
-            });
-        });
-        action
-    }
+/// One line of the table: a sweep's header or a run.
+enum Line {
+    Group { name: String, n: usize, running: usize, best: Option<f64> },
+    Run(usize),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BrowserAction {
     LoadConfig,
     Replay,
+}
+
+struct Scan {
+    root: PathBuf,
+    rx: Receiver<(Vec<RunRow>, InfoCache)>,
+}
+
+pub struct Browser {
+    pub rows: Vec<RunRow>,
+    pub filter: String,
+    /// Runs whose curves are plotted (several overlay).
+    pub selected: Vec<PathBuf>,
+    /// The run the toolbar acts on (last clicked).
+    pub focused: Option<PathBuf>,
+    pub sort: (SortKey, bool),
+    /// Sweeps shown folded.
+    pub collapsed: HashSet<String>,
+    /// A run waiting for the user to confirm moving it to the trash.
+    pub confirm_delete: Option<PathBuf>,
+    pub message: Option<String>,
+    /// When the rows were last replaced, and for which directory.
+    scanned: Option<(PathBuf, Instant)>,
+    scanning: Option<Scan>,
+    cache: Option<InfoCache>,
+}
+
+impl Default for Browser {
+    fn default() -> Self {
+        Self {
+            rows: Vec::new(),
+            filter: String::new(),
+            selected: Vec::new(),
+            focused: None,
+            sort: (SortKey::Started, true),
+            collapsed: HashSet::new(),
+            confirm_delete: None,
+            message: None,
+            scanned: None,
+            scanning: None,
+            cache: Some(InfoCache::new()),
+        }
+    }
+}
+
+impl Browser {
+    /// Whether the first scan of the current directory is still running.
+    pub fn loading(&self) -> bool {
+        self.scanning.is_some() && self.scanned.is_none()
+    }
+
+    fn accept(&mut self, root: PathBuf, mut rows: Vec<RunRow>, cache: InfoCache) {
+        sort_rows(&mut rows, self.sort);
+        self.rows = rows;
+        self.cache = Some(cache);
+        self.scanned = Some((root, Instant::now()));
+    }
+
+    /// Picks up a finished background scan and starts the next when due
+    /// (every 2 s, at once when the directory changed). Never blocks.
+    pub fn refresh(&mut self, root: &Path, waker: Arc<dyn Fn() + Send + Sync>) {
+        if let Some(s) = &self.scanning {
+            match s.rx.try_recv() {
+                Ok((rows, cache)) => {
+                    let root_scanned = s.root.clone();
+                    self.scanning = None;
+                    if root_scanned == root {
+                        self.accept(root_scanned, rows, cache);
+                    } else {
+                        self.cache = Some(InfoCache::new());
+                    }
+                }
+                Err(std::sync::mpsc::TryRecvError::Empty) => return,
+                Err(std::sync::mpsc::TryRecvError::Disconnected) => {
+                    self.scanning = None;
+                    self.cache = Some(InfoCache::new());
+                }
+            }
+        }
+        let due = match &self.scanned {
+            Some((p, t)) => p != root || t.elapsed() >= RESCAN,
+            None => true,
+        };
+        if !due {
+            return;
+        }
+        if self.scanned.as_ref().is_some_and(|(p, _)| p != root) {
+            self.rows.clear();
+            self.scanned = None;
+        }
+        let mut cache = self.cache.take().unwrap_or_default();
+        let (tx, rx) = channel();
+        let dir = root.to_path_buf();
+        let spawned = std::thread::Builder::new().name("runs-scan".into()).spawn(move || {
+            let rows = scan(&dir, &mut cache);
+            let _ = tx.send((rows, cache));
+            waker();
+        });
+        match spawned {
+            Ok(_) => self.scanning = Some(Scan { root: root.to_path_buf(), rx }),
+            Err(e) => self.message = Some(format!("cannot scan {}: {e}", root.display())),
+        }
+    }
+
+    /// Scans on the calling thread (tests, benchmarks, after a delete).
+    pub fn refresh_blocking(&mut self, root: &Path) {
+        self.scanning = None;
+        let mut cache = self.cache.take().unwrap_or_default();
+        let rows = scan(root, &mut cache);
+        self.accept(root.to_path_buf(), rows, cache);
+    }
+
+    fn lines(&self) -> Vec<Line> {
+        let filter = self.filter.to_lowercase();
+        let mut out = Vec::new();
+        let mut groups_done: HashSet<&str> = HashSet::new();
+        let matches = |r: &RunRow| filter.is_empty() || r.label().to_lowercase().contains(&filter);
+        for (i, row) in self.rows.iter().enumerate() {
+            match &row.group {
+                None if matches(row) => out.push(Line::Run(i)),
+                None => {}
+                Some(g) => {
+                    if !groups_done.insert(g.as_str()) {
+                        continue;
+                    }
+                    // The sweep sits where its best-ranked trial would; its trials follow in order.
+                    let members: Vec<usize> = (i..self.rows.len()).filter(|&j| self.rows[j].group.as_deref() == Some(g) && matches(&self.rows[j])).collect();
+                    if members.is_empty() {
+                        continue;
+                    }
+                    let infos = || members.iter().filter_map(|&j| self.rows[j].info.as_ref().ok());
+                    let best = infos().filter_map(|i| i.best_eval_mean_reward).max_by(f64::total_cmp);
+                    let running = infos().filter(|i| i.status == RunStatus::Running).count();
+                    out.push(Line::Group { name: g.clone(), n: members.len(), running, best });
+                    if !self.collapsed.contains(g) {
+                        out.extend(members.into_iter().map(Line::Run));
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    fn toolbar_ui(&mut self, ui: &mut Ui, runs_root: &Path) -> Option<(BrowserAction, PathBuf)> {
+        let mut action = None;
+        ui.horizontal_wrapped(|ui| {
+            let focused = self.focused.clone().filter(|p| self.rows.iter().any(|r| &r.path == p));
+            let on = focused.is_some();
+            if let Some(p) = &focused {
+                ui.strong(p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
+            } else {
+                ui.label(RichText::new("Click a run's name to act on it").weak());
+            }
+            if ui.add_enabled(on, egui::Button::new("Load into editor")).on_hover_text("Put this run's config into the editor").clicked() {
+                action = focused.clone().map(|p| (BrowserAction::LoadConfig, p));
+            }
+            if ui.add_enabled(on, egui::Button::new("Replay episodes")).on_hover_text("Scrub this run's evaluation episodes").clicked() {
+                action = focused.clone().map(|p| (BrowserAction::Replay, p));
+            }
+            if ui.add_enabled(on, egui::Button::new("Open folder")).on_hover_text("Show the run directory in the file manager").clicked() {
+                if let Some(p) = &focused {
+                    self.message = Some(match open_folder(p) {
+                        Ok(()) => format!("opened {}", p.display()),
+                        Err(e) => e,
+                    });
+                }
+            }
+            if ui.add_enabled(on, egui::Button::new("Delete…")).on_hover_text("Move to the trash folder inside the runs directory").clicked() {
+                self.confirm_delete = focused.clone();
+            }
+        });
+        if let Some(path) = self.confirm_delete.clone() {
+            ui.horizontal_wrapped(|ui| {
+                ui.label(RichText::new(format!("Move {} to {}?", path.display(), runs_root.join("trash").display())).color(ui.visuals().warn_fg_color));
+                if ui.button("Move to trash").clicked() {
+                    self.message = Some(match move_to_trash(runs_root, &path) {
+                        Ok(dest) => format!("moved to {} (move it back to undo)", dest.display()),
+                        Err(e) => e,
+                    });
+                    self.selected.retain(|p| p != &path);
+                    self.focused = None;
+                    self.confirm_delete = None;
+                    self.refresh_blocking(runs_root);
+                }
+                if ui.button("Cancel").clicked() {
+                    self.confirm_delete = None;
+                }
+            });
+        }
+        action
+    }
+
+    /// Toolbar, filter and table; returns an action on the focused run.
+    pub fn browser_ui(&mut self, ui: &mut Ui, runs_root: &Path) -> Option<(BrowserAction, PathBuf)> {
+        let action = self.toolbar_ui(ui, runs_root);
+        if let Some(m) = &self.message {
+            ui.label(m);
+        }
+        let lines = self.lines();
+        ui.horizontal(|ui| {
+            let l = ui.label("Filter");
+            ui.add(egui::TextEdit::singleline(&mut self.filter).desired_width(180.0).hint_text("name or sweep")).labelled_by(l.id);
+            let n_runs = lines.iter().filter(|l| matches!(l, Line::Run(_))).count();
+            if self.loading() {
+                ui.spinner();
+                ui.label("scanning…");
+            } else {
+                ui.label(format!("{} of {} runs", n_runs, self.rows.len()));
+            }
+        });
+        let headers = [
+            ("run", SortKey::Name),
+            ("env", SortKey::Env),
+            ("algo", SortKey::Algo),
+            ("status", SortKey::Status),
+            ("timesteps", SortKey::Timesteps),
+            ("best eval", SortKey::Best),
+            ("wall", SortKey::Wall),
+            ("started (UTC)", SortKey::Started),
+        ];
+        let row_h = ui.text_style_height(&egui::TextStyle::Body) + 6.0;
+        let mut toggle_group = None;
+        TableBuilder::new(ui)
+            .id_salt("runs_table")
+            .striped(true)
+            .resizable(true)
+            .auto_shrink([false, false])
+            .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
+            .column(Column::exact(22.0))
+            .column(Column::initial(170.0).at_least(60.0).clip(true))
+            .column(Column::initial(105.0).clip(true))
+            .column(Column::initial(42.0).clip(true))
+            .column(Column::initial(78.0).clip(true))
+            .column(Column::initial(118.0).clip(true))
+            .column(Column::initial(64.0).clip(true))
+            .column(Column::initial(60.0).clip(true))
+            .column(Column::remainder().at_least(110.0).clip(true))
+            .header(row_h + 2.0, |mut header| {
+                header.col(|ui| {
+                    ui.label("").on_hover_text("Plot: tick several runs to overlay their curves");
+                });
+                for (h, key) in headers {
+                    header.col(|ui| {
+                        let arrow = if self.sort.0 == key { if self.sort.1 { " v" } else { " ^" } } else { "" };
+                        if ui.button(RichText::new(format!("{h}{arrow}")).strong()).on_hover_text("Sort by this column (again: reverse)").clicked() {
+                            self.sort = (key, if self.sort.0 == key { !self.sort.1 } else { matches!(key, SortKey::Best | SortKey::Timesteps | SortKey::Started | SortKey::Wall) });
+                            sort_rows(&mut self.rows, self.sort);
+                        }
+                    });
+                }
+            })
+            .body(|body| {
+                body.rows(row_h, lines.len(), |mut row| {
+                    match &lines[row.index()] {
+                        Line::Group { name, n, running, best } => {
+                            let open = !self.collapsed.contains(name);
+                            row.col(|ui| {
+                                if ui.small_button(if open { "-" } else { "+" }).on_hover_text(if open { "Fold this sweep" } else { "Unfold this sweep" }).clicked() {
+                                    toggle_group = Some(name.clone());
+                                }
+                            });
+                            row.col(|ui| {
+                                ui.strong(name).on_hover_text("A sweep: its trials are listed under it");
+                            });
+                            row.col(|ui| {
+                                ui.label(format!("sweep, {n} trials"));
+                            });
+                            row.col(|_| {});
+                            row.col(|ui| {
+                                ui.label(if *running > 0 { format!("{running} running") } else { String::new() });
+                            });
+                            row.col(|_| {});
+                            row.col(|ui| {
+                                ui.strong(best.map(|b| format!("{b:.1}")).unwrap_or_default());
+                            });
+                            row.col(|_| {});
+                            row.col(|_| {});
+                        }
+                        Line::Run(i) => {
+                            let r = &self.rows[*i];
+                            row.set_selected(self.focused.as_ref() == Some(&r.path));
+                            row.col(|ui| {
+                                let mut on = self.selected.contains(&r.path);
+                                if ui.checkbox(&mut on, "").on_hover_text("Plot this run (several overlay)").changed() {
+                                    if on {
+                                        self.selected.push(r.path.clone());
+                                    } else {
+                                        self.selected.retain(|p| p != &r.path);
+                                    }
+                                }
+                            });
+                            row.col(|ui| {
+                                if r.group.is_some() {
+                                    ui.add_space(14.0);
+                                }
+                                let resp = ui.selectable_label(self.focused.as_ref() == Some(&r.path), &r.name).on_hover_text(r.path.display().to_string());
+                                if resp.clicked() {
+                                    self.focused = Some(r.path.clone());
+                                    // A plain click shows this run alone; Ctrl/Cmd-click adds it to the overlay.
+                                    if ui.input(|i| i.modifiers.command) {
+                                        if !self.selected.contains(&r.path) {
+                                            self.selected.push(r.path.clone());
+                                        }
+                                    } else {
+                                        self.selected = vec![r.path.clone()];
+                                    }
+                                }
+                            });
+                            match &r.info {
+                                Ok(info) => {
+                                    row.col(|ui| {
+                                        ui.label(&info.env_id);
+                                    });
+                                    row.col(|ui| {
+                                        ui.label(&info.algorithm);
+                                    });
+                                    row.col(|ui| {
+                                        let text = r.status_text();
+                                        let color = match info.status {
+                                            RunStatus::Running if text == "running" => ui.visuals().hyperlink_color,
+                                            RunStatus::Running => ui.visuals().warn_fg_color,
+                                            RunStatus::Failed => ui.visuals().error_fg_color,
+                                            RunStatus::Stopped => ui.visuals().warn_fg_color,
+                                            RunStatus::Completed => ui.visuals().text_color(),
+                                        };
+                                        let resp = ui.label(RichText::new(text).color(color));
+                                        if let Some(e) = &info.error {
+                                            resp.on_hover_text(e);
+                                        } else if let Some(idle) = r.idle_secs.filter(|s| *s > STALE_SECS) {
+                                            resp.on_hover_text(format!("nothing written for {}: its process may have died", crate::runner::format_duration(idle)));
+                                        }
+                                    });
+                                    row.col(|ui| {
+                                        ui.label(format!("{}/{}", info.timesteps_done, info.total_timesteps));
+                                    });
+                                    row.col(|ui| {
+                                        ui.label(info.best_eval_mean_reward.map(|b| format!("{b:.1}")).unwrap_or_else(|| "-".into()));
+                                    });
+                                    row.col(|ui| {
+                                        ui.label(r.wall_secs().map(crate::runner::format_duration).unwrap_or_else(|| "-".into()));
+                                    });
+                                    row.col(|ui| {
+                                        ui.label(format_utc(info.started_at_unix_secs));
+                                    });
+                                }
+                                Err(e) => {
+                                    row.col(|_| {});
+                                    row.col(|_| {});
+                                    row.col(|ui| {
+                                        ui.label(RichText::new("unreadable").color(ui.visuals().warn_fg_color)).on_hover_text(e);
+                                    });
+                                    row.col(|ui| {
+                                        ui.label(RichText::new(e).weak()).on_hover_text(e);
+                                    });
+                                    row.col(|_| {});
+                                    row.col(|_| {});
+                                    row.col(|_| {});
+                                }
+                            }
+                        }
+                    }
+                });
+            });
+        if let Some(g) = toggle_group {
+            if !self.collapsed.remove(&g) {
+                self.collapsed.insert(g);
+            }
+        }
+        action
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utc_dates() {
+        assert_eq!(format_utc(0), "1970-01-01 00:00");
+        assert_eq!(format_utc(951_782_400), "2000-02-29 00:00");
+        assert_eq!(format_utc(1_795_524_000), "2026-11-24 12:40");
+    }
 }

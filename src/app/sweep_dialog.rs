@@ -1,34 +1,106 @@
-//! The Run Sweep dialog: swept keys as text (the CLI's grammar), grid or random,
-//! launched through the sweep engine on a background thread.
+//! The Run Sweep dialog: parameters picked from the config, value lists (grid)
+//! or ranges with a log toggle (random), the trial count shown before launch,
+//! trials run through the sweep engine as CLI processes (as on a cluster), and
+//! a sortable results table with the best trial highlighted.
 
 use crate::config::Config;
 use crate::sweep::{self, space, SweepSettings, SweepSpec, TrialResult, TrialStatus};
-use egui::{RichText, Ui};
+use egui::{ComboBox, DragValue, RichText, Ui};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{channel, Receiver};
 use std::sync::Arc;
 
+/// One swept parameter.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ParamRow {
+    pub key: String,
+    /// Grid values in the CLI grammar ("1e-3,3e-4" or "range(0,10,2)"); in random
+    /// search, the choices for non-numeric keys.
+    pub values: String,
+    /// Random search over a numeric key: the interval, log-uniform or integer.
+    pub low: f64,
+    pub high: f64,
+    pub log: bool,
+    pub int: bool,
+    /// Whether the key holds a plain number (so a range can be sampled).
+    pub numeric: bool,
+}
+
+impl ParamRow {
+    /// A row for `key`, pre-filled from its value in `config`.
+    pub fn for_key(config: &Config, key: &str) -> Self {
+        let tree = serde_json::to_value(config).unwrap_or_default();
+        let v = key.split('.').try_fold(&tree, |t, k| t.get(k)).cloned().unwrap_or_default();
+        let (numeric, x) = match v.as_f64() {
+            Some(x) => (true, x),
+            None => (false, 0.0),
+        };
+        let int = v.is_u64() || v.is_i64();
+        let text = match &v {
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string().replace(' ', ""),
+        };
+        let (low, high) = if x > 0.0 { (x / 4.0, x * 4.0) } else { (0.0, 1.0) };
+        Self { key: key.to_string(), values: text, low: if int { low.floor().max(1.0) } else { low }, high: if int { high.ceil() } else { high }, log: x > 0.0 && !int, int, numeric }
+    }
+
+    /// The row in the sweep grammar.
+    pub fn spec(&self, random: bool) -> String {
+        if random && self.numeric {
+            let iv = format!("interval({},{})", self.low, self.high);
+            if self.int {
+                format!("{}=int({iv})", self.key)
+            } else if self.log {
+                format!("{}=tag(log,{iv})", self.key)
+            } else {
+                format!("{}={iv}", self.key)
+            }
+        } else if random {
+            format!("{}=choice({})", self.key, self.values)
+        } else {
+            format!("{}={}", self.key, self.values)
+        }
+    }
+}
+
+/// Keys that make sense to sweep (not names or paths).
+fn sweepable_keys(config: &Config) -> Vec<String> {
+    crate::config::overrides::all_keys(config)
+        .into_iter()
+        .filter(|k| !matches!(k.as_str(), "experiment.name" | "experiment.runs_dir" | "algorithm.name" | "experiment.video_episodes"))
+        .collect()
+}
+
+struct Running {
+    rx: Receiver<TrialResult>,
+    stop: Arc<AtomicBool>,
+    dir: PathBuf,
+    total: usize,
+}
+
 pub struct SweepDialog {
     pub open: bool,
-    /// One `key=spec` per line.
-    pub lines: String,
+    pub rows: Vec<ParamRow>,
     pub random: bool,
     pub trials: usize,
     pub workers: usize,
     pub seeds: usize,
     /// The binary trials run as (the app itself; tests point it at the built CLI).
     pub exe: PathBuf,
-    running: Option<(Receiver<TrialResult>, Arc<AtomicBool>, PathBuf, usize)>,
+    running: Option<Running>,
     pub results: Vec<TrialResult>,
+    /// Results table order: column and descending.
+    pub sort: (usize, bool),
     pub message: Option<String>,
 }
 
 impl Default for SweepDialog {
     fn default() -> Self {
+        let c = Config::default();
         Self {
             open: false,
-            lines: "algorithm.params.learning_rate=lin_1e-3,lin_3e-4\nalgorithm.params.n_epochs=10,20".into(),
+            rows: vec![ParamRow { values: "lin_1e-3,lin_3e-4".into(), ..ParamRow::for_key(&c, "algorithm.params.learning_rate") }],
             random: false,
             trials: 8,
             workers: sweep::cores(),
@@ -36,19 +108,19 @@ impl Default for SweepDialog {
             exe: std::env::current_exe().unwrap_or_else(|_| PathBuf::from("rl-research")),
             running: None,
             results: Vec::new(),
+            sort: (1, true),
             message: None,
         }
     }
 }
 
 impl SweepDialog {
-    /// The trials the current text describes, or what is wrong with it.
+    /// The trials the rows describe, or what is wrong with them.
     pub fn trials_for(&self) -> Result<Vec<Vec<(String, String)>>, String> {
-        let params: Vec<space::Param> =
-            self.lines.lines().map(str::trim).filter(|l| !l.is_empty()).map(|l| space::parse_param(l).map_err(|e| e.0)).collect::<Result<_, _>>()?;
-        if params.is_empty() {
-            return Err("add at least one key=values line".into());
+        if self.rows.is_empty() {
+            return Err("add at least one parameter".into());
         }
+        let params: Vec<space::Param> = self.rows.iter().map(|r| space::parse_param(&r.spec(self.random)).map_err(|e| e.0)).collect::<Result<_, _>>()?;
         if self.random {
             Ok(space::random_trials(&params, self.trials, 0))
         } else {
@@ -64,21 +136,26 @@ impl SweepDialog {
         self.running.is_some()
     }
 
-    /// Writes the base config next to the sweep and starts it.
+    /// Trials training right now (for the status bar).
+    pub fn running_trials(&self) -> usize {
+        self.running.as_ref().map_or(0, |r| (r.total - self.results.len()).min(self.workers.max(1)))
+    }
+
+    /// Writes the base config into a new sweep directory and starts the sweep.
     pub fn launch(&mut self, config: &Config, runs_dir: &std::path::Path, waker: Arc<dyn Fn() + Send + Sync>) -> Result<PathBuf, String> {
         let trials = self.trials_for()?;
         for t in &trials {
             let o: Vec<_> = t.iter().map(|(k, v)| crate::config::overrides::parse_override(&format!("{k}={v}"))).collect::<Result<_, _>>().map_err(|e| e.0)?;
-            crate::config::apply_overrides(config, &o).and_then(|c| c.validate()).map_err(|e| e.0)?;
+            crate::config::apply_overrides(config, &o).and_then(|c| c.validate()).map_err(|e| format!("trial {}: {e}", t.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" ")))?;
         }
         let name = format!("{}_sweep", config.experiment.name);
         let sweep_dir = (0..).map(|i| runs_dir.join(if i == 0 { name.clone() } else { format!("{name}_{i}") })).find(|d| !d.exists()).unwrap_or_else(|| runs_dir.join(&name));
         std::fs::create_dir_all(&sweep_dir).map_err(|e| format!("cannot create {}: {e}", sweep_dir.display()))?;
         let base = sweep_dir.join("base_config.yaml");
-        crate::runs::write_atomic(&base, config.to_yaml().as_bytes()).map_err(|e| e.to_string())?;
+        crate::runs::write_atomic(&base, config.to_yaml().as_bytes()).map_err(|e| format!("cannot write {}: {e}", base.display()))?;
         let spec = SweepSpec {
             kind: if self.random { "random".into() } else { "grid".into() },
-            command_line: "rl-research (GUI sweep)".into(),
+            command_line: format!("rl-research (GUI sweep) {}", self.rows.iter().map(|r| r.spec(self.random)).collect::<Vec<_>>().join(" ")),
             base_args: vec!["--config".into(), base.display().to_string(), format!("experiment.runs_dir={}", runs_dir.display())],
             trials,
             settings: SweepSettings { workers: self.workers.max(1), seeds: self.seeds.max(1), ..SweepSettings::default() },
@@ -88,51 +165,98 @@ impl SweepDialog {
         let (tx, rx) = channel();
         let stop = Arc::new(AtomicBool::new(false));
         let (exe, dir, stop2) = (self.exe.clone(), sweep_dir.clone(), stop.clone());
-        std::thread::spawn(move || {
-            let mut on_trial = |r: &TrialResult| {
-                let _ = tx.send(r.clone());
+        std::thread::Builder::new()
+            .name("sweep".into())
+            .spawn(move || {
+                let mut on_trial = |r: &TrialResult| {
+                    let _ = tx.send(r.clone());
+                    waker();
+                };
+                let _ = sweep::run_sweep(&exe, &spec, &dir, false, stop2, &mut on_trial);
                 waker();
-            };
-            let _ = sweep::run_sweep(&exe, &spec, &dir, false, stop2, &mut on_trial);
-            waker();
-        });
+            })
+            .map_err(|e| format!("cannot start the sweep thread: {e}"))?;
         self.results.clear();
-        self.running = Some((rx, stop, sweep_dir.clone(), total));
-        self.message = Some(format!("sweep of {total} trials running in {}", sweep_dir.display()));
+        self.running = Some(Running { rx, stop, dir: sweep_dir.clone(), total });
+        self.message = Some(format!("sweep of {total} trials running in {} (trials show up in the Runs tab)", sweep_dir.display()));
         Ok(sweep_dir)
     }
 
     fn poll(&mut self) {
-        if let Some((rx, _, dir, total)) = &self.running {
-            while let Ok(r) = rx.try_recv() {
-                self.results.push(r);
+        if let Some(r) = &self.running {
+            while let Ok(t) = r.rx.try_recv() {
+                self.results.push(t);
             }
-            if self.results.len() >= *total {
-                self.message = Some(format!("sweep finished: {} trials in {}", total, dir.display()));
+            // Done when every trial reported, or the sweep thread (holding the other
+            // handle of `stop`) has ended, e.g. after Stop sweep.
+            if self.results.len() >= r.total || Arc::strong_count(&r.stop) == 1 {
+                self.message = Some(format!("sweep finished: {} of {} trials in {}", self.results.len(), r.total, r.dir.display()));
                 self.running = None;
             }
         }
+    }
+
+    fn rows_ui(&mut self, ui: &mut Ui, config: &Config) {
+        let keys = sweepable_keys(config);
+        let random = self.random;
+        let mut remove = None;
+        egui::Grid::new("sweep_params").num_columns(3).striped(true).show(ui, |ui| {
+            for (i, row) in self.rows.iter_mut().enumerate() {
+                ComboBox::from_id_salt(("sweep_key", i)).selected_text(row.key.clone()).width(230.0).show_ui(ui, |ui| {
+                    for k in &keys {
+                        if ui.selectable_label(*k == row.key, k).clicked() && *k != row.key {
+                            *row = ParamRow::for_key(config, k);
+                        }
+                    }
+                });
+                if random && row.numeric {
+                    ui.horizontal(|ui| {
+                        let (s_low, s_high) = (row.low.abs().max(1e-4) * 0.02, row.high.abs().max(1e-4) * 0.02);
+                        ui.add(DragValue::new(&mut row.low).speed(s_low).prefix("low "));
+                        ui.add(DragValue::new(&mut row.high).speed(s_high).prefix("high "));
+                        ui.add_enabled(!row.int, egui::Checkbox::new(&mut row.log, "log")).on_hover_text("Sample log-uniformly (for learning rates and other scales)");
+                    });
+                } else {
+                    let l = ui.label(if random { "choices" } else { "values" });
+                    ui.add(egui::TextEdit::singleline(&mut row.values).desired_width(200.0).hint_text("a,b,c or range(0,10,2)"))
+                        .on_hover_text("Comma-separated values as on the command line; range(start,stop,step) for a grid")
+                        .labelled_by(l.id);
+                }
+                if ui.small_button("Remove").clicked() {
+                    remove = Some(i);
+                }
+                ui.end_row();
+            }
+        });
+        if let Some(i) = remove {
+            self.rows.remove(i);
+        }
+        ComboBox::from_id_salt("sweep_add").selected_text("Add parameter…").width(230.0).show_ui(ui, |ui| {
+            for k in &keys {
+                if !self.rows.iter().any(|r| &r.key == k) && ui.selectable_label(false, k).clicked() {
+                    self.rows.push(ParamRow::for_key(config, k));
+                }
+            }
+        });
     }
 
     /// The dialog; returns the best trial's overrides when "Load best into editor" is clicked.
     pub fn sweep_ui(&mut self, ui: &mut Ui, config: &Config, runs_dir: &std::path::Path) -> Option<Vec<(String, String)>> {
         self.poll();
         let mut load = None;
-        ui.label("One key per line, as on the command line: key=a,b,c or key=range(0,10,2); random search also takes interval(lo,hi), tag(log,interval(lo,hi)), int(interval(lo,hi)), choice(a,b).");
-        let l = ui.label("Swept keys");
-        ui.add(egui::TextEdit::multiline(&mut self.lines).desired_rows(4).desired_width(f32::INFINITY)).labelled_by(l.id);
         ui.horizontal(|ui| {
-            ui.radio_value(&mut self.random, false, "grid");
-            ui.radio_value(&mut self.random, true, "random");
+            ui.radio_value(&mut self.random, false, "grid").on_hover_text("Every combination of the listed values");
+            ui.radio_value(&mut self.random, true, "random").on_hover_text("Sample each parameter from its range");
             if self.random {
-                ui.add(egui::DragValue::new(&mut self.trials).range(1..=1000).prefix("trials "));
+                ui.add(DragValue::new(&mut self.trials).range(1..=1000).prefix("trials "));
             }
-            ui.add(egui::DragValue::new(&mut self.workers).range(1..=64).prefix("workers "));
-            ui.add(egui::DragValue::new(&mut self.seeds).range(1..=10).prefix("seeds per trial "));
+            ui.add(DragValue::new(&mut self.workers).range(1..=64).prefix("workers ")).on_hover_text("Trials run at once, each as its own rl-research process");
+            ui.add(DragValue::new(&mut self.seeds).range(1..=10).prefix("seeds per trial ")).on_hover_text("Each trial is repeated with this many seeds; the objective is their mean");
         });
+        self.rows_ui(ui, config);
         let trials = self.trials_for();
         match &trials {
-            Ok(t) => ui.label(format!("{} trials × {} seed(s)", t.len(), self.seeds)),
+            Ok(t) => ui.label(RichText::new(format!("{} trials × {} seed(s) = {} runs of {} steps each", t.len(), self.seeds, t.len() * self.seeds, config.experiment.total_timesteps)).strong()),
             Err(e) => ui.label(RichText::new(e).color(ui.visuals().error_fg_color)),
         };
         ui.horizontal(|ui| {
@@ -146,37 +270,71 @@ impl SweepDialog {
                     self.message = Some(format!("cannot launch: {e}"));
                 }
             }
-            if let Some((_, stop, _, _)) = &self.running {
-                if ui.button("Stop sweep").clicked() {
-                    stop.store(true, Ordering::SeqCst);
+            if let Some(r) = &self.running {
+                ui.add(egui::ProgressBar::new(self.results.len() as f32 / r.total.max(1) as f32).text(format!("{}/{} trials", self.results.len(), r.total)).desired_width(200.0));
+                if ui.button("Stop sweep").on_hover_text("Stop the running trials gracefully; no new ones start").clicked() {
+                    r.stop.store(true, Ordering::SeqCst);
                 }
             }
         });
         if let Some(m) = &self.message {
             ui.label(m);
         }
+        if !self.results.is_empty() {
+            load = self.results_ui(ui);
+        }
+        load
+    }
+
+    fn results_ui(&mut self, ui: &mut Ui) -> Option<Vec<(String, String)>> {
+        let best_id = self.results.iter().filter(|r| r.objective_mean.is_some()).max_by(|a, b| a.objective_mean.unwrap_or(f64::NEG_INFINITY).total_cmp(&b.objective_mean.unwrap_or(f64::NEG_INFINITY))).map(|r| r.id);
         let mut sorted: Vec<&TrialResult> = self.results.iter().collect();
-        sorted.sort_by(|a, b| b.objective_mean.unwrap_or(f64::NEG_INFINITY).total_cmp(&a.objective_mean.unwrap_or(f64::NEG_INFINITY)));
+        let (col, desc) = self.sort;
+        sorted.sort_by(|a, b| {
+            let o = match col {
+                0 => a.id.cmp(&b.id),
+                1 => a.objective_mean.unwrap_or(f64::NEG_INFINITY).total_cmp(&b.objective_mean.unwrap_or(f64::NEG_INFINITY)),
+                2 => format!("{:?}", a.status).cmp(&format!("{:?}", b.status)),
+                _ => a.wall_secs.total_cmp(&b.wall_secs),
+            };
+            if desc { o.reverse() } else { o }
+        });
+        ui.separator();
+        let mut new_sort = None;
         egui::Grid::new("sweep_results").striped(true).show(ui, |ui| {
-            for h in ["trial", "objective", "status", "params"] {
-                ui.strong(h);
+            for (i, h) in ["trial", "objective", "status", "wall"].iter().enumerate() {
+                let arrow = if col == i { if desc { " v" } else { " ^" } } else { "" };
+                if ui.button(RichText::new(format!("{h}{arrow}")).strong()).on_hover_text("Sort by this column").clicked() {
+                    new_sort = Some((i, if col == i { !desc } else { i == 1 }));
+                }
             }
+            ui.strong("params");
             ui.end_row();
-            for (rank, r) in sorted.iter().enumerate() {
-                let obj = r.objective_mean.map(|m| format!("{m:.2}")).unwrap_or_else(|| "-".into());
-                let text = |s: String| if rank == 0 && r.status == TrialStatus::Completed { RichText::new(s).strong() } else { RichText::new(s) };
-                ui.label(text(r.id.to_string()));
+            for r in &sorted {
+                let best = Some(r.id) == best_id;
+                let color = ui.visuals().hyperlink_color;
+                let text = |s: String| if best { RichText::new(s).strong().color(color) } else { RichText::new(s) };
+                ui.label(text(if best { format!("{} (best)", r.id) } else { r.id.to_string() }));
+                let obj = match (r.objective_mean, r.objective_std) {
+                    (Some(m), Some(s)) if r.seeds.len() > 1 => format!("{m:.2} ± {s:.2}"),
+                    (Some(m), _) => format!("{m:.2}"),
+                    _ => "-".into(),
+                };
                 ui.label(text(obj));
-                ui.label(format!("{:?}", r.status).to_lowercase());
+                let status = ui.label(format!("{:?}", r.status).to_lowercase());
+                if let Some(e) = &r.error {
+                    status.on_hover_text(e);
+                }
+                ui.label(crate::runner::format_duration(r.wall_secs));
                 ui.label(r.params.iter().map(|(k, v)| format!("{}={v}", k.rsplit('.').next().unwrap_or(k))).collect::<Vec<_>>().join(" "));
                 ui.end_row();
             }
         });
-        if let Some(best) = sorted.first().filter(|r| r.objective_mean.is_some()) {
-            if ui.button("Load best into editor").clicked() {
-                load = Some(best.params.clone());
-            }
+        if let Some(s) = new_sort {
+            self.sort = s;
         }
-        load
+        let best = self.results.iter().find(|r| Some(r.id) == best_id && r.status == TrialStatus::Completed);
+        let clicked = ui.add_enabled(best.is_some(), egui::Button::new("Load best into editor")).on_hover_text("Put the best trial's parameters into the editor").clicked();
+        clicked.then(|| best.map(|b| b.params.clone())).flatten()
     }
 }

@@ -64,11 +64,23 @@ pub fn main(args: Vec<String>) -> i32 {
         "video" => cmd_video(tail),
         "bench" => bench::cmd_bench(tail),
         "keys" => {
-            let c = Config::default();
+            // `keys algorithm.name=dqn` lists DQN's keys and defaults.
+            let overrides: Result<Vec<_>, _> = tail.iter().map(|a| crate::config::overrides::parse_override(a)).collect();
+            let c = match overrides.and_then(|o| crate::config::apply_overrides(&Config::default(), &o)) {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return 2;
+                }
+            };
             let tree = serde_json::to_value(&c).unwrap_or_default();
             for key in crate::config::overrides::all_keys(&c) {
                 let v = key.split('.').try_fold(&tree, |t, k| t.get(k));
-                println!("{key} = {}", v.map(|v| v.to_string()).unwrap_or_else(|| "ppo".into()));
+                let v = v.map(|v| v.to_string()).unwrap_or_else(|| format!("{:?}", c.algorithm.name()));
+                match crate::config::docs::key_doc(c.algorithm.name(), &key) {
+                    Some(doc) => println!("{key} = {v}\n    {doc}"),
+                    None => println!("{key} = {v}"),
+                }
             }
             0
         }
@@ -147,7 +159,7 @@ fn cmd_run(args: &[String]) -> i32 {
         .chain(args.iter().map(|a| shell_quote(a)))
         .collect::<Vec<_>>()
         .join(" ");
-    let options = RunOptions { command_line: Some(command_line), stop: stop.clone(), events: Some(tx), waker: None };
+    let options = RunOptions { command_line: Some(command_line), stop: stop.clone(), events: Some(tx), waker: None, live_episodes: false };
     let printer = std::thread::spawn(move || progress::print_events(rx));
     let result = runner::run_experiment_with(&config, options);
     let _ = printer.join();

@@ -45,7 +45,7 @@ pub fn print_events(rx: Receiver<RunEvent>) {
                     }
                 }
             }
-            RunEvent::Evaluated { timesteps, mean_reward, std_reward, new_best } => {
+            RunEvent::Evaluated { timesteps, mean_reward, std_reward, new_best, .. } => {
                 if new_best {
                     best = Some(mean_reward);
                 }
@@ -58,7 +58,7 @@ pub fn print_events(rx: Receiver<RunEvent>) {
                     if new_best { "  (new best, saved models/best_model.zip)" } else { "" }
                 );
             }
-            RunEvent::Metrics { .. } => {}
+            RunEvent::Metrics { .. } | RunEvent::EvalEpisode { .. } => {}
             RunEvent::Note { message } => {
                 if tty {
                     let _ = write!(err, "\r\x1b[K");

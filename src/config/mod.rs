@@ -5,6 +5,7 @@
 //! checks ranges and cross-field constraints. Every error names the offending
 //! key and what is allowed.
 
+pub mod docs;
 pub mod overrides;
 pub mod schedule;
 

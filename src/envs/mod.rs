@@ -115,6 +115,18 @@ impl<E: Env> Env for TimeLimit<E> {
 }
 
 /// Creates an env by Gymnasium id, wrapped in its registered `TimeLimit`.
+/// Human names of an env's discrete actions (Gymnasium's documentation), for
+/// the replay panel; `None` for an unknown id.
+pub fn action_names(env_id: &str) -> Option<&'static [&'static str]> {
+    if env_id.starts_with("CartPole") {
+        Some(&["push left", "push right"])
+    } else if env_id.starts_with("LunarLander") {
+        Some(&["do nothing", "left engine", "main engine", "right engine"])
+    } else {
+        None
+    }
+}
+
 pub fn make_env(config: &EnvConfig) -> Result<Box<dyn Env>, ConfigError> {
     match config.id.as_str() {
         "CartPole-v1" => {

@@ -67,8 +67,11 @@ impl From<std::io::Error> for RunError {
 pub enum RunEvent {
     Started { run_dir: PathBuf, device: String, note: Option<String> },
     Progress { timesteps: u64, total_timesteps: u64, steps_per_sec: f64, mean_reward: Option<f64> },
-    Metrics { timesteps: u64, metrics: Vec<(String, f64)> },
-    Evaluated { timesteps: u64, mean_reward: f64, std_reward: f64, new_best: bool },
+    Metrics { timesteps: u64, wall_secs: f64, metrics: Vec<(String, f64)> },
+    Evaluated { timesteps: u64, wall_secs: f64, mean_reward: f64, std_reward: f64, new_best: bool },
+    /// The first evaluation episode of each evaluation, with frames (only when
+    /// `RunOptions::live_episodes` is set): the GUI's live view of the agent.
+    EvalEpisode { timesteps: u64, episode: Box<EpisodeRecord> },
     Finished { status: RunStatus, run_dir: PathBuf },
     /// Something to tell the user (a fallback, a warning).
     Note { message: String },
@@ -84,6 +87,8 @@ pub struct RunOptions {
     pub events: Option<Sender<RunEvent>>,
     /// Called after each event is sent (the GUI's `request_repaint`).
     pub waker: Option<Arc<dyn Fn() + Send + Sync>>,
+    /// Record one evaluation episode per evaluation and send it as `RunEvent::EvalEpisode`.
+    pub live_episodes: bool,
 }
 
 /// One periodic evaluation.
@@ -177,6 +182,7 @@ pub fn run_experiment_with(config: &Config, options: RunOptions) -> Result<RunSu
         error: None,
         stop_file: run.root.join("logs").join(STOP_FILE),
         last_stop_check: Instant::now(),
+        last_info_write: Instant::now(),
     };
     let note = [resolved.note.clone(), crate::config::env_note(env_cfg)].into_iter().flatten().collect::<Vec<_>>().join("\n");
     cb.send(RunEvent::Started { run_dir: run.root.clone(), device: resolved.description.clone(), note: (!note.is_empty()).then_some(note) });
@@ -249,6 +255,9 @@ struct RunnerCallback<'a> {
     error: Option<String>,
     stop_file: PathBuf,
     last_stop_check: Instant,
+    /// run_info.json's progress is refreshed every few seconds, so the runs
+    /// browser of another process sees this run advance.
+    last_info_write: Instant,
 }
 
 impl RunnerCallback<'_> {
@@ -308,8 +317,19 @@ impl RunnerCallback<'_> {
         self.logger.update_info().map_err(|e| e.to_string())?;
         self.last_eval_at = Some(timesteps);
         self.evaluations.push(EvalRecord { timesteps, wall_secs: self.started.elapsed().as_secs_f64(), mean_reward: mean, std_reward: std });
+        let wall_secs = self.started.elapsed().as_secs_f64();
+        self.send(RunEvent::Evaluated { timesteps, wall_secs, mean_reward: mean, std_reward: std, new_best });
+        if self.options.live_episodes && self.options.events.is_some() {
+            if let Some(env) = self.eval_envs.first_mut() {
+                // One greedy episode with frames; a failure here only costs the live view.
+                if let Ok(mut eps) = replay::record_episodes(&policy, env.as_mut(), 1, self.config.experiment.seed.wrapping_add(EVAL_SEED_OFFSET)) {
+                    if let Some(episode) = eps.pop() {
+                        self.send(RunEvent::EvalEpisode { timesteps, episode: Box::new(episode) });
+                    }
+                }
+            }
+        }
         self.eval_secs += t0.elapsed().as_secs_f64();
-        self.send(RunEvent::Evaluated { timesteps, mean_reward: mean, std_reward: std, new_best });
         Ok(())
     }
 
@@ -388,13 +408,28 @@ impl Callback for RunnerCallback<'_> {
         if let Some(r) = metrics.get("rollout/ep_rew_mean") {
             self.last_mean_reward = Some(r);
         }
+        if self.last_info_write.elapsed() >= Duration::from_secs(2) {
+            self.last_info_write = Instant::now();
+            self.logger.info_mut().timesteps_done = t;
+            self.logger.info_mut().wall_secs = Some(self.started.elapsed().as_secs_f64());
+            // Best effort: a failed progress write is retried at the next update.
+            let _ = self.logger.update_info();
+        }
         let mut rows = metrics.0.clone();
         rows.push(("time/fps".into(), fps.round()));
         if let Err(e) = self.logger.log_metrics(t, &rows) {
             self.error = Some(format!("writing {}: {e}", self.logger.run_dir().metrics_csv().display()));
         }
-        self.send(RunEvent::Metrics { timesteps: t, metrics: rows });
+        self.send(RunEvent::Metrics { timesteps: t, wall_secs: self.started.elapsed().as_secs_f64(), metrics: rows });
     }
+}
+
+/// The GPU adapter `experiment.device=gpu` would use, e.g. "NVIDIA H100 80GB HBM3",
+/// with " (software)" for a CPU rasterizer; or why there is none. Slow (opens the
+/// adapter): call it off the UI thread.
+pub fn detect_gpu() -> Result<String, String> {
+    let (_, name, physical) = device::probe_gpu()?;
+    Ok(if physical { name } else { format!("{name} (software)") })
 }
 
 /// Loads a saved model's policy on the CPU.

@@ -138,6 +138,47 @@ pub fn read_metrics(path: &Path) -> io::Result<Vec<MetricsRow>> {
     Ok(rows)
 }
 
+/// Follows a metrics.csv that another thread or process is still appending to:
+/// each `poll` returns only the complete rows written since the last one, so a
+/// 1M-row file is parsed once, not every refresh.
+#[derive(Debug)]
+pub struct MetricsTail {
+    path: std::path::PathBuf,
+    offset: u64,
+}
+
+impl MetricsTail {
+    pub fn new(path: &Path) -> Self {
+        Self { path: path.to_path_buf(), offset: 0 }
+    }
+
+    /// New complete rows (none if the file does not exist yet). A file that
+    /// shrank (replaced) is read again from the start.
+    pub fn poll(&mut self) -> io::Result<Vec<MetricsRow>> {
+        use std::io::{Read, Seek, SeekFrom};
+        let mut file = match File::open(&self.path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(io::Error::new(e.kind(), format!("cannot open {}: {e}", self.path.display()))),
+        };
+        let len = file.metadata()?.len();
+        if len < self.offset {
+            self.offset = 0;
+        }
+        if len == self.offset {
+            return Ok(Vec::new());
+        }
+        file.seek(SeekFrom::Start(self.offset))?;
+        let mut bytes = Vec::with_capacity((len - self.offset) as usize);
+        file.take(len - self.offset).read_to_end(&mut bytes)?;
+        // Only up to the last newline: the writer may be mid-line.
+        let Some(end) = bytes.iter().rposition(|&b| b == b'\n') else { return Ok(Vec::new()) };
+        self.offset += end as u64 + 1;
+        let text = String::from_utf8_lossy(&bytes[..end]);
+        Ok(text.lines().filter(|l| !l.is_empty() && *l != METRICS_HEADER).filter_map(parse_row).collect())
+    }
+}
+
 fn parse_row(line: &str) -> Option<MetricsRow> {
     let mut it = line.splitn(3, ',');
     let timesteps = it.next()?.parse().ok()?;
@@ -156,6 +197,24 @@ fn parse_row(line: &str) -> Option<MetricsRow> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tail_returns_only_new_complete_rows() {
+        let dir = std::env::temp_dir().join(format!("rl-research-tail-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("metrics.csv");
+        let mut tail = MetricsTail::new(&path);
+        assert!(tail.poll().unwrap().is_empty(), "a missing file is just empty");
+        std::fs::write(&path, format!("{METRICS_HEADER}\n1,0.1,a,1\n2,0.2,a,2\n3,0.3,a,")).unwrap();
+        let rows = tail.poll().unwrap();
+        assert_eq!(rows.iter().map(|r| r.timesteps).collect::<Vec<_>>(), vec![1, 2]);
+        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
+        f.write_all(b"3\n4,0.4,b,4\n").unwrap();
+        let rows = tail.poll().unwrap();
+        assert_eq!(rows.iter().map(|r| (r.timesteps, r.value)).collect::<Vec<_>>(), vec![(3, 3.0), (4, 4.0)]);
+        assert!(tail.poll().unwrap().is_empty());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn rows_round_trip_including_quoted_names() {

@@ -39,6 +39,8 @@ fn gui_validates_runs_stops_replays_and_exports() {
     set_batch(harness.state_mut(), 1000);
     harness.step();
     harness.get_by_label_contains("algorithm.params.batch_size: must be between 1 and the rollout size");
+    // The offending field itself is marked.
+    harness.get_by_label("batch_size (!)");
     harness.get_by_label("Run").click();
     harness.step();
     assert!(harness.state().jobs.list.is_empty(), "Run must be disabled while the config is invalid");
@@ -55,6 +57,10 @@ fn gui_validates_runs_stops_replays_and_exports() {
     let run_dir = job.run_dir.clone().expect("run dir");
     assert!(run_dir.join("models/best_model.zip").is_file());
     assert!(!job.metrics.get("eval/mean_reward").map(|v| v.is_empty()).unwrap_or(true));
+    // The live view got the evaluation episodes (with frames) while it trained.
+    let (at, ep) = job.live_episode.clone().expect("a live evaluation episode");
+    assert!(at >= 1024 && ep.n_frames() == ep.length as usize + 1, "{at} {}", ep.n_frames());
+    harness.get_by_label("Latest evaluation");
 
     // Stop a long run.
     harness.state_mut().settings.config.experiment.total_timesteps = 5_000_000;
@@ -69,14 +75,15 @@ fn gui_validates_runs_stops_replays_and_exports() {
     wait_until(&mut harness, "the stop", 60, |a| !a.jobs.list[1].running());
     assert_eq!(harness.state().jobs.list[1].status, Some(RunStatus::Stopped));
 
-    // Runs browser lists both; open the first run's replay.
+    // Runs browser lists both (scanned in the background); focus the first run and open its replay.
     harness.get_by_label("Runs").click();
-    harness.step();
-    harness.state_mut().browser.refresh(&dir, true);
-    harness.step();
-    assert_eq!(harness.state().browser.rows.len(), 2);
-    harness.get_all_by_label("Replay").last().expect("a Replay button").click();
-    harness.step();
+    wait_until(&mut harness, "the runs scan", 30, |a| a.browser.rows.len() == 2);
+    harness.get_by_label("gui_run").click();
+    harness.run_steps(2);
+    assert_eq!(harness.state().browser.focused.as_deref(), Some(run_dir.as_path()));
+    assert_eq!(harness.state().browser.selected, vec![run_dir.clone()]);
+    harness.get_by_label("Replay episodes").click();
+    harness.run_steps(2);
     assert_eq!(harness.state().settings.tab, Tab::Replay);
     let replay_run = harness.state().replay.run.clone().expect("replay opened");
     assert!(!harness.state().replay.episodes.is_empty(), "{:?}", harness.state().replay.message);
@@ -87,6 +94,10 @@ fn gui_validates_runs_stops_replays_and_exports() {
     harness.step();
     assert_eq!(harness.state().replay.frame, 1);
     harness.get_by_label_contains("frame 1 /");
+    harness.get_by_label("Step forward").click();
+    harness.run_steps(2);
+    assert_eq!(harness.state().replay.frame, 2);
+    harness.get_by_label_contains("frame 2 /");
 
     // Export Video writes an MP4 into the run's videos/.
     harness.get_by_label("Export Video").click();
@@ -105,7 +116,8 @@ fn gui_validates_runs_stops_replays_and_exports() {
         app.settings.config.experiment.video_episodes = 0;
         app.settings.config.experiment.name = "gui".into();
         app.sweep.exe = std::path::PathBuf::from(env!("CARGO_BIN_EXE_rl-research"));
-        app.sweep.lines = "algorithm.params.learning_rate=1e-3,3e-4".into();
+        let row = rl_research::app::sweep_dialog::ParamRow::for_key(&app.settings.config, "algorithm.params.learning_rate");
+        app.sweep.rows = vec![rl_research::app::sweep_dialog::ParamRow { values: "1e-3,3e-4".into(), ..row }];
         app.sweep.workers = 2;
     }
     harness.get_by_label("Run Sweep…").click();
@@ -116,18 +128,29 @@ fn gui_validates_runs_stops_replays_and_exports() {
     wait_until(&mut harness, "the sweep", 120, |a| a.sweep.results.len() == 2);
     assert!(harness.state().sweep.results.iter().all(|r| r.status == rl_research::sweep::TrialStatus::Completed));
     assert!(dir.join("gui_sweep/sweep.csv").is_file());
+    harness.get_by_label_contains("(best)");
     harness.get_by_label("Load best into editor").click();
     harness.step();
+    assert!(harness.state().status_text().starts_with("loaded the best trial"), "{}", harness.state().status_text());
 
     // Delete moves a run to runs/trash after confirmation.
     harness.state_mut().sweep.open = false;
     harness.step();
     harness.get_by_label("Runs").click();
-    harness.step();
-    harness.state_mut().browser.refresh(&dir, true);
-    harness.step();
+    wait_until(&mut harness, "the sweep's trials in the browser", 30, |a| a.browser.rows.len() >= 4);
+    let labels: Vec<String> = harness.state().browser.rows.iter().map(|r| r.label()).collect();
+    assert_eq!(labels.len(), 4, "{labels:?}");
+    // Trials are grouped under their sweep, which folds.
+    assert!(harness.state().browser.rows.iter().filter(|r| r.group.as_deref() == Some("gui_sweep")).count() == 2);
+    harness.get_by_label("gui_sweep");
+    harness.get_by_label("trial_0");
+    harness.get_by_label("-").click();
+    harness.run_steps(2);
+    assert!(harness.query_by_label("trial_0").is_none(), "a folded sweep hides its trials");
     let n_before = harness.state().browser.rows.len();
-    harness.get_all_by_label("Delete…").next().expect("a Delete button").click();
+    harness.get_by_label("gui_stop").click();
+    harness.run_steps(2);
+    harness.get_by_label("Delete…").click();
     harness.run_steps(2);
     harness.get_by_label("Move to trash").click();
     harness.run_steps(2);

@@ -1,0 +1,78 @@
+//! Beside the live plots: the latest evaluation episode of each training run,
+//! played in a loop and replaced at every evaluation, so users watch the agent
+//! improve while it trains.
+
+use super::jobs::Job;
+use crate::runner::replay::RENDER_FPS;
+use egui::{ColorImage, RichText, TextureHandle, TextureOptions, Ui};
+use std::collections::HashMap;
+
+/// Playback state of one run's live episode.
+struct Player {
+    /// (timesteps of the episode, frame shown)
+    key: (u64, usize),
+    frame: usize,
+    clock: f64,
+    texture: Option<TextureHandle>,
+}
+
+#[derive(Default)]
+pub struct LiveView {
+    players: HashMap<String, Player>,
+}
+
+/// Size of each live view, 3:2 like the envs' frames.
+const VIEW: egui::Vec2 = egui::vec2(264.0, 176.0);
+
+impl LiveView {
+    /// Runs with an episode, newest first; animates while any is training.
+    pub fn live_ui(&mut self, ui: &mut Ui, jobs: &[Job]) {
+        ui.heading("Latest evaluation");
+        let shown: Vec<&Job> = jobs.iter().rev().filter(|j| j.live_episode.is_some()).take(4).collect();
+        if shown.is_empty() {
+            ui.label(RichText::new("Each evaluation's first episode plays here while a run trains.").weak());
+            return;
+        }
+        let dt = ui.input(|i| i.stable_dt).min(0.1) as f64;
+        let mut animate = false;
+        for job in shown {
+            let Some((t, ep)) = &job.live_episode else { continue };
+            let p = self.players.entry(job.name.clone()).or_insert(Player { key: (u64::MAX, 0), frame: 0, clock: 0.0, texture: None });
+            if p.key.0 != *t {
+                // A new evaluation: start its episode from the beginning.
+                p.frame = 0;
+                p.clock = 0.0;
+            } else if job.running() {
+                p.clock += dt * RENDER_FPS;
+                let adv = p.clock.floor() as usize;
+                p.clock -= adv as f64;
+                // Loop, holding the last frame for half a second.
+                let hold = (RENDER_FPS / 2.0) as usize;
+                p.frame = (p.frame + adv) % (ep.n_frames() + hold);
+            }
+            animate |= job.running();
+            let shown_frame = p.frame.min(ep.n_frames().saturating_sub(1));
+            if p.key != (*t, shown_frame) || p.texture.is_none() {
+                if let Some(f) = ep.frame(shown_frame) {
+                    let img = ColorImage::from_rgb([f.width as usize, f.height as usize], &f.rgb);
+                    match &mut p.texture {
+                        Some(tex) => tex.set(img, TextureOptions::LINEAR),
+                        None => p.texture = Some(ui.ctx().load_texture(format!("live_{}", job.name), img, TextureOptions::LINEAR)),
+                    }
+                }
+                p.key = (*t, shown_frame);
+            }
+            ui.label(RichText::new(&job.name).strong());
+            if let Some(tex) = &p.texture {
+                ui.add(egui::Image::new(tex).fit_to_exact_size(VIEW));
+            }
+            let ret: f64 = ep.steps[..shown_frame.min(ep.steps.len())].iter().map(|s| s.reward).sum::<f64>() + 0.0;
+            ui.label(RichText::new(format!("eval @ {t} steps · step {shown_frame}/{} · return {ret:.1} of {:.1}", ep.length, ep.episode_return)).small());
+            ui.add_space(6.0);
+        }
+        self.players.retain(|name, _| jobs.iter().any(|j| &j.name == name));
+        if animate {
+            ui.ctx().request_repaint_after(std::time::Duration::from_secs_f64(1.0 / RENDER_FPS));
+        }
+    }
+}

@@ -1,0 +1,109 @@
+//! Follows the metrics.csv of the runs selected in the browser on a background
+//! thread (a 1M-row file takes a while to parse; the UI must not wait), sending
+//! only new rows, so runs training in other processes plot live.
+
+use super::plots::RunMetrics;
+use crate::runs::logger::{MetricsRow, MetricsTail};
+use crate::runs::RunDir;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How often followed files are checked for new rows.
+const POLL: Duration = Duration::from_millis(1000);
+
+pub struct MetricsFollower {
+    wanted: Vec<PathBuf>,
+    tx: Option<Sender<Vec<PathBuf>>>,
+    rx: Option<Receiver<(PathBuf, Vec<MetricsRow>)>>,
+    /// Metrics of the followed runs, as far as read.
+    pub data: BTreeMap<PathBuf, RunMetrics>,
+}
+
+impl Default for MetricsFollower {
+    fn default() -> Self {
+        Self { wanted: Vec::new(), tx: None, rx: None, data: BTreeMap::new() }
+    }
+}
+
+fn follow_loop(requests: Receiver<Vec<PathBuf>>, out: Sender<(PathBuf, Vec<MetricsRow>)>, waker: Arc<dyn Fn() + Send + Sync>) {
+    let mut tails: Vec<(PathBuf, MetricsTail)> = Vec::new();
+    loop {
+        match requests.recv_timeout(POLL) {
+            Ok(first) => {
+                // Apply every pending request in order (a run deselected and
+                // reselected must be read again from the start).
+                let mut apply = |list: Vec<PathBuf>| {
+                    tails.retain(|(p, _)| list.contains(p));
+                    for p in list {
+                        if !tails.iter().any(|(q, _)| *q == p) {
+                            let tail = MetricsTail::new(&RunDir::at(&p).metrics_csv());
+                            tails.push((p, tail));
+                        }
+                    }
+                };
+                apply(first);
+                while let Ok(list) = requests.try_recv() {
+                    apply(list);
+                }
+            }
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => return,
+        }
+        let mut sent = false;
+        for (p, tail) in &mut tails {
+            // An unreadable file is shown as "no data"; it is retried next time.
+            if let Ok(rows) = tail.poll() {
+                if !rows.is_empty() {
+                    if out.send((p.clone(), rows)).is_err() {
+                        return;
+                    }
+                    sent = true;
+                }
+            }
+        }
+        if sent {
+            waker();
+        }
+    }
+}
+
+impl MetricsFollower {
+    /// Follows exactly `paths` from now on (starting the thread on first use).
+    pub fn set(&mut self, paths: &[PathBuf], waker: Arc<dyn Fn() + Send + Sync>) {
+        if self.wanted == paths && self.tx.is_some() {
+            return;
+        }
+        self.wanted = paths.to_vec();
+        self.data.retain(|p, _| paths.contains(p));
+        for p in paths {
+            self.data.entry(p.clone()).or_default();
+        }
+        if self.tx.is_none() {
+            let (req_tx, req_rx) = channel();
+            let (out_tx, out_rx) = channel();
+            let spawned = std::thread::Builder::new().name("metrics-follow".into()).spawn(move || follow_loop(req_rx, out_tx, waker));
+            if spawned.is_err() {
+                return;
+            }
+            self.tx = Some(req_tx);
+            self.rx = Some(out_rx);
+        }
+        if let Some(tx) = &self.tx {
+            let _ = tx.send(paths.to_vec());
+        }
+    }
+
+    /// Appends what the thread has read so far (never blocks).
+    pub fn poll(&mut self) {
+        let Some(rx) = &self.rx else { return };
+        while let Ok((path, rows)) = rx.try_recv() {
+            let Some(m) = self.data.get_mut(&path) else { continue };
+            for r in rows {
+                m.entry(r.metric).or_default().push([r.timesteps as f64, r.wall_secs, r.value]);
+            }
+        }
+    }
+}

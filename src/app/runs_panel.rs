@@ -1,0 +1,106 @@
+//! The Runs tab: the runs browser on the left; on the right the curves of the
+//! ticked runs (followed live) and the focused run's details and config.
+
+use super::runs_browser::BrowserAction;
+use super::{plots, RlApp, Tab};
+use crate::config::Config;
+use crate::runs::{RunDir, RunInfo};
+use egui::{RichText, Ui};
+use std::path::PathBuf;
+
+impl RlApp {
+    pub(super) fn runs_ui(&mut self, ui: &mut Ui) {
+        egui::Panel::left("browser").default_size(780.0).min_size(360.0).resizable(true).show(ui, |ui| {
+            ui.horizontal(|ui| {
+                let l = ui.label("runs directory");
+                let mut text = self.settings.runs_dir.display().to_string();
+                if ui.add(egui::TextEdit::singleline(&mut text).desired_width(260.0)).labelled_by(l.id).changed() {
+                    self.settings.runs_dir = PathBuf::from(text);
+                }
+                if ui.button("Browse…").on_hover_text("Choose the runs directory (native dialog; needs xdg-desktop-portal, otherwise type the path)").clicked() {
+                    match rfd::FileDialog::new().set_directory(&self.settings.runs_dir).pick_folder() {
+                        Some(p) => self.settings.runs_dir = p,
+                        None => self.status = "no folder chosen (if no dialog appeared, type the path in the field)".into(),
+                    }
+                }
+                if ui.button("Refresh").on_hover_text("Rescan now (it also rescans every 2 s)").clicked() {
+                    self.browser.refresh_blocking(&self.settings.runs_dir.clone());
+                }
+            });
+            if !self.settings.runs_dir.is_dir() {
+                ui.label(RichText::new(format!("{} does not exist yet: it is created by the first run.", self.settings.runs_dir.display())).weak());
+            }
+            ui.separator();
+            if let Some((action, path)) = self.browser.browser_ui(ui, &self.settings.runs_dir.clone()) {
+                match action {
+                    BrowserAction::LoadConfig => match Config::load(&RunDir::at(&path).config_yaml()) {
+                        Ok(c) => {
+                            self.settings.config = c;
+                            self.buffers.reset();
+                            self.settings.tab = Tab::Train;
+                            self.status = format!("loaded the config of {}", path.display());
+                        }
+                        Err(e) => self.status = e.to_string(),
+                    },
+                    BrowserAction::Replay => {
+                        self.replay.open(path);
+                        self.settings.tab = Tab::Replay;
+                    }
+                }
+            }
+        });
+        self.follower.set(&self.browser.selected, Self::waker(ui.ctx()));
+        self.follower.poll();
+        egui::CentralPanel::default().show(ui, |ui| {
+            if self.browser.selected.is_empty() {
+                ui.label(RichText::new("Click a run's name to plot it; tick the boxes to overlay several.").weak());
+            }
+            self.details_ui(ui);
+            let series: Vec<(String, &plots::RunMetrics)> = self
+                .browser
+                .selected
+                .iter()
+                .filter_map(|p| Some((p.file_name()?.to_string_lossy().into_owned(), self.follower.data.get(p)?)))
+                .collect();
+            plots::plots_ui(ui, &mut self.settings.plot, &series);
+        });
+    }
+
+    /// The focused run's summary and config.yaml (folded by default).
+    fn details_ui(&mut self, ui: &mut Ui) {
+        let Some(focused) = self.browser.focused.clone() else { return };
+        let stale = self.details.as_ref().is_none_or(|(p, _, _)| *p != focused);
+        let row_info = self.browser.rows.iter().find(|r| r.path == focused).map(|r| r.info.clone());
+        if stale {
+            let run = RunDir::at(&focused);
+            let config = std::fs::read_to_string(run.config_yaml()).unwrap_or_else(|e| format!("cannot read {}: {e}", run.config_yaml().display()));
+            let info = row_info.clone().unwrap_or_else(|| RunInfo::read(&run).map_err(|e| e.to_string()));
+            self.details = Some((focused.clone(), info, config));
+        } else if let (Some(info), Some(d)) = (row_info, self.details.as_mut()) {
+            d.1 = info;
+        }
+        let Some((_, info, config)) = &self.details else { return };
+        egui::CollapsingHeader::new(format!("Details of {}", focused.file_name().map(|n| n.to_string_lossy()).unwrap_or_default())).id_salt("run_details").show(ui, |ui| {
+            match info {
+                Ok(i) => {
+                    ui.label(format!(
+                        "{} on {} · seed {} · {} · device {} · {} cores",
+                        i.algorithm, i.env_id, i.seed, format!("{:?}", i.status).to_lowercase(), i.environment.device, i.environment.cpu_cores
+                    ));
+                    if let Some(e) = &i.error {
+                        ui.colored_label(ui.visuals().error_fg_color, format!("error: {e}"));
+                    }
+                    for w in &i.warnings {
+                        ui.colored_label(ui.visuals().warn_fg_color, format!("warning: {w}"));
+                    }
+                }
+                Err(e) => {
+                    ui.colored_label(ui.visuals().warn_fg_color, e);
+                }
+            }
+            egui::ScrollArea::vertical().id_salt("config_text").max_height(180.0).show(ui, |ui| {
+                ui.add(egui::Label::new(RichText::new(config.as_str()).monospace().small()).selectable(true));
+            });
+        });
+    }
+}

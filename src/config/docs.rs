@@ -1,0 +1,31 @@
+//! Documentation of every config key, taken from the doc comments on the config
+//! structs at build time (see build.rs).
+
+include!(concat!(env!("OUT_DIR"), "/key_docs.rs"));
+
+/// The doc of `key` (e.g. "algorithm.params.gamma") for algorithm `algo` ("ppo" or "dqn").
+pub fn key_doc(algo: &str, key: &str) -> Option<&'static str> {
+    let tagged = format!("{algo}:{key}");
+    KEY_DOCS.iter().find(|(k, _)| *k == tagged).or_else(|| KEY_DOCS.iter().find(|(k, _)| *k == key)).map(|(_, d)| *d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{AlgorithmConfig, Config};
+
+    #[test]
+    fn every_key_is_documented() {
+        for algo in ["ppo", "dqn"] {
+            let mut c = Config::default();
+            c.algorithm = AlgorithmConfig::defaults_for(algo).unwrap();
+            for key in crate::config::overrides::all_keys(&c) {
+                if key == "algorithm.name" {
+                    continue;
+                }
+                assert!(key_doc(algo, &key).is_some_and(|d| d.len() > 10), "{algo}: {key} has no doc comment");
+            }
+        }
+        assert!(key_doc("dqn", "algorithm.params.learning_rate").unwrap().contains("2.3e-3"));
+    }
+}
