@@ -151,7 +151,7 @@ impl EditorBuffers {
 }
 
 /// The whole form; returns what was clicked. `gpu` names the detected adapter.
-pub fn editor_ui(ui: &mut Ui, config: &mut Config, buf: &mut EditorBuffers, presets: &[Preset], running: usize, gpu: &str) -> EditorOutput {
+pub fn editor_ui(ui: &mut Ui, config: &mut Config, buf: &mut EditorBuffers, presets: &[Preset], gpu: &str) -> EditorOutput {
     let mut out = EditorOutput::default();
     ui.horizontal(|ui| {
         ui.heading("Experiment");
@@ -186,8 +186,8 @@ pub fn editor_ui(ui: &mut Ui, config: &mut Config, buf: &mut EditorBuffers, pres
             f.num(ui, "experiment.seed", &mut e.seed, 0..=u64::MAX, 1.0, "");
             f.num(ui, "experiment.total_timesteps", &mut e.total_timesteps, 1..=1_000_000_000, 1000.0, " steps");
             f.num(ui, "experiment.eval_freq", &mut e.eval_freq, 0..=100_000_000, 100.0, " steps");
-            f.num(ui, "experiment.n_eval_episodes", &mut e.n_eval_episodes, 1..=1000, 1.0, " episodes");
-            f.num(ui, "experiment.video_episodes", &mut e.video_episodes, 0..=100, 1.0, " episodes");
+            f.num(ui, "experiment.n_eval_episodes", &mut e.n_eval_episodes, 1..=1000, 1.0, "");
+            f.num(ui, "experiment.video_episodes", &mut e.video_episodes, 0..=100, 1.0, "");
             let l = f.label(ui, "experiment.device");
             let device_text = |d: DeviceChoice| match d {
                 DeviceChoice::Cpu => format!("cpu ({} threads)", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)),
@@ -292,9 +292,6 @@ pub fn editor_ui(ui: &mut Ui, config: &mut Config, buf: &mut EditorBuffers, pres
             let cmd = command_line(config);
             ui.ctx().copy_text(cmd.clone());
             out.copied_command = Some(cmd);
-        }
-        if running > 0 {
-            ui.label(format!("{running} training(s) running"));
         }
     });
     out

@@ -128,6 +128,19 @@ impl Jobs {
         }
     }
 
+    /// Stops every training gracefully and waits up to `timeout` for them to
+    /// write their final models and status (closing the window does this).
+    pub fn stop_all_and_wait(&mut self, timeout: std::time::Duration) {
+        for job in &self.list {
+            job.request_stop();
+        }
+        let t0 = std::time::Instant::now();
+        while self.list.iter().any(|j| j.handle.as_ref().is_some_and(|h| !h.is_finished())) && t0.elapsed() < timeout {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        self.poll();
+    }
+
     pub fn running(&self) -> usize {
         self.list.iter().filter(|j| j.running()).count()
     }

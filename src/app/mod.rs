@@ -167,6 +167,11 @@ impl RlApp {
         self.buffers.config_path = path;
     }
 
+    /// Points of all curves loaded for the runs browser (benchmarks wait on it).
+    pub fn plotted_points(&self) -> usize {
+        self.follower.data.values().flat_map(|m| m.values()).map(Vec::len).sum()
+    }
+
     /// The status bar's message.
     pub fn status_text(&self) -> &str {
         &self.status
@@ -243,10 +248,31 @@ impl eframe::App for RlApp {
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
         eframe::set_value(storage, eframe::APP_KEY, &self.settings);
     }
+
+    /// Closing the window stops trainings gracefully (status "stopped", final
+    /// model written) instead of killing them mid-write.
+    fn on_exit(&mut self) {
+        self.sweep.request_stop();
+        self.jobs.stop_all_and_wait(std::time::Duration::from_secs(20));
+    }
+}
+
+/// What `rl-research gui` may set at start (the screenshot script uses it too).
+#[derive(Clone, Debug, Default)]
+pub struct GuiOptions {
+    pub tab: Option<Tab>,
+    pub runs_dir: Option<PathBuf>,
+    /// Open this run in the replay panel.
+    pub replay: Option<PathBuf>,
+    pub config: Option<Config>,
+    /// Start training the config at once.
+    pub start: bool,
+    /// Runs to select (plot) in the runs browser; the first is focused.
+    pub select: Vec<PathBuf>,
 }
 
 /// Opens the window (what `rl-research` with no arguments does).
-pub fn run() -> Result<(), String> {
+pub fn run(opts: GuiOptions) -> Result<(), String> {
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default().with_inner_size([1280.0, 800.0]).with_min_inner_size([800.0, 500.0]).with_title("RL Research"),
         ..Default::default()
@@ -254,9 +280,34 @@ pub fn run() -> Result<(), String> {
     eframe::run_native(
         "rl-research",
         options,
-        Box::new(|cc| {
-            let settings: Settings = cc.storage.and_then(|s| eframe::get_value(s, eframe::APP_KEY)).unwrap_or_default();
-            Ok(Box::new(RlApp::new(settings)))
+        Box::new(move |cc| {
+            let mut settings: Settings = cc.storage.and_then(|s| eframe::get_value(s, eframe::APP_KEY)).unwrap_or_default();
+            if let Some(t) = opts.tab {
+                settings.tab = t;
+            }
+            if let Some(d) = opts.runs_dir {
+                settings.runs_dir = d;
+            }
+            if let Some(c) = opts.config {
+                settings.config = c;
+            }
+            let mut app = RlApp::new(settings);
+            if !opts.select.is_empty() {
+                app.browser.focused = opts.select.first().cloned();
+                app.browser.selected = opts.select.clone();
+            }
+            if let Some(run) = opts.replay {
+                app.replay.open(run);
+                app.settings.tab = Tab::Replay;
+            }
+            app.start_gpu_probe(RlApp::waker(&cc.egui_ctx));
+            if opts.start {
+                let mut config = app.settings.config.clone();
+                config.experiment.runs_dir = app.settings.runs_dir.clone();
+                app.jobs.start(config, RlApp::waker(&cc.egui_ctx));
+                app.settings.tab = Tab::Train;
+            }
+            Ok(Box::new(app))
         }),
     )
     .map_err(|e| format!("could not open the window: {e}"))

@@ -105,29 +105,39 @@ pub fn plots_ui(ui: &mut Ui, settings: &mut PlotSettings, series: &[(String, &Ru
     let mut names: Vec<&String> = series.iter().flat_map(|(_, m)| m.keys()).collect();
     names.sort();
     names.dedup();
-    ui.horizontal_wrapped(|ui| {
-        egui::ComboBox::from_label("metric").selected_text(settings.metric.clone()).width(220.0).show_ui(ui, |ui| {
+    // Measured before the controls so a crowded row can never widen the plot.
+    let plot_width = ui.available_width();
+    ui.horizontal(|ui| {
+        let l = ui.label("metric");
+        egui::ComboBox::from_id_salt("plot_metric").selected_text(settings.metric.clone()).width(200.0).show_ui(ui, |ui| {
             for n in &names {
                 ui.selectable_value(&mut settings.metric, (*n).clone(), n.as_str());
             }
-        });
-        egui::ComboBox::from_label("x axis")
-            .selected_text(if settings.x_axis == XAxis::Timesteps { "timesteps" } else { "wall time (s)" })
+        }).response.labelled_by(l.id);
+        let l = ui.label("x");
+        egui::ComboBox::from_id_salt("plot_x")
+            .selected_text(if settings.x_axis == XAxis::Timesteps { "timesteps" } else { "wall time" })
+            .width(90.0)
             .show_ui(ui, |ui| {
                 ui.selectable_value(&mut settings.x_axis, XAxis::Timesteps, "timesteps");
-                ui.selectable_value(&mut settings.x_axis, XAxis::WallSecs, "wall time (s)");
-            });
-        ui.add(egui::Slider::new(&mut settings.smoothing, 0.0..=0.99).text("smoothing"))
-            .on_hover_text("Exponential moving average: weight of the past (0 = raw)");
+                ui.selectable_value(&mut settings.x_axis, XAxis::WallSecs, "wall time");
+            }).response.labelled_by(l.id);
+    });
+    ui.horizontal(|ui| {
+        ui.spacing_mut().slider_width = 110.0;
+        let l = ui.label("smoothing");
+        ui.add(egui::Slider::new(&mut settings.smoothing, 0.0..=0.99).fixed_decimals(2))
+            .on_hover_text("Exponential moving average: weight of the past (0 = raw)")
+            .labelled_by(l.id);
         ui.checkbox(&mut settings.log_y, "log y").on_hover_text("Plot log10 of the value (non-positive points are hidden)");
     });
-    if !series.is_empty() && !names.iter().any(|n| **n == settings.metric) {
-        ui.label(egui::RichText::new(format!("No run here has logged '{}' yet; pick a metric above.", settings.metric)).weak());
+    if series.is_empty() {
+        return;
     }
-    let width_px = ui.available_width().max(100.0) as usize;
+    let width_px = plot_width.max(100.0) as usize;
     let x_label = if settings.x_axis == XAxis::Timesteps { "timesteps" } else { "wall time (s)" };
     let y_label = if settings.log_y { format!("log10 {}", settings.metric) } else { settings.metric.clone() };
-    Plot::new("metrics_plot").legend(Legend::default()).x_axis_label(x_label).y_axis_label(y_label).show(ui, |plot_ui| {
+    Plot::new("metrics_plot").width(plot_width).legend(Legend::default()).x_axis_label(x_label).y_axis_label(y_label).show(ui, |plot_ui| {
         for (label, metrics) in series {
             let Some(points) = metrics.get(&settings.metric) else { continue };
             plot_ui.line(Line::new(label.clone(), PlotPoints::from(prepare(points, settings, width_px))));

@@ -212,7 +212,9 @@ impl Replay {
 
     fn controls_ui(&mut self, ui: &mut Ui, n_frames: usize) {
         ui.horizontal_wrapped(|ui| {
-            egui::ComboBox::from_label("episode").selected_text(format!("{}", self.episode)).show_ui(ui, |ui| {
+            let ep = &self.episodes[self.episode];
+            let selected = format!("{}: return {:.1}, {} steps", self.episode, ep.episode_return, ep.length);
+            egui::ComboBox::from_label("episode").selected_text(selected).width(220.0).show_ui(ui, |ui| {
                 for (i, e) in self.episodes.iter().enumerate() {
                     if ui.selectable_label(self.episode == i, format!("{i}: return {:.1}, {} steps, seed {}", e.episode_return, e.length, e.seed)).clicked() {
                         self.episode = i;

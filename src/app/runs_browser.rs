@@ -30,6 +30,8 @@ pub struct RunRow {
     pub info: Result<RunInfo, String>,
     /// Seconds since a running run last wrote anything.
     pub idle_secs: Option<f64>,
+    /// A "running" run whose process is gone (killed before it could record an end).
+    pub dead: bool,
 }
 
 impl RunRow {
@@ -42,6 +44,7 @@ impl RunRow {
     }
     fn status_text(&self) -> String {
         match &self.info {
+            Ok(i) if i.status == RunStatus::Running && self.dead => "interrupted".into(),
             Ok(i) if i.status == RunStatus::Running && self.idle_secs.is_some_and(|s| s > STALE_SECS) => "running?".into(),
             Ok(i) => format!("{:?}", i.status).to_lowercase(),
             Err(_) => "unreadable".into(),
@@ -50,6 +53,7 @@ impl RunRow {
     fn wall_secs(&self) -> Option<f64> {
         let i = self.info.as_ref().ok()?;
         match (i.status, i.wall_secs) {
+            (RunStatus::Running, w) if self.dead => w,
             (RunStatus::Running, _) => Some(crate::runs::unix_now_secs().saturating_sub(i.started_at_unix_secs) as f64),
             (_, w) => w,
         }
@@ -124,7 +128,8 @@ pub fn scan(root: &Path, cache: &mut InfoCache) -> Vec<RunRow> {
             }
             _ => None,
         };
-        rows.push(RunRow { path, name, group, info, idle_secs });
+        let dead = matches!(&info, Ok(i) if i.status == RunStatus::Running && i.process_alive() == Some(false));
+        rows.push(RunRow { path, name, group, info, idle_secs, dead });
     };
     for d in subdirs(root) {
         if d.join("sweep.json").exists() || d.join("base_config.yaml").exists() {
@@ -140,7 +145,8 @@ pub fn scan(root: &Path, cache: &mut InfoCache) -> Vec<RunRow> {
             push(d, None, cache);
         }
     }
-    cache.retain(|p, _| rows.iter().any(|r| &r.path == p));
+    let present: HashSet<&PathBuf> = rows.iter().map(|r| &r.path).collect();
+    cache.retain(|p, _| present.contains(p));
     rows
 }
 
@@ -350,7 +356,7 @@ impl Browser {
                     }
                     let infos = || members.iter().filter_map(|&j| self.rows[j].info.as_ref().ok());
                     let best = infos().filter_map(|i| i.best_eval_mean_reward).max_by(f64::total_cmp);
-                    let running = infos().filter(|i| i.status == RunStatus::Running).count();
+                    let running = members.iter().filter(|&&j| self.rows[j].status_text() == "running").count();
                     out.push(Line::Group { name: g.clone(), n: members.len(), running, best });
                     if !self.collapsed.contains(g) {
                         out.extend(members.into_iter().map(Line::Run));
@@ -434,12 +440,13 @@ impl Browser {
             ("algo", SortKey::Algo),
             ("status", SortKey::Status),
             ("timesteps", SortKey::Timesteps),
-            ("best eval", SortKey::Best),
+            ("best", SortKey::Best),
             ("wall", SortKey::Wall),
-            ("started (UTC)", SortKey::Started),
+            ("started", SortKey::Started),
         ];
         let row_h = ui.text_style_height(&egui::TextStyle::Body) + 6.0;
         let mut toggle_group = None;
+        let this_year = format_utc(crate::runs::unix_now_secs());
         TableBuilder::new(ui)
             .id_salt("runs_table")
             .striped(true)
@@ -447,14 +454,14 @@ impl Browser {
             .auto_shrink([false, false])
             .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
             .column(Column::exact(22.0))
-            .column(Column::initial(170.0).at_least(60.0).clip(true))
-            .column(Column::initial(105.0).clip(true))
-            .column(Column::initial(42.0).clip(true))
-            .column(Column::initial(78.0).clip(true))
-            .column(Column::initial(118.0).clip(true))
-            .column(Column::initial(64.0).clip(true))
-            .column(Column::initial(60.0).clip(true))
-            .column(Column::remainder().at_least(110.0).clip(true))
+            .column(Column::initial(150.0).at_least(60.0).clip(true))
+            .column(Column::initial(100.0).clip(true))
+            .column(Column::initial(48.0).clip(true))
+            .column(Column::initial(82.0).clip(true))
+            .column(Column::initial(104.0).clip(true))
+            .column(Column::initial(58.0).clip(true))
+            .column(Column::initial(46.0).clip(true))
+            .column(Column::remainder().at_least(84.0).clip(true))
             .header(row_h + 2.0, |mut header| {
                 header.col(|ui| {
                     ui.label("").on_hover_text("Plot: tick several runs to overlay their curves");
@@ -546,6 +553,8 @@ impl Browser {
                                         let resp = ui.label(RichText::new(text).color(color));
                                         if let Some(e) = &info.error {
                                             resp.on_hover_text(e);
+                                        } else if r.dead {
+                                            resp.on_hover_text(format!("its process ({}) is gone: it was killed before it could record an end; models saved so far are kept", info.pid.unwrap_or(0)));
                                         } else if let Some(idle) = r.idle_secs.filter(|s| *s > STALE_SECS) {
                                             resp.on_hover_text(format!("nothing written for {}: its process may have died", crate::runner::format_duration(idle)));
                                         }
@@ -560,7 +569,10 @@ impl Browser {
                                         ui.label(r.wall_secs().map(crate::runner::format_duration).unwrap_or_else(|| "-".into()));
                                     });
                                     row.col(|ui| {
-                                        ui.label(format_utc(info.started_at_unix_secs));
+                                        let full = format_utc(info.started_at_unix_secs);
+                                        // This year's dates drop the year (the column stays narrow).
+                                        let short = if full.get(..4) == this_year.get(..4) { full.get(5..).unwrap_or(&full).to_string() } else { full.clone() };
+                                        ui.label(short).on_hover_text(format!("started {full} UTC"));
                                     });
                                 }
                                 Err(e) => {

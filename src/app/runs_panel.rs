@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 impl RlApp {
     pub(super) fn runs_ui(&mut self, ui: &mut Ui) {
-        egui::Panel::left("browser").default_size(780.0).min_size(360.0).resizable(true).show(ui, |ui| {
+        egui::Panel::left("browser").default_size(760.0).min_size(360.0).resizable(true).show(ui, |ui| {
             ui.horizontal(|ui| {
                 let l = ui.label("runs directory");
                 let mut text = self.settings.runs_dir.display().to_string();

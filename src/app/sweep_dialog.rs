@@ -132,6 +132,13 @@ impl SweepDialog {
         }
     }
 
+    /// Asks a running sweep to stop (its trials are stopped gracefully).
+    pub fn request_stop(&self) {
+        if let Some(r) = &self.running {
+            r.stop.store(true, Ordering::SeqCst);
+        }
+    }
+
     pub fn is_running(&self) -> bool {
         self.running.is_some()
     }

@@ -8,9 +8,8 @@ use egui::{RichText, Ui};
 impl RlApp {
     pub(super) fn train_ui(&mut self, ui: &mut Ui) {
         egui::Panel::left("editor").default_size(400.0).min_size(320.0).resizable(true).show(ui, |ui| {
-            let running = self.jobs.running();
             let gpu = self.gpu.describe();
-            let out = editor::editor_ui(ui, &mut self.settings.config, &mut self.buffers, &self.presets, running, &gpu);
+            let out = editor::editor_ui(ui, &mut self.settings.config, &mut self.buffers, &self.presets, &gpu);
             if out.run {
                 let mut config = self.settings.config.clone();
                 config.experiment.runs_dir = self.settings.runs_dir.clone();

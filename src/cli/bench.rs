@@ -144,36 +144,151 @@ pub fn video_fps(n: usize) -> Result<(f64, f64, f64), String> {
     Ok((render_fps, encode_fps, stats.frames as f64 / stats.wall_secs))
 }
 
-/// CPU time of one UI frame (egui layout + tessellation, no GPU) with a run of
-/// `points` metric rows selected in the runs browser. Returns (mean, max) ms.
-pub fn ui_frame_ms(points: usize, frames: usize) -> Result<(f64, f64), String> {
+/// This thread's CPU seconds so far (Linux; clock ticks of 10 ms, so only
+/// meaningful summed over many frames).
+fn thread_cpu_secs() -> Option<f64> {
+    let s = std::fs::read_to_string("/proc/thread-self/stat").ok()?;
+    let f: Vec<&str> = s.rsplit_once(')')?.1.split_whitespace().collect();
+    Some((f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?) / 100.0)
+}
+
+/// Per-frame UI cost: (wall ms mean, wall ms worst, CPU ms per frame, layout share).
+pub struct FrameStats {
+    pub mean_ms: f64,
+    pub worst_ms: f64,
+    pub cpu_ms: Option<f64>,
+    /// Fraction of the wall time in `App::ui` (the rest is tessellation).
+    pub layout_share: f64,
+}
+
+fn time_frames(ctx: &egui::Context, app: &mut crate::app::RlApp, frames: usize) -> FrameStats {
+    let input = || egui::RawInput { screen_rect: Some(egui::Rect::from_min_size(egui::Pos2::ZERO, egui::vec2(1280.0, 800.0))), ..Default::default() };
+    let (mut total, mut worst, mut layout) = (0.0f64, 0.0f64, 0.0f64);
+    let cpu0 = thread_cpu_secs();
+    for _ in 0..frames {
+        let t0 = Instant::now();
+        let out = ctx.run_ui(input(), |ui| app.ui(ui));
+        let t1 = Instant::now();
+        let _ = ctx.tessellate(out.shapes, out.pixels_per_point);
+        let ms = t0.elapsed().as_secs_f64() * 1e3;
+        layout += (t1 - t0).as_secs_f64() * 1e3;
+        total += ms;
+        worst = worst.max(ms);
+    }
+    let cpu_ms = cpu0.zip(thread_cpu_secs()).map(|(a, b)| (b - a) * 1e3 / frames as f64);
+    FrameStats { mean_ms: total / frames as f64, worst_ms: worst, cpu_ms, layout_share: layout / total.max(1e-9) }
+}
+
+/// Runs frames (without timing) until `done` or `timeout`; returns the wall time taken.
+fn frames_until(ctx: &egui::Context, app: &mut crate::app::RlApp, timeout: std::time::Duration, done: impl Fn(&crate::app::RlApp) -> bool) -> Result<f64, String> {
+    let input = || egui::RawInput { screen_rect: Some(egui::Rect::from_min_size(egui::Pos2::ZERO, egui::vec2(1280.0, 800.0))), ..Default::default() };
+    let t0 = Instant::now();
+    loop {
+        let out = ctx.run_ui(input(), |ui| app.ui(ui));
+        let _ = ctx.tessellate(out.shapes, out.pixels_per_point);
+        if done(app) {
+            return Ok(t0.elapsed().as_secs_f64());
+        }
+        if t0.elapsed() > timeout {
+            return Err("timed out".into());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+}
+
+/// UI frame cost (egui layout + tessellation on the CPU; no rasterizer) on the
+/// Runs tab with a `points`-row curve plotted, while a CartPole PPO run trains
+/// in the same app.
+pub fn ui_frame_ms(points: usize, frames: usize) -> Result<FrameStats, String> {
     use crate::app::{RlApp, Settings, Tab};
     let dir = std::env::temp_dir().join(format!("rl-research-ui-bench-{}", std::process::id()));
     let run = crate::runs::RunDir::at(dir.join("big"));
     std::fs::create_dir_all(run.root.join("logs")).map_err(|e| e.to_string())?;
     let mut csv = String::from("timesteps,wall_secs,metric,value\n");
     for i in 0..points {
-        csv.push_str(&format!("{i},0.0,rollout/ep_rew_mean,{}\n", (i as f64 * 1e-4).sin() * 100.0));
+        csv.push_str(&format!("{i},{:.3},rollout/ep_rew_mean,{}\n", i as f64 * 1e-3, (i as f64 * 1e-4).sin() * 100.0));
     }
     std::fs::write(run.metrics_csv(), csv).map_err(|e| e.to_string())?;
     let settings = Settings { runs_dir: dir.clone(), tab: Tab::Runs, ..Settings::default() };
     let mut app = RlApp::new(settings);
     app.browser.selected.push(run.root.clone());
     let ctx = egui::Context::default();
-    let input = || egui::RawInput { screen_rect: Some(egui::Rect::from_min_size(egui::Pos2::ZERO, egui::vec2(1280.0, 800.0))), ..Default::default() };
-    let (mut total, mut worst) = (0.0f64, 0.0f64);
-    for i in 0..frames + 2 {
-        let t0 = Instant::now();
-        let out = ctx.run_ui(input(), |ui| app.ui(ui));
-        let _ = ctx.tessellate(out.shapes, out.pixels_per_point);
-        let ms = t0.elapsed().as_secs_f64() * 1e3;
-        if i >= 2 {
-            total += ms;
-            worst = worst.max(ms);
-        }
-    }
+    let loaded = |a: &RlApp| a.plotted_points() >= points;
+    let result = (|| {
+        frames_until(&ctx, &mut app, std::time::Duration::from_secs(60), loaded)?;
+        let mut train = Config::default();
+        train.experiment.runs_dir = dir.join("train");
+        train.experiment.total_timesteps = 10_000_000;
+        train.experiment.video_episodes = 0;
+        app.jobs.start(train, std::sync::Arc::new(|| {}));
+        frames_until(&ctx, &mut app, std::time::Duration::from_secs(60), |a| a.jobs.list.first().is_some_and(|j| j.timesteps > 0))?;
+        Ok(time_frames(&ctx, &mut app, frames))
+    })();
+    app.jobs.stop_all_and_wait(std::time::Duration::from_secs(30));
     let _ = std::fs::remove_dir_all(&dir);
-    Ok((total / frames as f64, worst))
+    result
+}
+
+/// Runs browser over `n` generated run directories: (seconds from opening the
+/// app to the first frame that shows every row, steady frame stats).
+pub fn runs_browser_first_paint(n: usize) -> Result<(f64, FrameStats), String> {
+    use crate::app::{RlApp, Settings, Tab};
+    let dir = std::env::temp_dir().join(format!("rl-research-browser-bench-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let template = crate::runs::RunInfo {
+        status: crate::runs::RunStatus::Completed,
+        name: String::new(),
+        algorithm: "ppo".into(),
+        env_id: "CartPole-v1".into(),
+        seed: 0,
+        started_at_unix_secs: 1_795_000_000,
+        finished_at_unix_secs: Some(1_795_000_006),
+        wall_secs: Some(6.0),
+        total_timesteps: 100_000,
+        timesteps_done: 100_000,
+        best_eval_mean_reward: Some(500.0),
+        error: None,
+        warnings: Vec::new(),
+        environment: crate::runs::sysinfo::EnvironmentInfo::collect("cpu (burn flex)", 0),
+        pid: None,
+        host: None,
+    };
+    for i in 0..n {
+        let run = crate::runs::RunDir::at(dir.join(format!("run_{i:05}")));
+        std::fs::create_dir_all(run.root.join("logs")).map_err(|e| e.to_string())?;
+        let info = crate::runs::RunInfo { name: run.name(), seed: i as u64, best_eval_mean_reward: Some((i % 500) as f64), ..template.clone() };
+        info.write(&run).map_err(|e| e.to_string())?;
+    }
+    let result = (|| {
+        let ctx = egui::Context::default();
+        let t0 = Instant::now();
+        let mut app = RlApp::new(Settings { runs_dir: dir.clone(), tab: Tab::Runs, ..Settings::default() });
+        frames_until(&ctx, &mut app, std::time::Duration::from_secs(60), |a| a.browser.rows.len() == n)?;
+        let first_paint = t0.elapsed().as_secs_f64();
+        Ok((first_paint, time_frames(&ctx, &mut app, 60)))
+    })();
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
+fn print_frames(label: &str, f: &FrameStats) {
+    let cpu = f.cpu_ms.map(|c| format!(", thread CPU {c:.2} ms/frame")).unwrap_or_default();
+    println!("{label}: mean {:.2} ms, worst {:.2} ms{cpu}; {:.0}% layout, {:.0}% tessellation (target <= 16 ms)", f.mean_ms, f.worst_ms, f.layout_share * 100.0, (1.0 - f.layout_share) * 100.0);
+}
+
+/// The GUI benchmarks alone (`bench --ui`).
+fn bench_ui() {
+    match ui_frame_ms(1_000_000, 120) {
+        Ok(f) => print_frames("UI frame, 1M-point curve plotted while CartPole PPO trains", &f),
+        Err(e) => println!("UI frame: {e}"),
+    }
+    match runs_browser_first_paint(10_000) {
+        Ok((secs, f)) => {
+            println!("Runs browser, 10,000 run directories: first paint with all rows {:.0} ms (target <= 1000)", secs * 1e3);
+            print_frames("  then per frame", &f);
+        }
+        Err(e) => println!("Runs browser: {e}"),
+    }
 }
 
 fn report(label: &str, config: &Config, s: &RunSummary, floor_secs: f64) {
@@ -191,9 +306,13 @@ fn report(label: &str, config: &Config, s: &RunSummary, floor_secs: f64) {
 
 pub fn cmd_bench(args: &[String]) -> i32 {
     let quick = args.iter().any(|a| a == "--quick");
-    if let Some(bad) = args.iter().find(|a| *a != "--quick") {
-        eprintln!("error: unknown bench option '{bad}': only --quick");
+    if let Some(bad) = args.iter().find(|a| *a != "--quick" && *a != "--ui") {
+        eprintln!("error: unknown bench option '{bad}': use --quick or --ui");
         return 2;
+    }
+    if args.iter().any(|a| a == "--ui") {
+        bench_ui();
+        return 0;
     }
     let dir = std::env::temp_dir().join(format!("rl-research-bench-{}", std::process::id()));
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
@@ -215,10 +334,7 @@ pub fn cmd_bench(args: &[String]) -> i32 {
         ),
         Err(e) => println!("Video: {e}"),
     }
-    match ui_frame_ms(1_000_000, 30) {
-        Ok((mean, worst)) => println!("UI frame (layout + tessellation, 1M-point curve in the runs browser): mean {mean:.2} ms, worst {worst:.2} ms (target <= 16)"),
-        Err(e) => println!("UI frame: {e}"),
-    }
+    bench_ui();
     let code = (|| -> Result<(), String> {
         let mut ppo = Config::default();
         ppo.experiment.runs_dir = dir.clone();

@@ -34,10 +34,14 @@ USAGE:
   rl-research video RUN_DIR [--episodes N] [--out FILE] [--json]
       Record N greedy episodes (default 1) of the best model to an MP4 (default
       RUN_DIR/videos/evaluation.mp4) and RUN_DIR/logs/eval_episodes.jsonl.
-  rl-research bench [--quick]
-      Speed benchmark: env steps/s, time to solve CartPole with PPO and DQN, GFLOP/s.
-  rl-research keys
-      List every config key with its default value.
+  rl-research bench [--quick | --ui]
+      Speed benchmark: env steps/s, time to solve CartPole with PPO and DQN, GFLOP/s,
+      UI frame times (--ui: only those).
+  rl-research gui [--tab train|runs|replay] [--runs-dir DIR] [--replay RUN_DIR] [--config FILE] [--start] [--select RUN_DIR ...]
+      Open the desktop app on a tab, runs directory, run's replay or config
+      (--start: train that config at once; --select: plot these runs).
+  rl-research keys [algorithm.name=dqn]
+      List every config key with its default value and documentation.
 
 EXIT CODES: 0 ok, 1 failed, 2 bad input, 130 stopped by Ctrl-C
 ";
@@ -47,7 +51,7 @@ pub fn main(args: Vec<String>) -> i32 {
     let rest: Vec<String> = args.into_iter().skip(1).collect();
     let Some(cmd) = rest.first() else {
         // No arguments (a double-click): the desktop app.
-        return match crate::app::run() {
+        return match crate::app::run(crate::app::GuiOptions::default()) {
             Ok(()) => 0,
             Err(e) => {
                 eprintln!("error: {e}\n\n{USAGE}");
@@ -84,13 +88,22 @@ pub fn main(args: Vec<String>) -> i32 {
             }
             0
         }
-        "gui" => match crate::app::run() {
-            Ok(()) => 0,
-            Err(e) => {
-                eprintln!("error: {e}");
-                1
+        "gui" => {
+            let opts = match parse_gui_args(tail) {
+                Ok(o) => o,
+                Err(e) => {
+                    eprintln!("error: {e}\n\n{USAGE}");
+                    return 2;
+                }
+            };
+            match crate::app::run(opts) {
+                Ok(()) => 0,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    1
+                }
             }
-        },
+        }
         "-h" | "--help" | "help" => {
             print!("{USAGE}");
             0
@@ -100,10 +113,40 @@ pub fn main(args: Vec<String>) -> i32 {
             0
         }
         other => {
-            eprintln!("error: unknown command '{other}': expected run, search, eval, video, bench or keys\n\n{USAGE}");
+            eprintln!("error: unknown command '{other}': expected run, search, eval, video, bench, gui or keys\n\n{USAGE}");
             2
         }
     }
+}
+
+/// `gui [--tab train|runs|replay] [--runs-dir DIR] [--replay RUN_DIR] [--config FILE]`.
+fn parse_gui_args(args: &[String]) -> Result<crate::app::GuiOptions, String> {
+    use crate::app::Tab;
+    let mut o = crate::app::GuiOptions::default();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let mut value = |name: &str| it.next().cloned().ok_or_else(|| format!("{name} needs a value"));
+        match a.as_str() {
+            "--tab" => {
+                o.tab = Some(match value("--tab")?.as_str() {
+                    "train" => Tab::Train,
+                    "runs" => Tab::Runs,
+                    "replay" => Tab::Replay,
+                    other => return Err(format!("--tab '{other}' is not a tab: use train, runs or replay")),
+                })
+            }
+            "--start" => o.start = true,
+            "--select" => o.select.push(PathBuf::from(value("--select")?)),
+            "--runs-dir" => o.runs_dir = Some(PathBuf::from(value("--runs-dir")?)),
+            "--replay" => o.replay = Some(PathBuf::from(value("--replay")?)),
+            "--config" => {
+                let path = PathBuf::from(value("--config")?);
+                o.config = Some(Config::load(&path).map_err(|e| e.to_string())?);
+            }
+            other => return Err(format!("unknown gui option '{other}': expected --tab, --runs-dir, --replay, --config, --select or --start")),
+        }
+    }
+    Ok(o)
 }
 
 /// Parses `[--config FILE] [KEY=VALUE ...]` into a validated config.

@@ -160,6 +160,8 @@ pub fn run_experiment_with(config: &Config, options: RunOptions) -> Result<RunSu
         error: None,
         warnings: Vec::new(),
         environment: EnvironmentInfo::collect(&resolved.description, config.experiment.seed),
+        pid: Some(std::process::id()),
+        host: crate::runs::host_name(),
     };
     let logger = Logger::create(&run, info)?;
     let mut cb = RunnerCallback {

@@ -117,9 +117,30 @@ pub struct RunInfo {
     #[serde(default)]
     pub warnings: Vec<String>,
     pub environment: sysinfo::EnvironmentInfo,
+    /// The training process and its host, so a browser on the same host can
+    /// tell a run that is still training from one whose process was killed.
+    #[serde(default)]
+    pub pid: Option<u32>,
+    #[serde(default)]
+    pub host: Option<String>,
+}
+
+/// This machine's host name (Linux; `None` elsewhere).
+pub fn host_name() -> Option<String> {
+    std::fs::read_to_string("/proc/sys/kernel/hostname").ok().map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
 }
 
 impl RunInfo {
+    /// Whether the process that wrote this "running" run still exists: `None`
+    /// when that cannot be known here (another host, not Linux, no pid).
+    pub fn process_alive(&self) -> Option<bool> {
+        let (pid, host) = (self.pid?, self.host.as_ref()?);
+        if !cfg!(target_os = "linux") || host_name().as_ref() != Some(host) {
+            return None;
+        }
+        Some(Path::new(&format!("/proc/{pid}")).exists())
+    }
+
     pub fn write(&self, run: &RunDir) -> io::Result<()> {
         let text = serde_json::to_string_pretty(self).map_err(io::Error::other)?;
         write_atomic(&run.run_info(), text.as_bytes())

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Screenshots of every panel of the real app under Xvfb, for a human to look at.
+#   tests/screenshots.sh [OUT_DIR]      (default: target/screenshots)
+# Needs: xvfb (Xvfb), imagemagick (import); builds the binary with cargo.
+# It makes its own runs (a CartPole PPO run with replay data, a LunarLander run,
+# a 2-trial sweep and a broken directory) in a temporary directory, and keeps
+# the app's persisted settings out of your home directory.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+OUT="$(realpath -m "${1:-target/screenshots}")"
+mkdir -p "$OUT"
+for tool in Xvfb import; do
+    command -v "$tool" >/dev/null || { echo "error: $tool not found: apt-get install xvfb imagemagick" >&2; exit 1; }
+done
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/rl-research/target}"
+cargo build --quiet
+BIN="$CARGO_TARGET_DIR/debug/rl-research"
+WORK="$(mktemp -d)"
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
+export XDG_DATA_HOME="$WORK/data" XDG_CONFIG_HOME="$WORK/config"
+RUNS="$WORK/runs"
+
+echo "making runs in $RUNS"
+"$BIN" run experiment.name=cartpole_ppo experiment.runs_dir="$RUNS" experiment.total_timesteps=30000 experiment.eval_freq=5000 experiment.video_episodes=3 >/dev/null 2>&1
+"$BIN" run --config configs/lunarlander_ppo.ron experiment.name=lunar_short experiment.runs_dir="$RUNS" experiment.total_timesteps=20000 experiment.eval_freq=10000 experiment.n_eval_episodes=2 experiment.video_episodes=1 >/dev/null 2>&1
+"$BIN" run --multirun --yes experiment.name=lr_sweep experiment.runs_dir="$RUNS" experiment.total_timesteps=8000 experiment.eval_freq=4000 experiment.video_episodes=0 algorithm.params.learning_rate=1e-3,3e-4 >/dev/null 2>&1
+mkdir -p "$RUNS/not_a_run"
+
+if [ -z "${DISPLAY:-}" ]; then
+    Xvfb :97 -screen 0 1280x800x24 >/dev/null 2>&1 &
+    export DISPLAY=:97
+    sleep 2
+fi
+
+shot() { # name, seconds, gui args...
+    local name="$1" secs="$2"
+    shift 2
+    "$BIN" gui --runs-dir "$RUNS" "$@" >"$WORK/$name.log" 2>&1 &
+    local pid=$!
+    sleep "$secs"
+    import -window root "$OUT/$name.png"
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    echo "  $OUT/$name.png"
+}
+shot train 6 --tab train
+shot training 14 --config configs/lunarlander_ppo.ron --start
+shot runs 6 --tab runs --select "$RUNS/cartpole_ppo" --select "$RUNS/lr_sweep/trial_0" --select "$RUNS/lr_sweep/trial_1"
+shot replay 6 --replay "$RUNS/cartpole_ppo"
+shot replay_lunar 6 --replay "$RUNS/lunar_short"
+echo "screenshots in $OUT"
