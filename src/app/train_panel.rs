@@ -83,7 +83,7 @@ impl RlApp {
         let mut open = true;
         let (config, runs_dir) = (self.settings.config.clone(), self.settings.runs_dir.clone());
         let mut load = None;
-        egui::Window::new("Run Sweep").open(&mut open).default_width(680.0).default_height(520.0).vscroll(true).show(ui.ctx(), |ui| {
+        egui::Window::new("Run Sweep").open(&mut open).default_width(680.0).vscroll(true).show(ui.ctx(), |ui| {
             load = self.sweep.sweep_ui(ui, &config, &runs_dir);
         });
         self.sweep.open = open;
