@@ -5,6 +5,23 @@
 use std::fmt::Write;
 
 fn main() {
+    key_docs();
+    windows_resources();
+}
+
+/// On Windows, compiles the icon and version info into the .exe (packaging/windows).
+fn windows_resources() {
+    println!("cargo:rerun-if-changed=packaging/windows/rl-research.rc");
+    println!("cargo:rerun-if-changed=packaging/windows/rl-research.ico");
+    #[cfg(windows)]
+    if std::env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("windows") {
+        if let Err(e) = embed_resource::compile("packaging/windows/rl-research.rc", embed_resource::NONE).manifest_optional() {
+            println!("cargo:warning=the Windows icon resource was not compiled into the .exe: {e}");
+        }
+    }
+}
+
+fn key_docs() {
     let path = "src/config/mod.rs";
     println!("cargo:rerun-if-changed={path}");
     let src = std::fs::read_to_string(path).expect("build.rs: cannot read src/config/mod.rs");

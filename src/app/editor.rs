@@ -32,16 +32,33 @@ pub struct Preset {
     pub config: Config,
 }
 
+/// The presets shipped in `configs/`, built in so an installed app (started
+/// anywhere) has them too.
+const BUILTIN_PRESETS: &[(&str, &str)] = &[
+    ("cartpole_dqn", include_str!("../../configs/cartpole_dqn.ron")),
+    ("cartpole_ppo", include_str!("../../configs/cartpole_ppo.ron")),
+    ("lunarlander_dqn", include_str!("../../configs/lunarlander_dqn.ron")),
+    ("lunarlander_ppo", include_str!("../../configs/lunarlander_ppo.ron")),
+];
+
+/// Built-in presets, replaced or extended by `./configs/*.ron` when present.
 pub fn load_presets() -> Vec<Preset> {
-    let mut out = Vec::new();
-    let Ok(dir) = std::fs::read_dir("configs") else { return out };
-    let mut paths: Vec<_> = dir.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|e| e == "ron")).collect();
-    paths.sort();
-    for p in paths {
-        if let Ok(config) = Config::load(&p) {
-            out.push(Preset { name: p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default(), config });
+    let mut out: Vec<Preset> = BUILTIN_PRESETS
+        .iter()
+        .filter_map(|(name, text)| Some(Preset { name: name.to_string(), config: ron::from_str::<Config>(text).ok()? }))
+        .collect();
+    if let Ok(dir) = std::fs::read_dir("configs") {
+        let mut paths: Vec<_> = dir.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|e| e == "ron")).collect();
+        paths.sort();
+        for p in paths {
+            if let Ok(config) = Config::load(&p) {
+                let name = p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+                out.retain(|q| q.name != name);
+                out.push(Preset { name, config });
+            }
         }
     }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
     out
 }
 
@@ -364,4 +381,25 @@ pub fn command_line(config: &Config) -> String {
     }
     walk(&a, &b, "", &mut parts);
     parts.join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_presets_parse_and_validate() {
+        for (name, text) in BUILTIN_PRESETS {
+            let c: Config = ron::from_str(text).unwrap_or_else(|e| panic!("{name}: {e}"));
+            c.validate().unwrap_or_else(|e| panic!("{name}: {e}"));
+        }
+    }
+
+    #[test]
+    fn validation_messages_name_their_key() {
+        assert_eq!(error_key("algorithm.params.batch_size: must be between 1 and ...").as_deref(), Some("algorithm.params.batch_size"));
+        assert_eq!(error_key("unknown env id 'X' for key env.id: valid ids are ...").as_deref(), Some("env.id"));
+        assert_eq!(error_key("experiment.name 'a/b' is not allowed").as_deref(), Some("experiment.name"));
+        assert_eq!(error_key("something else"), None);
+    }
 }

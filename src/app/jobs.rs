@@ -54,6 +54,7 @@ impl Jobs {
         let stop = Arc::new(AtomicBool::new(false));
         let options = RunOptions { command_line: Some("rl-research (GUI)".into()), stop: stop.clone(), events: Some(tx), waker: Some(waker.clone()), live_episodes: true };
         let name = config.experiment.name.clone();
+        log::info!("training {name} ({} on {}) started from the GUI", config.algorithm.name(), config.env.id);
         let total = config.experiment.total_timesteps;
         let handle = std::thread::Builder::new()
             .name(format!("train-{name}"))
@@ -109,14 +110,20 @@ impl Jobs {
                         job.metrics.entry("eval/std_reward".into()).or_default().push([timesteps as f64, wall_secs, std_reward]);
                     }
                     RunEvent::EvalEpisode { timesteps, episode } => job.live_episode = Some((timesteps, *episode)),
-                    RunEvent::Finished { status, .. } => job.status = Some(status),
+                    RunEvent::Finished { status, run_dir } => {
+                        log::info!("training {} ended: {status:?}", run_dir.display());
+                        job.status = Some(status);
+                    }
                     RunEvent::Note { message } => job.notes.push(message),
                 }
             }
             if job.handle.as_ref().is_some_and(|h| h.is_finished()) {
                 if let Some(h) = job.handle.take() {
                     match h.join() {
-                        Ok(Err(e)) => job.error = Some(e),
+                        Ok(Err(e)) => {
+                            log::error!("training {} failed: {e}", job.name);
+                            job.error = Some(e);
+                        }
                         Err(_) => job.error = Some("the training thread crashed".into()),
                         Ok(Ok(())) => {}
                     }

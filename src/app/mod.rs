@@ -5,6 +5,7 @@
 
 pub mod editor;
 pub mod jobs;
+pub mod launch;
 pub mod live_view;
 pub mod metrics_follow;
 pub mod plots;
@@ -42,7 +43,7 @@ pub struct Settings {
 
 impl Default for Settings {
     fn default() -> Self {
-        Self { config: Config::default(), runs_dir: PathBuf::from("runs"), tab: Tab::Train, dark: true, plot: plots::PlotSettings::default() }
+        Self { config: Config::default(), runs_dir: launch::default_runs_dir(), tab: Tab::Train, dark: true, plot: plots::PlotSettings::default() }
     }
 }
 
@@ -274,13 +275,23 @@ pub struct GuiOptions {
 /// Opens the window (what `rl-research` with no arguments does).
 pub fn run(opts: GuiOptions) -> Result<(), String> {
     let options = eframe::NativeOptions {
-        viewport: egui::ViewportBuilder::default().with_inner_size([1280.0, 800.0]).with_min_inner_size([800.0, 500.0]).with_title("RL Research"),
+        viewport: {
+            let v = egui::ViewportBuilder::default().with_inner_size([1280.0, 800.0]).with_min_inner_size([800.0, 500.0]).with_title("RL Research").with_app_id("rl-research");
+            match eframe::icon_data::from_png_bytes(include_bytes!("../../assets/icon/rl-research-256.png")) {
+                Ok(icon) => v.with_icon(Arc::new(icon)),
+                Err(e) => {
+                    log::warn!("window icon not loaded: {e}");
+                    v
+                }
+            }
+        },
         ..Default::default()
     };
     eframe::run_native(
         "rl-research",
         options,
         Box::new(move |cc| {
+            launch::register_window(&cc.egui_ctx);
             let mut settings: Settings = cc.storage.and_then(|s| eframe::get_value(s, eframe::APP_KEY)).unwrap_or_default();
             if let Some(t) = opts.tab {
                 settings.tab = t;
@@ -300,6 +311,7 @@ pub fn run(opts: GuiOptions) -> Result<(), String> {
                 app.replay.open(run);
                 app.settings.tab = Tab::Replay;
             }
+            log::info!("runs directory {}", app.settings.runs_dir.display());
             app.start_gpu_probe(RlApp::waker(&cc.egui_ctx));
             if opts.start {
                 let mut config = app.settings.config.clone();

@@ -51,13 +51,7 @@ pub fn main(args: Vec<String>) -> i32 {
     let rest: Vec<String> = args.into_iter().skip(1).collect();
     let Some(cmd) = rest.first() else {
         // No arguments (a double-click): the desktop app.
-        return match crate::app::run(crate::app::GuiOptions::default()) {
-            Ok(()) => 0,
-            Err(e) => {
-                eprintln!("error: {e}\n\n{USAGE}");
-                1
-            }
-        };
+        return crate::app::launch::launch(crate::app::GuiOptions::default());
     };
     let tail = &rest[1..];
     match cmd.as_str() {
@@ -96,13 +90,7 @@ pub fn main(args: Vec<String>) -> i32 {
                     return 2;
                 }
             };
-            match crate::app::run(opts) {
-                Ok(()) => 0,
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    1
-                }
-            }
+            crate::app::launch::launch(opts)
         }
         "-h" | "--help" | "help" => {
             print!("{USAGE}");

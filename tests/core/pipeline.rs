@@ -225,3 +225,26 @@ fn same_seed_same_metrics_ppo_and_dqn() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn gui_without_a_display_prints_a_one_line_hint() {
+    let dir = crate::temp_dir("nodisplay");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rl-research"))
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .env("XDG_DATA_HOME", &dir)
+        .output()
+        .expect("run the binary");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("no display") && stderr.contains("rl-research run"), "{stderr}");
+    // Started without a terminal (as here), the session is logged in the data directory.
+    let log = std::fs::read_to_string(dir.join("rl-research/rl-research.log")).expect("a log file");
+    assert!(log.contains("no display"), "{log}");
+
+    let bad = std::process::Command::new(env!("CARGO_BIN_EXE_rl-research")).args(["gui", "--tab", "plots"]).output().expect("run the binary");
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--tab 'plots' is not a tab"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
