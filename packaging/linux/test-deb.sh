@@ -14,6 +14,7 @@ need_pkgs=()
 command -v desktop-file-validate >/dev/null || need_pkgs+=(desktop-file-utils)
 command -v Xvfb >/dev/null || need_pkgs+=(xvfb)
 command -v xwininfo >/dev/null || need_pkgs+=(x11-utils)
+command -v pgrep >/dev/null || need_pkgs+=(procps)
 # What the window needs at run time (the package recommends these).
 for lib in libegl1 libgl1-mesa-dri libx11-xcb1 libxcursor1 libxi6 libxkbcommon-x11-0; do
     dpkg -s "$lib" >/dev/null 2>&1 || need_pkgs+=("$lib")

@@ -422,7 +422,7 @@ fn step_info_ui(ui: &mut Ui, ep: &EpisodeRecord, frame: usize) {
             ui.add(egui::ProgressBar::new(*p).text(text).desired_width(bar_w));
         }
     } else {
-        ui.label("Q-values");
+        ui.label("Q-values").on_hover_text("Bar lengths span this step's lowest to highest Q-value, so the greedy action stands out");
         let (lo, hi) = step.policy.scores.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(l, h), &q| (l.min(q), h.max(q)));
         for (a, q) in step.policy.scores.iter().enumerate() {
             let frac = if hi > lo { (q - lo) / (hi - lo) } else { 1.0 };

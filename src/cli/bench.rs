@@ -199,7 +199,7 @@ fn frames_until(ctx: &egui::Context, app: &mut crate::app::RlApp, timeout: std::
 /// UI frame cost (egui layout + tessellation on the CPU; no rasterizer) on the
 /// Runs tab with a `points`-row curve plotted, while a CartPole PPO run trains
 /// in the same app.
-pub fn ui_frame_ms(points: usize, frames: usize) -> Result<FrameStats, String> {
+pub fn ui_frame_ms(points: usize, frames: usize) -> Result<(FrameStats, FrameStats), String> {
     use crate::app::{RlApp, Settings, Tab};
     let dir = std::env::temp_dir().join(format!("rl-research-ui-bench-{}", std::process::id()));
     let run = crate::runs::RunDir::at(dir.join("big"));
@@ -222,7 +222,12 @@ pub fn ui_frame_ms(points: usize, frames: usize) -> Result<FrameStats, String> {
         train.experiment.video_episodes = 0;
         app.jobs.start(train, std::sync::Arc::new(|| {}));
         frames_until(&ctx, &mut app, std::time::Duration::from_secs(60), |a| a.jobs.list.first().is_some_and(|j| j.timesteps > 0))?;
-        Ok(time_frames(&ctx, &mut app, frames))
+        let runs_tab = time_frames(&ctx, &mut app, frames);
+        // The Train tab of that run: its live curves and the live evaluation view
+        // (which draws an env frame into a texture every UI frame).
+        app.settings.tab = Tab::Train;
+        frames_until(&ctx, &mut app, std::time::Duration::from_secs(120), |a| a.jobs.list.first().is_some_and(|j| j.live_episode.is_some()))?;
+        Ok((runs_tab, time_frames(&ctx, &mut app, frames)))
     })();
     app.jobs.stop_all_and_wait(std::time::Duration::from_secs(30));
     let _ = std::fs::remove_dir_all(&dir);
@@ -279,7 +284,10 @@ fn print_frames(label: &str, f: &FrameStats) {
 /// The GUI benchmarks alone (`bench --ui`).
 fn bench_ui() {
     match ui_frame_ms(1_000_000, 120) {
-        Ok(f) => print_frames("UI frame, 1M-point curve plotted while CartPole PPO trains", &f),
+        Ok((runs, train)) => {
+            print_frames("UI frame, Runs tab with a 1M-point curve while CartPole PPO trains", &runs);
+            print_frames("UI frame, Train tab of that run (live curves + live evaluation view)", &train);
+        }
         Err(e) => println!("UI frame: {e}"),
     }
     match runs_browser_first_paint(10_000) {
