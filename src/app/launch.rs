@@ -69,11 +69,32 @@ fn open_log() -> Option<std::fs::File> {
     std::fs::OpenOptions::new().create(true).append(true).open(&path).ok()
 }
 
-/// Shows an error where a user without a terminal sees it (a native dialog;
-/// rfd uses the portal or zenity/kdialog). Always logged too.
+fn in_path(tool: &str) -> bool {
+    std::env::var_os("PATH").is_some_and(|paths| std::env::split_paths(&paths).any(|d| d.join(tool).is_file()))
+}
+
+/// Shows an error where a user without a terminal sees it: a native dialog
+/// (rfd: the portal/zenity on Linux), else kdialog, xmessage or a desktop
+/// notification, whichever exists. Always logged too.
 fn error_dialog(title: &str, message: &str) {
     log::error!("{title}: {message}");
-    let _ = rfd::MessageDialog::new().set_level(rfd::MessageLevel::Error).set_title(title).set_description(message).set_buttons(rfd::MessageButtons::Ok).show();
+    let unix_desktop = cfg!(all(unix, not(target_os = "macos")));
+    if !unix_desktop || in_path("zenity") {
+        let _ = rfd::MessageDialog::new().set_level(rfd::MessageLevel::Error).set_title(title).set_description(message).set_buttons(rfd::MessageButtons::Ok).show();
+        return;
+    }
+    let text = format!("{title}\n\n{message}");
+    let tries: [(&str, Vec<&str>); 3] = [
+        ("kdialog", vec!["--title", title, "--error", message]),
+        ("xmessage", vec!["-center", "-title", title, text.as_str()]),
+        ("notify-send", vec!["--urgency=critical", title, message]),
+    ];
+    for (tool, args) in tries {
+        if in_path(tool) && std::process::Command::new(tool).args(&args).status().is_ok() {
+            return;
+        }
+    }
+    log::warn!("no dialog tool (zenity, kdialog, xmessage, notify-send) to show this error");
 }
 
 /// The hint printed when there is no display to open a window on.
