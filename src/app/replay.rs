@@ -46,6 +46,8 @@ pub struct Replay {
     play_clock: f64,
     texture: Option<(TextureHandle, usize, usize)>,
     export: Option<Export>,
+    /// Episodes being read on a background thread (a long LunarLander file takes a while).
+    loading: Option<Receiver<Result<Vec<EpisodeRecord>, String>>>,
     pub message: Option<String>,
 }
 
@@ -64,6 +66,7 @@ impl Default for Replay {
             play_clock: 0.0,
             texture: None,
             export: None,
+            loading: None,
             message: None,
         }
     }
@@ -74,28 +77,58 @@ fn default_export_path(run: &Path, episode: usize, all: bool) -> PathBuf {
 }
 
 impl Replay {
+    /// Starts reading a run's recorded episodes in the background.
     pub fn open(&mut self, run: PathBuf) {
         let path = RunDir::at(&run).eval_episodes();
-        match load_episodes(&path) {
-            Ok(eps) if !eps.is_empty() => {
-                self.episodes = eps;
-                self.message = None;
-            }
+        let hint = format!("train with experiment.video_episodes >= 1, or run `rl-research video {}`", run.display());
+        let (tx, rx) = channel();
+        let spawned = std::thread::Builder::new().name("load-episodes".into()).spawn(move || {
+            let r = match load_episodes(&path) {
+                Ok(eps) if !eps.is_empty() => Ok(eps),
+                Ok(_) => Err(format!("{} holds no episodes ({hint})", path.display())),
+                Err(e) => Err(format!("no replay data: {e} ({hint})")),
+            };
+            let _ = tx.send(r);
+        });
+        self.episodes.clear();
+        self.message = match spawned {
             Ok(_) => {
-                self.episodes.clear();
-                self.message = Some(format!("{} holds no episodes", path.display()));
+                self.loading = Some(rx);
+                Some("loading episodes…".into())
             }
-            Err(e) => {
-                self.episodes.clear();
-                self.message = Some(format!("no replay data: {e} (train with experiment.video_episodes >= 1, or run `rl-research video {}`)", run.display()));
-            }
-        }
+            Err(e) => Some(format!("cannot read the episodes: {e}")),
+        };
         self.export_path = default_export_path(&run, 0, self.export_all).display().to_string();
         self.run = Some(run);
         self.episode = 0;
         self.frame = 0;
         self.playing = false;
         self.texture = None;
+    }
+
+    /// Whether episodes are still being read.
+    pub fn is_loading(&self) -> bool {
+        self.loading.is_some()
+    }
+
+    fn poll_loading(&mut self, ctx: &egui::Context) {
+        let Some(rx) = &self.loading else { return };
+        match rx.try_recv() {
+            Ok(Ok(eps)) => {
+                self.episodes = eps;
+                self.message = None;
+                self.loading = None;
+            }
+            Ok(Err(e)) => {
+                self.message = Some(e);
+                self.loading = None;
+            }
+            Err(std::sync::mpsc::TryRecvError::Empty) => ctx.request_repaint_after(std::time::Duration::from_millis(30)),
+            Err(std::sync::mpsc::TryRecvError::Disconnected) => {
+                self.message = Some("reading the episodes failed".into());
+                self.loading = None;
+            }
+        }
     }
 
     fn poll_export(&mut self) {
@@ -144,6 +177,7 @@ impl Replay {
     /// The panel; `runs` are the runs that have replay data (for the picker).
     pub fn replay_ui(&mut self, ui: &mut Ui, runs: &[PathBuf]) {
         self.poll_export();
+        self.poll_loading(ui.ctx());
         ui.horizontal(|ui| {
             let name = |p: &Path| p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
             let current = self.run.as_deref().map(name).unwrap_or_else(|| "pick a run…".into());
@@ -168,7 +202,12 @@ impl Replay {
             }
         });
         if let Some(m) = &self.message {
-            ui.label(m);
+            ui.horizontal(|ui| {
+                if self.loading.is_some() {
+                    ui.spinner();
+                }
+                ui.label(m);
+            });
         }
         if self.run.is_none() {
             ui.label(RichText::new("Pick a run above, or press Replay on a run in the Runs tab.").weak());

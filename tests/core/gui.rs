@@ -86,6 +86,7 @@ fn gui_validates_runs_stops_replays_and_exports() {
     harness.run_steps(2);
     assert_eq!(harness.state().settings.tab, Tab::Replay);
     let replay_run = harness.state().replay.run.clone().expect("replay opened");
+    wait_until(&mut harness, "the episodes to load", 30, |a| !a.replay.is_loading());
     assert!(!harness.state().replay.episodes.is_empty(), "{:?}", harness.state().replay.message);
     harness.step();
     harness.get_by_label_contains("frame 0 /");
