@@ -12,6 +12,7 @@ pub mod plots;
 pub mod replay;
 pub mod runs_browser;
 mod runs_panel;
+pub mod runs_scan;
 pub mod sweep_dialog;
 mod train_panel;
 
