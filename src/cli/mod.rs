@@ -237,6 +237,47 @@ fn parse_episodes(v: &str) -> Result<usize, String> {
     }
 }
 
+/// `TARGET [--option VALUE ...] [--json]`, as `eval` and `video` take it.
+struct TargetArgs {
+    target: PathBuf,
+    /// (long option name, value), in the order given.
+    values: Vec<(&'static str, String)>,
+    json: bool,
+}
+
+impl TargetArgs {
+    /// The last value given for `long`.
+    fn value(&self, long: &str) -> Option<&str> {
+        self.values.iter().rev().find(|(k, _)| *k == long).map(|(_, v)| v.as_str())
+    }
+}
+
+/// Parses one positional TARGET, the value `options` (long name, short alias or
+/// "") and `--json`; anything else is a usage error (exit 2) naming it.
+fn parse_target_args(
+    args: &[String],
+    options: &[(&'static str, &'static str)],
+    one_target: &str,
+    usage: &dyn Fn(String) -> (i32, String),
+) -> Result<TargetArgs, (i32, String)> {
+    let (mut target, mut values, mut json) = (None, Vec::new(), false);
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        if let Some((long, _)) = options.iter().find(|(long, short)| a == long || (!short.is_empty() && a == short)) {
+            let v = it.next().cloned().ok_or_else(|| usage(format!("{a} needs a value")))?;
+            values.push((*long, v));
+        } else if a == "--json" {
+            json = true;
+        } else if a.starts_with('-') {
+            return Err(usage(format!("unknown option '{a}'")));
+        } else if target.replace(PathBuf::from(a)).is_some() {
+            return Err(usage(one_target.into()));
+        }
+    }
+    let target = target.ok_or_else(|| usage("missing RUN_DIR".into()))?;
+    Ok(TargetArgs { target, values, json })
+}
+
 /// Prints a command's error and turns it into its exit code.
 fn exit_code(result: Result<(), (i32, String)>) -> i32 {
     match result {
@@ -254,32 +295,13 @@ fn cmd_eval(args: &[String]) -> i32 {
 
 fn eval_inner(args: &[String]) -> Result<(), (i32, String)> {
     let usage = |m: String| (2, format!("{m}\nusage: rl-research eval RUN_DIR|MODEL.zip [--episodes N] [--seed S] [--json]"));
-    let (mut target, mut episodes, mut seed, mut json) = (None, None, None, false);
-    let mut i = 0;
-    while i < args.len() {
-        let a = args[i].as_str();
-        let value = || args.get(i + 1).cloned().ok_or_else(|| usage(format!("{a} needs a value")));
-        match a {
-            "--episodes" | "-n" => {
-                episodes = Some(parse_episodes(&value()?).map_err(usage)?);
-                i += 1;
-            }
-            "--seed" => {
-                let v = value()?;
-                seed = Some(v.parse::<u64>().map_err(|_| usage(format!("--seed: '{v}' is not a non-negative integer")))?);
-                i += 1;
-            }
-            "--json" => json = true,
-            s if s.starts_with('-') => return Err(usage(format!("unknown option '{s}'"))),
-            s => {
-                if target.replace(PathBuf::from(s)).is_some() {
-                    return Err(usage("give one run directory or model file".into()));
-                }
-            }
-        }
-        i += 1;
-    }
-    let target = target.ok_or_else(|| usage("missing RUN_DIR".into()))?;
+    let parsed = parse_target_args(args, &[("--episodes", "-n"), ("--seed", "")], "give one run directory or model file", &usage)?;
+    let (target, json) = (parsed.target.clone(), parsed.json);
+    let episodes = parsed.value("--episodes").map(|v| parse_episodes(v).map_err(usage)).transpose()?;
+    let seed = match parsed.value("--seed") {
+        Some(v) => Some(v.parse::<u64>().map_err(|_| usage(format!("--seed: '{v}' is not a non-negative integer")))?),
+        None => None,
+    };
     let model_path = model_path_for(&target).map_err(|m| (2, m))?;
     let model = SavedModel::load(&model_path).map_err(|e| (1, e.to_string()))?;
     let policy = runner::load_policy(&model).map_err(|e| (1, format!("{}: {e}", model_path.display())))?;
@@ -341,31 +363,10 @@ fn cmd_video(args: &[String]) -> i32 {
 fn video_inner(args: &[String]) -> Result<(), (i32, String)> {
     use std::io::{IsTerminal, Write};
     let usage = |m: String| (2, format!("{m}\nusage: rl-research video RUN_DIR [--episodes N] [--out FILE] [--json]"));
-    let (mut run_dir, mut episodes, mut out, mut json) = (None, 1usize, None, false);
-    let mut i = 0;
-    while i < args.len() {
-        let a = args[i].as_str();
-        let value = || args.get(i + 1).cloned().ok_or_else(|| usage(format!("{a} needs a value")));
-        match a {
-            "--episodes" | "-n" => {
-                episodes = parse_episodes(&value()?).map_err(usage)?;
-                i += 1;
-            }
-            "--out" | "-o" => {
-                out = Some(PathBuf::from(value()?));
-                i += 1;
-            }
-            "--json" => json = true,
-            s if s.starts_with('-') => return Err(usage(format!("unknown option '{s}'"))),
-            s => {
-                if run_dir.replace(PathBuf::from(s)).is_some() {
-                    return Err(usage("give one run directory".into()));
-                }
-            }
-        }
-        i += 1;
-    }
-    let run_dir = run_dir.ok_or_else(|| usage("missing RUN_DIR".into()))?;
+    let parsed = parse_target_args(args, &[("--episodes", "-n"), ("--out", "-o")], "give one run directory", &usage)?;
+    let (run_dir, json) = (parsed.target.clone(), parsed.json);
+    let episodes = parsed.value("--episodes").map(|v| parse_episodes(v).map_err(usage)).transpose()?.unwrap_or(1);
+    let out = parsed.value("--out").map(PathBuf::from);
     if !run_dir.is_dir() {
         return Err((2, format!("{} is not a run directory (runs/<name>)", run_dir.display())));
     }
