@@ -94,19 +94,18 @@ impl Form<'_> {
         ui.end_row();
     }
 
-    fn schedule(&self, ui: &mut Ui, key: &str, s: &mut Schedule, text: &mut String) {
+    /// A value edited as text (`text` keeps what is typed, even when invalid):
+    /// `value` changes only when the text parses; otherwise the reason shows below.
+    fn parsed<T>(&self, ui: &mut Ui, key: &str, value: &mut T, text: &mut String, format: impl Fn(&T) -> String, parse: impl Fn(&str) -> Result<T, String>, help: &str) {
         let l = self.label(ui, key);
         if text.is_empty() {
-            *text = s.to_string();
+            *text = format(value);
         }
-        let r = ui
-            .add(egui::TextEdit::singleline(text).desired_width(120.0))
-            .on_hover_text(format!("{}\nA number (constant) or lin_<number> (linear decay to 0).", self.tip(key)))
-            .labelled_by(l.id);
-        match Schedule::parse(text) {
+        let r = ui.add(egui::TextEdit::singleline(text).desired_width(120.0)).on_hover_text(format!("{}\n{help}", self.tip(key))).labelled_by(l.id);
+        match parse(text) {
             Ok(v) => {
                 if r.changed() {
-                    *s = v;
+                    *value = v;
                 }
             }
             Err(e) => {
@@ -118,26 +117,16 @@ impl Form<'_> {
         ui.end_row();
     }
 
+    fn schedule(&self, ui: &mut Ui, key: &str, s: &mut Schedule, text: &mut String) {
+        self.parsed(ui, key, s, text, |s| s.to_string(), Schedule::parse, "A number (constant) or lin_<number> (linear decay to 0).");
+    }
+
     fn arch(&self, ui: &mut Ui, arch: &mut Vec<usize>, text: &mut String) {
-        let key = "algorithm.params.net_arch";
-        let l = self.label(ui, key);
-        if text.is_empty() {
-            *text = arch.iter().map(|w| w.to_string()).collect::<Vec<_>>().join(",");
-        }
-        let r = ui.add(egui::TextEdit::singleline(text).desired_width(120.0)).on_hover_text(format!("{}\nComma-separated widths, e.g. 64,64.", self.tip(key))).labelled_by(l.id);
-        match text.split(',').map(|w| w.trim().parse::<usize>()).collect::<Result<Vec<_>, _>>() {
-            Ok(v) => {
-                if r.changed() {
-                    *arch = v;
-                }
-            }
-            Err(_) => {
-                ui.end_row();
-                ui.label("");
-                ui.colored_label(ui.visuals().error_fg_color, "widths must be whole numbers separated by commas");
-            }
-        }
-        ui.end_row();
+        let format = |a: &Vec<usize>| a.iter().map(|w| w.to_string()).collect::<Vec<_>>().join(",");
+        let parse = |t: &str| {
+            t.split(',').map(|w| w.trim().parse::<usize>()).collect::<Result<Vec<_>, _>>().map_err(|_| "widths must be whole numbers separated by commas".to_string())
+        };
+        self.parsed(ui, "algorithm.params.net_arch", arch, text, format, parse, "Comma-separated widths, e.g. 64,64.");
     }
 }
 

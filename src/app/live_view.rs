@@ -4,16 +4,17 @@
 
 use super::jobs::Job;
 use crate::runner::replay::RENDER_FPS;
-use egui::{ColorImage, RichText, TextureHandle, TextureOptions, Ui};
+use super::replay::FrameTexture;
+use egui::{RichText, Ui};
 use std::collections::HashMap;
 
 /// Playback state of one run's live episode.
 struct Player {
-    /// (timesteps of the episode, frame shown)
-    key: (u64, usize),
+    /// Timesteps the episode was recorded at (a new one restarts playback).
+    at: Option<u64>,
     frame: usize,
     clock: f64,
-    texture: Option<TextureHandle>,
+    texture: FrameTexture,
 }
 
 #[derive(Default)]
@@ -37,8 +38,9 @@ impl LiveView {
         let mut animate = false;
         for job in shown {
             let Some((t, ep)) = &job.live_episode else { continue };
-            let p = self.players.entry(job.name.clone()).or_insert(Player { key: (u64::MAX, 0), frame: 0, clock: 0.0, texture: None });
-            if p.key.0 != *t {
+            let p = self.players.entry(job.name.clone()).or_insert(Player { at: None, frame: 0, clock: 0.0, texture: FrameTexture::default() });
+            if p.at != Some(*t) {
+                p.at = Some(*t);
                 // A new evaluation: start its episode from the beginning.
                 p.frame = 0;
                 p.clock = 0.0;
@@ -52,21 +54,11 @@ impl LiveView {
             }
             animate |= job.running();
             let shown_frame = p.frame.min(ep.n_frames().saturating_sub(1));
-            if p.key != (*t, shown_frame) || p.texture.is_none() {
-                if let Some(f) = ep.frame(shown_frame) {
-                    let img = ColorImage::from_rgb([f.width as usize, f.height as usize], &f.rgb);
-                    match &mut p.texture {
-                        Some(tex) => tex.set(img, TextureOptions::LINEAR),
-                        None => p.texture = Some(ui.ctx().load_texture(format!("live_{}", job.name), img, TextureOptions::LINEAR)),
-                    }
-                }
-                p.key = (*t, shown_frame);
-            }
             ui.label(RichText::new(&job.name).strong());
-            if let Some(tex) = &p.texture {
+            if let Some(tex) = p.texture.show(ui.ctx(), &format!("live_{}", job.name), ep, *t, shown_frame) {
                 ui.add(egui::Image::new(tex).fit_to_exact_size(VIEW));
             }
-            let ret: f64 = ep.steps[..shown_frame.min(ep.steps.len())].iter().map(|s| s.reward).sum::<f64>() + 0.0;
+            let ret = ep.return_before(shown_frame);
             ui.label(RichText::new(format!("eval @ {t} steps · step {shown_frame}/{} · return {ret:.1} of {:.1}", ep.length, ep.episode_return)).small());
             ui.add_space(6.0);
         }

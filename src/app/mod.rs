@@ -99,13 +99,7 @@ impl ProcessUsage {
         if self.last.is_some_and(|(t, _)| now.duration_since(t).as_secs_f64() < 1.0) {
             return;
         }
-        // utime + stime (fields 14, 15 after the command name), in clock ticks (100/s on Linux).
-        let cpu_secs = std::fs::read_to_string("/proc/self/stat").ok().and_then(|s| {
-            let rest = s.rsplit_once(')')?.1;
-            let f: Vec<&str> = rest.split_whitespace().collect();
-            Some((f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?) / 100.0)
-        });
-        if let Some(cpu) = cpu_secs {
+        if let Some(cpu) = crate::runs::sysinfo::proc_cpu_secs("/proc/self/stat") {
             if let Some((t, c)) = self.last {
                 self.cpu_percent = 100.0 * (cpu - c) / now.duration_since(t).as_secs_f64().max(1e-3);
             }
@@ -159,7 +153,7 @@ impl RlApp {
         }
     }
 
-    fn waker(ctx: &egui::Context) -> Arc<dyn Fn() + Send + Sync> {
+    pub(crate) fn waker(ctx: &egui::Context) -> Arc<dyn Fn() + Send + Sync> {
         let ctx = ctx.clone();
         Arc::new(move || ctx.request_repaint())
     }

@@ -22,6 +22,36 @@ struct Export {
     progress: (u64, u64),
 }
 
+/// An episode frame as a texture, re-drawn and re-uploaded only when the
+/// (episode key, frame) it shows changes (the replay panel and the live view).
+#[derive(Default)]
+pub(super) struct FrameTexture {
+    texture: Option<TextureHandle>,
+    shown: Option<(u64, usize)>,
+}
+
+impl FrameTexture {
+    /// Shows frame `k` of `ep`, which `key` identifies; returns the texture.
+    pub(super) fn show(&mut self, ctx: &egui::Context, name: &str, ep: &EpisodeRecord, key: u64, k: usize) -> Option<&TextureHandle> {
+        if self.shown != Some((key, k)) || self.texture.is_none() {
+            if let Some(f) = ep.frame(k) {
+                let img = ColorImage::from_rgb([f.width as usize, f.height as usize], &f.rgb);
+                match &mut self.texture {
+                    Some(tex) => tex.set(img, TextureOptions::LINEAR),
+                    None => self.texture = Some(ctx.load_texture(name, img, TextureOptions::LINEAR)),
+                }
+                self.shown = Some((key, k));
+            }
+        }
+        self.texture.as_ref()
+    }
+
+    /// Forgets what is shown (the episodes were replaced).
+    fn reset(&mut self) {
+        self.shown = None;
+    }
+}
+
 /// What the timeline plot shows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Timeline {
@@ -44,7 +74,7 @@ pub struct Replay {
     /// Where Export Video writes (filled with the run's videos/ on open).
     pub export_path: String,
     play_clock: f64,
-    texture: Option<(TextureHandle, usize, usize)>,
+    texture: FrameTexture,
     export: Option<Export>,
     /// Episodes being read on a background thread (a long LunarLander file takes a while).
     loading: Option<Receiver<Result<Vec<EpisodeRecord>, String>>>,
@@ -64,7 +94,7 @@ impl Default for Replay {
             export_all: false,
             export_path: String::new(),
             play_clock: 0.0,
-            texture: None,
+            texture: FrameTexture::default(),
             export: None,
             loading: None,
             message: None,
@@ -103,7 +133,7 @@ impl Replay {
         self.episode = 0;
         self.frame = 0;
         self.playing = false;
-        self.texture = None;
+        self.texture.reset();
     }
 
     /// Whether episodes are still being read.
@@ -223,23 +253,10 @@ impl Replay {
         self.export_ui(ui);
         ui.separator();
         self.advance(ui, n_frames);
-        let ep = &self.episodes[self.episode];
-        let needs = self.texture.as_ref().is_none_or(|(_, e, f)| (*e, *f) != (self.episode, self.frame));
-        if needs {
-            if let Some(frame) = ep.frame(self.frame) {
-                let img = ColorImage::from_rgb([frame.width as usize, frame.height as usize], &frame.rgb);
-                match &mut self.texture {
-                    Some((tex, e, f)) => {
-                        tex.set(img, TextureOptions::LINEAR);
-                        (*e, *f) = (self.episode, self.frame);
-                    }
-                    None => self.texture = Some((ui.ctx().load_texture("replay_frame", img, TextureOptions::LINEAR), self.episode, self.frame)),
-                }
-            }
-        }
         let frame_h = (ui.available_height() - 190.0).clamp(160.0, 480.0);
         ui.horizontal_top(|ui| {
-            if let Some((tex, _, _)) = &self.texture {
+            let ep = &self.episodes[self.episode];
+            if let Some(tex) = self.texture.show(ui.ctx(), "replay_frame", ep, self.episode as u64, self.frame) {
                 let [w, h] = tex.size();
                 let scale = (frame_h / h as f32).min((ui.available_width() - 300.0).max(200.0) / w as f32);
                 ui.add(egui::Image::new(tex).fit_to_exact_size(egui::vec2(w as f32 * scale, h as f32 * scale)));
@@ -433,8 +450,7 @@ fn step_info_ui(ui: &mut Ui, ep: &EpisodeRecord, frame: usize) {
     let names = crate::envs::action_names(&ep.env_id);
     let action_name = |a: usize| names.and_then(|n| n.get(a)).map(|n| format!("{a} ({n})")).unwrap_or_else(|| a.to_string());
     ui.label(RichText::new(format!("frame {} / {}", frame, ep.n_frames() - 1)).strong());
-    // (+ 0.0: an empty f64 sum is -0.0)
-    let ret: f64 = ep.steps[..frame.min(ep.steps.len())].iter().map(|s| s.reward).sum::<f64>() + 0.0;
+    let ret = ep.return_before(frame);
     ui.label(format!("return so far {ret:.2} (episode {:.2})", ep.episode_return));
     if frame > 0 {
         if let Some(prev) = ep.steps.get(frame - 1) {

@@ -269,11 +269,7 @@ impl SweepDialog {
         ui.horizontal(|ui| {
             let can = trials.is_ok() && !self.is_running();
             if ui.add_enabled(can, egui::Button::new("Launch sweep")).clicked() {
-                let waker: Arc<dyn Fn() + Send + Sync> = {
-                    let ctx = ui.ctx().clone();
-                    Arc::new(move || ctx.request_repaint())
-                };
-                if let Err(e) = self.launch(config, runs_dir, waker) {
+                if let Err(e) = self.launch(config, runs_dir, super::RlApp::waker(ui.ctx())) {
                     self.message = Some(format!("cannot launch: {e}"));
                 }
             }

@@ -144,12 +144,9 @@ pub fn video_fps(n: usize) -> Result<(f64, f64, f64), String> {
     Ok((render_fps, encode_fps, stats.frames as f64 / stats.wall_secs))
 }
 
-/// This thread's CPU seconds so far (Linux; clock ticks of 10 ms, so only
-/// meaningful summed over many frames).
+/// This thread's CPU seconds so far (10 ms ticks: only meaningful summed over many frames).
 fn thread_cpu_secs() -> Option<f64> {
-    let s = std::fs::read_to_string("/proc/thread-self/stat").ok()?;
-    let f: Vec<&str> = s.rsplit_once(')')?.1.split_whitespace().collect();
-    Some((f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?) / 100.0)
+    crate::runs::sysinfo::proc_cpu_secs("/proc/thread-self/stat")
 }
 
 /// Per-frame UI cost: (wall ms mean, wall ms worst, CPU ms per frame, layout share).

@@ -43,6 +43,11 @@ impl EpisodeRecord {
     pub fn n_frames(&self) -> usize {
         self.frames.len()
     }
+    /// The return collected before frame `k` is shown (frame k follows step k-1).
+    pub fn return_before(&self, k: usize) -> f64 {
+        // (+ 0.0: an empty f64 sum is -0.0)
+        self.steps[..k.min(self.steps.len())].iter().map(|s| s.reward).sum::<f64>() + 0.0
+    }
     /// Draws frame `k` (0 = after reset).
     pub fn frame(&self, k: usize) -> Option<Frame> {
         self.frames.get(k).map(render::render)

@@ -43,3 +43,13 @@ fn cpu_name() -> String {
         .and_then(|t| t.lines().find_map(|l| l.strip_prefix("model name").map(|v| v.trim_start_matches([' ', '\t', ':']).to_string())))
         .unwrap_or_else(|| "unknown".into())
 }
+
+/// CPU seconds (user + system) of the process or thread whose `stat` file is
+/// `stat_path` (`/proc/self/stat`, `/proc/thread-self/stat`); Linux only, in
+/// clock ticks of 10 ms.
+pub fn proc_cpu_secs(stat_path: &str) -> Option<f64> {
+    let s = std::fs::read_to_string(stat_path).ok()?;
+    // utime and stime are fields 14 and 15, i.e. 12th and 13th after the ")" ending the command name.
+    let f: Vec<&str> = s.rsplit_once(')')?.1.split_whitespace().collect();
+    Some((f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?) / 100.0)
+}
