@@ -89,6 +89,8 @@ pub enum BrowserAction {
 
 struct Scan {
     root: PathBuf,
+    /// The order the scan thread sorts its rows in (sorting 10,000 rows stays off the UI thread).
+    sort: (SortKey, bool),
     rx: Receiver<(Vec<RunRow>, InfoCache)>,
 }
 
@@ -135,8 +137,12 @@ impl Browser {
         self.scanning.is_some() && self.scanned.is_none()
     }
 
-    fn accept(&mut self, root: PathBuf, mut rows: Vec<RunRow>, cache: InfoCache) {
-        sort_rows(&mut rows, self.sort);
+    /// Takes scanned rows, sorted by `sorted_by` if given (sorted again when
+    /// unsorted or the user changed the order since).
+    fn accept(&mut self, root: PathBuf, mut rows: Vec<RunRow>, cache: InfoCache, sorted_by: Option<(SortKey, bool)>) {
+        if sorted_by != Some(self.sort) {
+            sort_rows(&mut rows, self.sort);
+        }
         self.rows = rows;
         self.cache = Some(cache);
         self.scanned = Some((root, Instant::now()));
@@ -148,10 +154,10 @@ impl Browser {
         if let Some(s) = &self.scanning {
             match s.rx.try_recv() {
                 Ok((rows, cache)) => {
-                    let root_scanned = s.root.clone();
+                    let (root_scanned, sorted_by) = (s.root.clone(), s.sort);
                     self.scanning = None;
                     if root_scanned == root {
-                        self.accept(root_scanned, rows, cache);
+                        self.accept(root_scanned, rows, cache, Some(sorted_by));
                     } else {
                         self.cache = Some(InfoCache::new());
                     }
@@ -176,14 +182,15 @@ impl Browser {
         }
         let mut cache = self.cache.take().unwrap_or_default();
         let (tx, rx) = channel();
-        let dir = root.to_path_buf();
+        let (dir, sort) = (root.to_path_buf(), self.sort);
         let spawned = std::thread::Builder::new().name("runs-scan".into()).spawn(move || {
-            let rows = scan(&dir, &mut cache);
+            let mut rows = scan(&dir, &mut cache);
+            sort_rows(&mut rows, sort);
             let _ = tx.send((rows, cache));
             waker();
         });
         match spawned {
-            Ok(_) => self.scanning = Some(Scan { root: root.to_path_buf(), rx }),
+            Ok(_) => self.scanning = Some(Scan { root: root.to_path_buf(), sort, rx }),
             Err(e) => self.message = Some(format!("cannot scan {}: {e}", root.display())),
         }
     }
@@ -193,7 +200,7 @@ impl Browser {
         self.scanning = None;
         let mut cache = self.cache.take().unwrap_or_default();
         let rows = scan(root, &mut cache);
-        self.accept(root.to_path_buf(), rows, cache);
+        self.accept(root.to_path_buf(), rows, cache, None);
     }
 
     fn lines(&self) -> Vec<Line> {
