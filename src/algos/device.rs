@@ -53,6 +53,11 @@ pub fn probe_gpu() -> Result<(Device, String, bool), String> {
     }
 }
 
+/// An adapter's name as shown to users, marking software rasterizers.
+pub fn adapter_label(name: &str, physical: bool) -> String {
+    if physical { name.to_string() } else { format!("{name} [software]") }
+}
+
 pub fn resolve(choice: DeviceChoice) -> Result<ResolvedDevice, String> {
     match choice {
         DeviceChoice::Cpu => Ok(cpu()),
@@ -60,7 +65,7 @@ pub fn resolve(choice: DeviceChoice) -> Result<ResolvedDevice, String> {
             Ok((device, name, physical)) => Ok(ResolvedDevice {
                 device,
                 is_gpu: true,
-                description: format!("gpu: {name}{} (burn wgpu)", if physical { "" } else { " [software]" }),
+                description: format!("gpu: {} (burn wgpu)", adapter_label(&name, physical)),
                 note: (!physical).then(|| format!("note: the wgpu adapter '{name}' is a software rasterizer, not a GPU; expect CPU-like speed")),
             }),
             Err(e) => Err(format!(

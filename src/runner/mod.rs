@@ -427,11 +427,11 @@ impl Callback for RunnerCallback<'_> {
 }
 
 /// The GPU adapter `experiment.device=gpu` would use, e.g. "NVIDIA H100 80GB HBM3",
-/// with " (software)" for a CPU rasterizer; or why there is none. Slow (opens the
+/// with " [software]" for a CPU rasterizer; or why there is none. Slow (opens the
 /// adapter): call it off the UI thread.
 pub fn detect_gpu() -> Result<String, String> {
     let (_, name, physical) = device::probe_gpu()?;
-    Ok(if physical { name } else { format!("{name} (software)") })
+    Ok(device::adapter_label(&name, physical))
 }
 
 /// Loads a saved model's policy on the CPU.
