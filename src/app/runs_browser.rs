@@ -13,7 +13,7 @@ use std::sync::mpsc::{channel, Receiver};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-pub use super::runs_scan::{format_utc, move_to_trash, open_folder, scan, sort_rows, InfoCache};
+use super::runs_scan::{format_utc, move_to_trash, open_folder, scan, sort_rows, InfoCache};
 
 /// A running run whose files have not changed for this long is marked as
 /// possibly dead (its process may have been killed).
