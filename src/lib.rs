@@ -1,7 +1,7 @@
 //! RL Research: run, track and compare reinforcement-learning experiments.
 //!
 //! Module arrows point one way: `envs` <- `algos` <- `runner` <- `cli`;
-//! `config` and `runs` are leaves.
+//! `config`, `runs`, `rng` and `fpmode` are leaves.
 //!
 //! ```no_run
 //! use rl_research::{run_experiment, Config};
@@ -14,6 +14,7 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod envs;
+pub mod fpmode;
 pub mod rng;
 pub mod runner;
 pub mod runs;

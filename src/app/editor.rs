@@ -32,20 +32,11 @@ pub struct Preset {
     pub config: Config,
 }
 
-/// The presets shipped in `configs/`, built in so an installed app (started
-/// anywhere) has them too.
-const BUILTIN_PRESETS: &[(&str, &str)] = &[
-    ("cartpole_dqn", include_str!("../../configs/cartpole_dqn.ron")),
-    ("cartpole_ppo", include_str!("../../configs/cartpole_ppo.ron")),
-    ("lunarlander_dqn", include_str!("../../configs/lunarlander_dqn.ron")),
-    ("lunarlander_ppo", include_str!("../../configs/lunarlander_ppo.ron")),
-];
-
 /// Built-in presets, replaced or extended by `./configs/*.ron` when present.
 pub fn load_presets() -> Vec<Preset> {
-    let mut out: Vec<Preset> = BUILTIN_PRESETS
+    let mut out: Vec<Preset> = crate::config::BUILTIN_PRESETS
         .iter()
-        .filter_map(|(name, text)| Some(Preset { name: name.to_string(), config: ron::from_str::<Config>(text).ok()? }))
+        .filter_map(|(name, _)| Some(Preset { name: name.to_string(), config: crate::config::builtin_preset(name).ok()? }))
         .collect();
     if let Ok(dir) = std::fs::read_dir("configs") {
         let mut paths: Vec<_> = dir.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|e| e == "ron")).collect();
@@ -378,8 +369,8 @@ mod tests {
 
     #[test]
     fn builtin_presets_parse_and_validate() {
-        for (name, text) in BUILTIN_PRESETS {
-            let c: Config = ron::from_str(text).unwrap_or_else(|e| panic!("{name}: {e}"));
+        for (name, _) in crate::config::BUILTIN_PRESETS {
+            let c = crate::config::builtin_preset(name).unwrap_or_else(|e| panic!("{name}: {e}"));
             c.validate().unwrap_or_else(|e| panic!("{name}: {e}"));
         }
     }

@@ -7,7 +7,6 @@ use crate::config::{AlgorithmConfig, Config};
 use crate::envs::{CartPole, Env, TimeLimit};
 use crate::rng::Rng;
 use crate::runner::{run_experiment, RunSummary};
-use std::path::Path;
 use std::time::Instant;
 
 /// Multiply-adds of one forward pass of an MLP, times 2 = FLOPs per sample.
@@ -58,6 +57,37 @@ pub fn cartpole_steps_per_sec(steps: u64) -> f64 {
     }
     std::hint::black_box(acc);
     steps as f64 / t0.elapsed().as_secs_f64()
+}
+
+/// How much slower arithmetic on denormal floats is than on normal ones on
+/// this CPU, with IEEE denormals and with them flushed (the mode training
+/// runs in). Returns (IEEE slowdown, flushed slowdown).
+pub fn denormal_penalty() -> (f64, f64) {
+    fn ns_per_element(mode: crate::fpmode::FpMode, value: f32) -> f64 {
+        crate::fpmode::set(mode);
+        let x = vec![value; 4096];
+        let mut y = vec![0f32; 4096];
+        let mut best = f64::INFINITY;
+        for _ in 0..5 {
+            let t0 = Instant::now();
+            for _ in 0..200 {
+                for (o, &v) in y.iter_mut().zip(std::hint::black_box(&x)) {
+                    *o = v * 0.75 + v; // a denormal input makes both ops denormal
+                }
+                std::hint::black_box(&mut y);
+            }
+            best = best.min(t0.elapsed().as_secs_f64() * 1e9 / (200.0 * 4096.0));
+        }
+        best
+    }
+    // A fresh thread, so the caller's mode stays as it is.
+    std::thread::spawn(|| {
+        let base = crate::fpmode::current();
+        let ratio = |mode| ns_per_element(mode, 1e-39) / ns_per_element(mode, 1.0);
+        (ratio(base.ieee()), ratio(base.flushing()))
+    })
+    .join()
+    .unwrap_or((f64::NAN, f64::NAN))
 }
 
 /// LunarLander with random actions: single env on this thread, and a 16-env
@@ -246,6 +276,7 @@ pub fn runs_browser_first_paint(n: usize) -> Result<(f64, FrameStats), String> {
         started_at_unix_secs: 1_795_000_000,
         finished_at_unix_secs: Some(1_795_000_006),
         wall_secs: Some(6.0),
+        train_secs: Some(5.5),
         total_timesteps: 100_000,
         timesteps_done: 100_000,
         best_eval_mean_reward: Some(500.0),
@@ -309,26 +340,74 @@ fn report(label: &str, config: &Config, s: &RunSummary, floor_secs: f64) {
     println!("  vs compute floor ({floor_secs:.1} s):        {:.2}x", s.train_secs / floor_secs);
 }
 
-pub fn cmd_bench(args: &[String]) -> i32 {
-    let quick = args.iter().any(|a| a == "--quick");
-    if let Some(bad) = args.iter().find(|a| *a != "--quick" && *a != "--ui") {
-        eprintln!("error: unknown bench option '{bad}': use --quick or --ui");
-        return 2;
+/// Options of `rl-research bench`.
+#[derive(Debug, Default, PartialEq)]
+struct BenchArgs {
+    quick: bool,
+    ui: bool,
+    vs_sb3: bool,
+    python: Option<String>,
+    only: Option<String>,
+}
+
+fn parse_bench_args(args: &[String]) -> Result<BenchArgs, String> {
+    let mut b = BenchArgs::default();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--quick" => b.quick = true,
+            "--ui" => b.ui = true,
+            "--vs-sb3" => b.vs_sb3 = true,
+            "--python" | "--only" => {
+                let v = it.next().ok_or_else(|| format!("{a} needs a value"))?.clone();
+                if a == "--python" { b.python = Some(v) } else { b.only = Some(v) }
+            }
+            other => return Err(format!("unknown bench option '{other}': use --quick, --ui or --vs-sb3 [--python PY] [--only KEY,...]")),
+        }
     }
-    if args.iter().any(|a| a == "--ui") {
+    if (b.python.is_some() || b.only.is_some()) && !b.vs_sb3 {
+        return Err("--python and --only go with --vs-sb3".into());
+    }
+    Ok(b)
+}
+
+pub fn cmd_bench(args: &[String]) -> i32 {
+    let args = match parse_bench_args(args) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    };
+    if args.vs_sb3 {
+        return super::bench_sb3::cmd_vs_sb3(args.python.as_deref(), args.only.as_deref());
+    }
+    if args.ui {
         bench_ui();
         return 0;
     }
+    let quick = args.quick;
     let dir = std::env::temp_dir().join(format!("rl-research-bench-{}", std::process::id()));
-    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-    println!("rl-research {} bench on {} cores ({})", env!("CARGO_PKG_VERSION"), cores, if quick { "quick" } else { "full" });
+    let env = crate::runs::sysinfo::EnvironmentInfo::collect("cpu (burn flex)", 0);
+    println!(
+        "rl-research {} bench on {} ({} cores, {}), denormals {} ({})",
+        env.crate_version,
+        env.cpu,
+        env.cpu_cores,
+        env.arch,
+        if crate::fpmode::thread_flushes_denormals() { "flushed to zero" } else { "IEEE (not flushed)" },
+        if quick { "quick" } else { "full" }
+    );
+    let (ieee, flushed) = denormal_penalty();
+    println!("Denormal floats on this CPU: {ieee:.1}x slower than normal ones with IEEE gradual underflow, {flushed:.1}x flushed (training flushes them)");
     let sps = cartpole_steps_per_sec(if quick { 2_000_000 } else { 20_000_000 });
     println!("CartPole-v1 env, single thread: {:.2} M steps/s (target >= 10; Gymnasium ~0.14)", sps / 1e6);
     let (single, vec) = lunar_steps_per_sec(if quick { 20_000 } else { 200_000 });
     println!(
-        "LunarLander-v3 env, random actions: {:.1} k steps/s single thread (target >= 60; Gymnasium ~30), {:.1} k steps/s with 16 envs on {cores} cores ({:.2}x)",
+        "LunarLander-v3 env, random actions: {:.1} k steps/s single thread (target >= 60; Gymnasium ~30), {:.1} k steps/s with 16 envs on {} cores ({:.2}x)",
         single / 1e3,
         vec / 1e3,
+        env.cpu_cores,
         vec / single
     );
 
@@ -352,13 +431,7 @@ pub fn cmd_bench(args: &[String]) -> i32 {
         // Floors from the issue: ~110 GFLOP ≈ 3 s, ~850 GFLOP ≈ 23 s at 2 cores' realistic rate.
         report("PPO, default config (CartPole-v1, 1e5 steps; SB3: 22-39 s)", &ppo, &s, 3.0 * s.timesteps as f64 / 1e5);
 
-        let mut dqn = Config::load(Path::new("configs/cartpole_dqn.ron")).unwrap_or_else(|_| {
-            let mut c = Config::default();
-            c.algorithm = AlgorithmConfig::defaults_for("dqn").unwrap_or_default();
-            c.env.n_envs = 1;
-            c.experiment.total_timesteps = 50_000;
-            c
-        });
+        let mut dqn = crate::config::builtin_preset("cartpole_dqn").map_err(|e| e.to_string())?;
         dqn.experiment.runs_dir = dir.clone();
         dqn.experiment.name = "bench_dqn".into();
         dqn.experiment.video_episodes = 0;
@@ -376,5 +449,26 @@ pub fn cmd_bench(args: &[String]) -> i32 {
             eprintln!("error: {e}");
             1
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(a: &[&str]) -> Vec<String> {
+        a.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn bench_options_parse_and_bad_ones_are_named() {
+        assert_eq!(parse_bench_args(&args(&["--quick"])).unwrap(), BenchArgs { quick: true, ..Default::default() });
+        let b = parse_bench_args(&args(&["--vs-sb3", "--python", "/v/bin/python", "--only", "dqn_cartpole"])).unwrap();
+        assert!(b.vs_sb3);
+        assert_eq!(b.python.as_deref(), Some("/v/bin/python"));
+        assert_eq!(b.only.as_deref(), Some("dqn_cartpole"));
+        assert!(parse_bench_args(&args(&["--fast"])).unwrap_err().contains("'--fast'"));
+        assert!(parse_bench_args(&args(&["--vs-sb3", "--python"])).unwrap_err().contains("--python needs a value"));
+        assert!(parse_bench_args(&args(&["--only", "ppo_cartpole"])).unwrap_err().contains("--vs-sb3"));
     }
 }

@@ -2,6 +2,7 @@
 //! Exit codes: 0 success, 1 failure, 2 bad input (usage or config), 130 stopped by Ctrl-C.
 
 pub mod bench;
+mod bench_sb3;
 mod progress;
 mod sweep;
 
@@ -34,9 +35,11 @@ USAGE:
   rl-research video RUN_DIR [--episodes N] [--out FILE] [--json]
       Record N greedy episodes (default 1) of the best model to an MP4 (default
       RUN_DIR/videos/evaluation.mp4) and RUN_DIR/logs/eval_episodes.jsonl.
-  rl-research bench [--quick | --ui]
+  rl-research bench [--quick | --ui | --vs-sb3 [--python PY] [--only ppo_cartpole,dqn_cartpole,ppo_lunar]]
       Speed benchmark: env steps/s, time to solve CartPole with PPO and DQN, GFLOP/s,
-      UI frame times (--ui: only those).
+      UI frame times (--ui: only those). --vs-sb3: our presets and Stable-Baselines3
+      with the same hyperparameters back to back (needs a Python with
+      stable-baselines3 and gymnasium; prints ours alone otherwise).
   rl-research gui [--tab train|runs|replay] [--runs-dir DIR] [--replay RUN_DIR] [--config FILE] [--start] [--select RUN_DIR ...]
       Open the desktop app on a tab, runs directory, run's replay or config
       (--start: train that config at once; --select: plot these runs).

@@ -21,6 +21,24 @@ pub const ENV_IDS: &[&str] = &["CartPole-v1", "LunarLander-v3", "LunarLander-v2"
 /// Algorithm names this build can train.
 pub const ALGORITHM_NAMES: &[&str] = &["ppo", "dqn"];
 
+/// The presets shipped in `configs/`, built in so an installed binary (started
+/// anywhere: the app, `bench`) has them too.
+pub const BUILTIN_PRESETS: &[(&str, &str)] = &[
+    ("cartpole_dqn", include_str!("../../configs/cartpole_dqn.ron")),
+    ("cartpole_ppo", include_str!("../../configs/cartpole_ppo.ron")),
+    ("lunarlander_dqn", include_str!("../../configs/lunarlander_dqn.ron")),
+    ("lunarlander_ppo", include_str!("../../configs/lunarlander_ppo.ron")),
+];
+
+/// A built-in preset by name (`cartpole_dqn`, ...).
+pub fn builtin_preset(name: &str) -> Result<Config, ConfigError> {
+    let Some((_, text)) = BUILTIN_PRESETS.iter().find(|(n, _)| *n == name) else {
+        let names: Vec<&str> = BUILTIN_PRESETS.iter().map(|(n, _)| *n).collect();
+        return err(format!("no built-in preset '{name}': the presets are {}", names.join(", ")));
+    };
+    ron::from_str::<Config>(text).map_err(|e| ConfigError(format!("built-in preset {name}: {e}")))
+}
+
 /// A configuration error: which key or file, and what is allowed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConfigError(pub String);

@@ -39,6 +39,7 @@ pub fn evaluate_policy(policy: &Policy, env: &mut dyn Env, n_episodes: usize) ->
 }
 
 pub fn evaluate_episodes(policy: &Policy, env: &mut dyn Env, n_episodes: usize) -> Result<EvalResult, String> {
+    let _fp = crate::fpmode::FlushDenormals::enter();
     check_shapes(policy, env)?;
     let mut obs = vec![0.0f32; env.observation_space().dim()];
     let mut result = EvalResult::default();
@@ -63,6 +64,7 @@ pub fn evaluate_episodes(policy: &Policy, env: &mut dyn Env, n_episodes: usize) 
 /// One episode per env, all stepped together so the policy runs once per step
 /// on a batch (much cheaper than one call per env). Env `i` is reset with `seed + i`.
 pub fn evaluate_batched(policy: &Policy, envs: &mut [Box<dyn Env>], seed: u64) -> Result<EvalResult, String> {
+    let _fp = crate::fpmode::FlushDenormals::enter();
     let n = envs.len();
     let Some(first) = envs.first() else { return Ok(EvalResult::default()) };
     check_shapes(policy, first.as_ref())?;

@@ -127,6 +127,8 @@ pub fn run_experiment(config: &Config) -> Result<RunSummary, RunError> {
 
 pub fn run_experiment_with(config: &Config, options: RunOptions) -> Result<RunSummary, RunError> {
     config.validate()?;
+    // Denormals flushed on this thread and the rayon pool for the whole run, restored after.
+    let _fp = crate::fpmode::FlushDenormals::enter();
     let resolved = device::resolve(config.experiment.device).map_err(RunError::Device)?;
     let env_cfg = &config.env;
     let envs: Vec<Box<dyn Env>> = (0..env_cfg.n_envs).map(|_| make_env(env_cfg)).collect::<Result<_, _>>()?;
@@ -154,6 +156,7 @@ pub fn run_experiment_with(config: &Config, options: RunOptions) -> Result<RunSu
         started_at_unix_secs: unix_now_secs(),
         finished_at_unix_secs: None,
         wall_secs: None,
+        train_secs: None,
         total_timesteps: config.experiment.total_timesteps,
         timesteps_done: 0,
         best_eval_mean_reward: None,
@@ -223,6 +226,7 @@ pub fn run_experiment_with(config: &Config, options: RunOptions) -> Result<RunSu
         }
     }
     logger.info_mut().timesteps_done = timesteps;
+    logger.info_mut().train_secs = Some(train_secs);
     logger.info_mut().best_eval_mean_reward = best;
     logger.finish(status, error.clone())?;
     if let Some(tx) = &options.events {

@@ -56,6 +56,7 @@ impl EpisodeRecord {
 
 /// Runs `n_episodes` greedy episodes (episode i reset with `seed + i`), keeping everything.
 pub fn record_episodes(policy: &Policy, env: &mut dyn Env, n_episodes: usize, seed: u64) -> Result<Vec<EpisodeRecord>, String> {
+    let _fp = crate::fpmode::FlushDenormals::enter();
     env.set_render(true);
     let d = env.observation_space().dim();
     let mut obs = vec![0.0f32; d];

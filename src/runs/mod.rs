@@ -109,6 +109,9 @@ pub struct RunInfo {
     pub started_at_unix_secs: u64,
     pub finished_at_unix_secs: Option<u64>,
     pub wall_secs: Option<f64>,
+    /// Wall seconds in training alone: evaluations and best-model saves excluded.
+    #[serde(default)]
+    pub train_secs: Option<f64>,
     pub total_timesteps: u64,
     pub timesteps_done: u64,
     pub best_eval_mean_reward: Option<f64>,

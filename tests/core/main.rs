@@ -1,5 +1,6 @@
 //! Integration tests, one binary (each test binary links all of burn).
 
+mod fpmode;
 mod gui;
 mod gym_parity;
 mod learning;

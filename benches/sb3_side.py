@@ -1,0 +1,107 @@
+"""Stable-Baselines3's side of `rl-research bench --vs-sb3`.
+
+Usage: python sb3_side.py SPEC.json OUT.json
+
+SPEC.json is written by rl-research from one of its presets, with the
+hyperparameters already translated to SB3's names, so both tools train with
+exactly the same settings (rl-baselines3-zoo's). This script trains, evaluates
+like SB3's EvalCallback at the same frequency, and writes timings and
+evaluations to OUT.json. The whole process is timed by rl-research from outside.
+
+Needs: pip install stable-baselines3 gymnasium  (and gymnasium[box2d] for LunarLander).
+"""
+
+import json
+import sys
+import time
+
+
+def schedule(value):
+    """Our schedules: a number, or {"linear": initial} (rl-zoo's lin_<x>)."""
+    if isinstance(value, dict) and "linear" in value:
+        initial = float(value["linear"])
+        return lambda progress_remaining: progress_remaining * initial
+    return float(value)
+
+
+def main():
+    if len(sys.argv) != 3:
+        sys.exit("usage: sb3_side.py SPEC.json OUT.json")
+    with open(sys.argv[1]) as f:
+        spec = json.load(f)
+
+    t_import = time.perf_counter()
+    import gymnasium
+    import stable_baselines3
+    import torch
+    from stable_baselines3 import DQN, PPO
+    from stable_baselines3.common.callbacks import EvalCallback
+    from stable_baselines3.common.env_util import make_vec_env
+    from stable_baselines3.common.evaluation import evaluate_policy
+    import_secs = time.perf_counter() - t_import
+
+    class TimedEval(EvalCallback):
+        """EvalCallback that also sums the wall time of its evaluations."""
+
+        eval_secs = 0.0
+
+        def _on_step(self):
+            t0 = time.perf_counter()
+            result = super()._on_step()
+            if self.eval_freq > 0 and self.n_calls % self.eval_freq == 0:
+                self.eval_secs += time.perf_counter() - t0
+            return result
+
+    p = dict(spec["params"])
+    activation = {"tanh": torch.nn.Tanh, "relu": torch.nn.ReLU}[p.pop("activation")]
+    policy_kwargs = {"net_arch": p.pop("net_arch"), "activation_fn": activation,
+                     "optimizer_kwargs": {"eps": p.pop("adam_eps")}}
+    if "ortho_init" in p:
+        policy_kwargs["ortho_init"] = p.pop("ortho_init")
+    for key in ("learning_rate", "clip_range"):
+        if key in p:
+            p[key] = schedule(p[key])
+
+    env_kwargs = spec.get("env_kwargs") or {}
+    seed = int(spec["seed"])
+    n_envs = int(spec["n_envs"])
+    env = make_vec_env(spec["env_id"], n_envs=n_envs, seed=seed, env_kwargs=env_kwargs)
+    eval_env = make_vec_env(spec["env_id"], n_envs=1, seed=seed + 1_000_000, env_kwargs=env_kwargs)
+    algo = {"ppo": PPO, "dqn": DQN}[spec["algo"]]
+    model = algo("MlpPolicy", env, policy_kwargs=policy_kwargs, seed=seed, device="cpu", verbose=0, **p)
+
+    eval_freq = int(spec["eval_freq"])
+    n_eval = int(spec["n_eval_episodes"])
+    callbacks = []
+    if eval_freq > 0:
+        callbacks.append(TimedEval(eval_env, eval_freq=max(eval_freq // n_envs, 1),
+                                   n_eval_episodes=n_eval, deterministic=True, verbose=0))
+    t0 = time.perf_counter()
+    model.learn(total_timesteps=int(spec["total_timesteps"]), callback=callbacks or None)
+    learn_secs = time.perf_counter() - t0
+    eval_secs = callbacks[0].eval_secs if callbacks else 0.0
+    # EvalCallback keeps -inf until its first evaluation.
+    best = float(callbacks[0].best_mean_reward) if callbacks else None
+    best = best if best is not None and best != float("-inf") else None
+
+    final_mean, final_std = evaluate_policy(model, eval_env, n_eval_episodes=n_eval, deterministic=True)
+    out = {
+        "sb3_version": stable_baselines3.__version__,
+        "torch_version": torch.__version__,
+        "gymnasium_version": gymnasium.__version__,
+        "torch_threads": torch.get_num_threads(),
+        "import_secs": import_secs,
+        "learn_secs": learn_secs,
+        "eval_secs": eval_secs,
+        "train_secs": learn_secs - eval_secs,
+        "timesteps": int(model.num_timesteps),
+        "best_mean_reward": best,
+        "final_mean_reward": float(final_mean),
+        "final_std_reward": float(final_std),
+    }
+    with open(sys.argv[2], "w") as f:
+        json.dump(out, f)
+
+
+if __name__ == "__main__":
+    main()

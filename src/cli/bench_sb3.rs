@@ -1,0 +1,338 @@
+//! `rl-research bench --vs-sb3`: our presets and Stable-Baselines3 with the
+//! same hyperparameters, back to back on this machine, each as its own process.
+//!
+//! Ours runs as `rl-research run --config <preset>` (whole process timed from
+//! outside; training-only time from `run_info.json`). SB3 runs
+//! `benches/sb3_side.py` (built into the binary) with a spec translated from
+//! the same preset; it reports its training-only time (learn minus EvalCallback
+//! evaluations). Both evaluate `n_eval_episodes` greedy episodes every
+//! `eval_freq` env steps and once at the end.
+
+use crate::config::{AlgorithmConfig, Config, Schedule};
+use crate::runs::logger::read_metrics;
+use crate::runs::{RunDir, RunInfo};
+use serde_json::{json, Value};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+const SB3_SIDE_PY: &str = include_str!("../../benches/sb3_side.py");
+
+/// How to get the comparison, printed when no usable Python is found.
+pub const SB3_HOWTO: &str = "python3 -m venv ~/.venvs/sb3 && ~/.venvs/sb3/bin/pip install stable-baselines3 'gymnasium[box2d]'; \
+then: rl-research bench --vs-sb3 --python ~/.venvs/sb3/bin/python (or set RL_RESEARCH_SB3_PYTHON)";
+
+/// One benchmarked workload: a preset, optionally cut to fewer steps.
+pub struct Workload {
+    pub key: &'static str,
+    pub label: &'static str,
+    pub preset: &'static str,
+    pub total_timesteps: Option<u64>,
+}
+
+pub const WORKLOADS: &[Workload] = &[
+    Workload { key: "ppo_cartpole", label: "PPO CartPole-v1, default run (1e5 steps)", preset: "cartpole_ppo", total_timesteps: None },
+    Workload { key: "dqn_cartpole", label: "DQN CartPole-v1 preset (5e4 steps)", preset: "cartpole_dqn", total_timesteps: None },
+    Workload { key: "ppo_lunar", label: "PPO LunarLander-v3 preset, first 1e5 steps", preset: "lunarlander_ppo", total_timesteps: Some(100_000) },
+];
+
+/// One side's result.
+#[derive(Clone, Debug, Default)]
+pub struct SideResult {
+    pub whole_secs: f64,
+    pub train_secs: Option<f64>,
+    pub final_eval: Option<(f64, f64)>,
+    pub best_eval: Option<f64>,
+}
+
+fn schedule_json(s: &Schedule) -> Value {
+    match *s {
+        Schedule::Constant(v) => json!(v),
+        Schedule::Linear { initial } => json!({ "linear": initial }),
+    }
+}
+
+/// The SB3 spec for a config: the same hyperparameters under SB3's names.
+pub fn sb3_spec(config: &Config) -> Value {
+    let params = match &config.algorithm {
+        AlgorithmConfig::Ppo(p) => json!({
+            "learning_rate": schedule_json(&p.learning_rate),
+            "n_steps": p.n_steps,
+            "batch_size": p.batch_size,
+            "n_epochs": p.n_epochs,
+            "gamma": p.gamma,
+            "gae_lambda": p.gae_lambda,
+            "clip_range": schedule_json(&p.clip_range),
+            "ent_coef": p.ent_coef,
+            "vf_coef": p.vf_coef,
+            "max_grad_norm": p.max_grad_norm,
+            "normalize_advantage": p.normalize_advantage,
+            "net_arch": p.net_arch,
+            "activation": p.activation,
+            "ortho_init": p.ortho_init,
+            "adam_eps": p.adam_eps,
+        }),
+        AlgorithmConfig::Dqn(d) => json!({
+            "learning_rate": schedule_json(&d.learning_rate),
+            "buffer_size": d.buffer_size,
+            "learning_starts": d.learning_starts,
+            "batch_size": d.batch_size,
+            "gamma": d.gamma,
+            "target_update_interval": d.target_update_interval,
+            "train_freq": d.train_freq,
+            "gradient_steps": d.gradient_steps,
+            "exploration_fraction": d.exploration_fraction,
+            "exploration_initial_eps": d.exploration_initial_eps,
+            "exploration_final_eps": d.exploration_final_eps,
+            "max_grad_norm": d.max_grad_norm,
+            "net_arch": d.net_arch,
+            "activation": d.activation,
+            "adam_eps": d.adam_eps,
+        }),
+    };
+    let e = &config.env;
+    let mut env_kwargs = serde_json::Map::new();
+    if e.id.starts_with("LunarLander") {
+        env_kwargs.insert("gravity".into(), json!(e.params.gravity));
+        env_kwargs.insert("enable_wind".into(), json!(e.params.enable_wind));
+        env_kwargs.insert("wind_power".into(), json!(e.params.wind_power));
+        env_kwargs.insert("turbulence_power".into(), json!(e.params.turbulence_power));
+    } else if e.params.sutton_barto_reward {
+        env_kwargs.insert("sutton_barto_reward".into(), json!(true));
+    }
+    if let Some(steps) = e.max_episode_steps {
+        env_kwargs.insert("max_episode_steps".into(), json!(steps));
+    }
+    json!({
+        "algo": config.algorithm.name(),
+        // Gymnasium 1.x has no LunarLander-v2 any more: v3 is the same with wind off.
+        "env_id": if e.id == "LunarLander-v2" { "LunarLander-v3" } else { e.id.as_str() },
+        "env_kwargs": env_kwargs,
+        "n_envs": e.n_envs,
+        "seed": config.experiment.seed,
+        "total_timesteps": config.experiment.total_timesteps,
+        "eval_freq": config.experiment.eval_freq,
+        "n_eval_episodes": config.experiment.n_eval_episodes,
+        "params": params,
+    })
+}
+
+/// A Python with stable-baselines3, gymnasium and torch, or why there is none.
+pub fn find_python(explicit: Option<&str>) -> Result<(String, String), String> {
+    let candidates: Vec<String> = match explicit {
+        Some(p) => vec![p.to_string()],
+        None => std::env::var("RL_RESEARCH_SB3_PYTHON").ok().into_iter().chain(["python3".to_string(), "python".to_string()]).collect(),
+    };
+    let probe = "import stable_baselines3, gymnasium, torch; print(stable_baselines3.__version__, torch.__version__, gymnasium.__version__)";
+    let mut tried = Vec::new();
+    for py in candidates {
+        match Command::new(&py).args(["-c", probe]).stderr(Stdio::null()).output() {
+            Ok(out) if out.status.success() => {
+                let v = String::from_utf8_lossy(&out.stdout).trim().to_string();
+                let mut parts = v.split_whitespace();
+                let versions = format!("SB3 {}, torch {}, gymnasium {}", parts.next().unwrap_or("?"), parts.next().unwrap_or("?"), parts.next().unwrap_or("?"));
+                return Ok((py, versions));
+            }
+            Ok(_) => tried.push(format!("{py}: no stable_baselines3/gymnasium/torch")),
+            Err(e) => tried.push(format!("{py}: {e}")),
+        }
+    }
+    Err(tried.join("; "))
+}
+
+/// Whether that Python can make LunarLander (needs gymnasium[box2d]).
+fn python_has_box2d(py: &str) -> bool {
+    Command::new(py).args(["-c", "import Box2D"]).stderr(Stdio::null()).stdout(Stdio::null()).status().is_ok_and(|s| s.success())
+}
+
+/// Last `eval/mean_reward` and `eval/std_reward` of a run (its final evaluation).
+fn final_eval(run: &RunDir) -> Option<(f64, f64)> {
+    let rows = read_metrics(&run.metrics_csv()).ok()?;
+    let last = |name: &str| rows.iter().rev().find(|r| r.metric == name).map(|r| r.value);
+    Some((last("eval/mean_reward")?, last("eval/std_reward")?))
+}
+
+/// Our side: `rl-research run --config <preset.yaml>` as a child process.
+pub fn run_ours(config: &Config, work: &Path) -> Result<SideResult, String> {
+    let exe = std::env::current_exe().map_err(|e| format!("cannot find this executable: {e}"))?;
+    let cfg_path = work.join(format!("{}.yaml", config.experiment.name));
+    std::fs::write(&cfg_path, config.to_yaml()).map_err(|e| format!("writing {}: {e}", cfg_path.display()))?;
+    let t0 = Instant::now();
+    let out = Command::new(&exe)
+        .args(["run", "--config"])
+        .arg(&cfg_path)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .map_err(|e| format!("starting {}: {e}", exe.display()))?;
+    let whole_secs = t0.elapsed().as_secs_f64();
+    if !out.status.success() {
+        return Err(format!("rl-research run failed ({}): {}", out.status, String::from_utf8_lossy(&out.stderr).trim()));
+    }
+    let run = RunDir::at(config.experiment.runs_dir.join(&config.experiment.name));
+    let info = RunInfo::read(&run).map_err(|e| format!("reading {}: {e}", run.run_info().display()))?;
+    Ok(SideResult { whole_secs, train_secs: info.train_secs, final_eval: final_eval(&run), best_eval: info.best_eval_mean_reward })
+}
+
+/// SB3's side: `python sb3_side.py spec.json out.json` as a child process.
+pub fn run_sb3(python: &str, config: &Config, work: &Path) -> Result<SideResult, String> {
+    let script = work.join("sb3_side.py");
+    std::fs::write(&script, SB3_SIDE_PY).map_err(|e| format!("writing {}: {e}", script.display()))?;
+    let spec_path = work.join(format!("{}.sb3.json", config.experiment.name));
+    let out_path = work.join(format!("{}.sb3.out.json", config.experiment.name));
+    std::fs::write(&spec_path, sb3_spec(config).to_string()).map_err(|e| format!("writing {}: {e}", spec_path.display()))?;
+    let t0 = Instant::now();
+    let out = Command::new(python)
+        .arg(&script)
+        .arg(&spec_path)
+        .arg(&out_path)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .map_err(|e| format!("starting {python}: {e}"))?;
+    let whole_secs = t0.elapsed().as_secs_f64();
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        let tail: Vec<&str> = err.lines().rev().take(6).collect();
+        return Err(format!("SB3 side failed ({}): {}", out.status, tail.into_iter().rev().collect::<Vec<_>>().join(" | ")));
+    }
+    let text = std::fs::read_to_string(&out_path).map_err(|e| format!("reading {}: {e}", out_path.display()))?;
+    let v: Value = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", out_path.display()))?;
+    let f = |k: &str| v.get(k).and_then(Value::as_f64);
+    Ok(SideResult {
+        whole_secs,
+        train_secs: f("train_secs"),
+        final_eval: f("final_mean_reward").zip(f("final_std_reward")),
+        best_eval: f("best_mean_reward"),
+    })
+}
+
+fn secs(s: Option<f64>) -> String {
+    s.map(|s| format!("{s:.1} s")).unwrap_or_else(|| "-".into())
+}
+
+fn evals(r: &SideResult) -> String {
+    let fin = r.final_eval.map(|(m, s)| format!("{m:.1} ± {s:.1}")).unwrap_or_else(|| "-".into());
+    let best = r.best_eval.map(|b| format!("{b:.1}")).unwrap_or_else(|| "-".into());
+    format!("final {fin}, best {best}")
+}
+
+fn ratio(sb3: Option<f64>, ours: Option<f64>) -> String {
+    match (sb3, ours) {
+        (Some(a), Some(b)) if b > 0.0 => format!("{:.2}x", a / b),
+        _ => "-".into(),
+    }
+}
+
+/// `bench --vs-sb3 [--python PY] [--only KEY,KEY]`.
+pub fn cmd_vs_sb3(python: Option<&str>, only: Option<&str>) -> i32 {
+    let selected: Vec<&Workload> = match only {
+        Some(list) => {
+            let keys: Vec<&str> = list.split(',').map(str::trim).collect();
+            if let Some(bad) = keys.iter().find(|k| !WORKLOADS.iter().any(|w| w.key == **k)) {
+                let valid: Vec<&str> = WORKLOADS.iter().map(|w| w.key).collect();
+                eprintln!("error: --only: unknown workload '{bad}': valid ones are {}", valid.join(", "));
+                return 2;
+            }
+            WORKLOADS.iter().filter(|w| keys.contains(&w.key)).collect()
+        }
+        None => WORKLOADS.iter().collect(),
+    };
+    let env = crate::runs::sysinfo::EnvironmentInfo::collect("cpu (burn flex)", 0);
+    println!("rl-research {} vs Stable-Baselines3 on {} ({} cores, {} {})", env.crate_version, env.cpu, env.cpu_cores, env.os, env.arch);
+    let sb3 = find_python(python);
+    match &sb3 {
+        Ok((py, versions)) => println!("SB3 side: {py} ({versions}); both on the CPU, each process with every core"),
+        Err(why) => {
+            println!("SB3 side: not available ({why})");
+            println!("  to compare: {SB3_HOWTO}");
+            println!("  ours alone below.");
+        }
+    }
+    let work = std::env::temp_dir().join(format!("rl-research-vs-sb3-{}", std::process::id()));
+    if let Err(e) = std::fs::create_dir_all(&work) {
+        eprintln!("error: creating {}: {e}", work.display());
+        return 1;
+    }
+    let mut failed = false;
+    for w in selected {
+        let mut config = match crate::config::builtin_preset(w.preset) {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return 1;
+            }
+        };
+        config.experiment.name = format!("vs_sb3_{}", w.key);
+        config.experiment.runs_dir = work.join("runs");
+        config.experiment.video_episodes = 0;
+        if let Some(t) = w.total_timesteps {
+            config.experiment.total_timesteps = t;
+        }
+        println!("\n{}:", w.label);
+        let ours = match run_ours(&config, &work) {
+            Ok(r) => r,
+            Err(e) => {
+                println!("  ours: {e}");
+                failed = true;
+                continue;
+            }
+        };
+        println!("  ours: whole process {:.1} s, training {}, eval {}", ours.whole_secs, secs(ours.train_secs), evals(&ours));
+        let Ok((py, _)) = &sb3 else { continue };
+        if config.env.id.starts_with("LunarLander") && !python_has_box2d(py) {
+            println!("  SB3:  skipped: {py} cannot import Box2D (pip install 'gymnasium[box2d]')");
+            continue;
+        }
+        match run_sb3(py, &config, &work) {
+            Ok(theirs) => {
+                println!("  SB3:  whole process {:.1} s, training {}, eval {}", theirs.whole_secs, secs(theirs.train_secs), evals(&theirs));
+                println!(
+                    "  speed-up: whole process {}, training only {}",
+                    ratio(Some(theirs.whole_secs), Some(ours.whole_secs)),
+                    ratio(theirs.train_secs, ours.train_secs)
+                );
+            }
+            Err(e) => {
+                println!("  SB3:  {e}");
+                failed = true;
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(&work);
+    if failed { 1 } else { 0 }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sb3_spec_carries_every_hyperparameter_of_the_preset() {
+        let c = crate::config::builtin_preset("cartpole_ppo").unwrap();
+        let s = sb3_spec(&c);
+        assert_eq!(s["algo"], "ppo");
+        assert_eq!(s["n_envs"], 8);
+        assert_eq!(s["params"]["learning_rate"]["linear"], 1e-3);
+        assert_eq!(s["params"]["clip_range"]["linear"], 0.2);
+        assert_eq!(s["params"]["n_epochs"], 20);
+        assert_eq!(s["params"]["activation"], "tanh");
+        let AlgorithmConfig::Ppo(p) = &c.algorithm else { panic!("ppo preset") };
+        // Every PPO field has an SB3 counterpart in the spec.
+        let fields = serde_json::to_value(p).unwrap();
+        for k in fields.as_object().unwrap().keys() {
+            assert!(s["params"].get(k).is_some(), "PPO param {k} missing from the SB3 spec");
+        }
+        let d = crate::config::builtin_preset("cartpole_dqn").unwrap();
+        let s = sb3_spec(&d);
+        let AlgorithmConfig::Dqn(p) = &d.algorithm else { panic!("dqn preset") };
+        for k in serde_json::to_value(p).unwrap().as_object().unwrap().keys() {
+            assert!(s["params"].get(k).is_some(), "DQN param {k} missing from the SB3 spec");
+        }
+        assert_eq!(s["params"]["learning_rate"], 2.3e-3);
+        let l = crate::config::builtin_preset("lunarlander_ppo").unwrap();
+        assert_eq!(sb3_spec(&l)["env_kwargs"]["gravity"], -10.0);
+    }
+}
