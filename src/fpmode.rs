@@ -127,7 +127,8 @@ static GLOBAL_POOL_FLUSHES: AtomicBool = AtomicBool::new(false);
 
 /// For the `rl-research` binary, first thing in `main`: the main thread and
 /// every thread created afterwards flush denormals, rayon's global pool
-/// included. Returns a note when that could not be done fully.
+/// included. Returns a note for the user when this target cannot flush. (If
+/// something built rayon's pool first, [`FlushDenormals`] sets its threads per run.)
 pub fn init_process() -> Option<String> {
     if !SUPPORTED {
         return Some(format!("note: flushing denormal floats is not supported on {}; training may be slower", std::env::consts::ARCH));
@@ -146,7 +147,6 @@ pub fn init_process() -> Option<String> {
             GLOBAL_POOL_FLUSHES.store(true, Ordering::SeqCst);
             None
         }
-        // Someone built the pool first; FlushDenormals then sets its threads per run.
         Err(_) => None,
     }
 }
