@@ -2,9 +2,9 @@
 
 Usage: python sb3_side.py SPEC.json OUT.json
 
-SPEC.json is written by rl-research from one of its presets, with the
-hyperparameters already translated to SB3's names, so both tools train with
-exactly the same settings (rl-baselines3-zoo's). This script trains, evaluates
+SPEC.json is written by rl-research from one of its presets; its hyperparameters
+are named as SB3's (schedules as rl-zoo writes them: a number or "lin_<x>"), so
+both tools train with exactly the same settings (rl-baselines3-zoo's). This script trains, evaluates
 like SB3's EvalCallback at the same frequency, and writes timings and
 evaluations to OUT.json. The whole process is timed by rl-research from outside.
 
@@ -17,9 +17,9 @@ import time
 
 
 def schedule(value):
-    """Our schedules: a number, or {"linear": initial} (rl-zoo's lin_<x>)."""
-    if isinstance(value, dict) and "linear" in value:
-        initial = float(value["linear"])
+    """A schedule as rl-zoo writes it: a number, or "lin_<x>" (linear from x to 0)."""
+    if isinstance(value, str) and value.startswith("lin_"):
+        initial = float(value[len("lin_"):])
         return lambda progress_remaining: progress_remaining * initial
     return float(value)
 

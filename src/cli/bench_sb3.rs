@@ -8,7 +8,7 @@
 //! evaluations). Both evaluate `n_eval_episodes` greedy episodes every
 //! `eval_freq` env steps and once at the end.
 
-use crate::config::{AlgorithmConfig, Config, Schedule};
+use crate::config::{AlgorithmConfig, Config};
 use crate::runs::logger::read_metrics;
 use crate::runs::{RunDir, RunInfo};
 use serde_json::{json, Value};
@@ -45,51 +45,15 @@ pub struct SideResult {
     pub best_eval: Option<f64>,
 }
 
-fn schedule_json(s: &Schedule) -> Value {
-    match *s {
-        Schedule::Constant(v) => json!(v),
-        Schedule::Linear { initial } => json!({ "linear": initial }),
-    }
-}
-
-/// The SB3 spec for a config: the same hyperparameters under SB3's names.
+/// The SB3 spec for a config. Our hyperparameter names are SB3's (and rl-zoo's),
+/// schedules serialise as rl-zoo writes them (a number or `lin_<x>`), so the
+/// params go over as they are: nothing to translate, nothing to drift apart.
 pub fn sb3_spec(config: &Config) -> Value {
     let params = match &config.algorithm {
-        AlgorithmConfig::Ppo(p) => json!({
-            "learning_rate": schedule_json(&p.learning_rate),
-            "n_steps": p.n_steps,
-            "batch_size": p.batch_size,
-            "n_epochs": p.n_epochs,
-            "gamma": p.gamma,
-            "gae_lambda": p.gae_lambda,
-            "clip_range": schedule_json(&p.clip_range),
-            "ent_coef": p.ent_coef,
-            "vf_coef": p.vf_coef,
-            "max_grad_norm": p.max_grad_norm,
-            "normalize_advantage": p.normalize_advantage,
-            "net_arch": p.net_arch,
-            "activation": p.activation,
-            "ortho_init": p.ortho_init,
-            "adam_eps": p.adam_eps,
-        }),
-        AlgorithmConfig::Dqn(d) => json!({
-            "learning_rate": schedule_json(&d.learning_rate),
-            "buffer_size": d.buffer_size,
-            "learning_starts": d.learning_starts,
-            "batch_size": d.batch_size,
-            "gamma": d.gamma,
-            "target_update_interval": d.target_update_interval,
-            "train_freq": d.train_freq,
-            "gradient_steps": d.gradient_steps,
-            "exploration_fraction": d.exploration_fraction,
-            "exploration_initial_eps": d.exploration_initial_eps,
-            "exploration_final_eps": d.exploration_final_eps,
-            "max_grad_norm": d.max_grad_norm,
-            "net_arch": d.net_arch,
-            "activation": d.activation,
-            "adam_eps": d.adam_eps,
-        }),
-    };
+        AlgorithmConfig::Ppo(p) => serde_json::to_value(p),
+        AlgorithmConfig::Dqn(d) => serde_json::to_value(d),
+    }
+    .unwrap_or_default();
     let e = &config.env;
     let mut env_kwargs = serde_json::Map::new();
     if e.id.starts_with("LunarLander") {
@@ -309,30 +273,39 @@ pub fn cmd_vs_sb3(python: Option<&str>, only: Option<&str>) -> i32 {
 mod tests {
     use super::*;
 
+    /// Keyword arguments of SB3 2.x's `PPO(...)` / `DQN(...)`, plus the policy
+    /// settings sb3_side.py turns into `policy_kwargs`.
+    const SB3_PPO: &[&str] = &["learning_rate", "n_steps", "batch_size", "n_epochs", "gamma", "gae_lambda", "clip_range", "ent_coef", "vf_coef", "max_grad_norm", "normalize_advantage"];
+    const SB3_DQN: &[&str] = &["learning_rate", "buffer_size", "learning_starts", "batch_size", "gamma", "target_update_interval", "train_freq", "gradient_steps", "exploration_fraction", "exploration_initial_eps", "exploration_final_eps", "max_grad_norm"];
+    const POLICY: &[&str] = &["net_arch", "activation", "ortho_init", "adam_eps"];
+
+    fn keys(spec: &Value) -> Vec<String> {
+        spec["params"].as_object().map(|o| o.keys().cloned().collect()).unwrap_or_default()
+    }
+
     #[test]
-    fn sb3_spec_carries_every_hyperparameter_of_the_preset() {
+    fn sb3_spec_sends_only_arguments_sb3_takes() {
         let c = crate::config::builtin_preset("cartpole_ppo").unwrap();
         let s = sb3_spec(&c);
         assert_eq!(s["algo"], "ppo");
         assert_eq!(s["n_envs"], 8);
-        assert_eq!(s["params"]["learning_rate"]["linear"], 1e-3);
-        assert_eq!(s["params"]["clip_range"]["linear"], 0.2);
+        assert_eq!(s["params"]["learning_rate"], "lin_0.001");
+        assert_eq!(s["params"]["clip_range"], "lin_0.2");
         assert_eq!(s["params"]["n_epochs"], 20);
         assert_eq!(s["params"]["activation"], "tanh");
-        let AlgorithmConfig::Ppo(p) = &c.algorithm else { panic!("ppo preset") };
-        // Every PPO field has an SB3 counterpart in the spec.
-        let fields = serde_json::to_value(p).unwrap();
-        for k in fields.as_object().unwrap().keys() {
-            assert!(s["params"].get(k).is_some(), "PPO param {k} missing from the SB3 spec");
+        // A new PPO/DQN field without an SB3 counterpart must be mapped in sb3_side.py first.
+        for k in keys(&s) {
+            assert!(SB3_PPO.contains(&k.as_str()) || POLICY.contains(&k.as_str()), "PPO param {k} is no SB3 PPO argument");
         }
-        let d = crate::config::builtin_preset("cartpole_dqn").unwrap();
-        let s = sb3_spec(&d);
-        let AlgorithmConfig::Dqn(p) = &d.algorithm else { panic!("dqn preset") };
-        for k in serde_json::to_value(p).unwrap().as_object().unwrap().keys() {
-            assert!(s["params"].get(k).is_some(), "DQN param {k} missing from the SB3 spec");
+        let d = sb3_spec(&crate::config::builtin_preset("cartpole_dqn").unwrap());
+        assert_eq!(d["params"]["learning_rate"], 2.3e-3);
+        assert_eq!(d["params"]["gradient_steps"], 128);
+        for k in keys(&d) {
+            assert!(SB3_DQN.contains(&k.as_str()) || POLICY.contains(&k.as_str()), "DQN param {k} is no SB3 DQN argument");
         }
-        assert_eq!(s["params"]["learning_rate"], 2.3e-3);
-        let l = crate::config::builtin_preset("lunarlander_ppo").unwrap();
-        assert_eq!(sb3_spec(&l)["env_kwargs"]["gravity"], -10.0);
+        let l = sb3_spec(&crate::config::builtin_preset("lunarlander_ppo").unwrap());
+        assert_eq!(l["env_id"], "LunarLander-v3");
+        assert_eq!(l["env_kwargs"]["gravity"], -10.0);
+        assert_eq!(l["n_envs"], 16);
     }
 }
