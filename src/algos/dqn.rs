@@ -69,6 +69,7 @@ impl Dqn {
         }
     }
 
+    /// Trains until `total_timesteps` env steps or until the callback says stop.
     pub fn learn(&mut self, venv: &mut VecEnv, total_timesteps: u64, seed: u64, callback: &mut dyn Callback) -> Result<(), String> {
         let n_envs = venv.num_envs();
         let d = self.obs_dim;
@@ -184,6 +185,12 @@ fn smooth_l1(pred: Tensor<1>, target: Tensor<1>) -> Tensor<1> {
 }
 
 impl Agent for Dqn {
+    fn learn(&mut self, venv: &mut VecEnv, total_timesteps: u64, seed: u64, callback: &mut dyn Callback) -> Result<(), String> {
+        Dqn::learn(self, venv, total_timesteps, seed, callback)
+    }
+    fn policy_head(&self) -> PolicyHead {
+        PolicyHead::QValues
+    }
     fn policy(&self) -> Policy {
         Policy::new(self.acting.clone(), PolicyHead::QValues, self.device.clone())
     }

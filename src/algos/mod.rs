@@ -8,6 +8,7 @@ pub mod dqn;
 pub mod nets;
 pub mod ppo;
 
+use crate::config::AlgorithmConfig;
 use crate::envs::VecEnv;
 use burn::prelude::*;
 use nets::{Mlp, MlpWeights};
@@ -44,22 +45,27 @@ pub trait Callback {
     fn on_update(&mut self, metrics: &Metrics);
 }
 
-/// Which head a policy net has: action logits (PPO) or Q-values (DQN). Either
-/// way the greedy action is the argmax.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PolicyHead {
-    Logits,
-    QValues,
-}
+pub use crate::runs::model_file::PolicyHead;
 
 /// A trained algorithm as the runner sees it.
 pub trait Agent {
+    /// Trains until `total_timesteps` env steps or until the callback says stop.
+    fn learn(&mut self, venv: &mut VecEnv, total_timesteps: u64, seed: u64, callback: &mut dyn Callback) -> Result<(), String>;
+    /// What the acting network outputs.
+    fn policy_head(&self) -> PolicyHead;
     /// A snapshot of the acting network, on the plain (no autodiff) device.
     fn policy(&self) -> Policy;
     /// Every network's weights, named ("actor", "critic", "q_net", "target_q_net").
     fn networks(&self) -> Result<Vec<(String, MlpWeights)>, String>;
     fn num_timesteps(&self) -> u64;
+}
+
+/// The one place an algorithm config becomes an agent (runner, and later resume/fork).
+pub fn make_agent(config: &AlgorithmConfig, obs_dim: usize, n_actions: usize, seed: u64, device: &Device) -> Box<dyn Agent> {
+    match config {
+        AlgorithmConfig::Ppo(p) => Box::new(Ppo::new(p.clone(), obs_dim, n_actions, seed, device)),
+        AlgorithmConfig::Dqn(p) => Box::new(Dqn::new(p.clone(), obs_dim, n_actions, seed, device)),
+    }
 }
 
 /// The acting network of a trained agent: maps observations to per-action scores.

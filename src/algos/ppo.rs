@@ -277,6 +277,12 @@ pub fn explained_variance(y_pred: &[f64], y: &[f64]) -> f64 {
 }
 
 impl Agent for Ppo {
+    fn learn(&mut self, venv: &mut VecEnv, total_timesteps: u64, seed: u64, callback: &mut dyn Callback) -> Result<(), String> {
+        Ppo::learn(self, venv, total_timesteps, seed, callback)
+    }
+    fn policy_head(&self) -> PolicyHead {
+        PolicyHead::Logits
+    }
     fn policy(&self) -> Policy {
         Policy::new(self.acting.actor.clone(), PolicyHead::Logits, self.device.clone())
     }

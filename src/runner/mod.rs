@@ -10,7 +10,7 @@ pub use eval::{evaluate_batched, evaluate_episodes, evaluate_policy, mean_std, E
 pub use replay::{record_episodes, record_video, EpisodeRecord, VideoStats};
 
 use crate::algos::{self, device, Agent, Callback, Control, Metrics};
-use crate::config::{AlgorithmConfig, Config, ConfigError};
+use crate::config::{Config, ConfigError};
 use crate::envs::{make_env, Env, VecEnv};
 use crate::runs::model_file::{ModelMetadata, NetworkInfo, FORMAT_VERSION};
 use crate::runs::sysinfo::EnvironmentInfo;
@@ -194,18 +194,9 @@ pub fn run_experiment_with(config: &Config, options: RunOptions) -> Result<RunSu
 
     let (obs_dim, n_actions, seed, total) =
         (venv.obs_dim, venv.n_actions, config.experiment.seed, config.experiment.total_timesteps);
-    let result = match &config.algorithm {
-        AlgorithmConfig::Ppo(p) => {
-            let mut agent = algos::Ppo::new(p.clone(), obs_dim, n_actions, seed, &resolved.device);
-            let r = agent.learn(&mut venv, total, seed, &mut cb);
-            cb.finish_training(&agent, r)
-        }
-        AlgorithmConfig::Dqn(p) => {
-            let mut agent = algos::Dqn::new(p.clone(), obs_dim, n_actions, seed, &resolved.device);
-            let r = agent.learn(&mut venv, total, seed, &mut cb);
-            cb.finish_training(&agent, r)
-        }
-    };
+    let mut agent = algos::make_agent(&config.algorithm, obs_dim, n_actions, seed, &resolved.device);
+    let trained = agent.learn(&mut venv, total, seed, &mut cb);
+    let result = cb.finish_training(agent.as_ref(), trained);
     let (status, timesteps) = result;
     let wall_secs = cb.started.elapsed().as_secs_f64();
     let train_secs = wall_secs - cb.eval_secs;
@@ -279,10 +270,6 @@ impl RunnerCallback<'_> {
     fn saved_model(&self, agent: &dyn Agent, eval: Option<(f64, f64)>) -> Result<SavedModel, String> {
         let networks = agent.networks()?;
         let policy_network = networks.first().map(|(n, _)| n.clone()).unwrap_or_default();
-        let head = match self.config.algorithm {
-            AlgorithmConfig::Ppo(_) => "logits",
-            AlgorithmConfig::Dqn(_) => "q_values",
-        };
         let metadata = ModelMetadata {
             format_version: FORMAT_VERSION,
             crate_version: env!("CARGO_PKG_VERSION").into(),
@@ -293,7 +280,7 @@ impl RunnerCallback<'_> {
             obs_high: self.obs_high.clone(),
             n_actions: self.n_actions,
             policy_network,
-            policy_head: head.into(),
+            policy_head: agent.policy_head(),
             networks: networks.iter().map(|(n, w)| NetworkInfo { name: n.clone(), sizes: w.sizes.clone(), activation: w.activation }).collect(),
             timesteps: agent.num_timesteps(),
             eval_mean_reward: eval.map(|e| e.0),
@@ -442,11 +429,7 @@ pub fn detect_gpu() -> Result<String, String> {
 pub fn load_policy(model: &SavedModel) -> Result<algos::Policy, String> {
     let name = &model.metadata.policy_network;
     let weights = model.network(name).ok_or_else(|| format!("model has no network '{name}'"))?;
-    let head = match model.metadata.policy_head.as_str() {
-        "logits" => algos::PolicyHead::Logits,
-        "q_values" => algos::PolicyHead::QValues,
-        other => return Err(format!("unknown policy head '{other}' (expected logits or q_values)")),
-    };
+    let head = model.metadata.policy_head;
     let policy = algos::Policy::from_weights(weights, head, &device::cpu().device)?;
     match model.network("critic") {
         Some(c) if head == algos::PolicyHead::Logits => policy.with_critic(c),

@@ -61,6 +61,15 @@ pub struct NetworkInfo {
     pub activation: Activation,
 }
 
+/// Which head a policy net has: action logits (PPO) or Q-values (DQN). Either
+/// way the greedy action is the argmax. Stored as "logits" / "q_values".
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PolicyHead {
+    Logits,
+    QValues,
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ModelMetadata {
     pub format_version: u32,
@@ -73,8 +82,7 @@ pub struct ModelMetadata {
     pub n_actions: usize,
     /// Network that picks actions ("actor" or "q_net").
     pub policy_network: String,
-    /// "logits" or "q_values": either way the greedy action is the argmax.
-    pub policy_head: String,
+    pub policy_head: PolicyHead,
     pub networks: Vec<NetworkInfo>,
     pub timesteps: u64,
     pub eval_mean_reward: Option<f64>,

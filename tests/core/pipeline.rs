@@ -54,7 +54,7 @@ fn model_file_round_trip_and_bad_files() {
         obs_high: vec![1.0; 4],
         n_actions: 2,
         policy_network: "actor".into(),
-        policy_head: "logits".into(),
+        policy_head: PolicyHead::Logits,
         networks: vec![rl_research::runs::model_file::NetworkInfo { name: "actor".into(), sizes: weights.sizes.clone(), activation: weights.activation }],
         timesteps: 123,
         eval_mean_reward: Some(1.5),
