@@ -341,15 +341,9 @@ fn eval_inner(args: &[String]) -> Result<(), (i32, String)> {
 /// A run directory means its best model; a .zip path is taken as is.
 fn model_path_for(target: &Path) -> Result<PathBuf, String> {
     if target.is_dir() {
-        let run = RunDir::at(target);
-        let best = run.best_model();
-        if best.exists() {
-            return Ok(best);
-        }
-        if run.final_model().exists() {
-            return Ok(run.final_model());
-        }
-        return Err(format!("{} has no models/best_model.zip: is it a run directory (runs/<name>)?", target.display()));
+        return RunDir::at(target).preferred_model().ok_or_else(|| {
+            format!("{} has no models/best_model.zip: is it a run directory (runs/<name>)?", target.display())
+        });
     }
     if target.exists() {
         return Ok(target.to_path_buf());

@@ -22,10 +22,6 @@ use std::sync::mpsc::Sender;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// A file that, once it exists in `<run>/logs/`, stops the run gracefully: how
-/// another process (a sweep's pruner, a scheduler) stops a trial.
-pub const STOP_FILE: &str = "STOP";
-
 /// Seeds of evaluation envs are offset so they never replay training starts.
 pub const EVAL_SEED_OFFSET: u64 = 1_000_000;
 
@@ -185,7 +181,7 @@ pub fn run_experiment_with(config: &Config, options: RunOptions) -> Result<RunSu
         last_update_at: (Instant::now(), 0),
         last_mean_reward: None,
         error: None,
-        stop_file: run.root.join("logs").join(STOP_FILE),
+        stop_file: run.stop_file(),
         last_stop_check: Instant::now(),
         last_info_write: Instant::now(),
     };
@@ -443,7 +439,7 @@ pub fn write_run_video(run: &RunDir, n_episodes: usize, out: Option<&std::path::
     if n_episodes == 0 {
         return Err("--episodes must be at least 1".into());
     }
-    let model_path = [run.best_model(), run.final_model()].into_iter().find(|p| p.exists()).ok_or_else(|| {
+    let model_path = run.preferred_model().ok_or_else(|| {
         format!("{} has no models/best_model.zip or final_model.zip: train it first (rl-research run)", run.root.display())
     })?;
     let model = SavedModel::load(&model_path).map_err(|e| e.to_string())?;

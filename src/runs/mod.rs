@@ -61,6 +61,16 @@ impl RunDir {
     pub fn evaluation_video(&self) -> PathBuf {
         self.videos_dir().join("evaluation.mp4")
     }
+    /// Once this file exists the run stops gracefully: how another process (a
+    /// sweep's pruner, a scheduler) stops a trial.
+    pub fn stop_file(&self) -> PathBuf {
+        self.root.join("logs").join("STOP")
+    }
+    /// The model to evaluate or record: best_model.zip, else final_model.zip
+    /// (a run stopped before its first evaluation); `None` if neither exists.
+    pub fn preferred_model(&self) -> Option<PathBuf> {
+        [self.best_model(), self.final_model()].into_iter().find(|p| p.exists())
+    }
 
     /// Creates `runs_dir/name`, or `name_1`, `name_2`, ... if taken: an existing
     /// run is never overwritten. Safe against concurrent sweeps (create_dir is atomic).

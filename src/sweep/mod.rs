@@ -171,7 +171,7 @@ fn run_child(exe: &Path, spec: &SweepSpec, sweep_dir: &Path, name: &str, params:
         Ok(c) => c,
         Err(e) => return (TrialStatus::Failed, run_dir, Some(format!("cannot start {}: {e}", exe.display()))),
     };
-    let stop_file = run_dir.join("logs").join(crate::runner::STOP_FILE);
+    let stop_file = crate::runs::RunDir::at(&run_dir).stop_file();
     let mut pruned = false;
     let code = loop {
         match child.try_wait() {
