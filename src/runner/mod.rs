@@ -3,16 +3,17 @@
 //! `best_model.zip` whenever the mean eval return improves), logs metrics,
 //! reports progress through events and obeys a stop flag (Ctrl-C, Stop button).
 
+pub mod callbacks;
 pub mod eval;
 pub mod replay;
 
 pub use eval::{evaluate_batched, evaluate_episodes, evaluate_policy, mean_std, EvalResult};
 pub use replay::{record_episodes, record_video, EpisodeRecord, VideoStats};
 
-use crate::algos::{self, device, Agent, Callback, Control, Metrics};
+use crate::algos::{self, device};
+use callbacks::{CallbackList, EvalCallback, MetricsCallback, ProgressCallback, RunCallback, RunContext, StopCallback};
 use crate::config::{Config, ConfigError};
 use crate::envs::{make_env, Env, VecEnv};
-use crate::runs::model_file::{ModelMetadata, NetworkInfo, FORMAT_VERSION};
 use crate::runs::sysinfo::EnvironmentInfo;
 use crate::runs::{unix_now_secs, Logger, RunDir, RunInfo, RunStatus, SavedModel};
 use std::fmt;
@@ -163,43 +164,55 @@ pub fn run_experiment_with(config: &Config, options: RunOptions) -> Result<RunSu
         host: crate::runs::host_name(),
     };
     let logger = Logger::create(&run, info)?;
-    let mut cb = RunnerCallback {
+    let ctx = RunContext {
         config,
         options: &options,
         logger,
-        eval_envs,
         obs_low: obs_space.low.clone(),
         obs_high: obs_space.high.clone(),
         n_actions: venv.n_actions,
-        next_eval_at: config.experiment.eval_freq,
-        last_eval_at: None,
-        best_mean: None,
-        evaluations: Vec::new(),
         started: Instant::now(),
         eval_secs: 0.0,
-        last_progress: Instant::now() - Duration::from_secs(1),
-        last_update_at: (Instant::now(), 0),
+        evaluations: Vec::new(),
+        best_mean: None,
         last_mean_reward: None,
         error: None,
-        stop_file: run.stop_file(),
-        last_stop_check: Instant::now(),
-        last_info_write: Instant::now(),
     };
+    // Order matters: stop first, then evaluate, then report progress.
+    let callbacks: Vec<Box<dyn RunCallback>> = vec![
+        Box::new(StopCallback { stop: options.stop.clone(), stop_file: run.stop_file(), last_check: Instant::now() }),
+        Box::new(EvalCallback { eval_envs, next_eval_at: config.experiment.eval_freq, last_eval_at: None }),
+        Box::new(ProgressCallback { last_sent: Instant::now() - Duration::from_secs(1) }),
+        Box::new(MetricsCallback { last_update_at: (Instant::now(), 0), last_info_write: Instant::now() }),
+    ];
+    let mut cb = CallbackList { ctx, callbacks };
     let note = [resolved.note.clone(), crate::config::env_note(env_cfg)].into_iter().flatten().collect::<Vec<_>>().join("\n");
-    cb.send(RunEvent::Started { run_dir: run.root.clone(), device: resolved.description.clone(), note: (!note.is_empty()).then_some(note) });
+    cb.ctx.send(RunEvent::Started { run_dir: run.root.clone(), device: resolved.description.clone(), note: (!note.is_empty()).then_some(note) });
 
     let (obs_dim, n_actions, seed, total) =
         (venv.obs_dim, venv.n_actions, config.experiment.seed, config.experiment.total_timesteps);
     let mut agent = algos::make_agent(&config.algorithm, obs_dim, n_actions, seed, &resolved.device);
     let trained = agent.learn(&mut venv, total, seed, &mut cb);
-    let result = cb.finish_training(agent.as_ref(), trained);
-    let (status, timesteps) = result;
-    let wall_secs = cb.started.elapsed().as_secs_f64();
-    let train_secs = wall_secs - cb.eval_secs;
-    let error = cb.error.clone();
-    let evaluations = std::mem::take(&mut cb.evaluations);
-    let best = cb.best_mean;
-    let mut logger = cb.logger;
+    if let Err(e) = trained {
+        cb.ctx.error.get_or_insert(e);
+    }
+    let stopped = options.stop.load(Ordering::SeqCst);
+    cb.on_training_end(agent.as_ref());
+    let ctx = cb.ctx;
+    let status = if ctx.error.is_some() {
+        RunStatus::Failed
+    } else if stopped {
+        RunStatus::Stopped
+    } else {
+        RunStatus::Completed
+    };
+    let timesteps = agent.num_timesteps();
+    let wall_secs = ctx.wall_secs();
+    let train_secs = wall_secs - ctx.eval_secs;
+    let error = ctx.error.clone();
+    let evaluations = ctx.evaluations;
+    let best = ctx.best_mean;
+    let mut logger = ctx.logger;
     if status != RunStatus::Failed && config.experiment.video_episodes > 0 {
         if let Some(tx) = &options.events {
             let _ = tx.send(RunEvent::Note { message: format!("recording {} evaluation episode(s) to {}", config.experiment.video_episodes, run.evaluation_video().display()) });
@@ -226,191 +239,6 @@ pub fn run_experiment_with(config: &Config, options: RunOptions) -> Result<RunSu
         return Err(RunError::Training(format!("{e} (run directory {} records it)", run.root.display())));
     }
     Ok(RunSummary { run_dir: run, status, timesteps, wall_secs, train_secs, evaluations, best_mean_reward: best, device: resolved.description })
-}
-
-struct RunnerCallback<'a> {
-    config: &'a Config,
-    options: &'a RunOptions,
-    logger: Logger,
-    eval_envs: Vec<Box<dyn Env>>,
-    obs_low: Vec<f32>,
-    obs_high: Vec<f32>,
-    n_actions: usize,
-    next_eval_at: u64,
-    last_eval_at: Option<u64>,
-    best_mean: Option<f64>,
-    evaluations: Vec<EvalRecord>,
-    started: Instant,
-    eval_secs: f64,
-    last_progress: Instant,
-    last_update_at: (Instant, u64),
-    last_mean_reward: Option<f64>,
-    error: Option<String>,
-    stop_file: PathBuf,
-    last_stop_check: Instant,
-    /// run_info.json's progress is refreshed every few seconds, so the runs
-    /// browser of another process sees this run advance.
-    last_info_write: Instant,
-}
-
-impl RunnerCallback<'_> {
-    fn send(&self, event: RunEvent) {
-        if let Some(tx) = &self.options.events {
-            let _ = tx.send(event);
-            if let Some(w) = &self.options.waker {
-                w();
-            }
-        }
-    }
-
-    fn saved_model(&self, agent: &dyn Agent, eval: Option<(f64, f64)>) -> Result<SavedModel, String> {
-        let networks = agent.networks()?;
-        let policy_network = networks.first().map(|(n, _)| n.clone()).unwrap_or_default();
-        let metadata = ModelMetadata {
-            format_version: FORMAT_VERSION,
-            crate_version: env!("CARGO_PKG_VERSION").into(),
-            algorithm: self.config.algorithm.name().into(),
-            env_id: self.config.env.id.clone(),
-            obs_dim: self.obs_low.len(),
-            obs_low: self.obs_low.clone(),
-            obs_high: self.obs_high.clone(),
-            n_actions: self.n_actions,
-            policy_network,
-            policy_head: agent.policy_head(),
-            networks: networks.iter().map(|(n, w)| NetworkInfo { name: n.clone(), sizes: w.sizes.clone(), activation: w.activation }).collect(),
-            timesteps: agent.num_timesteps(),
-            eval_mean_reward: eval.map(|e| e.0),
-            eval_std_reward: eval.map(|e| e.1),
-            saved_at_unix_secs: unix_now_secs(),
-            config: self.config.clone(),
-        };
-        Ok(SavedModel { metadata, networks })
-    }
-
-    fn evaluate(&mut self, agent: &dyn Agent, timesteps: u64) -> Result<(), String> {
-        let t0 = Instant::now();
-        let policy = agent.policy();
-        let result = evaluate_batched(&policy, &mut self.eval_envs, self.config.experiment.seed.wrapping_add(EVAL_SEED_OFFSET))?;
-        let (mean, std) = result.mean_std();
-        let new_best = self.best_mean.is_none_or(|b| mean > b);
-        self.logger
-            .log_metrics(timesteps, &[("eval/mean_reward", mean), ("eval/std_reward", std), ("eval/mean_ep_length", result.mean_length())])
-            .map_err(|e| e.to_string())?;
-        if new_best {
-            self.best_mean = Some(mean);
-            let model = self.saved_model(agent, Some((mean, std)))?;
-            self.logger.save_model("best_model", &model).map_err(|e| format!("saving best_model.zip: {e}"))?;
-            self.logger.info_mut().best_eval_mean_reward = Some(mean);
-        }
-        self.logger.info_mut().timesteps_done = timesteps;
-        self.logger.update_info().map_err(|e| e.to_string())?;
-        self.last_eval_at = Some(timesteps);
-        self.evaluations.push(EvalRecord { timesteps, wall_secs: self.started.elapsed().as_secs_f64(), mean_reward: mean, std_reward: std });
-        let wall_secs = self.started.elapsed().as_secs_f64();
-        self.send(RunEvent::Evaluated { timesteps, wall_secs, mean_reward: mean, std_reward: std, new_best });
-        if self.options.live_episodes && self.options.events.is_some() {
-            if let Some(env) = self.eval_envs.first_mut() {
-                // One greedy episode with frames; a failure here only costs the live view.
-                if let Ok(mut eps) = replay::record_episodes(&policy, env.as_mut(), 1, self.config.experiment.seed.wrapping_add(EVAL_SEED_OFFSET)) {
-                    if let Some(episode) = eps.pop() {
-                        self.send(RunEvent::EvalEpisode { timesteps, episode: Box::new(episode) });
-                    }
-                }
-            }
-        }
-        self.eval_secs += t0.elapsed().as_secs_f64();
-        Ok(())
-    }
-
-    /// Final evaluation (so best_model.zip always exists), final model, status.
-    fn finish_training(&mut self, agent: &dyn Agent, result: Result<(), String>) -> (RunStatus, u64) {
-        let t = agent.num_timesteps();
-        if let Err(e) = result {
-            self.error.get_or_insert(e);
-        }
-        let stopped = self.options.stop.load(Ordering::SeqCst);
-        if self.error.is_none() && self.last_eval_at != Some(t) && t > 0 {
-            if let Err(e) = self.evaluate(agent, t) {
-                self.error = Some(e);
-            }
-        }
-        if self.error.is_none() {
-            match self.saved_model(agent, self.evaluations.last().map(|e| (e.mean_reward, e.std_reward))) {
-                Ok(m) => {
-                    if let Err(e) = self.logger.save_model("final_model", &m) {
-                        self.error = Some(format!("saving final_model.zip: {e}"));
-                    }
-                }
-                Err(e) => self.error = Some(e),
-            }
-        }
-        let status = if self.error.is_some() {
-            RunStatus::Failed
-        } else if stopped {
-            RunStatus::Stopped
-        } else {
-            RunStatus::Completed
-        };
-        (status, t)
-    }
-}
-
-impl Callback for RunnerCallback<'_> {
-    fn on_step(&mut self, agent: &dyn Agent, num_timesteps: u64) -> Control {
-        if self.error.is_some() || self.options.stop.load(Ordering::Relaxed) {
-            return Control::Stop;
-        }
-        if self.last_stop_check.elapsed() >= Duration::from_millis(250) {
-            self.last_stop_check = Instant::now();
-            if self.stop_file.exists() {
-                self.options.stop.store(true, Ordering::SeqCst);
-                return Control::Stop;
-            }
-        }
-        let eval_freq = self.config.experiment.eval_freq;
-        if eval_freq > 0 && num_timesteps >= self.next_eval_at {
-            self.next_eval_at = (num_timesteps / eval_freq + 1) * eval_freq;
-            if let Err(e) = self.evaluate(agent, num_timesteps) {
-                self.error = Some(e);
-                return Control::Stop;
-            }
-        }
-        if self.options.events.is_some() && self.last_progress.elapsed() >= Duration::from_millis(100) {
-            self.last_progress = Instant::now();
-            let secs = self.started.elapsed().as_secs_f64().max(1e-9);
-            self.send(RunEvent::Progress {
-                timesteps: num_timesteps,
-                total_timesteps: self.config.experiment.total_timesteps,
-                steps_per_sec: num_timesteps as f64 / secs,
-                mean_reward: self.last_mean_reward,
-            });
-        }
-        Control::Continue
-    }
-
-    fn on_update(&mut self, metrics: &Metrics) {
-        let t = metrics.get("time/total_timesteps").unwrap_or(0.0) as u64;
-        let (t_prev_instant, t_prev) = self.last_update_at;
-        let dt = t_prev_instant.elapsed().as_secs_f64().max(1e-9);
-        let fps = (t.saturating_sub(t_prev)) as f64 / dt;
-        self.last_update_at = (Instant::now(), t);
-        if let Some(r) = metrics.get("rollout/ep_rew_mean") {
-            self.last_mean_reward = Some(r);
-        }
-        if self.last_info_write.elapsed() >= Duration::from_secs(2) {
-            self.last_info_write = Instant::now();
-            self.logger.info_mut().timesteps_done = t;
-            self.logger.info_mut().wall_secs = Some(self.started.elapsed().as_secs_f64());
-            // Best effort: a failed progress write is retried at the next update.
-            let _ = self.logger.update_info();
-        }
-        let mut rows = metrics.0.clone();
-        rows.push(("time/fps".into(), fps.round()));
-        if let Err(e) = self.logger.log_metrics(t, &rows) {
-            self.error = Some(format!("writing {}: {e}", self.logger.run_dir().metrics_csv().display()));
-        }
-        self.send(RunEvent::Metrics { timesteps: t, wall_secs: self.started.elapsed().as_secs_f64(), metrics: rows });
-    }
 }
 
 /// The GPU adapter `experiment.device=gpu` would use, e.g. "NVIDIA H100 80GB HBM3",
