@@ -50,9 +50,19 @@ impl RunContext<'_> {
         self.started.elapsed().as_secs_f64()
     }
 
-    /// The agent as a model file, with the run's metadata.
+    /// The agent as a model file, with the run's metadata. Non-finite weights
+    /// are refused, so a diverged network never overwrites a good model file.
     pub fn saved_model(&self, agent: &dyn Agent, eval: Option<(f64, f64)>) -> Result<SavedModel, String> {
         let networks = agent.networks()?;
+        for (name, w) in &networks {
+            if w.layers.iter().any(|l| l.weight.iter().chain(&l.bias).any(|v| !v.is_finite())) {
+                return Err(format!(
+                    "the weights of network '{name}' are NaN or infinite at step {}: training diverged, so no model was written over the saved ones; {}",
+                    agent.num_timesteps(),
+                    DIVERGED_HINT
+                ));
+            }
+        }
         let policy_network = networks.first().map(|(n, _)| n.clone()).unwrap_or_default();
         let metadata = ModelMetadata {
             format_version: FORMAT_VERSION,
@@ -118,6 +128,28 @@ impl Callback for CallbackList<'_> {
     fn on_update(&mut self, metrics: &Metrics) {
         for cb in &mut self.callbacks {
             cb.on_update(&mut self.ctx, metrics);
+        }
+    }
+}
+
+/// What to try when training diverges.
+const DIVERGED_HINT: &str = "lower algorithm.params.learning_rate (or max_grad_norm) and run again";
+
+/// Fails the run as soon as an update's loss (or any other training metric)
+/// is NaN or infinite, naming the metric and the step; the last good
+/// best_model.zip stays as it is. (`train/explained_variance` is NaN by
+/// definition when the returns are constant, so it is not checked.)
+pub struct NanGuardCallback;
+
+impl RunCallback for NanGuardCallback {
+    fn on_update(&mut self, ctx: &mut RunContext, metrics: &Metrics) {
+        if ctx.error.is_some() {
+            return;
+        }
+        let bad = metrics.0.iter().find(|(name, v)| name.starts_with("train/") && name != "train/explained_variance" && !v.is_finite());
+        if let Some((name, v)) = bad {
+            let t = metrics.get("time/total_timesteps").unwrap_or(f64::NAN);
+            ctx.error = Some(format!("{name} became {v} at step {t}: training diverged; {DIVERGED_HINT}"));
         }
     }
 }

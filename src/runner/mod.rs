@@ -11,7 +11,7 @@ pub use eval::{evaluate_batched, evaluate_episodes, evaluate_policy, mean_std, E
 pub use replay::{record_episodes, record_video, EpisodeRecord, VideoStats};
 
 use crate::algos::{self, device};
-use callbacks::{CallbackList, EvalCallback, MetricsCallback, ProgressCallback, RunCallback, RunContext, StopCallback};
+use callbacks::{CallbackList, EvalCallback, MetricsCallback, NanGuardCallback, ProgressCallback, RunCallback, RunContext, StopCallback};
 use crate::config::{Config, ConfigError};
 use crate::envs::{make_env, Env, VecEnv};
 use crate::runs::sysinfo::EnvironmentInfo;
@@ -184,6 +184,7 @@ pub fn run_experiment_with(config: &Config, options: RunOptions) -> Result<RunSu
         Box::new(EvalCallback { eval_envs, next_eval_at: config.experiment.eval_freq, last_eval_at: None }),
         Box::new(ProgressCallback { last_sent: Instant::now() - Duration::from_secs(1) }),
         Box::new(MetricsCallback { last_update_at: (Instant::now(), 0), last_info_write: Instant::now() }),
+        Box::new(NanGuardCallback),
     ];
     let mut cb = CallbackList { ctx, callbacks };
     let note = [resolved.note.clone(), crate::config::env_note(env_cfg)].into_iter().flatten().collect::<Vec<_>>().join("\n");

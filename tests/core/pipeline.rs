@@ -248,3 +248,52 @@ fn gui_without_a_display_prints_a_one_line_hint() {
     assert!(String::from_utf8_lossy(&bad.stderr).contains("--tab 'plots' is not a tab"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn diverging_training_fails_naming_the_metric_and_keeps_only_finite_models() {
+    let dir = crate::temp_dir("nan_guard");
+    for algo in ["ppo", "dqn"] {
+        let mut config = Config::default();
+        config.algorithm = AlgorithmConfig::defaults_for(algo).unwrap();
+        if let AlgorithmConfig::Dqn(d) = &mut config.algorithm {
+            d.learning_starts = 200;
+            d.train_freq = 4;
+            d.gradient_steps = 4;
+        }
+        config.algorithm = match config.algorithm {
+            AlgorithmConfig::Ppo(mut p) => {
+                p.learning_rate = rl_research::config::Schedule::Constant(1e30);
+                p.max_grad_norm = 1e30;
+                AlgorithmConfig::Ppo(p)
+            }
+            AlgorithmConfig::Dqn(mut d) => {
+                d.learning_rate = rl_research::config::Schedule::Constant(1e30);
+                d.max_grad_norm = 1e30;
+                AlgorithmConfig::Dqn(d)
+            }
+        };
+        config.env.n_envs = if algo == "dqn" { 1 } else { 8 };
+        config.experiment.name = format!("diverge_{algo}");
+        config.experiment.runs_dir = dir.clone();
+        config.experiment.total_timesteps = 20_000;
+        config.experiment.eval_freq = 512;
+        config.experiment.n_eval_episodes = 2;
+        config.experiment.video_episodes = 0;
+        let err = run_experiment(&config).unwrap_err().to_string();
+        println!("{algo}: {err}");
+        assert!(err.contains("training diverged"), "{algo}: {err}");
+        assert!(err.contains("at step"), "{algo}: {err}");
+        let run = RunDir::at(dir.join(&config.experiment.name));
+        let info = RunInfo::read(&run).unwrap();
+        assert_eq!(info.status, RunStatus::Failed);
+        assert!(info.error.as_deref().is_some_and(|e| e.contains("diverged")));
+        assert!(info.timesteps_done < 20_000, "{algo} stopped early");
+        // Whatever model files exist load (the loader rejects NaN weights).
+        for m in [run.best_model(), run.final_model()] {
+            if m.exists() {
+                SavedModel::load(&m).unwrap_or_else(|e| panic!("{algo}: {} holds bad weights: {e}", m.display()));
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
