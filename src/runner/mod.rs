@@ -135,6 +135,8 @@ pub fn run_experiment_with(config: &Config, options: RunOptions) -> Result<RunSu
     let obs_space = venv.observation_space().ok_or_else(|| RunError::Training("no envs".into()))?;
 
     let run = RunDir::create_unique(&config.experiment.runs_dir, &config.experiment.name)?;
+    // Held until the run is finished, video included: one writer per run directory.
+    let _lock = run.lock("training")?;
     let mut header = format!("# rl-research {} resolved config\n", env!("CARGO_PKG_VERSION"));
     let mut yaml = config.to_yaml();
     if let Some(cmd) = &options.command_line {
@@ -218,7 +220,7 @@ pub fn run_experiment_with(config: &Config, options: RunOptions) -> Result<RunSu
         if let Some(tx) = &options.events {
             let _ = tx.send(RunEvent::Note { message: format!("recording {} evaluation episode(s) to {}", config.experiment.video_episodes, run.evaluation_video().display()) });
         }
-        if let Err(e) = write_run_video(&run, config.experiment.video_episodes, None, &mut |_, _| {}) {
+        if let Err(e) = record_run_video(&run, config.experiment.video_episodes, None, &mut |_, _| {}) {
             let msg = format!("videos/evaluation.mp4 was not written: {e}");
             if let Some(tx) = &options.events {
                 let _ = tx.send(RunEvent::Note { message: format!("warning: {msg}") });
@@ -264,7 +266,14 @@ pub fn load_policy(model: &SavedModel) -> Result<algos::Policy, String> {
 
 /// Records `n_episodes` of a run's best model (final model if no best) into
 /// `out` (default `videos/evaluation.mp4`) and `logs/eval_episodes.jsonl`.
+/// Refused while another process writes into the run (it is still training).
 pub fn write_run_video(run: &RunDir, n_episodes: usize, out: Option<&std::path::Path>, progress: &mut dyn FnMut(u64, u64)) -> Result<replay::VideoStats, String> {
+    let _lock = run.lock("video export").map_err(|e| e.to_string())?;
+    record_run_video(run, n_episodes, out, progress)
+}
+
+/// [`write_run_video`] for a caller that holds the run's lock.
+fn record_run_video(run: &RunDir, n_episodes: usize, out: Option<&std::path::Path>, progress: &mut dyn FnMut(u64, u64)) -> Result<replay::VideoStats, String> {
     if n_episodes == 0 {
         return Err("--episodes must be at least 1".into());
     }

@@ -6,13 +6,16 @@
 //! runs/<name>/configs/config.yaml       resolved config + the command line
 //! runs/<name>/logs/metrics.csv          long-format metrics, append-only
 //! runs/<name>/logs/run_info.json        status, timings, environment details
+//! runs/<name>/logs/LOCK                 while a process writes into the run (see `lock`)
 //! runs/<name>/videos/                   evaluation videos
 //! ```
 
+pub mod lock;
 pub mod logger;
 pub mod model_file;
 pub mod sysinfo;
 
+pub use lock::RunLock;
 pub use logger::{Logger, MetricsRow};
 pub use model_file::{LayerWeights, MlpWeights, ModelMetadata, SavedModel};
 

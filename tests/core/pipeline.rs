@@ -8,7 +8,7 @@ use rl_research::config::{Activation, AlgorithmConfig, Config};
 use rl_research::rng::Rng;
 use rl_research::runs::logger::read_metrics;
 use rl_research::runs::{RunDir, RunInfo, RunStatus, SavedModel};
-use rl_research::{run_experiment, runner};
+use rl_research::{run_experiment, run_experiment_with, runner};
 
 fn close(a: f64, b: f64) -> bool {
     (a - b).abs() < 1e-12
@@ -295,5 +295,38 @@ fn diverging_training_fails_naming_the_metric_and_keeps_only_finite_models() {
             }
         }
     }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_run_directory_has_one_writer_at_a_time() {
+    let dir = crate::temp_dir("lock");
+    let mut config = Config::default();
+    config.experiment.runs_dir = dir.clone();
+    config.experiment.total_timesteps = 10_000_000;
+    config.experiment.eval_freq = 2048;
+    config.experiment.video_episodes = 0;
+    let (tx, rx) = std::sync::mpsc::channel();
+    let options = runner::RunOptions { events: Some(tx), ..Default::default() };
+    let stop = options.stop.clone();
+    let training = std::thread::spawn(move || run_experiment_with(&config, options));
+    // Wait until the run has a best model, then try to write into it from "another" writer.
+    let mut run_dir = None;
+    for event in rx.iter() {
+        match event {
+            runner::RunEvent::Started { run_dir: d, .. } => run_dir = Some(d),
+            runner::RunEvent::Evaluated { .. } => break,
+            _ => {}
+        }
+    }
+    let run = RunDir::at(run_dir.unwrap());
+    assert!(run.lock_file().exists(), "a training run holds logs/LOCK");
+    let err = runner::write_run_video(&run, 1, None, &mut |_, _| {}).unwrap_err();
+    assert!(err.contains("is in use") && err.contains("training"), "{err}");
+    assert_eq!(cli::main(vec!["rl-research".into(), "video".into(), run.root.display().to_string()]), 1);
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let summary = training.join().unwrap().unwrap();
+    assert_eq!(summary.status, RunStatus::Stopped);
+    assert!(!run.lock_file().exists(), "released when the run ends");
     let _ = std::fs::remove_dir_all(&dir);
 }
