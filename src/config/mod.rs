@@ -6,6 +6,7 @@
 //! key and what is allowed.
 
 pub mod docs;
+pub mod hydra;
 pub mod overrides;
 pub mod schedule;
 

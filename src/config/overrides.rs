@@ -5,6 +5,7 @@
 //! unknown key, a wrong type or a bad value is reported against the exact key
 //! the user typed, with the closest valid keys suggested.
 
+use super::hydra::{self, HydraValue, Parsed};
 use super::{AlgorithmConfig, Config, ConfigError};
 use serde_json::{Number, Value};
 
@@ -13,12 +14,16 @@ use serde_json::{Number, Value};
 pub struct Override {
     pub key: String,
     pub value: Value,
+    /// The value with Python's types, as Hydra parses it (`value` is its JSON).
+    pub parsed: HydraValue,
     /// The text after `=`, as typed (for messages and the saved command line).
     pub raw: String,
 }
 
-/// Parses `key=value`. Values follow Hydra's grammar for primitives and lists:
-/// `null`, `true`/`false`, integers, floats (`1e-3`), `[a,b]`, quoted or bare strings.
+/// Parses `key=value`. Values follow Hydra's grammar exactly (hydra-core 1.3):
+/// `null`, `true`/`false` in any case, ints (`1_000`), floats (`.5`, `1e-3`),
+/// lists `[a,b]`, dicts `{a:1}`, quoted strings with escapes, bare strings
+/// (`a\ b`, `x/y.z`); `007` is the string "007" as in Hydra.
 pub fn parse_override(arg: &str) -> Result<Override, ConfigError> {
     if let Some(rest) = arg.strip_prefix('~') {
         return Err(ConfigError(format!(
@@ -41,58 +46,44 @@ pub fn parse_override(arg: &str) -> Result<Override, ConfigError> {
             "override '{arg}': '{key}' is not a valid key: use dotted names like algorithm.params.learning_rate"
         )));
     }
-    let value = parse_value(raw).map_err(|m| ConfigError(format!("override '{arg}': {m}")))?;
-    Ok(Override { key: key.to_string(), value, raw: raw.to_string() })
+    let (parsed, value) = parse_value(raw).map_err(|m| ConfigError(format!("override '{arg}': {m}")))?;
+    Ok(Override { key: key.to_string(), value, parsed, raw: raw.to_string() })
 }
 
-fn parse_value(raw: &str) -> Result<Value, String> {
-    let t = raw.trim();
-    if t.starts_with('[') {
-        let inner = t.strip_prefix('[').and_then(|s| s.strip_suffix(']')).ok_or_else(|| format!("list '{t}' has no closing ']'"))?;
-        if inner.trim().is_empty() {
-            return Ok(Value::Array(vec![]));
+/// The value of an override: Hydra's grammar (see [`super::hydra`]), then JSON
+/// for the typed config. Sweeps and sweep functions belong to `--multirun`.
+fn parse_value(raw: &str) -> Result<(HydraValue, Value), String> {
+    let parsed = match hydra::parse(raw)? {
+        Parsed::Element(v) => v,
+        Parsed::Sweep(_) => {
+            return Err(format!(
+                "'{}' is a sweep (comma-separated values); run several values with --multirun, or quote the value if the comma is part of it",
+                raw.trim()
+            ))
         }
-        return inner.split(',').map(parse_scalar).collect::<Result<Vec<_>, _>>().map(Value::Array);
-    }
-    if has_unquoted_comma(t) {
-        return Err(format!(
-            "'{t}' is a sweep (comma-separated values); run several values with --multirun, or quote the value if the comma is part of it"
-        ));
-    }
-    parse_scalar(t)
+        Parsed::Function(name) => {
+            return Err(format!("'{}' is a sweep ({name}(...)); use it with --multirun or rl-research search", raw.trim()))
+        }
+    };
+    let json = to_json(&parsed)?;
+    Ok((parsed, json))
 }
 
-fn has_unquoted_comma(t: &str) -> bool {
-    !(t.starts_with('"') || t.starts_with('\'')) && t.contains(',')
-}
-
-fn parse_scalar(raw: &str) -> Result<Value, String> {
-    let t = raw.trim();
-    for q in ['"', '\''] {
-        if t.len() >= 2 && t.starts_with(q) && t.ends_with(q) {
-            return Ok(Value::String(t[1..t.len() - 1].to_string()));
+fn to_json(v: &HydraValue) -> Result<Value, String> {
+    Ok(match v {
+        HydraValue::Null => Value::Null,
+        HydraValue::Bool(b) => Value::Bool(*b),
+        HydraValue::Int(i) => Value::Number((*i).into()),
+        HydraValue::Float(f) if !f.is_finite() => {
+            return Err(format!("{} is not allowed here: the config's numbers must be finite", hydra::python_float_repr(*f)))
         }
-    }
-    match t.to_ascii_lowercase().as_str() {
-        "null" | "~" => return Ok(Value::Null),
-        "true" => return Ok(Value::Bool(true)),
-        "false" => return Ok(Value::Bool(false)),
-        _ => {}
-    }
-    if let Ok(i) = t.parse::<i64>() {
-        return Ok(Value::Number(i.into()));
-    }
-    if let Ok(f) = t.parse::<f64>() {
-        if f.is_finite() {
-            // 1e5 for an integer key is common; keep integral floats as integers.
-            if f.fract() == 0.0 && f.abs() < 9.0e15 {
-                return Ok(Value::Number((f as i64).into()));
-            }
-            return Number::from_f64(f).map(Value::Number).ok_or_else(|| format!("'{t}' is not a finite number"));
-        }
-        return Err(format!("'{t}' is not a finite number"));
-    }
-    Ok(Value::String(t.to_string()))
+        // 1e5 for an integer key is common; integral floats go in as integers.
+        HydraValue::Float(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => Value::Number((*f as i64).into()),
+        HydraValue::Float(f) => Number::from_f64(*f).map(Value::Number).ok_or_else(|| format!("{f} is not a finite number"))?,
+        HydraValue::Str(s) => Value::String(s.clone()),
+        HydraValue::List(items) => Value::Array(items.iter().map(to_json).collect::<Result<_, _>>()?),
+        HydraValue::Dict(items) => Value::Object(items.iter().map(|(k, v)| Ok((k.clone(), to_json(v)?))).collect::<Result<_, String>>()?),
+    })
 }
 
 /// Applies overrides in order (an `algorithm.name` override first, since it
@@ -145,16 +136,39 @@ fn set_path(tree: &mut Value, o: &Override) -> Result<(), ConfigError> {
         if i + 1 == parts.len() {
             let slot = map.get_mut(*part).ok_or_else(|| ConfigError(format!("internal: key {} vanished", o.key)))?;
             if slot.is_object() {
-                return Err(ConfigError(format!(
-                    "{} is a section, not a value: set one of its keys, e.g. {}",
-                    o.key,
-                    first_leaf(slot).map(|l| format!("{}.{l}", o.key)).unwrap_or_default()
-                )));
+                let Value::Object(fields) = &o.value else {
+                    return Err(ConfigError(format!(
+                        "{} is a section, not a value: set one of its keys, e.g. {}, or give a dict like {}={{key:value}}",
+                        o.key,
+                        first_leaf(slot).map(|l| format!("{}.{l}", o.key)).unwrap_or_default(),
+                        o.key
+                    )));
+                };
+                return merge_section(slot, fields, &o.key, &snapshot);
             }
-            *slot = coerce(slot, o.value.clone());
+            *slot = match (&*slot, &o.parsed) {
+                // A string key takes any scalar as Python's str() of it (OmegaConf's rule).
+                (Value::String(_), v) if !matches!(v, HydraValue::Str(_) | HydraValue::List(_) | HydraValue::Dict(_)) => Value::String(hydra::python_str(v)),
+                _ => coerce(slot, o.value.clone()),
+            };
             return Ok(());
         }
         node = map.get_mut(*part).ok_or_else(|| ConfigError(format!("internal: key {} vanished", o.key)))?;
+    }
+    Ok(())
+}
+
+/// A dict given for a section sets each of its keys (unknown ones are errors).
+fn merge_section(slot: &mut Value, fields: &serde_json::Map<String, Value>, key: &str, snapshot: &Value) -> Result<(), ConfigError> {
+    for (k, v) in fields {
+        let path = format!("{key}.{k}");
+        let Value::Object(map) = &mut *slot else { return Err(unknown_key(snapshot.clone(), &path, Some(key))) };
+        let Some(child) = map.get_mut(k) else { return Err(unknown_key(snapshot.clone(), &path, None)) };
+        match (child.is_object(), v) {
+            (true, Value::Object(inner)) => merge_section(child, inner, &path, snapshot)?,
+            (true, _) => return Err(ConfigError(format!("{path} is a section, not a value: give a dict for it"))),
+            (false, _) => *child = coerce(child, v.clone()),
+        }
     }
     Ok(())
 }
@@ -295,6 +309,30 @@ mod tests {
         assert!(parse_override("a=1,2").unwrap_err().0.contains("--multirun"));
         let e = apply(&["experiment.device=tpu"]).unwrap_err().0;
         assert!(e.contains("experiment.device") && e.contains("cpu"), "{e}");
+    }
+
+    #[test]
+    fn hydra_value_forms_reach_the_typed_keys() {
+        let c = apply(&["experiment.name=007", "experiment.total_timesteps=1_000", "env.params={gravity: -5, enable_wind: TRUE}"]).unwrap();
+        assert_eq!(c.experiment.name, "007", "Hydra keeps 007 a string");
+        assert_eq!(c.experiment.total_timesteps, 1000);
+        assert_eq!(c.env.params.gravity, -5.0);
+        assert!(c.env.params.enable_wind);
+        assert_eq!(apply(&["experiment.name=a\\ b"]).unwrap().experiment.name, "a b");
+        assert_eq!(apply(&["experiment.name=1e3"]).unwrap().experiment.name, "1000.0", "str() of Hydra's float");
+        assert_eq!(apply(&["experiment.name='x,y'"]).unwrap().experiment.name, "x,y");
+        assert_eq!(apply(&["env.max_episode_steps=NULL"]).unwrap().env.max_episode_steps, None);
+        let AlgorithmConfig::Ppo(p) = apply(&["algorithm.params.learning_rate=.5"]).unwrap().algorithm else { panic!() };
+        assert_eq!(p.learning_rate, Schedule::Constant(0.5));
+        // Typed keys reject what does not fit, naming the key.
+        let e = apply(&["experiment.total_timesteps=007"]).unwrap_err().0;
+        assert!(e.contains("experiment.total_timesteps") && e.contains("007"), "{e}");
+        let e = apply(&["algorithm.params.max_grad_norm=inf"]).unwrap_err().0;
+        assert!(e.contains("algorithm.params.max_grad_norm") && e.contains("finite"), "{e}");
+        let e = apply(&["env.params={gravty: 1}"]).unwrap_err().0;
+        assert!(e.contains("env.params.gravty") && e.contains("env.params.gravity"), "{e}");
+        assert!(parse_override("a.b=range(1,3)").unwrap_err().0.contains("--multirun"));
+        assert!(parse_override("a.b=[1,2").unwrap_err().0.contains("a.b=[1,2"));
     }
 
     #[test]
