@@ -97,6 +97,25 @@ pub struct SavedModel {
     pub networks: Vec<(String, MlpWeights)>,
 }
 
+/// Bounds on what a model file may make us allocate.
+const MAX_METADATA_BYTES: u64 = 16 << 20;
+const MAX_NETWORK_BYTES: usize = 1 << 30;
+
+/// Reads a zip entry of at most `max` bytes: its declared size is checked
+/// first, and the decompressed stream is cut at `max + 1` whatever it declared.
+fn read_bounded<R: io::Read>(entry: zip::read::ZipFile<'_, R>, max: u64) -> io::Result<Vec<u8>> {
+    let declared = entry.size();
+    if declared > max {
+        return Err(bad_data(format!("{declared} bytes declared, more than the {max} allowed")));
+    }
+    let mut bytes = Vec::with_capacity(declared as usize);
+    entry.take(max + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > max {
+        return Err(bad_data(format!("decompresses to more than the {max} bytes allowed")));
+    }
+    Ok(bytes)
+}
+
 fn bad_data(msg: String) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, msg)
 }
@@ -131,13 +150,22 @@ impl SavedModel {
 
     /// Loads and checks a model file; errors name the file and what is wrong.
     pub fn load(path: &Path) -> io::Result<Self> {
-        let ctx = |e: String| bad_data(format!("model file {}: {e}", path.display()));
         let file = std::fs::File::open(path).map_err(|e| io::Error::new(e.kind(), format!("cannot open model file {}: {e}", path.display())))?;
-        let mut zip = zip::ZipArchive::new(file).map_err(|e| ctx(format!("not a zip archive ({e})")))?;
-        let mut meta_text = String::new();
-        zip.by_name("metadata.json")
-            .map_err(|_| ctx("metadata.json is missing: not an rl-research model".into()))?
-            .read_to_string(&mut meta_text)?;
+        Self::from_reader(file, &path.display().to_string())
+    }
+
+    /// Reads a model zip from any seekable reader (`name` is used in errors).
+    /// Hostile files are refused before anything big is allocated: every entry's
+    /// size is bounded (metadata 16 MiB, a network by its declared shape, at most
+    /// 1 GiB) and checked while decompressing, so a zip bomb stops at the bound.
+    pub fn from_reader<R: io::Read + io::Seek>(reader: R, name: &str) -> io::Result<Self> {
+        let ctx = |e: String| bad_data(format!("model file {name}: {e}"));
+        let mut zip = zip::ZipArchive::new(reader).map_err(|e| ctx(format!("not a zip archive ({e})")))?;
+        let meta_bytes = {
+            let entry = zip.by_name("metadata.json").map_err(|_| ctx("metadata.json is missing: not an rl-research model".into()))?;
+            read_bounded(entry, MAX_METADATA_BYTES).map_err(|e| ctx(format!("metadata.json: {e}")))?
+        };
+        let meta_text = String::from_utf8(meta_bytes).map_err(|_| ctx("metadata.json is not UTF-8".into()))?;
         let metadata: ModelMetadata = serde_json::from_str(&meta_text).map_err(|e| ctx(format!("metadata.json: {e}")))?;
         if metadata.format_version > FORMAT_VERSION {
             return Err(ctx(format!(
@@ -147,12 +175,21 @@ impl SavedModel {
         }
         let mut networks = Vec::new();
         for info in &metadata.networks {
-            let mut bytes = Vec::new();
-            zip.by_name(&format!("networks/{}.bin", info.name))
-                .map_err(|_| ctx(format!("networks/{}.bin is missing", info.name)))?
-                .read_to_end(&mut bytes)?;
+            // Parameters the shape claims, checked before reading anything.
+            let expected = info
+                .sizes
+                .windows(2)
+                .try_fold(0usize, |acc, s| s[0].checked_mul(s[1]).and_then(|w| w.checked_add(s[1])).and_then(|l| acc.checked_add(l)))
+                .filter(|&n| n <= MAX_NETWORK_BYTES / 4)
+                .ok_or_else(|| ctx(format!("network {} claims shape {:?}: more than this build loads ({} MiB)", info.name, info.sizes, MAX_NETWORK_BYTES >> 20)))?;
+            if info.sizes.len() < 2 {
+                return Err(ctx(format!("network {} has shape {:?}: it needs inputs and outputs", info.name, info.sizes)));
+            }
+            let bytes = {
+                let entry = zip.by_name(&format!("networks/{}.bin", info.name)).map_err(|_| ctx(format!("networks/{}.bin is missing", info.name)))?;
+                read_bounded(entry, expected as u64 * 4).map_err(|e| ctx(format!("networks/{}.bin: {e}", info.name)))?
+            };
             let floats: Vec<f32> = bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
-            let expected: usize = info.sizes.windows(2).map(|s| s[0] * s[1] + s[1]).sum();
             if bytes.len() % 4 != 0 || floats.len() != expected {
                 return Err(ctx(format!("networks/{}.bin holds {} bytes, expected {} for shape {:?}", info.name, bytes.len(), expected * 4, info.sizes)));
             }

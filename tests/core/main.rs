@@ -3,6 +3,7 @@
 mod fpmode;
 mod gui;
 mod gym_parity;
+mod hostile;
 mod hydra_grammar;
 mod learning;
 mod lunar;
