@@ -308,50 +308,22 @@ impl Parser {
     fn element(&mut self) -> Result<Parsed, String> {
         match self.peek() {
             Some(Tok::BracketOpen) => {
-                self.pos += 1;
-                let mut items = Vec::new();
-                if self.peek() == Some(&Tok::BracketClose) {
-                    self.pos += 1;
-                    return Ok(Parsed::Element(HydraValue::List(items)));
-                }
-                loop {
-                    items.push(self.plain_element("a list")?);
-                    match self.peek() {
-                        Some(Tok::Comma) => self.pos += 1,
-                        Some(Tok::BracketClose) => {
-                            self.pos += 1;
-                            return Ok(Parsed::Element(HydraValue::List(items)));
-                        }
-                        _ => return Err("a list needs ',' between items and a closing ']'".into()),
-                    }
-                }
+                let items = self.items(&Tok::BracketClose, "a list", |p| p.plain_element("a list"))?;
+                Ok(Parsed::Element(HydraValue::List(items)))
             }
             Some(Tok::BraceOpen) => {
-                self.pos += 1;
-                let mut items = Vec::new();
-                if self.peek() == Some(&Tok::BraceClose) {
-                    self.pos += 1;
-                    return Ok(Parsed::Element(HydraValue::Dict(items)));
-                }
-                loop {
-                    let key = match self.primitive(true)? {
+                let items = self.items(&Tok::BraceClose, "a dict", |p| {
+                    let key = match p.primitive(true)? {
                         HydraValue::Str(s) => s,
                         other => python_str(&other),
                     };
-                    if !matches!(self.peek(), Some(Tok::Colon(_))) {
+                    if !matches!(p.peek(), Some(Tok::Colon(_))) {
                         return Err(format!("dict key '{key}' needs ':' and a value"));
                     }
-                    self.pos += 1;
-                    items.push((key, self.plain_element("a dict")?));
-                    match self.peek() {
-                        Some(Tok::Comma) => self.pos += 1,
-                        Some(Tok::BraceClose) => {
-                            self.pos += 1;
-                            return Ok(Parsed::Element(HydraValue::Dict(items)));
-                        }
-                        _ => return Err("a dict needs ',' between items and a closing '}'".into()),
-                    }
-                }
+                    p.pos += 1;
+                    Ok((key, p.plain_element("a dict")?))
+                })?;
+                Ok(Parsed::Element(HydraValue::Dict(items)))
             }
             Some(Tok::Id(name)) if self.toks.get(self.pos + 1) == Some(&Tok::POpen) => {
                 let name = name.clone();
@@ -378,6 +350,27 @@ impl Parser {
                 Ok(Parsed::Element(v))
             }
             _ => Ok(Parsed::Element(self.primitive(false)?)),
+        }
+    }
+
+    /// `open item (',' item)* close`, the shape lists and dicts share; at the opening token.
+    fn items<T>(&mut self, close: &Tok, what: &str, mut item: impl FnMut(&mut Self) -> Result<T, String>) -> Result<Vec<T>, String> {
+        self.pos += 1;
+        let mut out = Vec::new();
+        if self.peek() == Some(close) {
+            self.pos += 1;
+            return Ok(out);
+        }
+        loop {
+            out.push(item(self)?);
+            match self.peek() {
+                Some(Tok::Comma) => self.pos += 1,
+                Some(t) if t == close => {
+                    self.pos += 1;
+                    return Ok(out);
+                }
+                _ => return Err(format!("{what} needs ',' between items and a closing {}", describe(close))),
+            }
         }
     }
 
