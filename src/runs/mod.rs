@@ -79,7 +79,7 @@ impl RunDir {
     /// run is never overwritten. Safe against concurrent sweeps (create_dir is atomic).
     pub fn create_unique(runs_dir: &Path, name: &str) -> io::Result<Self> {
         std::fs::create_dir_all(runs_dir).map_err(|e| {
-            io::Error::new(e.kind(), format!("cannot create runs directory {}: {e}", runs_dir.display()))
+            io::Error::new(e.kind(), format!("cannot create runs directory {}: {e}; set experiment.runs_dir to a writable directory", runs_dir.display()))
         })?;
         for i in 0..10_000u32 {
             let candidate = if i == 0 { name.to_string() } else { format!("{name}_{i}") };
@@ -94,7 +94,10 @@ impl RunDir {
                 }
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
                 Err(e) => {
-                    return Err(io::Error::new(e.kind(), format!("cannot create run directory {}: {e}", root.display())));
+                    return Err(io::Error::new(
+                        e.kind(),
+                        format!("cannot create run directory {}: {e}; set experiment.runs_dir to a writable directory", root.display()),
+                    ));
                 }
             }
         }

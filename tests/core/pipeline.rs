@@ -330,3 +330,23 @@ fn a_run_directory_has_one_writer_at_a_time() {
     assert!(!run.lock_file().exists(), "released when the run ends");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn an_unwritable_runs_directory_is_a_clear_error() {
+    // sysfs refuses new directories even to root (CI runs as root, so chmod would not do).
+    let read_only = std::path::Path::new("/sys/kernel");
+    let file = crate::temp_dir("runs_dir_is_a_file").join("a_file");
+    std::fs::write(&file, "not a directory").unwrap();
+    let mut cases = vec![(file, "File exists")];
+    if read_only.is_dir() {
+        cases.push((read_only.to_path_buf(), "not permitted"));
+    }
+    for (dir, why) in cases {
+        let args: Vec<String> = ["rl-research", "run", &format!("experiment.runs_dir={}", dir.display()), "experiment.total_timesteps=256"].iter().map(|s| s.to_string()).collect();
+        assert_eq!(cli::main(args), 1, "{}", dir.display());
+        let mut config = Config::default();
+        config.experiment.runs_dir = dir.clone();
+        let e = run_experiment(&config).unwrap_err().to_string();
+        assert!(e.contains(why) && e.contains("experiment.runs_dir"), "{}: {e}", dir.display());
+    }
+}
