@@ -153,8 +153,35 @@ fn host_tanh(x: Tensor<2>) -> Tensor<2> {
     x * g_t + offset_t
 }
 
-/// `y[i] = tanh(x[i])`, with the widest SIMD this CPU has (the same operations
-/// in every lane, no FMA contraction: the results are identical on every path).
+/// Calls `body(args..)` (an `#[inline(always)]` fn) compiled for the widest SIMD
+/// this CPU has: AVX-512F, AVX2, else the baseline. The same operations run in
+/// every lane and nothing is contracted into FMA, so every path gives identical results.
+macro_rules! with_widest_simd {
+    ($body:ident($($arg:ident: $ty:ty),*)) => {{
+        #[cfg(target_arch = "x86_64")]
+        {
+            #[target_feature(enable = "avx512f")]
+            fn avx512($($arg: $ty),*) {
+                $body($($arg),*)
+            }
+            #[target_feature(enable = "avx2")]
+            fn avx2($($arg: $ty),*) {
+                $body($($arg),*)
+            }
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                // SAFETY: the CPU has AVX-512F (checked just above).
+                return unsafe { avx512($($arg),*) };
+            }
+            if std::arch::is_x86_feature_detected!("avx2") {
+                // SAFETY: the CPU has AVX2 (checked just above).
+                return unsafe { avx2($($arg),*) };
+            }
+        }
+        $body($($arg),*)
+    }};
+}
+
+/// `y[i] = tanh(x[i])`, vectorised as wide as the CPU allows.
 fn tanh_slice(x: &[f32], y: &mut [f32]) {
     #[inline(always)]
     fn body(x: &[f32], y: &mut [f32]) {
@@ -162,26 +189,7 @@ fn tanh_slice(x: &[f32], y: &mut [f32]) {
             *o = fast_tanh(v);
         }
     }
-    #[cfg(target_arch = "x86_64")]
-    {
-        #[target_feature(enable = "avx512f")]
-        fn avx512(x: &[f32], y: &mut [f32]) {
-            body(x, y)
-        }
-        #[target_feature(enable = "avx2")]
-        fn avx2(x: &[f32], y: &mut [f32]) {
-            body(x, y)
-        }
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            // SAFETY: the CPU has AVX-512F (checked just above).
-            return unsafe { avx512(x, y) };
-        }
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU has AVX2 (checked just above).
-            return unsafe { avx2(x, y) };
-        }
-    }
-    body(x, y)
+    with_widest_simd!(body(x: &[f32], y: &mut [f32]))
 }
 
 /// As [`tanh_slice`], plus the gradient `g = 1 - y^2` and the offset `y - x*g`.
@@ -196,26 +204,7 @@ fn tanh_grad_slice(x: &[f32], y: &mut [f32], g: &mut [f32], offset: &mut [f32]) 
             *off = t - v * d;
         }
     }
-    #[cfg(target_arch = "x86_64")]
-    {
-        #[target_feature(enable = "avx512f")]
-        fn avx512(x: &[f32], y: &mut [f32], g: &mut [f32], offset: &mut [f32]) {
-            body(x, y, g, offset)
-        }
-        #[target_feature(enable = "avx2")]
-        fn avx2(x: &[f32], y: &mut [f32], g: &mut [f32], offset: &mut [f32]) {
-            body(x, y, g, offset)
-        }
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            // SAFETY: the CPU has AVX-512F (checked just above).
-            return unsafe { avx512(x, y, g, offset) };
-        }
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU has AVX2 (checked just above).
-            return unsafe { avx2(x, y, g, offset) };
-        }
-    }
-    body(x, y, g, offset)
+    with_widest_simd!(body(x: &[f32], y: &mut [f32], g: &mut [f32], offset: &mut [f32]))
 }
 
 /// tanh for f32 to within a few ulp: Eigen's `generic_fast_tanh_float`

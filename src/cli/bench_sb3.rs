@@ -116,24 +116,31 @@ fn final_eval(run: &RunDir) -> Option<(f64, f64)> {
     Some((last("eval/mean_reward")?, last("eval/std_reward")?))
 }
 
+/// Runs a child process to the end with no input and its output discarded;
+/// returns its wall seconds, or the last lines of its stderr when it fails.
+fn run_timed(cmd: &mut Command, what: &str) -> Result<f64, String> {
+    let t0 = Instant::now();
+    let out = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .map_err(|e| format!("starting {what} ({:?}): {e}", cmd.get_program()))?;
+    let secs = t0.elapsed().as_secs_f64();
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        let tail: Vec<&str> = err.lines().rev().take(6).collect();
+        return Err(format!("{what} failed ({}): {}", out.status, tail.into_iter().rev().collect::<Vec<_>>().join(" | ")));
+    }
+    Ok(secs)
+}
+
 /// Our side: `rl-research run --config <preset.yaml>` as a child process.
 pub fn run_ours(config: &Config, work: &Path) -> Result<SideResult, String> {
     let exe = std::env::current_exe().map_err(|e| format!("cannot find this executable: {e}"))?;
     let cfg_path = work.join(format!("{}.yaml", config.experiment.name));
     std::fs::write(&cfg_path, config.to_yaml()).map_err(|e| format!("writing {}: {e}", cfg_path.display()))?;
-    let t0 = Instant::now();
-    let out = Command::new(&exe)
-        .args(["run", "--config"])
-        .arg(&cfg_path)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .output()
-        .map_err(|e| format!("starting {}: {e}", exe.display()))?;
-    let whole_secs = t0.elapsed().as_secs_f64();
-    if !out.status.success() {
-        return Err(format!("rl-research run failed ({}): {}", out.status, String::from_utf8_lossy(&out.stderr).trim()));
-    }
+    let whole_secs = run_timed(Command::new(&exe).args(["run", "--config"]).arg(&cfg_path), "rl-research run")?;
     let run = RunDir::at(config.experiment.runs_dir.join(&config.experiment.name));
     let info = RunInfo::read(&run).map_err(|e| format!("reading {}: {e}", run.run_info().display()))?;
     Ok(SideResult { whole_secs, train_secs: info.train_secs, final_eval: final_eval(&run), best_eval: info.best_eval_mean_reward })
@@ -146,22 +153,7 @@ pub fn run_sb3(python: &str, config: &Config, work: &Path) -> Result<SideResult,
     let spec_path = work.join(format!("{}.sb3.json", config.experiment.name));
     let out_path = work.join(format!("{}.sb3.out.json", config.experiment.name));
     std::fs::write(&spec_path, sb3_spec(config).to_string()).map_err(|e| format!("writing {}: {e}", spec_path.display()))?;
-    let t0 = Instant::now();
-    let out = Command::new(python)
-        .arg(&script)
-        .arg(&spec_path)
-        .arg(&out_path)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .output()
-        .map_err(|e| format!("starting {python}: {e}"))?;
-    let whole_secs = t0.elapsed().as_secs_f64();
-    if !out.status.success() {
-        let err = String::from_utf8_lossy(&out.stderr);
-        let tail: Vec<&str> = err.lines().rev().take(6).collect();
-        return Err(format!("SB3 side failed ({}): {}", out.status, tail.into_iter().rev().collect::<Vec<_>>().join(" | ")));
-    }
+    let whole_secs = run_timed(Command::new(python).arg(&script).arg(&spec_path).arg(&out_path), "the SB3 side")?;
     let text = std::fs::read_to_string(&out_path).map_err(|e| format!("reading {}: {e}", out_path.display()))?;
     let v: Value = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", out_path.display()))?;
     let f = |k: &str| v.get(k).and_then(Value::as_f64);
