@@ -21,9 +21,10 @@ export XDG_DATA_HOME="$WORK/data" XDG_CONFIG_HOME="$WORK/config"
 RUNS="$WORK/runs"
 
 echo "making runs in $RUNS"
-"$BIN" run experiment.name=cartpole_ppo experiment.runs_dir="$RUNS" experiment.total_timesteps=30000 experiment.eval_freq=5000 experiment.video_episodes=3 >/dev/null 2>&1
+"$BIN" run experiment.name=cartpole_ppo experiment.runs_dir="$RUNS" experiment.total_timesteps=30000 experiment.eval_freq=5000 experiment.keep_checkpoints=10 experiment.video_episodes=3 >/dev/null 2>&1
 "$BIN" run --config configs/lunarlander_ppo.ron experiment.name=lunar_short experiment.runs_dir="$RUNS" experiment.total_timesteps=20000 experiment.eval_freq=10000 experiment.n_eval_episodes=2 experiment.video_episodes=1 >/dev/null 2>&1
 "$BIN" run --multirun --yes experiment.name=lr_sweep experiment.runs_dir="$RUNS" experiment.total_timesteps=8000 experiment.eval_freq=4000 experiment.video_episodes=0 algorithm.params.learning_rate=1e-3,3e-4 >/dev/null 2>&1
+"$BIN" run --fork "$RUNS/cartpole_ppo@5000" algorithm.params.learning_rate=1e-5 >/dev/null 2>&1
 mkdir -p "$RUNS/not_a_run"
 
 if [ -z "${DISPLAY:-}" ]; then
@@ -46,6 +47,7 @@ shot() { # name, seconds, gui args...
 shot train 6 --tab train
 shot training 14 --config configs/lunarlander_ppo.ron --start
 shot runs 6 --tab runs --select "$RUNS/cartpole_ppo" --select "$RUNS/lr_sweep/trial_0" --select "$RUNS/lr_sweep/trial_1"
+shot runs_fork 6 --tab runs --select "$RUNS/cartpole_ppo" --select "$RUNS/cartpole_ppo_fork"
 shot replay 6 --replay "$RUNS/cartpole_ppo"
 shot replay_lunar 6 --replay "$RUNS/lunar_short"
 echo "screenshots in $OUT"

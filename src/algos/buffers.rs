@@ -4,7 +4,7 @@ use crate::rng::Rng;
 use serde::{Deserialize, Serialize};
 
 /// On-policy storage for `n_steps x n_envs` transitions.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RolloutBuffer {
     pub n_steps: usize,
     pub n_envs: usize,
@@ -97,7 +97,7 @@ impl RolloutBuffer {
 
 /// Off-policy storage, a ring of `capacity` transitions (SB3's ReplayBuffer
 /// with `handle_timeout_termination`: `dones` holds terminations only).
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ReplayBuffer {
     pub capacity: usize,
     pub obs_dim: usize,
@@ -155,6 +155,51 @@ impl ReplayBuffer {
             self.full = true;
             self.pos = 0;
         }
+    }
+
+    /// A copy holding only the stored transitions (what a checkpoint saves).
+    pub fn stored(&self) -> Self {
+        let (n, d) = (self.len(), self.obs_dim);
+        Self {
+            capacity: self.capacity,
+            obs_dim: d,
+            obs: self.obs[..n * d].to_vec(),
+            next_obs: self.next_obs[..n * d].to_vec(),
+            actions: self.actions[..n].to_vec(),
+            rewards: self.rewards[..n].to_vec(),
+            dones: self.dones[..n].to_vec(),
+            pos: self.pos,
+            full: self.full,
+        }
+    }
+
+    /// Back from [`ReplayBuffer::stored`] to full capacity, checking every
+    /// length and value range against the run's config first.
+    pub fn expanded(mut self, capacity: usize, obs_dim: usize, n_actions: usize) -> Result<Self, String> {
+        let n = if self.full { self.capacity } else { self.pos };
+        let ok = self.capacity == capacity
+            && self.obs_dim == obs_dim
+            && self.pos < capacity
+            && self.obs.len() == n * obs_dim
+            && self.next_obs.len() == n * obs_dim
+            && self.actions.len() == n
+            && self.rewards.len() == n
+            && self.dones.len() == n;
+        if !ok {
+            return Err(format!(
+                "the checkpoint's replay buffer (capacity {}, {} transitions of {} values) does not fit algorithm.params.buffer_size={capacity} with {obs_dim} observation values",
+                self.capacity, self.actions.len(), self.obs_dim
+            ));
+        }
+        if self.actions.iter().any(|&a| a as usize >= n_actions) || self.dones.iter().any(|&d| d != 0.0 && d != 1.0) {
+            return Err("the checkpoint's replay buffer holds out-of-range actions or done flags".into());
+        }
+        self.obs.resize(capacity * obs_dim, 0.0);
+        self.next_obs.resize(capacity * obs_dim, 0.0);
+        self.actions.resize(capacity, 0);
+        self.rewards.resize(capacity, 0.0);
+        self.dones.resize(capacity, 0.0);
+        Ok(self)
     }
 
     /// Uniform sample with replacement, into a reused buffer.

@@ -5,13 +5,32 @@
 
 use super::buffers::{ReplayBuffer, ReplaySample};
 use super::nets::{clip_grad_norm, Init, Mlp, MlpWeights};
-use super::{argmax, read_vec, Agent, Callback, Control, EpisodeWindow, Metrics, Policy, PolicyHead};
+use super::{argmax, check_network, read_vec, Agent, AgentState, AgentView, AlgoState, Callback, Control, EpisodeWindow, Metrics, NetworkState, Policy, PolicyHead, TrainingState};
 use crate::config::DqnParams;
 use crate::envs::VecEnv;
 use crate::rng::Rng;
+use serde::{Deserialize, Serialize};
 use burn::module::Module;
-use burn::optim::{AdamConfig, GradientsParams};
+use super::adam::AdamOptimizer;
+use burn::optim::GradientsParams;
 use burn::prelude::*;
+
+/// DQN's training state between two env steps, as a checkpoint holds it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DqnState {
+    pub num_timesteps: u64,
+    pub n_calls: u64,
+    pub n_updates: u64,
+    pub exploration_rate: f64,
+    pub rng: Rng,
+    pub episodes: EpisodeWindow,
+    pub last_obs: Vec<f32>,
+    /// Steps per env collected since the last training phase.
+    pub collected: u64,
+    /// The stored transitions only (not the empty tail); `None` when
+    /// `experiment.checkpoint_replay_buffer=false`.
+    pub replay: Option<ReplayBuffer>,
+}
 
 pub struct Dqn {
     pub params: DqnParams,
@@ -20,7 +39,7 @@ pub struct Dqn {
     /// No-autodiff snapshot of `q_net` used to act, refreshed after each training phase.
     acting: Mlp,
     target: Mlp,
-    optimizer: burn::optim::ModuleOptimizer,
+    optimizer: AdamOptimizer,
     device: Device,
     ad_device: Device,
     rng: Rng,
@@ -31,6 +50,8 @@ pub struct Dqn {
     n_updates: u64,
     exploration_rate: f64,
     episodes: EpisodeWindow,
+    /// Where `learn` continues after a restore: replay buffer, last obs, collected.
+    resume: Option<(ReplayBuffer, Vec<f32>, u64)>,
 }
 
 impl Dqn {
@@ -38,7 +59,7 @@ impl Dqn {
         let ad_device = device.clone().autodiff();
         let sizes = [vec![obs_dim], params.net_arch.clone(), vec![n_actions]].concat();
         let q_net = Mlp::new(&sizes, params.activation, Init::TorchDefault, &mut Rng::derive(seed, 1), &ad_device);
-        let optimizer = AdamConfig::new().with_epsilon(params.adam_eps as f32).init();
+        let optimizer = AdamOptimizer::new(params.adam_eps);
         Self {
             acting: q_net.valid(),
             target: q_net.valid(),
@@ -54,6 +75,7 @@ impl Dqn {
             n_updates: 0,
             exploration_rate: params.exploration_initial_eps,
             episodes: EpisodeWindow::default(),
+            resume: None,
             params,
         }
     }
@@ -73,24 +95,30 @@ impl Dqn {
     pub fn learn(&mut self, venv: &mut VecEnv, total_timesteps: u64, seed: u64, callback: &mut dyn Callback) -> Result<(), String> {
         let n_envs = venv.num_envs();
         let d = self.obs_dim;
-        let mut replay = ReplayBuffer::new(self.params.buffer_size, d);
+        let restored = self.resume.is_some();
+        let (mut replay, mut last_obs, mut collected) = match self.resume.take() {
+            Some(r) if r.1.len() == n_envs * d => r,
+            Some(r) => return Err(format!("the checkpoint's last observations are for {} envs, the run has {n_envs}", r.1.len() / d.max(1))),
+            None => {
+                venv.reset(seed);
+                (ReplayBuffer::new(self.params.buffer_size, d), venv.obs.clone(), 0)
+            }
+        };
         let mut sample = ReplaySample::default();
-        venv.reset(seed);
-        let mut last_obs = venv.obs.clone();
         let target_every = (self.params.target_update_interval / n_envs as u64).max(1);
 
-        while self.num_timesteps < total_timesteps {
+        // Restored from a checkpoint, the step it was taken on is finished first
+        // (its training phase may still be due, even at the last step).
+        let mut resumed = restored;
+        while self.num_timesteps < total_timesteps || resumed {
             // 1. Collect train_freq steps per env.
-            let mut collected = 0u64;
-            while collected < self.params.train_freq {
+            while collected < self.params.train_freq && !(resumed && self.num_timesteps >= total_timesteps) {
+                resumed = false;
                 let actions = self.sample_actions(&last_obs, n_envs)?;
                 venv.step(&actions);
                 self.num_timesteps += n_envs as u64;
                 collected += 1;
                 self.episodes.drain_from(venv);
-                if callback.on_step(self, self.num_timesteps) == Control::Stop {
-                    return Ok(());
-                }
                 for i in 0..n_envs {
                     // After a reset venv.obs is the new episode's start; the transition ends at final_obs.
                     let next = if venv.done(i) { &venv.final_obs[i * d..(i + 1) * d] } else { &venv.obs[i * d..(i + 1) * d] };
@@ -104,6 +132,12 @@ impl Dqn {
                 }
                 let progress_remaining = 1.0 - self.num_timesteps as f64 / total_timesteps as f64;
                 self.exploration_rate = self.epsilon(progress_remaining);
+                // After the step is fully recorded (SB3 calls it before storing; the
+                // order changes nothing callbacks see, and a checkpoint here is exact).
+                let view = DqnAt { dqn: self, venv, replay: &replay, last_obs: &last_obs, collected };
+                if callback.on_step(&view, self.num_timesteps) == Control::Stop {
+                    return Ok(());
+                }
                 if self.num_timesteps >= total_timesteps {
                     break;
                 }
@@ -116,7 +150,74 @@ impl Dqn {
                 let metrics = self.train(&replay, &mut sample, steps, progress_remaining)?;
                 callback.on_update(&metrics);
             }
+            collected = 0;
+            resumed = false;
         }
+        Ok(())
+    }
+
+    fn sizes(&self) -> Vec<usize> {
+        [vec![self.obs_dim], self.params.net_arch.clone(), vec![self.n_actions]].concat()
+    }
+
+    fn training_state(&self, at: &DqnAt, with_replay_buffer: bool) -> Result<TrainingState, String> {
+        let agent = AgentState {
+            networks: vec![
+                NetworkState { name: "q_net".into(), weights: self.acting.to_weights()?, param_ids: self.q_net.param_id_values() },
+                NetworkState { name: "target_q_net".into(), weights: self.target.to_weights()?, param_ids: self.target.param_id_values() },
+            ],
+            optimizer: self.optimizer.moments()?,
+            algo: AlgoState::Dqn(DqnState {
+                num_timesteps: self.num_timesteps,
+                n_calls: self.n_calls,
+                n_updates: self.n_updates,
+                exploration_rate: self.exploration_rate,
+                rng: self.rng.clone(),
+                episodes: self.episodes.clone(),
+                last_obs: at.last_obs.to_vec(),
+                collected: at.collected,
+                replay: with_replay_buffer.then(|| at.replay.stored()),
+            }),
+        };
+        Ok(TrainingState { agent, venv: at.venv.snapshot()? })
+    }
+
+    /// Loads a checkpoint, checking every shape against this run's config first.
+    /// Without a replay buffer in it, training continues with an empty one.
+    pub fn restore(&mut self, state: &AgentState) -> Result<(), String> {
+        let AlgoState::Dqn(s) = &state.algo else { return Err("the checkpoint is a PPO run's; this run is DQN".into()) };
+        let (q, target) = (state.network("q_net")?, state.network("target_q_net")?);
+        for n in [q, target] {
+            check_network(n, &self.sizes())?;
+            if n.weights.activation != self.params.activation {
+                return Err(format!("network '{}' uses {:?} in the checkpoint, the config {:?} (activation cannot change)", n.name, n.weights.activation, self.params.activation));
+            }
+        }
+        if s.last_obs.is_empty() || s.last_obs.len() % self.obs_dim != 0 || s.collected > self.params.train_freq {
+            return Err(format!("the checkpoint's loop state ({} observation values, {} steps collected) does not fit this config", s.last_obs.len(), s.collected));
+        }
+        if !(0.0..=1.0).contains(&s.exploration_rate) {
+            return Err(format!("the checkpoint's exploration rate {} is outside [0, 1]", s.exploration_rate));
+        }
+        s.episodes.check()?;
+        let replay = match &s.replay {
+            Some(r) => r.clone().expanded(self.params.buffer_size, self.obs_dim, self.n_actions)?,
+            None => ReplayBuffer::new(self.params.buffer_size, self.obs_dim),
+        };
+        let q_net = Mlp::from_weights_with_ids(&q.weights, &q.param_ids, &self.ad_device)?;
+        let mut optimizer = AdamOptimizer::new(self.params.adam_eps);
+        optimizer.restore(&state.optimizer, &q_net.param_shapes(), &self.device)?;
+        self.optimizer = optimizer;
+        self.acting = q_net.valid();
+        self.q_net = q_net;
+        self.target = Mlp::from_weights(&target.weights, &self.device)?;
+        self.num_timesteps = s.num_timesteps;
+        self.n_calls = s.n_calls;
+        self.n_updates = s.n_updates;
+        self.exploration_rate = s.exploration_rate;
+        self.rng = s.rng.clone();
+        self.episodes = s.episodes.clone();
+        self.resume = Some((replay, s.last_obs.clone(), s.collected));
         Ok(())
     }
 
@@ -187,6 +288,42 @@ fn smooth_l1(pred: Tensor<1>, target: Tensor<1>) -> Tensor<1> {
 impl Agent for Dqn {
     fn learn(&mut self, venv: &mut VecEnv, total_timesteps: u64, seed: u64, callback: &mut dyn Callback) -> Result<(), String> {
         Dqn::learn(self, venv, total_timesteps, seed, callback)
+    }
+    fn restore(&mut self, state: &AgentState) -> Result<(), String> {
+        Dqn::restore(self, state)
+    }
+}
+
+/// DQN in the middle of `learn`, as callbacks see it: with the buffer and envs.
+struct DqnAt<'a> {
+    dqn: &'a Dqn,
+    venv: &'a VecEnv,
+    replay: &'a ReplayBuffer,
+    last_obs: &'a [f32],
+    collected: u64,
+}
+
+impl AgentView for DqnAt<'_> {
+    fn policy_head(&self) -> PolicyHead {
+        self.dqn.policy_head()
+    }
+    fn policy(&self) -> Policy {
+        self.dqn.policy()
+    }
+    fn networks(&self) -> Result<Vec<(String, MlpWeights)>, String> {
+        self.dqn.networks()
+    }
+    fn num_timesteps(&self) -> u64 {
+        self.dqn.num_timesteps
+    }
+    fn checkpoint(&self, with_replay_buffer: bool) -> Result<TrainingState, String> {
+        self.dqn.training_state(self, with_replay_buffer)
+    }
+}
+
+impl AgentView for Dqn {
+    fn checkpoint(&self, _with_replay_buffer: bool) -> Result<TrainingState, String> {
+        Err("a DQN checkpoint is taken between env steps, inside learn()".into())
     }
     fn policy_head(&self) -> PolicyHead {
         PolicyHead::QValues

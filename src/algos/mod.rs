@@ -2,6 +2,7 @@
 //! the filesystem or the GUI. The runner's callback evaluates, logs, saves and
 //! answers the Stop button, like SB3's callbacks.
 
+pub mod adam;
 pub mod buffers;
 pub mod device;
 pub mod dqn;
@@ -39,18 +40,17 @@ impl Metrics {
 
 /// Hooks the training loop calls (SB3's `BaseCallback`).
 pub trait Callback {
-    /// After every vectorized env step. `Stop` ends training after this step.
-    fn on_step(&mut self, agent: &dyn Agent, num_timesteps: u64) -> Control;
+    /// After every vectorized env step, once the step is fully recorded (so a
+    /// checkpoint taken here resumes exactly). `Stop` ends training after this step.
+    fn on_step(&mut self, agent: &dyn AgentView, num_timesteps: u64) -> Control;
     /// After every gradient update phase, with its metrics.
     fn on_update(&mut self, metrics: &Metrics);
 }
 
 pub use crate::runs::model_file::PolicyHead;
 
-/// A trained algorithm as the runner sees it.
-pub trait Agent {
-    /// Trains until `total_timesteps` env steps or until the callback says stop.
-    fn learn(&mut self, venv: &mut VecEnv, total_timesteps: u64, seed: u64, callback: &mut dyn Callback) -> Result<(), String>;
+/// What callbacks may read of an agent while it trains.
+pub trait AgentView {
     /// What the acting network outputs.
     fn policy_head(&self) -> PolicyHead;
     /// A snapshot of the acting network, on the plain (no autodiff) device.
@@ -58,6 +58,70 @@ pub trait Agent {
     /// Every network's weights, named ("actor", "critic", "q_net", "target_q_net").
     fn networks(&self) -> Result<Vec<(String, MlpWeights)>, String>;
     fn num_timesteps(&self) -> u64;
+    /// Everything needed to continue training exactly from this step: weights,
+    /// optimizer state, generators, counters, buffers and the envs. Only the
+    /// view a training loop hands to [`Callback::on_step`] can give one.
+    fn checkpoint(&self, with_replay_buffer: bool) -> Result<TrainingState, String>;
+}
+
+/// A trained algorithm as the runner sees it.
+pub trait Agent: AgentView {
+    /// Trains until `total_timesteps` env steps or until the callback says stop.
+    /// After [`Agent::restore`] it continues from the restored step (with
+    /// `venv` restored by the caller) instead of resetting the envs.
+    fn learn(&mut self, venv: &mut VecEnv, total_timesteps: u64, seed: u64, callback: &mut dyn Callback) -> Result<(), String>;
+    /// Loads a [`TrainingState`]'s agent part (the caller restores the envs).
+    fn restore(&mut self, state: &AgentState) -> Result<(), String>;
+}
+
+/// A network as checkpointed: weights plus the parameter ids its optimizer
+/// state is keyed by.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NetworkState {
+    pub name: String,
+    pub weights: MlpWeights,
+    pub param_ids: Vec<u64>,
+}
+
+/// An agent's part of a checkpoint (host-side, no burn types but the
+/// optimizer record's bytes).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AgentState {
+    pub networks: Vec<NetworkState>,
+    /// Adam's moments and step count, per parameter id.
+    pub optimizer: Vec<adam::AdamMoments>,
+    pub algo: AlgoState,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum AlgoState {
+    Ppo(ppo::PpoState),
+    Dqn(dqn::DqnState),
+}
+
+/// One training step's complete state: the agent's and the envs'.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrainingState {
+    pub agent: AgentState,
+    pub venv: crate::envs::VecEnvSnapshot,
+}
+
+impl AgentState {
+    pub fn network(&self, name: &str) -> Result<&NetworkState, String> {
+        self.networks.iter().find(|n| n.name == name).ok_or_else(|| format!("the checkpoint has no network '{name}'"))
+    }
+}
+
+/// Checks a checkpointed network against the shape this config builds.
+pub(crate) fn check_network(net: &NetworkState, sizes: &[usize]) -> Result<(), String> {
+    net.weights.check().map_err(|e| format!("network '{}': {e}", net.name))?;
+    if net.weights.sizes != sizes {
+        return Err(format!(
+            "network '{}' is {:?} in the checkpoint but the config builds {sizes:?} (net_arch cannot change in a resume or fork)",
+            net.name, net.weights.sizes
+        ));
+    }
+    Ok(())
 }
 
 /// The one place an algorithm config becomes an agent (runner, and later resume/fork).
@@ -158,7 +222,7 @@ pub fn argmax(xs: &[f32]) -> usize {
 }
 
 /// Statistics of the last 100 finished episodes (SB3's `ep_info_buffer`).
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct EpisodeWindow {
     returns: std::collections::VecDeque<(f64, u32)>,
 }
@@ -177,6 +241,12 @@ impl EpisodeWindow {
     }
     pub fn mean_length(&self) -> Option<f64> {
         (!self.returns.is_empty()).then(|| self.returns.iter().map(|r| r.1 as f64).sum::<f64>() / self.returns.len() as f64)
+    }
+    pub fn check(&self) -> Result<(), String> {
+        if self.returns.len() > 100 {
+            return Err(format!("the checkpoint's episode window holds {} episodes (at most 100)", self.returns.len()));
+        }
+        Ok(())
     }
     pub fn push_into(&self, m: &mut Metrics) {
         if let (Some(r), Some(l)) = (self.mean_return(), self.mean_length()) {

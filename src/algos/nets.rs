@@ -106,6 +106,39 @@ impl Mlp {
         Ok(Self { layers, activation: w.activation, host_tanh: is_host(device) })
     }
 
+    /// The optimizer-state keys of the parameters, weight then bias per layer:
+    /// saved with a checkpoint so the restored network finds its Adam moments.
+    pub fn param_id_values(&self) -> Vec<u64> {
+        self.param_ids().into_iter().map(|(id, _)| id.val()).collect()
+    }
+
+    /// Each parameter's id and shape (what optimizer state must match).
+    pub fn param_shapes(&self) -> Vec<(u64, Vec<usize>)> {
+        let mut out = Vec::new();
+        for l in &self.layers {
+            out.push((l.weight.id.val(), l.weight.dims().to_vec()));
+            if let Some(b) = &l.bias {
+                out.push((b.id.val(), b.dims().to_vec()));
+            }
+        }
+        out
+    }
+
+    /// [`Mlp::from_weights`] keeping the given parameter ids (see [`Mlp::param_id_values`]).
+    pub fn from_weights_with_ids(w: &MlpWeights, ids: &[u64], device: &Device) -> Result<Self, String> {
+        let mut mlp = Self::from_weights(w, device)?;
+        if ids.len() != 2 * mlp.layers.len() {
+            return Err(format!("{} parameter ids for a network of {} layers (expected {})", ids.len(), mlp.layers.len(), 2 * mlp.layers.len()));
+        }
+        for (l, pair) in mlp.layers.iter_mut().zip(ids.chunks(2)) {
+            l.weight.id = burn::module::ParamId::from(pair[0]);
+            if let Some(b) = l.bias.as_mut() {
+                b.id = burn::module::ParamId::from(pair[1]);
+            }
+        }
+        Ok(mlp)
+    }
+
     /// Ids and ranks of every parameter, for gradient clipping.
     fn param_ids(&self) -> Vec<(burn::module::ParamId, bool)> {
         let mut ids = Vec::new();

@@ -6,12 +6,14 @@
 
 use super::buffers::RolloutBuffer;
 use super::nets::{clip_grad_norm, Init, Mlp, MlpWeights};
-use super::{read_vec, Agent, Callback, Control, EpisodeWindow, Metrics, Policy, PolicyHead};
+use super::{check_network, read_vec, Agent, AgentState, AgentView, AlgoState, Callback, Control, EpisodeWindow, Metrics, NetworkState, Policy, PolicyHead, TrainingState};
 use crate::config::PpoParams;
 use crate::envs::VecEnv;
 use crate::rng::Rng;
+use serde::{Deserialize, Serialize};
 use burn::module::Module;
-use burn::optim::{AdamConfig, GradientsParams};
+use super::adam::AdamOptimizer;
+use burn::optim::GradientsParams;
 use burn::prelude::*;
 use burn::tensor::activation::log_softmax;
 
@@ -30,13 +32,29 @@ impl ActorCritic {
     }
 }
 
+/// PPO's training state between two env steps, as a checkpoint holds it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PpoState {
+    pub num_timesteps: u64,
+    pub n_updates: u64,
+    pub rng: Rng,
+    pub episodes: EpisodeWindow,
+    /// The rollout collected so far (`pos` steps of `n_steps`).
+    pub rollout: RolloutBuffer,
+    pub last_obs: Vec<f32>,
+    pub last_episode_starts: Vec<bool>,
+}
+
+/// Where `learn` continues after a restore: rollout, last obs, episode starts.
+type Resume = (RolloutBuffer, Vec<f32>, Vec<bool>);
+
 pub struct Ppo {
     pub params: PpoParams,
     /// Trained on `device.autodiff()`.
     model: ActorCritic,
     /// A no-autodiff snapshot of `model` for acting, refreshed after each update.
     acting: ActorCritic,
-    optimizer: burn::optim::ModuleOptimizer,
+    optimizer: AdamOptimizer,
     device: Device,
     ad_device: Device,
     rng: Rng,
@@ -45,6 +63,7 @@ pub struct Ppo {
     num_timesteps: u64,
     n_updates: u64,
     episodes: EpisodeWindow,
+    resume: Option<Resume>,
 }
 
 impl Ppo {
@@ -63,7 +82,7 @@ impl Ppo {
             actor: Mlp::new(&sizes(n_actions), params.activation, init(0.01), &mut init_rng, &ad_device),
             critic: Mlp::new(&sizes(1), params.activation, init(1.0), &mut init_rng, &ad_device),
         };
-        let optimizer = AdamConfig::new().with_epsilon(params.adam_eps as f32).init();
+        let optimizer = AdamOptimizer::new(params.adam_eps);
         Self {
             acting: model.valid(),
             model,
@@ -76,22 +95,30 @@ impl Ppo {
             num_timesteps: 0,
             n_updates: 0,
             episodes: EpisodeWindow::default(),
+            resume: None,
             params,
         }
+    }
+
+    fn sizes(&self, out: usize) -> Vec<usize> {
+        [vec![self.obs_dim], self.params.net_arch.clone(), vec![out]].concat()
     }
 
     /// Trains until `total_timesteps` env steps or until the callback says stop.
     pub fn learn(&mut self, venv: &mut VecEnv, total_timesteps: u64, seed: u64, callback: &mut dyn Callback) -> Result<(), String> {
         let n_envs = venv.num_envs();
-        let mut buffer = RolloutBuffer::new(self.params.n_steps, n_envs, self.obs_dim);
-        venv.reset(seed);
-        let mut last_obs = venv.obs.clone();
-        let mut last_episode_starts = vec![true; n_envs];
+        let (mut buffer, mut last_obs, mut last_episode_starts) = match self.resume.take() {
+            Some(r) if r.0.n_envs == n_envs => r,
+            Some(r) => return Err(format!("the checkpoint's rollout is for {} envs, the run has {n_envs}", r.0.n_envs)),
+            None => {
+                venv.reset(seed);
+                (RolloutBuffer::new(self.params.n_steps, n_envs, self.obs_dim), venv.obs.clone(), vec![true; n_envs])
+            }
+        };
 
-        while self.num_timesteps < total_timesteps {
+        // A full rollout only comes from a checkpoint taken on its last step: train on it first.
+        while self.num_timesteps < total_timesteps || buffer.full() {
             // 1. Collect n_steps x n_envs transitions with the current policy.
-            buffer.reset();
-            let mut stopped = false;
             while !buffer.full() {
                 let (actions, values, log_probs) = self.sample_actions(&last_obs, n_envs)?;
                 venv.step(&actions);
@@ -113,13 +140,10 @@ impl Ppo {
                 for (i, start) in last_episode_starts.iter_mut().enumerate() {
                     *start = venv.done(i);
                 }
-                if callback.on_step(self, self.num_timesteps) == Control::Stop {
-                    stopped = true;
-                    break;
+                let view = PpoAt { ppo: self, venv, buffer: &buffer, last_obs: &last_obs, last_episode_starts: &last_episode_starts };
+                if callback.on_step(&view, self.num_timesteps) == Control::Stop {
+                    return Ok(());
                 }
-            }
-            if stopped {
-                return Ok(());
             }
             let last_values = self.values(&last_obs, n_envs)?;
             buffer.compute_returns_and_advantage(&last_values, &last_episode_starts, self.params.gamma, self.params.gae_lambda);
@@ -127,8 +151,71 @@ impl Ppo {
             // 2. Optimise the clipped surrogate on minibatches for n_epochs.
             let progress_remaining = 1.0 - self.num_timesteps as f64 / total_timesteps as f64;
             let metrics = self.train(&buffer, progress_remaining)?;
+            buffer.reset();
             callback.on_update(&metrics);
         }
+        Ok(())
+    }
+
+    fn training_state(&self, venv: &VecEnv, buffer: &RolloutBuffer, last_obs: &[f32], last_episode_starts: &[bool]) -> Result<TrainingState, String> {
+        let net = |name: &str, acting: &Mlp, trained: &Mlp| -> Result<NetworkState, String> {
+            Ok(NetworkState { name: name.into(), weights: acting.to_weights()?, param_ids: trained.param_id_values() })
+        };
+        let agent = AgentState {
+            networks: vec![net("actor", &self.acting.actor, &self.model.actor)?, net("critic", &self.acting.critic, &self.model.critic)?],
+            optimizer: self.optimizer.moments()?,
+            algo: AlgoState::Ppo(PpoState {
+                num_timesteps: self.num_timesteps,
+                n_updates: self.n_updates,
+                rng: self.rng.clone(),
+                episodes: self.episodes.clone(),
+                rollout: buffer.clone(),
+                last_obs: last_obs.to_vec(),
+                last_episode_starts: last_episode_starts.to_vec(),
+            }),
+        };
+        Ok(TrainingState { agent, venv: venv.snapshot()? })
+    }
+
+    /// Loads a checkpoint, checking every shape against this run's config first.
+    pub fn restore(&mut self, state: &AgentState) -> Result<(), String> {
+        let AlgoState::Ppo(s) = &state.algo else { return Err("the checkpoint is a DQN run's; this run is PPO".into()) };
+        let (actor, critic) = (state.network("actor")?, state.network("critic")?);
+        check_network(actor, &self.sizes(self.n_actions))?;
+        check_network(critic, &self.sizes(1))?;
+        for n in [actor, critic] {
+            if n.weights.activation != self.params.activation {
+                return Err(format!("network '{}' uses {:?} in the checkpoint, the config {:?} (activation cannot change)", n.name, n.weights.activation, self.params.activation));
+            }
+        }
+        let r = &s.rollout;
+        let n = r.n_steps * r.n_envs;
+        let lens_ok = [r.obs.len() == n * r.obs_dim, r.actions.len() == n, r.rewards.len() == n, r.episode_starts.len() == n, r.values.len() == n, r.log_probs.len() == n, r.advantages.len() == n, r.returns.len() == n];
+        if r.n_steps != self.params.n_steps || r.obs_dim != self.obs_dim || r.pos > r.n_steps || lens_ok.contains(&false) || r.actions.iter().any(|&a| a >= self.n_actions) {
+            return Err(format!(
+                "the checkpoint's rollout ({} steps x {} envs, at step {}) does not fit algorithm.params.n_steps={} and {} observation values",
+                r.n_steps, r.n_envs, r.pos, self.params.n_steps, self.obs_dim
+            ));
+        }
+        if s.last_obs.len() != r.n_envs * self.obs_dim || s.last_episode_starts.len() != r.n_envs {
+            return Err("the checkpoint's last observations do not match its rollout's env count".into());
+        }
+        s.episodes.check()?;
+        let model = ActorCritic {
+            actor: Mlp::from_weights_with_ids(&actor.weights, &actor.param_ids, &self.ad_device)?,
+            critic: Mlp::from_weights_with_ids(&critic.weights, &critic.param_ids, &self.ad_device)?,
+        };
+        let params = [model.actor.param_shapes(), model.critic.param_shapes()].concat();
+        let mut optimizer = AdamOptimizer::new(self.params.adam_eps);
+        optimizer.restore(&state.optimizer, &params, &self.device)?;
+        self.optimizer = optimizer;
+        self.acting = model.valid();
+        self.model = model;
+        self.num_timesteps = s.num_timesteps;
+        self.n_updates = s.n_updates;
+        self.rng = s.rng.clone();
+        self.episodes = s.episodes.clone();
+        self.resume = Some((s.rollout.clone(), s.last_obs.clone(), s.last_episode_starts.clone()));
         Ok(())
     }
 
@@ -279,6 +366,42 @@ pub fn explained_variance(y_pred: &[f64], y: &[f64]) -> f64 {
 impl Agent for Ppo {
     fn learn(&mut self, venv: &mut VecEnv, total_timesteps: u64, seed: u64, callback: &mut dyn Callback) -> Result<(), String> {
         Ppo::learn(self, venv, total_timesteps, seed, callback)
+    }
+    fn restore(&mut self, state: &AgentState) -> Result<(), String> {
+        Ppo::restore(self, state)
+    }
+}
+
+/// PPO in the middle of `learn`, as callbacks see it: with the rollout and envs.
+struct PpoAt<'a> {
+    ppo: &'a Ppo,
+    venv: &'a VecEnv,
+    buffer: &'a RolloutBuffer,
+    last_obs: &'a [f32],
+    last_episode_starts: &'a [bool],
+}
+
+impl AgentView for PpoAt<'_> {
+    fn policy_head(&self) -> PolicyHead {
+        self.ppo.policy_head()
+    }
+    fn policy(&self) -> Policy {
+        self.ppo.policy()
+    }
+    fn networks(&self) -> Result<Vec<(String, MlpWeights)>, String> {
+        self.ppo.networks()
+    }
+    fn num_timesteps(&self) -> u64 {
+        self.ppo.num_timesteps
+    }
+    fn checkpoint(&self, _with_replay_buffer: bool) -> Result<TrainingState, String> {
+        self.ppo.training_state(self.venv, self.buffer, self.last_obs, self.last_episode_starts)
+    }
+}
+
+impl AgentView for Ppo {
+    fn checkpoint(&self, _with_replay_buffer: bool) -> Result<TrainingState, String> {
+        Err("a PPO checkpoint is taken between env steps, inside learn()".into())
     }
     fn policy_head(&self) -> PolicyHead {
         PolicyHead::Logits

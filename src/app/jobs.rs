@@ -47,21 +47,42 @@ pub struct Jobs {
     pub list: Vec<Job>,
 }
 
+/// What a job trains: a new run, a resumed one, or a fork of a checkpoint.
+pub enum JobKind {
+    New(Config),
+    Resume(PathBuf),
+    /// `config` is the parent's config as edited in the editor.
+    Fork { parent: PathBuf, step: u64, config: Config },
+}
+
 impl Jobs {
     /// Starts `config` on a background thread.
     pub fn start(&mut self, config: Config, waker: Arc<dyn Fn() + Send + Sync>) {
+        self.start_kind(JobKind::New(config), waker)
+    }
+
+    pub fn start_kind(&mut self, kind: JobKind, waker: Arc<dyn Fn() + Send + Sync>) {
         let (tx, rx) = channel();
         let stop = Arc::new(AtomicBool::new(false));
         let options = RunOptions { command_line: Some("rl-research (GUI)".into()), stop: stop.clone(), events: Some(tx), waker: Some(waker.clone()), live_episodes: true };
-        let name = config.experiment.name.clone();
-        log::info!("training {name} ({} on {}) started from the GUI", config.algorithm.name(), config.env.id);
-        let total = config.experiment.total_timesteps;
+        let (name, total) = match &kind {
+            JobKind::New(c) | JobKind::Fork { config: c, .. } => (c.experiment.name.clone(), c.experiment.total_timesteps),
+            JobKind::Resume(dir) => {
+                let total = crate::runs::RunInfo::read(&crate::runs::RunDir::at(dir)).map(|i| i.total_timesteps).unwrap_or(0);
+                (dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(), total)
+            }
+        };
+        log::info!("training {name} started from the GUI");
         let handle = std::thread::Builder::new()
             .name(format!("train-{name}"))
             .spawn(move || {
-                let r = runner::run_experiment_with(&config, options).map(|_| ()).map_err(|e| e.to_string());
+                let result = match kind {
+                    JobKind::New(config) => runner::run_experiment_with(&config, options),
+                    JobKind::Resume(dir) => runner::resume_experiment(&dir, options),
+                    JobKind::Fork { parent, step, config } => runner::fork_experiment_with(&parent, Some(step), &|_| Ok(config.clone()), options),
+                };
                 waker();
-                r
+                result.map(|_| ()).map_err(|e| e.to_string())
             })
             .ok();
         let error = handle.is_none().then(|| "could not start a training thread".to_string());

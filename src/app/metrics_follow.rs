@@ -3,10 +3,10 @@
 //! only new rows, so runs training in other processes plot live.
 
 use super::plots::RunMetrics;
-use crate::runs::logger::{MetricsRow, MetricsTail};
-use crate::runs::RunDir;
+use crate::runs::logger::{read_metrics, MetricsRow, MetricsTail};
+use crate::runs::{RunDir, RunInfo};
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
 use std::sync::Arc;
 use std::time::Duration;
@@ -39,6 +39,11 @@ fn follow_loop(requests: Receiver<Vec<PathBuf>>, out: Sender<(PathBuf, Vec<Metri
                     tails.retain(|(p, _)| list.contains(p));
                     for p in list {
                         if !tails.iter().any(|(q, _)| *q == p) {
+                            // A fork's curve starts as its parent's, up to the fork step.
+                            let prefix = parent_prefix(&p);
+                            if !prefix.is_empty() {
+                                let _ = out.send((p.clone(), prefix));
+                            }
                             let tail = MetricsTail::new(&RunDir::at(&p).metrics_csv());
                             tails.push((p, tail));
                         }
@@ -68,6 +73,27 @@ fn follow_loop(requests: Receiver<Vec<PathBuf>>, out: Sender<(PathBuf, Vec<Metri
             waker();
         }
     }
+}
+
+/// For a forked run, its ancestors' rows up to the fork step (the parent's up
+/// to the fork, the grandparent's before that, ...), so the fork is drawn as a
+/// branch of its parent's curve. Empty for other runs or a missing parent.
+pub fn parent_prefix(run_dir: &Path) -> Vec<MetricsRow> {
+    let mut chain = Vec::new();
+    let mut dir = run_dir.to_path_buf();
+    let mut limit = u64::MAX;
+    for _ in 0..16 {
+        let Some(origin) = RunInfo::read(&RunDir::at(&dir)).ok().and_then(|i| i.forked_from) else { break };
+        // The parent as recorded, else a sibling of that name (a moved runs directory).
+        let parent = if origin.run_dir.is_dir() { origin.run_dir.clone() } else { dir.with_file_name(&origin.run_name) };
+        let Ok(rows) = read_metrics(&RunDir::at(&parent).metrics_csv()) else { break };
+        let step = origin.step.min(limit);
+        // Up to the fork: everything before its step, and that step's evaluation.
+        chain.push(rows.into_iter().filter(|r| r.timesteps < step || (r.timesteps == step && r.metric.starts_with("eval/"))).collect::<Vec<_>>());
+        limit = step;
+        dir = parent;
+    }
+    chain.into_iter().rev().flatten().collect()
 }
 
 impl MetricsFollower {

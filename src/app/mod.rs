@@ -64,6 +64,16 @@ pub struct RlApp {
     status: String,
     usage: ProcessUsage,
     gpu: GpuProbe,
+    /// Set by the runs browser's Fork…: the editor's Run then forks this run.
+    pub fork: Option<ForkTarget>,
+}
+
+/// A fork being prepared in the editor: the parent run and the checkpoint chosen.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ForkTarget {
+    pub parent: PathBuf,
+    pub steps: Vec<u64>,
+    pub step: u64,
 }
 
 /// The GPU adapter, probed once on a background thread (opening it takes a while).
@@ -127,6 +137,7 @@ impl RlApp {
             status: String::new(),
             usage: ProcessUsage::default(),
             gpu: GpuProbe::NotStarted,
+            fork: None,
         }
     }
 
@@ -166,6 +177,12 @@ impl RlApp {
     /// Points of all curves loaded for the runs browser (benchmarks wait on it).
     pub fn plotted_points(&self) -> usize {
         self.follower.data.values().flat_map(|m| m.values()).map(Vec::len).sum()
+    }
+
+    /// The points ([timesteps, wall secs, value]) of `metric` plotted for a run
+    /// selected in the runs browser (tests look at what is drawn).
+    pub fn plotted_series(&self, run: &std::path::Path, metric: &str) -> Option<&Vec<[f64; 3]>> {
+        self.follower.data.get(run)?.get(metric)
     }
 
     /// The status bar's message.

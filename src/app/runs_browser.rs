@@ -34,6 +34,8 @@ pub struct RunRow {
     pub idle_secs: Option<f64>,
     /// A "running" run whose process is gone (killed before it could record an end).
     pub dead: bool,
+    /// Steps of its checkpoints, oldest first (what Resume and Fork… start from).
+    pub checkpoints: Vec<u64>,
 }
 
 impl RunRow {
@@ -51,6 +53,14 @@ impl RunRow {
             Ok(i) => format!("{:?}", i.status).to_lowercase(),
             Err(_) => "unreadable".into(),
         }
+    }
+    /// Stopped, failed or interrupted, with a checkpoint to continue from.
+    pub fn resumable(&self) -> bool {
+        let unfinished = match &self.info {
+            Ok(i) => matches!(i.status, RunStatus::Stopped | RunStatus::Failed) || (i.status == RunStatus::Running && self.dead),
+            Err(_) => false,
+        };
+        unfinished && !self.checkpoints.is_empty()
     }
     pub fn wall_secs(&self) -> Option<f64> {
         let i = self.info.as_ref().ok()?;
@@ -85,6 +95,8 @@ enum Line {
 pub enum BrowserAction {
     LoadConfig,
     Replay,
+    Resume,
+    Fork,
 }
 
 struct Scan {
@@ -249,6 +261,22 @@ impl Browser {
             }
             if ui.add_enabled(on, egui::Button::new("Replay episodes")).on_hover_text("Scrub this run's evaluation episodes").clicked() {
                 action = focused.clone().map(|p| (BrowserAction::Replay, p));
+            }
+            let row = focused.as_ref().and_then(|p| self.rows.iter().find(|r| &r.path == p));
+            let resumable = row.is_some_and(|r| r.resumable());
+            let why_not = match row {
+                Some(r) if r.checkpoints.is_empty() => "It has no checkpoint (it stopped before its first one)",
+                Some(_) => "Only stopped, failed or interrupted runs can be resumed; fork a completed run to train it further",
+                None => "Click a run first",
+            };
+            let resume = ui.add_enabled(resumable, egui::Button::new("Resume"));
+            if resume.on_hover_text("Continue from its last checkpoint, in place (identical to a run that never stopped)").on_disabled_hover_text(why_not).clicked() {
+                action = focused.clone().map(|p| (BrowserAction::Resume, p));
+            }
+            let forkable = row.is_some_and(|r| !r.checkpoints.is_empty());
+            let fork = ui.add_enabled(forkable, egui::Button::new("Fork…"));
+            if fork.on_hover_text("Start a new run from one of its checkpoints with an edited config").on_disabled_hover_text("It has no checkpoint to fork from").clicked() {
+                action = focused.clone().map(|p| (BrowserAction::Fork, p));
             }
             if ui.add_enabled(on, egui::Button::new("Open folder")).on_hover_text("Show the run directory in the file manager").clicked() {
                 if let Some(p) = &focused {

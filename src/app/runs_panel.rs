@@ -46,6 +46,26 @@ impl RlApp {
                         self.replay.open(path);
                         self.settings.tab = Tab::Replay;
                     }
+                    BrowserAction::Resume => {
+                        self.jobs.start_kind(super::jobs::JobKind::Resume(path.clone()), Self::waker(ui.ctx()));
+                        self.settings.tab = Tab::Train;
+                        self.status = format!("resuming {} from its last checkpoint", path.display());
+                    }
+                    BrowserAction::Fork => {
+                        let steps = self.browser.rows.iter().find(|r| r.path == path).map(|r| r.checkpoints.clone()).unwrap_or_default();
+                        match (Config::load(&RunDir::at(&path).config_yaml()), steps.last()) {
+                            (Ok(mut c), Some(&step)) => {
+                                c.experiment.name = crate::runner::fork_name(&path);
+                                self.settings.config = c;
+                                self.buffers.reset();
+                                self.fork = Some(super::ForkTarget { parent: path.clone(), steps, step });
+                                self.settings.tab = Tab::Train;
+                                self.status = format!("fork of {}: edit the config and press Run", path.display());
+                            }
+                            (Err(e), _) => self.status = e.to_string(),
+                            (_, None) => self.status = format!("{} has no checkpoint to fork from", path.display()),
+                        }
+                    }
                 }
             }
         });

@@ -63,7 +63,8 @@ pub fn scan(root: &Path, cache: &mut InfoCache) -> Vec<RunRow> {
             _ => None,
         };
         let dead = matches!(&info, Ok(i) if i.status == RunStatus::Running && i.process_alive() == Some(false));
-        rows.push(RunRow { path, name, group, info, idle_secs, dead });
+        let checkpoints = if info.is_ok() { RunDir::at(&path).checkpoints().into_iter().map(|c| c.step).collect() } else { Vec::new() };
+        rows.push(RunRow { path, name, group, info, idle_secs, dead, checkpoints });
     };
     for d in subdirs(root) {
         if d.join("sweep.json").exists() || d.join("base_config.yaml").exists() {

@@ -8,13 +8,22 @@ use egui::{RichText, Ui};
 impl RlApp {
     pub(super) fn train_ui(&mut self, ui: &mut Ui) {
         egui::Panel::left("editor").default_size(400.0).min_size(320.0).resizable(true).show(ui, |ui| {
+            self.fork_banner_ui(ui);
             let gpu = self.gpu.describe();
             let out = editor::editor_ui(ui, &mut self.settings.config, &mut self.buffers, &self.presets, &gpu);
             if out.run {
                 let mut config = self.settings.config.clone();
                 config.experiment.runs_dir = self.settings.runs_dir.clone();
-                self.jobs.start(config, Self::waker(ui.ctx()));
-                self.status = "training started".into();
+                match self.fork.take() {
+                    Some(f) => {
+                        self.status = format!("forking {} at step {}", f.parent.display(), f.step);
+                        self.jobs.start_kind(super::jobs::JobKind::Fork { parent: f.parent, step: f.step, config }, Self::waker(ui.ctx()));
+                    }
+                    None => {
+                        self.jobs.start(config, Self::waker(ui.ctx()));
+                        self.status = "training started".into();
+                    }
+                }
             }
             if out.sweep {
                 self.sweep.open = true;
@@ -39,6 +48,29 @@ impl RlApp {
             let series: Vec<(String, &plots::RunMetrics)> = self.jobs.list.iter().map(|j| (j.name.clone(), &j.metrics)).collect();
             plots::plots_ui(ui, &mut self.settings.plot, &series);
         });
+    }
+
+    /// While a fork is prepared: which run and checkpoint Run starts from.
+    fn fork_banner_ui(&mut self, ui: &mut Ui) {
+        let Some(fork) = self.fork.as_mut() else { return };
+        let mut cancel = false;
+        egui::Frame::group(ui.style()).show(ui, |ui| {
+            let name = fork.parent.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            ui.horizontal_wrapped(|ui| {
+                ui.strong(format!("Fork of {name} from step"));
+                egui::ComboBox::from_id_salt("fork_step").selected_text(fork.step.to_string()).show_ui(ui, |ui| {
+                    for &s in fork.steps.iter().rev() {
+                        ui.selectable_value(&mut fork.step, s, s.to_string());
+                    }
+                });
+                cancel = ui.small_button("Cancel fork").clicked();
+            });
+            ui.label(RichText::new("Run starts a new run from that checkpoint with the config below. The env, network shape, n_steps, buffer size and seed must stay as they were.").weak().small());
+        });
+        if cancel {
+            self.fork = None;
+            self.status = "fork cancelled".into();
+        }
     }
 
     /// One line per training started here: progress, steps/s, ETA, Stop.

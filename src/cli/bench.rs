@@ -285,6 +285,9 @@ pub fn runs_browser_first_paint(n: usize) -> Result<(f64, FrameStats), String> {
         environment: crate::runs::sysinfo::EnvironmentInfo::collect("cpu (burn flex)", 0),
         pid: None,
         host: None,
+        start_ticks: None,
+            forked_from: None,
+        resumed: Vec::new(),
     };
     for i in 0..n {
         let run = crate::runs::RunDir::at(dir.join(format!("run_{i:05}")));

@@ -24,7 +24,14 @@ USAGE:
       Train. FILE is RON or YAML (see configs/); overrides use Hydra's syntax:
         rl-research run experiment.name=my_exp env.id=CartPole-v1 algorithm.params.learning_rate=3e-4
       Schedules: a number (constant) or lin_<number> (linear decay to 0).
-      Prints the run directory; Ctrl-C stops gracefully (models and logs kept).
+      Prints the run directory; Ctrl-C or SIGTERM stops gracefully (models, logs
+      and a checkpoint kept). Checkpoints: experiment.checkpoint_freq, keep_checkpoints.
+  rl-research run --resume RUN_DIR
+      Continue a stopped, failed or killed run from its last checkpoint, in place
+      (metrics.csv continues without duplicates; identical to an unbroken run on CPU).
+  rl-research run --fork RUN_DIR[@STEP] [KEY=VALUE ...]
+      Start a new run from a checkpoint (the newest, or the one at STEP) with an
+      edited config, e.g. algorithm.params.learning_rate=1e-4 experiment.total_timesteps=200000.
   rl-research run --multirun [--config FILE] [--resume] [--yes] [--json] KEY=V1,V2 KEY=range(a,b[,s]) ... [sweep.*=...]
       Grid search: one trial per combination, sweep.workers at a time (default: cores).
       sweep.seeds=N (seeds per trial), sweep.objective=final|best, sweep.pruner=median|none.
@@ -171,9 +178,64 @@ pub fn config_from_args(args: &[String]) -> Result<Config, ConfigError> {
     Ok(config)
 }
 
+/// What `run` was asked to do.
+enum RunMode {
+    New(Box<Config>),
+    Resume(PathBuf),
+    Fork { parent: PathBuf, step: Option<u64>, overrides: Vec<crate::config::overrides::Override> },
+}
+
+/// `run [--config FILE] [KEY=VALUE ...]`, `run --resume RUN_DIR` or
+/// `run --fork RUN_DIR[@STEP] [KEY=VALUE ...]`.
+fn parse_run_mode(args: &[String]) -> Result<RunMode, ConfigError> {
+    let flag = |name: &str| args.iter().position(|a| a == name);
+    match (flag("--resume"), flag("--fork")) {
+        (Some(_), Some(_)) => Err(ConfigError("--resume and --fork exclude each other: resume continues a run, fork starts a new one from it".into())),
+        (Some(i), None) => {
+            let dir = args.get(i + 1).filter(|a| !a.starts_with("--")).ok_or_else(|| ConfigError("--resume needs a run directory: rl-research run --resume runs/<name>".into()))?;
+            if let Some(extra) = args.iter().enumerate().find(|(j, _)| *j != i && *j != i + 1).map(|(_, a)| a) {
+                return Err(ConfigError(format!(
+                    "'{extra}': --resume continues a run exactly as configured and takes nothing else; to change its config, fork it: rl-research run --fork {dir} {extra}"
+                )));
+            }
+            Ok(RunMode::Resume(PathBuf::from(dir)))
+        }
+        (None, Some(i)) => {
+            let spec = args.get(i + 1).filter(|a| !a.starts_with("--")).ok_or_else(|| ConfigError("--fork needs a run directory: rl-research run --fork runs/<name>[@STEP] KEY=VALUE ...".into()))?;
+            let (parent, step) = parse_fork_spec(spec)?;
+            let mut overrides = Vec::new();
+            for (j, a) in args.iter().enumerate() {
+                if j == i || j == i + 1 {
+                    continue;
+                }
+                if a.starts_with("--") {
+                    return Err(ConfigError(format!("unknown option '{a}' with --fork: it takes RUN_DIR[@STEP] and KEY=VALUE overrides of the run's config")));
+                }
+                overrides.push(parse_override(a)?);
+            }
+            Ok(RunMode::Fork { parent, step, overrides })
+        }
+        (None, None) => Ok(RunMode::New(Box::new(config_from_args(args)?))),
+    }
+}
+
+/// `runs/name` or `runs/name@12000` (a directory whose name holds an `@` is taken as is).
+fn parse_fork_spec(spec: &str) -> Result<(PathBuf, Option<u64>), ConfigError> {
+    if Path::new(spec).is_dir() {
+        return Ok((PathBuf::from(spec), None));
+    }
+    match spec.rsplit_once('@') {
+        Some((dir, step)) => {
+            let step = step.parse::<u64>().map_err(|_| ConfigError(format!("--fork {spec}: '{step}' after '@' is not a step number (use RUN_DIR@12000)")))?;
+            Ok((PathBuf::from(dir), Some(step)))
+        }
+        None => Ok((PathBuf::from(spec), None)),
+    }
+}
+
 fn cmd_run(args: &[String]) -> i32 {
-    let config = match config_from_args(args) {
-        Ok(c) => c,
+    let mode = match parse_run_mode(args) {
+        Ok(m) => m,
         Err(e) => {
             eprintln!("error: {e}");
             return 2;
@@ -195,7 +257,11 @@ fn cmd_run(args: &[String]) -> i32 {
         .join(" ");
     let options = RunOptions { command_line: Some(command_line), stop: stop.clone(), events: Some(tx), waker: None, live_episodes: false };
     let printer = std::thread::spawn(move || progress::print_events(rx));
-    let result = runner::run_experiment_with(&config, options);
+    let result = match mode {
+        RunMode::New(config) => runner::run_experiment_with(&config, options),
+        RunMode::Resume(dir) => runner::resume_experiment(&dir, options),
+        RunMode::Fork { parent, step, overrides } => runner::fork_experiment(&parent, step, &overrides, options),
+    };
     let _ = printer.join();
     match result {
         Ok(summary) => {

@@ -98,6 +98,15 @@ pub struct ExperimentConfig {
     /// Episodes of the best model recorded into videos/evaluation.mp4 and
     /// logs/eval_episodes.jsonl at the end of training; 0 skips both. Default 1.
     pub video_episodes: usize,
+    /// Write checkpoints/step_<n>.ckpt (everything needed to resume exactly)
+    /// every this many environment steps; null (the default) checkpoints at each
+    /// evaluation (eval_freq), 0 only when stopped and at the last step.
+    pub checkpoint_freq: Option<u64>,
+    /// How many of the newest checkpoints to keep (at least 1). Default 2.
+    pub keep_checkpoints: usize,
+    /// Whether DQN checkpoints include the replay buffer. Without it a resume
+    /// starts from an empty buffer and is not identical to an uninterrupted run. Default true.
+    pub checkpoint_replay_buffer: bool,
 }
 
 impl Default for ExperimentConfig {
@@ -111,6 +120,9 @@ impl Default for ExperimentConfig {
             runs_dir: PathBuf::from("runs"),
             device: DeviceChoice::Cpu,
             video_episodes: 1,
+            checkpoint_freq: None,
+            keep_checkpoints: 2,
+            checkpoint_replay_buffer: true,
         }
     }
 }
@@ -377,7 +389,9 @@ impl Config {
         validate_experiment_name(&e.name)?;
         check(e.total_timesteps > 0, "experiment.total_timesteps", "must be at least 1")?;
         check(e.n_eval_episodes > 0, "experiment.n_eval_episodes", "must be at least 1")?;
+        check(e.n_eval_episodes <= 10_000, "experiment.n_eval_episodes", format!("must be at most 10000, got {}", e.n_eval_episodes))?;
         check(e.video_episodes <= 100, "experiment.video_episodes", format!("must be at most 100 (0 disables the video), got {}", e.video_episodes))?;
+        check((1..=1000).contains(&e.keep_checkpoints), "experiment.keep_checkpoints", format!("must be between 1 and 1000, got {}", e.keep_checkpoints))?;
         if !ENV_IDS.contains(&self.env.id.as_str()) {
             return err(format!(
                 "unknown env id '{}' for key env.id: valid ids are {}",
@@ -400,6 +414,8 @@ impl Config {
                 check_schedule(&p.learning_rate, &k("learning_rate"))?;
                 check_schedule(&p.clip_range, &k("clip_range"))?;
                 check(p.n_steps > 0, &k("n_steps"), "must be at least 1")?;
+                check(p.n_steps.saturating_mul(self.env.n_envs) <= 10_000_000, &k("n_steps"),
+                    format!("n_steps * n_envs must be at most 10000000 transitions (memory), got {} * {}", p.n_steps, self.env.n_envs))?;
                 check(p.n_epochs > 0, &k("n_epochs"), "must be at least 1")?;
                 let rollout = p.n_steps * self.env.n_envs;
                 check(
@@ -424,6 +440,7 @@ impl Config {
                 let k = |s: &str| format!("algorithm.params.{s}");
                 check_schedule(&d.learning_rate, &k("learning_rate"))?;
                 check(d.buffer_size > 0, &k("buffer_size"), "must be at least 1")?;
+                check(d.buffer_size <= 10_000_000, &k("buffer_size"), format!("must be at most 10000000 transitions (memory), got {}", d.buffer_size))?;
                 check(d.batch_size > 0, &k("batch_size"), "must be at least 1")?;
                 check(d.batch_size <= d.buffer_size, &k("batch_size"),
                     format!("must not exceed buffer_size ({}), got {}", d.buffer_size, d.batch_size))?;

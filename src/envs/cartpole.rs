@@ -4,7 +4,7 @@
 //! library's `sin`/`cos` (Rust's `f64::sin` calls libm), so states match the
 //! reference trajectories exactly, not just approximately.
 
-use super::{BoxSpace, Env, StepOutcome};
+use super::{BoxSpace, Env, EnvSnapshot, StepOutcome};
 use crate::rng::Rng;
 
 const GRAVITY: f64 = 9.8;
@@ -81,6 +81,24 @@ impl Env for CartPole {
 
     fn render_state(&self) -> Option<super::render::RenderState> {
         Some(super::render::RenderState::CartPole { state: self.state })
+    }
+
+    fn snapshot(&self) -> Result<EnvSnapshot, String> {
+        Ok(EnvSnapshot::CartPole { state: self.state, rng: self.rng.clone(), steps_beyond_terminated: self.steps_beyond_terminated })
+    }
+
+    fn restore(&mut self, snapshot: &EnvSnapshot, obs: &mut [f32]) -> Result<(), String> {
+        let EnvSnapshot::CartPole { state, rng, steps_beyond_terminated } = snapshot else {
+            return Err(format!("a {} env's state cannot be restored into CartPole", snapshot.kind()));
+        };
+        if state.iter().any(|v| !v.is_finite()) {
+            return Err(format!("the checkpointed CartPole state {state:?} is not finite"));
+        }
+        self.state = *state;
+        self.rng = rng.clone();
+        self.steps_beyond_terminated = *steps_beyond_terminated;
+        self.write_obs(obs);
+        Ok(())
     }
 
     fn reset(&mut self, seed: Option<u64>, obs: &mut [f32]) {

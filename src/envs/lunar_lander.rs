@@ -10,7 +10,7 @@
 //! Engine particles are decoration in Gymnasium (separate islands that never
 //! touch the lander) and are not simulated.
 
-use super::{BoxSpace, Env, StepOutcome};
+use super::{BoxSpace, Env, EnvSnapshot, StepOutcome};
 use crate::rng::Rng;
 use box2d_rs::b2_body::{B2body, B2bodyDef, B2bodyType, BodyPtr};
 use box2d_rs::b2_contact::B2contactDynTrait;
@@ -153,6 +153,10 @@ pub struct LunarLander {
     /// Engine particles, simulated only while rendering (decoration).
     render: bool,
     particles: Vec<SimParticle>,
+    /// The generator as the current episode began and the actions since:
+    /// enough to replay the episode exactly (a checkpoint of the env).
+    episode_rng: Rng,
+    episode_actions: Vec<u8>,
 }
 
 /// A decorative particle: ballistic flight under gravity, fading with `ttl`.
@@ -193,6 +197,8 @@ impl LunarLander {
             last_state: [0.0; 8],
             render: false,
             particles: Vec::new(),
+            episode_rng: Rng::seed_from_u64(0),
+            episode_actions: Vec::new(),
         }
     }
 
@@ -504,6 +510,8 @@ impl Env for LunarLander {
         if let Some(seed) = seed {
             self.rng = Rng::seed_from_u64(seed);
         }
+        self.episode_rng = self.rng.clone();
+        self.episode_actions.clear();
         if self.params.enable_wind {
             // v3 draws the wind and turbulence phases at every reset.
             self.wind_idx = self.rng.below(19_998) as i64 - 9_999;
@@ -519,7 +527,33 @@ impl Env for LunarLander {
     }
 
     fn step(&mut self, action: usize, obs: &mut [f32]) -> StepOutcome {
+        self.episode_actions.push(action.min(u8::MAX as usize) as u8);
         self.step_physics(action, obs)
+    }
+
+    fn snapshot(&self) -> Result<EnvSnapshot, String> {
+        if !self.injected.is_empty() {
+            return Err("a LunarLander replaying recorded draws cannot be checkpointed".into());
+        }
+        Ok(EnvSnapshot::LunarLander { episode_rng: self.episode_rng.clone(), actions: self.episode_actions.clone() })
+    }
+
+    /// Replays the episode: Box2D is deterministic, so the same generator and
+    /// actions rebuild the same world, bit for bit.
+    fn restore(&mut self, snapshot: &EnvSnapshot, obs: &mut [f32]) -> Result<(), String> {
+        let EnvSnapshot::LunarLander { episode_rng, actions } = snapshot else {
+            return Err(format!("a {} env's state cannot be restored into LunarLander", snapshot.kind()));
+        };
+        if let Some(a) = actions.iter().find(|&&a| a as usize >= self.n_actions()) {
+            return Err(format!("the checkpointed LunarLander episode holds action {a}; actions are 0..=3"));
+        }
+        self.injected.clear();
+        self.rng = episode_rng.clone();
+        self.reset(None, obs);
+        for &a in actions {
+            self.step(a as usize, obs);
+        }
+        Ok(())
     }
 
     fn prefers_threads(&self) -> bool {

@@ -8,9 +8,32 @@ pub mod vec_env;
 
 pub use cartpole::CartPole;
 pub use lunar_lander::{LunarLander, LunarLanderParams};
-pub use vec_env::VecEnv;
+pub use vec_env::{VecEnv, VecEnvSnapshot};
 
 use crate::config::{ConfigError, EnvConfig, ENV_IDS};
+use crate::rng::Rng;
+use serde::{Deserialize, Serialize};
+
+/// An env's exact state, so a checkpointed run continues identically.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum EnvSnapshot {
+    CartPole { state: [f64; 4], rng: Rng, steps_beyond_terminated: Option<u32> },
+    /// A Box2D world cannot be serialised, so the episode is replayed on
+    /// restore: the generator as the episode began, then its actions.
+    LunarLander { episode_rng: Rng, actions: Vec<u8> },
+    TimeLimit { elapsed: u32, inner: Box<EnvSnapshot> },
+}
+
+impl EnvSnapshot {
+    /// Which env wrote it, for errors.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            EnvSnapshot::CartPole { .. } => "CartPole",
+            EnvSnapshot::LunarLander { .. } => "LunarLander",
+            EnvSnapshot::TimeLimit { inner, .. } => inner.kind(),
+        }
+    }
+}
 
 /// A box observation space: per-dimension bounds (may be infinite).
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -56,6 +79,11 @@ pub trait Env: Send {
     }
     /// Turns on what only rendering needs (LunarLander's engine particles).
     fn set_render(&mut self, _on: bool) {}
+    /// The exact state, for checkpoints.
+    fn snapshot(&self) -> Result<EnvSnapshot, String>;
+    /// Puts the env back into a [`snapshot`](Env::snapshot)'s state and writes
+    /// the current observation into `obs`.
+    fn restore(&mut self, snapshot: &EnvSnapshot, obs: &mut [f32]) -> Result<(), String>;
 }
 
 /// Gymnasium's `TimeLimit` wrapper: truncates after `max_episode_steps` steps.
@@ -102,6 +130,20 @@ impl<E: Env> Env for TimeLimit<E> {
     }
     fn set_render(&mut self, on: bool) {
         self.inner.set_render(on)
+    }
+    fn snapshot(&self) -> Result<EnvSnapshot, String> {
+        Ok(EnvSnapshot::TimeLimit { elapsed: self.elapsed, inner: Box::new(self.inner.snapshot()?) })
+    }
+    fn restore(&mut self, snapshot: &EnvSnapshot, obs: &mut [f32]) -> Result<(), String> {
+        let EnvSnapshot::TimeLimit { elapsed, inner } = snapshot else {
+            return Err(format!("the checkpoint holds a {} env without its time limit", snapshot.kind()));
+        };
+        if *elapsed >= self.max_episode_steps {
+            return Err(format!("the checkpointed episode is {elapsed} steps long, past the time limit of {}", self.max_episode_steps));
+        }
+        self.inner.restore(inner, obs)?;
+        self.elapsed = *elapsed;
+        Ok(())
     }
     #[inline]
     fn step(&mut self, action: usize, obs: &mut [f32]) -> StepOutcome {

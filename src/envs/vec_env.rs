@@ -2,7 +2,7 @@
 //! finish are reset at once, and the observation that ended the episode is kept
 //! in `final_obs`, so a truncated episode can still be bootstrapped from it.
 
-use super::{BoxSpace, Env, StepOutcome};
+use super::{BoxSpace, Env, EnvSnapshot, StepOutcome};
 use rayon::prelude::*;
 
 /// A finished episode, as SB3's Monitor records it.
@@ -11,6 +11,15 @@ pub struct EpisodeStats {
     pub episode_return: f64,
     pub length: u32,
     pub truncated: bool,
+}
+
+/// A vectorized env's exact state (its envs' and the Monitor's), for checkpoints.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct VecEnvSnapshot {
+    pub obs: Vec<f32>,
+    pub ep_returns: Vec<f64>,
+    pub ep_lengths: Vec<u32>,
+    pub envs: Vec<EnvSnapshot>,
 }
 
 pub struct VecEnv {
@@ -113,6 +122,36 @@ impl VecEnv {
             self.ep_returns[i] = 0.0;
             self.ep_lengths[i] = 0;
         }
+    }
+
+    pub fn snapshot(&self) -> Result<VecEnvSnapshot, String> {
+        let envs = self.envs.iter().enumerate().map(|(i, e)| e.snapshot().map_err(|m| format!("env {i}: {m}"))).collect::<Result<_, _>>()?;
+        Ok(VecEnvSnapshot { obs: self.obs.clone(), ep_returns: self.ep_returns.clone(), ep_lengths: self.ep_lengths.clone(), envs })
+    }
+
+    /// Restores every env; an env whose restored observation differs from the
+    /// checkpointed one is an error (the episode did not replay identically).
+    pub fn restore(&mut self, s: &VecEnvSnapshot) -> Result<(), String> {
+        let (n, d) = (self.envs.len(), self.obs_dim);
+        if s.envs.len() != n || s.obs.len() != n * d || s.ep_returns.len() != n || s.ep_lengths.len() != n {
+            return Err(format!(
+                "the checkpoint holds {} envs with {} observation values; this run has {n} envs of {d} values (env.n_envs cannot change)",
+                s.envs.len(),
+                s.obs.len()
+            ));
+        }
+        for (i, env) in self.envs.iter_mut().enumerate() {
+            let obs = &mut self.obs[i * d..(i + 1) * d];
+            env.restore(&s.envs[i], obs).map_err(|m| format!("env {i}: {m}"))?;
+            let want = &s.obs[i * d..(i + 1) * d];
+            if obs.iter().zip(want).any(|(a, b)| a.to_bits() != b.to_bits()) {
+                return Err(format!("env {i} did not replay to its checkpointed observation {want:?} (got {obs:?})"));
+            }
+        }
+        self.ep_returns.copy_from_slice(&s.ep_returns);
+        self.ep_lengths.copy_from_slice(&s.ep_lengths);
+        self.finished.clear();
+        Ok(())
     }
 
     #[inline]

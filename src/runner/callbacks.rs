@@ -1,11 +1,14 @@
 //! The runner's callbacks, SB3-style: small pieces combined in a list, each
 //! with one concern (stopping, evaluation + best model, progress events,
 //! metrics logging). They share a [`RunContext`]: the run's logger, options,
-//! clock, evaluation history and first error. A new concern (checkpoints, a
-//! TensorBoard writer) is one more [`RunCallback`] in the list.
+//! clock, evaluation history and first error. A new concern (a TensorBoard
+//! writer) is one more [`RunCallback`] in the list.
+//!
+//! A stop (flag or stop file) lets every callback finish the current step,
+//! so its evaluation (if due) and its checkpoint happen, then training ends.
 
 use super::{evaluate_batched, replay, EvalRecord, RunEvent, RunOptions, EVAL_SEED_OFFSET};
-use crate::algos::{Agent, Callback, Control, Metrics};
+use crate::algos::{AgentView, Callback, Control, Metrics};
 use crate::config::Config;
 use crate::envs::Env;
 use crate::runs::model_file::{ModelMetadata, NetworkInfo, FORMAT_VERSION};
@@ -33,6 +36,11 @@ pub struct RunContext<'a> {
     pub last_mean_reward: Option<f64>,
     /// The first error; once set, training stops and the run is marked failed.
     pub error: Option<String>,
+    /// A stop was asked for: this step's callbacks still run, then training ends.
+    pub stopping: bool,
+    /// The evaluation schedule (shared, so a checkpoint captures it).
+    pub next_eval_at: u64,
+    pub last_eval_at: Option<u64>,
 }
 
 impl RunContext<'_> {
@@ -52,7 +60,7 @@ impl RunContext<'_> {
 
     /// The agent as a model file, with the run's metadata. Non-finite weights
     /// are refused, so a diverged network never overwrites a good model file.
-    pub fn saved_model(&self, agent: &dyn Agent, eval: Option<(f64, f64)>) -> Result<SavedModel, String> {
+    pub fn saved_model(&self, agent: &dyn AgentView, eval: Option<(f64, f64)>) -> Result<SavedModel, String> {
         let networks = agent.networks()?;
         for (name, w) in &networks {
             if w.layers.iter().any(|l| l.weight.iter().chain(&l.bias).any(|v| !v.is_finite())) {
@@ -89,13 +97,13 @@ impl RunContext<'_> {
 /// One concern of a run, called by the training loop through [`CallbackList`].
 pub trait RunCallback {
     /// After every vectorized env step; `Stop` ends training after this step.
-    fn on_step(&mut self, _ctx: &mut RunContext, _agent: &dyn Agent, _num_timesteps: u64) -> Control {
+    fn on_step(&mut self, _ctx: &mut RunContext, _agent: &dyn AgentView, _num_timesteps: u64) -> Control {
         Control::Continue
     }
     /// After every gradient update phase, with its metrics.
     fn on_update(&mut self, _ctx: &mut RunContext, _metrics: &Metrics) {}
     /// Once training has returned (completed, stopped or failed).
-    fn on_training_end(&mut self, _ctx: &mut RunContext, _agent: &dyn Agent) {}
+    fn on_training_end(&mut self, _ctx: &mut RunContext, _agent: &dyn AgentView) {}
 }
 
 /// The callbacks of a run in order, with their shared context.
@@ -105,7 +113,7 @@ pub struct CallbackList<'a> {
 }
 
 impl CallbackList<'_> {
-    pub fn on_training_end(&mut self, agent: &dyn Agent) {
+    pub fn on_training_end(&mut self, agent: &dyn AgentView) {
         for cb in &mut self.callbacks {
             cb.on_training_end(&mut self.ctx, agent);
         }
@@ -113,7 +121,7 @@ impl CallbackList<'_> {
 }
 
 impl Callback for CallbackList<'_> {
-    fn on_step(&mut self, agent: &dyn Agent, num_timesteps: u64) -> Control {
+    fn on_step(&mut self, agent: &dyn AgentView, num_timesteps: u64) -> Control {
         if self.ctx.error.is_some() {
             return Control::Stop;
         }
@@ -122,7 +130,7 @@ impl Callback for CallbackList<'_> {
                 return Control::Stop;
             }
         }
-        Control::Continue
+        if self.ctx.stopping { Control::Stop } else { Control::Continue }
     }
 
     fn on_update(&mut self, metrics: &Metrics) {
@@ -133,7 +141,7 @@ impl Callback for CallbackList<'_> {
 }
 
 /// What to try when training diverges.
-const DIVERGED_HINT: &str = "lower algorithm.params.learning_rate (or max_grad_norm) and run again";
+pub(crate) const DIVERGED_HINT: &str = "lower algorithm.params.learning_rate (or max_grad_norm) and run again";
 
 /// Fails the run as soon as an update's loss (or any other training metric)
 /// is NaN or infinite, naming the metric and the step; the last good
@@ -154,8 +162,9 @@ impl RunCallback for NanGuardCallback {
     }
 }
 
-/// Stops on the stop flag (Ctrl-C, the Stop button) or once the run's stop file
-/// appears (a sweep's pruner, a scheduler), checked every 250 ms.
+/// Stops on the stop flag (Ctrl-C, SIGTERM, the Stop button) or once the run's
+/// stop file appears (a sweep's pruner, a scheduler), checked every 250 ms.
+/// First in the list: it marks the step as the last, the others finish it.
 pub struct StopCallback {
     pub stop: Arc<AtomicBool>,
     pub stop_file: PathBuf,
@@ -163,15 +172,14 @@ pub struct StopCallback {
 }
 
 impl RunCallback for StopCallback {
-    fn on_step(&mut self, _ctx: &mut RunContext, _agent: &dyn Agent, _t: u64) -> Control {
+    fn on_step(&mut self, ctx: &mut RunContext, _agent: &dyn AgentView, _t: u64) -> Control {
         if self.stop.load(Ordering::Relaxed) {
-            return Control::Stop;
-        }
-        if self.last_check.elapsed() >= Duration::from_millis(250) {
+            ctx.stopping = true;
+        } else if self.last_check.elapsed() >= Duration::from_millis(250) {
             self.last_check = Instant::now();
             if self.stop_file.exists() {
                 self.stop.store(true, Ordering::SeqCst);
-                return Control::Stop;
+                ctx.stopping = true;
             }
         }
         Control::Continue
@@ -183,12 +191,10 @@ impl RunCallback for StopCallback {
 /// evaluation (so best_model.zip always exists) and `final_model.zip`.
 pub struct EvalCallback {
     pub eval_envs: Vec<Box<dyn Env>>,
-    pub next_eval_at: u64,
-    pub last_eval_at: Option<u64>,
 }
 
 impl EvalCallback {
-    fn evaluate(&mut self, ctx: &mut RunContext, agent: &dyn Agent, timesteps: u64) -> Result<(), String> {
+    fn evaluate(&mut self, ctx: &mut RunContext, agent: &dyn AgentView, timesteps: u64) -> Result<(), String> {
         let t0 = Instant::now();
         let policy = agent.policy();
         let seed = ctx.config.experiment.seed.wrapping_add(EVAL_SEED_OFFSET);
@@ -206,7 +212,7 @@ impl EvalCallback {
         }
         ctx.logger.info_mut().timesteps_done = timesteps;
         ctx.logger.update_info().map_err(|e| e.to_string())?;
-        self.last_eval_at = Some(timesteps);
+        ctx.last_eval_at = Some(timesteps);
         let wall_secs = ctx.wall_secs();
         ctx.evaluations.push(EvalRecord { timesteps, wall_secs, mean_reward: mean, std_reward: std });
         ctx.send(RunEvent::Evaluated { timesteps, wall_secs, mean_reward: mean, std_reward: std, new_best });
@@ -226,10 +232,10 @@ impl EvalCallback {
 }
 
 impl RunCallback for EvalCallback {
-    fn on_step(&mut self, ctx: &mut RunContext, agent: &dyn Agent, num_timesteps: u64) -> Control {
+    fn on_step(&mut self, ctx: &mut RunContext, agent: &dyn AgentView, num_timesteps: u64) -> Control {
         let eval_freq = ctx.config.experiment.eval_freq;
-        if eval_freq > 0 && num_timesteps >= self.next_eval_at {
-            self.next_eval_at = (num_timesteps / eval_freq + 1) * eval_freq;
+        if eval_freq > 0 && num_timesteps >= ctx.next_eval_at {
+            ctx.next_eval_at = next_multiple(num_timesteps, eval_freq);
             if let Err(e) = self.evaluate(ctx, agent, num_timesteps) {
                 ctx.error = Some(e);
                 return Control::Stop;
@@ -238,9 +244,9 @@ impl RunCallback for EvalCallback {
         Control::Continue
     }
 
-    fn on_training_end(&mut self, ctx: &mut RunContext, agent: &dyn Agent) {
+    fn on_training_end(&mut self, ctx: &mut RunContext, agent: &dyn AgentView) {
         let t = agent.num_timesteps();
-        if ctx.error.is_none() && self.last_eval_at != Some(t) && t > 0 {
+        if ctx.error.is_none() && ctx.last_eval_at != Some(t) && t > 0 {
             if let Err(e) = self.evaluate(ctx, agent, t) {
                 ctx.error = Some(e);
             }
@@ -259,13 +265,18 @@ impl RunCallback for EvalCallback {
     }
 }
 
+/// The first multiple of `every` after `t`: when the next periodic event is due.
+pub fn next_multiple(t: u64, every: u64) -> u64 {
+    (t / every.max(1)).saturating_add(1).saturating_mul(every.max(1))
+}
+
 /// `RunEvent::Progress` at most every 100 ms (the CLI's bar, the GUI's line).
 pub struct ProgressCallback {
     pub last_sent: Instant,
 }
 
 impl RunCallback for ProgressCallback {
-    fn on_step(&mut self, ctx: &mut RunContext, _agent: &dyn Agent, num_timesteps: u64) -> Control {
+    fn on_step(&mut self, ctx: &mut RunContext, _agent: &dyn AgentView, num_timesteps: u64) -> Control {
         if ctx.options.events.is_some() && self.last_sent.elapsed() >= Duration::from_millis(100) {
             self.last_sent = Instant::now();
             let secs = ctx.wall_secs().max(1e-9);
@@ -339,22 +350,41 @@ mod tests {
             environment: crate::runs::sysinfo::EnvironmentInfo::collect("cpu", 0),
             pid: None,
             host: None,
+            start_ticks: None,
+            forked_from: None,
+            resumed: Vec::new(),
         };
         let logger = Logger::create(run, info).unwrap();
-        RunContext { config, options, logger, obs_low: vec![], obs_high: vec![], n_actions: 2, started: Instant::now(), eval_secs: 0.0, evaluations: vec![], best_mean: None, last_mean_reward: None, error: None }
+        RunContext {
+            config,
+            options,
+            logger,
+            obs_low: vec![],
+            obs_high: vec![],
+            n_actions: 2,
+            started: Instant::now(),
+            eval_secs: 0.0,
+            evaluations: vec![],
+            best_mean: None,
+            last_mean_reward: None,
+            error: None,
+            stopping: false,
+            next_eval_at: 0,
+            last_eval_at: None,
+        }
     }
 
     /// Counts its calls, to see which callbacks the list reached.
     struct Count(Arc<std::sync::atomic::AtomicUsize>);
     impl RunCallback for Count {
-        fn on_step(&mut self, _: &mut RunContext, _: &dyn Agent, _: u64) -> Control {
+        fn on_step(&mut self, _: &mut RunContext, _: &dyn AgentView, _: u64) -> Control {
             self.0.fetch_add(1, Ordering::SeqCst);
             Control::Continue
         }
     }
 
     #[test]
-    fn stop_flag_stop_file_and_errors_end_training_before_later_callbacks() {
+    fn stop_flag_and_stop_file_end_training_after_this_steps_callbacks_errors_before() {
         let dir = std::env::temp_dir().join(format!("rl-research-callbacks-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         let run = RunDir::create_unique(&dir, "run").unwrap();
@@ -366,18 +396,20 @@ mod tests {
 
         assert_eq!(list.on_step(agent.as_ref(), 8), Control::Continue);
         assert_eq!(calls.load(Ordering::SeqCst), 1);
-        // The stop file (a pruner in another process) stops the run and sets the flag.
+        // The stop file (a pruner in another process) stops the run and sets the flag;
+        // the step's other callbacks (evaluation, checkpoint) still run.
         std::fs::write(run.stop_file(), "").unwrap();
         std::thread::sleep(Duration::from_millis(300)); // the file is looked for every 250 ms
         assert_eq!(list.on_step(agent.as_ref(), 16), Control::Stop);
         assert!(options.stop.load(Ordering::SeqCst));
-        assert_eq!(calls.load(Ordering::SeqCst), 1, "callbacks after a Stop are not called");
-        // An error recorded by any callback stops the run too.
+        assert_eq!(calls.load(Ordering::SeqCst), 2, "the stopping step is finished by every callback");
+        // An error recorded by any callback stops the run at once.
         options.stop.store(false, Ordering::SeqCst);
+        list.ctx.stopping = false;
         std::fs::remove_file(run.stop_file()).unwrap();
         list.ctx.error = Some("disk full".into());
         assert_eq!(list.on_step(agent.as_ref(), 24), Control::Stop);
-        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -4,6 +4,7 @@
 //! reports progress through events and obeys a stop flag (Ctrl-C, Stop button).
 
 pub mod callbacks;
+pub mod checkpoint;
 pub mod eval;
 pub mod replay;
 
@@ -11,13 +12,15 @@ pub use eval::{evaluate_batched, evaluate_episodes, evaluate_policy, mean_std, E
 pub use replay::{record_episodes, record_video, EpisodeRecord, VideoStats};
 
 use crate::algos::{self, device};
-use callbacks::{CallbackList, EvalCallback, MetricsCallback, NanGuardCallback, ProgressCallback, RunCallback, RunContext, StopCallback};
-use crate::config::{Config, ConfigError};
+use callbacks::{next_multiple, CallbackList, EvalCallback, MetricsCallback, NanGuardCallback, ProgressCallback, RunCallback, RunContext, StopCallback};
+pub use checkpoint::{Checkpoint, CheckpointCallback};
+use crate::config::{apply_overrides, overrides::Override, Config, ConfigError};
 use crate::envs::{make_env, Env, VecEnv};
+use crate::runs::logger;
 use crate::runs::sysinfo::EnvironmentInfo;
-use crate::runs::{unix_now_secs, Logger, RunDir, RunInfo, RunStatus, SavedModel};
+use crate::runs::{unix_now_secs, ForkOrigin, Logger, ResumeRecord, RunDir, RunInfo, RunLock, RunStatus, SavedModel};
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::Sender;
 use std::sync::Arc;
@@ -35,6 +38,8 @@ pub enum RunError {
     Io(std::io::Error),
     /// Training itself failed (the run directory records it as failed).
     Training(String),
+    /// A checkpoint to resume or fork from is missing, damaged or does not fit.
+    Checkpoint(String),
 }
 
 impl fmt::Display for RunError {
@@ -44,6 +49,7 @@ impl fmt::Display for RunError {
             RunError::Device(e) => write!(f, "{e}"),
             RunError::Io(e) => write!(f, "{e}"),
             RunError::Training(e) => write!(f, "training failed: {e}"),
+            RunError::Checkpoint(e) => write!(f, "{e}"),
         }
     }
 }
@@ -89,7 +95,7 @@ pub struct RunOptions {
 }
 
 /// One periodic evaluation.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct EvalRecord {
     pub timesteps: u64,
     pub wall_secs: f64,
@@ -126,17 +132,117 @@ pub fn run_experiment_with(config: &Config, options: RunOptions) -> Result<RunSu
     config.validate()?;
     // Denormals flushed on this thread and the rayon pool for the whole run, restored after.
     let _fp = crate::fpmode::FlushDenormals::enter();
-    let resolved = device::resolve(config.experiment.device).map_err(RunError::Device)?;
-    let env_cfg = &config.env;
-    let envs: Vec<Box<dyn Env>> = (0..env_cfg.n_envs).map(|_| make_env(env_cfg)).collect::<Result<_, _>>()?;
-    let mut venv = VecEnv::new(envs);
-    let eval_envs: Vec<Box<dyn Env>> =
-        (0..config.experiment.n_eval_episodes).map(|_| make_env(env_cfg)).collect::<Result<_, _>>()?;
-    let obs_space = venv.observation_space().ok_or_else(|| RunError::Training("no envs".into()))?;
-
+    let prepared = Prepared::new(config, None)?;
     let run = RunDir::create_unique(&config.experiment.runs_dir, &config.experiment.name)?;
     // Held until the run is finished, video included: one writer per run directory.
-    let _lock = run.lock("training")?;
+    let lock = run.lock("training")?;
+    write_config_yaml(&run, config, &options)?;
+    let info = new_run_info(&run, config, &prepared.device.description);
+    train(config, options, prepared, run, lock, info, None)
+}
+
+/// Continues a stopped, failed or interrupted (killed) run from its newest
+/// readable checkpoint, in the same directory: metrics.csv is cut back to the
+/// checkpoint's length and continues, best model and evaluation history carry
+/// on. On the CPU the result is identical to a run that was never interrupted.
+pub fn resume_experiment(run_dir: &Path, options: RunOptions) -> Result<RunSummary, RunError> {
+    let _fp = crate::fpmode::FlushDenormals::enter();
+    let run = RunDir::at(run_dir);
+    let mut info = RunInfo::read(&run).map_err(|e| RunError::Checkpoint(format!("{} is not a run directory that can be resumed: {e}", run.root.display())))?;
+    // Before anything is changed: a live run keeps its directory.
+    let lock = run.lock("resume")?;
+    if info.status == RunStatus::Completed {
+        let how = match run.checkpoints().last() {
+            Some(c) => format!("to train it further, fork it: rl-research run --fork {}@{} experiment.total_timesteps=N", run.root.display(), c.step),
+            None => "it has no checkpoint to fork from either".into(),
+        };
+        return Err(RunError::Checkpoint(format!("{} completed all {} timesteps: there is nothing to resume; {how}", run.root.display(), info.total_timesteps)));
+    }
+    let mut notes = Vec::new();
+    let ckpt = checkpoint::latest_checkpoint(&run, &mut notes).map_err(RunError::Checkpoint)?;
+    let config = ckpt.config().map_err(RunError::Checkpoint)?;
+    // Everything is restored in memory first: a bad checkpoint leaves the run untouched.
+    let prepared = Prepared::new(&config, Some(&ckpt))?;
+    logger::truncate_metrics(&run.metrics_csv(), ckpt.metrics_csv_len)?;
+    match &ckpt.best_model_zip {
+        Some(bytes) => crate::runs::write_atomic(&run.best_model(), bytes)?,
+        None => match std::fs::remove_file(run.best_model()) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
+            _ => {}
+        },
+    }
+    info.resumed.push(ResumeRecord { from_step: ckpt.timesteps, at_unix_secs: unix_now_secs() });
+    info.error = None;
+    info.warnings.clear();
+    info.finished_at_unix_secs = None;
+    info.timesteps_done = ckpt.timesteps;
+    info.best_eval_mean_reward = ckpt.best_mean_reward;
+    info.claim_for_this_process();
+    notes.push(format!("resuming {} from its checkpoint at step {}", run.root.display(), ckpt.timesteps));
+    send_notes(&options, notes);
+    train(&config, options, prepared, run, lock, info, Some(Restored { ckpt, fork: false }))
+}
+
+/// Starts a new run from a checkpoint of `parent` (the newest, or the one at
+/// `step`) with `overrides` applied to its config (a lower learning rate, more
+/// timesteps, ...). Keys that cannot change mid-run are refused by name.
+pub fn fork_experiment(parent: &Path, step: Option<u64>, overrides: &[Override], options: RunOptions) -> Result<RunSummary, RunError> {
+    let name = fork_name(parent);
+    let edit = |base: &Config| -> Result<Config, ConfigError> {
+        let mut config = apply_overrides(base, overrides)?;
+        if !overrides.iter().any(|o| o.key == "experiment.name") {
+            config.experiment.name = name.clone();
+        }
+        Ok(config)
+    };
+    fork_experiment_with(parent, step, &edit, options)
+}
+
+/// A fork's default name: `<parent>_fork`.
+pub fn fork_name(parent: &Path) -> String {
+    format!("{}_fork", RunDir::at(parent).name())
+}
+
+/// [`fork_experiment`] with the config made by `edit` from the checkpoint's
+/// (the GUI passes the config edited in its editor).
+pub fn fork_experiment_with(parent: &Path, step: Option<u64>, edit: &dyn Fn(&Config) -> Result<Config, ConfigError>, options: RunOptions) -> Result<RunSummary, RunError> {
+    let _fp = crate::fpmode::FlushDenormals::enter();
+    let parent_run = RunDir::at(parent);
+    if !parent_run.root.is_dir() {
+        return Err(RunError::Checkpoint(format!("{} is not a run directory (runs/<name>)", parent.display())));
+    }
+    let file = parent_run.find_checkpoint(step).map_err(RunError::Checkpoint)?;
+    let ckpt = Checkpoint::load(&file.path).map_err(RunError::Checkpoint)?;
+    let base = ckpt.config().map_err(RunError::Checkpoint)?;
+    let config = edit(&base)?;
+    config.validate()?;
+    checkpoint::check_fork_config(&base, &config).map_err(ConfigError)?;
+    if config.experiment.total_timesteps <= ckpt.timesteps {
+        return Err(RunError::Config(ConfigError(format!(
+            "experiment.total_timesteps={} is not past the fork's step {}: give a larger value",
+            config.experiment.total_timesteps, ckpt.timesteps
+        ))));
+    }
+    let prepared = Prepared::new(&config, Some(&ckpt))?;
+    let run = RunDir::create_unique(&config.experiment.runs_dir, &config.experiment.name)?;
+    let lock = run.lock("training")?;
+    write_config_yaml(&run, &config, &options)?;
+    let mut info = new_run_info(&run, &config, &prepared.device.description);
+    info.forked_from = Some(ForkOrigin { run_name: parent_run.name(), run_dir: parent_run.root.clone(), step: ckpt.timesteps });
+    info.timesteps_done = ckpt.timesteps;
+    send_notes(&options, vec![format!("forking {} at step {} into {}", parent_run.root.display(), ckpt.timesteps, run.root.display())]);
+    train(&config, options, prepared, run, lock, info, Some(Restored { ckpt, fork: true }))
+}
+
+fn send_notes(options: &RunOptions, notes: Vec<String>) {
+    if let Some(tx) = &options.events {
+        for message in notes {
+            let _ = tx.send(RunEvent::Note { message });
+        }
+    }
+}
+
+fn write_config_yaml(run: &RunDir, config: &Config, options: &RunOptions) -> std::io::Result<()> {
     let mut header = format!("# rl-research {} resolved config\n", env!("CARGO_PKG_VERSION"));
     let mut yaml = config.to_yaml();
     if let Some(cmd) = &options.command_line {
@@ -144,13 +250,15 @@ pub fn run_experiment_with(config: &Config, options: RunOptions) -> Result<RunSu
         let quoted = serde_json::to_string(cmd).unwrap_or_default();
         yaml.push_str(&format!("command_line: {quoted}\n"));
     }
-    crate::runs::write_atomic(&run.config_yaml(), format!("{header}{yaml}").as_bytes())?;
+    crate::runs::write_atomic(&run.config_yaml(), format!("{header}{yaml}").as_bytes())
+}
 
-    let info = RunInfo {
+fn new_run_info(run: &RunDir, config: &Config, device: &str) -> RunInfo {
+    RunInfo {
         status: RunStatus::Running,
         name: run.name(),
         algorithm: config.algorithm.name().into(),
-        env_id: env_cfg.id.clone(),
+        env_id: config.env.id.clone(),
         seed: config.experiment.seed,
         started_at_unix_secs: unix_now_secs(),
         finished_at_unix_secs: None,
@@ -161,40 +269,114 @@ pub fn run_experiment_with(config: &Config, options: RunOptions) -> Result<RunSu
         best_eval_mean_reward: None,
         error: None,
         warnings: Vec::new(),
-        environment: EnvironmentInfo::collect(&resolved.description, config.experiment.seed),
+        environment: EnvironmentInfo::collect(device, config.experiment.seed),
         pid: Some(std::process::id()),
         host: crate::runs::host_name(),
-    };
-    let logger = Logger::create(&run, info)?;
-    let ctx = RunContext {
+        start_ticks: crate::runs::lock::process_start_ticks(std::process::id()),
+        forked_from: None,
+        resumed: Vec::new(),
+    }
+}
+
+/// Whether `ckpt` restores into its config's agent and envs (on the CPU),
+/// without touching any run directory: what `--resume` would find wrong.
+pub fn check_restorable(ckpt: &Checkpoint) -> Result<(), String> {
+    let mut config = ckpt.config()?;
+    config.experiment.device = crate::config::DeviceChoice::Cpu;
+    Prepared::new(&config, Some(ckpt)).map(|_| ()).map_err(|e| e.to_string())
+}
+
+/// The device, envs and agent of a run, restored from a checkpoint if given.
+struct Prepared {
+    device: device::ResolvedDevice,
+    venv: VecEnv,
+    eval_envs: Vec<Box<dyn Env>>,
+    agent: Box<dyn algos::Agent>,
+    obs_low: Vec<f32>,
+    obs_high: Vec<f32>,
+}
+
+impl Prepared {
+    fn new(config: &Config, ckpt: Option<&Checkpoint>) -> Result<Self, RunError> {
+        let device = device::resolve(config.experiment.device).map_err(RunError::Device)?;
+        let env_cfg = &config.env;
+        let envs: Vec<Box<dyn Env>> = (0..env_cfg.n_envs).map(|_| make_env(env_cfg)).collect::<Result<_, _>>()?;
+        let mut venv = VecEnv::new(envs);
+        let eval_envs: Vec<Box<dyn Env>> =
+            (0..config.experiment.n_eval_episodes).map(|_| make_env(env_cfg)).collect::<Result<_, _>>()?;
+        let space = venv.observation_space().ok_or_else(|| RunError::Training("no envs".into()))?;
+        let mut agent = algos::make_agent(&config.algorithm, venv.obs_dim, venv.n_actions, config.experiment.seed, &device.device);
+        if let Some(c) = ckpt {
+            let fail = |e: String| RunError::Checkpoint(format!("the checkpoint at step {} cannot be restored: {e}", c.timesteps));
+            agent.restore(&c.training.agent).map_err(fail)?;
+            venv.restore(&c.training.venv).map_err(fail)?;
+        }
+        Ok(Self { device, venv, eval_envs, agent, obs_low: space.low, obs_high: space.high })
+    }
+}
+
+/// What a resumed or forked run continues from.
+struct Restored {
+    ckpt: Checkpoint,
+    /// A fork keeps the step, clocks and state but starts its own evaluation
+    /// history, best model and metrics.csv.
+    fork: bool,
+}
+
+fn train(config: &Config, options: RunOptions, prepared: Prepared, run: RunDir, _lock: RunLock, info: RunInfo, restored: Option<Restored>) -> Result<RunSummary, RunError> {
+    let Prepared { device: resolved, mut venv, eval_envs, mut agent, obs_low, obs_high } = prepared;
+    let wall0 = restored.as_ref().map(|r| r.ckpt.wall_secs).unwrap_or(0.0);
+    let t0 = restored.as_ref().map(|r| r.ckpt.timesteps).unwrap_or(0);
+    let logger = Logger::create(&run, info)?.with_wall_offset(wall0);
+    let mut ctx = RunContext {
         config,
         options: &options,
         logger,
-        obs_low: obs_space.low.clone(),
-        obs_high: obs_space.high.clone(),
+        obs_low,
+        obs_high,
         n_actions: venv.n_actions,
-        started: Instant::now(),
+        started: logger::instant_secs_ago(wall0),
         eval_secs: 0.0,
         evaluations: Vec::new(),
         best_mean: None,
         last_mean_reward: None,
         error: None,
+        stopping: false,
+        next_eval_at: next_multiple(t0, config.experiment.eval_freq),
+        last_eval_at: None,
     };
-    // Order matters: stop first, then evaluate, then report progress.
+    if let Some(Restored { ckpt, fork }) = &restored {
+        ctx.eval_secs = ckpt.eval_secs;
+        ctx.last_mean_reward = ckpt.last_mean_reward;
+        if !fork {
+            ctx.evaluations = ckpt.evaluations.clone();
+            ctx.best_mean = ckpt.best_mean_reward;
+            ctx.next_eval_at = ckpt.next_eval_at;
+            ctx.last_eval_at = ckpt.last_eval_at;
+        }
+        if let crate::algos::AlgoState::Dqn(d) = &ckpt.training.agent.algo {
+            if d.replay.is_none() {
+                ctx.send(RunEvent::Note {
+                    message: "note: the checkpoint has no replay buffer (experiment.checkpoint_replay_buffer=false): DQN continues with an empty one, so this run will differ from an uninterrupted one".into(),
+                });
+            }
+        }
+    }
+    // Order matters: stop first (it marks the step as the last), then evaluate,
+    // checkpoint (including that evaluation), report progress.
     let callbacks: Vec<Box<dyn RunCallback>> = vec![
         Box::new(StopCallback { stop: options.stop.clone(), stop_file: run.stop_file(), last_check: Instant::now() }),
-        Box::new(EvalCallback { eval_envs, next_eval_at: config.experiment.eval_freq, last_eval_at: None }),
+        Box::new(EvalCallback { eval_envs }),
+        Box::new(CheckpointCallback::new(config, t0)),
         Box::new(ProgressCallback { last_sent: Instant::now() - Duration::from_secs(1) }),
-        Box::new(MetricsCallback { last_update_at: (Instant::now(), 0), last_info_write: Instant::now() }),
+        Box::new(MetricsCallback { last_update_at: (Instant::now(), t0), last_info_write: Instant::now() }),
         Box::new(NanGuardCallback),
     ];
     let mut cb = CallbackList { ctx, callbacks };
-    let note = [resolved.note.clone(), crate::config::env_note(env_cfg)].into_iter().flatten().collect::<Vec<_>>().join("\n");
+    let note = [resolved.note.clone(), crate::config::env_note(&config.env)].into_iter().flatten().collect::<Vec<_>>().join("\n");
     cb.ctx.send(RunEvent::Started { run_dir: run.root.clone(), device: resolved.description.clone(), note: (!note.is_empty()).then_some(note) });
 
-    let (obs_dim, n_actions, seed, total) =
-        (venv.obs_dim, venv.n_actions, config.experiment.seed, config.experiment.total_timesteps);
-    let mut agent = algos::make_agent(&config.algorithm, obs_dim, n_actions, seed, &resolved.device);
+    let (seed, total) = (config.experiment.seed, config.experiment.total_timesteps);
     let trained = agent.learn(&mut venv, total, seed, &mut cb);
     if let Err(e) = trained {
         cb.ctx.error.get_or_insert(e);

@@ -28,7 +28,7 @@ pub struct RunLock {
 }
 
 /// Start time of process `pid` (field 22 of `/proc/<pid>/stat`), Linux only.
-fn process_start_ticks(pid: u32) -> Option<u64> {
+pub(crate) fn process_start_ticks(pid: u32) -> Option<u64> {
     let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     s.rsplit_once(')')?.1.split_whitespace().nth(19)?.parse().ok()
 }

@@ -51,6 +51,18 @@ impl Logger {
         &self.run
     }
 
+    /// Continues the wall clock of a resumed or forked run from `secs`.
+    pub fn with_wall_offset(mut self, secs: f64) -> Self {
+        self.started = instant_secs_ago(secs);
+        self
+    }
+
+    /// metrics.csv's length so far (everything logged is flushed): what a
+    /// checkpoint records so a resume can cut the file back to it.
+    pub fn metrics_len(&self) -> io::Result<u64> {
+        Ok(self.file.metadata()?.len())
+    }
+
     pub fn wall_secs(&self) -> f64 {
         self.started.elapsed().as_secs_f64()
     }
@@ -102,6 +114,27 @@ impl Logger {
         self.info.write(&self.run)?;
         Ok(self.info)
     }
+}
+
+/// The instant `secs` ago (now, if the clock cannot go back that far).
+pub fn instant_secs_ago(secs: f64) -> Instant {
+    let d = std::time::Duration::try_from_secs_f64(secs.max(0.0)).unwrap_or_default();
+    Instant::now().checked_sub(d).unwrap_or_else(Instant::now)
+}
+
+/// Cuts metrics.csv back to `len` bytes (a checkpoint's length), dropping the
+/// rows written after it and any torn last line, so a resume never duplicates rows.
+pub fn truncate_metrics(path: &Path, len: u64) -> io::Result<()> {
+    let file = OpenOptions::new().write(true).open(path).map_err(|e| io::Error::new(e.kind(), format!("cannot open {}: {e}", path.display())))?;
+    let have = file.metadata()?.len();
+    if have < len {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("{} is {have} bytes, shorter than the {len} bytes the checkpoint saw: it was edited or replaced, so the run cannot continue it", path.display()),
+        ));
+    }
+    file.set_len(len)?;
+    file.sync_all()
 }
 
 fn csv_field(s: &str) -> String {

@@ -7,9 +7,11 @@
 //! runs/<name>/logs/metrics.csv          long-format metrics, append-only
 //! runs/<name>/logs/run_info.json        status, timings, environment details
 //! runs/<name>/logs/LOCK                 while a process writes into the run (see `lock`)
+//! runs/<name>/checkpoints/step_<n>.ckpt training state to resume or fork from
 //! runs/<name>/videos/                   evaluation videos
 //! ```
 
+pub mod checkpoint_file;
 pub mod lock;
 pub mod logger;
 pub mod model_file;
@@ -142,6 +144,31 @@ pub struct RunInfo {
     pub pid: Option<u32>,
     #[serde(default)]
     pub host: Option<String>,
+    /// The process's start time in clock ticks since boot (Linux), so a
+    /// reused pid is not taken for the training process.
+    #[serde(default)]
+    pub start_ticks: Option<u64>,
+    /// Set on a run started with `--fork`: its parent and the parent's step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forked_from: Option<ForkOrigin>,
+    /// Each `--resume` of this run: the step it continued from and when.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resumed: Vec<ResumeRecord>,
+}
+
+/// Where a forked run branched off.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ForkOrigin {
+    /// The parent's directory name and path (as given; the name finds it in the same runs dir).
+    pub run_name: String,
+    pub run_dir: PathBuf,
+    pub step: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ResumeRecord {
+    pub from_step: u64,
+    pub at_unix_secs: u64,
 }
 
 /// This machine's host name (Linux; `None` elsewhere).
@@ -157,7 +184,18 @@ impl RunInfo {
         if !cfg!(target_os = "linux") || host_name().as_ref() != Some(host) {
             return None;
         }
-        Some(Path::new(&format!("/proc/{pid}")).exists())
+        Some(match (lock::process_start_ticks(pid), self.start_ticks) {
+            (None, _) => false,
+            (Some(now), Some(then)) => now == then,
+            (Some(_), None) => true,
+        })
+    }
+
+    /// Marks this process as the run's writer (pid, host, start time).
+    pub fn claim_for_this_process(&mut self) {
+        self.pid = Some(std::process::id());
+        self.host = host_name();
+        self.start_ticks = lock::process_start_ticks(std::process::id());
     }
 
     pub fn write(&self, run: &RunDir) -> io::Result<()> {

@@ -174,3 +174,63 @@ fn gui_validates_runs_stops_replays_and_exports() {
     assert_eq!(harness.state().settings.config.experiment.seed, 42);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn gui_resumes_a_stopped_run_and_forks_it_from_a_checkpoint() {
+    let dir = crate::temp_dir("gui-resume");
+    let config = crate::resume::small_config("cartpole_ppo", &dir, &["experiment.name=stopped_run"]);
+    let stopped = rl_research::runner::run_experiment_with(&config, crate::resume::stop_after(2048)).unwrap();
+    assert_eq!(stopped.status, RunStatus::Stopped);
+    let mut settings = Settings::default();
+    settings.runs_dir = dir.clone();
+    settings.tab = Tab::Runs;
+    let mut harness = Harness::builder().with_size(egui::vec2(1280.0, 800.0)).build_ui_state(|ui, app: &mut RlApp| app.ui(ui), RlApp::new(settings));
+    wait_until(&mut harness, "the runs scan", 30, |a| a.browser.rows.len() == 1);
+    harness.get_by_label("stopped_run").click();
+    harness.run_steps(2);
+    harness.get_by_label("Resume").click();
+    harness.run_steps(2);
+    assert_eq!(harness.state().settings.tab, Tab::Train);
+    assert_eq!(harness.state().jobs.list.len(), 1);
+    wait_until(&mut harness, "the resumed run to finish", 120, |a| !a.jobs.list[0].running());
+    assert_eq!(harness.state().jobs.list[0].status, Some(RunStatus::Completed), "{:?}", harness.state().jobs.list[0].error);
+    let info = rl_research::runs::RunInfo::read(&stopped.run_dir).unwrap();
+    assert_eq!((info.status, info.resumed.len()), (RunStatus::Completed, 1));
+
+    // Fork… opens the editor on the run's config and its newest checkpoint.
+    harness.get_by_label("Runs").click();
+    wait_until(&mut harness, "the rescan", 30, |a| a.browser.rows.first().is_some_and(|r| r.status_text() == "completed"));
+    assert_eq!(harness.state().browser.focused.as_deref(), Some(stopped.run_dir.root.as_path()), "still focused");
+    assert!(!harness.state().browser.rows[0].resumable(), "a completed run is forked, not resumed");
+    harness.get_by_label("Fork…").click();
+    harness.run_steps(2);
+    assert_eq!(harness.state().settings.tab, Tab::Train);
+    let fork = harness.state().fork.clone().expect("a fork is prepared");
+    assert_eq!(fork.step, 4096);
+    assert_eq!(harness.state().settings.config.experiment.name, "stopped_run_fork");
+    harness.get_by_label_contains("Fork of stopped_run from step");
+    harness.state_mut().settings.config.experiment.total_timesteps = 6144;
+    harness.step();
+    harness.get_by_label("Run").click();
+    harness.step();
+    assert!(harness.state().fork.is_none());
+    wait_until(&mut harness, "the fork to finish", 120, |a| a.jobs.list.len() == 2 && !a.jobs.list[1].running());
+    assert_eq!(harness.state().jobs.list[1].status, Some(RunStatus::Completed), "{:?}", harness.state().jobs.list[1].error);
+    let fork_dir = dir.join("stopped_run_fork");
+    let info = rl_research::runs::RunInfo::read(&rl_research::RunDir::at(&fork_dir)).unwrap();
+    assert_eq!(info.forked_from.map(|o| (o.run_name, o.step)), Some(("stopped_run".to_string(), 4096)));
+    assert_eq!(info.timesteps_done, 6144);
+
+    // Plotted, the fork is a branch: its curve starts with its parent's up to step 4096.
+    harness.get_by_label("Runs").click();
+    wait_until(&mut harness, "the fork in the browser", 30, |a| a.browser.rows.len() == 2);
+    harness.get_by_label("stopped_run_fork").click();
+    wait_until(&mut harness, "the fork's curve", 30, |a| {
+        a.browser.selected.first().and_then(|p| a.plotted_series(p, "rollout/ep_rew_mean")).is_some_and(|pts| pts.iter().any(|p| p[0] > 4096.0))
+    });
+    let app = harness.state();
+    let pts = app.plotted_series(&fork_dir, "rollout/ep_rew_mean").unwrap();
+    assert!(pts.first().is_some_and(|p| p[0] < 1024.0), "the branch starts at the parent's beginning: {:?}", pts.first());
+    assert!(pts.windows(2).all(|w| w[0][0] <= w[1][0]), "one line, in step order");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -195,3 +195,57 @@ fn runs_scanner_and_metrics_reader_survive_hostile_directories() {
     println!("runs fuzz: {n} run directories with mutated run_info.json and metrics.csv scanned, {} rows", rows.len());
     let _ = std::fs::remove_dir_all(&root);
 }
+
+#[test]
+fn checkpoint_loader_never_panics_on_damaged_or_crafted_files() {
+    use rl_research::runner::{self, Checkpoint};
+    let dir = crate::temp_dir("hostile_ckpt");
+    // A real checkpoint of each algorithm to start from (DQN's holds a replay buffer).
+    let mut bases = Vec::new();
+    for preset in ["cartpole_ppo", "cartpole_dqn"] {
+        let config = crate::resume::small_config(preset, &dir, &["experiment.total_timesteps=1024", "experiment.eval_freq=512", "algorithm.params.learning_starts=100"].iter().copied().filter(|o| preset.ends_with("dqn") || !o.contains("learning_starts")).collect::<Vec<_>>());
+        let run = runner::run_experiment(&config).unwrap().run_dir;
+        let path = run.find_checkpoint(None).unwrap().path;
+        let ckpt = Checkpoint::load(&path).unwrap();
+        runner::check_restorable(&ckpt).unwrap();
+        bases.push(ckpt.to_bytes().unwrap());
+    }
+    // Re-framed with a valid checksum, so mutations reach the decoder and the restore checks.
+    let frame = |payload: &[u8]| {
+        let mut f = b"RLRCKPT1".to_vec();
+        f.extend_from_slice(&crc32c::crc32c(payload).to_le_bytes());
+        f.extend_from_slice(&(payload.len() as u64).to_le_bytes());
+        f.extend_from_slice(payload);
+        f
+    };
+    let path = dir.join("fuzz.ckpt");
+    let alphabet: Vec<u8> = (0..=255u8).collect();
+    let mut rng = Rng::seed_from_u64(11);
+    let n = budget(1500);
+    let (mut decoded, mut restorable, mut refused) = (0, 0, 0);
+    for i in 0..n {
+        let base = &bases[i % bases.len()];
+        let bytes = if i % 10 == 0 { mutate(&frame(base), &mut rng, &alphabet) } else { frame(&mutate(base, &mut rng, &alphabet)) };
+        std::fs::write(&path, &bytes).unwrap();
+        match Checkpoint::load(&path) {
+            Ok(ckpt) => {
+                decoded += 1;
+                match runner::check_restorable(&ckpt) {
+                    Ok(()) => restorable += 1,
+                    Err(e) => assert!(!e.is_empty()),
+                }
+            }
+            Err(e) => {
+                assert!(e.contains("fuzz.ckpt"), "{e}");
+                refused += 1;
+            }
+        }
+    }
+    // A claimed huge payload is refused before anything is allocated.
+    let mut huge = frame(&bases[0]);
+    huge[12..20].copy_from_slice(&(10u64 << 30).to_le_bytes());
+    std::fs::write(&path, &huge).unwrap();
+    assert!(Checkpoint::load(&path).unwrap_err().contains("limit"));
+    println!("checkpoint fuzz: {n} inputs, {decoded} decoded ({restorable} restorable), {refused} refused with a message");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,5 +1,6 @@
 //! Integration tests, one binary (each test binary links all of burn).
 
+mod crash;
 mod fpmode;
 mod gui;
 mod gym_parity;
@@ -8,6 +9,7 @@ mod hydra_grammar;
 mod learning;
 mod lunar;
 mod pipeline;
+mod resume;
 mod sweep;
 mod video;
 

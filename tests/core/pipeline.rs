@@ -277,6 +277,7 @@ fn diverging_training_fails_naming_the_metric_and_keeps_only_finite_models() {
         config.experiment.runs_dir = dir.clone();
         config.experiment.total_timesteps = 20_000;
         config.experiment.eval_freq = 512;
+        config.experiment.checkpoint_freq = Some(64);
         config.experiment.n_eval_episodes = 2;
         config.experiment.video_episodes = 0;
         let err = run_experiment(&config).unwrap_err().to_string();
@@ -292,6 +293,14 @@ fn diverging_training_fails_naming_the_metric_and_keeps_only_finite_models() {
         for m in [run.best_model(), run.final_model()] {
             if m.exists() {
                 SavedModel::load(&m).unwrap_or_else(|e| panic!("{algo}: {} holds bad weights: {e}", m.display()));
+            }
+        }
+        // The last good checkpoint is kept; none holds non-finite weights.
+        assert!(!run.checkpoints().is_empty(), "{algo}: a checkpoint from before the divergence is kept");
+        for c in run.checkpoints() {
+            let ckpt = runner::Checkpoint::load(&c.path).unwrap();
+            for n in &ckpt.training.agent.networks {
+                n.weights.check().unwrap_or_else(|e| panic!("{algo}: checkpoint {} network {}: {e}", c.step, n.name));
             }
         }
     }

@@ -1,0 +1,214 @@
+//! Checkpoints of a run, and what resume and fork start from.
+//!
+//! A checkpoint is taken inside `on_step`, once the step is fully recorded:
+//! the agent's and envs' complete state ([`TrainingState`]) plus what the
+//! runner needs to carry on (evaluation history and schedule, best model,
+//! clocks, the metrics.csv length). Resuming from it continues bit for bit
+//! as if the run had never stopped (CPU; the tests check it).
+
+use super::callbacks::{next_multiple, RunCallback, RunContext, DIVERGED_HINT};
+use super::EvalRecord;
+use crate::algos::{AgentView, Control, TrainingState};
+use crate::config::Config;
+use crate::runs::checkpoint_file::{prune_checkpoints, read_checkpoint, write_checkpoint};
+use crate::runs::{unix_now_secs, RunDir};
+use serde::{Deserialize, Serialize};
+use std::time::Instant;
+
+pub const CHECKPOINT_FORMAT_VERSION: u32 = 1;
+
+/// What a checkpoint file holds.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Checkpoint {
+    pub format_version: u32,
+    pub crate_version: String,
+    pub timesteps: u64,
+    /// The run's resolved config as JSON (exact floats), the base of a resume or fork.
+    pub config_json: String,
+    pub saved_at_unix_secs: u64,
+    /// The run's wall seconds so far, and of those the ones not spent training.
+    pub wall_secs: f64,
+    pub eval_secs: f64,
+    /// metrics.csv's length at this step: a resume truncates the file to it,
+    /// so no row is ever duplicated.
+    pub metrics_csv_len: u64,
+    pub evaluations: Vec<EvalRecord>,
+    pub best_mean_reward: Option<f64>,
+    pub next_eval_at: u64,
+    pub last_eval_at: Option<u64>,
+    pub last_mean_reward: Option<f64>,
+    /// best_model.zip as it was at this step (a stop's final evaluation may
+    /// replace the file; a resume puts this one back).
+    pub best_model_zip: Option<Vec<u8>>,
+    pub training: TrainingState,
+}
+
+impl Checkpoint {
+    pub fn config(&self) -> Result<Config, String> {
+        let config: Config = serde_json::from_str(&self.config_json).map_err(|e| format!("the checkpoint's config does not parse: {e}"))?;
+        config.validate().map_err(|e| format!("the checkpoint's config is invalid: {e}"))?;
+        Ok(config)
+    }
+
+    pub fn to_bytes(&self) -> Result<Vec<u8>, String> {
+        rmp_serde::to_vec_named(self).map_err(|e| format!("encoding the checkpoint: {e}"))
+    }
+
+    /// Reads and checks a checkpoint file (framing, checksum, format version).
+    pub fn load(path: &std::path::Path) -> Result<Self, String> {
+        let payload = read_checkpoint(path)?;
+        let ckpt: Checkpoint = rmp_serde::from_slice(&payload).map_err(|e| format!("{} does not decode: {e}", path.display()))?;
+        if ckpt.format_version != CHECKPOINT_FORMAT_VERSION {
+            return Err(format!(
+                "{} is checkpoint format {}, this build reads format {CHECKPOINT_FORMAT_VERSION} (written by rl-research {})",
+                path.display(),
+                ckpt.format_version,
+                ckpt.crate_version
+            ));
+        }
+        if ckpt.training.agent.networks.is_empty() || !ckpt.wall_secs.is_finite() || ckpt.wall_secs < 0.0 || !ckpt.eval_secs.is_finite() {
+            return Err(format!("{} holds an incomplete checkpoint", path.display()));
+        }
+        Ok(ckpt)
+    }
+}
+
+/// Writes `checkpoints/step_<n>.ckpt` every `every` steps (0: never
+/// periodically), on the step a stop was asked for, and at the last step;
+/// keeps the newest `keep`. Runs after the evaluation of the same step, so
+/// the checkpoint includes it.
+pub struct CheckpointCallback {
+    pub every: u64,
+    pub next_at: u64,
+    pub keep: usize,
+    pub with_replay_buffer: bool,
+    pub last_written: Option<u64>,
+}
+
+impl CheckpointCallback {
+    /// Periodic checkpoints due after step `t` (a fresh run has `t` = 0).
+    pub fn new(config: &Config, t: u64) -> Self {
+        let e = &config.experiment;
+        let every = e.checkpoint_freq.unwrap_or(e.eval_freq);
+        Self { every, next_at: next_multiple(t, every), keep: e.keep_checkpoints, with_replay_buffer: e.checkpoint_replay_buffer, last_written: Some(t).filter(|&t| t > 0) }
+    }
+
+    fn write(&self, ctx: &mut RunContext, agent: &dyn AgentView, t: u64) -> Result<(), String> {
+        let run = ctx.logger.run_dir().clone();
+        let best_model_zip = match std::fs::read(run.best_model()) {
+            Ok(b) => Some(b),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(format!("reading {} for the checkpoint: {e}", run.best_model().display())),
+        };
+        let training = agent.checkpoint(self.with_replay_buffer)?;
+        for n in &training.agent.networks {
+            if n.weights.layers.iter().any(|l| l.weight.iter().chain(&l.bias).any(|v| !v.is_finite())) {
+                return Err(format!(
+                    "the weights of network '{}' are NaN or infinite at step {t}: training diverged, so no checkpoint was written over the saved ones; {DIVERGED_HINT}",
+                    n.name
+                ));
+            }
+        }
+        let metrics_csv_len = ctx.logger.metrics_len().map_err(|e| format!("checkpoint at step {t}: {e}"))?;
+        let ckpt = Checkpoint {
+            format_version: CHECKPOINT_FORMAT_VERSION,
+            crate_version: env!("CARGO_PKG_VERSION").into(),
+            timesteps: t,
+            config_json: serde_json::to_string(ctx.config).map_err(|e| format!("encoding the config: {e}"))?,
+            saved_at_unix_secs: unix_now_secs(),
+            wall_secs: ctx.wall_secs(),
+            eval_secs: ctx.eval_secs,
+            metrics_csv_len,
+            evaluations: ctx.evaluations.clone(),
+            best_mean_reward: ctx.best_mean,
+            next_eval_at: ctx.next_eval_at,
+            last_eval_at: ctx.last_eval_at,
+            last_mean_reward: ctx.last_mean_reward,
+            best_model_zip,
+            training,
+        };
+        write_checkpoint(&run.checkpoint_path(t), &ckpt.to_bytes()?)
+            .map_err(|e| format!("{e}; the previous checkpoints are intact (free disk space, or set experiment.runs_dir to a writable disk)"))?;
+        prune_checkpoints(&run, self.keep).map_err(|e| format!("removing old checkpoints in {}: {e}", run.checkpoints_dir().display()))
+    }
+}
+
+impl RunCallback for CheckpointCallback {
+    fn on_step(&mut self, ctx: &mut RunContext, agent: &dyn AgentView, t: u64) -> Control {
+        if ctx.error.is_some() {
+            return Control::Stop;
+        }
+        let periodic = self.every > 0 && t >= self.next_at;
+        if periodic {
+            self.next_at = next_multiple(t, self.every);
+        }
+        // The first step at or past the budget (a PPO rollout may run past it).
+        let total = ctx.config.experiment.total_timesteps;
+        let last = t >= total && self.last_written.is_none_or(|w| w < total);
+        if (periodic || ctx.stopping || last) && self.last_written != Some(t) {
+            let t0 = Instant::now();
+            if let Err(e) = self.write(ctx, agent, t) {
+                ctx.error = Some(e);
+                return Control::Stop;
+            }
+            self.last_written = Some(t);
+            ctx.eval_secs += t0.elapsed().as_secs_f64();
+        }
+        Control::Continue
+    }
+}
+
+/// Config keys a fork may not change, and why.
+const FIXED_IN_FORK: &[(&str, &str)] = &[
+    ("env.", "the envs continue from the checkpoint's state"),
+    ("algorithm.name", "the checkpoint holds this algorithm's state"),
+    ("algorithm.params.net_arch", "the network's shape is fixed by its weights"),
+    ("algorithm.params.activation", "the weights were trained with it"),
+    ("algorithm.params.n_steps", "the checkpoint holds a rollout of this length"),
+    ("algorithm.params.buffer_size", "the checkpoint holds a replay buffer of this size"),
+    ("experiment.seed", "the generators continue from the checkpoint; start a new run for another seed"),
+];
+
+/// Refuses a fork's config when it changes a key that cannot change mid-run,
+/// naming the key.
+pub fn check_fork_config(parent: &Config, fork: &Config) -> Result<(), String> {
+    let (a, b) = (serde_json::to_value(parent).unwrap_or_default(), serde_json::to_value(fork).unwrap_or_default());
+    if parent.algorithm.name() != fork.algorithm.name() {
+        return Err(format!(
+            "algorithm.name cannot change in a fork ({} -> {}): the checkpoint holds this algorithm's state",
+            parent.algorithm.name(),
+            fork.algorithm.name()
+        ));
+    }
+    for key in crate::config::overrides::all_keys(fork) {
+        let Some((_, why)) = FIXED_IN_FORK.iter().find(|(k, _)| if k.ends_with('.') { key.starts_with(k) } else { key == *k }) else { continue };
+        let get = |v: &serde_json::Value| key.split('.').try_fold(v, |t, k| t.get(k)).cloned();
+        let (old, new) = (get(&a), get(&b));
+        if old != new {
+            let show = |v: Option<serde_json::Value>| v.map(|v| v.to_string()).unwrap_or_else(|| "unset".into());
+            return Err(format!("{key} cannot change in a fork ({} -> {}): {why}", show(old), show(new)));
+        }
+    }
+    Ok(())
+}
+
+/// Reads the newest checkpoint of `run` that loads, saying which were skipped and why.
+pub fn latest_checkpoint(run: &RunDir, notes: &mut Vec<String>) -> Result<Checkpoint, String> {
+    let all = run.checkpoints();
+    if all.is_empty() {
+        return Err(run.find_checkpoint(None).err().unwrap_or_default());
+    }
+    let mut errors = Vec::new();
+    for c in all.iter().rev() {
+        match Checkpoint::load(&c.path) {
+            Ok(ckpt) => {
+                if !errors.is_empty() {
+                    notes.push(format!("skipped damaged checkpoints: {}", errors.join("; ")));
+                }
+                return Ok(ckpt);
+            }
+            Err(e) => errors.push(e),
+        }
+    }
+    Err(format!("no checkpoint of {} could be read: {}", run.root.display(), errors.join("; ")))
+}
