@@ -160,6 +160,11 @@ pub fn resume_experiment(run_dir: &Path, options: RunOptions) -> Result<RunSumma
     }
     let mut notes = Vec::new();
     let ckpt = checkpoint::latest_checkpoint(&run, &mut notes).map_err(RunError::Checkpoint)?;
+    // The stop request that ended the last session (a sweep's, a scheduler's) is spent.
+    match std::fs::remove_file(run.stop_file()) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
+        _ => {}
+    }
     let config = ckpt.config().map_err(RunError::Checkpoint)?;
     // Everything is restored in memory first: a bad checkpoint leaves the run untouched.
     let prepared = Prepared::new(&config, Some(&ckpt))?;

@@ -7,7 +7,7 @@
 pub mod space;
 
 use crate::runs::logger::read_metrics;
-use crate::runs::{write_atomic, RunDir, RunInfo};
+use crate::runs::{write_atomic, RunDir, RunInfo, RunStatus};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -143,22 +143,33 @@ pub fn median_prune(completed: &[Vec<(u64, f64)>], t: u64, value: f64) -> bool {
 }
 
 /// Runs one seed of one trial as a child process; returns (status, run dir, error).
-fn run_child(exe: &Path, spec: &SweepSpec, sweep_dir: &Path, name: &str, params: &[(String, String)], seed: u64, threads: usize,
+/// A seed of a trial to run: a new run, or a stopped one continued from its checkpoint.
+enum Child<'a> {
+    New { name: &'a str, params: &'a [(String, String)], seed: u64 },
+    Resume(&'a Path),
+}
+
+fn run_child(exe: &Path, spec: &SweepSpec, sweep_dir: &Path, child_run: Child, threads: usize,
     stop: &AtomicBool, completed: &Mutex<Vec<Vec<(u64, f64)>>>) -> (TrialStatus, PathBuf, Option<String>) {
-    let run_dir = sweep_dir.join(name);
+    let mut cmd = Command::new(exe);
+    let (run_dir, name) = match child_run {
+        Child::New { name, params, seed } => {
+            cmd.arg("run").args(&spec.base_args);
+            for (k, v) in params {
+                cmd.arg(format!("{k}={v}"));
+            }
+            cmd.arg(format!("experiment.runs_dir={}", sweep_dir.display())).arg(format!("experiment.name={name}")).arg(format!("experiment.seed={seed}"));
+            (sweep_dir.join(name), name.to_string())
+        }
+        Child::Resume(dir) => {
+            cmd.args(["run", "--resume"]).arg(dir);
+            (dir.to_path_buf(), dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default())
+        }
+    };
     let log_dir = sweep_dir.join("trial_logs");
     let _ = std::fs::create_dir_all(&log_dir);
-    let log = std::fs::File::create(log_dir.join(format!("{name}.log")));
-    let mut cmd = Command::new(exe);
-    cmd.arg("run").args(&spec.base_args);
-    for (k, v) in params {
-        cmd.arg(format!("{k}={v}"));
-    }
-    cmd.arg(format!("experiment.runs_dir={}", sweep_dir.display()))
-        .arg(format!("experiment.name={name}"))
-        .arg(format!("experiment.seed={seed}"))
-        .env("RAYON_NUM_THREADS", threads.to_string())
-        .stdin(Stdio::null());
+    let log = std::fs::OpenOptions::new().create(true).append(true).open(log_dir.join(format!("{name}.log")));
+    cmd.env("RAYON_NUM_THREADS", threads.to_string()).stdin(Stdio::null());
     match log.and_then(|f| Ok((f.try_clone()?, f))) {
         Ok((a, b)) => {
             cmd.stdout(a).stderr(b);
@@ -201,7 +212,8 @@ fn run_child(exe: &Path, spec: &SweepSpec, sweep_dir: &Path, name: &str, params:
     }
 }
 
-/// Runs every trial not already completed in `sweep_dir/sweep.csv` (when resuming).
+/// Runs every trial not already completed in `sweep_dir/sweep.csv` (when
+/// resuming; trials the sweep had stopped continue from their checkpoints).
 /// `on_trial` is called as each trial finishes.
 pub fn run_sweep(exe: &Path, spec: &SweepSpec, sweep_dir: &Path, resume: bool, stop: Arc<AtomicBool>,
     on_trial: &mut (dyn FnMut(&TrialResult) + Send)) -> Result<Vec<TrialResult>, String> {
@@ -239,10 +251,22 @@ pub fn run_sweep(exe: &Path, spec: &SweepSpec, sweep_dir: &Path, resume: bool, s
                 let mut r = TrialResult { id, params: params.clone(), seeds: vec![], objective_mean: None, objective_std: None,
                     status: TrialStatus::Completed, wall_secs: 0.0, run_dirs: vec![], error: None };
                 let mut values = Vec::new();
+                // A trial the sweep stopped continues from its runs' checkpoints.
+                let stopped_dirs: &[PathBuf] = match previous.get(&id) {
+                    Some(p) if p.status == TrialStatus::Stopped && p.params == *params => &p.run_dirs,
+                    _ => &[],
+                };
                 for k in 0..spec.settings.seeds {
                     let seed = spec.base_seed + k as u64;
                     let name = trial_name(sweep_dir, id, k, spec.settings.seeds);
-                    let (status, dir, error) = run_child(exe, spec, sweep_dir, &name, params, seed, threads, &stop, &completed_curves);
+                    let earlier = stopped_dirs.get(k).map(|d| (d, RunInfo::read(&RunDir::at(d)).map(|i| i.status)));
+                    let (status, dir, error) = match earlier {
+                        Some((d, Ok(RunStatus::Completed))) => (TrialStatus::Completed, d.clone(), None),
+                        Some((d, Ok(RunStatus::Stopped))) if !RunDir::at(d).checkpoints().is_empty() => {
+                            run_child(exe, spec, sweep_dir, Child::Resume(d), threads, &stop, &completed_curves)
+                        }
+                        _ => run_child(exe, spec, sweep_dir, Child::New { name: &name, params, seed }, threads, &stop, &completed_curves),
+                    };
                     r.seeds.push(seed);
                     if status == TrialStatus::Completed {
                         if let Some(v) = run_objective(&RunDir::at(&dir), spec.settings.objective) {

@@ -98,3 +98,44 @@ fn search_cli_runs_sampled_trials_and_rejects_bad_specs() {
     assert!(dir.join("rs/sweep.csv").is_file() && dir.join("rs/trial_1/logs/metrics.csv").is_file());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_stopped_sweep_resumes_its_trials_from_their_checkpoints() {
+    let dir = crate::temp_dir("sweep-ckpt");
+    let sweep_dir = dir.join("study");
+    let kv = |k: &str, v: &str| (k.to_string(), v.to_string());
+    let mut base_args = base(&dir);
+    base_args.retain(|a| !a.starts_with("experiment.total_timesteps") && !a.starts_with("experiment.eval_freq"));
+    base_args.extend(["experiment.total_timesteps=60000".to_string(), "experiment.eval_freq=2048".to_string()]);
+    let spec = SweepSpec {
+        kind: "grid".into(),
+        command_line: "test".into(),
+        base_args,
+        trials: vec![vec![kv("algorithm.params.learning_rate", "1e-3")], vec![kv("algorithm.params.learning_rate", "3e-4")]],
+        settings: SweepSettings { workers: 2, pruner: false, ..SweepSettings::default() },
+        base_seed: 0,
+    };
+    // Stop the sweep once both trials have a checkpoint.
+    let stop = Arc::new(AtomicBool::new(false));
+    let watcher = {
+        let (stop, sweep_dir) = (stop.clone(), sweep_dir.clone());
+        std::thread::spawn(move || {
+            let has = |t: &str| !rl_research::RunDir::at(sweep_dir.join(t)).checkpoints().is_empty();
+            while !(has("trial_0") && has("trial_1")) {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        })
+    };
+    let first = run_sweep(exe(), &spec, &sweep_dir, false, stop, &mut |_| {}).unwrap();
+    watcher.join().unwrap();
+    assert!(first.iter().all(|r| r.status == TrialStatus::Stopped), "{:?}", first.iter().map(|r| r.status).collect::<Vec<_>>());
+    let again = run_sweep(exe(), &spec, &sweep_dir, true, Arc::new(AtomicBool::new(false)), &mut |_| {}).unwrap();
+    assert!(again.iter().all(|r| r.status == TrialStatus::Completed));
+    for t in ["trial_0", "trial_1"] {
+        let info = rl_research::runs::RunInfo::read(&rl_research::RunDir::at(sweep_dir.join(t))).unwrap();
+        assert_eq!((info.resumed.len(), info.timesteps_done >= 60000), (1, true), "{t} continued in place");
+    }
+    assert!(!sweep_dir.join("trial_0_1").exists(), "a stopped trial is continued, not run again from scratch");
+    let _ = std::fs::remove_dir_all(&dir);
+}
