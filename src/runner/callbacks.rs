@@ -320,7 +320,7 @@ impl RunCallback for MetricsCallback {
         let mut rows = metrics.0.clone();
         rows.push(("time/fps".into(), fps.round()));
         if let Err(e) = ctx.logger.log_metrics(t, &rows) {
-            ctx.error = Some(format!("writing {}: {e}", ctx.logger.run_dir().metrics_csv().display()));
+            ctx.error = Some(format!("writing {}: {e}; free disk space, or set experiment.runs_dir to a writable disk", ctx.logger.run_dir().metrics_csv().display()));
         }
         ctx.send(RunEvent::Metrics { timesteps: t, wall_secs: ctx.wall_secs(), metrics: rows });
     }

@@ -76,13 +76,16 @@ impl Checkpoint {
 /// Writes `checkpoints/step_<n>.ckpt` every `every` steps (0: never
 /// periodically), on the step a stop was asked for, and at the last step;
 /// keeps the newest `keep`. Runs after the evaluation of the same step, so
-/// the checkpoint includes it.
+/// the checkpoint includes it. The state is taken on the training thread;
+/// encoding, writing and fsync happen on a writer thread (one at a time),
+/// whose error fails the run at the next step or at the end.
 pub struct CheckpointCallback {
     pub every: u64,
     pub next_at: u64,
     pub keep: usize,
     pub with_replay_buffer: bool,
     pub last_written: Option<u64>,
+    writer: Option<std::thread::JoinHandle<Result<(), String>>>,
 }
 
 impl CheckpointCallback {
@@ -90,10 +93,26 @@ impl CheckpointCallback {
     pub fn new(config: &Config, t: u64) -> Self {
         let e = &config.experiment;
         let every = e.checkpoint_freq.unwrap_or(e.eval_freq);
-        Self { every, next_at: next_multiple(t, every), keep: e.keep_checkpoints, with_replay_buffer: e.checkpoint_replay_buffer, last_written: Some(t).filter(|&t| t > 0) }
+        Self {
+            every,
+            next_at: next_multiple(t, every),
+            keep: e.keep_checkpoints,
+            with_replay_buffer: e.checkpoint_replay_buffer,
+            last_written: Some(t).filter(|&t| t > 0),
+            writer: None,
+        }
     }
 
-    fn write(&self, ctx: &mut RunContext, agent: &dyn AgentView, t: u64) -> Result<(), String> {
+    /// Waits for the checkpoint being written, if any; its error, if it failed.
+    fn finish_write(&mut self) -> Result<(), String> {
+        match self.writer.take() {
+            Some(h) => h.join().map_err(|_| "the checkpoint writer thread crashed".to_string())?,
+            None => Ok(()),
+        }
+    }
+
+    fn write(&mut self, ctx: &mut RunContext, agent: &dyn AgentView, t: u64) -> Result<(), String> {
+        self.finish_write()?;
         let run = ctx.logger.run_dir().clone();
         let best_model_zip = match std::fs::read(run.best_model()) {
             Ok(b) => Some(b),
@@ -127,9 +146,15 @@ impl CheckpointCallback {
             best_model_zip,
             training,
         };
-        write_checkpoint(&run.checkpoint_path(t), &ckpt.to_bytes()?)
-            .map_err(|e| format!("{e}; the previous checkpoints are intact (free disk space, or set experiment.runs_dir to a writable disk)"))?;
-        prune_checkpoints(&run, self.keep).map_err(|e| format!("removing old checkpoints in {}: {e}", run.checkpoints_dir().display()))
+        let keep = self.keep;
+        let write = move || -> Result<(), String> {
+            write_checkpoint(&run.checkpoint_path(t), &ckpt.to_bytes()?)
+                .map_err(|e| format!("{e}; the previous checkpoints are intact (free disk space, or set experiment.runs_dir to a writable disk)"))?;
+            prune_checkpoints(&run, keep).map_err(|e| format!("removing old checkpoints in {}: {e}", run.checkpoints_dir().display()))
+        };
+        let handle = std::thread::Builder::new().name("checkpoint-writer".into()).spawn(write);
+        self.writer = Some(handle.map_err(|e| format!("cannot start the checkpoint writer thread: {e}"))?);
+        Ok(())
     }
 }
 
@@ -137,6 +162,12 @@ impl RunCallback for CheckpointCallback {
     fn on_step(&mut self, ctx: &mut RunContext, agent: &dyn AgentView, t: u64) -> Control {
         if ctx.error.is_some() {
             return Control::Stop;
+        }
+        if self.writer.as_ref().is_some_and(|h| h.is_finished()) {
+            if let Err(e) = self.finish_write() {
+                ctx.error = Some(e);
+                return Control::Stop;
+            }
         }
         let periodic = self.every > 0 && t >= self.next_at;
         if periodic {
@@ -155,6 +186,13 @@ impl RunCallback for CheckpointCallback {
             ctx.eval_secs += t0.elapsed().as_secs_f64();
         }
         Control::Continue
+    }
+
+    /// The last checkpoint is complete on disk before the run records its end.
+    fn on_training_end(&mut self, ctx: &mut RunContext, _agent: &dyn AgentView) {
+        if let Err(e) = self.finish_write() {
+            ctx.error.get_or_insert(e);
+        }
     }
 }
 
