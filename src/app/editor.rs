@@ -197,6 +197,10 @@ pub fn editor_ui(ui: &mut Ui, config: &mut Config, buf: &mut EditorBuffers, pres
                 }
             }).response.on_hover_text(f.tip("experiment.device")).labelled_by(l.id);
             ui.end_row();
+            f.num(ui, "experiment.keep_checkpoints", &mut e.keep_checkpoints, 1..=1000, 1.0, "");
+            let l = f.label(ui, "logging.tensorboard");
+            ui.checkbox(&mut config.logging.tensorboard, "").on_hover_text(f.tip("logging.tensorboard")).labelled_by(l.id);
+            ui.end_row();
         });
         ui.separator();
         ui.heading("Environment");

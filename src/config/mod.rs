@@ -64,6 +64,23 @@ pub struct Config {
     pub env: EnvConfig,
     #[serde(default)]
     pub algorithm: AlgorithmConfig,
+    #[serde(default)]
+    pub logging: LoggingConfig,
+}
+
+/// Where a run's metrics go besides logs/metrics.csv (always written).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LoggingConfig {
+    /// Write every metric also as TensorBoard events (logs/events.out.tfevents.*),
+    /// so `tensorboard --logdir runs` shows the runs live. Default true.
+    pub tensorboard: bool,
+}
+
+impl Default for LoggingConfig {
+    fn default() -> Self {
+        Self { tensorboard: true }
+    }
 }
 
 impl Default for Config {
@@ -73,6 +90,7 @@ impl Default for Config {
             experiment: ExperimentConfig::default(),
             env: EnvConfig::default(),
             algorithm: AlgorithmConfig::default(),
+            logging: LoggingConfig::default(),
         }
     }
 }
@@ -507,11 +525,13 @@ fn parse_yaml(text: &str) -> Result<Config, String> {
         #[serde(default)]
         algorithm: AlgorithmConfig,
         #[serde(default)]
+        logging: LoggingConfig,
+        #[serde(default)]
         #[allow(dead_code)]
         command_line: Option<String>,
     }
     let f: RunFile = serde_saphyr::from_str(text).map_err(|e| e.to_string())?;
-    Ok(Config { experiment: f.experiment, env: f.env, algorithm: f.algorithm })
+    Ok(Config { experiment: f.experiment, env: f.env, algorithm: f.algorithm, logging: f.logging })
 }
 
 #[cfg(test)]

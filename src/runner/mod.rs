@@ -332,7 +332,10 @@ fn train(config: &Config, options: RunOptions, prepared: Prepared, run: RunDir, 
     let Prepared { device: resolved, mut venv, eval_envs, mut agent, obs_low, obs_high } = prepared;
     let wall0 = restored.as_ref().map(|r| r.ckpt.wall_secs).unwrap_or(0.0);
     let t0 = restored.as_ref().map(|r| r.ckpt.timesteps).unwrap_or(0);
-    let logger = Logger::create(&run, info)?.with_wall_offset(wall0);
+    let mut logger = Logger::create(&run, info)?.with_wall_offset(wall0);
+    if config.logging.tensorboard {
+        logger.add_sink(Box::new(crate::runs::tfevents::EventWriter::create(&run.logs_dir())?));
+    }
     let mut ctx = RunContext {
         config,
         options: &options,

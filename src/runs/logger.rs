@@ -18,12 +18,19 @@ use std::time::Instant;
 
 pub const METRICS_HEADER: &str = "timesteps,wall_secs,metric,value";
 
+/// Another destination for every row that goes to metrics.csv (TensorBoard
+/// events, ...): called with the same step and scalars, after the CSV write.
+pub trait MetricsSink: Send {
+    fn write(&mut self, timesteps: u64, metrics: &[(&str, f64)]) -> io::Result<()>;
+}
+
 pub struct Logger {
     run: RunDir,
     file: File,
     started: Instant,
     info: RunInfo,
     line: String,
+    sinks: Vec<Box<dyn MetricsSink>>,
 }
 
 impl Logger {
@@ -44,11 +51,16 @@ impl Logger {
         }
         let info = RunInfo { status: RunStatus::Running, ..info };
         info.write(run)?;
-        Ok(Self { run: run.clone(), file, started: Instant::now(), info, line: String::new() })
+        Ok(Self { run: run.clone(), file, started: Instant::now(), info, line: String::new(), sinks: Vec::new() })
     }
 
     pub fn run_dir(&self) -> &RunDir {
         &self.run
+    }
+
+    /// Sends every logged row to `sink` too.
+    pub fn add_sink(&mut self, sink: Box<dyn MetricsSink>) {
+        self.sinks.push(sink);
     }
 
     /// Continues the wall clock of a resumed or forked run from `secs`.
@@ -81,7 +93,14 @@ impl Logger {
             let _ = writeln!(self.line, "{timesteps},{wall:.3},{},{value}", csv_field(name));
         }
         self.file.write_all(self.line.as_bytes())?;
-        self.file.flush()
+        self.file.flush()?;
+        if !self.sinks.is_empty() {
+            let rows: Vec<(&str, f64)> = metrics.iter().map(|(n, v)| (n.as_ref(), *v)).collect();
+            for sink in &mut self.sinks {
+                sink.write(timesteps, &rows)?;
+            }
+        }
+        Ok(())
     }
 
     /// Saves `models/<name>.zip` (e.g. "best_model", "final_model") atomically.

@@ -16,6 +16,7 @@ pub mod lock;
 pub mod logger;
 pub mod model_file;
 pub mod sysinfo;
+pub mod tfevents;
 
 pub use lock::RunLock;
 pub use logger::{Logger, MetricsRow};
@@ -49,6 +50,9 @@ impl RunDir {
     }
     pub fn config_yaml(&self) -> PathBuf {
         self.root.join("configs").join("config.yaml")
+    }
+    pub fn logs_dir(&self) -> PathBuf {
+        self.root.join("logs")
     }
     pub fn metrics_csv(&self) -> PathBuf {
         self.root.join("logs").join("metrics.csv")

@@ -11,6 +11,7 @@ mod lunar;
 mod pipeline;
 mod resume;
 mod sweep;
+mod tracking;
 mod video;
 
 use std::path::PathBuf;
