@@ -316,6 +316,9 @@ impl AgentView for DqnAt<'_> {
     fn num_timesteps(&self) -> u64 {
         self.dqn.num_timesteps
     }
+    fn finished_episodes(&self) -> &[(f64, u32)] {
+        self.dqn.episodes.just_finished()
+    }
     fn checkpoint(&self, with_replay_buffer: bool) -> Result<TrainingState, String> {
         self.dqn.training_state(self, with_replay_buffer)
     }
@@ -336,5 +339,8 @@ impl AgentView for Dqn {
     }
     fn num_timesteps(&self) -> u64 {
         self.num_timesteps
+    }
+    fn finished_episodes(&self) -> &[(f64, u32)] {
+        self.episodes.just_finished()
     }
 }

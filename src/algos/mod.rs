@@ -58,6 +58,8 @@ pub trait AgentView {
     /// Every network's weights, named ("actor", "critic", "q_net", "target_q_net").
     fn networks(&self) -> Result<Vec<(String, MlpWeights)>, String>;
     fn num_timesteps(&self) -> u64;
+    /// Episodes (return, length) that finished on the latest env step.
+    fn finished_episodes(&self) -> &[(f64, u32)];
     /// Everything needed to continue training exactly from this step: weights,
     /// optimizer state, generators, counters, buffers and the envs. Only the
     /// view a training loop hands to [`Callback::on_step`] can give one.
@@ -225,16 +227,25 @@ pub fn argmax(xs: &[f32]) -> usize {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct EpisodeWindow {
     returns: std::collections::VecDeque<(f64, u32)>,
+    /// The episodes (return, length) that finished on the latest step, in
+    /// order: what monitor.csv records. Not part of a checkpoint.
+    #[serde(skip)]
+    just_finished: Vec<(f64, u32)>,
 }
 
 impl EpisodeWindow {
     pub fn drain_from(&mut self, venv: &mut VecEnv) {
+        self.just_finished.clear();
         for ep in venv.finished.drain(..) {
             if self.returns.len() == 100 {
                 self.returns.pop_front();
             }
             self.returns.push_back((ep.episode_return, ep.length));
+            self.just_finished.push((ep.episode_return, ep.length));
         }
+    }
+    pub fn just_finished(&self) -> &[(f64, u32)] {
+        &self.just_finished
     }
     pub fn mean_return(&self) -> Option<f64> {
         (!self.returns.is_empty()).then(|| self.returns.iter().map(|r| r.0).sum::<f64>() / self.returns.len() as f64)

@@ -394,6 +394,9 @@ impl AgentView for PpoAt<'_> {
     fn num_timesteps(&self) -> u64 {
         self.ppo.num_timesteps
     }
+    fn finished_episodes(&self) -> &[(f64, u32)] {
+        self.ppo.episodes.just_finished()
+    }
     fn checkpoint(&self, _with_replay_buffer: bool) -> Result<TrainingState, String> {
         self.ppo.training_state(self.venv, self.buffer, self.last_obs, self.last_episode_starts)
     }
@@ -414,5 +417,8 @@ impl AgentView for Ppo {
     }
     fn num_timesteps(&self) -> u64 {
         self.num_timesteps
+    }
+    fn finished_episodes(&self) -> &[(f64, u32)] {
+        self.episodes.just_finished()
     }
 }

@@ -75,11 +75,14 @@ pub struct LoggingConfig {
     /// Write every metric also as TensorBoard events (logs/events.out.tfevents.*),
     /// so `tensorboard --logdir runs` shows the runs live. Default true.
     pub tensorboard: bool,
+    /// Write logs/monitor.csv, one row per finished training episode in
+    /// Stable-Baselines3's Monitor format (rl-zoo plots, load_results). Default true.
+    pub monitor_csv: bool,
 }
 
 impl Default for LoggingConfig {
     fn default() -> Self {
-        Self { tensorboard: true }
+        Self { tensorboard: true, monitor_csv: true }
     }
 }
 

@@ -32,6 +32,9 @@ pub struct Checkpoint {
     /// metrics.csv's length at this step: a resume truncates the file to it,
     /// so no row is ever duplicated.
     pub metrics_csv_len: u64,
+    /// monitor.csv's length at this step (cut back to it on resume), if written.
+    #[serde(default)]
+    pub monitor_csv_len: Option<u64>,
     pub evaluations: Vec<EvalRecord>,
     pub best_mean_reward: Option<f64>,
     pub next_eval_at: u64,
@@ -138,6 +141,7 @@ impl CheckpointCallback {
             wall_secs: ctx.wall_secs(),
             eval_secs: ctx.eval_secs,
             metrics_csv_len,
+            monitor_csv_len: std::fs::metadata(run.monitor_csv()).ok().map(|m| m.len()),
             evaluations: ctx.evaluations.clone(),
             best_mean_reward: ctx.best_mean,
             next_eval_at: ctx.next_eval_at,

@@ -6,6 +6,7 @@
 pub mod callbacks;
 pub mod checkpoint;
 pub mod eval;
+pub mod monitor;
 pub mod replay;
 
 pub use eval::{evaluate_batched, evaluate_episodes, evaluate_policy, mean_std, EvalResult};
@@ -169,6 +170,9 @@ pub fn resume_experiment(run_dir: &Path, options: RunOptions) -> Result<RunSumma
     // Everything is restored in memory first: a bad checkpoint leaves the run untouched.
     let prepared = Prepared::new(&config, Some(&ckpt))?;
     logger::truncate_metrics(&run.metrics_csv(), ckpt.metrics_csv_len)?;
+    if let Some(len) = ckpt.monitor_csv_len.filter(|_| run.monitor_csv().exists()) {
+        logger::truncate_metrics(&run.monitor_csv(), len)?;
+    }
     match &ckpt.best_model_zip {
         Some(bytes) => crate::runs::write_atomic(&run.best_model(), bytes)?,
         None => match std::fs::remove_file(run.best_model()) {
@@ -371,15 +375,21 @@ fn train(config: &Config, options: RunOptions, prepared: Prepared, run: RunDir, 
         }
     }
     // Order matters: stop first (it marks the step as the last), then evaluate,
-    // checkpoint (including that evaluation), report progress.
-    let callbacks: Vec<Box<dyn RunCallback>> = vec![
+    // write monitor rows, checkpoint (including that evaluation and this step's monitor rows), report progress.
+    let mut callbacks: Vec<Box<dyn RunCallback>> = vec![
         Box::new(StopCallback { stop: options.stop.clone(), stop_file: run.stop_file(), last_check: Instant::now() }),
         Box::new(EvalCallback { eval_envs }),
-        Box::new(CheckpointCallback::new(config, t0)),
+    ];
+    if config.logging.monitor_csv {
+        let t_start = unix_now_f64() - wall0;
+        callbacks.push(Box::new(monitor::MonitorCallback::create(&run.monitor_csv(), &config.env.id, t_start)?));
+    }
+    callbacks.extend([
+        Box::new(CheckpointCallback::new(config, t0)) as Box<dyn RunCallback>,
         Box::new(ProgressCallback { last_sent: Instant::now() - Duration::from_secs(1) }),
         Box::new(MetricsCallback { last_update_at: (Instant::now(), t0), last_info_write: Instant::now() }),
         Box::new(NanGuardCallback),
-    ];
+    ]);
     let mut cb = CallbackList { ctx, callbacks };
     let note = [resolved.note.clone(), crate::config::env_note(&config.env)].into_iter().flatten().collect::<Vec<_>>().join("\n");
     cb.ctx.send(RunEvent::Started { run_dir: run.root.clone(), device: resolved.description.clone(), note: (!note.is_empty()).then_some(note) });
@@ -480,6 +490,10 @@ fn record_run_video(run: &RunDir, n_episodes: usize, out: Option<&std::path::Pat
     let stats = replay::write_episodes_video(&episodes, &out, replay::RENDER_FPS, progress)?;
     replay::save_episodes(&run.eval_episodes(), &episodes).map_err(|e| format!("writing {}: {e}", run.eval_episodes().display()))?;
     Ok(stats)
+}
+
+fn unix_now_f64() -> f64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
 }
 
 /// `m:ss` or `h:mm:ss` for progress displays (CLI and GUI).

@@ -54,6 +54,10 @@ impl RunDir {
     pub fn logs_dir(&self) -> PathBuf {
         self.root.join("logs")
     }
+    /// Finished training episodes in Stable-Baselines3's Monitor format.
+    pub fn monitor_csv(&self) -> PathBuf {
+        self.logs_dir().join("monitor.csv")
+    }
     pub fn metrics_csv(&self) -> PathBuf {
         self.root.join("logs").join("metrics.csv")
     }

@@ -79,6 +79,7 @@ fn assert_same_run(a: &RunDir, b: &RunDir, what: &str) {
         let first = ma.iter().zip(&mb).position(|(x, y)| x != y).unwrap_or(ma.len().min(mb.len()));
         panic!("{what}: metrics.csv differ at row {first} ({} vs {} rows): {:?} vs {:?}", ma.len(), mb.len(), ma.get(first), mb.get(first));
     }
+    assert_eq!(crate::tracking::monitor_rows(a), crate::tracking::monitor_rows(b), "{what}: monitor.csv episodes differ");
     assert_eq!(networks(&a.final_model()), networks(&b.final_model()), "{what}: final weights differ");
     assert_eq!(networks(&a.best_model()), networks(&b.best_model()), "{what}: best models differ");
 }

@@ -52,3 +52,54 @@ fn every_metric_is_a_tensorboard_scalar_that_tensorboard_reads() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// monitor.csv's (return, length) rows, after SB3's two header lines.
+pub fn monitor_rows(run: &rl_research::RunDir) -> Vec<(f64, u32)> {
+    let text = std::fs::read_to_string(run.monitor_csv()).unwrap();
+    let mut lines = text.lines();
+    assert!(lines.next().is_some_and(|l| l.starts_with("#{") && l.contains("\"t_start\"") && l.contains("\"env_id\"")));
+    assert_eq!(lines.next(), Some("r,l,t"));
+    lines.map(|l| {
+        let f: Vec<&str> = l.split(',').collect();
+        assert_eq!(f.len(), 3, "{l}");
+        (f[0].parse().unwrap(), f[1].parse().unwrap())
+    }).collect()
+}
+
+#[test]
+fn monitor_csv_has_every_training_episode_and_loads_as_sb3_loads_it() {
+    let dir = crate::temp_dir("monitor");
+    let config = crate::resume::small_config("cartpole_ppo", &dir, &["experiment.total_timesteps=4096", "experiment.eval_freq=2048"]);
+    let run = rl_research::runner::run_experiment(&config).unwrap().run_dir;
+    let episodes = monitor_rows(&run);
+    assert!(episodes.len() > 20, "{}", episodes.len());
+    // The training returns: the last 100 episodes' mean is the final rollout/ep_rew_mean.
+    let rows = read_metrics(&run.metrics_csv()).unwrap();
+    let final_mean = rows.iter().rev().find(|r| r.metric == "rollout/ep_rew_mean").unwrap().value;
+    let last: Vec<f64> = episodes.iter().rev().take(100).map(|e| e.0).collect();
+    assert!((last.iter().sum::<f64>() / last.len() as f64 - final_mean).abs() < 1e-9, "{final_mean}");
+    assert!(episodes.iter().all(|e| e.0 == e.1 as f64), "a CartPole return is its length");
+    assert!(episodes.iter().map(|e| e.1 as u64).sum::<u64>() <= 4096);
+
+    let python = std::env::var("RL_RESEARCH_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
+    let out = std::process::Command::new(&python).arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/tb/load_monitor.py")).arg(run.monitor_csv()).output();
+    let out = match out {
+        Ok(o) if o.status.success() => o,
+        other => {
+            let why = match other {
+                Ok(o) => String::from_utf8_lossy(&o.stderr).lines().last().unwrap_or("").to_string(),
+                Err(e) => e.to_string(),
+            };
+            assert!(std::env::var_os("CI").is_none(), "CI must load monitor.csv with pandas ({python}): {why}");
+            eprintln!("skipped the pandas check of monitor.csv: {why}; .ci/run installs pandas");
+            return;
+        }
+    };
+    let loaded: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(loaded["env_id"], "CartPole-v1");
+    let r: Vec<f64> = serde_json::from_value(loaded["r"].clone()).unwrap();
+    let l: Vec<u32> = serde_json::from_value(loaded["l"].clone()).unwrap();
+    assert_eq!(r, episodes.iter().map(|e| e.0).collect::<Vec<_>>());
+    assert_eq!(l, episodes.iter().map(|e| e.1).collect::<Vec<_>>());
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,0 +1,62 @@
+//! `logs/monitor.csv` in Stable-Baselines3's `Monitor` format, so rl-zoo's
+//! plotting scripts, `stable_baselines3.common.monitor.load_results` and
+//! rliable tooling read our runs unchanged:
+//!
+//! ```text
+//! #{"t_start": 1764633600.25, "env_id": "CartPole-v1"}
+//! r,l,t
+//! 22.0,22,0.051234
+//! ```
+//! One row per finished training episode (all envs, in the order they
+//! finish): return, length, seconds since the run started.
+
+use super::callbacks::{RunCallback, RunContext};
+use crate::algos::{AgentView, Control};
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write};
+use std::path::Path;
+
+pub struct MonitorCallback {
+    file: File,
+    line: String,
+}
+
+impl MonitorCallback {
+    /// Opens `path` for appending, writing SB3's two header lines if it is new.
+    /// `t_start_unix_secs` is when the run started (a resumed run keeps its own).
+    pub fn create(path: &Path, env_id: &str, t_start_unix_secs: f64) -> io::Result<Self> {
+        let is_new = std::fs::metadata(path).map(|m| m.len() == 0).unwrap_or(true);
+        let mut file = OpenOptions::new().create(true).append(true).open(path).map_err(|e| io::Error::new(e.kind(), format!("cannot open {}: {e}", path.display())))?;
+        if is_new {
+            let header = serde_json::json!({ "t_start": t_start_unix_secs, "env_id": env_id });
+            write!(file, "#{header}\nr,l,t\n")?;
+            file.flush()?;
+        }
+        Ok(Self { file, line: String::new() })
+    }
+}
+
+impl RunCallback for MonitorCallback {
+    fn on_step(&mut self, ctx: &mut RunContext, agent: &dyn AgentView, _t: u64) -> Control {
+        let episodes = agent.finished_episodes();
+        if episodes.is_empty() {
+            return Control::Continue;
+        }
+        let secs = ctx.wall_secs();
+        self.line.clear();
+        for (r, l) in episodes {
+            use std::fmt::Write as _;
+            // SB3 rounds r and t to 6 decimals.
+            let _ = writeln!(self.line, "{:?},{l},{:?}", round6(*r), round6(secs));
+        }
+        if let Err(e) = self.file.write_all(self.line.as_bytes()).and_then(|_| self.file.flush()) {
+            ctx.error = Some(format!("writing {}: {e}; free disk space, or set experiment.runs_dir to a writable disk", ctx.logger.run_dir().monitor_csv().display()));
+            return Control::Stop;
+        }
+        Control::Continue
+    }
+}
+
+fn round6(x: f64) -> f64 {
+    (x * 1e6).round() / 1e6
+}
