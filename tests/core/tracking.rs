@@ -6,6 +6,21 @@ use rl_research::runs::logger::read_metrics;
 use rl_research::runs::tfevents::read_events;
 use std::collections::BTreeMap;
 
+/// Runs `tests/tb/<script> <arg>` with the checkers' Python; its stdout, or
+/// `None` (printed) where that Python lacks the package — an error under CI.
+fn python_checker(script: &str, arg: &std::path::Path, what: &str) -> Option<Vec<u8>> {
+    let python = std::env::var("RL_RESEARCH_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tb").join(script);
+    let why = match std::process::Command::new(&python).arg(&script).arg(arg).output() {
+        Ok(o) if o.status.success() => return Some(o.stdout),
+        Ok(o) => String::from_utf8_lossy(&o.stderr).lines().last().unwrap_or("").to_string(),
+        Err(e) => e.to_string(),
+    };
+    assert!(std::env::var_os("CI").is_none(), "CI must run the {what} check with {python}: {why}");
+    eprintln!("skipped the {what} check: {python}: {why} (.ci/run installs what it needs)");
+    None
+}
+
 #[test]
 fn every_metric_is_a_tensorboard_scalar_that_tensorboard_reads() {
     let dir = crate::temp_dir("tensorboard");
@@ -23,21 +38,8 @@ fn every_metric_is_a_tensorboard_scalar_that_tensorboard_reads() {
     assert!(got.iter().zip(&want).all(|(a, b)| a.0 == b.0 && a.1 == b.1 && (a.2 == b.2 || (a.2.is_nan() && b.2.is_nan()))), "event file differs from metrics.csv");
 
     // TensorBoard itself.
-    let python = std::env::var("RL_RESEARCH_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
-    let out = std::process::Command::new(&python).arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/tb/read_events.py")).arg(run.logs_dir()).output();
-    let out = match out {
-        Ok(o) if o.status.success() => o,
-        other => {
-            let why = match other {
-                Ok(o) => String::from_utf8_lossy(&o.stderr).lines().last().unwrap_or("").to_string(),
-                Err(e) => e.to_string(),
-            };
-            assert!(std::env::var_os("CI").is_none(), "CI must check the event files with TensorBoard ({python}): {why}");
-            eprintln!("skipped the TensorBoard reader check: {python} cannot import tensorboard ({why}); .ci/run installs it");
-            return;
-        }
-    };
-    let tb: BTreeMap<String, Vec<(i64, f64)>> = serde_json::from_slice(&out.stdout).unwrap();
+    let Some(out) = python_checker("read_events.py", &run.logs_dir(), "TensorBoard's EventAccumulator") else { return };
+    let tb: BTreeMap<String, Vec<(i64, f64)>> = serde_json::from_slice(&out).unwrap();
     let mut from_csv: BTreeMap<String, Vec<(i64, f64)>> = BTreeMap::new();
     for r in &rows {
         from_csv.entry(r.metric.clone()).or_default().push((r.timesteps as i64, r.value as f32 as f64));
@@ -81,21 +83,8 @@ fn monitor_csv_has_every_training_episode_and_loads_as_sb3_loads_it() {
     assert!(episodes.iter().all(|e| e.0 == e.1 as f64), "a CartPole return is its length");
     assert!(episodes.iter().map(|e| e.1 as u64).sum::<u64>() <= 4096);
 
-    let python = std::env::var("RL_RESEARCH_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
-    let out = std::process::Command::new(&python).arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/tb/load_monitor.py")).arg(run.monitor_csv()).output();
-    let out = match out {
-        Ok(o) if o.status.success() => o,
-        other => {
-            let why = match other {
-                Ok(o) => String::from_utf8_lossy(&o.stderr).lines().last().unwrap_or("").to_string(),
-                Err(e) => e.to_string(),
-            };
-            assert!(std::env::var_os("CI").is_none(), "CI must load monitor.csv with pandas ({python}): {why}");
-            eprintln!("skipped the pandas check of monitor.csv: {why}; .ci/run installs pandas");
-            return;
-        }
-    };
-    let loaded: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let Some(out) = python_checker("load_monitor.py", &run.monitor_csv(), "SB3's load_results steps (pandas)") else { return };
+    let loaded: serde_json::Value = serde_json::from_slice(&out).unwrap();
     assert_eq!(loaded["env_id"], "CartPole-v1");
     let r: Vec<f64> = serde_json::from_value(loaded["r"].clone()).unwrap();
     let l: Vec<u32> = serde_json::from_value(loaded["l"].clone()).unwrap();
