@@ -95,10 +95,12 @@ impl GpuProbe {
     }
 }
 
-/// The app's own CPU and memory use, sampled from /proc about once a second.
+/// The app's own CPU and memory use, about once a second, by the same sampler
+/// that writes a run's `system/…` metrics.
 #[derive(Default)]
 struct ProcessUsage {
-    last: Option<(std::time::Instant, f64)>,
+    sampler: crate::runs::sysinfo::SystemSampler,
+    last: Option<std::time::Instant>,
     cpu_percent: f64,
     rss_mib: f64,
 }
@@ -106,17 +108,16 @@ struct ProcessUsage {
 impl ProcessUsage {
     fn sample(&mut self) {
         let now = std::time::Instant::now();
-        if self.last.is_some_and(|(t, _)| now.duration_since(t).as_secs_f64() < 1.0) {
+        if self.last.is_some_and(|t| now.duration_since(t).as_secs_f64() < 1.0) {
             return;
         }
-        if let Some(cpu) = crate::runs::sysinfo::proc_cpu_secs("/proc/self/stat") {
-            if let Some((t, c)) = self.last {
-                self.cpu_percent = 100.0 * (cpu - c) / now.duration_since(t).as_secs_f64().max(1e-3);
+        self.last = Some(now);
+        for (name, v) in self.sampler.sample() {
+            match name {
+                "system/cpu_percent" => self.cpu_percent = v,
+                "system/rss_mib" => self.rss_mib = v,
+                _ => {}
             }
-            self.last = Some((now, cpu));
-        }
-        if let Some(pages) = std::fs::read_to_string("/proc/self/statm").ok().and_then(|s| s.split_whitespace().nth(1)?.parse::<f64>().ok()) {
-            self.rss_mib = pages * 4096.0 / (1024.0 * 1024.0);
         }
     }
 }

@@ -78,11 +78,14 @@ pub struct LoggingConfig {
     /// Write logs/monitor.csv, one row per finished training episode in
     /// Stable-Baselines3's Monitor format (rl-zoo plots, load_results). Default true.
     pub monitor_csv: bool,
+    /// Sample system/cpu_percent, system/rss_mib and system/mem_used_mib into the
+    /// metrics every this many seconds of training; 0 turns it off. Default 5.
+    pub system_metrics_secs: f64,
 }
 
 impl Default for LoggingConfig {
     fn default() -> Self {
-        Self { tensorboard: true, monitor_csv: true }
+        Self { tensorboard: true, monitor_csv: true, system_metrics_secs: 5.0 }
     }
 }
 
@@ -412,6 +415,8 @@ impl Config {
         check(e.n_eval_episodes > 0, "experiment.n_eval_episodes", "must be at least 1")?;
         check(e.n_eval_episodes <= 10_000, "experiment.n_eval_episodes", format!("must be at most 10000, got {}", e.n_eval_episodes))?;
         check(e.video_episodes <= 100, "experiment.video_episodes", format!("must be at most 100 (0 disables the video), got {}", e.video_episodes))?;
+        let s = self.logging.system_metrics_secs;
+        check(s == 0.0 || (0.01..=86_400.0).contains(&s), "logging.system_metrics_secs", format!("must be 0 (off) or between 0.01 and 86400 seconds, got {s}"))?;
         check((1..=1000).contains(&e.keep_checkpoints), "experiment.keep_checkpoints", format!("must be between 1 and 1000, got {}", e.keep_checkpoints))?;
         if !ENV_IDS.contains(&self.env.id.as_str()) {
             return err(format!(

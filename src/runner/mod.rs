@@ -384,6 +384,12 @@ fn train(config: &Config, options: RunOptions, prepared: Prepared, run: RunDir, 
         let t_start = unix_now_f64() - wall0;
         callbacks.push(Box::new(monitor::MonitorCallback::create(&run.monitor_csv(), &config.env.id, t_start)?));
     }
+    if config.logging.system_metrics_secs > 0.0 {
+        let every = Duration::from_secs_f64(config.logging.system_metrics_secs);
+        let mut sampler = crate::runs::sysinfo::SystemSampler::default();
+        sampler.sample(); // the CPU baseline
+        callbacks.push(Box::new(monitor::SystemMetricsCallback { every, next: Instant::now() + every, sampler }));
+    }
     callbacks.extend([
         Box::new(CheckpointCallback::new(config, t0)) as Box<dyn RunCallback>,
         Box::new(ProgressCallback { last_sent: Instant::now() - Duration::from_secs(1) }),

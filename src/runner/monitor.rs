@@ -8,7 +8,8 @@
 //! 22.0,22,0.051234
 //! ```
 //! One row per finished training episode (all envs, in the order they
-//! finish): return, length, seconds since the run started.
+//! finish): return, length, seconds since the run started. Also the sampler
+//! of the `system/…` metrics.
 
 use super::callbacks::{RunCallback, RunContext};
 use crate::algos::{AgentView, Control};
@@ -53,6 +54,33 @@ impl RunCallback for MonitorCallback {
             ctx.error = Some(format!("writing {}: {e}; free disk space, or set experiment.runs_dir to a writable disk", ctx.logger.run_dir().monitor_csv().display()));
             return Control::Stop;
         }
+        Control::Continue
+    }
+}
+
+/// `system/…` metrics every `every` (CPU %, RSS, machine memory) into the run's
+/// metrics, at the step they were sampled: plotted like any other metric.
+pub struct SystemMetricsCallback {
+    pub every: std::time::Duration,
+    pub next: std::time::Instant,
+    pub sampler: crate::runs::sysinfo::SystemSampler,
+}
+
+impl RunCallback for SystemMetricsCallback {
+    fn on_step(&mut self, ctx: &mut RunContext, _agent: &dyn AgentView, t: u64) -> Control {
+        if std::time::Instant::now() < self.next {
+            return Control::Continue;
+        }
+        self.next = std::time::Instant::now() + self.every;
+        let rows = self.sampler.sample();
+        if rows.is_empty() {
+            return Control::Continue;
+        }
+        if let Err(e) = ctx.logger.log_metrics(t, &rows) {
+            ctx.error = Some(format!("writing {}: {e}; free disk space, or set experiment.runs_dir to a writable disk", ctx.logger.run_dir().metrics_csv().display()));
+            return Control::Stop;
+        }
+        ctx.send(super::RunEvent::Metrics { timesteps: t, wall_secs: ctx.wall_secs(), metrics: rows.iter().map(|(k, v)| (k.to_string(), *v)).collect() });
         Control::Continue
     }
 }

@@ -53,3 +53,36 @@ pub fn proc_cpu_secs(stat_path: &str) -> Option<f64> {
     let f: Vec<&str> = s.rsplit_once(')')?.1.split_whitespace().collect();
     Some((f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?) / 100.0)
 }
+
+/// Samples the process's CPU use and memory and the machine's memory, for the
+/// `system/…` metrics (Linux `/proc`; elsewhere nothing is reported).
+#[derive(Debug, Default)]
+pub struct SystemSampler {
+    last: Option<(std::time::Instant, f64)>,
+}
+
+impl SystemSampler {
+    /// `system/cpu_percent` (100 = one core busy, since the last sample),
+    /// `system/rss_mib`, `system/mem_used_mib`, `system/mem_total_mib`.
+    pub fn sample(&mut self) -> Vec<(&'static str, f64)> {
+        let mut out = Vec::new();
+        let now = std::time::Instant::now();
+        if let Some(cpu) = proc_cpu_secs("/proc/self/stat") {
+            if let Some((t, c)) = self.last {
+                out.push(("system/cpu_percent", (100.0 * (cpu - c) / now.duration_since(t).as_secs_f64().max(1e-3)).round()));
+            }
+            self.last = Some((now, cpu));
+        }
+        if let Some(pages) = std::fs::read_to_string("/proc/self/statm").ok().and_then(|s| s.split_whitespace().nth(1)?.parse::<f64>().ok()) {
+            out.push(("system/rss_mib", (pages * 4096.0 / 1048576.0).round()));
+        }
+        if let Ok(text) = std::fs::read_to_string("/proc/meminfo") {
+            let kib = |key: &str| text.lines().find_map(|l| l.strip_prefix(key)?.trim().trim_end_matches("kB").trim().parse::<f64>().ok());
+            if let (Some(total), Some(avail)) = (kib("MemTotal:"), kib("MemAvailable:")) {
+                out.push(("system/mem_used_mib", ((total - avail) / 1024.0).round()));
+                out.push(("system/mem_total_mib", (total / 1024.0).round()));
+            }
+        }
+        out
+    }
+}

@@ -195,7 +195,7 @@ fn deterministic_rows(run: &RunDir) -> Vec<(u64, String, String)> {
     read_metrics(&run.metrics_csv())
         .unwrap()
         .into_iter()
-        .filter(|r| r.metric != "time/fps")
+        .filter(|r| r.metric != "time/fps" && !r.metric.starts_with("system/"))
         .map(|r| (r.timesteps, r.metric, format!("{:?}", r.value)))
         .collect()
 }

@@ -62,7 +62,7 @@ pub fn metrics_without_clock(run: &RunDir) -> Vec<(u64, String, u64)> {
     read_metrics(&run.metrics_csv())
         .unwrap()
         .into_iter()
-        .filter(|r| r.metric != "time/fps")
+        .filter(|r| r.metric != "time/fps" && !r.metric.starts_with("system/"))
         .map(|r| (r.timesteps, r.metric, r.value.to_bits()))
         .collect()
 }

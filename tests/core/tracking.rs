@@ -92,3 +92,21 @@ fn monitor_csv_has_every_training_episode_and_loads_as_sb3_loads_it() {
     assert_eq!(l, episodes.iter().map(|e| e.1).collect::<Vec<_>>());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn system_metrics_are_sampled_into_the_run_and_can_be_turned_off() {
+    let dir = crate::temp_dir("system-metrics");
+    let config = crate::resume::small_config("cartpole_ppo", &dir, &["logging.system_metrics_secs=0.05", "experiment.total_timesteps=16384", "experiment.eval_freq=4096"]);
+    let run = rl_research::runner::run_experiment(&config).unwrap().run_dir;
+    let rows = read_metrics(&run.metrics_csv()).unwrap();
+    let rss: Vec<f64> = rows.iter().filter(|r| r.metric == "system/rss_mib").map(|r| r.value).collect();
+    assert!(!rss.is_empty() && rss.iter().all(|&v| v > 1.0), "{rss:?}");
+    assert!(rows.iter().any(|r| r.metric == "system/cpu_percent" && r.value >= 0.0));
+    assert!(rows.iter().any(|r| r.metric == "system/mem_used_mib" && r.value > 0.0));
+    let off = crate::resume::small_config("cartpole_ppo", &dir, &["logging.system_metrics_secs=0", "experiment.total_timesteps=4096", "experiment.name=off"]);
+    let run = rl_research::runner::run_experiment(&off).unwrap().run_dir;
+    assert!(read_metrics(&run.metrics_csv()).unwrap().iter().all(|r| !r.metric.starts_with("system/")));
+    let e = rl_research::cli::main(["rl-research", "run", "logging.system_metrics_secs=-1"].iter().map(|s| s.to_string()).collect());
+    assert_eq!(e, 2, "a negative period is refused");
+    let _ = std::fs::remove_dir_all(&dir);
+}
