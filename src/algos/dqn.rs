@@ -188,10 +188,7 @@ impl Dqn {
         let AlgoState::Dqn(s) = &state.algo else { return Err("the checkpoint is a PPO run's; this run is DQN".into()) };
         let (q, target) = (state.network("q_net")?, state.network("target_q_net")?);
         for n in [q, target] {
-            check_network(n, &self.sizes())?;
-            if n.weights.activation != self.params.activation {
-                return Err(format!("network '{}' uses {:?} in the checkpoint, the config {:?} (activation cannot change)", n.name, n.weights.activation, self.params.activation));
-            }
+            check_network(n, &self.sizes(), self.params.activation)?;
         }
         if s.last_obs.is_empty() || s.last_obs.len() % self.obs_dim != 0 || s.collected > self.params.train_freq {
             return Err(format!("the checkpoint's loop state ({} observation values, {} steps collected) does not fit this config", s.last_obs.len(), s.collected));

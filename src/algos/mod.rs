@@ -115,8 +115,11 @@ impl AgentState {
 }
 
 /// Checks a checkpointed network against the shape this config builds.
-pub(crate) fn check_network(net: &NetworkState, sizes: &[usize]) -> Result<(), String> {
+pub(crate) fn check_network(net: &NetworkState, sizes: &[usize], activation: crate::config::Activation) -> Result<(), String> {
     net.weights.check().map_err(|e| format!("network '{}': {e}", net.name))?;
+    if net.weights.activation != activation {
+        return Err(format!("network '{}' uses {:?} in the checkpoint, the config {activation:?} (activation cannot change)", net.name, net.weights.activation));
+    }
     if net.weights.sizes != sizes {
         return Err(format!(
             "network '{}' is {:?} in the checkpoint but the config builds {sizes:?} (net_arch cannot change in a resume or fork)",

@@ -181,13 +181,8 @@ impl Ppo {
     pub fn restore(&mut self, state: &AgentState) -> Result<(), String> {
         let AlgoState::Ppo(s) = &state.algo else { return Err("the checkpoint is a DQN run's; this run is PPO".into()) };
         let (actor, critic) = (state.network("actor")?, state.network("critic")?);
-        check_network(actor, &self.sizes(self.n_actions))?;
-        check_network(critic, &self.sizes(1))?;
-        for n in [actor, critic] {
-            if n.weights.activation != self.params.activation {
-                return Err(format!("network '{}' uses {:?} in the checkpoint, the config {:?} (activation cannot change)", n.name, n.weights.activation, self.params.activation));
-            }
-        }
+        check_network(actor, &self.sizes(self.n_actions), self.params.activation)?;
+        check_network(critic, &self.sizes(1), self.params.activation)?;
         let r = &s.rollout;
         let n = r.n_steps * r.n_envs;
         let lens_ok = [r.obs.len() == n * r.obs_dim, r.actions.len() == n, r.rewards.len() == n, r.episode_starts.len() == n, r.values.len() == n, r.log_probs.len() == n, r.advantages.len() == n, r.returns.len() == n];

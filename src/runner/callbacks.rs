@@ -140,6 +140,11 @@ impl Callback for CallbackList<'_> {
     }
 }
 
+/// The run's error when writing `path` failed (a full disk, most often).
+pub(crate) fn write_failed(path: &std::path::Path, e: impl std::fmt::Display) -> String {
+    format!("writing {}: {e}; free disk space, or set experiment.runs_dir to a writable disk", path.display())
+}
+
 /// What to try when training diverges.
 pub(crate) const DIVERGED_HINT: &str = "lower algorithm.params.learning_rate (or max_grad_norm) and run again";
 
@@ -320,7 +325,7 @@ impl RunCallback for MetricsCallback {
         let mut rows = metrics.0.clone();
         rows.push(("time/fps".into(), fps.round()));
         if let Err(e) = ctx.logger.log_metrics(t, &rows) {
-            ctx.error = Some(format!("writing {}: {e}; free disk space, or set experiment.runs_dir to a writable disk", ctx.logger.run_dir().metrics_csv().display()));
+            ctx.error = Some(write_failed(&ctx.logger.run_dir().metrics_csv(), e));
         }
         ctx.send(RunEvent::Metrics { timesteps: t, wall_secs: ctx.wall_secs(), metrics: rows });
     }

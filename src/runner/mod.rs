@@ -381,7 +381,7 @@ fn train(config: &Config, options: RunOptions, prepared: Prepared, run: RunDir, 
         Box::new(EvalCallback { eval_envs }),
     ];
     if config.logging.monitor_csv {
-        let t_start = unix_now_f64() - wall0;
+        let t_start = crate::runs::unix_now_f64() - wall0;
         callbacks.push(Box::new(monitor::MonitorCallback::create(&run.monitor_csv(), &config.env.id, t_start)?));
     }
     if config.logging.system_metrics_secs > 0.0 {
@@ -496,10 +496,6 @@ fn record_run_video(run: &RunDir, n_episodes: usize, out: Option<&std::path::Pat
     let stats = replay::write_episodes_video(&episodes, &out, replay::RENDER_FPS, progress)?;
     replay::save_episodes(&run.eval_episodes(), &episodes).map_err(|e| format!("writing {}: {e}", run.eval_episodes().display()))?;
     Ok(stats)
-}
-
-fn unix_now_f64() -> f64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
 }
 
 /// `m:ss` or `h:mm:ss` for progress displays (CLI and GUI).

@@ -11,7 +11,7 @@
 //! finish): return, length, seconds since the run started. Also the sampler
 //! of the `system/…` metrics.
 
-use super::callbacks::{RunCallback, RunContext};
+use super::callbacks::{write_failed, RunCallback, RunContext};
 use crate::algos::{AgentView, Control};
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
@@ -51,7 +51,7 @@ impl RunCallback for MonitorCallback {
             let _ = writeln!(self.line, "{:?},{l},{:?}", round6(*r), round6(secs));
         }
         if let Err(e) = self.file.write_all(self.line.as_bytes()).and_then(|_| self.file.flush()) {
-            ctx.error = Some(format!("writing {}: {e}; free disk space, or set experiment.runs_dir to a writable disk", ctx.logger.run_dir().monitor_csv().display()));
+            ctx.error = Some(write_failed(&ctx.logger.run_dir().monitor_csv(), e));
             return Control::Stop;
         }
         Control::Continue
@@ -77,7 +77,7 @@ impl RunCallback for SystemMetricsCallback {
             return Control::Continue;
         }
         if let Err(e) = ctx.logger.log_metrics(t, &rows) {
-            ctx.error = Some(format!("writing {}: {e}; free disk space, or set experiment.runs_dir to a writable disk", ctx.logger.run_dir().metrics_csv().display()));
+            ctx.error = Some(write_failed(&ctx.logger.run_dir().metrics_csv(), e));
             return Control::Stop;
         }
         ctx.send(super::RunEvent::Metrics { timesteps: t, wall_secs: ctx.wall_secs(), metrics: rows.iter().map(|(k, v)| (k.to_string(), *v)).collect() });

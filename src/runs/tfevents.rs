@@ -15,6 +15,7 @@
 //! file; TensorBoard drops the steps the old file had past the resume point.
 
 use super::logger::MetricsSink;
+use super::unix_now_f64;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -96,10 +97,6 @@ impl EventWriter {
     pub fn path(&self) -> &Path {
         &self.path
     }
-}
-
-fn unix_now_f64() -> f64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
 }
 
 impl MetricsSink for EventWriter {
