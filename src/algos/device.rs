@@ -14,10 +14,61 @@ pub struct ResolvedDevice {
     pub description: String,
     /// Said to the user when `auto` fell back to the CPU.
     pub note: Option<String>,
+    /// The GPU adapter and its driver, for run_info.json; `None` on the CPU.
+    pub adapter: Option<AdapterDetails>,
+}
+
+/// What the GPU a run used says of itself (wgpu's adapter info).
+#[derive(Clone, Debug, PartialEq)]
+pub struct AdapterDetails {
+    pub name: String,
+    /// e.g. "Vulkan".
+    pub backend: String,
+    /// e.g. "NVIDIA 580.95.05" (driver name and version, as the driver reports them).
+    pub driver: String,
+}
+
+impl ResolvedDevice {
+    /// Bytes the device's allocator holds, in use and reserved: `None` where
+    /// the backend does not report them (burn flex, the CPU).
+    pub fn memory_bytes(&self) -> Option<(u64, u64)> {
+        if !self.is_gpu {
+            return None;
+        }
+        self.device.memory_pool_usage().map(|u| (u.bytes_in_use, u.bytes_reserved))
+    }
 }
 
 pub fn cpu() -> ResolvedDevice {
-    ResolvedDevice { device: Device::flex(), is_gpu: false, description: "cpu (burn flex)".into(), note: None }
+    ResolvedDevice { device: Device::flex(), is_gpu: false, description: "cpu (burn flex)".into(), note: None, adapter: None }
+}
+
+/// The driver of the adapter named `name`, asked once per process through a
+/// wgpu instance of our own that is never dropped (the Vulkan loader does
+/// not like instances coming and going); `None` if no adapter has that name.
+fn adapter_details(name: &str) -> Option<AdapterDetails> {
+    static ADAPTERS: std::sync::OnceLock<Vec<wgpu::AdapterInfo>> = std::sync::OnceLock::new();
+    let infos = ADAPTERS.get_or_init(|| {
+        let instance = wgpu::Instance::new(wgpu::InstanceDescriptor { backends: wgpu::Backends::PRIMARY, ..wgpu::InstanceDescriptor::new_without_display_handle() });
+        let infos = block_on(instance.enumerate_adapters(wgpu::Backends::PRIMARY)).iter().map(wgpu::Adapter::get_info).collect();
+        std::mem::forget(instance);
+        infos
+    });
+    let info = infos.iter().find(|i| i.name == name)?;
+    let driver = [info.driver.as_str(), info.driver_info.as_str()].iter().filter(|s| !s.is_empty()).copied().collect::<Vec<_>>().join(" ");
+    Some(AdapterDetails { name: info.name.clone(), backend: format!("{:?}", info.backend), driver })
+}
+
+/// Polls a future that native wgpu completes at once (no executor needed).
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    let mut future = std::pin::pin!(future);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    loop {
+        if let std::task::Poll::Ready(v) = future.as_mut().poll(&mut cx) {
+            return v;
+        }
+        std::thread::yield_now();
+    }
 }
 
 /// Opens the default wgpu adapter and runs one tiny op, without letting a
@@ -67,6 +118,7 @@ pub fn resolve(choice: DeviceChoice) -> Result<ResolvedDevice, String> {
                 is_gpu: true,
                 description: format!("gpu: {} (burn wgpu)", adapter_label(&name, physical)),
                 note: (!physical).then(|| format!("note: the wgpu adapter '{name}' is a software rasterizer, not a GPU; expect CPU-like speed")),
+                adapter: adapter_details(&name),
             }),
             Err(e) => Err(format!(
                 "experiment.device=gpu: no GPU adapter could be opened through wgpu/Vulkan ({e}); install a GPU driver with Vulkan support, or use experiment.device=cpu (or auto to fall back automatically)"
@@ -78,6 +130,7 @@ pub fn resolve(choice: DeviceChoice) -> Result<ResolvedDevice, String> {
                 is_gpu: true,
                 description: format!("gpu: {name} (burn wgpu)"),
                 note: Some(format!("experiment.device=auto: using GPU '{name}'")),
+                adapter: adapter_details(&name),
             }),
             Ok((_, name, false)) => Ok(ResolvedDevice {
                 note: Some(format!("experiment.device=auto: the only wgpu adapter is '{name}', a software rasterizer; using the CPU")),

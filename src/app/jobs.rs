@@ -129,6 +129,9 @@ impl Jobs {
                     RunEvent::Evaluated { timesteps, wall_secs, mean_reward, std_reward, .. } => {
                         job.metrics.entry("eval/mean_reward".into()).or_default().push([timesteps as f64, wall_secs, mean_reward]);
                         job.metrics.entry("eval/std_reward".into()).or_default().push([timesteps as f64, wall_secs, std_reward]);
+                        // As the runner logs it (the fork's own best, for a fork: its series starts empty).
+                        let best = job.metrics.get("eval/best_mean_reward").and_then(|s| s.last()).map_or(mean_reward, |p| p[2].max(mean_reward));
+                        job.metrics.entry("eval/best_mean_reward".into()).or_default().push([timesteps as f64, wall_secs, best]);
                     }
                     RunEvent::EvalEpisode { timesteps, episode } => job.live_episode = Some((timesteps, *episode)),
                     RunEvent::Finished { status, run_dir } => {

@@ -204,6 +204,28 @@ fn leaf_paths(v: &Value, prefix: &str, out: &mut Vec<String>) {
     }
 }
 
+/// Every leaf of a config with its value, keyed by its dotted path
+/// (`algorithm.params.learning_rate`): what TensorBoard's HParams and W&B's
+/// config show. `null` leaves (unset options) are left out.
+pub fn flat_values(config: &Config) -> Vec<(String, Value)> {
+    fn walk(v: &Value, prefix: &str, out: &mut Vec<(String, Value)>) {
+        match v {
+            Value::Object(m) => {
+                for (k, child) in m {
+                    walk(child, &if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") }, out);
+                }
+            }
+            Value::Null => {}
+            leaf => out.push((prefix.to_string(), leaf.clone())),
+        }
+    }
+    let mut out = Vec::new();
+    if let Ok(v) = serde_json::to_value(config) {
+        walk(&v, "", &mut out);
+    }
+    out
+}
+
 /// All settable keys of a config, e.g. for `--help` and the GUI.
 pub fn all_keys(config: &Config) -> Vec<String> {
     let mut out = vec!["algorithm.name".to_string()];

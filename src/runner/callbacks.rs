@@ -142,8 +142,15 @@ impl Callback for CallbackList<'_> {
 
 /// The run's error when writing `path` failed (a full disk, most often).
 pub(crate) fn write_failed(path: &std::path::Path, e: impl std::fmt::Display) -> String {
-    format!("writing {}: {e}; free disk space, or set experiment.runs_dir to a writable disk", path.display())
+    format!("writing {}: {e}; {DISK_HINT}", path.display())
 }
+
+/// A failed `log_metrics` (its error names metrics.csv or the event file).
+pub(crate) fn log_failed(e: impl std::fmt::Display) -> String {
+    format!("{e}; {DISK_HINT}")
+}
+
+const DISK_HINT: &str = "free disk space, or set experiment.runs_dir to a writable disk";
 
 /// What to try when training diverges.
 pub(crate) const DIVERGED_HINT: &str = "lower algorithm.params.learning_rate (or max_grad_norm) and run again";
@@ -207,8 +214,16 @@ impl EvalCallback {
         let (mean, std) = result.mean_std();
         let new_best = ctx.best_mean.is_none_or(|b| mean > b);
         ctx.logger
-            .log_metrics(timesteps, &[("eval/mean_reward", mean), ("eval/std_reward", std), ("eval/mean_ep_length", result.mean_length())])
-            .map_err(|e| e.to_string())?;
+            .log_metrics(
+                timesteps,
+                &[
+                    ("eval/mean_reward", mean),
+                    ("eval/std_reward", std),
+                    ("eval/mean_ep_length", result.mean_length()),
+                    ("eval/best_mean_reward", ctx.best_mean.map_or(mean, |b| b.max(mean))),
+                ],
+            )
+            .map_err(log_failed)?;
         if new_best {
             ctx.best_mean = Some(mean);
             let model = ctx.saved_model(agent, Some((mean, std)))?;
@@ -325,7 +340,7 @@ impl RunCallback for MetricsCallback {
         let mut rows = metrics.0.clone();
         rows.push(("time/fps".into(), fps.round()));
         if let Err(e) = ctx.logger.log_metrics(t, &rows) {
-            ctx.error = Some(write_failed(&ctx.logger.run_dir().metrics_csv(), e));
+            ctx.error = Some(log_failed(e));
         }
         ctx.send(RunEvent::Metrics { timesteps: t, wall_secs: ctx.wall_secs(), metrics: rows });
     }

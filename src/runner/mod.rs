@@ -138,7 +138,7 @@ pub fn run_experiment_with(config: &Config, options: RunOptions) -> Result<RunSu
     // Held until the run is finished, video included: one writer per run directory.
     let lock = run.lock("training")?;
     write_config_yaml(&run, config, &options)?;
-    let info = new_run_info(&run, config, &prepared.device.description);
+    let info = new_run_info(&run, config, &prepared.device);
     train(config, options, prepared, run, lock, info, None)
 }
 
@@ -186,6 +186,8 @@ pub fn resume_experiment(run_dir: &Path, options: RunOptions) -> Result<RunSumma
     info.finished_at_unix_secs = None;
     info.timesteps_done = ckpt.timesteps;
     info.best_eval_mean_reward = ckpt.best_mean_reward;
+    // Where it continues (the machine or device may differ from the first session's).
+    info.environment = environment(&prepared.device, config.experiment.seed);
     info.claim_for_this_process();
     notes.push(format!("resuming {} from its checkpoint at step {}", run.root.display(), ckpt.timesteps));
     send_notes(&options, notes);
@@ -236,7 +238,7 @@ pub fn fork_experiment_with(parent: &Path, step: Option<u64>, edit: &dyn Fn(&Con
     let run = RunDir::create_unique(&config.experiment.runs_dir, &config.experiment.name)?;
     let lock = run.lock("training")?;
     write_config_yaml(&run, &config, &options)?;
-    let mut info = new_run_info(&run, &config, &prepared.device.description);
+    let mut info = new_run_info(&run, &config, &prepared.device);
     info.forked_from = Some(ForkOrigin { run_name: parent_run.name(), run_dir: parent_run.root.clone(), step: ckpt.timesteps });
     info.timesteps_done = ckpt.timesteps;
     send_notes(&options, vec![format!("forking {} at step {} into {}", parent_run.root.display(), ckpt.timesteps, run.root.display())]);
@@ -262,7 +264,18 @@ fn write_config_yaml(run: &RunDir, config: &Config, options: &RunOptions) -> std
     crate::runs::write_atomic(&run.config_yaml(), format!("{header}{yaml}").as_bytes())
 }
 
-fn new_run_info(run: &RunDir, config: &Config, device: &str) -> RunInfo {
+/// The environment details of a run on `device` (run_info.json's `environment`).
+fn environment(device: &device::ResolvedDevice, seed: u64) -> EnvironmentInfo {
+    let mut env = EnvironmentInfo::collect(&device.description, seed);
+    if let Some(a) = &device.adapter {
+        env.adapter = Some(a.name.clone());
+        env.adapter_backend = Some(a.backend.clone());
+        env.driver = Some(a.driver.clone()).filter(|d| !d.is_empty());
+    }
+    env
+}
+
+fn new_run_info(run: &RunDir, config: &Config, device: &device::ResolvedDevice) -> RunInfo {
     RunInfo {
         status: RunStatus::Running,
         name: run.name(),
@@ -278,7 +291,7 @@ fn new_run_info(run: &RunDir, config: &Config, device: &str) -> RunInfo {
         best_eval_mean_reward: None,
         error: None,
         warnings: Vec::new(),
-        environment: EnvironmentInfo::collect(device, config.experiment.seed),
+        environment: environment(device, config.experiment.seed),
         pid: Some(std::process::id()),
         host: crate::runs::host_name(),
         start_ticks: crate::runs::lock::process_start_ticks(std::process::id()),
@@ -337,9 +350,24 @@ fn train(config: &Config, options: RunOptions, prepared: Prepared, run: RunDir, 
     let wall0 = restored.as_ref().map(|r| r.ckpt.wall_secs).unwrap_or(0.0);
     let t0 = restored.as_ref().map(|r| r.ckpt.timesteps).unwrap_or(0);
     let mut logger = Logger::create(&run, info)?.with_wall_offset(wall0);
+    // A tracking file that cannot be created fails the run before training,
+    // recorded in run_info.json (metrics.csv, the record, is already open).
     if config.logging.tensorboard {
-        logger.add_sink(Box::new(crate::runs::tfevents::EventWriter::create(&run.logs_dir())?));
+        let header = monitor::tensorboard_header(config, &logger.info_mut().environment, t0);
+        match crate::runs::tfevents::EventWriter::create(&run.logs_dir(), &header) {
+            Ok(writer) => logger.add_sink(Box::new(writer)),
+            Err(e) => return Err(fail_before_training(logger, callbacks::log_failed(e))),
+        }
     }
+    let monitor_csv = if config.logging.monitor_csv {
+        let t_start = crate::runs::unix_now_f64() - wall0;
+        match monitor::MonitorCallback::create(&run.monitor_csv(), &config.env.id, t_start) {
+            Ok(m) => Some(m),
+            Err(e) => return Err(fail_before_training(logger, callbacks::log_failed(e))),
+        }
+    } else {
+        None
+    };
     let mut ctx = RunContext {
         config,
         options: &options,
@@ -380,15 +408,18 @@ fn train(config: &Config, options: RunOptions, prepared: Prepared, run: RunDir, 
         Box::new(StopCallback { stop: options.stop.clone(), stop_file: run.stop_file(), last_check: Instant::now() }),
         Box::new(EvalCallback { eval_envs }),
     ];
-    if config.logging.monitor_csv {
-        let t_start = crate::runs::unix_now_f64() - wall0;
-        callbacks.push(Box::new(monitor::MonitorCallback::create(&run.monitor_csv(), &config.env.id, t_start)?));
+    if let Some(m) = monitor_csv {
+        callbacks.push(Box::new(m));
     }
     if config.logging.system_metrics_secs > 0.0 {
         let every = Duration::from_secs_f64(config.logging.system_metrics_secs);
         let mut sampler = crate::runs::sysinfo::SystemSampler::default();
         sampler.sample(); // the CPU baseline
-        callbacks.push(Box::new(monitor::SystemMetricsCallback { every, next: Instant::now() + every, sampler }));
+        let gpu_memory: Option<Box<dyn Fn() -> Option<(u64, u64)> + Send>> = resolved.is_gpu.then(|| {
+            let device = resolved.clone();
+            Box::new(move || device.memory_bytes()) as Box<dyn Fn() -> Option<(u64, u64)> + Send>
+        });
+        callbacks.push(Box::new(monitor::SystemMetricsCallback { every, next: Instant::now() + every, sampler, gpu_memory }));
     }
     callbacks.extend([
         Box::new(CheckpointCallback::new(config, t0)) as Box<dyn RunCallback>,
@@ -448,6 +479,15 @@ fn train(config: &Config, options: RunOptions, prepared: Prepared, run: RunDir, 
         return Err(RunError::Training(format!("{e} (run directory {} records it)", run.root.display())));
     }
     Ok(RunSummary { run_dir: run, status, timesteps, wall_secs, train_secs, evaluations, best_mean_reward: best, device: resolved.description })
+}
+
+/// Records a run that could not start training as failed, with `message`.
+fn fail_before_training(logger: Logger, message: String) -> RunError {
+    let run_dir = logger.run_dir().root.display().to_string();
+    match logger.finish(RunStatus::Failed, Some(message.clone())) {
+        Ok(_) => RunError::Training(format!("{message} (run directory {run_dir} records it)")),
+        Err(e) => RunError::Training(format!("{message}; run_info.json could not record it either: {e}")),
+    }
 }
 
 /// The GPU adapter `experiment.device=gpu` would use, e.g. "NVIDIA H100 80GB HBM3",

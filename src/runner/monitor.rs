@@ -9,7 +9,7 @@
 //! ```
 //! One row per finished training episode (all envs, in the order they
 //! finish): return, length, seconds since the run started. Also the sampler
-//! of the `system/…` metrics.
+//! of the `system/…` metrics and what a run's TensorBoard file starts with.
 
 use super::callbacks::{write_failed, RunCallback, RunContext};
 use crate::algos::{AgentView, Control};
@@ -30,8 +30,7 @@ impl MonitorCallback {
         let mut file = OpenOptions::new().create(true).append(true).open(path).map_err(|e| io::Error::new(e.kind(), format!("cannot open {}: {e}", path.display())))?;
         if is_new {
             let header = serde_json::json!({ "t_start": t_start_unix_secs, "env_id": env_id });
-            write!(file, "#{header}\nr,l,t\n")?;
-            file.flush()?;
+            write!(file, "#{header}\nr,l,t\n").and_then(|()| file.flush()).map_err(|e| io::Error::new(e.kind(), format!("writing {}: {e}", path.display())))?;
         }
         Ok(Self { file, line: String::new() })
     }
@@ -64,6 +63,8 @@ pub struct SystemMetricsCallback {
     pub every: std::time::Duration,
     pub next: std::time::Instant,
     pub sampler: crate::runs::sysinfo::SystemSampler,
+    /// The GPU allocator's bytes (in use, reserved), where the backend reports them.
+    pub gpu_memory: Option<Box<dyn Fn() -> Option<(u64, u64)> + Send>>,
 }
 
 impl RunCallback for SystemMetricsCallback {
@@ -72,12 +73,16 @@ impl RunCallback for SystemMetricsCallback {
             return Control::Continue;
         }
         self.next = std::time::Instant::now() + self.every;
-        let rows = self.sampler.sample();
+        let mut rows = self.sampler.sample();
+        if let Some((in_use, reserved)) = self.gpu_memory.as_ref().and_then(|f| f()) {
+            let mib = |b: u64| (b as f64 / 1048576.0 * 10.0).round() / 10.0;
+            rows.extend([("system/gpu_mem_in_use_mib", mib(in_use)), ("system/gpu_mem_reserved_mib", mib(reserved))]);
+        }
         if rows.is_empty() {
             return Control::Continue;
         }
         if let Err(e) = ctx.logger.log_metrics(t, &rows) {
-            ctx.error = Some(write_failed(&ctx.logger.run_dir().metrics_csv(), e));
+            ctx.error = Some(super::callbacks::log_failed(e));
             return Control::Stop;
         }
         ctx.send(super::RunEvent::Metrics { timesteps: t, wall_secs: ctx.wall_secs(), metrics: rows.iter().map(|(k, v)| (k.to_string(), *v)).collect() });
@@ -87,4 +92,33 @@ impl RunCallback for SystemMetricsCallback {
 
 fn round6(x: f64) -> f64 {
     (x * 1e6).round() / 1e6
+}
+
+/// Scalar tags the HPARAMS tab shows per run (TensorBoard takes their last value).
+const HPARAM_METRICS: [&str; 3] = ["eval/mean_reward", "eval/best_mean_reward", "rollout/ep_rew_mean"];
+
+/// The HParams session (the config's flattened keys; the experiment's columns
+/// cover every algorithm's keys, since TensorBoard takes them from one run of
+/// the directory) and the config and environment as text.
+pub fn tensorboard_header(config: &crate::config::Config, environment: &crate::runs::sysinfo::EnvironmentInfo, step: u64) -> crate::runs::tfevents::EventHeader {
+    use crate::config::{overrides::flat_values, AlgorithmConfig, Config};
+    use crate::runs::tb_plugins::hparams_from_json;
+    let hparams = hparams_from_json(&flat_values(config));
+    let mut hparam_infos = hparams.clone();
+    for algorithm in [AlgorithmConfig::Ppo(Default::default()), AlgorithmConfig::Dqn(Default::default())] {
+        for (key, value) in hparams_from_json(&flat_values(&Config { algorithm, ..Config::default() })) {
+            if !hparam_infos.iter().any(|(k, _)| *k == key) {
+                hparam_infos.push((key, value));
+            }
+        }
+    }
+    let yaml: String = config.to_yaml().lines().map(|l| format!("    {l}\n")).collect();
+    crate::runs::tfevents::EventHeader {
+        step,
+        hparam_infos,
+        hparams,
+        metric_tags: HPARAM_METRICS.to_vec(),
+        group_name: String::new(),
+        texts: vec![("config".into(), yaml), ("environment".into(), environment.markdown())],
+    }
 }

@@ -102,7 +102,7 @@ impl RunDir {
                         }
                     }
                 }
-                Err(e) => return Err(io::Error::new(e.kind(), format!("cannot lock {}: {e}", path.display()))),
+                Err(e) => return Err(io::Error::new(e.kind(), format!("cannot lock {}: {e}; the run directory must be writable (check its permissions, mount and free space)", path.display()))),
             }
         }
         Err(io::Error::new(io::ErrorKind::WouldBlock, format!("{} is in use: {} could not be taken over", self.root.display(), path.display())))

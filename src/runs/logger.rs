@@ -22,6 +22,10 @@ pub const METRICS_HEADER: &str = "timesteps,wall_secs,metric,value";
 /// events, ...): called with the same step and scalars, after the CSV write.
 pub trait MetricsSink: Send {
     fn write(&mut self, timesteps: u64, metrics: &[(&str, f64)]) -> io::Result<()>;
+    /// The run ended with `status` (after its last `write`).
+    fn finish(&mut self, _status: RunStatus) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 pub struct Logger {
@@ -31,6 +35,8 @@ pub struct Logger {
     info: RunInfo,
     line: String,
     sinks: Vec<Box<dyn MetricsSink>>,
+    /// metrics.csv's length after the last whole write (`None` if unknown).
+    len: Option<u64>,
 }
 
 impl Logger {
@@ -51,7 +57,8 @@ impl Logger {
         }
         let info = RunInfo { status: RunStatus::Running, ..info };
         info.write(run)?;
-        Ok(Self { run: run.clone(), file, started: Instant::now(), info, line: String::new(), sinks: Vec::new() })
+        let len = file.metadata().ok().map(|m| m.len());
+        Ok(Self { run: run.clone(), file, started: Instant::now(), info, line: String::new(), sinks: Vec::new(), len })
     }
 
     pub fn run_dir(&self) -> &RunDir {
@@ -79,8 +86,9 @@ impl Logger {
         self.started.elapsed().as_secs_f64()
     }
 
-    /// Appends one row per metric at `timesteps`. Names may nest with `/`
-    /// (`eval/mean_reward`); they are CSV-quoted if they need it.
+    /// Appends one row per metric at `timesteps`, then hands them to the sinks.
+    /// Names may nest with `/` (`eval/mean_reward`); they are CSV-quoted if
+    /// they need it. An error names the file that could not be written.
     pub fn log_metrics<S: AsRef<str>>(&mut self, timesteps: u64, metrics: &[(S, f64)]) -> io::Result<()> {
         let wall = self.wall_secs();
         self.line.clear();
@@ -92,8 +100,15 @@ impl Logger {
             use std::fmt::Write as _;
             let _ = writeln!(self.line, "{timesteps},{wall:.3},{},{value}", csv_field(name));
         }
-        self.file.write_all(self.line.as_bytes())?;
-        self.file.flush()?;
+        if let Err(e) = self.file.write_all(self.line.as_bytes()) {
+            // Cut a short write (a full disk) back to whole lines, so nothing
+            // written later is glued to half a row.
+            if let Some(len) = self.len {
+                let _ = self.file.set_len(len);
+            }
+            return Err(io::Error::new(e.kind(), format!("writing {}: {e}", self.run.metrics_csv().display())));
+        }
+        self.len = self.len.map(|l| l + self.line.len() as u64);
         if !self.sinks.is_empty() {
             let rows: Vec<(&str, f64)> = metrics.iter().map(|(n, v)| (n.as_ref(), *v)).collect();
             for sink in &mut self.sinks {
@@ -130,6 +145,12 @@ impl Logger {
         self.info.finished_at_unix_secs = Some(super::unix_now_secs());
         self.info.wall_secs = Some(self.wall_secs());
         self.file.flush()?;
+        // metrics.csv is the record: a sink that cannot finish costs a warning, not the run.
+        for sink in &mut self.sinks {
+            if let Err(e) = sink.finish(status) {
+                self.info.warnings.push(e.to_string());
+            }
+        }
         self.info.write(&self.run)?;
         Ok(self.info)
     }

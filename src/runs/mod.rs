@@ -5,6 +5,8 @@
 //! runs/<name>/models/final_model.zip    weights at the end (completed or stopped)
 //! runs/<name>/configs/config.yaml       resolved config + the command line
 //! runs/<name>/logs/metrics.csv          long-format metrics, append-only
+//! runs/<name>/logs/events.out.tfevents.* the same scalars + HParams for TensorBoard
+//! runs/<name>/logs/monitor.csv          finished training episodes (SB3's Monitor format)
 //! runs/<name>/logs/run_info.json        status, timings, environment details
 //! runs/<name>/logs/LOCK                 while a process writes into the run (see `lock`)
 //! runs/<name>/checkpoints/step_<n>.ckpt training state to resume or fork from
@@ -16,6 +18,7 @@ pub mod lock;
 pub mod logger;
 pub mod model_file;
 pub mod sysinfo;
+pub mod tb_plugins;
 pub mod tfevents;
 
 pub use lock::RunLock;
@@ -208,7 +211,7 @@ impl RunInfo {
 
     pub fn write(&self, run: &RunDir) -> io::Result<()> {
         let text = serde_json::to_string_pretty(self).map_err(io::Error::other)?;
-        write_atomic(&run.run_info(), text.as_bytes())
+        write_status_file(&run.run_info(), text.as_bytes())
     }
     pub fn read(run: &RunDir) -> io::Result<Self> {
         let text = std::fs::read_to_string(run.run_info())?;
@@ -223,8 +226,31 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
         "{}.tmp",
         path.extension().and_then(|e| e.to_str()).unwrap_or("")
     ));
-    std::fs::write(&tmp, bytes)?;
-    std::fs::rename(&tmp, path)
+    std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path)).inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })
+}
+
+/// [`write_atomic`] for small status files (run_info.json) that must say how a
+/// run ended even on a full disk: when there is no room for a second copy,
+/// the file is rewritten in place, in the blocks it already holds (only if
+/// the new text fits in them, so the old text is never traded for nothing).
+pub fn write_status_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    match write_atomic(path, bytes) {
+        Err(e) if is_out_of_space(&e) => {
+            let held = std::fs::metadata(path).map(|m| m.len().div_ceil(4096) * 4096).unwrap_or(0);
+            if bytes.len() as u64 > held {
+                return Err(e);
+            }
+            std::fs::write(path, bytes).map_err(|_| e)
+        }
+        other => other,
+    }
+}
+
+/// ENOSPC or EDQUOT: the disk (or the quota) is full.
+pub fn is_out_of_space(e: &io::Error) -> bool {
+    matches!(e.kind(), io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded)
 }
 
 /// Seconds since the Unix epoch, with fractions (TensorBoard's wall_time, monitor.csv's t_start).

@@ -1,7 +1,10 @@
 //! Environment details recorded with every run, for reproducibility.
 
 use serde::{Deserialize, Serialize};
+use std::path::Path;
 
+/// Where and with what a run ran: run_info.json's `environment` (the older
+/// fields first; the later ones default, so old runs still load).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EnvironmentInfo {
     pub crate_version: String,
@@ -11,10 +14,29 @@ pub struct EnvironmentInfo {
     pub cpu_cores: usize,
     pub device: String,
     pub seed: u64,
+    /// e.g. "6.1.0-27-amd64" (Linux `uname -r`).
+    #[serde(default)]
+    pub kernel: Option<String>,
+    #[serde(default)]
+    pub memory_total_mib: Option<u64>,
+    /// The GPU adapter, its graphics API and driver (wgpu runs only).
+    #[serde(default)]
+    pub adapter: Option<String>,
+    #[serde(default)]
+    pub adapter_backend: Option<String>,
+    #[serde(default)]
+    pub driver: Option<String>,
+    /// The commit checked out in the working directory, when it is inside a
+    /// git repository, and whether tracked files differ from it.
+    #[serde(default)]
+    pub git_commit: Option<String>,
+    #[serde(default)]
+    pub git_dirty: Option<bool>,
 }
 
 impl EnvironmentInfo {
     pub fn collect(device: &str, seed: u64) -> Self {
+        let (git_commit, git_dirty) = git_state(Path::new("."));
         Self {
             crate_version: env!("CARGO_PKG_VERSION").to_string(),
             os: os_name(),
@@ -23,8 +45,71 @@ impl EnvironmentInfo {
             cpu_cores: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
             device: device.to_string(),
             seed,
+            kernel: std::fs::read_to_string("/proc/sys/kernel/osrelease").ok().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()),
+            memory_total_mib: meminfo_kib("MemTotal:").map(|kib| kib / 1024),
+            adapter: None,
+            adapter_backend: None,
+            driver: None,
+            git_commit,
+            git_dirty,
         }
     }
+
+    /// The details as a Markdown table (TensorBoard's TEXT tab).
+    pub fn markdown(&self) -> String {
+        let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "—".into());
+        let git = match (&self.git_commit, self.git_dirty) {
+            (Some(c), Some(true)) => format!("{c} (uncommitted changes)"),
+            (Some(c), _) => c.clone(),
+            (None, _) => "— (not in a git repository)".into(),
+        };
+        let rows = [
+            ("rl-research", self.crate_version.clone()),
+            ("OS", self.os.clone()),
+            ("kernel", opt(&self.kernel)),
+            ("arch", self.arch.clone()),
+            ("CPU", format!("{} ({} cores)", self.cpu, self.cpu_cores)),
+            ("memory", self.memory_total_mib.map(|m| format!("{m} MiB")).unwrap_or_else(|| "—".into())),
+            ("device", self.device.clone()),
+            ("adapter", opt(&self.adapter)),
+            ("graphics API", opt(&self.adapter_backend)),
+            ("driver", opt(&self.driver)),
+            ("git commit", git),
+            ("seed", self.seed.to_string()),
+        ];
+        let mut md = String::from("| detail | value |\n|---|---|\n");
+        for (k, v) in rows {
+            md.push_str(&format!("| {k} | {} |\n", v.replace('|', "\\|")));
+        }
+        md
+    }
+}
+
+/// `git rev-parse HEAD` and whether `git status` shows changed tracked files,
+/// in `dir`; `(None, None)` outside a repository or without git. Untracked
+/// files (a runs/ directory, say) do not count as dirty.
+pub fn git_state(dir: &Path) -> (Option<String>, Option<bool>) {
+    let git = |args: &[&str]| {
+        std::process::Command::new("git")
+            .arg("-C")
+            .arg(dir)
+            .args(args)
+            .env("GIT_OPTIONAL_LOCKS", "0")
+            .stdin(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+    };
+    let Some(commit) = git(&["rev-parse", "HEAD"]).filter(|c| c.len() >= 40) else { return (None, None) };
+    let dirty = git(&["status", "--porcelain", "--untracked-files=no"]).map(|s| !s.is_empty());
+    (Some(commit), dirty)
+}
+
+fn meminfo_kib(key: &str) -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    text.lines().find_map(|l| l.strip_prefix(key)?.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
 fn os_name() -> String {

@@ -118,7 +118,7 @@ fn kill_9_at_random_points_leaves_runs_that_resume_exactly() {
 }
 
 /// A tmpfs of `bytes` at `dir` (root only); `None` where mounting is not allowed.
-fn small_disk(dir: &Path, bytes: u64) -> Option<()> {
+pub fn small_disk(dir: &Path, bytes: u64) -> Option<()> {
     std::fs::create_dir_all(dir).ok()?;
     let ok = Command::new("mount").args(["-t", "tmpfs", "-o", &format!("size={bytes}")]).arg("tmpfs").arg(dir).status().ok()?.success();
     ok.then_some(())

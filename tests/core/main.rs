@@ -10,6 +10,7 @@ mod learning;
 mod lunar;
 mod pipeline;
 mod resume;
+mod storage;
 mod sweep;
 mod tracking;
 mod video;

@@ -155,7 +155,12 @@ fn fork_continues_from_a_checkpoint_with_an_edited_config_and_refuses_fixed_keys
     std::fs::write(after.metrics_csv(), format!("{}\n{}", rl_research::runs::logger::METRICS_HEADER, &text[ckpt.metrics_csv_len as usize..])).unwrap();
     let fork_rows = metrics_without_clock(&same.run_dir);
     assert!(fork_rows.iter().all(|r| r.0 >= 2048), "a fork's metrics.csv holds only its own steps");
-    assert_eq!(fork_rows, metrics_without_clock(&after));
+    // Except the best evaluation so far: a fork's best counts only its own evaluations (like its best_model.zip).
+    let own_best = |rows: Vec<(u64, String, u64)>| rows.into_iter().filter(|r| r.1 != "eval/best_mean_reward").collect::<Vec<_>>();
+    assert_eq!(own_best(fork_rows.clone()), own_best(metrics_without_clock(&after)));
+    let fork_best: Vec<f64> = fork_rows.iter().filter(|r| r.1 == "eval/best_mean_reward").map(|r| f64::from_bits(r.2)).collect();
+    let fork_evals: Vec<f64> = fork_rows.iter().filter(|r| r.1 == "eval/mean_reward").map(|r| f64::from_bits(r.2)).collect();
+    assert_eq!(fork_best, fork_evals.iter().scan(f64::MIN, |b, &e| { *b = b.max(e); Some(*b) }).collect::<Vec<_>>());
     assert_eq!(networks(&same.run_dir.final_model()), networks(&parent.run_dir.final_model()));
 
     // A lower learning rate and more timesteps: a new branch from step 2048.

@@ -37,9 +37,29 @@ fn every_metric_is_a_tensorboard_scalar_that_tensorboard_reads() {
     assert_eq!(got.len(), want.len());
     assert!(got.iter().zip(&want).all(|(a, b)| a.0 == b.0 && a.1 == b.1 && (a.2 == b.2 || (a.2.is_nan() && b.2.is_nan()))), "event file differs from metrics.csv");
 
+    // Our own reader: the HParams session, the config and environment texts, the session's end.
+    let file = rl_research::runs::tfevents::read_event_file(&events[0]).unwrap();
+    let plugins: Vec<(&str, &str)> = file.plugins.iter().map(|p| (p.tag.as_str(), p.plugin.as_str())).collect();
+    assert_eq!(
+        plugins,
+        [("_hparams_/experiment", "hparams"), ("_hparams_/session_start_info", "hparams"), ("config", "text"), ("environment", "text"), ("_hparams_/session_end_info", "hparams")]
+    );
+    let info = rl_research::runs::RunInfo::read(&run).unwrap();
+    let env = &info.environment;
+    assert!(env.kernel.is_some() && env.memory_total_mib.is_some_and(|m| m > 0) && env.cpu_cores > 0, "{env:?}");
+    let head = std::process::Command::new("git").args(["rev-parse", "HEAD"]).output().ok().filter(|o| o.status.success());
+    match head {
+        Some(o) => {
+            assert_eq!(env.git_commit.as_deref(), Some(String::from_utf8_lossy(&o.stdout).trim()), "the working directory's commit");
+            assert!(env.git_dirty.is_some());
+        }
+        None => assert_eq!(env.git_commit, None),
+    }
+
     // TensorBoard itself.
     let Some(out) = python_checker("read_events.py", &run.logs_dir(), "TensorBoard's EventAccumulator") else { return };
-    let tb: BTreeMap<String, Vec<(i64, f64)>> = serde_json::from_slice(&out).unwrap();
+    let read: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let tb: BTreeMap<String, Vec<(i64, f64)>> = serde_json::from_value(read["scalars"].clone()).unwrap();
     let mut from_csv: BTreeMap<String, Vec<(i64, f64)>> = BTreeMap::new();
     for r in &rows {
         from_csv.entry(r.metric.clone()).or_default().push((r.timesteps as i64, r.value as f32 as f64));
@@ -52,6 +72,27 @@ fn every_metric_is_a_tensorboard_scalar_that_tensorboard_reads() {
             assert!(a.0 == b.0 && (a.1 == b.1 || (a.1.is_nan() && b.1.is_nan())), "{tag}: TensorBoard read {a:?}, metrics.csv has {b:?}");
         }
     }
+    // The HParams plugin's parse of the run: every algorithm's keys as columns,
+    // this run's values, the final and best evaluation as metrics, its status.
+    let hp = &read["hparams"];
+    let columns = &hp["experiment"]["hparams"];
+    assert_eq!(columns["algorithm.params.gamma"], "DATA_TYPE_FLOAT64", "{hp}");
+    assert_eq!(columns["algorithm.params.buffer_size"], "DATA_TYPE_FLOAT64", "DQN's keys too: {hp}");
+    assert_eq!(columns["algorithm.name"], "DATA_TYPE_STRING");
+    assert_eq!(hp["experiment"]["metrics"], serde_json::json!(["eval/mean_reward", "eval/best_mean_reward", "rollout/ep_rew_mean"]));
+    let values = &hp["session_start"]["hparams"];
+    assert_eq!(values["algorithm.name"], "ppo");
+    assert_eq!(values["experiment.total_timesteps"], 2048.0);
+    let rl_research::config::AlgorithmConfig::Ppo(ppo) = &config.algorithm else { panic!("a PPO preset") };
+    assert_eq!(values["algorithm.params.n_steps"].as_f64(), Some(ppo.n_steps as f64));
+    assert!(values.get("algorithm.params.buffer_size").is_none(), "a PPO session has no DQN values");
+    assert_eq!(hp["session_end"]["status"], "STATUS_SUCCESS");
+    for metric in ["eval/mean_reward", "eval/best_mean_reward", "rollout/ep_rew_mean"] {
+        assert!(tb.contains_key(metric), "the HPARAMS metric {metric} is a scalar of the run");
+    }
+    let texts = &read["texts"];
+    assert!(texts["config"].as_str().is_some_and(|t| t.contains("total_timesteps: 2048")), "{texts}");
+    assert!(texts["environment"].as_str().is_some_and(|t| t.contains(&env.cpu) && t.contains("| kernel |")), "{texts}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
