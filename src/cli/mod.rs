@@ -3,7 +3,7 @@
 
 pub mod bench;
 mod bench_sb3;
-mod progress;
+pub mod progress;
 mod sweep;
 
 use crate::config::{apply_overrides, overrides::parse_override, Config, ConfigError};

@@ -50,6 +50,32 @@ pub fn parse_override(arg: &str) -> Result<Override, ConfigError> {
     Ok(Override { key: key.to_string(), value, parsed, raw: raw.to_string() })
 }
 
+/// An override from an already typed value (a Python dict's, an OmegaConf
+/// config's): the same key checks and messages as `key=value` text, without
+/// the text grammar. Integral floats go in as integers, as in [`parse_override`].
+pub fn override_from_json(key: &str, value: Value) -> Result<Override, ConfigError> {
+    if key.is_empty() || !key.split('.').all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')) {
+        return Err(ConfigError(format!("'{key}' is not a valid key: use dotted names like algorithm.params.learning_rate")));
+    }
+    fn hydra_of(v: &Value) -> HydraValue {
+        match v {
+            Value::Null => HydraValue::Null,
+            Value::Bool(b) => HydraValue::Bool(*b),
+            Value::Number(n) => n.as_i64().map(HydraValue::Int).unwrap_or_else(|| HydraValue::Float(n.as_f64().unwrap_or(f64::NAN))),
+            Value::String(s) => HydraValue::Str(s.clone()),
+            Value::Array(items) => HydraValue::List(items.iter().map(hydra_of).collect()),
+            Value::Object(m) => HydraValue::Dict(m.iter().map(|(k, v)| (k.clone(), hydra_of(v))).collect()),
+        }
+    }
+    let parsed = hydra_of(&value);
+    let value = to_json(&parsed).map_err(|m| ConfigError(format!("{key}: {m}")))?;
+    let raw = match &value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    Ok(Override { key: key.to_string(), value, parsed, raw })
+}
+
 /// The value of an override: Hydra's grammar (see [`super::hydra`]), then JSON
 /// for the typed config. Sweeps and sweep functions belong to `--multirun`.
 fn parse_value(raw: &str) -> Result<(HydraValue, Value), String> {

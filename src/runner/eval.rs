@@ -39,12 +39,18 @@ pub fn evaluate_policy(policy: &Policy, env: &mut dyn Env, n_episodes: usize) ->
 }
 
 pub fn evaluate_episodes(policy: &Policy, env: &mut dyn Env, n_episodes: usize) -> Result<EvalResult, String> {
+    evaluate_episodes_from(policy, env, n_episodes, None)
+}
+
+/// [`evaluate_episodes`] whose first episode starts with `reset(first_seed)`,
+/// as a Gymnasium loop does with `env.reset(seed=s)` and then `env.reset()`.
+pub fn evaluate_episodes_from(policy: &Policy, env: &mut dyn Env, n_episodes: usize, first_seed: Option<u64>) -> Result<EvalResult, String> {
     let _fp = crate::fpmode::FlushDenormals::enter();
     check_shapes(policy, env)?;
     let mut obs = vec![0.0f32; env.observation_space().dim()];
     let mut result = EvalResult::default();
-    for _ in 0..n_episodes {
-        env.reset(None, &mut obs);
+    for i in 0..n_episodes {
+        env.reset(if i == 0 { first_seed } else { None }, &mut obs);
         let (mut ret, mut len) = (0.0, 0u32);
         loop {
             let action = policy.act_deterministic(&obs, 1)?[0];

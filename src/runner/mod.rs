@@ -6,6 +6,7 @@
 pub mod callbacks;
 pub mod checkpoint;
 pub mod eval;
+pub mod external;
 pub mod monitor;
 pub mod replay;
 

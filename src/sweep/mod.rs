@@ -149,9 +149,24 @@ enum Child<'a> {
     Resume(&'a Path),
 }
 
+/// The command a trial runs: `exe` (this binary), or, inside another program
+/// that embeds the core (the Python package), the command it names in
+/// `RL_RESEARCH_TRIAL_COMMAND` (a JSON list, e.g. `["python", "-m", "rl_research._trial"]`).
+fn trial_command(exe: &Path) -> Command {
+    let named: Option<Vec<String>> = std::env::var("RL_RESEARCH_TRIAL_COMMAND").ok().and_then(|v| serde_json::from_str(&v).ok()).filter(|v: &Vec<String>| !v.is_empty());
+    match named {
+        Some(argv) => {
+            let mut cmd = Command::new(&argv[0]);
+            cmd.args(&argv[1..]);
+            cmd
+        }
+        None => Command::new(exe),
+    }
+}
+
 fn run_child(exe: &Path, spec: &SweepSpec, sweep_dir: &Path, child_run: Child, threads: usize,
     stop: &AtomicBool, completed: &Mutex<Vec<Vec<(u64, f64)>>>) -> (TrialStatus, PathBuf, Option<String>) {
-    let mut cmd = Command::new(exe);
+    let mut cmd = trial_command(exe);
     let (run_dir, name) = match child_run {
         Child::New { name, params, seed } => {
             cmd.arg("run").args(&spec.base_args);

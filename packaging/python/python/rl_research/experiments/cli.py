@@ -1,0 +1,54 @@
+"""`run_experiment` and the command line, as the docs show them:
+
+    python -m rl_research.experiments.cli experiment.total_timesteps=50000
+    python -m rl_research.experiments.cli --multirun algorithm.params.learning_rate=1e-3,3e-4
+
+    from omegaconf import OmegaConf
+    from rl_research.experiments.cli import run_experiment
+    summary = run_experiment(OmegaConf.create({"experiment": {"total_timesteps": 50000}}))
+
+The command line is `rl-research run` itself (same grammar, exit codes,
+progress bar, Ctrl-C), running in this Python process.
+"""
+
+import json
+import os
+import shlex
+import sys
+from typing import Any, List, Optional
+
+from rl_research import _core
+from rl_research._config import to_pairs
+from rl_research._summary import RunSummary
+
+
+def run_experiment(config: Any = None, verbose: bool = True) -> RunSummary:
+    """Trains one run and returns its summary.
+
+    `config`: an OmegaConf DictConfig, a dict (nested like config.yaml, or
+    with dotted keys such as ``"algorithm.params.learning_rate"``), a path to
+    a .yaml/.ron config file, or None for the default run. Keys and values are
+    checked as the CLI checks them: a wrong one raises ``ConfigError`` naming
+    it. Ctrl-C stops the run gracefully (saved, resumable), then raises
+    KeyboardInterrupt. `verbose` prints the CLI's progress line to stderr."""
+    base, pairs = to_pairs(config)
+    command = "python: run_experiment(" + ", ".join(f"{k}={v}" for k, v in pairs) + ")"
+    return RunSummary.from_json(_core.run_experiment(base, pairs, verbose, command))
+
+
+def _trial_command() -> str:
+    return json.dumps([sys.executable, "-m", "rl_research._trial"])
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """`rl-research run ARGS...`; returns its exit code (0 ok, 1 failed, 2 bad input, 130 Ctrl-C)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args[:1] == ["run"]:
+        args = args[1:]
+    # --multirun trials are child processes: this Python, not the interpreter binary as `rl-research`.
+    os.environ.setdefault("RL_RESEARCH_TRIAL_COMMAND", _trial_command())
+    return _core.cli_main(["rl-research", "run", *args])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

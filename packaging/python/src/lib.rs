@@ -1,0 +1,456 @@
+//! `rl_research._core`: the Rust core as Python sees it. Thin on purpose:
+//! the Python modules (`rl_research.experiments.cli`, `utils.*`, `envs`) give
+//! the documented API its shape; this crate only moves data across (bytes of
+//! little-endian f32 and RGB, read by NumPy without a copy) and releases the
+//! GIL for everything that takes time.
+
+use pyo3::create_exception;
+use pyo3::exceptions::{PyKeyboardInterrupt, PyRuntimeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::PyBytes;
+use rl_research::config::overrides::{apply_overrides, override_from_json};
+use rl_research::config::Config;
+use rl_research::envs::{make_env, Env, VecEnv};
+use rl_research::runner::{self, external::ExternalRun, RunError, RunOptions};
+use rl_research::runs::{RunStatus, SavedModel};
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// As in the `rl-research` binary: training allocates per tensor op, and the
+/// extension's Rust allocations are its own (Python's objects are not touched).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+create_exception!(_core, ConfigError, PyValueError, "A config key or value is wrong (the message names the key and what is allowed).");
+create_exception!(_core, RunFailed, PyRuntimeError, "A run could not start or failed (the message says why; its run directory records it).");
+
+fn config_err(e: impl std::fmt::Display) -> PyErr {
+    ConfigError::new_err(e.to_string())
+}
+
+fn run_err(e: RunError) -> PyErr {
+    match e {
+        RunError::Config(c) => ConfigError::new_err(c.to_string()),
+        other => RunFailed::new_err(other.to_string()),
+    }
+}
+
+/// A config from an optional file and `(dotted key, JSON value)` pairs, each
+/// checked against the schema as the CLI checks `key=value`.
+fn build_config(base_path: Option<PathBuf>, pairs: Vec<(String, String)>) -> PyResult<Config> {
+    let base = match base_path {
+        Some(p) => Config::load(&p).map_err(config_err)?,
+        None => Config::default(),
+    };
+    let overrides = pairs
+        .into_iter()
+        .map(|(k, v)| {
+            let value: serde_json::Value = serde_json::from_str(&v).map_err(|e| ConfigError::new_err(format!("{k}: value is not JSON ({e})")))?;
+            override_from_json(&k, value).map_err(config_err)
+        })
+        .collect::<PyResult<Vec<_>>>()?;
+    apply_overrides(&base, &overrides).map_err(config_err)
+}
+
+/// The resolved config as JSON (for `rl_research` to show or compare).
+#[pyfunction]
+#[pyo3(signature = (base_path, pairs, validate=true))]
+fn resolve_config(base_path: Option<PathBuf>, pairs: Vec<(String, String)>, validate: bool) -> PyResult<String> {
+    let config = build_config(base_path, pairs)?;
+    if validate {
+        config.validate().map_err(config_err)?;
+    }
+    serde_json::to_string(&config).map_err(|e| RunFailed::new_err(e.to_string()))
+}
+
+/// Trains one run with the GIL released, watching for Ctrl-C: the first one
+/// stops the run gracefully (models and checkpoint kept, status "stopped")
+/// and raises KeyboardInterrupt once it has stopped. Returns the summary as JSON.
+#[pyfunction]
+#[pyo3(signature = (base_path, pairs, verbose=true, command_line=None))]
+fn run_experiment(py: Python<'_>, base_path: Option<PathBuf>, pairs: Vec<(String, String)>, verbose: bool, command_line: Option<String>) -> PyResult<String> {
+    let config = build_config(base_path, pairs)?;
+    config.validate().map_err(config_err)?;
+    let (tx, rx) = std::sync::mpsc::channel();
+    let options = RunOptions { command_line, events: verbose.then_some(tx), ..RunOptions::default() };
+    let stop = options.stop.clone();
+    let printer = verbose.then(|| std::thread::spawn(move || rl_research::cli::progress::print_events(rx)));
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    let trainer = std::thread::spawn(move || {
+        let _ = done_tx.send(runner::run_experiment_with(&config, options));
+    });
+    let mut interrupted = false;
+    let done_rx = Mutex::new(done_rx); // Sync, for the detached wait
+    let result = loop {
+        match py.detach(|| done_rx.lock().map_err(|_| std::sync::mpsc::RecvTimeoutError::Disconnected)?.recv_timeout(Duration::from_millis(100))) {
+            Ok(r) => break r,
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                if py.check_signals().is_err() && !interrupted {
+                    interrupted = true;
+                    stop.store(true, Ordering::SeqCst);
+                    eprintln!("\nKeyboardInterrupt: stopping after this step (the run is saved and can be resumed)...");
+                }
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break Err(RunError::Training("the training thread panicked".into())),
+        }
+    };
+    let _ = trainer.join();
+    if let Some(p) = printer {
+        let _ = py.detach(|| p.join());
+    }
+    let summary = result.map_err(run_err)?;
+    if interrupted {
+        return Err(PyKeyboardInterrupt::new_err(format!(
+            "training stopped at step {}; the run is saved in {} (resume: rl-research run --resume {})",
+            summary.timesteps,
+            summary.run_dir.root.display(),
+            summary.run_dir.root.display()
+        )));
+    }
+    Ok(summary_json(&summary).to_string())
+}
+
+fn summary_json(s: &runner::RunSummary) -> serde_json::Value {
+    let last = s.evaluations.last();
+    serde_json::json!({
+        "run_dir": s.run_dir.root,
+        "status": s.status,
+        "timesteps": s.timesteps,
+        "wall_secs": s.wall_secs,
+        "train_secs": s.train_secs,
+        "best_mean_reward": s.best_mean_reward,
+        "final_mean_reward": last.map(|e| e.mean_reward),
+        "final_std_reward": last.map(|e| e.std_reward),
+        "evaluations": s.evaluations,
+        "device": s.device,
+    })
+}
+
+/// `rl-research ARGS...` in this process (the `python -m rl_research.experiments.cli` entry).
+#[pyfunction]
+fn cli_main(py: Python<'_>, argv: Vec<String>) -> i32 {
+    py.detach(|| rl_research::cli::main(argv))
+}
+
+/// A run directory written by the caller's own training loop.
+#[pyclass(module = "rl_research._core")]
+struct LoggedRun {
+    run: Mutex<Option<ExternalRun>>,
+    root: PathBuf,
+}
+
+#[pymethods]
+impl LoggedRun {
+    #[new]
+    #[pyo3(signature = (base_path, pairs, env_id=None, command_line=None))]
+    fn new(base_path: Option<PathBuf>, pairs: Vec<(String, String)>, env_id: Option<String>, command_line: Option<String>) -> PyResult<Self> {
+        let config = build_config(base_path, pairs)?;
+        let run = ExternalRun::start(&config, env_id.as_deref(), command_line).map_err(run_err)?;
+        let root = run.run_dir().root.clone();
+        Ok(Self { run: Mutex::new(Some(run)), root })
+    }
+
+    #[getter]
+    fn run_dir(&self) -> PathBuf {
+        self.root.clone()
+    }
+
+    /// Appends `(name, value)` rows at `step` to metrics.csv and the TensorBoard file.
+    fn log_metrics(&self, step: u64, metrics: Vec<(String, f64)>) -> PyResult<()> {
+        let mut guard = self.run.lock().map_err(|_| RunFailed::new_err("the logger was poisoned by a panic"))?;
+        let run = guard.as_mut().ok_or_else(|| RunFailed::new_err(format!("the run {} is finished: start a new ExperimentLogger", self.root.display())))?;
+        run.logger.log_metrics(step, &metrics).map_err(|e| RunFailed::new_err(format!("{e}; free disk space, or set experiment.runs_dir to a writable disk")))
+    }
+
+    /// Saves one of our models (bytes of a model zip) as `models/<name>.zip`.
+    fn save_model_zip(&self, name: &str, zip: &[u8]) -> PyResult<PathBuf> {
+        let model = SavedModel::from_reader(std::io::Cursor::new(zip), "given to save_model").map_err(|e| PyValueError::new_err(format!("not an rl-research model: {e}")))?;
+        let guard = self.run.lock().map_err(|_| RunFailed::new_err("the logger was poisoned by a panic"))?;
+        let run = guard.as_ref().ok_or_else(|| RunFailed::new_err("the run is finished"))?;
+        run.logger.save_model(name, &model).map_err(|e| PyValueError::new_err(e.to_string()))
+    }
+
+    /// Ends the run: "completed", "failed" (with `error`) or "stopped". Idempotent.
+    #[pyo3(signature = (status, timesteps, error=None))]
+    fn finish(&self, status: &str, timesteps: u64, error: Option<String>) -> PyResult<()> {
+        let status = match status {
+            "completed" => RunStatus::Completed,
+            "failed" => RunStatus::Failed,
+            "stopped" => RunStatus::Stopped,
+            other => return Err(PyValueError::new_err(format!("status '{other}': use completed, failed or stopped"))),
+        };
+        let mut guard = self.run.lock().map_err(|_| RunFailed::new_err("the logger was poisoned by a panic"))?;
+        match guard.take() {
+            Some(run) => run.finish(status, timesteps, error).map(|_| ()).map_err(run_err),
+            None => Ok(()),
+        }
+    }
+}
+
+/// One of our envs (CartPole-v1, LunarLander-v3/v2), stepped in Rust.
+#[pyclass(module = "rl_research._core")]
+struct EnvCore {
+    env: Mutex<Box<dyn Env>>,
+    obs: Mutex<Vec<f32>>,
+    #[pyo3(get)]
+    id: String,
+    #[pyo3(get)]
+    n_actions: usize,
+    #[pyo3(get)]
+    obs_low: Vec<f32>,
+    #[pyo3(get)]
+    obs_high: Vec<f32>,
+}
+
+fn env_config(id: &str, pairs: Vec<(String, String)>) -> PyResult<rl_research::config::EnvConfig> {
+    let mut all = vec![("env.id".to_string(), serde_json::Value::String(id.to_string()).to_string())];
+    all.extend(pairs);
+    let config = build_config(None, all)?;
+    config.validate().map_err(config_err)?;
+    Ok(config.env)
+}
+
+#[pymethods]
+impl EnvCore {
+    /// `pairs`: env keys (`env.params.gravity`, `env.max_episode_steps`) as JSON values.
+    #[new]
+    fn new(id: &str, pairs: Vec<(String, String)>) -> PyResult<Self> {
+        let cfg = env_config(id, pairs)?;
+        let env = make_env(&cfg).map_err(config_err)?;
+        let space = env.observation_space();
+        Ok(Self { n_actions: env.n_actions(), obs: Mutex::new(vec![0.0; space.dim()]), obs_low: space.low, obs_high: space.high, id: cfg.id, env: Mutex::new(env) })
+    }
+
+    /// Starts an episode (`seed` reseeds, as Gymnasium's `reset(seed=...)`); the observation as f32 bytes.
+    #[pyo3(signature = (seed=None))]
+    fn reset<'py>(&self, py: Python<'py>, seed: Option<u64>) -> PyResult<Bound<'py, PyBytes>> {
+        let (mut env, mut obs) = (lock(&self.env)?, lock(&self.obs)?);
+        env.reset(seed, &mut obs);
+        Ok(PyBytes::new(py, &f32_bytes(&obs)))
+    }
+
+    /// One step: (observation bytes, reward, terminated, truncated).
+    fn step<'py>(&self, py: Python<'py>, action: i64) -> PyResult<(Bound<'py, PyBytes>, f64, bool, bool)> {
+        let (mut env, mut obs) = (lock(&self.env)?, lock(&self.obs)?);
+        if action < 0 || action as usize >= self.n_actions {
+            return Err(PyValueError::new_err(format!("action {action} is outside the action space Discrete({})", self.n_actions)));
+        }
+        let out = env.step(action as usize, &mut obs);
+        Ok((PyBytes::new(py, &f32_bytes(&obs)), out.reward, out.terminated, out.truncated))
+    }
+
+    /// The current frame: (RGB bytes, width, height), or None if the env cannot render.
+    fn render<'py>(&self, py: Python<'py>) -> PyResult<Option<(Bound<'py, PyBytes>, u32, u32)>> {
+        let env = lock(&self.env)?;
+        let Some(state) = env.render_state() else { return Ok(None) };
+        drop(env);
+        let frame = py.detach(|| rl_research::envs::render::render(&state));
+        Ok(Some((PyBytes::new(py, &frame.rgb), frame.width, frame.height)))
+    }
+
+    /// CartPole only: starts an episode from `state` (x, x_dot, theta,
+    /// theta_dot), as setting Gymnasium's `env.unwrapped.state` after a reset
+    /// does; returns the observation. (Our seeds draw other starts than
+    /// NumPy's generator, so comparing trajectories starts from one state.)
+    fn set_cartpole_state<'py>(&self, py: Python<'py>, state: [f64; 4]) -> PyResult<Bound<'py, PyBytes>> {
+        use rl_research::envs::EnvSnapshot;
+        let (mut env, mut obs) = (lock(&self.env)?, lock(&self.obs)?);
+        let snapshot = env.snapshot().map_err(PyValueError::new_err)?;
+        let EnvSnapshot::TimeLimit { inner, .. } = snapshot else { return Err(PyValueError::new_err("this env has no time limit")) };
+        let EnvSnapshot::CartPole { rng, .. } = *inner else {
+            return Err(PyValueError::new_err(format!("set_cartpole_state: {} is not CartPole", self.id)));
+        };
+        let fresh = EnvSnapshot::TimeLimit { elapsed: 0, inner: Box::new(EnvSnapshot::CartPole { state, rng, steps_beyond_terminated: None }) };
+        env.restore(&fresh, &mut obs).map_err(PyValueError::new_err)?;
+        Ok(PyBytes::new(py, &f32_bytes(&obs)))
+    }
+
+    fn set_render(&self, on: bool) -> PyResult<()> {
+        lock(&self.env)?.set_render(on);
+        Ok(())
+    }
+}
+
+/// Several of our envs stepped together in Rust (SB3's auto-reset: a finished
+/// env starts its next episode at once; its last observation is kept apart).
+#[pyclass(module = "rl_research._core")]
+struct VecEnvCore {
+    venv: Mutex<VecEnv>,
+    #[pyo3(get)]
+    num_envs: usize,
+    #[pyo3(get)]
+    obs_dim: usize,
+}
+
+#[pymethods]
+impl VecEnvCore {
+    #[new]
+    fn new(id: &str, num_envs: usize, pairs: Vec<(String, String)>) -> PyResult<Self> {
+        if num_envs == 0 {
+            return Err(PyValueError::new_err("num_envs must be at least 1"));
+        }
+        let cfg = env_config(id, pairs)?;
+        let envs = (0..num_envs).map(|_| make_env(&cfg)).collect::<Result<Vec<_>, _>>().map_err(config_err)?;
+        let venv = VecEnv::new(envs);
+        Ok(Self { obs_dim: venv.obs_dim, num_envs, venv: Mutex::new(venv) })
+    }
+
+    /// Resets env `i` with `seed + i`; all observations as f32 bytes.
+    fn reset<'py>(&self, py: Python<'py>, seed: u64) -> PyResult<Bound<'py, PyBytes>> {
+        let mut venv = lock(&self.venv)?;
+        venv.reset(seed);
+        Ok(PyBytes::new(py, &f32_bytes(&venv.obs)))
+    }
+
+    /// Steps every env (GIL released): (observations, rewards, terminated, truncated, final observations of finished envs).
+    #[allow(clippy::type_complexity)]
+    fn step<'py>(&self, py: Python<'py>, actions: Vec<i64>) -> PyResult<(Bound<'py, PyBytes>, Vec<f64>, Vec<bool>, Vec<bool>, Bound<'py, PyBytes>)> {
+        if actions.len() != self.num_envs {
+            return Err(PyValueError::new_err(format!("got {} actions for {} envs", actions.len(), self.num_envs)));
+        }
+        let mut venv = lock(&self.venv)?;
+        let n_actions = venv.n_actions;
+        let actions = actions
+            .iter()
+            .map(|&a| usize::try_from(a).ok().filter(|&a| a < n_actions).ok_or_else(|| PyValueError::new_err(format!("action {a} is outside Discrete({n_actions})"))))
+            .collect::<PyResult<Vec<usize>>>()?;
+        let venv_ref: &mut VecEnv = &mut venv;
+        py.detach(|| venv_ref.step(&actions));
+        Ok((
+            PyBytes::new(py, &f32_bytes(&venv.obs)),
+            venv.rewards.clone(),
+            venv.terminated.clone(),
+            venv.truncated.clone(),
+            PyBytes::new(py, &f32_bytes(&venv.final_obs)),
+        ))
+    }
+}
+
+/// One of our saved models (best_model.zip, final_model.zip), acting greedily.
+#[pyclass(module = "rl_research._core")]
+struct ModelCore {
+    policy: Mutex<rl_research::Policy>,
+    zip: Vec<u8>,
+    #[pyo3(get)]
+    env_id: String,
+    #[pyo3(get)]
+    algorithm: String,
+    #[pyo3(get)]
+    obs_dim: usize,
+    #[pyo3(get)]
+    n_actions: usize,
+    #[pyo3(get)]
+    path: PathBuf,
+}
+
+#[pymethods]
+impl ModelCore {
+    #[new]
+    fn new(path: PathBuf) -> PyResult<Self> {
+        let zip = std::fs::read(&path).map_err(|e| PyValueError::new_err(format!("cannot read model {}: {e}", path.display())))?;
+        let model = SavedModel::from_reader(std::io::Cursor::new(&zip), &path.display().to_string()).map_err(|e| PyValueError::new_err(format!("{}: {e}", path.display())))?;
+        let policy = runner::load_policy(&model).map_err(|e| PyValueError::new_err(format!("{}: {e}", path.display())))?;
+        let m = &model.metadata;
+        Ok(Self { env_id: m.env_id.clone(), algorithm: m.algorithm.clone(), obs_dim: m.obs_dim, n_actions: m.n_actions, policy: Mutex::new(policy), zip, path })
+    }
+
+    /// Greedy actions for `n` observations (f32 bytes, row-major).
+    fn act(&self, py: Python<'_>, obs: &[u8], n: usize) -> PyResult<Vec<usize>> {
+        let obs = bytes_f32(obs, n * self.obs_dim)?;
+        let policy = lock(&self.policy)?;
+        py.detach(|| policy.act_deterministic(&obs, n)).map_err(PyValueError::new_err)
+    }
+
+    /// The model file's bytes (for ExperimentLogger.save_model).
+    fn zip_bytes<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, &self.zip)
+    }
+
+    /// Returns of `n_episodes` greedy episodes on `env`, all in Rust (the
+    /// first reset with `seed`, the others continuing the env's generator).
+    #[pyo3(signature = (env, n_episodes, seed=None))]
+    fn evaluate(&self, py: Python<'_>, env: &EnvCore, n_episodes: usize, seed: Option<u64>) -> PyResult<Vec<f64>> {
+        let policy = lock(&self.policy)?;
+        let mut env = lock(&env.env)?;
+        let env_ref: &mut dyn Env = env.as_mut();
+        let result = py.detach(|| runner::eval::evaluate_episodes_from(&policy, env_ref, n_episodes, seed)).map_err(PyValueError::new_err)?;
+        Ok(result.returns)
+    }
+
+    /// Records `n_episodes` greedy episodes on `env` into an MP4 at `path`; returns their mean return.
+    fn record_video(&self, py: Python<'_>, env: &EnvCore, path: PathBuf, n_episodes: usize, seed: u64) -> PyResult<f64> {
+        let policy = lock(&self.policy)?;
+        let mut env = lock(&env.env)?;
+        let env_ref: &mut dyn Env = env.as_mut();
+        let (_, stats) = py.detach(|| runner::replay::record_video(&policy, env_ref, &path, n_episodes, seed)).map_err(RunFailed::new_err)?;
+        Ok(stats.mean_return)
+    }
+}
+
+/// The project's MP4 encoder for frames from anywhere (a Gymnasium env's `render()`).
+#[pyclass(module = "rl_research._core")]
+struct VideoWriter {
+    writer: Mutex<Option<rl_research::video::Mp4Writer>>,
+    width: u32,
+    height: u32,
+}
+
+#[pymethods]
+impl VideoWriter {
+    #[new]
+    fn new(path: PathBuf, width: u32, height: u32, fps: f64) -> PyResult<Self> {
+        let w = rl_research::video::Mp4Writer::create(&path, width, height, fps).map_err(|e| RunFailed::new_err(e.0))?;
+        Ok(Self { writer: Mutex::new(Some(w)), width, height })
+    }
+
+    /// One RGB frame (height x width x 3 bytes).
+    fn push(&self, py: Python<'_>, rgb: &[u8]) -> PyResult<()> {
+        let want = (self.width * self.height * 3) as usize;
+        if rgb.len() != want {
+            return Err(PyValueError::new_err(format!("a frame must be {}x{}x3 = {want} bytes, got {}", self.height, self.width, rgb.len())));
+        }
+        let mut guard = lock(&self.writer)?;
+        let w = guard.as_mut().ok_or_else(|| PyValueError::new_err("the video is finished"))?;
+        py.detach(|| w.push_rgb(rgb)).map_err(|e| RunFailed::new_err(e.0))
+    }
+
+    /// Writes the file; returns its path.
+    fn finish(&self) -> PyResult<PathBuf> {
+        let w = lock(&self.writer)?.take().ok_or_else(|| PyValueError::new_err("the video is finished"))?;
+        w.finish().map_err(|e| RunFailed::new_err(e.0))
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> PyResult<std::sync::MutexGuard<'_, T>> {
+    m.lock().map_err(|_| RunFailed::new_err("internal state was poisoned by a panic"))
+}
+
+fn f32_bytes(xs: &[f32]) -> Vec<u8> {
+    xs.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+fn bytes_f32(b: &[u8], want: usize) -> PyResult<Vec<f32>> {
+    if b.len() != want * 4 {
+        return Err(PyValueError::new_err(format!("expected {want} float32 values ({} bytes), got {} bytes", want * 4, b.len())));
+    }
+    Ok(b.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
+}
+
+#[pymodule]
+fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add("ConfigError", m.py().get_type::<ConfigError>())?;
+    m.add("RunFailed", m.py().get_type::<RunFailed>())?;
+    m.add("ENV_IDS", rl_research::config::ENV_IDS.to_vec())?;
+    m.add_function(wrap_pyfunction!(resolve_config, m)?)?;
+    m.add_function(wrap_pyfunction!(run_experiment, m)?)?;
+    m.add_function(wrap_pyfunction!(cli_main, m)?)?;
+    m.add_class::<LoggedRun>()?;
+    m.add_class::<EnvCore>()?;
+    m.add_class::<VecEnvCore>()?;
+    m.add_class::<ModelCore>()?;
+    m.add_class::<VideoWriter>()?;
+    Ok(())
+}

@@ -1,0 +1,54 @@
+//! Runs whose training loop is the caller's own (the Python package's
+//! `ExperimentLogger` around a PyTorch or JAX loop): the standard run
+//! directory, lock, config.yaml, run_info.json and TensorBoard file, with the
+//! metrics and models the caller logs, so such runs show in the runs browser
+//! like any other.
+
+use super::{environment, monitor, new_run_info, write_config_yaml, RunError, RunOptions};
+use crate::config::Config;
+use crate::runs::{Logger, RunDir, RunInfo, RunLock, RunStatus};
+
+/// A run being written by someone else's training loop.
+pub struct ExternalRun {
+    pub logger: Logger,
+    /// Held until the run is finished: one writer per run directory.
+    _lock: RunLock,
+}
+
+impl ExternalRun {
+    /// Creates `runs_dir/<experiment.name>` (or `_1`, …). `env_id` names the
+    /// caller's env when it is not one of ours (run_info.json's `env_id`).
+    /// The config is checked key by key, not validated as a run of ours would
+    /// be (the caller's env id, say, is not in our list).
+    pub fn start(config: &Config, env_id: Option<&str>, command_line: Option<String>) -> Result<Self, RunError> {
+        let run = RunDir::create_unique(&config.experiment.runs_dir, &config.experiment.name)?;
+        let lock = run.lock("training (external loop)")?;
+        write_config_yaml(&run, config, &RunOptions { command_line, ..RunOptions::default() })?;
+        let cpu = crate::algos::device::cpu();
+        let mut info: RunInfo = new_run_info(&run, config, &cpu);
+        info.environment = environment(&cpu, config.experiment.seed);
+        info.environment.device = "the caller's own (external training loop)".into();
+        if let Some(id) = env_id {
+            info.env_id = id.to_string();
+        }
+        info.total_timesteps = 0;
+        let mut logger = Logger::create(&run, info)?;
+        if config.logging.tensorboard {
+            let header = monitor::tensorboard_header(config, &logger.info_mut().environment, 0);
+            let writer = crate::runs::tfevents::EventWriter::create(&run.logs_dir(), &header)?;
+            logger.add_sink(Box::new(writer));
+        }
+        Ok(Self { logger, _lock: lock })
+    }
+
+    pub fn run_dir(&self) -> &RunDir {
+        self.logger.run_dir()
+    }
+
+    /// Ends the run with `status` (completed, or failed with `error`).
+    pub fn finish(mut self, status: RunStatus, timesteps: u64, error: Option<String>) -> Result<RunInfo, RunError> {
+        self.logger.info_mut().timesteps_done = timesteps;
+        self.logger.info_mut().total_timesteps = self.logger.info_mut().total_timesteps.max(timesteps);
+        Ok(self.logger.finish(status, error)?)
+    }
+}
