@@ -20,7 +20,9 @@ impl ExternalRun {
     /// caller's env when it is not one of ours (run_info.json's `env_id`).
     /// The config is checked key by key, not validated as a run of ours would
     /// be (the caller's env id, say, is not in our list).
-    pub fn start(config: &Config, env_id: Option<&str>, command_line: Option<String>) -> Result<Self, RunError> {
+    /// `algorithm` labels the run in the runs browser ("custom" when the
+    /// caller's config does not name one of ours).
+    pub fn start(config: &Config, env_id: Option<&str>, algorithm: &str, command_line: Option<String>) -> Result<Self, RunError> {
         let run = RunDir::create_unique(&config.experiment.runs_dir, &config.experiment.name)?;
         let lock = run.lock("training (external loop)")?;
         write_config_yaml(&run, config, &RunOptions { command_line, ..RunOptions::default() })?;
@@ -32,6 +34,7 @@ impl ExternalRun {
             info.env_id = id.to_string();
         }
         info.total_timesteps = 0;
+        info.algorithm = algorithm.to_string();
         let mut logger = Logger::create(&run, info)?;
         if config.logging.tensorboard {
             let header = monitor::tensorboard_header(config, &logger.info_mut().environment, 0);
@@ -39,6 +42,18 @@ impl ExternalRun {
             logger.add_sink(Box::new(writer));
         }
         Ok(Self { logger, _lock: lock })
+    }
+
+    /// Logs `metrics` at `step`; an `eval/mean_reward` also updates the best
+    /// evaluation the runs browser shows.
+    pub fn log_metrics(&mut self, step: u64, metrics: &[(String, f64)]) -> std::io::Result<()> {
+        self.logger.log_metrics(step, metrics)?;
+        let info = self.logger.info_mut();
+        info.timesteps_done = info.timesteps_done.max(step);
+        if let Some((_, v)) = metrics.iter().find(|(k, v)| k == "eval/mean_reward" && v.is_finite()) {
+            info.best_eval_mean_reward = Some(info.best_eval_mean_reward.map_or(*v, |b| b.max(*v)));
+        }
+        Ok(())
     }
 
     pub fn run_dir(&self) -> &RunDir {

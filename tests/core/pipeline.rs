@@ -359,3 +359,26 @@ fn an_unwritable_runs_directory_is_a_clear_error() {
         assert!(e.contains(why) && e.contains("experiment.runs_dir"), "{}: {e}", dir.display());
     }
 }
+
+#[test]
+fn a_run_written_by_an_external_loop_is_listed_like_any_other() {
+    // What the Python package's ExperimentLogger does around a user's own loop.
+    let dir = crate::temp_dir("external-run");
+    let mut config = rl_research::Config::default();
+    config.experiment.runs_dir = dir.clone();
+    config.experiment.name = "my_loop".into();
+    let mut run = rl_research::runner::external::ExternalRun::start(&config, Some("Pendulum-v1"), "custom", None).unwrap();
+    for step in 1..=3u64 {
+        run.log_metrics(step * 100, &[("train/loss".into(), 1.0 / step as f64), ("eval/mean_reward".into(), [5.0, 9.0, 7.0][step as usize - 1])]).unwrap();
+    }
+    let root = run.run_dir().root.clone();
+    assert!(root.join("logs/LOCK").exists(), "one writer while it runs");
+    run.finish(rl_research::RunStatus::Completed, 300, None).unwrap();
+    let rows = rl_research::app::runs_scan::scan(&dir, &mut Default::default());
+    assert_eq!(rows.len(), 1);
+    let info = rows[0].info.as_ref().unwrap();
+    assert_eq!((info.algorithm.as_str(), info.env_id.as_str(), info.status), ("custom", "Pendulum-v1", rl_research::RunStatus::Completed));
+    assert_eq!((info.timesteps_done, info.best_eval_mean_reward), (300, Some(9.0)));
+    assert_eq!(rl_research::runs::logger::read_metrics(&root.join("logs/metrics.csv")).unwrap().len(), 6);
+    let _ = std::fs::remove_dir_all(&dir);
+}

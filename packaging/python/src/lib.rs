@@ -144,10 +144,10 @@ struct LoggedRun {
 #[pymethods]
 impl LoggedRun {
     #[new]
-    #[pyo3(signature = (base_path, pairs, env_id=None, command_line=None))]
-    fn new(base_path: Option<PathBuf>, pairs: Vec<(String, String)>, env_id: Option<String>, command_line: Option<String>) -> PyResult<Self> {
+    #[pyo3(signature = (base_path, pairs, env_id=None, algorithm="custom", command_line=None))]
+    fn new(base_path: Option<PathBuf>, pairs: Vec<(String, String)>, env_id: Option<String>, algorithm: &str, command_line: Option<String>) -> PyResult<Self> {
         let config = build_config(base_path, pairs)?;
-        let run = ExternalRun::start(&config, env_id.as_deref(), command_line).map_err(run_err)?;
+        let run = ExternalRun::start(&config, env_id.as_deref(), algorithm, command_line).map_err(run_err)?;
         let root = run.run_dir().root.clone();
         Ok(Self { run: Mutex::new(Some(run)), root })
     }
@@ -161,7 +161,7 @@ impl LoggedRun {
     fn log_metrics(&self, step: u64, metrics: Vec<(String, f64)>) -> PyResult<()> {
         let mut guard = self.run.lock().map_err(|_| RunFailed::new_err("the logger was poisoned by a panic"))?;
         let run = guard.as_mut().ok_or_else(|| RunFailed::new_err(format!("the run {} is finished: start a new ExperimentLogger", self.root.display())))?;
-        run.logger.log_metrics(step, &metrics).map_err(|e| RunFailed::new_err(format!("{e}; free disk space, or set experiment.runs_dir to a writable disk")))
+        run.log_metrics(step, &metrics).map_err(|e| RunFailed::new_err(format!("{e}; free disk space, or set experiment.runs_dir to a writable disk")))
     }
 
     /// Saves one of our models (bytes of a model zip) as `models/<name>.zip`.

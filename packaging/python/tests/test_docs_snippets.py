@@ -97,6 +97,7 @@ def test_experiment_logger_block(in_tmp):
     assert path == logger.run_dir / "models" / "best_model.zip" and path.read_bytes() == b"sb3 model"
     info = run_info(logger.run_dir)
     assert info["status"] == "completed" and info["env_id"] == "CartPole-v1" and info["timesteps_done"] == 500
+    assert info["algorithm"] == "custom", "a loop of the caller's own, not our PPO"
     with open(logger.run_dir / "logs" / "metrics.csv") as f:
         rows = list(csv.DictReader(f))
     assert [(r["timesteps"], r["metric"]) for r in rows[:2]] == [("100", "train/loss"), ("100", "rollout/ep_rew_mean")]
@@ -122,6 +123,7 @@ def test_logger_saves_our_models_and_tensorboard_reads_its_scalars(in_tmp):
         logger.log_metrics({"eval/mean_reward": 42.0}, step=10)
         saved = logger.save_model(model, "final_model")
     assert load_model(saved).env_id == "CartPole-v1"
+    assert run_info(logger.run_dir)["best_eval_mean_reward"] == 42.0, "the runs browser's best column"
     try:
         from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
     except ImportError:
@@ -230,14 +232,19 @@ def test_ctrl_c_stops_run_experiment_gracefully(in_tmp):
     import signal
     import time
 
-    script = "from rl_research.experiments.cli import run_experiment\ntry:\n    run_experiment({'experiment.total_timesteps': 50000000, 'experiment.name': 'long'}, verbose=False)\nexcept KeyboardInterrupt as e:\n    print('interrupted:', e)\n"
+    # As a terminal's Ctrl-C finds it: a shell that started us in the background may have ignored SIGINT.
+    script = "import signal\nsignal.signal(signal.SIGINT, signal.default_int_handler)\nfrom rl_research.experiments.cli import run_experiment\ntry:\n    run_experiment({'experiment.total_timesteps': 50000000, 'experiment.name': 'long'}, verbose=False)\nexcept KeyboardInterrupt as e:\n    print('interrupted:', e)\n"
     child = subprocess.Popen([PY, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     metrics = in_tmp / "runs" / "long" / "logs" / "metrics.csv"
     deadline = time.time() + 120
     while time.time() < deadline and not (metrics.exists() and metrics.stat().st_size > 200):
         time.sleep(0.2)
     child.send_signal(signal.SIGINT)
-    out, err = child.communicate(timeout=120)
+    try:
+        out, err = child.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        raise
     assert child.returncode == 0, err
     assert "interrupted: training stopped at step" in out, out + err
     info = run_info(in_tmp / "runs" / "long")

@@ -8,6 +8,7 @@ browser and in TensorBoard like any run of ours:
         logger.save_model(model)            # ours, or anything with .save(path)
 """
 
+import json
 import math
 import os
 from pathlib import Path
@@ -41,11 +42,17 @@ def _flat_metrics(metrics: Mapping[str, Any], prefix: str = ""):
 class ExperimentLogger:
     """Creates ``runs/<experiment.name>/`` (``_1``, ``_2``, ... if taken) with
     configs/config.yaml, logs/metrics.csv, logs/run_info.json and the TensorBoard
-    event file. ``env`` (optional) names the environment in run_info.json."""
+    event file. ``env`` (optional) names the environment in run_info.json;
+    ``algorithm`` labels the run in the runs browser (default: the config's
+    ``algorithm.name`` if given, else "custom"). Logging ``eval/mean_reward``
+    fills the browser's best-evaluation column."""
 
-    def __init__(self, config: Any = None, env: Any = None):
+    def __init__(self, config: Any = None, env: Any = None, algorithm: Optional[str] = None):
         base, pairs = to_pairs(config)
-        self._run = _core.LoggedRun(base, pairs, _env_id(env), "python: ExperimentLogger")
+        if algorithm is None:
+            # The config's own algorithm.name if it gives one, else "custom" (your loop, not our PPO).
+            algorithm = next((json.loads(v) for k, v in pairs if k == "algorithm.name"), "custom")
+        self._run = _core.LoggedRun(base, pairs, _env_id(env), str(algorithm), "python: ExperimentLogger")
         self.run_dir = Path(self._run.run_dir)
         self._step = 0
         self._finished = False
