@@ -259,10 +259,20 @@ impl Browser {
             if ui.add_enabled(on, egui::Button::new("Load into editor")).on_hover_text("Put this run's config into the editor").clicked() {
                 action = focused.clone().map(|p| (BrowserAction::LoadConfig, p));
             }
-            if ui.add_enabled(on, egui::Button::new("Replay episodes")).on_hover_text("Scrub this run's evaluation episodes").clicked() {
+            let row = focused.as_ref().and_then(|p| self.rows.iter().find(|r| &r.path == p));
+            // A run of someone else's loop (the Python ExperimentLogger) may have neither.
+            let replayable = row.is_some_and(|r| {
+                let run = crate::runs::RunDir::at(&r.path);
+                run.eval_episodes().exists() || run.preferred_model().is_some()
+            });
+            let replay = ui.add_enabled(replayable, egui::Button::new("Replay episodes"));
+            if replay
+                .on_hover_text("Scrub this run's evaluation episodes")
+                .on_disabled_hover_text(if on { "It has no recorded episodes and no model to record them with" } else { "Click a run first" })
+                .clicked()
+            {
                 action = focused.clone().map(|p| (BrowserAction::Replay, p));
             }
-            let row = focused.as_ref().and_then(|p| self.rows.iter().find(|r| &r.path == p));
             let resumable = row.is_some_and(|r| r.resumable());
             let why_not = match row {
                 Some(r) if r.checkpoints.is_empty() => "It has no checkpoint (it stopped before its first one)",
