@@ -33,6 +33,7 @@ fn key_docs() {
         ("PpoParams", "algorithm.params.", "ppo:"),
         ("DqnParams", "algorithm.params.", "dqn:"),
         ("LoggingConfig", "logging.", ""),
+        ("StatsConfig", "stats.", ""),
     ];
     let mut out = String::from("/// (key, doc): `ppo:`/`dqn:` prefixes mark algorithm-specific keys.\npub static KEY_DOCS: &[(&str, &str)] = &[\n");
     let mut current: Option<(&str, &str)> = None;

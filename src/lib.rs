@@ -1,7 +1,7 @@
 //! RL Research: run, track and compare reinforcement-learning experiments.
 //!
 //! Module arrows point one way: `envs` <- `algos` <- `runner` <- `cli`;
-//! `config`, `runs`, `rng` and `fpmode` are leaves.
+//! `config`, `runs`, `stats`, `rng` and `fpmode` are leaves.
 //!
 //! ```no_run
 //! use rl_research::{run_experiment, Config};
@@ -18,6 +18,7 @@ pub mod fpmode;
 pub mod rng;
 pub mod runner;
 pub mod runs;
+pub mod stats;
 pub mod sweep;
 pub mod video;
 

@@ -282,7 +282,13 @@ pub fn editor_ui(ui: &mut Ui, config: &mut Config, buf: &mut EditorBuffers, pres
         ui.label(RichText::new(format!("Invalid config: {e}")).color(ui.visuals().error_fg_color));
     }
     ui.horizontal_wrapped(|ui| {
-        let run = ui.add_enabled(validation.is_ok(), egui::Button::new(RichText::new("Run").strong()).min_size(egui::vec2(64.0, 0.0)));
+        seeds_ui(ui, config);
+        let n_seeds = config.group_seeds().ok().flatten().map(|s| s.len());
+        let label = match n_seeds {
+            Some(n) => format!("Run {n} seeds"),
+            None => "Run".into(),
+        };
+        let run = ui.add_enabled(validation.is_ok(), egui::Button::new(RichText::new(label).strong()).min_size(egui::vec2(64.0, 0.0)));
         let run = match &error {
             Some(e) => run.on_disabled_hover_text(format!("Fix the config first: {e}")),
             None => run.on_hover_text("Train this config on a background thread (several runs may train at once)"),
@@ -299,6 +305,28 @@ pub fn editor_ui(ui: &mut Ui, config: &mut Config, buf: &mut EditorBuffers, pres
 }
 
 /// The config file row: path field, native dialog, Open and Save.
+/// The "Seeds" field beside Run: 1 trains one run; N > 1 a seed group of N
+/// seeds counting up from experiment.seed (experiment.n_seeds). A list loaded
+/// from a file (experiment.seeds) is shown and can be replaced by a count.
+fn seeds_ui(ui: &mut Ui, config: &mut Config) {
+    let e = &mut config.experiment;
+    let l = ui.label("Seeds");
+    if let Some(list) = &e.seeds {
+        let text = list.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(",");
+        ui.label(RichText::new(format!("[{text}]")).monospace()).on_hover_text("experiment.seeds from the loaded config");
+        if ui.small_button("x").on_hover_text("Use a count from experiment.seed instead").clicked() {
+            e.n_seeds = Some(list.len()).filter(|&n| n > 1);
+            e.seeds = None;
+        }
+        return;
+    }
+    let mut n = e.n_seeds.unwrap_or(1);
+    let tip = "Seeds to train: 1 is a single run; more make a seed group (runs/<name>/seed_<k>/, seeds counting up from experiment.seed, trained in parallel) with IQM, mean and 95% bootstrap confidence intervals over the seeds";
+    if ui.add(DragValue::new(&mut n).range(1..=100)).on_hover_text(tip).labelled_by(l.id).changed() {
+        e.n_seeds = (n > 1).then_some(n);
+    }
+}
+
 fn file_row_ui(ui: &mut Ui, config: &mut Config, buf: &mut EditorBuffers, out: &mut EditorOutput) {
     ui.horizontal(|ui| {
         let l = ui.label("file");

@@ -4,10 +4,12 @@
 //! The GUI never calls burn: it only uses the runner, runs, replay and video APIs.
 
 pub mod editor;
+pub mod group_view;
 pub mod jobs;
 pub mod launch;
 pub mod live_view;
 pub mod metrics_follow;
+pub mod pending;
 pub mod plots;
 pub mod replay;
 pub mod runs_browser;
@@ -59,6 +61,7 @@ pub struct RlApp {
     presets: Vec<editor::Preset>,
     /// Metrics of the runs selected in the browser, followed live.
     follower: metrics_follow::MetricsFollower,
+    pub group_view: group_view::GroupView,
     /// The focused run's info and config.yaml, read when the focus changes.
     details: Option<(PathBuf, Result<RunInfo, String>, String)>,
     status: String,
@@ -134,6 +137,7 @@ impl RlApp {
             buffers: editor::EditorBuffers::default(),
             presets: editor::load_presets(),
             follower: metrics_follow::MetricsFollower::default(),
+            group_view: group_view::GroupView::default(),
             details: None,
             status: String::new(),
             usage: ProcessUsage::default(),

@@ -4,6 +4,7 @@
 //! only when it changed), so runs of other processes appear and advance live
 //! and 10,000 runs never stall the UI.
 
+use crate::runs::group::GroupInfo;
 use crate::runs::{RunInfo, RunStatus};
 use egui::{RichText, Ui};
 use egui_extras::{Column, TableBuilder};
@@ -26,8 +27,11 @@ pub struct RunRow {
     pub path: PathBuf,
     /// Directory name.
     pub name: String,
-    /// The sweep directory it belongs to, for trials.
+    /// The sweep directory it belongs to, for trials; the seed group's label
+    /// (`name`, or `sweep/trial_3`) for a group's seeds.
     pub group: Option<String>,
+    /// For a seed of a seed group: the group's group.json.
+    pub seed_group: Option<Arc<crate::runs::group::GroupInfo>>,
     /// `Err` for broken or foreign directories, saying what is wrong.
     pub info: Result<RunInfo, String>,
     /// Seconds since a running run last wrote anything.
@@ -85,9 +89,11 @@ pub enum SortKey {
     Started,
 }
 
-/// One line of the table: a sweep's header or a run.
+/// One line of the table: a sweep's header, a seed group's header or a run.
 enum Line {
     Group { name: String, n: usize, running: usize, best: Option<f64> },
+    /// A seed group, folded into one line by default (its seeds follow when unfolded).
+    SeedGroup { label: String, dir: PathBuf, info: Arc<GroupInfo>, counts: Vec<(String, usize)>, best: Option<f64> },
     Run(usize),
 }
 
@@ -116,6 +122,8 @@ pub struct Browser {
     pub sort: (SortKey, bool),
     /// Sweeps shown folded.
     pub collapsed: HashSet<String>,
+    /// Seed groups shown unfolded (they start folded: one line per group).
+    pub expanded: HashSet<String>,
     /// A run waiting for the user to confirm moving it to the trash.
     pub confirm_delete: Option<PathBuf>,
     pub message: Option<String>,
@@ -134,6 +142,7 @@ impl Default for Browser {
             focused: None,
             sort: (SortKey::Started, true),
             collapsed: HashSet::new(),
+            expanded: HashSet::new(),
             confirm_delete: None,
             message: None,
             scanned: None,
@@ -224,6 +233,30 @@ impl Browser {
             match &row.group {
                 None if matches(row) => out.push(Line::Run(i)),
                 None => {}
+                Some(g) if row.seed_group.is_some() => {
+                    if !groups_done.insert(g.as_str()) {
+                        continue;
+                    }
+                    let members: Vec<usize> = (0..self.rows.len()).filter(|&j| self.rows[j].group.as_deref() == Some(g)).collect();
+                    if !(filter.is_empty() || g.to_lowercase().contains(&filter) || members.iter().any(|&j| matches(&self.rows[j]))) {
+                        continue;
+                    }
+                    let mut counts: Vec<(String, usize)> = Vec::new();
+                    for &j in &members {
+                        let s = self.rows[j].status_text();
+                        match counts.iter_mut().find(|(k, _)| *k == s) {
+                            Some(c) => c.1 += 1,
+                            None => counts.push((s, 1)),
+                        }
+                    }
+                    let best = members.iter().filter_map(|&j| self.rows[j].info.as_ref().ok()?.best_eval_mean_reward).max_by(f64::total_cmp);
+                    let Some(info) = row.seed_group.clone() else { continue };
+                    let dir = row.path.parent().map(Path::to_path_buf).unwrap_or_default();
+                    out.push(Line::SeedGroup { label: g.clone(), dir, info, counts, best });
+                    if self.expanded.contains(g) {
+                        out.extend(members.into_iter().map(Line::Run));
+                    }
+                }
                 Some(g) => {
                     if !groups_done.insert(g.as_str()) {
                         continue;
@@ -246,10 +279,16 @@ impl Browser {
         out
     }
 
+    /// The seed group directory a seed's row belongs to.
+    pub fn group_dir_of<'a>(&self, r: &'a RunRow) -> Option<&'a Path> {
+        r.seed_group.as_ref().and(r.path.parent())
+    }
+
     fn toolbar_ui(&mut self, ui: &mut Ui, runs_root: &Path) -> Option<(BrowserAction, PathBuf)> {
         let mut action = None;
         ui.horizontal_wrapped(|ui| {
-            let focused = self.focused.clone().filter(|p| self.rows.iter().any(|r| &r.path == p));
+            let focused = self.focused.clone().filter(|p| self.rows.iter().any(|r| &r.path == p || self.group_dir_of(r) == Some(p)));
+            let group = focused.as_ref().filter(|p| crate::runs::group::GroupDir::is_group(p));
             let on = focused.is_some();
             if let Some(p) = &focused {
                 ui.strong(p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
@@ -260,6 +299,7 @@ impl Browser {
                 action = focused.clone().map(|p| (BrowserAction::LoadConfig, p));
             }
             let row = focused.as_ref().and_then(|p| self.rows.iter().find(|r| &r.path == p));
+            let seeds: Vec<&RunRow> = group.map(|g| self.rows.iter().filter(|r| self.group_dir_of(r) == Some(g)).collect()).unwrap_or_default();
             // A run of someone else's loop (the Python ExperimentLogger) may have neither.
             let replayable = row.is_some_and(|r| {
                 let run = crate::runs::RunDir::at(&r.path);
@@ -268,13 +308,14 @@ impl Browser {
             let replay = ui.add_enabled(replayable, egui::Button::new("Replay episodes"));
             if replay
                 .on_hover_text("Scrub this run's evaluation episodes")
-                .on_disabled_hover_text(if on { "It has no recorded episodes and no model to record them with" } else { "Click a run first" })
+                .on_disabled_hover_text(if group.is_some() { "A seed group: unfold it (+) and pick one of its seeds" } else if on { "It has no recorded episodes and no model to record them with" } else { "Click a run first" })
                 .clicked()
             {
                 action = focused.clone().map(|p| (BrowserAction::Replay, p));
             }
-            let resumable = row.is_some_and(|r| r.resumable());
+            let resumable = row.is_some_and(|r| r.resumable()) || seeds.iter().any(|r| r.resumable() || r.seed_group.as_ref().is_some_and(|g| g.status == crate::runs::group::GroupStatus::Stopped && r.info.is_err()));
             let why_not = match row {
+                None if group.is_some() => "None of its seeds is stopped, failed or interrupted with a checkpoint",
                 Some(r) if r.checkpoints.is_empty() => "It has no checkpoint (it stopped before its first one)",
                 Some(_) => "Only stopped, failed or interrupted runs can be resumed; fork a completed run to train it further",
                 None => "Click a run first",
@@ -285,7 +326,8 @@ impl Browser {
             }
             let forkable = row.is_some_and(|r| !r.checkpoints.is_empty());
             let fork = ui.add_enabled(forkable, egui::Button::new("Fork…"));
-            if fork.on_hover_text("Start a new run from one of its checkpoints with an edited config").on_disabled_hover_text("It has no checkpoint to fork from").clicked() {
+            let why_not = if group.is_some() { "A seed group: unfold it (+) and fork one of its seeds" } else { "It has no checkpoint to fork from" };
+            if fork.on_hover_text("Start a new run from one of its checkpoints with an edited config").on_disabled_hover_text(why_not).clicked() {
                 action = focused.clone().map(|p| (BrowserAction::Fork, p));
             }
             if ui.add_enabled(on, egui::Button::new("Open folder")).on_hover_text("Show the run directory in the file manager").clicked() {
@@ -331,7 +373,7 @@ impl Browser {
         ui.horizontal(|ui| {
             let l = ui.label("Filter");
             ui.add(egui::TextEdit::singleline(&mut self.filter).desired_width(180.0).hint_text("name or sweep")).labelled_by(l.id);
-            let n_runs = lines.iter().filter(|l| matches!(l, Line::Run(_))).count();
+            let n_runs = lines.iter().filter(|l| matches!(l, Line::Run(_) | Line::SeedGroup { .. })).count();
             if self.loading() {
                 ui.spinner();
                 ui.label("scanning…");
@@ -351,6 +393,7 @@ impl Browser {
         ];
         let row_h = ui.text_style_height(&egui::TextStyle::Body) + 6.0;
         let mut toggle_group = None;
+        let mut toggle_seed_group: Option<String> = None;
         let this_year = format_utc(crate::runs::unix_now_secs());
         TableBuilder::new(ui)
             .id_salt("runs_table")
@@ -407,6 +450,74 @@ impl Browser {
                             });
                             row.col(|_| {});
                             row.col(|_| {});
+                        }
+                        Line::SeedGroup { label, dir, info, counts, best } => {
+                            let open = self.expanded.contains(label);
+                            row.set_selected(self.focused.as_ref() == Some(dir));
+                            row.col(|ui| {
+                                let mut on = self.selected.contains(dir);
+                                if ui.checkbox(&mut on, "").on_hover_text("Plot this group's band (several overlay)").changed() {
+                                    if on {
+                                        self.selected.push(dir.clone());
+                                    } else {
+                                        self.selected.retain(|p| p != dir);
+                                    }
+                                }
+                            });
+                            row.col(|ui| {
+                                if ui.small_button(if open { "-" } else { "+" }).on_hover_text(if open { "Fold this seed group" } else { "Show its seeds" }).clicked() {
+                                    toggle_seed_group = Some(label.clone());
+                                }
+                                let text = RichText::new(format!("{label} ({} seeds)", info.seeds.len())).strong();
+                                let resp = ui.selectable_label(self.focused.as_ref() == Some(dir), text).on_hover_text(format!("seed group {}: seeds {:?}", dir.display(), info.seeds));
+                                if resp.clicked() {
+                                    self.focused = Some(dir.clone());
+                                    if ui.input(|i| i.modifiers.command) {
+                                        if !self.selected.contains(dir) {
+                                            self.selected.push(dir.clone());
+                                        }
+                                    } else {
+                                        self.selected = vec![dir.clone()];
+                                    }
+                                }
+                            });
+                            row.col(|ui| {
+                                ui.label(&info.env_id);
+                            });
+                            row.col(|ui| {
+                                ui.label(&info.algorithm);
+                            });
+                            row.col(|ui| {
+                                let short = counts.iter().map(|(s, n)| format!("{n} {s}")).collect::<Vec<_>>().join(", ");
+                                let failed = counts.iter().any(|(s, _)| s == "failed");
+                                let running = counts.iter().any(|(s, _)| s == "running");
+                                let color = if failed { ui.visuals().error_fg_color } else if running { ui.visuals().hyperlink_color } else { ui.visuals().text_color() };
+                                ui.label(RichText::new(&short).color(color)).on_hover_text(format!("seeds: {short}"));
+                            });
+                            row.col(|ui| {
+                                match &info.final_score {
+                                    Some(f) => {
+                                        ui.label(RichText::new(format!("IQM {:.1} [{:.0}, {:.0}]", f.iqm.value, f.iqm.low, f.iqm.high)).small()).on_hover_text(format!(
+                                            "final eval/mean_reward over {} seeds: IQM {:.2}, 95% CI [{:.2}, {:.2}]; mean {:.2} ± {:.2}",
+                                            f.n_seeds, f.iqm.value, f.iqm.low, f.iqm.high, f.mean.value, f.std
+                                        ));
+                                    }
+                                    None => {
+                                        ui.label(RichText::new("IQM when done").weak().small()).on_hover_text("The final-score statistics are computed when the group ends; select it to see its curves now");
+                                    }
+                                }
+                            });
+                            row.col(|ui| {
+                                ui.label(best.map(|b| format!("{b:.1}")).unwrap_or_else(|| "-".into())).on_hover_text("The best evaluation of any seed");
+                            });
+                            row.col(|ui| {
+                                ui.label(info.wall_secs.map(crate::runner::format_duration).unwrap_or_else(|| "-".into()));
+                            });
+                            row.col(|ui| {
+                                let full = format_utc(info.started_at_unix_secs);
+                                let short = if full.get(..4) == this_year.get(..4) { full.get(5..).unwrap_or(&full).to_string() } else { full.clone() };
+                                ui.label(short).on_hover_text(format!("started {full} UTC"));
+                            });
                         }
                         Line::Run(i) => {
                             let r = &self.rows[*i];
@@ -498,6 +609,11 @@ impl Browser {
                     }
                 });
             });
+        if let Some(g) = toggle_seed_group {
+            if !self.expanded.remove(&g) {
+                self.expanded.insert(g);
+            }
+        }
         if let Some(g) = toggle_group {
             if !self.collapsed.remove(&g) {
                 self.collapsed.insert(g);

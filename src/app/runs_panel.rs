@@ -4,6 +4,7 @@
 use super::runs_browser::BrowserAction;
 use super::{plots, RlApp, Tab};
 use crate::config::Config;
+use crate::runs::group::{GroupDir, GroupInfo};
 use crate::runs::{RunDir, RunInfo};
 use egui::{RichText, Ui};
 use std::path::PathBuf;
@@ -33,7 +34,7 @@ impl RlApp {
             ui.separator();
             if let Some((action, path)) = self.browser.browser_ui(ui, &self.settings.runs_dir.clone()) {
                 match action {
-                    BrowserAction::LoadConfig => match Config::load(&RunDir::at(&path).config_yaml()) {
+                    BrowserAction::LoadConfig => match load_config(&path) {
                         Ok(c) => {
                             self.settings.config = c;
                             self.buffers.reset();
@@ -69,28 +70,37 @@ impl RlApp {
                 }
             }
         });
-        self.follower.set(&self.browser.selected, Self::waker(ui.ctx()));
+        // Seed groups are drawn from their statistics, single runs followed live.
+        let (groups, runs): (Vec<PathBuf>, Vec<PathBuf>) = self.browser.selected.iter().cloned().partition(|p| GroupDir::is_group(p));
+        self.follower.set(&runs, Self::waker(ui.ctx()));
         self.follower.poll();
         egui::CentralPanel::default().show(ui, |ui| {
             if self.browser.selected.is_empty() {
-                ui.label(RichText::new("Click a run's name to plot it; tick the boxes to overlay several.").weak());
+                ui.label(RichText::new("Click a run's or seed group's name to plot it; tick the boxes to overlay several.").weak());
             }
             self.details_ui(ui);
-            let series: Vec<(String, &plots::RunMetrics)> = self
-                .browser
-                .selected
-                .iter()
-                .filter_map(|p| Some((p.file_name()?.to_string_lossy().into_owned(), self.follower.data.get(p)?)))
-                .collect();
-            plots::plots_ui(ui, &mut self.settings.plot, &series);
+            let series: Vec<(String, &plots::RunMetrics)> =
+                runs.iter().filter_map(|p| Some((p.file_name()?.to_string_lossy().into_owned(), self.follower.data.get(p)?))).collect();
+            let waker = Self::waker(ui.ctx());
+            if !self.group_view.mode_ui(ui, &self.browser.selected) {
+                return;
+            }
+            if groups.is_empty() {
+                plots::plots_ui(ui, &mut self.settings.plot, &series);
+            } else {
+                self.group_view.bands_ui(ui, &groups, &series, waker);
+            }
         });
     }
 
-    /// The focused run's summary and config.yaml (folded by default).
+    /// The focused run's summary and config.yaml (folded by default); a seed group's record.
     fn details_ui(&mut self, ui: &mut Ui) {
         let Some(focused) = self.browser.focused.clone() else { return };
         let stale = self.details.as_ref().is_none_or(|(p, _, _)| *p != focused);
         let row_info = self.browser.rows.iter().find(|r| r.path == focused).map(|r| r.info.clone());
+        if GroupDir::is_group(&focused) {
+            return self.group_details_ui(ui, &focused);
+        }
         if stale {
             let run = RunDir::at(&focused);
             let config = std::fs::read_to_string(run.config_yaml()).unwrap_or_else(|e| format!("cannot read {}: {e}", run.config_yaml().display()));
@@ -121,6 +131,38 @@ impl RlApp {
             egui::ScrollArea::vertical().id_salt("config_text").max_height(180.0).show(ui, |ui| {
                 ui.add(egui::Label::new(RichText::new(config.as_str()).monospace().small()).selectable(true));
             });
+        });
+    }
+}
+
+/// The config a run directory or seed group was trained with.
+fn load_config(path: &std::path::Path) -> Result<Config, String> {
+    if GroupDir::is_group(path) {
+        return GroupInfo::read(&GroupDir::at(path)).map(|i| i.config).map_err(|e| e.to_string());
+    }
+    Config::load(&RunDir::at(path).config_yaml()).map_err(|e| e.to_string())
+}
+
+impl RlApp {
+    /// A seed group's record: seeds, statuses, final scores.
+    fn group_details_ui(&mut self, ui: &mut Ui, dir: &std::path::Path) {
+        let info = match GroupInfo::read(&GroupDir::at(dir)) {
+            Ok(i) => i,
+            Err(e) => {
+                ui.colored_label(ui.visuals().warn_fg_color, e.to_string());
+                return;
+            }
+        };
+        egui::CollapsingHeader::new(format!("Details of seed group {}", info.name)).id_salt("group_details").show(ui, |ui| {
+            ui.label(format!("{} on {} · {} seeds, {} at a time · {}", info.algorithm, info.env_id, info.seeds.len(), info.parallel, info.status.label()));
+            for e in &info.seed_runs {
+                let score = e.final_score.map(|s| format!("final {s:.2}")).unwrap_or_else(|| "no final score".into());
+                let line = format!("seed {}: {} · {score}", e.seed, format!("{:?}", e.status).to_lowercase());
+                match &e.error {
+                    Some(err) => ui.colored_label(ui.visuals().error_fg_color, format!("{line} · {err}")),
+                    None => ui.label(line),
+                };
+            }
         });
     }
 }

@@ -2,7 +2,9 @@
 //! file operations of the runs browser (open folder, move to trash, dates).
 
 use super::runs_browser::{RunRow, SortKey};
+use crate::runs::group::{GroupDir, GroupInfo};
 use crate::runs::{RunDir, RunInfo, RunStatus};
+use std::sync::Arc;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
@@ -23,7 +25,9 @@ fn read_info(dir: &Path, cache: &mut InfoCache) -> Result<RunInfo, String> {
         }
     }
     let info = if m.is_none() {
-        if run.config_yaml().exists() {
+        if GroupDir::is_group(dir) {
+            Err(GroupInfo::read(&GroupDir::at(dir)).err().map(|e| format!("a seed group that cannot be read: {e}")).unwrap_or_else(|| "a seed group".into()))
+        } else if run.config_yaml().exists() {
             Err("no logs/run_info.json (started by an older version, or its process died at once)".to_string())
         } else {
             Err("not a run directory (no logs/run_info.json or configs/config.yaml)".to_string())
@@ -52,7 +56,7 @@ fn subdirs(root: &Path) -> Vec<PathBuf> {
 pub fn scan(root: &Path, cache: &mut InfoCache) -> Vec<RunRow> {
     let mut rows = Vec::new();
     let now = SystemTime::now();
-    let mut push = |path: PathBuf, group: Option<String>, cache: &mut InfoCache| {
+    let mut push = |path: PathBuf, group: Option<String>, seed_group: Option<Arc<GroupInfo>>, cache: &mut InfoCache| {
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let info = read_info(&path, cache);
         let idle_secs = match &info {
@@ -64,7 +68,22 @@ pub fn scan(root: &Path, cache: &mut InfoCache) -> Vec<RunRow> {
         };
         let dead = matches!(&info, Ok(i) if i.status == RunStatus::Running && i.process_alive() == Some(false));
         let checkpoints = if info.is_ok() { RunDir::at(&path).checkpoints().into_iter().map(|c| c.step).collect() } else { Vec::new() };
-        rows.push(RunRow { path, name, group, info, idle_secs, dead, checkpoints });
+        rows.push(RunRow { path, name, group, seed_group, info, idle_secs, dead, checkpoints });
+    };
+    // A seed group's seeds, listed under the group (its label: `prefix/name`).
+    let push_group = |d: &Path, prefix: Option<&str>, push: &mut dyn FnMut(PathBuf, Option<String>, Option<Arc<GroupInfo>>, &mut InfoCache), cache: &mut InfoCache| {
+        let name = d.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let label = prefix.map(|p| format!("{p}/{name}")).unwrap_or(name);
+        match GroupInfo::read(&GroupDir::at(d)) {
+            Ok(info) => {
+                let info = Arc::new(info);
+                for seed in &info.seeds {
+                    push(GroupDir::at(d).seed_run(*seed).root, Some(label.clone()), Some(info.clone()), cache);
+                }
+            }
+            // A damaged group.json: the directory shows as unreadable, saying why.
+            Err(_) => push(d.to_path_buf(), prefix.map(String::from), None, cache),
+        }
     };
     for d in subdirs(root) {
         if d.join("sweep.json").exists() || d.join("base_config.yaml").exists() {
@@ -72,12 +91,16 @@ pub fn scan(root: &Path, cache: &mut InfoCache) -> Vec<RunRow> {
             // Inside a sweep only trials are listed (the engine keeps e.g. trial_logs/ there too).
             for t in subdirs(&d) {
                 let run = RunDir::at(&t);
-                if run.run_info().exists() || run.config_yaml().exists() {
-                    push(t, group.clone(), cache);
+                if GroupDir::is_group(&t) {
+                    push_group(&t, group.as_deref(), &mut push, cache);
+                } else if run.run_info().exists() || run.config_yaml().exists() {
+                    push(t, group.clone(), None, cache);
                 }
             }
+        } else if GroupDir::is_group(&d) {
+            push_group(&d, None, &mut push, cache);
         } else {
-            push(d, None, cache);
+            push(d, None, None, cache);
         }
     }
     let present: HashSet<&PathBuf> = rows.iter().map(|r| &r.path).collect();

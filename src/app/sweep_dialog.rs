@@ -258,7 +258,7 @@ impl SweepDialog {
                 ui.add(DragValue::new(&mut self.trials).range(1..=1000).prefix("trials "));
             }
             ui.add(DragValue::new(&mut self.workers).range(1..=64).prefix("workers ")).on_hover_text("Trials run at once, each as its own rl-research process");
-            ui.add(DragValue::new(&mut self.seeds).range(1..=10).prefix("seeds per trial ")).on_hover_text("Each trial is repeated with this many seeds; the objective is their mean");
+            ui.add(DragValue::new(&mut self.seeds).range(1..=10).prefix("seeds per trial ")).on_hover_text("With more than one seed each trial is a seed group (trial_<n>/seed_<k>/); the objective is the IQM of their final evaluations from 3 seeds on, else their mean");
         });
         self.rows_ui(ui, config);
         let trials = self.trials_for();

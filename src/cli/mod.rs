@@ -3,6 +3,7 @@
 
 pub mod bench;
 mod bench_sb3;
+pub mod compare;
 pub mod progress;
 mod sweep;
 
@@ -26,6 +27,14 @@ USAGE:
       Schedules: a number (constant) or lin_<number> (linear decay to 0).
       Prints the run directory; Ctrl-C or SIGTERM stops gracefully (models, logs
       and a checkpoint kept). Checkpoints: experiment.checkpoint_freq, keep_checkpoints.
+  rl-research run experiment.n_seeds=5 | experiment.seeds=[0,1,2,3,4] [KEY=VALUE ...]
+      A seed group: the config once per seed (in parallel, one per core) into
+      runs/<name>/seed_<k>/, then group.json and aggregate.csv (IQM, mean, median,
+      95% bootstrap CIs over seeds); ends with a table. stats.bootstrap_reps, stats.confidence,
+      stats.reference_score. --resume GROUP_DIR continues its unfinished seeds.
+  rl-research compare RUN_OR_GROUP RUN_OR_GROUP ... [--json]
+      Final scores side by side (IQM, mean, median, optimality gap with CIs), the
+      probability of improvement P(X > Y) of each pair and the config keys that differ.
   rl-research run --resume RUN_DIR
       Continue a stopped, failed or killed run from its last checkpoint, in place
       (metrics.csv continues without duplicates; identical to an unbroken run on CPU).
@@ -34,7 +43,8 @@ USAGE:
       edited config, e.g. algorithm.params.learning_rate=1e-4 experiment.total_timesteps=200000.
   rl-research run --multirun [--config FILE] [--resume] [--yes] [--json] KEY=V1,V2 KEY=range(a,b[,s]) ... [sweep.*=...]
       Grid search: one trial per combination, sweep.workers at a time (default: cores).
-      sweep.seeds=N (seeds per trial), sweep.objective=final|best, sweep.pruner=median|none.
+      sweep.seeds=N (each trial a seed group of N seeds), sweep.objective=final|best|iqm|mean
+      (default iqm with 3+ seeds, else final), sweep.pruner=median|none.
   rl-research search --trials N [--seed S] [--config FILE] [--resume] [--json] 'KEY=tag(log,interval(1e-5,1e-2))' 'KEY=choice(32,64)' 'KEY=int(interval(1,8))' ...
       Random search with Hydra/Optuna's grammar. Results: runs/<experiment.name>/sweep.csv.
   rl-research eval RUN_DIR|MODEL.zip [--episodes N] [--seed S] [--json]
@@ -68,6 +78,7 @@ pub fn main(args: Vec<String>) -> i32 {
         "run" if tail.iter().any(|a| a == "--multirun" || a == "-m") => sweep::cmd_multirun(tail),
         "run" => cmd_run(tail),
         "search" => sweep::cmd_search(tail),
+        "compare" => compare::cmd_compare(tail),
         "eval" => cmd_eval(tail),
         "video" => cmd_video(tail),
         "bench" => bench::cmd_bench(tail),
@@ -111,7 +122,7 @@ pub fn main(args: Vec<String>) -> i32 {
             0
         }
         other => {
-            eprintln!("error: unknown command '{other}': expected run, search, eval, video, bench, gui or keys\n\n{USAGE}");
+            eprintln!("error: unknown command '{other}': expected run, search, compare, eval, video, bench, gui or keys\n\n{USAGE}");
             2
         }
     }
@@ -257,6 +268,20 @@ fn cmd_run(args: &[String]) -> i32 {
         .join(" ");
     let options = RunOptions { command_line: Some(command_line), stop: stop.clone(), events: Some(tx), waker: None, live_episodes: false };
     let printer = std::thread::spawn(move || progress::print_events(rx));
+    let group = match &mode {
+        RunMode::New(config) if config.experiment.seeds.is_some() || config.experiment.n_seeds.is_some() => Some(runner::group::run_group(config, options.clone())),
+        RunMode::Resume(dir) if crate::runs::group::GroupDir::is_group(dir) => Some(runner::group::resume_group(dir, options.clone())),
+        RunMode::Fork { parent, .. } if crate::runs::group::GroupDir::is_group(parent) => {
+            eprintln!("error: {} is a seed group: fork one of its seeds (rl-research run --fork {}/seed_<k> ...)", parent.display(), parent.display());
+            return 2;
+        }
+        _ => None,
+    };
+    if let Some(result) = group {
+        drop(options);
+        let _ = printer.join();
+        return group_exit(result);
+    }
     let result = match mode {
         RunMode::New(config) => runner::run_experiment_with(&config, options),
         RunMode::Resume(dir) => runner::resume_experiment(&dir, options),
@@ -277,6 +302,32 @@ fn cmd_run(args: &[String]) -> i32 {
             );
             println!("run directory: {}", summary.run_dir.root.display());
             if summary.status == RunStatus::Stopped { 130 } else { 0 }
+        }
+        Err(RunError::Config(e)) => {
+            eprintln!("error: {e}");
+            2
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            1
+        }
+    }
+}
+
+/// Prints a group's table; 0 completed, 1 failed or partial, 130 stopped.
+fn group_exit(result: Result<runner::group::GroupSummary, RunError>) -> i32 {
+    use crate::runs::group::GroupStatus;
+    match result {
+        Ok(summary) => {
+            print!("{}", compare::group_table(&summary));
+            match summary.info.status {
+                GroupStatus::Completed => 0,
+                GroupStatus::Stopped | GroupStatus::Running => {
+                    println!("resume with: rl-research run --resume {}", summary.group.root.display());
+                    130
+                }
+                GroupStatus::Partial | GroupStatus::Failed => 1,
+            }
         }
         Err(RunError::Config(e)) => {
             eprintln!("error: {e}");

@@ -11,8 +11,18 @@ pub fn print_events(rx: Receiver<RunEvent>) {
     let mut err = std::io::stderr();
     let mut last_decile = None;
     let mut best: Option<f64> = None;
+    let mut group: Option<GroupProgress> = None;
     for event in rx {
         match event {
+            RunEvent::GroupStarted { group_dir, seeds, parallel } => {
+                let _ = writeln!(err, "seed group: {}  seeds {:?}, {parallel} at a time", group_dir.display(), seeds);
+                group = Some(GroupProgress { seeds: seeds.len(), ..Default::default() });
+            }
+            RunEvent::Seed { seed, event } => {
+                if let Some(g) = &mut group {
+                    g.event(seed, *event, tty, &mut err);
+                }
+            }
             RunEvent::Started { run_dir, device, note } => {
                 if let Some(n) = note {
                     let _ = writeln!(err, "{n}");
@@ -69,6 +79,66 @@ pub fn print_events(rx: Receiver<RunEvent>) {
                 if tty {
                     let _ = writeln!(err);
                 }
+            }
+        }
+    }
+}
+
+/// A seed group's progress: one bar over all seeds, each seed's evaluations
+/// and notes on their own lines, prefixed with the seed.
+#[derive(Default)]
+struct GroupProgress {
+    seeds: usize,
+    /// seed -> (timesteps, total, steps/s)
+    progress: std::collections::BTreeMap<u64, (u64, u64, f64)>,
+    finished: usize,
+    last_decile: Option<u32>,
+}
+
+impl GroupProgress {
+    fn event(&mut self, seed: u64, event: RunEvent, tty: bool, err: &mut std::io::Stderr) {
+        let clear = if tty { "\r\x1b[K" } else { "" };
+        match event {
+            RunEvent::Started { run_dir, device, .. } => {
+                let _ = writeln!(err, "{clear}seed {seed}: {}  device: {device}", run_dir.display());
+            }
+            RunEvent::Progress { timesteps, total_timesteps, steps_per_sec, .. } => {
+                self.progress.insert(seed, (timesteps, total_timesteps, steps_per_sec));
+                self.draw(tty, err);
+            }
+            RunEvent::Evaluated { timesteps, mean_reward, std_reward, .. } => {
+                let _ = writeln!(err, "{clear}seed {seed} eval @ {timesteps}: mean reward {mean_reward:.2} +/- {std_reward:.2}");
+            }
+            RunEvent::Note { message } => {
+                let _ = writeln!(err, "{clear}seed {seed}: {message}");
+            }
+            RunEvent::Finished { status, .. } => {
+                self.finished += 1;
+                if let Some(p) = self.progress.get_mut(&seed) {
+                    p.0 = p.1.max(p.0);
+                }
+                let _ = writeln!(err, "{clear}seed {seed} {} ({}/{} seeds finished)", format!("{status:?}").to_lowercase(), self.finished, self.seeds);
+            }
+            _ => {}
+        }
+    }
+
+    fn draw(&mut self, tty: bool, err: &mut std::io::Stderr) {
+        let total: u64 = self.progress.values().map(|p| p.1).max().unwrap_or(0) * self.seeds as u64;
+        let done: u64 = self.progress.values().map(|p| p.0).sum();
+        let running: Vec<&(u64, u64, f64)> = self.progress.values().filter(|p| p.0 < p.1).collect();
+        let sps: f64 = running.iter().map(|p| p.2).sum();
+        let frac = (done as f64 / total.max(1) as f64).min(1.0);
+        let eta = total.saturating_sub(done) as f64 / sps.max(1e-9);
+        let line = format!("{:5.1}% {done}/{total} steps over {} seeds | {} running | {:.0} steps/s | ETA {}", frac * 100.0, self.seeds, running.len(), sps, format_duration(eta));
+        if tty {
+            let _ = write!(err, "\r{line}\x1b[K");
+            let _ = err.flush();
+        } else {
+            let decile = (frac * 10.0) as u32;
+            if self.last_decile != Some(decile) {
+                self.last_decile = Some(decile);
+                let _ = writeln!(err, "{line}");
             }
         }
     }

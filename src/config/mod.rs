@@ -66,6 +66,39 @@ pub struct Config {
     pub algorithm: AlgorithmConfig,
     #[serde(default)]
     pub logging: LoggingConfig,
+    #[serde(default)]
+    pub stats: StatsConfig,
+}
+
+/// How a seed group's statistics are computed (see `stats`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StatsConfig {
+    /// Bootstrap resamples behind every confidence interval of a seed group
+    /// (percentile bootstrap over seeds, seeded: the same runs give the same intervals). Default 2000.
+    pub bootstrap_reps: usize,
+    /// Coverage of the confidence intervals, strictly between 0 and 1. Default 0.95.
+    pub confidence: f64,
+    /// The score the optimality gap is measured against; null uses the env's
+    /// (CartPole-v1: 500, LunarLander: 200, its "solved" score).
+    pub reference_score: Option<f64>,
+}
+
+impl Default for StatsConfig {
+    fn default() -> Self {
+        Self { bootstrap_reps: 2000, confidence: 0.95, reference_score: None }
+    }
+}
+
+impl StatsConfig {
+    /// The reference score for `env_id`: the configured one, else the env's own.
+    pub fn reference_for(&self, env_id: &str) -> Option<f64> {
+        self.reference_score.or(match env_id {
+            "CartPole-v1" => Some(500.0),
+            "LunarLander-v3" | "LunarLander-v2" => Some(200.0),
+            _ => None,
+        })
+    }
 }
 
 /// Where a run's metrics go besides logs/metrics.csv (always written).
@@ -97,6 +130,7 @@ impl Default for Config {
             env: EnvConfig::default(),
             algorithm: AlgorithmConfig::default(),
             logging: LoggingConfig::default(),
+            stats: StatsConfig::default(),
         }
     }
 }
@@ -131,6 +165,12 @@ pub struct ExperimentConfig {
     /// Whether DQN checkpoints include the replay buffer. Without it a resume
     /// starts from an empty buffer and is not identical to an uninterrupted run. Default true.
     pub checkpoint_replay_buffer: bool,
+    /// Train once per seed in this list as one seed group, e.g. [0,1,2,3,4]:
+    /// runs_dir/name/seed_<k>/ per seed, group.json and aggregate.csv beside them. Default null (one run).
+    pub seeds: Option<Vec<u64>>,
+    /// A seed group of this many seeds counting up from experiment.seed (the
+    /// short form of experiment.seeds). Default null (one run).
+    pub n_seeds: Option<usize>,
 }
 
 impl Default for ExperimentConfig {
@@ -147,6 +187,8 @@ impl Default for ExperimentConfig {
             checkpoint_freq: None,
             keep_checkpoints: 2,
             checkpoint_replay_buffer: true,
+            seeds: None,
+            n_seeds: None,
         }
     }
 }
@@ -407,6 +449,30 @@ fn check_unit(v: f64, key: &str, lo_open: bool) -> Result<(), ConfigError> {
 }
 
 impl Config {
+    /// The seeds of a seed group (experiment.seeds or experiment.n_seeds), or
+    /// `None` for a single run.
+    pub fn group_seeds(&self) -> Result<Option<Vec<u64>>, ConfigError> {
+        let e = &self.experiment;
+        match (&e.seeds, e.n_seeds) {
+            (Some(_), Some(_)) => err("experiment.seeds and experiment.n_seeds are both set: give the list (experiment.seeds=[0,1,2]) or the count (experiment.n_seeds=3), not both"),
+            (None, None) => Ok(None),
+            (None, Some(n)) => {
+                check((1..=1000).contains(&n), "experiment.n_seeds", format!("must be between 1 and 1000, got {n}"))?;
+                let seeds: Option<Vec<u64>> = (0..n as u64).map(|k| e.seed.checked_add(k)).collect();
+                seeds.map(Some).ok_or_else(|| ConfigError(format!("experiment.n_seeds={n} from experiment.seed={} runs past the largest seed", e.seed)))
+            }
+            (Some(list), None) => {
+                check(!list.is_empty(), "experiment.seeds", "the list is empty: give at least one seed, e.g. experiment.seeds=[0,1,2], or null for a single run")?;
+                check(list.len() <= 1000, "experiment.seeds", format!("has {} seeds: at most 1000", list.len()))?;
+                let mut seen = std::collections::BTreeSet::new();
+                if let Some(dup) = list.iter().find(|s| !seen.insert(**s)) {
+                    return err(format!("experiment.seeds lists seed {dup} more than once: each seed must appear once (got {list:?})"));
+                }
+                Ok(Some(list.clone()))
+            }
+        }
+    }
+
     /// Range and cross-field checks that types alone cannot express.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let e = &self.experiment;
@@ -418,6 +484,11 @@ impl Config {
         let s = self.logging.system_metrics_secs;
         check(s == 0.0 || (0.01..=86_400.0).contains(&s), "logging.system_metrics_secs", format!("must be 0 (off) or between 0.01 and 86400 seconds, got {s}"))?;
         check((1..=1000).contains(&e.keep_checkpoints), "experiment.keep_checkpoints", format!("must be between 1 and 1000, got {}", e.keep_checkpoints))?;
+        self.group_seeds()?;
+        let st = &self.stats;
+        check((1..=1_000_000).contains(&st.bootstrap_reps), "stats.bootstrap_reps", format!("must be between 1 and 1000000, got {}", st.bootstrap_reps))?;
+        check(st.confidence > 0.0 && st.confidence < 1.0, "stats.confidence", format!("must be strictly between 0 and 1 (e.g. 0.95), got {}", st.confidence))?;
+        check(st.reference_score.is_none_or(f64::is_finite), "stats.reference_score", "must be a finite number or null")?;
         if !ENV_IDS.contains(&self.env.id.as_str()) {
             return err(format!(
                 "unknown env id '{}' for key env.id: valid ids are {}",
@@ -535,11 +606,13 @@ fn parse_yaml(text: &str) -> Result<Config, String> {
         #[serde(default)]
         logging: LoggingConfig,
         #[serde(default)]
+        stats: StatsConfig,
+        #[serde(default)]
         #[allow(dead_code)]
         command_line: Option<String>,
     }
     let f: RunFile = serde_saphyr::from_str(text).map_err(|e| e.to_string())?;
-    Ok(Config { experiment: f.experiment, env: f.env, algorithm: f.algorithm, logging: f.logging })
+    Ok(Config { experiment: f.experiment, env: f.env, algorithm: f.algorithm, logging: f.logging, stats: f.stats })
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ pub mod callbacks;
 pub mod checkpoint;
 pub mod eval;
 pub mod external;
+pub mod group;
 pub mod monitor;
 pub mod replay;
 
@@ -80,6 +81,10 @@ pub enum RunEvent {
     Finished { status: RunStatus, run_dir: PathBuf },
     /// Something to tell the user (a fallback, a warning).
     Note { message: String },
+    /// A seed group starts (or resumes): its directory, seeds and how many train at once.
+    GroupStarted { group_dir: PathBuf, seeds: Vec<u64>, parallel: usize },
+    /// An event of one seed of a group (the group itself ends with `Finished`).
+    Seed { seed: u64, event: Box<RunEvent> },
 }
 
 /// Options beyond the config: how to report and how to be stopped.

@@ -11,9 +11,12 @@
 //! runs/<name>/logs/LOCK                 while a process writes into the run (see `lock`)
 //! runs/<name>/checkpoints/step_<n>.ckpt training state to resume or fork from
 //! runs/<name>/videos/                   evaluation videos
+//! runs/<group>/{group.json, aggregate.csv, seed_<k>/}  a seed group (see `group`)
 //! ```
 
 pub mod checkpoint_file;
+pub mod compare;
+pub mod group;
 pub mod lock;
 pub mod logger;
 pub mod model_file;
@@ -91,31 +94,35 @@ impl RunDir {
     /// Creates `runs_dir/name`, or `name_1`, `name_2`, ... if taken: an existing
     /// run is never overwritten. Safe against concurrent sweeps (create_dir is atomic).
     pub fn create_unique(runs_dir: &Path, name: &str) -> io::Result<Self> {
-        std::fs::create_dir_all(runs_dir).map_err(|e| {
-            io::Error::new(e.kind(), format!("cannot create runs directory {}: {e}; set experiment.runs_dir to a writable directory", runs_dir.display()))
-        })?;
-        for i in 0..10_000u32 {
-            let candidate = if i == 0 { name.to_string() } else { format!("{name}_{i}") };
-            let root = runs_dir.join(&candidate);
-            match std::fs::create_dir(&root) {
-                Ok(()) => {
-                    let run = Self::at(root);
-                    for dir in [run.models_dir(), run.root.join("configs"), run.root.join("logs"), run.videos_dir()] {
-                        std::fs::create_dir_all(&dir)?;
-                    }
-                    return Ok(run);
-                }
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
-                Err(e) => {
-                    return Err(io::Error::new(
-                        e.kind(),
-                        format!("cannot create run directory {}: {e}; set experiment.runs_dir to a writable directory", root.display()),
-                    ));
-                }
+        let run = Self::at(create_unique_dir(runs_dir, name)?);
+        for dir in [run.models_dir(), run.root.join("configs"), run.root.join("logs"), run.videos_dir()] {
+            std::fs::create_dir_all(&dir)?;
+        }
+        Ok(run)
+    }
+}
+
+/// Creates `runs_dir/name`, or `name_1`, `name_2`, ... if taken (create_dir is
+/// atomic, so concurrent sweeps never share one): a run or group is never overwritten.
+pub fn create_unique_dir(runs_dir: &Path, name: &str) -> io::Result<PathBuf> {
+    std::fs::create_dir_all(runs_dir).map_err(|e| {
+        io::Error::new(e.kind(), format!("cannot create runs directory {}: {e}; set experiment.runs_dir to a writable directory", runs_dir.display()))
+    })?;
+    for i in 0..10_000u32 {
+        let candidate = if i == 0 { name.to_string() } else { format!("{name}_{i}") };
+        let root = runs_dir.join(&candidate);
+        match std::fs::create_dir(&root) {
+            Ok(()) => return Ok(root),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(e) => {
+                return Err(io::Error::new(
+                    e.kind(),
+                    format!("cannot create run directory {}: {e}; set experiment.runs_dir to a writable directory", root.display()),
+                ));
             }
         }
-        Err(io::Error::other(format!("no free run name for '{name}' in {} after 10000 tries", runs_dir.display())))
     }
+    Err(io::Error::other(format!("no free run name for '{name}' in {} after 10000 tries", runs_dir.display())))
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -7,7 +7,7 @@
 pub mod space;
 
 use crate::runs::logger::read_metrics;
-use crate::runs::{write_atomic, RunDir, RunInfo, RunStatus};
+use crate::runs::{write_atomic, RunDir, RunInfo};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -25,6 +25,10 @@ pub enum Objective {
     Final,
     /// The best periodic evaluation.
     Best,
+    /// The interquartile mean of the seeds' final evaluations (the default with 3 or more seeds).
+    Iqm,
+    /// The mean of the seeds' final evaluations.
+    Mean,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,15 +44,25 @@ pub enum TrialStatus {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SweepSettings {
     pub workers: usize,
+    /// Seeds per trial: with more than one, each trial is a seed group.
     pub seeds: usize,
-    pub objective: Objective,
+    /// `None`: `iqm` with 3 or more seeds, else `final`.
+    #[serde(default)]
+    pub objective: Option<Objective>,
     /// Median pruner on (`sweep.pruner=median`).
     pub pruner: bool,
 }
 
 impl Default for SweepSettings {
     fn default() -> Self {
-        Self { workers: cores(), seeds: 1, objective: Objective::Final, pruner: false }
+        Self { workers: cores(), seeds: 1, objective: None, pruner: false }
+    }
+}
+
+impl SweepSettings {
+    /// The objective in effect: the one given, else `iqm` with 3 or more seeds, else `final`.
+    pub fn objective(&self) -> Objective {
+        self.objective.unwrap_or(if self.seeds >= 3 { Objective::Iqm } else { Objective::Final })
     }
 }
 
@@ -65,11 +79,13 @@ impl SweepSettings {
             "sweep.workers" => self.workers = positive(value)?,
             "sweep.seeds" => self.seeds = positive(value)?,
             "sweep.objective" => {
-                self.objective = match value {
+                self.objective = Some(match value {
                     "final" => Objective::Final,
                     "best" => Objective::Best,
-                    _ => return Err(format!("sweep.objective: '{value}' is not final or best")),
-                }
+                    "iqm" => Objective::Iqm,
+                    "mean" => Objective::Mean,
+                    _ => return Err(format!("sweep.objective: '{value}' is not final, best, iqm or mean")),
+                })
             }
             "sweep.pruner" => {
                 self.pruner = match value {
@@ -109,24 +125,63 @@ pub struct TrialResult {
     pub error: Option<String>,
 }
 
-/// Where trial `id`'s seed `k` runs (the first free name, so reruns never overwrite).
-fn trial_name(sweep_dir: &Path, id: usize, k: usize, seeds: usize) -> String {
-    let base = if seeds > 1 { format!("trial_{id}_s{k}") } else { format!("trial_{id}") };
+/// Where trial `id` runs (a run, or a seed group with several seeds): the
+/// first free name, so reruns never overwrite.
+fn trial_name(sweep_dir: &Path, id: usize) -> String {
+    let base = format!("trial_{id}");
     (0..).map(|i| if i == 0 { base.clone() } else { format!("{base}_{i}") }).find(|n| !sweep_dir.join(n).exists()).unwrap_or(base)
 }
 
-/// Objective of one finished run.
-pub fn run_objective(run: &RunDir, objective: Objective) -> Option<f64> {
-    match objective {
-        Objective::Best => RunInfo::read(run).ok()?.best_eval_mean_reward,
-        Objective::Final => read_metrics(&run.metrics_csv()).ok()?.into_iter().rev().find(|r| r.metric == "eval/mean_reward").map(|r| r.value),
+/// The run directories of a trial: itself, or its seeds' for a seed group.
+fn trial_runs(dir: &Path) -> Vec<RunDir> {
+    match crate::runs::group::GroupInfo::read(&crate::runs::group::GroupDir::at(dir)) {
+        Ok(info) => info.seeds.iter().map(|s| crate::runs::group::GroupDir::at(dir).seed_run(*s)).collect(),
+        Err(_) => vec![RunDir::at(dir)],
     }
 }
 
+/// Objective of one finished run (for `iqm`/`mean`: its final evaluation).
+pub fn run_objective(run: &RunDir, objective: Objective) -> Option<f64> {
+    match objective {
+        Objective::Best => RunInfo::read(run).ok()?.best_eval_mean_reward,
+        Objective::Final | Objective::Iqm | Objective::Mean => read_metrics(&run.metrics_csv()).ok()?.into_iter().rev().find(|r| r.metric == "eval/mean_reward").map(|r| r.value),
+    }
+}
+
+/// A trial's objective over its seeds: (value, spread) — IQM or mean of the
+/// per-seed values, with their sample std; `None` without values.
+pub fn trial_objective(dir: &Path, objective: Objective) -> (Option<f64>, Option<f64>, Vec<u64>) {
+    let runs = trial_runs(dir);
+    let seeds = runs.iter().filter_map(|r| RunInfo::read(r).ok().map(|i| i.seed)).collect();
+    let values: Vec<f64> = runs.iter().filter_map(|r| run_objective(r, objective)).collect();
+    if values.is_empty() {
+        return (None, None, seeds);
+    }
+    let value = match objective {
+        Objective::Iqm => crate::stats::iqm(&values),
+        _ => crate::stats::mean(&values),
+    };
+    (Some(value), Some(if values.len() > 1 { crate::stats::sample_std(&values) } else { 0.0 }), seeds)
+}
+
+/// A trial's evaluation curve: its run's, or the mean over its seeds at each step.
 fn evals(run: &Path) -> Vec<(u64, f64)> {
-    read_metrics(&RunDir::at(run).metrics_csv())
-        .map(|rows| rows.into_iter().filter(|r| r.metric == "eval/mean_reward").map(|r| (r.timesteps, r.value)).collect())
-        .unwrap_or_default()
+    let per_run: Vec<Vec<(u64, f64)>> = trial_runs(run)
+        .iter()
+        .map(|r| read_metrics(&r.metrics_csv()).map(|rows| rows.into_iter().filter(|r| r.metric == "eval/mean_reward").map(|r| (r.timesteps, r.value)).collect()).unwrap_or_default())
+        .collect();
+    if per_run.len() == 1 {
+        return per_run.into_iter().next().unwrap_or_default();
+    }
+    // Steps every seed has reached, averaged.
+    let Some(shortest) = per_run.iter().min_by_key(|c| c.len()) else { return Vec::new() };
+    shortest
+        .iter()
+        .map(|(t, _)| {
+            let vals: Vec<f64> = per_run.iter().filter_map(|c| c.iter().find(|(ct, _)| ct == t).map(|(_, v)| *v)).collect();
+            (*t, crate::stats::mean(&vals))
+        })
+        .collect()
 }
 
 /// The median pruner's verdict: prune if `value` at `t` is below the median of
@@ -145,7 +200,8 @@ pub fn median_prune(completed: &[Vec<(u64, f64)>], t: u64, value: f64) -> bool {
 /// Runs one seed of one trial as a child process; returns (status, run dir, error).
 /// A seed of a trial to run: a new run, or a stopped one continued from its checkpoint.
 enum Child<'a> {
-    New { name: &'a str, params: &'a [(String, String)], seed: u64 },
+    /// `seeds` > 1: a seed group of that many seeds from `seed`.
+    New { name: &'a str, params: &'a [(String, String)], seed: u64, seeds: usize },
     Resume(&'a Path),
 }
 
@@ -168,12 +224,15 @@ fn run_child(exe: &Path, spec: &SweepSpec, sweep_dir: &Path, child_run: Child, t
     stop: &AtomicBool, completed: &Mutex<Vec<Vec<(u64, f64)>>>) -> (TrialStatus, PathBuf, Option<String>) {
     let mut cmd = trial_command(exe);
     let (run_dir, name) = match child_run {
-        Child::New { name, params, seed } => {
+        Child::New { name, params, seed, seeds } => {
             cmd.arg("run").args(&spec.base_args);
             for (k, v) in params {
                 cmd.arg(format!("{k}={v}"));
             }
             cmd.arg(format!("experiment.runs_dir={}", sweep_dir.display())).arg(format!("experiment.name={name}")).arg(format!("experiment.seed={seed}"));
+            if seeds > 1 {
+                cmd.arg(format!("experiment.n_seeds={seeds}"));
+            }
             (sweep_dir.join(name), name.to_string())
         }
         Child::Resume(dir) => {
@@ -197,7 +256,6 @@ fn run_child(exe: &Path, spec: &SweepSpec, sweep_dir: &Path, child_run: Child, t
         Ok(c) => c,
         Err(e) => return (TrialStatus::Failed, run_dir, Some(format!("cannot start {}: {e}", exe.display()))),
     };
-    let stop_file = crate::runs::RunDir::at(&run_dir).stop_file();
     let mut pruned = false;
     let code = loop {
         match child.try_wait() {
@@ -206,13 +264,15 @@ fn run_child(exe: &Path, spec: &SweepSpec, sweep_dir: &Path, child_run: Child, t
             Err(e) => return (TrialStatus::Failed, run_dir, Some(format!("waiting for trial: {e}"))),
         }
         if stop.load(Ordering::SeqCst) && run_dir.exists() {
-            let _ = std::fs::write(&stop_file, b"sweep stopped\n");
+            for r in trial_runs(&run_dir) {
+                let _ = std::fs::write(r.stop_file(), b"sweep stopped\n");
+            }
         }
         if spec.settings.pruner && !pruned {
             if let Some(&(t, v)) = evals(&run_dir).last() {
                 let done = completed.lock().map(|c| c.clone()).unwrap_or_default();
                 if median_prune(&done, t, v) {
-                    pruned = std::fs::write(&stop_file, b"pruned by the median pruner\n").is_ok();
+                    pruned = trial_runs(&run_dir).iter().filter(|r| r.root.exists()).all(|r| std::fs::write(r.stop_file(), b"pruned by the median pruner\n").is_ok());
                 }
             }
         }
@@ -222,6 +282,7 @@ fn run_child(exe: &Path, spec: &SweepSpec, sweep_dir: &Path, child_run: Child, t
         Some(0) => (TrialStatus::Completed, run_dir, None),
         Some(130) if pruned => (TrialStatus::Pruned, run_dir, None),
         Some(130) => (TrialStatus::Stopped, run_dir, None),
+        Some(1) if crate::runs::group::GroupDir::is_group(&run_dir) => (TrialStatus::Failed, run_dir, Some(format!("some seeds failed (see trial_logs/{name}.log)"))),
         Some(2) => (TrialStatus::Failed, run_dir, Some(format!("bad configuration (see trial_logs/{name}.log)"))),
         other => (TrialStatus::Failed, run_dir, Some(format!("exit code {other:?} (see trial_logs/{name}.log)"))),
     }
@@ -265,44 +326,31 @@ pub fn run_sweep(exe: &Path, spec: &SweepSpec, sweep_dir: &Path, resume: bool, s
                 let t0 = Instant::now();
                 let mut r = TrialResult { id, params: params.clone(), seeds: vec![], objective_mean: None, objective_std: None,
                     status: TrialStatus::Completed, wall_secs: 0.0, run_dirs: vec![], error: None };
-                let mut values = Vec::new();
-                // A trial the sweep stopped continues from its runs' checkpoints.
-                let stopped_dirs: &[PathBuf] = match previous.get(&id) {
-                    Some(p) if p.status == TrialStatus::Stopped && p.params == *params => &p.run_dirs,
-                    _ => &[],
+                // A trial the sweep stopped continues from its checkpoints (a seed group: its unfinished seeds).
+                let earlier = match previous.get(&id) {
+                    Some(p) if p.status == TrialStatus::Stopped && p.params == *params => p.run_dirs.first().cloned(),
+                    _ => None,
                 };
-                for k in 0..spec.settings.seeds {
-                    let seed = spec.base_seed + k as u64;
-                    let name = trial_name(sweep_dir, id, k, spec.settings.seeds);
-                    let earlier = stopped_dirs.get(k).map(|d| (d, RunInfo::read(&RunDir::at(d)).map(|i| i.status)));
-                    let (status, dir, error) = match earlier {
-                        Some((d, Ok(RunStatus::Completed))) => (TrialStatus::Completed, d.clone(), None),
-                        Some((d, Ok(RunStatus::Stopped))) if !RunDir::at(d).checkpoints().is_empty() => {
-                            run_child(exe, spec, sweep_dir, Child::Resume(d), threads, &stop, &completed_curves)
-                        }
-                        _ => run_child(exe, spec, sweep_dir, Child::New { name: &name, params, seed }, threads, &stop, &completed_curves),
-                    };
-                    r.seeds.push(seed);
-                    if status == TrialStatus::Completed {
-                        if let Some(v) = run_objective(&RunDir::at(&dir), spec.settings.objective) {
-                            values.push(v);
-                        }
-                        if let Ok(mut c) = completed_curves.lock() {
-                            c.push(evals(&dir));
-                        }
-                    }
-                    r.run_dirs.push(dir);
-                    if status != TrialStatus::Completed {
-                        r.status = status;
-                        r.error = error;
-                        break;
+                let resumable = |d: &Path| crate::runs::group::GroupDir::is_group(d) || !RunDir::at(d).checkpoints().is_empty();
+                let name = trial_name(sweep_dir, id);
+                let seeds = spec.settings.seeds;
+                let (status, dir, error) = match earlier {
+                    Some(d) if resumable(&d) => run_child(exe, spec, sweep_dir, Child::Resume(&d), threads, &stop, &completed_curves),
+                    _ => run_child(exe, spec, sweep_dir, Child::New { name: &name, params, seed: spec.base_seed, seeds }, threads, &stop, &completed_curves),
+                };
+                let objective = spec.settings.objective();
+                let (value, spread, seeds_used) = trial_objective(&dir, objective);
+                r.seeds = if seeds_used.is_empty() { (0..seeds as u64).map(|k| spec.base_seed + k).collect() } else { seeds_used };
+                if status == TrialStatus::Completed {
+                    r.objective_mean = value;
+                    r.objective_std = spread;
+                    if let Ok(mut c) = completed_curves.lock() {
+                        c.push(evals(&dir));
                     }
                 }
-                if !values.is_empty() && r.status == TrialStatus::Completed {
-                    let (m, s) = crate::runner::mean_std(&values);
-                    r.objective_mean = Some(m);
-                    r.objective_std = Some(s);
-                }
+                r.status = status;
+                r.error = error;
+                r.run_dirs.push(dir);
                 r.wall_secs = t0.elapsed().as_secs_f64();
                 if let Ok(mut cb) = on_trial.lock() {
                     (*cb)(&r);

@@ -234,3 +234,66 @@ fn gui_resumes_a_stopped_run_and_forks_it_from_a_checkpoint() {
     assert!(pts.windows(2).all(|w| w[0][0] <= w[1][0]), "one line, in step order");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn gui_trains_a_seed_group_draws_its_band_and_compares_groups() {
+    let dir = crate::temp_dir("gui-groups");
+    // A second group to compare with, trained through the library: another learning rate.
+    let other = crate::resume::small_config("cartpole_ppo", &dir, &["experiment.name=lr_low", "experiment.n_seeds=3", "algorithm.params.learning_rate=1e-5"]);
+    let done = rl_research::runner::group::run_group(&other, Default::default()).unwrap();
+    assert_eq!(done.info.status, rl_research::runs::group::GroupStatus::Completed);
+    let mut settings = Settings::default();
+    settings.runs_dir = dir.clone();
+    settings.config = crate::resume::small_config("cartpole_ppo", &dir, &["experiment.name=gui_group"]);
+    let mut harness = Harness::builder().with_size(egui::vec2(1280.0, 800.0)).build_ui_state(|ui, app: &mut RlApp| app.ui(ui), RlApp::new(settings));
+    harness.step();
+    harness.get_by_label("Seeds");
+    harness.get_by_label("Run");
+    // The Seeds field beside Run: 3 seeds make Run a seed group.
+    harness.state_mut().settings.config.experiment.n_seeds = Some(3);
+    harness.step();
+    harness.get_by_label("Run 3 seeds").click();
+    harness.step();
+    wait_until(&mut harness, "the group to finish", 180, |a| a.jobs.list.len() == 1 && !a.jobs.list[0].running());
+    let job = &harness.state().jobs.list[0];
+    assert_eq!(job.status, Some(RunStatus::Completed), "{:?}", job.error);
+    let group = dir.join("gui_group");
+    assert_eq!(job.run_dir.as_deref(), Some(group.as_path()));
+    let progress = job.group.clone().expect("a group job");
+    assert_eq!((progress.seeds.clone(), progress.finished.len()), (vec![0, 1, 2], 3));
+    assert!(job.metrics.contains_key("eval/mean_reward"), "the live plots follow the first seed");
+
+    // The runs browser folds each group into one line; selecting it plots its band.
+    harness.get_by_label("Runs").click();
+    wait_until(&mut harness, "the runs scan", 30, |a| a.browser.rows.len() == 6);
+    harness.get_by_label("gui_group (3 seeds)").click();
+    wait_until(&mut harness, "the group's statistics", 30, |a| a.group_view.loaded(&group).is_some());
+    assert_eq!(harness.state().browser.selected, vec![group.clone()]);
+    // Band choice (IQM ± 95% CI by default) and the per-seed lines toggle.
+    assert_eq!(harness.state().group_view.band, rl_research::app::group_view::Band::IqmCi);
+    harness.get_by_label("seeds").click();
+    harness.step();
+    assert!(harness.state().group_view.show_seeds);
+    let s = harness.state().group_view.loaded(&group).unwrap();
+    let eval = &s.aggregate.curves.iter().find(|(m, _)| m == "eval/mean_reward").unwrap().1;
+    assert!(eval.len() >= 4 && eval.iter().all(|p| p.n_seeds == 3 && p.iqm_ci.0 <= p.iqm && p.iqm <= p.iqm_ci.1), "{eval:?}");
+    // Unfolded, its seeds are listed under it.
+    assert!(harness.query_by_label("seed_1").is_none(), "folded by default");
+    harness.get_all_by_label("+").next().expect("a fold button").click();
+    harness.run_steps(2);
+    harness.get_by_label("seed_1");
+
+    // Compare: both groups' final-score intervals, P(X > Y) and the one config key that differs.
+    harness.state_mut().browser.selected = vec![group.clone(), dir.join("lr_low")];
+    harness.step();
+    harness.get_by_label("Compare").click();
+    wait_until(&mut harness, "the comparison", 30, |a| a.group_view.comparison().is_some());
+    harness.get_by_label("Probability of improvement");
+    harness.get_by_label_contains("P(gui_group > lr_low)");
+    harness.get_by_label("Config differences (1 keys)");
+    harness.get_by_label("algorithm.params.learning_rate");
+    harness.get_by_label("Optimality gap");
+    let c = harness.state().group_view.comparison().unwrap().clone();
+    assert_eq!(c.targets.iter().map(|t| t.scores.len()).collect::<Vec<_>>(), vec![3, 3]);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -2,6 +2,7 @@
 
 mod crash;
 mod fpmode;
+mod groups;
 mod gui;
 mod gym_parity;
 mod hostile;

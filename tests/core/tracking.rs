@@ -9,8 +9,13 @@ use std::collections::BTreeMap;
 /// Runs `tests/tb/<script> <arg>` with the checkers' Python; its stdout, or
 /// `None` (printed) where that Python lacks the package — an error under CI.
 fn python_checker(script: &str, arg: &std::path::Path, what: &str) -> Option<Vec<u8>> {
+    python_checker_in("tests/tb", script, arg, what)
+}
+
+/// [`python_checker`] for a script in `dir` (relative to the crate).
+pub fn python_checker_in(dir: &str, script: &str, arg: &std::path::Path, what: &str) -> Option<Vec<u8>> {
     let python = std::env::var("RL_RESEARCH_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
-    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tb").join(script);
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(dir).join(script);
     let why = match std::process::Command::new(&python).arg(&script).arg(arg).output() {
         Ok(o) if o.status.success() => return Some(o.stdout),
         Ok(o) => String::from_utf8_lossy(&o.stderr).lines().last().unwrap_or("").to_string(),

@@ -1,0 +1,223 @@
+//! Seed groups: one config trained once per seed (`experiment.seeds` /
+//! `experiment.n_seeds`), each seed a standard run in `runs/<name>/seed_<k>/`,
+//! then the group's statistics (`runs::group`).
+//!
+//! Seeds run as threads of this process, as many at once as there are cores
+//! (each seed is one `run_experiment_with`: its own envs, RNG streams and run
+//! directory, so seed k gives the same run in a group as alone). The layout
+//! and statistics do not depend on how seeds execute.
+
+use super::{resume_experiment, run_experiment_with, RunError, RunEvent, RunOptions};
+use crate::config::{Config, ConfigError};
+use crate::runs::group::{self, Aggregate, GroupDir, GroupInfo, GroupStatus, SeedEntry, SeedState};
+use crate::runs::{unix_now_secs, RunStatus};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::channel;
+use std::sync::Mutex;
+use std::time::Instant;
+
+/// A finished (or stopped) group: its record, statistics and what else is in its directory.
+#[derive(Clone, Debug)]
+pub struct GroupSummary {
+    pub group: GroupDir,
+    pub info: GroupInfo,
+    pub aggregate: Aggregate,
+    /// Each seed as its directory says (curves included).
+    pub seeds: Vec<SeedState>,
+    /// Directories or files in the group that are not its own (left alone, reported).
+    pub foreign: Vec<PathBuf>,
+}
+
+/// Seeds trained at once: one per core of the budget (each seed's own work is
+/// mostly serial). The budget is `RAYON_NUM_THREADS` where set (a sweep gives
+/// each trial its share that way), else the cores this process may use.
+pub fn parallel_seeds(n_seeds: usize) -> usize {
+    let budget = std::env::var("RAYON_NUM_THREADS").ok().and_then(|v| v.parse::<usize>().ok()).filter(|&n| n > 0).unwrap_or_else(crate::sweep::cores);
+    budget.min(n_seeds).max(1)
+}
+
+/// Seed `seed`'s config: the group's with one seed, written into the group directory.
+pub fn seed_config(config: &Config, group: &GroupDir, seed: u64) -> Config {
+    let mut c = config.clone();
+    c.experiment.seeds = None;
+    c.experiment.n_seeds = None;
+    c.experiment.seed = seed;
+    c.experiment.runs_dir = group.root.clone();
+    c.experiment.name = GroupDir::seed_name(seed);
+    c
+}
+
+/// Seeds listed in `RL_RESEARCH_FAULT_SEEDS` (comma-separated) fail at once
+/// without training: how the tests check what a group does with a failed seed.
+fn fault_injected(seed: u64) -> bool {
+    std::env::var("RL_RESEARCH_FAULT_SEEDS").is_ok_and(|v| v.split(',').any(|s| s.trim().parse::<u64>().ok() == Some(seed)))
+}
+
+/// What to do for one seed.
+enum SeedJob {
+    New(Box<Config>),
+    Resume(PathBuf),
+}
+
+/// Trains a new seed group of `config` (which must name its seeds).
+pub fn run_group(config: &Config, options: RunOptions) -> Result<GroupSummary, RunError> {
+    config.validate()?;
+    let seeds = config.group_seeds()?.ok_or_else(|| ConfigError("not a seed group: set experiment.seeds=[0,1,2] or experiment.n_seeds=3".into()))?;
+    let group = GroupDir::create_unique(&config.experiment.runs_dir, &config.experiment.name)?;
+    let info = GroupInfo {
+        kind: "seed_group".into(),
+        name: group.name(),
+        algorithm: config.algorithm.name().into(),
+        env_id: config.env.id.clone(),
+        seeds: seeds.clone(),
+        status: GroupStatus::Running,
+        config: config.clone(),
+        command_line: options.command_line.clone(),
+        started_at_unix_secs: unix_now_secs(),
+        finished_at_unix_secs: None,
+        wall_secs: None,
+        parallel: parallel_seeds(seeds.len()),
+        seed_runs: seeds.iter().map(|&s| SeedEntry { seed: s, dir: GroupDir::seed_name(s), status: RunStatus::Running, final_score: None, error: None }).collect(),
+        final_score: None,
+    };
+    info.write(&group)?;
+    let jobs = seeds.iter().map(|&s| (s, SeedJob::New(Box::new(seed_config(config, &group, s))))).collect();
+    execute(group, info, jobs, options, 0.0)
+}
+
+/// Continues a stopped or interrupted group: completed seeds are kept, stopped
+/// or killed ones resume from their checkpoints, seeds never started start.
+pub fn resume_group(dir: &Path, options: RunOptions) -> Result<GroupSummary, RunError> {
+    let group = GroupDir::at(dir);
+    let mut info = GroupInfo::read(&group).map_err(|e| RunError::Checkpoint(e.to_string()))?;
+    let mut jobs = Vec::new();
+    let mut notes = Vec::new();
+    for &seed in &info.seeds {
+        let state = SeedState::read(&group, seed);
+        match state.info.as_ref().map(|i| i.status) {
+            Some(RunStatus::Completed) => {}
+            Some(_) if !state.run.checkpoints().is_empty() => jobs.push((seed, SeedJob::Resume(state.run.root.clone()))),
+            Some(status) => notes.push(format!("seed {seed} ({status:?}) has no checkpoint to resume from: it stays as it is; {} keeps its logs", state.run.root.display())),
+            None if !state.run.root.exists() => jobs.push((seed, SeedJob::New(Box::new(seed_config(&info.config, &group, seed))))),
+            None => notes.push(format!("seed {seed}: {} has no readable logs/run_info.json: left as it is", state.run.root.display())),
+        }
+    }
+    if jobs.is_empty() {
+        return Err(RunError::Checkpoint(format!(
+            "{}: no seed left to resume ({}){}",
+            dir.display(),
+            info.status.label(),
+            if notes.is_empty() { String::new() } else { format!("; {}", notes.join("; ")) }
+        )));
+    }
+    if let Some(tx) = &options.events {
+        for message in notes {
+            let _ = tx.send(RunEvent::Note { message });
+        }
+    }
+    info.status = GroupStatus::Running;
+    info.finished_at_unix_secs = None;
+    let wall0 = info.wall_secs.unwrap_or(0.0);
+    info.write(&group)?;
+    execute(group, info, jobs, options, wall0)
+}
+
+/// Runs `jobs` `info.parallel` at a time, then writes the statistics.
+fn execute(group: GroupDir, mut info: GroupInfo, jobs: Vec<(u64, SeedJob)>, options: RunOptions, wall0: f64) -> Result<GroupSummary, RunError> {
+    let t0 = Instant::now();
+    let send = |ev: RunEvent| {
+        if let Some(tx) = &options.events {
+            let _ = tx.send(ev);
+            if let Some(w) = &options.waker {
+                w();
+            }
+        }
+    };
+    send(RunEvent::GroupStarted { group_dir: group.root.clone(), seeds: info.seeds.clone(), parallel: info.parallel });
+    let first_seed = info.seeds.first().copied();
+    let errors: Mutex<Vec<(u64, String)>> = Mutex::new(Vec::new());
+    let queue = Mutex::new(jobs.into_iter());
+    std::thread::scope(|scope| {
+        for _ in 0..info.parallel {
+            scope.spawn(|| loop {
+                if options.stop.load(Ordering::SeqCst) {
+                    return;
+                }
+                let Some((seed, job)) = queue.lock().ok().and_then(|mut q| q.next()) else { return };
+                let (tx, rx) = channel::<RunEvent>();
+                let seed_options = RunOptions {
+                    command_line: options.command_line.clone(),
+                    stop: options.stop.clone(),
+                    events: Some(tx),
+                    waker: None,
+                    live_episodes: options.live_episodes && Some(seed) == first_seed,
+                };
+                if fault_injected(seed) {
+                    if let Ok(mut errs) = errors.lock() {
+                        errs.push((seed, format!("injected failure (RL_RESEARCH_FAULT_SEEDS lists seed {seed})")));
+                    }
+                    send(RunEvent::Seed { seed, event: Box::new(RunEvent::Finished { status: RunStatus::Failed, run_dir: group.seed_run(seed).root }) });
+                    continue;
+                }
+                let forward = std::thread::scope(|inner| {
+                    inner.spawn(|| {
+                        for event in rx {
+                            send(RunEvent::Seed { seed, event: Box::new(event) });
+                        }
+                    });
+                    match job {
+                        SeedJob::New(config) => run_experiment_with(&config, seed_options),
+                        SeedJob::Resume(dir) => resume_experiment(&dir, seed_options),
+                    }
+                });
+                if let Err(e) = forward {
+                    if let Ok(mut errs) = errors.lock() {
+                        errs.push((seed, e.to_string()));
+                    }
+                }
+            });
+        }
+    });
+    let errors = errors.into_inner().unwrap_or_default();
+    let seeds: Vec<SeedState> = info.seeds.iter().map(|&s| SeedState::read(&group, s)).collect();
+    let aggregate = group::aggregate(&info.config, &seeds);
+    let mut statuses = Vec::new();
+    for (entry, state) in info.seed_runs.iter_mut().zip(&seeds) {
+        // A seed the stop kept from starting is stopped, not failed: resume starts it.
+        let status = match &state.info {
+            Some(i) => i.status,
+            None if !state.run.root.exists() && options.stop.load(Ordering::SeqCst) => RunStatus::Stopped,
+            None => RunStatus::Failed,
+        };
+        entry.status = status;
+        entry.final_score = state.final_score();
+        entry.error = errors.iter().find(|(s, _)| *s == entry.seed).map(|(_, e)| e.clone()).or_else(|| state.info.as_ref().and_then(|i| i.error.clone()));
+        statuses.push(status);
+    }
+    info.status = GroupStatus::of(&statuses);
+    info.final_score = aggregate.final_score.clone();
+    info.finished_at_unix_secs = Some(unix_now_secs());
+    info.wall_secs = Some(wall0 + t0.elapsed().as_secs_f64());
+    let written = group::write_aggregate_csv(&group, &aggregate, info.config.experiment.total_timesteps).and_then(|()| info.write(&group));
+    let foreign = group.foreign_entries(&info);
+    let status = match info.status {
+        GroupStatus::Completed => RunStatus::Completed,
+        GroupStatus::Stopped | GroupStatus::Running => RunStatus::Stopped,
+        GroupStatus::Partial | GroupStatus::Failed => RunStatus::Failed,
+    };
+    send(RunEvent::Finished { status, run_dir: group.root.clone() });
+    written?;
+    Ok(GroupSummary { group, info, aggregate, seeds, foreign })
+}
+
+/// Reads a group and computes its statistics from its seeds' directories as
+/// they are now (a running group's so far): what `compare` and the GUI show.
+pub fn load_group(dir: &Path) -> Result<GroupSummary, String> {
+    let (mut info, seeds) = group::read_group(dir).map_err(|e| e.to_string())?;
+    let group = GroupDir::at(dir);
+    let aggregate = group::aggregate(&info.config, &seeds);
+    info.final_score = aggregate.final_score.clone();
+    let foreign = group.foreign_entries(&info);
+    Ok(GroupSummary { group, info, aggregate, seeds, foreign })
+}
