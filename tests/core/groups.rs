@@ -204,3 +204,36 @@ fn statistics_match_rliable() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_stopped_group_resumes_its_unfinished_seeds() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let dir = crate::temp_dir("groups-resume");
+    let config = crate::resume::small_config("cartpole_ppo", &dir, &["experiment.name=g", "experiment.n_seeds=3", "experiment.total_timesteps=40000"]);
+    let stop = std::sync::Arc::new(AtomicBool::new(false));
+    let watcher = {
+        let (stop, seed0) = (stop.clone(), dir.join("g/seed_0"));
+        std::thread::spawn(move || {
+            while rl_research::RunDir::at(&seed0).checkpoints().is_empty() {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            stop.store(true, Ordering::SeqCst);
+        })
+    };
+    let options = rl_research::RunOptions { stop, ..Default::default() };
+    let first = rl_research::runner::group::run_group(&config, options).unwrap();
+    watcher.join().unwrap();
+    assert_eq!(first.info.status, GroupStatus::Stopped, "{:?}", first.info.seed_runs);
+    let out = Command::new(exe()).args(["run", "--resume", dir.join("g").to_str().unwrap()]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let info = GroupInfo::read(&GroupDir::at(dir.join("g"))).unwrap();
+    assert_eq!(info.status, GroupStatus::Completed);
+    assert_eq!(info.final_score.map(|f| f.n_seeds), Some(3));
+    // Seeds that had started continued in place; none was run twice.
+    let names: Vec<String> = std::fs::read_dir(dir.join("g")).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    assert!(!names.iter().any(|n| n.matches('_').count() > 1), "{names:?}");
+    let s0 = rl_research::runs::RunInfo::read(&rl_research::RunDir::at(dir.join("g/seed_0"))).unwrap();
+    assert_eq!((s0.resumed.len(), s0.timesteps_done >= 40000), (1, true));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -139,3 +139,35 @@ fn a_stopped_sweep_resumes_its_trials_from_their_checkpoints() {
     assert!(!sweep_dir.join("trial_0_1").exists(), "a stopped trial is continued, not run again from scratch");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn with_several_seeds_each_trial_is_a_seed_group_ranked_by_iqm() {
+    let dir = crate::temp_dir("sweep-groups");
+    let sweep_dir = dir.join("study");
+    let kv = |k: &str, v: &str| (k.to_string(), v.to_string());
+    let mut settings = SweepSettings { workers: 1, seeds: 3, ..SweepSettings::default() };
+    settings.set("sweep.pruner=none").unwrap();
+    assert_eq!(settings.objective(), rl_research::sweep::Objective::Iqm, "iqm is the default from 3 seeds on");
+    let spec = SweepSpec {
+        kind: "grid".into(),
+        command_line: "test".into(),
+        base_args: base(&dir),
+        trials: vec![vec![kv("algorithm.params.learning_rate", "1e-3")], vec![kv("algorithm.params.learning_rate", "1e-5")]],
+        settings,
+        base_seed: 10,
+    };
+    let results = run_sweep(exe(), &spec, &sweep_dir, false, Arc::new(AtomicBool::new(false)), &mut |_| {}).unwrap();
+    assert!(results.iter().all(|r| r.status == TrialStatus::Completed), "{results:?}");
+    for r in &results {
+        let group = sweep_dir.join(format!("trial_{}", r.id));
+        let info = rl_research::runs::group::GroupInfo::read(&rl_research::runs::group::GroupDir::at(&group)).unwrap();
+        assert_eq!(info.seeds, vec![10, 11, 12]);
+        assert_eq!(r.seeds, vec![10, 11, 12]);
+        let finals: Vec<f64> = info.seed_runs.iter().map(|e| e.final_score.unwrap()).collect();
+        assert!((r.objective_mean.unwrap() - rl_research::stats::iqm(&finals)).abs() < 1e-9, "objective = IQM of the seeds' final evaluations");
+        assert_eq!(r.run_dirs, vec![group.clone()]);
+    }
+    let csv = std::fs::read_to_string(sweep_dir.join("sweep.csv")).unwrap();
+    assert!(csv.lines().nth(1).unwrap().contains(",10 11 12,trial_0,"), "{csv}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

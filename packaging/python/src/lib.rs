@@ -78,8 +78,14 @@ fn run_experiment(py: Python<'_>, base_path: Option<PathBuf>, pairs: Vec<(String
     let stop = options.stop.clone();
     let printer = verbose.then(|| std::thread::spawn(move || rl_research::cli::progress::print_events(rx)));
     let (done_tx, done_rx) = std::sync::mpsc::channel();
+    // A seed group (experiment.seeds / n_seeds) trains all its seeds and reports the group.
     let trainer = std::thread::spawn(move || {
-        let _ = done_tx.send(runner::run_experiment_with(&config, options));
+        let result = if config.group_seeds().ok().flatten().is_some() {
+            runner::group::run_group(&config, options).map(Done::Group)
+        } else {
+            runner::run_experiment_with(&config, options).map(|s| Done::Run(Box::new(s)))
+        };
+        let _ = done_tx.send(result);
     });
     let mut interrupted = false;
     let done_rx = Mutex::new(done_rx); // Sync, for the detached wait
@@ -100,16 +106,42 @@ fn run_experiment(py: Python<'_>, base_path: Option<PathBuf>, pairs: Vec<(String
     if let Some(p) = printer {
         let _ = py.detach(|| p.join());
     }
-    let summary = result.map_err(run_err)?;
+    let done = result.map_err(run_err)?;
+    let (dir, at) = match &done {
+        Done::Run(s) => (s.run_dir.root.clone(), format!("at step {}", s.timesteps)),
+        Done::Group(g) => (g.group.root.clone(), format!("({})", g.info.status.label())),
+    };
     if interrupted {
         return Err(PyKeyboardInterrupt::new_err(format!(
-            "training stopped at step {}; the run is saved in {} (resume: rl-research run --resume {})",
-            summary.timesteps,
-            summary.run_dir.root.display(),
-            summary.run_dir.root.display()
+            "training stopped {at}; it is saved in {} (resume: rl-research run --resume {})",
+            dir.display(),
+            dir.display()
         )));
     }
-    Ok(summary_json(&summary).to_string())
+    Ok(match &done {
+        Done::Run(s) => summary_json(s),
+        Done::Group(g) => group_json(g),
+    }
+    .to_string())
+}
+
+enum Done {
+    Run(Box<runner::RunSummary>),
+    Group(runner::group::GroupSummary),
+}
+
+/// A seed group's summary for `rl_research.GroupSummary`.
+fn group_json(g: &runner::group::GroupSummary) -> serde_json::Value {
+    serde_json::json!({
+        "kind": "seed_group",
+        "run_dir": g.group.root,
+        "status": g.info.status.label(),
+        "seeds": g.info.seeds,
+        "wall_secs": g.info.wall_secs,
+        "seed_runs": g.info.seed_runs,
+        "final_score": g.info.final_score,
+        "aggregate_csv": g.group.aggregate_csv(),
+    })
 }
 
 fn summary_json(s: &runner::RunSummary) -> serde_json::Value {

@@ -249,3 +249,23 @@ def test_ctrl_c_stops_run_experiment_gracefully(in_tmp):
     assert "interrupted: training stopped at step" in out, out + err
     info = run_info(in_tmp / "runs" / "long")
     assert info["status"] == "stopped" and (in_tmp / "runs" / "long" / "models" / "final_model.zip").exists()
+
+
+def test_run_experiment_with_seeds_returns_the_group(in_tmp):
+    from rl_research import GroupSummary
+    from rl_research.experiments.cli import run_experiment
+
+    g = run_experiment({**SHORT, "experiment.name": "py_group", "experiment.seeds": [3, 7, 9]}, verbose=False)
+    assert isinstance(g, GroupSummary)
+    assert g.status == "completed" and g.seeds == [3, 7, 9] and g.n_seeds == 3
+    assert [p.name for p in g.seed_dirs] == ["seed_3", "seed_7", "seed_9"]
+    finals = [run_info(d)["best_eval_mean_reward"] is not None for d in g.seed_dirs]
+    assert all(finals)
+    low, high = g.iqm_ci
+    assert low <= float(g) <= high
+    # The same statistics the CLI writes: aggregate.csv's final row.
+    with open(g.aggregate_csv) as f:
+        last = list(csv.DictReader(f))[-1]
+    assert last["metric"] == "final_score" and abs(float(last["iqm"]) - float(g)) < 1e-9
+    group = json.loads((g.run_dir / "group.json").read_text())
+    assert group["kind"] == "seed_group" and group["status"] == "completed"

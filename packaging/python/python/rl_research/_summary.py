@@ -44,3 +44,72 @@ class RunSummary:
         if self.final_mean_reward is None:
             raise ValueError(f"the run {self.run_dir} has no evaluation (experiment.eval_freq=0 and it stopped early?)")
         return float(self.final_mean_reward)
+
+
+@dataclass(frozen=True)
+class GroupSummary:
+    """A seed group (``experiment.n_seeds`` / ``experiment.seeds``): its
+    directory (``seed_<k>/`` per seed, ``group.json``, ``aggregate.csv``) and the
+    statistics of its completed seeds' final evaluations."""
+
+    run_dir: Path
+    status: str
+    seeds: List[int]
+    wall_secs: Optional[float]
+    seed_runs: List[Dict[str, Any]]
+    final_score: Optional[Dict[str, Any]]
+    aggregate_csv: Path
+
+    @classmethod
+    def from_dict(cls, d: Dict[str, Any]) -> "GroupSummary":
+        return cls(
+            run_dir=Path(d["run_dir"]),
+            status=d["status"],
+            seeds=d["seeds"],
+            wall_secs=d["wall_secs"],
+            seed_runs=d["seed_runs"],
+            final_score=d["final_score"],
+            aggregate_csv=Path(d["aggregate_csv"]),
+        )
+
+    def _stat(self, name: str) -> Optional[Dict[str, float]]:
+        return None if self.final_score is None else self.final_score.get(name)
+
+    @property
+    def iqm(self) -> Optional[float]:
+        s = self._stat("iqm")
+        return None if s is None else s["value"]
+
+    @property
+    def iqm_ci(self) -> Optional[tuple]:
+        """The IQM's 95% bootstrap confidence interval (low, high)."""
+        s = self._stat("iqm")
+        return None if s is None else (s["low"], s["high"])
+
+    @property
+    def mean(self) -> Optional[float]:
+        s = self._stat("mean")
+        return None if s is None else s["value"]
+
+    @property
+    def n_seeds(self) -> int:
+        """Seeds the statistics cover (the completed ones)."""
+        return 0 if self.final_score is None else int(self.final_score["n_seeds"])
+
+    @property
+    def seed_dirs(self) -> List[Path]:
+        return [self.run_dir / e["dir"] for e in self.seed_runs]
+
+    def __float__(self) -> float:
+        """The IQM of the seeds' final evaluations (random_search's objective)."""
+        if self.iqm is None:
+            raise ValueError(f"the seed group {self.run_dir} has no completed seed with an evaluation")
+        return float(self.iqm)
+
+
+def summary_from_json(text: str):
+    """A RunSummary, or a GroupSummary for a seed group."""
+    d = json.loads(text)
+    if d.get("kind") == "seed_group":
+        return GroupSummary.from_dict(d)
+    return RunSummary.from_json(text)

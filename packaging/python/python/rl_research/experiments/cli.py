@@ -15,15 +15,17 @@ import json
 import os
 import shlex
 import sys
-from typing import Any, List, Optional
+from typing import Any, List, Optional, Union
 
 from rl_research import _core
 from rl_research._config import to_pairs
-from rl_research._summary import RunSummary
+from rl_research._summary import GroupSummary, RunSummary, summary_from_json
 
 
-def run_experiment(config: Any = None, verbose: bool = True) -> RunSummary:
-    """Trains one run and returns its summary.
+def run_experiment(config: Any = None, verbose: bool = True) -> Union[RunSummary, GroupSummary]:
+    """Trains one run and returns its summary (a seed group, with
+    ``experiment.n_seeds`` or ``experiment.seeds``: all its seeds, and a
+    ``GroupSummary`` whose ``float()`` is the IQM of their final evaluations).
 
     `config`: an OmegaConf DictConfig, a dict (nested like config.yaml, or
     with dotted keys such as ``"algorithm.params.learning_rate"``), a path to
@@ -33,7 +35,7 @@ def run_experiment(config: Any = None, verbose: bool = True) -> RunSummary:
     KeyboardInterrupt. `verbose` prints the CLI's progress line to stderr."""
     base, pairs = to_pairs(config)
     command = "python: run_experiment(" + ", ".join(f"{k}={v}" for k, v in pairs) + ")"
-    return RunSummary.from_json(_core.run_experiment(base, pairs, verbose, command))
+    return summary_from_json(_core.run_experiment(base, pairs, verbose, command))
 
 
 def _trial_command() -> str:
