@@ -25,6 +25,8 @@ echo "making runs in $RUNS"
 "$BIN" run --config configs/lunarlander_ppo.ron experiment.name=lunar_short experiment.runs_dir="$RUNS" experiment.total_timesteps=20000 experiment.eval_freq=10000 experiment.n_eval_episodes=2 experiment.video_episodes=1 >/dev/null 2>&1
 "$BIN" run --multirun --yes experiment.name=lr_sweep experiment.runs_dir="$RUNS" experiment.total_timesteps=8000 experiment.eval_freq=4000 experiment.video_episodes=0 algorithm.params.learning_rate=1e-3,3e-4 >/dev/null 2>&1
 "$BIN" run --fork "$RUNS/cartpole_ppo@5000" algorithm.params.learning_rate=1e-5 >/dev/null 2>&1
+"$BIN" run experiment.name=seeds_lr1e-3 experiment.runs_dir="$RUNS" experiment.n_seeds=5 experiment.total_timesteps=30000 experiment.eval_freq=3000 experiment.video_episodes=0 >/dev/null 2>&1
+"$BIN" run experiment.name=seeds_lr3e-4 experiment.runs_dir="$RUNS" experiment.n_seeds=5 experiment.total_timesteps=30000 experiment.eval_freq=3000 experiment.video_episodes=0 algorithm.params.learning_rate=3e-4 >/dev/null 2>&1
 mkdir -p "$RUNS/not_a_run"
 
 if [ -z "${DISPLAY:-}" ]; then
@@ -48,6 +50,8 @@ shot train 6 --tab train
 shot training 14 --config configs/lunarlander_ppo.ron --start
 shot runs 6 --tab runs --select "$RUNS/cartpole_ppo" --select "$RUNS/lr_sweep/trial_0" --select "$RUNS/lr_sweep/trial_1"
 shot runs_fork 6 --tab runs --select "$RUNS/cartpole_ppo" --select "$RUNS/cartpole_ppo_fork"
+shot groups 6 --tab runs --select "$RUNS/seeds_lr1e-3" --select "$RUNS/seeds_lr3e-4"
+shot compare 6 --tab runs --select "$RUNS/seeds_lr1e-3" --select "$RUNS/seeds_lr3e-4" --select "$RUNS/cartpole_ppo" --compare
 shot replay 6 --replay "$RUNS/cartpole_ppo"
 shot replay_lunar 6 --replay "$RUNS/lunar_short"
 echo "screenshots in $OUT"

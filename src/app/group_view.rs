@@ -172,6 +172,16 @@ impl GroupView {
                 let Some((_, points)) = s.aggregate.curves.iter().find(|(m, _)| m == metric) else { continue };
                 let n = s.info.seeds.len();
                 let label = format!("{name} ({}, {n} seeds)", band.label());
+                let xs: Vec<f64> = points.iter().map(|p| p.timesteps as f64).collect();
+                let (center, lo, hi): (Vec<f64>, Vec<f64>, Vec<f64>) = match band {
+                    Band::MeanStd => (points.iter().map(|p| p.mean).collect(), points.iter().map(|p| p.mean - p.std).collect(), points.iter().map(|p| p.mean + p.std).collect()),
+                    Band::MeanCi => (points.iter().map(|p| p.mean).collect(), points.iter().map(|p| p.mean_ci.0).collect(), points.iter().map(|p| p.mean_ci.1).collect()),
+                    Band::IqmCi => (points.iter().map(|p| p.iqm).collect(), points.iter().map(|p| p.iqm_ci.0).collect(), points.iter().map(|p| p.iqm_ci.1).collect()),
+                };
+                // The line first: the legend takes its entry's colour from the first item of a name.
+                let line: Vec<[f64; 2]> = xs.iter().zip(&center).map(|(x, y)| [*x, *y]).collect();
+                plot_ui.line(Line::new(label.clone(), PlotPoints::from(line)).color(color).width(2.0));
+                plot_ui.add(FilledArea::new(label.clone(), &xs, &lo, &hi).fill_color(color.gamma_multiply(0.25)));
                 if show_seeds {
                     let k = CURVE_METRICS.iter().position(|m| *m == metric).unwrap_or(0);
                     for seed in &s.seeds {
@@ -179,15 +189,6 @@ impl GroupView {
                         plot_ui.line(Line::new(label.clone(), PlotPoints::from(pts)).color(color.gamma_multiply(0.45)).width(0.8));
                     }
                 }
-                let xs: Vec<f64> = points.iter().map(|p| p.timesteps as f64).collect();
-                let (center, lo, hi): (Vec<f64>, Vec<f64>, Vec<f64>) = match band {
-                    Band::MeanStd => (points.iter().map(|p| p.mean).collect(), points.iter().map(|p| p.mean - p.std).collect(), points.iter().map(|p| p.mean + p.std).collect()),
-                    Band::MeanCi => (points.iter().map(|p| p.mean).collect(), points.iter().map(|p| p.mean_ci.0).collect(), points.iter().map(|p| p.mean_ci.1).collect()),
-                    Band::IqmCi => (points.iter().map(|p| p.iqm).collect(), points.iter().map(|p| p.iqm_ci.0).collect(), points.iter().map(|p| p.iqm_ci.1).collect()),
-                };
-                plot_ui.add(FilledArea::new(label.clone(), &xs, &lo, &hi).fill_color(color.gamma_multiply(0.25)));
-                let line: Vec<[f64; 2]> = xs.iter().zip(&center).map(|(x, y)| [*x, *y]).collect();
-                plot_ui.line(Line::new(label, PlotPoints::from(line)).color(color).width(2.0));
             }
             for (j, (name, metrics)) in runs.iter().enumerate() {
                 let Some(series) = metrics.get(metric) else { continue };
@@ -230,12 +231,13 @@ impl GroupView {
 
 /// rliable's interval plot for one estimator: a bar from the CI's low to high end per target.
 fn interval_plot_ui(ui: &mut Ui, title: &str, targets: &[(String, Option<Interval>)], width: f32) {
+    let dot = ui.visuals().strong_text_color();
     ui.vertical(|ui| {
         ui.strong(title);
         let n = targets.len();
         Plot::new(format!("interval_{title}"))
             .width(width)
-            .height(40.0 + 28.0 * n as f32)
+            .height(70.0 + 24.0 * n as f32)
             .allow_zoom(false)
             .allow_drag(false)
             .allow_scroll(false)
@@ -249,7 +251,11 @@ fn interval_plot_ui(ui: &mut Ui, title: &str, targets: &[(String, Option<Interva
                     let y = (n - 1 - i) as f64;
                     let color = PALETTE[i % PALETTE.len()];
                     plot_ui.line(Line::new(name.clone(), PlotPoints::from(vec![[iv.low, y], [iv.high, y]])).color(color.gamma_multiply(0.6)).width(9.0));
-                    plot_ui.points(Points::new(name.clone(), PlotPoints::from(vec![[iv.value, y]])).color(Color32::BLACK).radius(3.5));
+                    // A zero-width interval (one seed) still shows as a short bar.
+                    if iv.high - iv.low <= f64::EPSILON * iv.value.abs().max(1.0) {
+                        plot_ui.points(Points::new(name.clone(), PlotPoints::from(vec![[iv.value, y]])).color(color).radius(6.0));
+                    }
+                    plot_ui.points(Points::new(name.clone(), PlotPoints::from(vec![[iv.value, y]])).color(dot).radius(3.0));
                 }
             });
     });
@@ -270,14 +276,30 @@ pub fn comparison_ui(ui: &mut Ui, c: &Comparison) {
         ("Mean", |f| Some(f.mean)),
         ("Optimality gap", |f| f.optimality_gap),
     ];
-    let width = ((ui.available_width() - 40.0) / 4.0).clamp(120.0, 320.0);
+    let gap = ui.spacing().item_spacing.x;
+    let width = ((ui.available_width() - 3.0 * gap - 4.0) / 4.0).clamp(70.0, 320.0);
     ui.horizontal(|ui| {
-        for (title, get) in estimators {
+        for (title, get) in &estimators {
             let rows: Vec<(String, Option<Interval>)> = c.targets.iter().map(|t| (t.label.clone(), t.final_score.as_ref().and_then(get))).collect();
             interval_plot_ui(ui, title, &rows, width);
         }
     });
     ui.label(RichText::new("Final eval/mean_reward: point estimate (dot) and 95% percentile-bootstrap CI over seeds (bar). Lower is better for the optimality gap.").weak().small());
+    egui::Grid::new("final_scores_grid").striped(true).show(ui, |ui| {
+        ui.strong("final score");
+        for (title, _) in &estimators {
+            ui.strong(*title);
+        }
+        ui.end_row();
+        for t in &c.targets {
+            ui.label(&t.label);
+            for (_, get) in &estimators {
+                let text = t.final_score.as_ref().and_then(get).map(|i| format!("{:.1} [{:.1}, {:.1}]", i.value, i.low, i.high)).unwrap_or_else(|| "-".into());
+                ui.label(RichText::new(text).monospace().small());
+            }
+            ui.end_row();
+        }
+    });
     if !c.improvements.is_empty() {
         ui.separator();
         ui.strong("Probability of improvement");

@@ -287,6 +287,8 @@ pub struct GuiOptions {
     pub start: bool,
     /// Runs to select (plot) in the runs browser; the first is focused.
     pub select: Vec<PathBuf>,
+    /// Open the Runs tab's Compare view (of the selected runs and groups).
+    pub compare: bool,
 }
 
 /// Opens the window (what `rl-research` with no arguments does).
@@ -323,6 +325,10 @@ pub fn run(opts: GuiOptions) -> Result<(), String> {
             if !opts.select.is_empty() {
                 app.browser.focused = opts.select.first().cloned();
                 app.browser.selected = opts.select.clone();
+            }
+            if opts.compare {
+                app.group_view.mode = group_view::ViewMode::Compare;
+                app.settings.tab = Tab::Runs;
             }
             if let Some(run) = opts.replay {
                 app.replay.open(run);

@@ -57,9 +57,10 @@ USAGE:
       UI frame times (--ui: only those). --vs-sb3: our presets and Stable-Baselines3
       with the same hyperparameters back to back (needs a Python with
       stable-baselines3 and gymnasium; prints ours alone otherwise).
-  rl-research gui [--tab train|runs|replay] [--runs-dir DIR] [--replay RUN_DIR] [--config FILE] [--start] [--select RUN_DIR ...]
+  rl-research gui [--tab train|runs|replay] [--runs-dir DIR] [--replay RUN_DIR] [--config FILE] [--start] [--select RUN_DIR ...] [--compare]
       Open the desktop app on a tab, runs directory, run's replay or config
-      (--start: train that config at once; --select: plot these runs).
+      (--start: train that config at once; --select: plot these runs or seed
+      groups; --compare: open the Compare view of the selected ones).
   rl-research keys [algorithm.name=dqn]
       List every config key with its default value and documentation.
 
@@ -145,6 +146,7 @@ fn parse_gui_args(args: &[String]) -> Result<crate::app::GuiOptions, String> {
                 })
             }
             "--start" => o.start = true,
+            "--compare" => o.compare = true,
             "--select" => o.select.push(PathBuf::from(value("--select")?)),
             "--runs-dir" => o.runs_dir = Some(PathBuf::from(value("--runs-dir")?)),
             "--replay" => o.replay = Some(PathBuf::from(value("--replay")?)),
@@ -152,7 +154,7 @@ fn parse_gui_args(args: &[String]) -> Result<crate::app::GuiOptions, String> {
                 let path = PathBuf::from(value("--config")?);
                 o.config = Some(Config::load(&path).map_err(|e| e.to_string())?);
             }
-            other => return Err(format!("unknown gui option '{other}': expected --tab, --runs-dir, --replay, --config, --select or --start")),
+            other => return Err(format!("unknown gui option '{other}': expected --tab, --runs-dir, --replay, --config, --select, --compare or --start")),
         }
     }
     Ok(o)

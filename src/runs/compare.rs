@@ -128,7 +128,7 @@ const NOT_COMPARED: &[&str] = &["experiment.name", "experiment.runs_dir"];
 pub fn config_diff(configs: &[Option<&Config>]) -> Vec<(String, Vec<String>)> {
     let flats: Vec<std::collections::BTreeMap<String, String>> = configs
         .iter()
-        .map(|c| c.map(|c| crate::config::overrides::flat_values(c).into_iter().map(|(k, v)| (k, v.to_string())).collect()).unwrap_or_default())
+        .map(|c| c.map(|c| crate::config::overrides::flat_values(c).into_iter().map(|(k, v)| (k, plain(&v))).collect()).unwrap_or_default())
         .collect();
     let mut keys: Vec<&String> = flats.iter().flat_map(|f| f.keys()).collect();
     keys.sort();
@@ -140,6 +140,14 @@ pub fn config_diff(configs: &[Option<&Config>]) -> Vec<(String, Vec<String>)> {
             values.windows(2).any(|w| w[0] != w[1]).then(|| (k.clone(), values))
         })
         .collect()
+}
+
+/// A config value as a user writes it: strings without JSON quotes.
+fn plain(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
 }
 
 /// Loads every target and compares each pair.

@@ -292,7 +292,7 @@ fn gui_trains_a_seed_group_draws_its_band_and_compares_groups() {
     harness.get_by_label_contains("P(gui_group > lr_low)");
     harness.get_by_label("Config differences (1 keys)");
     harness.get_by_label("algorithm.params.learning_rate");
-    harness.get_by_label("Optimality gap");
+    assert_eq!(harness.get_all_by_label("Optimality gap").count(), 2, "the interval plot and the table column");
     let c = harness.state().group_view.comparison().unwrap().clone();
     assert_eq!(c.targets.iter().map(|t| t.scores.len()).collect::<Vec<_>>(), vec![3, 3]);
     let _ = std::fs::remove_dir_all(&dir);
