@@ -459,6 +459,9 @@ fn eval_inner(args: &[String]) -> Result<(), (i32, String)> {
 
 /// A run directory means its best model; a .zip path is taken as is.
 fn model_path_for(target: &Path) -> Result<PathBuf, String> {
+    if crate::runs::group::GroupDir::is_group(target) {
+        return Err(format!("{} is a seed group: evaluate one of its seeds ({}/seed_<k>), or compare groups with rl-research compare", target.display(), target.display()));
+    }
     if target.is_dir() {
         return RunDir::at(target).preferred_model().ok_or_else(|| {
             format!("{} has no models/best_model.zip: is it a run directory (runs/<name>)?", target.display())
@@ -485,6 +488,9 @@ fn video_inner(args: &[String]) -> Result<(), (i32, String)> {
     let out = parsed.value("--out").map(PathBuf::from);
     if !run_dir.is_dir() {
         return Err((2, format!("{} is not a run directory (runs/<name>)", run_dir.display())));
+    }
+    if crate::runs::group::GroupDir::is_group(&run_dir) {
+        return Err((2, format!("{} is a seed group: record one of its seeds ({}/seed_<k>)", run_dir.display(), run_dir.display())));
     }
     if let Some(o) = &out {
         if o.extension().and_then(|e| e.to_str()).map(|e| e.eq_ignore_ascii_case("mp4")) != Some(true) {

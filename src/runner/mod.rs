@@ -233,6 +233,11 @@ pub fn fork_experiment_with(parent: &Path, step: Option<u64>, edit: &dyn Fn(&Con
     let base = ckpt.config().map_err(RunError::Checkpoint)?;
     let config = edit(&base)?;
     config.validate()?;
+    if config.group_seeds()?.is_some() {
+        return Err(RunError::Config(ConfigError(
+            "a fork is one run from one checkpoint: experiment.n_seeds / experiment.seeds cannot be set on a fork; fork each seed of a group (runs/<group>/seed_<k>)".into(),
+        )));
+    }
     checkpoint::check_fork_config(&base, &config).map_err(ConfigError)?;
     if config.experiment.total_timesteps <= ckpt.timesteps {
         return Err(RunError::Config(ConfigError(format!(
