@@ -86,6 +86,11 @@ pub struct SweepDialog {
     pub trials: usize,
     pub workers: usize,
     pub seeds: usize,
+    /// Local child processes or a Slurm job array, with its settings (kept while the app runs).
+    pub launcher: sweep::slurm::Launcher,
+    pub slurm: sweep::slurm::SlurmSettings,
+    /// The job id and latest trial states of a Slurm sweep.
+    slurm_status: Arc<std::sync::Mutex<Vec<String>>>,
     /// The binary trials run as (the app itself; tests point it at the built CLI).
     pub exe: PathBuf,
     running: Option<Running>,
@@ -105,6 +110,9 @@ impl Default for SweepDialog {
             trials: 8,
             workers: sweep::cores(),
             seeds: 1,
+            launcher: sweep::slurm::Launcher::Local,
+            slurm: sweep::slurm::SlurmSettings::default(),
+            slurm_status: Arc::new(std::sync::Mutex::new(Vec::new())),
             exe: std::env::current_exe().unwrap_or_else(|_| PathBuf::from("rl-research")),
             running: None,
             results: Vec::new(),
@@ -165,13 +173,17 @@ impl SweepDialog {
             command_line: format!("rl-research (GUI sweep) {}", self.rows.iter().map(|r| r.spec(self.random)).collect::<Vec<_>>().join(" ")),
             base_args: vec!["--config".into(), base.display().to_string(), format!("experiment.runs_dir={}", runs_dir.display())],
             trials,
-            settings: SweepSettings { workers: self.workers.max(1), seeds: self.seeds.max(1), ..SweepSettings::default() },
+            settings: SweepSettings { workers: self.workers.max(1), seeds: self.seeds.max(1), launcher: self.launcher, slurm: self.slurm.clone(), ..SweepSettings::default() },
             base_seed: config.experiment.seed,
         };
         let total = spec.trials.len();
         let (tx, rx) = channel();
         let stop = Arc::new(AtomicBool::new(false));
         let (exe, dir, stop2) = (self.exe.clone(), sweep_dir.clone(), stop.clone());
+        let status = self.slurm_status.clone();
+        if let Ok(mut l) = status.lock() {
+            l.clear();
+        }
         std::thread::Builder::new()
             .name("sweep".into())
             .spawn(move || {
@@ -179,7 +191,20 @@ impl SweepDialog {
                     let _ = tx.send(r.clone());
                     waker();
                 };
-                let _ = sweep::run_sweep(&exe, &spec, &dir, false, stop2, &mut on_trial);
+                if spec.settings.launcher == sweep::slurm::Launcher::Slurm {
+                    let w = waker.clone();
+                    let mut on_event = |m: &str| {
+                        if let Ok(mut l) = status.lock() {
+                            l.push(m.to_string());
+                        }
+                        w();
+                    };
+                    if let Err(e) = sweep::slurm::run(&exe, &spec, &dir, false, false, &stop2, &mut on_event, &mut on_trial) {
+                        on_event(&format!("error: {e}"));
+                    }
+                } else {
+                    let _ = sweep::run_sweep(&exe, &spec, &dir, false, stop2, &mut on_trial);
+                }
                 waker();
             })
             .map_err(|e| format!("cannot start the sweep thread: {e}"))?;
@@ -247,6 +272,59 @@ impl SweepDialog {
         });
     }
 
+    /// Launcher: Local / Slurm, and the Slurm job settings.
+    fn launcher_ui(&mut self, ui: &mut Ui) {
+        use sweep::slurm::Launcher;
+        ui.horizontal(|ui| {
+            ui.label("launcher");
+            ui.radio_value(&mut self.launcher, Launcher::Local, "Local").on_hover_text("Trials run on this machine");
+            ui.radio_value(&mut self.launcher, Launcher::Slurm, "Slurm").on_hover_text("Trials run as one Slurm job array (sbatch); the runs directory must be on storage the nodes share");
+        });
+        if self.launcher != Launcher::Slurm {
+            return;
+        }
+        let s = &mut self.slurm;
+        let text = |ui: &mut Ui, label: &str, v: &mut Option<String>, hint: &str| {
+            let l = ui.label(label);
+            let mut t = v.clone().unwrap_or_default();
+            if ui.add(egui::TextEdit::singleline(&mut t).desired_width(110.0).hint_text(hint)).labelled_by(l.id).changed() {
+                *v = Some(t).filter(|t| !t.trim().is_empty());
+            }
+        };
+        ui.horizontal_wrapped(|ui| {
+            text(ui, "partition", &mut s.partition, "default");
+            text(ui, "time", &mut s.time, "e.g. 2:00:00");
+            text(ui, "account", &mut s.account, "");
+            text(ui, "qos", &mut s.qos, "");
+        });
+        ui.horizontal_wrapped(|ui| {
+            let mut cpus = s.cpus_per_task.unwrap_or(self.seeds.max(1));
+            if ui.add(DragValue::new(&mut cpus).range(1..=256).prefix("cpus per task ")).changed() {
+                s.cpus_per_task = Some(cpus);
+            }
+            let mut mem = s.mem_gb.unwrap_or(0.0);
+            if ui.add(DragValue::new(&mut mem).range(0.0..=4096.0).speed(0.5).prefix("mem GB ").custom_formatter(|v, _| if v <= 0.0 { "default".into() } else { format!("{v}") })).changed() {
+                s.mem_gb = (mem > 0.0).then_some(mem);
+            }
+            let mut gpus = s.gpus_per_task.unwrap_or(0);
+            if ui.add(DragValue::new(&mut gpus).range(0..=16).prefix("gpus per task ")).changed() {
+                s.gpus_per_task = (gpus > 0).then_some(gpus);
+            }
+        });
+        ui.horizontal(|ui| {
+            let l = ui.label("setup lines");
+            let mut t = s.setup.join("; ");
+            if ui.add(egui::TextEdit::singleline(&mut t).desired_width(260.0).hint_text("module load cuda; source env.sh")).labelled_by(l.id).on_hover_text("Shell lines run before each trial, separated by ;").changed() {
+                s.setup = t.split(';').map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect();
+            }
+            let l = ui.label("rl-research on the nodes");
+            let mut exe = s.exe.as_ref().map(|p| p.display().to_string()).unwrap_or_default();
+            if ui.add(egui::TextEdit::singleline(&mut exe).desired_width(180.0).hint_text("this one")).labelled_by(l.id).changed() {
+                s.exe = Some(PathBuf::from(exe.trim())).filter(|p| !p.as_os_str().is_empty());
+            }
+        });
+    }
+
     /// The dialog; returns the best trial's overrides when "Load best into editor" is clicked.
     pub fn sweep_ui(&mut self, ui: &mut Ui, config: &Config, runs_dir: &std::path::Path) -> Option<Vec<(String, String)>> {
         self.poll();
@@ -260,6 +338,7 @@ impl SweepDialog {
             ui.add(DragValue::new(&mut self.workers).range(1..=64).prefix("workers ")).on_hover_text("Trials run at once, each as its own rl-research process");
             ui.add(DragValue::new(&mut self.seeds).range(1..=10).prefix("seeds per trial ")).on_hover_text("With more than one seed each trial is a seed group (trial_<n>/seed_<k>/); the objective is the IQM of their final evaluations from 3 seeds on, else their mean");
         });
+        self.launcher_ui(ui);
         self.rows_ui(ui, config);
         let trials = self.trials_for();
         match &trials {
@@ -282,6 +361,12 @@ impl SweepDialog {
         });
         if let Some(m) = &self.message {
             ui.label(m);
+        }
+        // The submission (job id, script) and the latest few state changes.
+        let slurm_lines: Vec<String> = self.slurm_status.lock().map(|l| l.iter().take(1).chain(l.iter().skip(1).rev().take(3).rev()).cloned().collect()).unwrap_or_default();
+        for line in slurm_lines {
+            let color = if line.starts_with("error") { ui.visuals().error_fg_color } else { ui.visuals().weak_text_color() };
+            ui.label(RichText::new(line).color(color).small());
         }
         if !self.results.is_empty() {
             load = self.results_ui(ui);
@@ -311,6 +396,10 @@ impl SweepDialog {
                     new_sort = Some((i, if col == i { !desc } else { i == 1 }));
                 }
             }
+            let slurm = sorted.iter().any(|r| r.job_id.is_some());
+            if slurm {
+                ui.strong("Slurm job");
+            }
             ui.strong("params");
             ui.end_row();
             for r in &sorted {
@@ -329,6 +418,9 @@ impl SweepDialog {
                     status.on_hover_text(e);
                 }
                 ui.label(crate::runner::format_duration(r.wall_secs));
+                if slurm {
+                    ui.label(format!("{} {}", r.job_id.as_deref().unwrap_or("-"), r.slurm_state.as_deref().unwrap_or("")));
+                }
                 ui.label(r.params.iter().map(|(k, v)| format!("{}={v}", k.rsplit('.').next().unwrap_or(k))).collect::<Vec<_>>().join(" "));
                 ui.end_row();
             }

@@ -41,10 +41,17 @@ USAGE:
   rl-research run --fork RUN_DIR[@STEP] [KEY=VALUE ...]
       Start a new run from a checkpoint (the newest, or the one at STEP) with an
       edited config, e.g. algorithm.params.learning_rate=1e-4 experiment.total_timesteps=200000.
-  rl-research run --multirun [--config FILE] [--resume] [--yes] [--json] KEY=V1,V2 KEY=range(a,b[,s]) ... [sweep.*=...]
+  rl-research run --multirun [--config FILE] [--resume] [--yes] [--json] [--no-wait] KEY=V1,V2 KEY=range(a,b[,s]) ... [sweep.*=...]
       Grid search: one trial per combination, sweep.workers at a time (default: cores).
       sweep.seeds=N (each trial a seed group of N seeds), sweep.objective=final|best|iqm|mean
       (default iqm with 3+ seeds, else final), sweep.pruner=median|none.
+      sweep.launcher=slurm: the trials as one Slurm job array (sbatch --array=...%workers),
+      followed with squeue; sweep.slurm.partition|time|cpus_per_task|mem_gb|gpus_per_task|
+      account|qos|extra|setup|exe; --no-wait submits and returns.
+  rl-research run sweep.launcher=slurm [sweep.slurm.*=...] [KEY=VALUE ...]
+      One run as a Slurm job: its run directory is runs/<experiment.name>/trial_0.
+  rl-research sweep status SWEEP_DIR [--json] | rl-research sweep cancel SWEEP_DIR
+      A Slurm sweep's trials (queued, running, finished; fills sweep.csv), or scancel it.
   rl-research search --trials N [--seed S] [--config FILE] [--resume] [--json] 'KEY=tag(log,interval(1e-5,1e-2))' 'KEY=choice(32,64)' 'KEY=int(interval(1,8))' ...
       Random search with Hydra/Optuna's grammar. Results: runs/<experiment.name>/sweep.csv.
   rl-research eval RUN_DIR|MODEL.zip [--episodes N] [--seed S] [--json]
@@ -77,9 +84,12 @@ pub fn main(args: Vec<String>) -> i32 {
     let tail = &rest[1..];
     match cmd.as_str() {
         "run" if tail.iter().any(|a| a == "--multirun" || a == "-m") => sweep::cmd_multirun(tail),
+        // One run as a one-task Slurm job: the sweep machinery with a single trial.
+        "run" if tail.iter().any(|a| a == "sweep.launcher=slurm") => sweep::cmd_multirun(tail),
         "run" => cmd_run(tail),
         "search" => sweep::cmd_search(tail),
         "compare" => compare::cmd_compare(tail),
+        "sweep" => sweep::cmd_sweep(tail),
         "eval" => cmd_eval(tail),
         "video" => cmd_video(tail),
         "bench" => bench::cmd_bench(tail),
@@ -123,7 +133,7 @@ pub fn main(args: Vec<String>) -> i32 {
             0
         }
         other => {
-            eprintln!("error: unknown command '{other}': expected run, search, compare, eval, video, bench, gui or keys\n\n{USAGE}");
+            eprintln!("error: unknown command '{other}': expected run, search, compare, sweep, eval, video, bench, gui or keys\n\n{USAGE}");
             2
         }
     }

@@ -15,12 +15,14 @@ struct Parsed {
     resume: bool,
     yes: bool,
     json: bool,
+    /// With sweep.launcher=slurm: submit and return.
+    no_wait: bool,
     trials: Option<usize>,
     sampler_seed: u64,
 }
 
 fn parse(args: &[String], random: bool) -> Result<Parsed, String> {
-    let mut p = Parsed { base_args: vec![], params: vec![], settings: SweepSettings::default(), resume: false, yes: false, json: false, trials: None, sampler_seed: 0 };
+    let mut p = Parsed { base_args: vec![], params: vec![], settings: SweepSettings::default(), resume: false, yes: false, json: false, no_wait: false, trials: None, sampler_seed: 0 };
     let mut i = 0;
     while i < args.len() {
         let a = args[i].as_str();
@@ -30,6 +32,7 @@ fn parse(args: &[String], random: bool) -> Result<Parsed, String> {
             "--resume" => p.resume = true,
             "--yes" | "-y" => p.yes = true,
             "--json" => p.json = true,
+            "--no-wait" => p.no_wait = true,
             "--config" | "-c" => {
                 p.base_args.push("--config".into());
                 p.base_args.push(value()?);
@@ -88,7 +91,8 @@ fn run_cli(args: &[String], random: bool) -> i32 {
         }
         space::random_trials(&p.params, n, p.sampler_seed)
     } else {
-        if p.params.is_empty() {
+        let slurm_single = p.params.is_empty() && p.settings.launcher == sweep::slurm::Launcher::Slurm && !args.iter().any(|a| a == "--multirun" || a == "-m");
+        if p.params.is_empty() && !slurm_single {
             eprintln!("error: --multirun needs at least one swept key, e.g. algorithm.params.batch_size=32,64");
             return 2;
         }
@@ -98,6 +102,7 @@ fn run_cli(args: &[String], random: bool) -> i32 {
             return 2;
         }
         match space::grid(&p.params) {
+            Ok(t) if t.is_empty() && slurm_single => vec![vec![]],
             Ok(t) => t,
             Err(e) => {
                 eprintln!("error: {e}");
@@ -144,6 +149,13 @@ fn run_cli(args: &[String], random: bool) -> i32 {
         eprintln!("\nCtrl-C: stopping all trials gracefully...");
     });
     let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("rl-research"));
+    if p.no_wait && spec.settings.launcher != sweep::slurm::Launcher::Slurm {
+        eprintln!("error: --no-wait needs sweep.launcher=slurm (a local sweep runs its trials in this process)");
+        return 2;
+    }
+    if spec.settings.launcher == sweep::slurm::Launcher::Slurm {
+        return run_slurm(&exe, &spec, &sweep_dir, &p, &stop);
+    }
     let total = spec.trials.len();
     eprintln!("sweep: {total} trials ({}), {} workers, {} seed(s) each -> {}", spec.kind, spec.settings.workers, spec.settings.seeds, sweep_dir.display());
     let mut done = 0;
@@ -160,6 +172,87 @@ fn run_cli(args: &[String], random: bool) -> i32 {
     };
     print_summary(&results, &sweep_dir, p.json);
     if stop.load(Ordering::SeqCst) { 130 } else { 0 }
+}
+
+/// A sweep as one Slurm job array: submit, then follow it (or return with --no-wait).
+fn run_slurm(exe: &Path, spec: &SweepSpec, sweep_dir: &Path, p: &Parsed, stop: &AtomicBool) -> i32 {
+    if spec.trials.len() == 1 && spec.trials[0].is_empty() {
+        eprintln!("one run on Slurm: its run directory will be {}", sweep_dir.join("trial_0").display());
+    } else {
+        eprintln!("sweep: {} trials ({}) on Slurm, {} at a time, {} seed(s) each -> {}", spec.trials.len(), spec.kind, spec.settings.workers, spec.settings.seeds, sweep_dir.display());
+    }
+    match sweep::slurm::run(exe, spec, sweep_dir, p.resume, p.no_wait, stop, &mut |m| eprintln!("{m}"), &mut |_| {}) {
+        Ok((job_id, _)) if p.no_wait => {
+            println!("Slurm job {job_id}: follow it with `rl-research sweep status {}`, stop it with `rl-research sweep cancel {}`", sweep_dir.display(), sweep_dir.display());
+            0
+        }
+        Ok((_, results)) => {
+            print_summary(&results, sweep_dir, p.json);
+            if stop.load(Ordering::SeqCst) || results.iter().any(|r| r.status == TrialStatus::Stopped) { 130 } else { 0 }
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            1
+        }
+    }
+}
+
+/// `rl-research sweep status DIR [--json]` and `rl-research sweep cancel DIR`.
+pub fn cmd_sweep(args: &[String]) -> i32 {
+    let usage = "usage: rl-research sweep status SWEEP_DIR [--json] | rl-research sweep cancel SWEEP_DIR";
+    let json = args.iter().any(|a| a == "--json");
+    let rest: Vec<&String> = args.iter().filter(|a| *a != "--json").collect();
+    let (verb, dir) = match rest.as_slice() {
+        [v, d] => (v.as_str(), PathBuf::from(d.as_str())),
+        _ => {
+            eprintln!("error: {usage}");
+            return 2;
+        }
+    };
+    let spec: SweepSpec = match std::fs::read_to_string(dir.join("sweep.json")).map_err(|e| e.to_string()).and_then(|t| serde_json::from_str(&t).map_err(|e| e.to_string())) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {} is not a sweep directory ({}/sweep.json: {e})", dir.display(), dir.display());
+            return 2;
+        }
+    };
+    match verb {
+        "cancel" => match sweep::slurm::cancel(&dir) {
+            Ok(ids) => {
+                println!("cancelled Slurm job(s) {}: running trials stop gracefully (resumable with --resume), queued ones will not start", ids.join(" "));
+                0
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                1
+            }
+        },
+        "status" => {
+            if spec.settings.launcher != sweep::slurm::Launcher::Slurm {
+                print_summary(&sweep::load_results(&dir), &dir, json);
+                return 0;
+            }
+            match sweep::slurm::poll(&spec, &dir, &[]) {
+                Ok((results, live)) => {
+                    if !json {
+                        for (id, state) in &live {
+                            println!("trial {id}: {} (Slurm job {})", format!("{state:?}").to_lowercase(), sweep::slurm::Jobs::read(&dir).job_of(*id).unwrap_or("?"));
+                        }
+                    }
+                    print_summary(&results, &dir, json);
+                    0
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    1
+                }
+            }
+        }
+        other => {
+            eprintln!("error: unknown sweep command '{other}'\n{usage}");
+            2
+        }
+    }
 }
 
 fn status_name(s: TrialStatus) -> &'static str {

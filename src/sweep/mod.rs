@@ -4,6 +4,7 @@
 //! `runs/<sweep>/sweep.csv` as trials finish; a median pruner can stop hopeless
 //! trials through the runner's stop file.
 
+pub mod slurm;
 pub mod space;
 
 use crate::runs::logger::read_metrics;
@@ -51,11 +52,17 @@ pub struct SweepSettings {
     pub objective: Option<Objective>,
     /// Median pruner on (`sweep.pruner=median`).
     pub pruner: bool,
+    /// Where trials run: here (`local`) or as a Slurm job array (`slurm`).
+    #[serde(default)]
+    pub launcher: slurm::Launcher,
+    /// `sweep.slurm.*`, for `sweep.launcher=slurm`.
+    #[serde(default)]
+    pub slurm: slurm::SlurmSettings,
 }
 
 impl Default for SweepSettings {
     fn default() -> Self {
-        Self { workers: cores(), seeds: 1, objective: None, pruner: false }
+        Self { workers: cores(), seeds: 1, objective: None, pruner: false, launcher: slurm::Launcher::Local, slurm: slurm::SlurmSettings::default() }
     }
 }
 
@@ -94,7 +101,15 @@ impl SweepSettings {
                     _ => return Err(format!("sweep.pruner: '{value}' is not median or none")),
                 }
             }
-            _ => return Err(format!("unknown sweep key '{key}': valid keys are sweep.workers, sweep.seeds, sweep.objective, sweep.pruner")),
+            "sweep.launcher" => {
+                self.launcher = match value {
+                    "local" => slurm::Launcher::Local,
+                    "slurm" => slurm::Launcher::Slurm,
+                    _ => return Err(format!("sweep.launcher: '{value}' is not local or slurm")),
+                }
+            }
+            k if k.starts_with("sweep.slurm.") => self.slurm.set(&k["sweep.slurm.".len()..], value)?,
+            _ => return Err(format!("unknown sweep key '{key}': valid keys are sweep.workers, sweep.seeds, sweep.objective, sweep.pruner, sweep.launcher, sweep.slurm.*")),
         }
         Ok(())
     }
@@ -123,17 +138,22 @@ pub struct TrialResult {
     pub wall_secs: f64,
     pub run_dirs: Vec<PathBuf>,
     pub error: Option<String>,
+    /// With `sweep.launcher=slurm`: the job (`<array job>_<task>`) and its Slurm state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slurm_state: Option<String>,
 }
 
 /// Where trial `id` runs (a run, or a seed group with several seeds): the
 /// first free name, so reruns never overwrite.
-fn trial_name(sweep_dir: &Path, id: usize) -> String {
+pub(crate) fn trial_name(sweep_dir: &Path, id: usize) -> String {
     let base = format!("trial_{id}");
     (0..).map(|i| if i == 0 { base.clone() } else { format!("{base}_{i}") }).find(|n| !sweep_dir.join(n).exists()).unwrap_or(base)
 }
 
 /// The run directories of a trial: itself, or its seeds' for a seed group.
-fn trial_runs(dir: &Path) -> Vec<RunDir> {
+pub(crate) fn trial_runs(dir: &Path) -> Vec<RunDir> {
     match crate::runs::group::GroupInfo::read(&crate::runs::group::GroupDir::at(dir)) {
         Ok(info) => info.seeds.iter().map(|s| crate::runs::group::GroupDir::at(dir).seed_run(*s)).collect(),
         Err(_) => vec![RunDir::at(dir)],
@@ -165,7 +185,7 @@ pub fn trial_objective(dir: &Path, objective: Objective) -> (Option<f64>, Option
 }
 
 /// A trial's evaluation curve: its run's, or the mean over its seeds at each step.
-fn evals(run: &Path) -> Vec<(u64, f64)> {
+pub(crate) fn evals(run: &Path) -> Vec<(u64, f64)> {
     let per_run: Vec<Vec<(u64, f64)>> = trial_runs(run)
         .iter()
         .map(|r| read_metrics(&r.metrics_csv()).map(|rows| rows.into_iter().filter(|r| r.metric == "eval/mean_reward").map(|r| (r.timesteps, r.value)).collect()).unwrap_or_default())
@@ -199,7 +219,7 @@ pub fn median_prune(completed: &[Vec<(u64, f64)>], t: u64, value: f64) -> bool {
 
 /// Runs one seed of one trial as a child process; returns (status, run dir, error).
 /// A seed of a trial to run: a new run, or a stopped one continued from its checkpoint.
-enum Child<'a> {
+pub(crate) enum Child<'a> {
     /// `seeds` > 1: a seed group of that many seeds from `seed`.
     New { name: &'a str, params: &'a [(String, String)], seed: u64, seeds: usize },
     Resume(&'a Path),
@@ -208,6 +228,11 @@ enum Child<'a> {
 /// The command a trial runs: `exe` (this binary), or, inside another program
 /// that embeds the core (the Python package), the command it names in
 /// `RL_RESEARCH_TRIAL_COMMAND` (a JSON list, e.g. `["python", "-m", "rl_research._trial"]`).
+pub(crate) fn trial_command_argv(exe: &Path) -> Vec<String> {
+    let named: Option<Vec<String>> = std::env::var("RL_RESEARCH_TRIAL_COMMAND").ok().and_then(|v| serde_json::from_str(&v).ok()).filter(|v: &Vec<String>| !v.is_empty());
+    named.unwrap_or_else(|| vec![exe.display().to_string()])
+}
+
 fn trial_command(exe: &Path) -> Command {
     let named: Option<Vec<String>> = std::env::var("RL_RESEARCH_TRIAL_COMMAND").ok().and_then(|v| serde_json::from_str(&v).ok()).filter(|v: &Vec<String>| !v.is_empty());
     match named {
@@ -220,26 +245,33 @@ fn trial_command(exe: &Path) -> Command {
     }
 }
 
+/// The `rl-research` arguments of a trial, its run directory and name.
+pub(crate) fn trial_args(spec: &SweepSpec, sweep_dir: &Path, child: &Child) -> (Vec<String>, PathBuf, String) {
+    match child {
+        Child::New { name, params, seed, seeds } => {
+            let mut a = vec!["run".to_string()];
+            a.extend(spec.base_args.iter().cloned());
+            a.extend(params.iter().map(|(k, v)| format!("{k}={v}")));
+            a.push(format!("experiment.runs_dir={}", sweep_dir.display()));
+            a.push(format!("experiment.name={name}"));
+            a.push(format!("experiment.seed={seed}"));
+            if *seeds > 1 {
+                a.push(format!("experiment.n_seeds={seeds}"));
+            }
+            (a, sweep_dir.join(name), name.to_string())
+        }
+        Child::Resume(dir) => {
+            let a = vec!["run".to_string(), "--resume".to_string(), dir.display().to_string()];
+            (a, dir.to_path_buf(), dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default())
+        }
+    }
+}
+
 fn run_child(exe: &Path, spec: &SweepSpec, sweep_dir: &Path, child_run: Child, threads: usize,
     stop: &AtomicBool, completed: &Mutex<Vec<Vec<(u64, f64)>>>) -> (TrialStatus, PathBuf, Option<String>) {
     let mut cmd = trial_command(exe);
-    let (run_dir, name) = match child_run {
-        Child::New { name, params, seed, seeds } => {
-            cmd.arg("run").args(&spec.base_args);
-            for (k, v) in params {
-                cmd.arg(format!("{k}={v}"));
-            }
-            cmd.arg(format!("experiment.runs_dir={}", sweep_dir.display())).arg(format!("experiment.name={name}")).arg(format!("experiment.seed={seed}"));
-            if seeds > 1 {
-                cmd.arg(format!("experiment.n_seeds={seeds}"));
-            }
-            (sweep_dir.join(name), name.to_string())
-        }
-        Child::Resume(dir) => {
-            cmd.args(["run", "--resume"]).arg(dir);
-            (dir.to_path_buf(), dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default())
-        }
-    };
+    let (args, run_dir, name) = trial_args(spec, sweep_dir, &child_run);
+    cmd.args(&args);
     let log_dir = sweep_dir.join("trial_logs");
     let _ = std::fs::create_dir_all(&log_dir);
     let log = std::fs::OpenOptions::new().create(true).append(true).open(log_dir.join(format!("{name}.log")));
@@ -325,7 +357,7 @@ pub fn run_sweep(exe: &Path, spec: &SweepSpec, sweep_dir: &Path, resume: bool, s
                 let params = &spec.trials[id];
                 let t0 = Instant::now();
                 let mut r = TrialResult { id, params: params.clone(), seeds: vec![], objective_mean: None, objective_std: None,
-                    status: TrialStatus::Completed, wall_secs: 0.0, run_dirs: vec![], error: None };
+                    status: TrialStatus::Completed, wall_secs: 0.0, run_dirs: vec![], error: None, job_id: None, slurm_state: None };
                 // A trial the sweep stopped continues from its checkpoints (a seed group: its unfinished seeds).
                 let earlier = match previous.get(&id) {
                     Some(p) if p.status == TrialStatus::Stopped && p.params == *params => p.run_dirs.first().cloned(),
@@ -372,9 +404,13 @@ fn csv_escape(s: &str) -> String {
 }
 
 /// `sweep.csv`: one row per finished trial; `results.json` keeps the same for resuming.
-fn save_results(sweep_dir: &Path, spec: &SweepSpec, results: &[TrialResult]) -> std::io::Result<()> {
+pub(crate) fn save_results(sweep_dir: &Path, spec: &SweepSpec, results: &[TrialResult]) -> std::io::Result<()> {
     let keys: Vec<String> = spec.trials.first().map(|t| t.iter().map(|(k, _)| k.clone()).collect()).unwrap_or_default();
+    let slurm = results.iter().any(|r| r.job_id.is_some());
     let mut csv = String::from("trial,status,objective_mean,objective_std,wall_secs,seeds,run_dirs");
+    if slurm {
+        csv.push_str(",job_id,slurm_state");
+    }
     for k in &keys {
         csv.push(',');
         csv.push_str(&csv_escape(k));
@@ -386,6 +422,9 @@ fn save_results(sweep_dir: &Path, spec: &SweepSpec, results: &[TrialResult]) -> 
         let seeds = r.seeds.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(" ");
         let dirs = r.run_dirs.iter().map(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()).collect::<Vec<_>>().join(" ");
         csv.push_str(&format!("{},{status},{},{},{:.2},{seeds},{}", r.id, opt(r.objective_mean), opt(r.objective_std), r.wall_secs, csv_escape(&dirs)));
+        if slurm {
+            csv.push_str(&format!(",{},{}", r.job_id.as_deref().unwrap_or(""), r.slurm_state.as_deref().unwrap_or("")));
+        }
         for (_, v) in &r.params {
             csv.push(',');
             csv.push_str(&csv_escape(v));

@@ -11,6 +11,7 @@ mod learning;
 mod lunar;
 mod pipeline;
 mod resume;
+mod slurm;
 mod storage;
 mod sweep;
 mod tracking;
