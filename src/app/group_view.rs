@@ -11,7 +11,7 @@ use crate::runs::compare::{compare, Comparison};
 use crate::runs::group::{GroupStatus, CURVE_METRICS};
 use crate::stats::{FinalScores, Interval};
 use egui::{Color32, RichText, Ui};
-use egui_plot::{FilledArea, Legend, Line, Plot, PlotPoints, Points};
+use egui_plot::{ColorConflictHandling, FilledArea, Legend, Line, Plot, PlotPoints, Points};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -166,7 +166,7 @@ impl GroupView {
         for p in &problems {
             ui.label(RichText::new(p).weak());
         }
-        Plot::new("group_plot").legend(Legend::default()).x_axis_label("timesteps").y_axis_label(metric).show(ui, |plot_ui| {
+        Plot::new("group_plot").legend(Legend::default().color_conflict_handling(ColorConflictHandling::PickFirst)).x_axis_label("timesteps").y_axis_label(metric).show(ui, |plot_ui| {
             for (i, name, s) in &drawn {
                 let color = PALETTE[i % PALETTE.len()];
                 let Some((_, points)) = s.aggregate.curves.iter().find(|(m, _)| m == metric) else { continue };

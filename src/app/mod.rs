@@ -42,11 +42,22 @@ pub struct Settings {
     pub tab: Tab,
     pub dark: bool,
     pub plot: plots::PlotSettings,
+    /// Run Sweep's launcher and Slurm fields, remembered across restarts.
+    pub sweep_launcher: crate::sweep::slurm::Launcher,
+    pub sweep_slurm: crate::sweep::slurm::SlurmSettings,
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Self { config: Config::default(), runs_dir: launch::default_runs_dir(), tab: Tab::Train, dark: true, plot: plots::PlotSettings::default() }
+        Self {
+            config: Config::default(),
+            runs_dir: launch::default_runs_dir(),
+            tab: Tab::Train,
+            dark: true,
+            plot: plots::PlotSettings::default(),
+            sweep_launcher: Default::default(),
+            sweep_slurm: Default::default(),
+        }
     }
 }
 
@@ -128,11 +139,11 @@ impl ProcessUsage {
 impl RlApp {
     pub fn new(settings: Settings) -> Self {
         Self {
+            sweep: sweep_dialog::SweepDialog::remembering(settings.sweep_launcher, settings.sweep_slurm.clone()),
             settings,
             jobs: jobs::Jobs::default(),
             browser: runs_browser::Browser::default(),
             replay: replay::Replay::default(),
-            sweep: sweep_dialog::SweepDialog::default(),
             live: live_view::LiveView::default(),
             buffers: editor::EditorBuffers::default(),
             presets: editor::load_presets(),
@@ -264,6 +275,8 @@ impl eframe::App for RlApp {
     }
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        self.settings.sweep_launcher = self.sweep.launcher;
+        self.settings.sweep_slurm = self.sweep.slurm.clone();
         eframe::set_value(storage, eframe::APP_KEY, &self.settings);
     }
 

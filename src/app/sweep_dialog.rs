@@ -123,6 +123,11 @@ impl Default for SweepDialog {
 }
 
 impl SweepDialog {
+    /// The dialog with the launcher and Slurm fields of the last session.
+    pub fn remembering(launcher: sweep::slurm::Launcher, slurm: sweep::slurm::SlurmSettings) -> Self {
+        Self { launcher, slurm, ..Self::default() }
+    }
+
     /// The trials the rows describe, or what is wrong with them.
     pub fn trials_for(&self) -> Result<Vec<Vec<(String, String)>>, String> {
         if self.rows.is_empty() {
