@@ -310,13 +310,23 @@ fn run_child(exe: &Path, spec: &SweepSpec, sweep_dir: &Path, child_run: Child, t
         }
         std::thread::sleep(Duration::from_millis(200));
     };
+    let (status, error) = match code {
+        Some(code) => exit_status(code, pruned, &run_dir, &format!("trial_logs/{name}.log")),
+        None => (TrialStatus::Failed, Some(format!("killed by a signal (see trial_logs/{name}.log)"))),
+    };
+    (status, run_dir, error)
+}
+
+/// A trial's status from its `rl-research run` exit code (0 ok, 1 failed or a
+/// partial seed group, 2 bad input, 130 stopped), locally or on Slurm; `log` is its log file.
+pub(crate) fn exit_status(code: i32, pruned: bool, run_dir: &Path, log: &str) -> (TrialStatus, Option<String>) {
     match code {
-        Some(0) => (TrialStatus::Completed, run_dir, None),
-        Some(130) if pruned => (TrialStatus::Pruned, run_dir, None),
-        Some(130) => (TrialStatus::Stopped, run_dir, None),
-        Some(1) if crate::runs::group::GroupDir::is_group(&run_dir) => (TrialStatus::Failed, run_dir, Some(format!("some seeds failed (see trial_logs/{name}.log)"))),
-        Some(2) => (TrialStatus::Failed, run_dir, Some(format!("bad configuration (see trial_logs/{name}.log)"))),
-        other => (TrialStatus::Failed, run_dir, Some(format!("exit code {other:?} (see trial_logs/{name}.log)"))),
+        0 => (TrialStatus::Completed, None),
+        130 if pruned => (TrialStatus::Pruned, None),
+        130 => (TrialStatus::Stopped, None),
+        1 if crate::runs::group::GroupDir::is_group(run_dir) => (TrialStatus::Failed, Some(format!("some seeds failed (see {log})"))),
+        2 => (TrialStatus::Failed, Some(format!("bad configuration (see {log})"))),
+        other => (TrialStatus::Failed, Some(format!("exit code {other} (see {log})"))),
     }
 }
 

@@ -307,11 +307,7 @@ fn finished(spec: &SweepSpec, sweep_dir: &Path, entry: &TrialEntry, job: &str, s
         // Slurm's own verdicts that an exit code cannot tell.
         (Some(TrialState::Stopped(why)), _) => (TrialStatus::Stopped, Some(why.clone())),
         (Some(TrialState::Failed(why)), _) if slurm_state.is_some_and(|s| s != "FAILED") => (TrialStatus::Failed, Some(format!("{why} (see {log})"))),
-        (_, Some(0)) => (TrialStatus::Completed, None),
-        (_, Some(130)) if pruned => (TrialStatus::Pruned, None),
-        (_, Some(130)) => (TrialStatus::Stopped, None),
-        (_, Some(2)) => (TrialStatus::Failed, Some(format!("bad configuration (see {log})"))),
-        (_, Some(code)) => (TrialStatus::Failed, Some(format!("exit code {code} (see {log})"))),
+        (_, Some(code)) => super::exit_status(code, pruned, &entry.run_dir, &log),
         (None, None) if cancelled && !entry.run_dir.exists() => (TrialStatus::Stopped, Some("cancelled before it started".into())),
         (Some(TrialState::Completed), None) => (TrialStatus::Failed, Some(format!("Slurm says COMPLETED but the task left no exit record in {}: is the sweep directory on storage the nodes share?", sweep_dir.join("trial_logs").display()))),
         (_, None) => (TrialStatus::Failed, Some(format!("the task ended without an exit record (see {log}); is the sweep directory on storage the nodes share?"))),
