@@ -3,6 +3,7 @@
 
 use crate::config::Config;
 use super::plots::RunMetrics;
+use crate::runner::group::GroupProgress;
 use crate::runner::{self, EpisodeRecord, RunEvent, RunOptions};
 use crate::runs::RunStatus;
 use std::path::PathBuf;
@@ -32,23 +33,6 @@ pub struct Job {
     pub group: Option<GroupProgress>,
 }
 
-/// A seed group's progress in the GUI.
-#[derive(Clone, Debug, Default)]
-pub struct GroupProgress {
-    pub seeds: Vec<u64>,
-    pub parallel: usize,
-    /// seed -> (timesteps, total, steps/s)
-    pub progress: std::collections::BTreeMap<u64, (u64, u64, f64)>,
-    pub finished: Vec<(u64, RunStatus)>,
-}
-
-impl GroupProgress {
-    /// Seeds training now.
-    pub fn running(&self) -> usize {
-        self.progress.keys().filter(|s| !self.finished.iter().any(|(f, _)| f == *s)).count()
-    }
-}
-
 impl Job {
     fn apply(&mut self, ev: RunEvent) {
         let job = self;
@@ -64,20 +48,11 @@ impl Job {
                 job.total_timesteps = total_timesteps;
                 job.steps_per_sec = steps_per_sec;
             }
-            RunEvent::Metrics { timesteps, wall_secs, metrics } => {
+            RunEvent::Metrics { timesteps, .. } => {
                 job.timesteps = job.timesteps.max(timesteps);
-                for (k, v) in metrics {
-                    job.metrics.entry(k).or_default().push([timesteps as f64, wall_secs, v]);
-                }
+                job.record(ev);
             }
-            RunEvent::Evaluated { timesteps, wall_secs, mean_reward, std_reward, .. } => {
-                job.metrics.entry("eval/mean_reward".into()).or_default().push([timesteps as f64, wall_secs, mean_reward]);
-                job.metrics.entry("eval/std_reward".into()).or_default().push([timesteps as f64, wall_secs, std_reward]);
-                // As the runner logs it (the fork's own best, for a fork: its series starts empty).
-                let best = job.metrics.get("eval/best_mean_reward").and_then(|s| s.last()).map_or(mean_reward, |p| p[2].max(mean_reward));
-                job.metrics.entry("eval/best_mean_reward".into()).or_default().push([timesteps as f64, wall_secs, best]);
-            }
-            RunEvent::EvalEpisode { timesteps, episode } => job.live_episode = Some((timesteps, *episode)),
+            ev @ (RunEvent::Evaluated { .. } | RunEvent::EvalEpisode { .. }) => job.record(ev),
             RunEvent::Finished { status, run_dir } => {
                 log::info!("training {} ended: {status:?}", run_dir.display());
                 job.status = Some(status);
@@ -86,41 +61,43 @@ impl Job {
             RunEvent::GroupStarted { group_dir, seeds, parallel } => {
                 job.name = group_dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
                 job.run_dir = Some(group_dir);
-                job.group = Some(GroupProgress { seeds, parallel, ..Default::default() });
+                job.group = Some(GroupProgress::new(seeds, parallel));
             }
             RunEvent::Seed { seed, event } => job.apply_seed(seed, *event),
+        }
+    }
+
+    /// The metrics, evaluations and live episode of an event (not its progress).
+    fn record(&mut self, ev: RunEvent) {
+        match ev {
+            RunEvent::Metrics { timesteps, wall_secs, metrics } => {
+                for (k, v) in metrics {
+                    self.metrics.entry(k).or_default().push([timesteps as f64, wall_secs, v]);
+                }
+            }
+            RunEvent::Evaluated { timesteps, wall_secs, mean_reward, std_reward, .. } => {
+                self.metrics.entry("eval/mean_reward".into()).or_default().push([timesteps as f64, wall_secs, mean_reward]);
+                self.metrics.entry("eval/std_reward".into()).or_default().push([timesteps as f64, wall_secs, std_reward]);
+                // As the runner logs it (the fork's own best, for a fork: its series starts empty).
+                let best = self.metrics.get("eval/best_mean_reward").and_then(|s| s.last()).map_or(mean_reward, |p| p[2].max(mean_reward));
+                self.metrics.entry("eval/best_mean_reward".into()).or_default().push([timesteps as f64, wall_secs, best]);
+            }
+            RunEvent::EvalEpisode { timesteps, episode } => self.live_episode = Some((timesteps, *episode)),
+            _ => {}
         }
     }
 
     /// A seed's event: progress sums over seeds; the live plots and episode follow the first seed.
     fn apply_seed(&mut self, seed: u64, ev: RunEvent) {
         let Some(g) = &mut self.group else { return };
+        g.seed_event(seed, &ev);
         let first = g.seeds.first() == Some(&seed);
+        let t = g.totals();
+        (self.timesteps, self.total_timesteps, self.steps_per_sec) = (t.timesteps, t.total_timesteps, t.steps_per_sec);
         match ev {
-            RunEvent::Progress { timesteps, total_timesteps, steps_per_sec, .. } => {
-                g.progress.insert(seed, (timesteps, total_timesteps, steps_per_sec));
-                let each = g.progress.values().map(|p| p.1).max().unwrap_or(0);
-                self.total_timesteps = each * g.seeds.len() as u64;
-                self.timesteps = g.progress.values().map(|p| p.0).sum();
-                self.steps_per_sec = g.progress.values().filter(|p| p.0 < p.1).map(|p| p.2).sum();
-            }
-            RunEvent::Finished { status, .. } => {
-                g.finished.push((seed, status));
-                if let Some(p) = g.progress.get_mut(&seed) {
-                    p.0 = p.1.max(p.0);
-                }
-            }
-            RunEvent::Started { device, .. } => {
-                g.progress.entry(seed).or_insert((0, self.total_timesteps, 0.0));
-                self.device = Some(device);
-            }
+            RunEvent::Started { device, .. } => self.device = Some(device),
             RunEvent::Note { message } => self.notes.push(format!("seed {seed}: {message}")),
-            ev @ (RunEvent::Metrics { .. } | RunEvent::Evaluated { .. } | RunEvent::EvalEpisode { .. }) if first => {
-                // Keep the group's summed progress: only the metrics themselves.
-                let (t, total, sps) = (self.timesteps, self.total_timesteps, self.steps_per_sec);
-                self.apply(ev);
-                (self.timesteps, self.total_timesteps, self.steps_per_sec) = (t, total, sps);
-            }
+            ev @ (RunEvent::Metrics { .. } | RunEvent::Evaluated { .. } | RunEvent::EvalEpisode { .. }) if first => self.record(ev),
             _ => {}
         }
     }
@@ -170,12 +147,9 @@ impl Jobs {
         let handle = std::thread::Builder::new()
             .name(format!("train-{name}"))
             .spawn(move || {
-                let group = |r: Result<runner::group::GroupSummary, runner::RunError>| r.map(|_| ());
                 let result = match kind {
-                    JobKind::New(config) if config.experiment.seeds.is_some() || config.experiment.n_seeds.is_some() => group(runner::group::run_group(&config, options)),
-                    JobKind::New(config) => runner::run_experiment_with(&config, options).map(|_| ()),
-                    JobKind::Resume(dir) if crate::runs::group::GroupDir::is_group(&dir) => group(runner::group::resume_group(&dir, options)),
-                    JobKind::Resume(dir) => runner::resume_experiment(&dir, options).map(|_| ()),
+                    JobKind::New(config) => runner::group::train(&config, options).map(|_| ()),
+                    JobKind::Resume(dir) => runner::group::resume(&dir, options).map(|_| ()),
                     JobKind::Fork { parent, step, config } => runner::fork_experiment_with(&parent, Some(step), &|_| Ok(config.clone()), options).map(|_| ()),
                 };
                 waker();

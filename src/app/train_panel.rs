@@ -91,6 +91,11 @@ impl RlApp {
                         _ if job.timesteps == 0 => "starting…".into(),
                         _ => format!("{}/{} · {:.0} steps/s · ETA {}", job.timesteps, job.total_timesteps, job.steps_per_sec, crate::runner::format_duration(job.eta_secs())),
                     };
+                    // A seed group: how many seeds, how many train now and how many ended.
+                    let text = match &job.group {
+                        Some(g) => format!("{} seeds ({} running, {} done) · {text}", g.seeds.len(), g.totals().running, g.finished.len()),
+                        None => text,
+                    };
                     let width = (ui.available_width() - 70.0).clamp(120.0, 520.0);
                     ui.add(egui::ProgressBar::new(frac).text(text).desired_width(width));
                     if job.running() && ui.button("Stop").on_hover_text("Stop gracefully: models and logs are kept").clicked() {

@@ -280,28 +280,15 @@ fn cmd_run(args: &[String]) -> i32 {
         .join(" ");
     let options = RunOptions { command_line: Some(command_line), stop: stop.clone(), events: Some(tx), waker: None, live_episodes: false };
     let printer = std::thread::spawn(move || progress::print_events(rx));
-    let group = match &mode {
-        RunMode::New(config) if config.experiment.seeds.is_some() || config.experiment.n_seeds.is_some() => Some(runner::group::run_group(config, options.clone())),
-        RunMode::Resume(dir) if crate::runs::group::GroupDir::is_group(dir) => Some(runner::group::resume_group(dir, options.clone())),
-        RunMode::Fork { parent, .. } if crate::runs::group::GroupDir::is_group(parent) => {
-            eprintln!("error: {} is a seed group: fork one of its seeds (rl-research run --fork {}/seed_<k> ...)", parent.display(), parent.display());
-            return 2;
-        }
-        _ => None,
-    };
-    if let Some(result) = group {
-        drop(options);
-        let _ = printer.join();
-        return group_exit(result);
-    }
     let result = match mode {
-        RunMode::New(config) => runner::run_experiment_with(&config, options),
-        RunMode::Resume(dir) => runner::resume_experiment(&dir, options),
-        RunMode::Fork { parent, step, overrides } => runner::fork_experiment(&parent, step, &overrides, options),
+        RunMode::New(config) => runner::group::train(&config, options),
+        RunMode::Resume(dir) => runner::group::resume(&dir, options),
+        RunMode::Fork { parent, step, overrides } => runner::fork_experiment(&parent, step, &overrides, options).map(|s| runner::group::Trained::Run(Box::new(s))),
     };
     let _ = printer.join();
     match result {
-        Ok(summary) => {
+        Ok(runner::group::Trained::Group(summary)) => group_exit(summary),
+        Ok(runner::group::Trained::Run(summary)) => {
             let best = summary.best_mean_reward.map(|b| format!("{b:.2}")).unwrap_or_else(|| "n/a".into());
             println!(
                 "{} after {} timesteps in {:.1} s; best eval mean reward {best}",
@@ -327,28 +314,16 @@ fn cmd_run(args: &[String]) -> i32 {
 }
 
 /// Prints a group's table; 0 completed, 1 failed or partial, 130 stopped.
-fn group_exit(result: Result<runner::group::GroupSummary, RunError>) -> i32 {
+fn group_exit(summary: runner::group::GroupSummary) -> i32 {
     use crate::runs::group::GroupStatus;
-    match result {
-        Ok(summary) => {
-            print!("{}", compare::group_table(&summary));
-            match summary.info.status {
-                GroupStatus::Completed => 0,
-                GroupStatus::Stopped | GroupStatus::Running => {
-                    println!("resume with: rl-research run --resume {}", summary.group.root.display());
-                    130
-                }
-                GroupStatus::Partial | GroupStatus::Failed => 1,
-            }
+    print!("{}", compare::group_table(&summary));
+    match summary.info.status {
+        GroupStatus::Completed => 0,
+        GroupStatus::Stopped | GroupStatus::Running => {
+            println!("resume with: rl-research run --resume {}", summary.group.root.display());
+            130
         }
-        Err(RunError::Config(e)) => {
-            eprintln!("error: {e}");
-            2
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            1
-        }
+        GroupStatus::Partial | GroupStatus::Failed => 1,
     }
 }
 

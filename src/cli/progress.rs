@@ -1,5 +1,6 @@
 //! The CLI's progress bar, drawn from runner events on stderr.
 
+use crate::runner::group::GroupProgress;
 use crate::runner::RunEvent;
 use std::io::{IsTerminal, Write};
 use std::sync::mpsc::Receiver;
@@ -11,12 +12,12 @@ pub fn print_events(rx: Receiver<RunEvent>) {
     let mut err = std::io::stderr();
     let mut last_decile = None;
     let mut best: Option<f64> = None;
-    let mut group: Option<GroupProgress> = None;
+    let mut group: Option<GroupBar> = None;
     for event in rx {
         match event {
             RunEvent::GroupStarted { group_dir, seeds, parallel } => {
                 let _ = writeln!(err, "seed group: {}  seeds {:?}, {parallel} at a time", group_dir.display(), seeds);
-                group = Some(GroupProgress { seeds: seeds.len(), ..Default::default() });
+                group = Some(GroupBar { state: GroupProgress::new(seeds, parallel), last_decile: None });
             }
             RunEvent::Seed { seed, event } => {
                 if let Some(g) = &mut group {
@@ -86,26 +87,20 @@ pub fn print_events(rx: Receiver<RunEvent>) {
 
 /// A seed group's progress: one bar over all seeds, each seed's evaluations
 /// and notes on their own lines, prefixed with the seed.
-#[derive(Default)]
-struct GroupProgress {
-    seeds: usize,
-    /// seed -> (timesteps, total, steps/s)
-    progress: std::collections::BTreeMap<u64, (u64, u64, f64)>,
-    finished: usize,
+struct GroupBar {
+    state: GroupProgress,
     last_decile: Option<u32>,
 }
 
-impl GroupProgress {
+impl GroupBar {
     fn event(&mut self, seed: u64, event: RunEvent, tty: bool, err: &mut std::io::Stderr) {
         let clear = if tty { "\r\x1b[K" } else { "" };
+        self.state.seed_event(seed, &event);
         match event {
             RunEvent::Started { run_dir, device, .. } => {
                 let _ = writeln!(err, "{clear}seed {seed}: {}  device: {device}", run_dir.display());
             }
-            RunEvent::Progress { timesteps, total_timesteps, steps_per_sec, .. } => {
-                self.progress.insert(seed, (timesteps, total_timesteps, steps_per_sec));
-                self.draw(tty, err);
-            }
+            RunEvent::Progress { .. } => self.draw(tty, err),
             RunEvent::Evaluated { timesteps, mean_reward, std_reward, .. } => {
                 let _ = writeln!(err, "{clear}seed {seed} eval @ {timesteps}: mean reward {mean_reward:.2} +/- {std_reward:.2}");
             }
@@ -113,24 +108,26 @@ impl GroupProgress {
                 let _ = writeln!(err, "{clear}seed {seed}: {message}");
             }
             RunEvent::Finished { status, .. } => {
-                self.finished += 1;
-                if let Some(p) = self.progress.get_mut(&seed) {
-                    p.0 = p.1.max(p.0);
-                }
-                let _ = writeln!(err, "{clear}seed {seed} {} ({}/{} seeds finished)", format!("{status:?}").to_lowercase(), self.finished, self.seeds);
+                let (done, n) = (self.state.finished.len(), self.state.seeds.len());
+                let _ = writeln!(err, "{clear}seed {seed} {} ({done}/{n} seeds finished)", format!("{status:?}").to_lowercase());
             }
             _ => {}
         }
     }
 
     fn draw(&mut self, tty: bool, err: &mut std::io::Stderr) {
-        let total: u64 = self.progress.values().map(|p| p.1).max().unwrap_or(0) * self.seeds as u64;
-        let done: u64 = self.progress.values().map(|p| p.0).sum();
-        let running: Vec<&(u64, u64, f64)> = self.progress.values().filter(|p| p.0 < p.1).collect();
-        let sps: f64 = running.iter().map(|p| p.2).sum();
+        let t = self.state.totals();
+        let (done, total) = (t.timesteps, t.total_timesteps);
         let frac = (done as f64 / total.max(1) as f64).min(1.0);
-        let eta = total.saturating_sub(done) as f64 / sps.max(1e-9);
-        let line = format!("{:5.1}% {done}/{total} steps over {} seeds | {} running | {:.0} steps/s | ETA {}", frac * 100.0, self.seeds, running.len(), sps, format_duration(eta));
+        let eta = total.saturating_sub(done) as f64 / t.steps_per_sec.max(1e-9);
+        let line = format!(
+            "{:5.1}% {done}/{total} steps over {} seeds | {} running | {:.0} steps/s | ETA {}",
+            frac * 100.0,
+            self.state.seeds.len(),
+            t.running,
+            t.steps_per_sec,
+            format_duration(eta)
+        );
         if tty {
             let _ = write!(err, "\r{line}\x1b[K");
             let _ = err.flush();

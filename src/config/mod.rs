@@ -173,6 +173,13 @@ pub struct ExperimentConfig {
     pub n_seeds: Option<usize>,
 }
 
+impl ExperimentConfig {
+    /// Whether this names a seed group (experiment.seeds or experiment.n_seeds set).
+    pub fn is_group(&self) -> bool {
+        self.seeds.is_some() || self.n_seeds.is_some()
+    }
+}
+
 impl Default for ExperimentConfig {
     fn default() -> Self {
         Self {

@@ -7,7 +7,7 @@
 //! directory, so seed k gives the same run in a group as alone). The layout
 //! and statistics do not depend on how seeds execute.
 
-use super::{resume_experiment, run_experiment_with, RunError, RunEvent, RunOptions};
+use super::{resume_experiment, run_experiment_with, send_notes, RunError, RunEvent, RunOptions, RunSummary};
 use crate::config::{Config, ConfigError};
 use crate::runs::group::{self, Aggregate, GroupDir, GroupInfo, GroupStatus, SeedEntry, SeedState};
 use crate::runs::{unix_now_secs, RunStatus};
@@ -27,6 +27,82 @@ pub struct GroupSummary {
     pub seeds: Vec<SeedState>,
     /// Directories or files in the group that are not its own (left alone, reported).
     pub foreign: Vec<PathBuf>,
+}
+
+/// What [`train`] or [`resume`] produced: one run, or a seed group.
+pub enum Trained {
+    Run(Box<RunSummary>),
+    Group(GroupSummary),
+}
+
+/// Trains `config`: a seed group when it names seeds (experiment.seeds /
+/// n_seeds), else one run. The CLI, the GUI and the Python package start here.
+pub fn train(config: &Config, options: RunOptions) -> Result<Trained, RunError> {
+    if config.experiment.is_group() {
+        run_group(config, options).map(Trained::Group)
+    } else {
+        run_experiment_with(config, options).map(|s| Trained::Run(Box::new(s)))
+    }
+}
+
+/// Continues a run directory or a seed group (by its group.json).
+pub fn resume(dir: &Path, options: RunOptions) -> Result<Trained, RunError> {
+    if GroupDir::is_group(dir) {
+        resume_group(dir, options).map(Trained::Group)
+    } else {
+        resume_experiment(dir, options).map(|s| Trained::Run(Box::new(s)))
+    }
+}
+
+/// A seed group's progress, from its `GroupStarted` and `Seed` events: what
+/// the CLI's bar and the GUI's job line both draw.
+#[derive(Clone, Debug, Default)]
+pub struct GroupProgress {
+    pub seeds: Vec<u64>,
+    pub parallel: usize,
+    /// seed -> (timesteps, total, steps/s); a finished seed counts as done.
+    pub progress: std::collections::BTreeMap<u64, (u64, u64, f64)>,
+    pub finished: Vec<(u64, RunStatus)>,
+}
+
+/// [`GroupProgress::totals`]: the group's steps done and planned, its steps/s and seeds training now.
+pub struct GroupTotals {
+    pub timesteps: u64,
+    pub total_timesteps: u64,
+    pub steps_per_sec: f64,
+    pub running: usize,
+}
+
+impl GroupProgress {
+    pub fn new(seeds: Vec<u64>, parallel: usize) -> Self {
+        Self { seeds, parallel, ..Self::default() }
+    }
+
+    /// Takes seed `seed`'s progress and end from `event` (its other events are the caller's).
+    pub fn seed_event(&mut self, seed: u64, event: &RunEvent) {
+        match event {
+            RunEvent::Progress { timesteps, total_timesteps, steps_per_sec, .. } => {
+                self.progress.insert(seed, (*timesteps, *total_timesteps, *steps_per_sec));
+            }
+            RunEvent::Finished { status, .. } => {
+                self.finished.push((seed, *status));
+                if let Some(p) = self.progress.get_mut(&seed) {
+                    p.0 = p.1.max(p.0);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    pub fn totals(&self) -> GroupTotals {
+        let running: Vec<&(u64, u64, f64)> = self.progress.values().filter(|p| p.0 < p.1).collect();
+        GroupTotals {
+            timesteps: self.progress.values().map(|p| p.0).sum(),
+            total_timesteps: self.progress.values().map(|p| p.1).max().unwrap_or(0) * self.seeds.len() as u64,
+            steps_per_sec: running.iter().map(|p| p.2).sum(),
+            running: running.len(),
+        }
+    }
 }
 
 /// Seeds trained at once: one per core of the budget (each seed's own work is
@@ -111,11 +187,7 @@ pub fn resume_group(dir: &Path, options: RunOptions) -> Result<GroupSummary, Run
             if notes.is_empty() { String::new() } else { format!("; {}", notes.join("; ")) }
         )));
     }
-    if let Some(tx) = &options.events {
-        for message in notes {
-            let _ = tx.send(RunEvent::Note { message });
-        }
-    }
+    send_notes(&options, notes);
     info.status = GroupStatus::Running;
     info.finished_at_unix_secs = None;
     let wall0 = info.wall_secs.unwrap_or(0.0);

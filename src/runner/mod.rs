@@ -225,6 +225,13 @@ pub fn fork_name(parent: &Path) -> String {
 pub fn fork_experiment_with(parent: &Path, step: Option<u64>, edit: &dyn Fn(&Config) -> Result<Config, ConfigError>, options: RunOptions) -> Result<RunSummary, RunError> {
     let _fp = crate::fpmode::FlushDenormals::enter();
     let parent_run = RunDir::at(parent);
+    if crate::runs::group::GroupDir::is_group(parent) {
+        return Err(RunError::Config(ConfigError(format!(
+            "{} is a seed group: fork one of its seeds (rl-research run --fork {}/seed_<k> ...)",
+            parent.display(),
+            parent.display()
+        ))));
+    }
     if !parent_run.root.is_dir() {
         return Err(RunError::Checkpoint(format!("{} is not a run directory (runs/<name>)", parent.display())));
     }

@@ -11,7 +11,7 @@ use pyo3::types::PyBytes;
 use rl_research::config::overrides::{apply_overrides, override_from_json};
 use rl_research::config::Config;
 use rl_research::envs::{make_env, Env, VecEnv};
-use rl_research::runner::{self, external::ExternalRun, RunError, RunOptions};
+use rl_research::runner::{self, external::ExternalRun, group::Trained, RunError, RunOptions};
 use rl_research::runs::{RunStatus, SavedModel};
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
@@ -80,12 +80,7 @@ fn run_experiment(py: Python<'_>, base_path: Option<PathBuf>, pairs: Vec<(String
     let (done_tx, done_rx) = std::sync::mpsc::channel();
     // A seed group (experiment.seeds / n_seeds) trains all its seeds and reports the group.
     let trainer = std::thread::spawn(move || {
-        let result = if config.group_seeds().ok().flatten().is_some() {
-            runner::group::run_group(&config, options).map(Done::Group)
-        } else {
-            runner::run_experiment_with(&config, options).map(|s| Done::Run(Box::new(s)))
-        };
-        let _ = done_tx.send(result);
+        let _ = done_tx.send(runner::group::train(&config, options));
     });
     let mut interrupted = false;
     let done_rx = Mutex::new(done_rx); // Sync, for the detached wait
@@ -108,8 +103,8 @@ fn run_experiment(py: Python<'_>, base_path: Option<PathBuf>, pairs: Vec<(String
     }
     let done = result.map_err(run_err)?;
     let (dir, at) = match &done {
-        Done::Run(s) => (s.run_dir.root.clone(), format!("at step {}", s.timesteps)),
-        Done::Group(g) => (g.group.root.clone(), format!("({})", g.info.status.label())),
+        Trained::Run(s) => (s.run_dir.root.clone(), format!("at step {}", s.timesteps)),
+        Trained::Group(g) => (g.group.root.clone(), format!("({})", g.info.status.label())),
     };
     if interrupted {
         return Err(PyKeyboardInterrupt::new_err(format!(
@@ -119,15 +114,10 @@ fn run_experiment(py: Python<'_>, base_path: Option<PathBuf>, pairs: Vec<(String
         )));
     }
     Ok(match &done {
-        Done::Run(s) => summary_json(s),
-        Done::Group(g) => group_json(g),
+        Trained::Run(s) => summary_json(s),
+        Trained::Group(g) => group_json(g),
     }
     .to_string())
-}
-
-enum Done {
-    Run(Box<runner::RunSummary>),
-    Group(runner::group::GroupSummary),
 }
 
 /// A seed group's summary for `rl_research.GroupSummary`.
