@@ -3,7 +3,6 @@
 //! `rl-research compare` prints it; the GUI's Compare view draws it.
 
 use super::group::{self, bootstrap_of, GroupDir, GroupStatus};
-use super::logger::read_metrics;
 use super::{RunDir, RunInfo, RunStatus};
 use crate::config::Config;
 use crate::stats::{improvement, Bootstrap, FinalScores, Interval};
@@ -38,7 +37,7 @@ pub fn run_final_score(run: &RunDir) -> Option<f64> {
     if info.status != RunStatus::Completed {
         return None;
     }
-    read_metrics(&run.metrics_csv()).ok()?.into_iter().rev().find(|r| r.metric == "eval/mean_reward").map(|r| r.value)
+    super::logger::last_eval_mean_reward(run)
 }
 
 /// Reads a seed group or a run directory as a comparison target.

@@ -211,6 +211,12 @@ pub fn read_metrics(path: &Path) -> io::Result<Vec<MetricsRow>> {
     Ok(rows)
 }
 
+/// The last `eval/mean_reward` of a run's metrics.csv: a run's final score once
+/// it completed (its evaluation at the end of training). `None` without one.
+pub fn last_eval_mean_reward(run: &super::RunDir) -> Option<f64> {
+    read_metrics(&run.metrics_csv()).ok()?.into_iter().rev().find(|r| r.metric == "eval/mean_reward").map(|r| r.value)
+}
+
 /// Follows a metrics.csv that another thread or process is still appending to:
 /// each `poll` returns only the complete rows written since the last one, so a
 /// 1M-row file is parsed once, not every refresh.

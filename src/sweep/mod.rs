@@ -164,7 +164,7 @@ pub(crate) fn trial_runs(dir: &Path) -> Vec<RunDir> {
 pub fn run_objective(run: &RunDir, objective: Objective) -> Option<f64> {
     match objective {
         Objective::Best => RunInfo::read(run).ok()?.best_eval_mean_reward,
-        Objective::Final | Objective::Iqm | Objective::Mean => read_metrics(&run.metrics_csv()).ok()?.into_iter().rev().find(|r| r.metric == "eval/mean_reward").map(|r| r.value),
+        Objective::Final | Objective::Iqm | Objective::Mean => crate::runs::logger::last_eval_mean_reward(run),
     }
 }
 
@@ -229,13 +229,16 @@ pub(crate) enum Child<'a> {
 /// that embeds the core (the Python package), the command it names in
 /// `RL_RESEARCH_TRIAL_COMMAND` (a JSON list, e.g. `["python", "-m", "rl_research._trial"]`).
 pub(crate) fn trial_command_argv(exe: &Path) -> Vec<String> {
-    let named: Option<Vec<String>> = std::env::var("RL_RESEARCH_TRIAL_COMMAND").ok().and_then(|v| serde_json::from_str(&v).ok()).filter(|v: &Vec<String>| !v.is_empty());
-    named.unwrap_or_else(|| vec![exe.display().to_string()])
+    named_trial_command().unwrap_or_else(|| vec![exe.display().to_string()])
+}
+
+/// `RL_RESEARCH_TRIAL_COMMAND`, when set to a non-empty JSON list.
+fn named_trial_command() -> Option<Vec<String>> {
+    std::env::var("RL_RESEARCH_TRIAL_COMMAND").ok().and_then(|v| serde_json::from_str(&v).ok()).filter(|v: &Vec<String>| !v.is_empty())
 }
 
 fn trial_command(exe: &Path) -> Command {
-    let named: Option<Vec<String>> = std::env::var("RL_RESEARCH_TRIAL_COMMAND").ok().and_then(|v| serde_json::from_str(&v).ok()).filter(|v: &Vec<String>| !v.is_empty());
-    match named {
+    match named_trial_command() {
         Some(argv) => {
             let mut cmd = Command::new(&argv[0]);
             cmd.args(&argv[1..]);

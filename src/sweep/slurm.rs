@@ -298,9 +298,14 @@ fn task_ids(spec: &str) -> Vec<usize> {
     out
 }
 
+/// Where trial `id`'s task records its exit code (the script writes `trial_logs/trial_<id>.exit`).
+fn exit_record(sweep_dir: &Path, id: usize) -> PathBuf {
+    sweep_dir.join("trial_logs").join(format!("trial_{id}.exit"))
+}
+
 /// What became of a trial that left the queue.
 fn finished(spec: &SweepSpec, sweep_dir: &Path, entry: &TrialEntry, job: &str, slurm_state: Option<&str>, pruned: bool, cancelled: bool) -> TrialResult {
-    let exit = std::fs::read_to_string(sweep_dir.join("trial_logs").join(format!("trial_{}.exit", entry.id))).ok().and_then(|t| t.trim().parse::<i32>().ok());
+    let exit = std::fs::read_to_string(exit_record(sweep_dir, entry.id)).ok().and_then(|t| t.trim().parse::<i32>().ok());
     let log = format!("trial_logs/slurm_{job}_{}.log", entry.id);
     let by_slurm = slurm_state.map(map_state);
     let (status, error) = match (&by_slurm, exit) {
@@ -358,7 +363,7 @@ pub fn submit(exe: &Path, spec: &SweepSpec, sweep_dir: &Path, resume: bool) -> R
         };
         let resume_if_started = matches!(child, Child::New { .. });
         let (args, run_dir, _) = trial_args(spec, sweep_dir, &child);
-        let _ = std::fs::remove_file(sweep_dir.join("trial_logs").join(format!("trial_{id}.exit")));
+        let _ = std::fs::remove_file(exit_record(sweep_dir, id));
         entries.push(TrialEntry { id, args, seed: spec.base_seed, run_dir, resume_if_started });
     }
     if entries.is_empty() {
@@ -410,8 +415,11 @@ pub fn poll(spec: &SweepSpec, sweep_dir: &Path, pruned: &[usize]) -> Result<(Vec
     let jobs = Jobs::read(sweep_dir);
     let entries: Vec<TrialEntry> = std::fs::read_to_string(sweep_dir.join("trials.json")).ok().and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default();
     let previous: BTreeMap<usize, TrialResult> = load_results(sweep_dir).into_iter().map(|r| (r.id, r)).collect();
-    let log = jobcomp_log();
+    // Each poll asks squeue once per job; the completion log is found and read
+    // only for trials that left the queue since the last poll (the others' results are kept).
+    let mut log: Option<Option<PathBuf>> = None;
     let mut queue: BTreeMap<String, BTreeMap<usize, String>> = BTreeMap::new();
+    let mut ended: BTreeMap<String, BTreeMap<usize, String>> = BTreeMap::new();
     let mut results = Vec::new();
     let mut live = BTreeMap::new();
     for id in 0..spec.trials.len() {
@@ -428,10 +436,16 @@ pub fn poll(spec: &SweepSpec, sweep_dir: &Path, pruned: &[usize]) -> Result<(Vec
             Some(state) => {
                 live.insert(id, map_state(state));
             }
-            None => {
-                let states = completed_states(log.as_deref(), job);
-                results.push(finished(spec, sweep_dir, entry, job, states.get(&id).map(String::as_str), pruned.contains(&id), jobs.cancelled(job)));
-            }
+            // Kept as found before, unless it looked failed for want of an exit record
+            // (shared storage can show a file late): that one is looked at again.
+            None => match previous.get(&id).filter(|r| r.job_id.as_deref() == Some(format!("{job}_{id}").as_str()) && (r.status != TrialStatus::Failed || exit_record(sweep_dir, id).exists())) {
+                Some(known) => results.push(known.clone()),
+                None => {
+                    let log = log.get_or_insert_with(jobcomp_log);
+                    let states = ended.entry(job.to_string()).or_insert_with(|| completed_states(log.as_deref(), job));
+                    results.push(finished(spec, sweep_dir, entry, job, states.get(&id).map(String::as_str), pruned.contains(&id), jobs.cancelled(job)));
+                }
+            },
         }
     }
     results.sort_by_key(|r| r.id);
