@@ -155,10 +155,10 @@ impl GroupView {
         let metric = CURVE_METRICS[self.metric];
         let (band, show_seeds) = (self.band, self.show_seeds);
         let mut problems = Vec::new();
-        let mut drawn: Vec<(usize, String, GroupSummary)> = Vec::new();
+        let mut drawn: Vec<(usize, String, &GroupSummary)> = Vec::new();
         for (i, dir) in groups.iter().enumerate() {
             match self.summary(dir) {
-                Some(Ok(s)) => drawn.push((i, s.group.name(), s.clone())),
+                Some(Ok(s)) => drawn.push((i, s.group.name(), s)),
                 Some(Err(e)) => problems.push(e.clone()),
                 None => problems.push(format!("computing the statistics of {}…", dir.display())),
             }
@@ -214,18 +214,15 @@ impl GroupView {
             self.comparison = Some((paths, Pending::spawn("compare", waker, move || compare(&p2))));
         }
         let Some((_, pending)) = self.comparison.as_mut() else { return };
-        let c = match pending.ready() {
+        match pending.ready() {
             None => {
                 ui.spinner();
-                return;
             }
             Some(Err(e)) => {
                 ui.colored_label(ui.visuals().error_fg_color, e.clone());
-                return;
             }
-            Some(Ok(c)) => c.clone(),
-        };
-        comparison_ui(ui, &c);
+            Some(Ok(c)) => comparison_ui(ui, c),
+        }
     }
 }
 

@@ -31,15 +31,6 @@ pub struct Target {
     pub notes: Vec<String>,
 }
 
-/// The final score of a completed run: its last evaluation's mean reward.
-pub fn run_final_score(run: &RunDir) -> Option<f64> {
-    let info = RunInfo::read(run).ok()?;
-    if info.status != RunStatus::Completed {
-        return None;
-    }
-    super::logger::last_eval_mean_reward(run)
-}
-
 /// Reads a seed group or a run directory as a comparison target.
 pub fn load_target(path: &Path) -> Result<Target, String> {
     let label = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| path.display().to_string());
@@ -82,7 +73,8 @@ pub fn load_target(path: &Path) -> Result<Target, String> {
         }
     })?;
     let config = Config::load(&run.config_yaml()).ok();
-    let scores: Vec<f64> = run_final_score(&run).into_iter().collect();
+    // A completed run's final score: its last evaluation's mean reward.
+    let scores: Vec<f64> = if info.status == RunStatus::Completed { super::logger::last_eval_mean_reward(&run).into_iter().collect() } else { Vec::new() };
     let reference = config.as_ref().and_then(|c| c.stats.reference_for(&c.env.id));
     let b = config.as_ref().map(bootstrap_of).unwrap_or_default();
     let mut notes = vec!["a single run: one seed, so its interval has no width; run it as a seed group (experiment.n_seeds=5) for honest intervals".to_string()];
