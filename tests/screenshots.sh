@@ -48,6 +48,8 @@ shot() { # name, seconds, gui args...
 }
 shot train 6 --tab train
 shot training 14 --config configs/lunarlander_ppo.ron --start
+printf 'experiment:\n  name: seeds_live\n  n_seeds: 3\n  total_timesteps: 300000\n  video_episodes: 0\n' > "$WORK/group.yaml"
+shot training_group 10 --config "$WORK/group.yaml" --start
 shot runs 6 --tab runs --select "$RUNS/cartpole_ppo" --select "$RUNS/lr_sweep/trial_0" --select "$RUNS/lr_sweep/trial_1"
 shot runs_fork 6 --tab runs --select "$RUNS/cartpole_ppo" --select "$RUNS/cartpole_ppo_fork"
 shot groups 6 --tab runs --select "$RUNS/seeds_lr1e-3" --select "$RUNS/seeds_lr3e-4"

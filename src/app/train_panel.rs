@@ -45,7 +45,12 @@ impl RlApp {
         }
         egui::CentralPanel::default().show(ui, |ui| {
             self.jobs_ui(ui);
-            let series: Vec<(String, &plots::RunMetrics)> = self.jobs.list.iter().map(|j| (j.name.clone(), &j.metrics)).collect();
+            // A seed group's live curves are its first seed's (the band is in the Runs tab).
+            let label = |j: &super::jobs::Job| match j.group.as_ref().and_then(|g| g.seeds.first()) {
+                Some(seed) => format!("{} (seed {seed})", j.name),
+                None => j.name.clone(),
+            };
+            let series: Vec<(String, &plots::RunMetrics)> = self.jobs.list.iter().map(|j| (label(j), &j.metrics)).collect();
             plots::plots_ui(ui, &mut self.settings.plot, &series);
         });
     }
