@@ -55,6 +55,8 @@ impl AdamOptimizer {
                     read(id, s)
                 } else if let Some(s) = s.downcast_ref::<AdamState<2>>() {
                     read(id, s)
+                } else if let Some(s) = s.downcast_ref::<AdamState<3>>() {
+                    read(id, s)
                 } else {
                     Err(format!("parameter {id} has an Adam state of an unexpected rank"))
                 }
@@ -85,7 +87,8 @@ impl AdamOptimizer {
             let s = match shape.len() {
                 1 => state::<1>(m, device),
                 2 => state::<2>(m, device),
-                r => return Err(format!("parameter {} has rank {r}; only ranks 1 and 2 are used", m.param_id)),
+                3 => state::<3>(m, device),
+                r => return Err(format!("parameter {} has rank {r}; only ranks 1 to 3 are used", m.param_id)),
             };
             states.insert(m.param_id, s);
         }

@@ -8,6 +8,7 @@ pub mod device;
 pub mod dqn;
 pub mod nets;
 pub mod ppo;
+pub mod stacked;
 
 use crate::config::AlgorithmConfig;
 use crate::envs::VecEnv;
@@ -66,14 +67,114 @@ pub trait AgentView {
     fn checkpoint(&self, with_replay_buffer: bool) -> Result<TrainingState, String>;
 }
 
-/// A trained algorithm as the runner sees it.
-pub trait Agent: AgentView {
-    /// Trains until `total_timesteps` env steps or until the callback says stop.
-    /// After [`Agent::restore`] it continues from the restored step (with
-    /// `venv` restored by the caller) instead of resetting the envs.
-    fn learn(&mut self, venv: &mut VecEnv, total_timesteps: u64, seed: u64, callback: &mut dyn Callback) -> Result<(), String>;
-    /// Loads a [`TrainingState`]'s agent part (the caller restores the envs).
+/// One agent of a batch as the training loop drives it: its own envs, seed
+/// (env resets) and callbacks (its own run directory).
+pub struct Member<'a> {
+    pub venv: &'a mut VecEnv,
+    pub seed: u64,
+    pub callback: &'a mut dyn Callback,
+}
+
+impl<T: AgentView> AgentView for &T {
+    fn policy_head(&self) -> PolicyHead {
+        (**self).policy_head()
+    }
+    fn policy(&self) -> Policy {
+        (**self).policy()
+    }
+    fn networks(&self) -> Result<Vec<(String, MlpWeights)>, String> {
+        (**self).networks()
+    }
+    fn num_timesteps(&self) -> u64 {
+        (**self).num_timesteps()
+    }
+    fn finished_episodes(&self) -> &[(f64, u32)] {
+        (**self).finished_episodes()
+    }
+    fn checkpoint(&self, with_replay_buffer: bool) -> Result<TrainingState, String> {
+        (**self).checkpoint(with_replay_buffer)
+    }
+}
+
+/// A trained algorithm as the runner sees it: `n_agents()` independent agents
+/// of one config trained as one computation (one agent for a plain run).
+pub trait Agent: Send {
+    fn n_agents(&self) -> usize;
+    /// Agent `k` between `learn` calls, or as it was when its callbacks said stop.
+    fn view(&self, k: usize) -> Box<dyn AgentView + '_>;
+    /// Trains every agent until `total_timesteps` env steps or until its
+    /// callbacks say stop (a stopped agent stays as it was; the others go on).
+    /// After [`Agent::restore`] each continues from its restored step (its
+    /// envs restored by the caller) instead of resetting the envs.
+    fn learn(&mut self, members: &mut [Member<'_>], total_timesteps: u64) -> Result<(), String>;
+    /// Loads a [`TrainingState`]'s agent part into a one-agent batch (the caller restores the envs).
     fn restore(&mut self, state: &AgentState) -> Result<(), String>;
+    fn into_any(self: Box<Self>) -> Box<dyn std::any::Any>;
+}
+
+/// One batch of the agents of `agents` (in order), or why they cannot be
+/// batched (different algorithms, shapes or steps) with the agents given back:
+/// the caller then trains them apart.
+pub fn merge_agents(agents: Vec<Box<dyn Agent>>) -> Result<Box<dyn Agent>, (String, Vec<Box<dyn Agent>>)> {
+    let n = agents.len();
+    let mut ppo = Vec::new();
+    let mut dqn = Vec::new();
+    for a in agents {
+        match a.into_any().downcast::<Ppo>() {
+            Ok(p) => ppo.push(*p),
+            Err(any) => match any.downcast::<Dqn>() {
+                Ok(d) => dqn.push(*d),
+                // Only PPO and DQN implement Agent.
+                Err(_) => continue,
+            },
+        }
+    }
+    let back = |ppo: Vec<Ppo>, dqn: Vec<Dqn>| -> Vec<Box<dyn Agent>> {
+        ppo.into_iter().map(|p| Box::new(p) as Box<dyn Agent>).chain(dqn.into_iter().map(|d| Box::new(d) as Box<dyn Agent>)).collect()
+    };
+    if ppo.len() == n {
+        if let Err(e) = Ppo::check_mergeable(&ppo) {
+            return Err((e, back(ppo, dqn)));
+        }
+        return Ppo::merge(ppo).map(|p| Box::new(p) as Box<dyn Agent>).map_err(|e| (e, Vec::new()));
+    }
+    if dqn.len() == n {
+        if let Err(e) = Dqn::check_mergeable(&dqn) {
+            return Err((e, back(ppo, dqn)));
+        }
+        return Dqn::merge(dqn).map(|d| Box::new(d) as Box<dyn Agent>).map_err(|e| (e, Vec::new()));
+    }
+    Err(("PPO and DQN agents cannot be batched together".into(), back(ppo, dqn)))
+}
+
+/// An agent as it was when its callbacks said stop, while the rest of its
+/// batch trained on: what its final evaluation and model file see.
+pub struct FrozenAgent {
+    pub head: PolicyHead,
+    pub policy: Policy,
+    pub networks: Vec<(String, MlpWeights)>,
+    pub num_timesteps: u64,
+}
+
+impl AgentView for FrozenAgent {
+    fn policy_head(&self) -> PolicyHead {
+        self.head
+    }
+    fn policy(&self) -> Policy {
+        self.policy.clone()
+    }
+    fn networks(&self) -> Result<Vec<(String, MlpWeights)>, String> {
+        Ok(self.networks.clone())
+    }
+    fn num_timesteps(&self) -> u64 {
+        self.num_timesteps
+    }
+    fn finished_episodes(&self) -> &[(f64, u32)] {
+        &[]
+    }
+    fn checkpoint(&self, _with_replay_buffer: bool) -> Result<TrainingState, String> {
+        Err("a checkpoint is taken between env steps, inside learn()".into())
+    }
 }
 
 /// A network as checkpointed: weights plus the parameter ids its optimizer
@@ -129,7 +230,7 @@ pub(crate) fn check_network(net: &NetworkState, sizes: &[usize], activation: cra
     Ok(())
 }
 
-/// The one place an algorithm config becomes an agent (runner, and later resume/fork).
+/// The one place an algorithm config becomes an agent (a batch of one; see [`merge_agents`]).
 pub fn make_agent(config: &AlgorithmConfig, obs_dim: usize, n_actions: usize, seed: u64, device: &Device) -> Box<dyn Agent> {
     match config {
         AlgorithmConfig::Ppo(p) => Box::new(Ppo::new(p.clone(), obs_dim, n_actions, seed, device)),

@@ -1,12 +1,11 @@
-//! The MLPs both algorithms use, SB3's weight init, global-norm gradient
-//! clipping, and a plain weight format for checkpoints (no burn types in it,
+//! The plain MLP that acts (evaluation, replays, saved models), SB3's weight
+//! init (training stacks these networks: `stacked.rs`), and a plain weight format for checkpoints (no burn types in it,
 //! so files stay readable whatever burn version wrote them).
 
 use crate::config::Activation;
 use crate::rng::Rng;
 use burn::module::{Module, Param};
 use burn::nn::Linear;
-use burn::optim::GradientsParams;
 use burn::prelude::*;
 pub use crate::runs::model_file::{LayerWeights, MlpWeights};
 
@@ -33,25 +32,15 @@ pub enum Init {
 
 impl Mlp {
     pub fn new(sizes: &[usize], activation: Activation, init: Init, rng: &mut Rng, device: &Device) -> Self {
-        let mut layers = Vec::with_capacity(sizes.len().saturating_sub(1));
-        let n_layers = sizes.len() - 1;
-        for (i, w) in sizes.windows(2).enumerate() {
-            let (fan_in, fan_out) = (w[0], w[1]);
-            let (weight, bias) = match init {
-                Init::TorchDefault => {
-                    let bound = 1.0 / (fan_in as f64).sqrt();
-                    let weight: Vec<f32> = (0..fan_in * fan_out).map(|_| rng.uniform(-bound, bound) as f32).collect();
-                    let bias: Vec<f32> = (0..fan_out).map(|_| rng.uniform(-bound, bound) as f32).collect();
-                    (weight, bias)
-                }
-                Init::Orthogonal { hidden_gain, output_gain } => {
-                    let gain = if i + 1 == n_layers { output_gain } else { hidden_gain };
-                    (orthogonal_in_out(fan_in, fan_out, gain, rng), vec![0.0; fan_out])
-                }
-            };
-            layers.push(linear_from(fan_in, fan_out, weight, bias, device));
-        }
+        let w = init_weights(sizes, activation, init, rng);
+        let layers = w.sizes.windows(2).zip(w.layers).map(|(s, l)| linear_from(s[0], s[1], l.weight, l.bias, device)).collect();
         Self { layers, activation, host_tanh: is_host(device) }
+    }
+
+    /// An MLP of these layers (one agent of a stacked network).
+    pub fn from_layers(layers: Vec<Linear>, activation: Activation) -> Self {
+        let host_tanh = layers.first().map(|l| is_host(&l.weight.val().device())).unwrap_or(false);
+        Self { layers, activation, host_tanh }
     }
 
     pub fn forward(&self, mut x: Tensor<2>) -> Tensor<2> {
@@ -105,54 +94,33 @@ impl Mlp {
             .collect();
         Ok(Self { layers, activation: w.activation, host_tanh: is_host(device) })
     }
-
-    /// The optimizer-state keys of the parameters, weight then bias per layer:
-    /// saved with a checkpoint so the restored network finds its Adam moments.
-    pub fn param_id_values(&self) -> Vec<u64> {
-        self.param_ids().into_iter().map(|(id, _)| id.val()).collect()
-    }
-
-    /// Each parameter's id and shape (what optimizer state must match).
-    pub fn param_shapes(&self) -> Vec<(u64, Vec<usize>)> {
-        let mut out = Vec::new();
-        for l in &self.layers {
-            out.push((l.weight.id.val(), l.weight.dims().to_vec()));
-            if let Some(b) = &l.bias {
-                out.push((b.id.val(), b.dims().to_vec()));
-            }
-        }
-        out
-    }
-
-    /// [`Mlp::from_weights`] keeping the given parameter ids (see [`Mlp::param_id_values`]).
-    pub fn from_weights_with_ids(w: &MlpWeights, ids: &[u64], device: &Device) -> Result<Self, String> {
-        let mut mlp = Self::from_weights(w, device)?;
-        if ids.len() != 2 * mlp.layers.len() {
-            return Err(format!("{} parameter ids for a network of {} layers (expected {})", ids.len(), mlp.layers.len(), 2 * mlp.layers.len()));
-        }
-        for (l, pair) in mlp.layers.iter_mut().zip(ids.chunks(2)) {
-            l.weight.id = burn::module::ParamId::from(pair[0]);
-            if let Some(b) = l.bias.as_mut() {
-                b.id = burn::module::ParamId::from(pair[1]);
-            }
-        }
-        Ok(mlp)
-    }
-
-    /// Ids and ranks of every parameter, for gradient clipping.
-    fn param_ids(&self) -> Vec<(burn::module::ParamId, bool)> {
-        let mut ids = Vec::new();
-        for l in &self.layers {
-            ids.push((l.weight.id, true));
-            if let Some(b) = &l.bias {
-                ids.push((b.id, false));
-            }
-        }
-        ids
-    }
 }
 
-fn is_host(device: &Device) -> bool {
+/// Freshly initialised weights for `sizes` (host side, so one network of a
+/// stacked batch is drawn exactly as it would be alone).
+pub fn init_weights(sizes: &[usize], activation: Activation, init: Init, rng: &mut Rng) -> MlpWeights {
+    let n_layers = sizes.len().saturating_sub(1);
+    let mut layers = Vec::with_capacity(n_layers);
+    for (i, w) in sizes.windows(2).enumerate() {
+        let (fan_in, fan_out) = (w[0], w[1]);
+        let (weight, bias) = match init {
+            Init::TorchDefault => {
+                let bound = 1.0 / (fan_in as f64).sqrt();
+                let weight: Vec<f32> = (0..fan_in * fan_out).map(|_| rng.uniform(-bound, bound) as f32).collect();
+                let bias: Vec<f32> = (0..fan_out).map(|_| rng.uniform(-bound, bound) as f32).collect();
+                (weight, bias)
+            }
+            Init::Orthogonal { hidden_gain, output_gain } => {
+                let gain = if i + 1 == n_layers { output_gain } else { hidden_gain };
+                (orthogonal_in_out(fan_in, fan_out, gain, rng), vec![0.0; fan_out])
+            }
+        };
+        layers.push(LayerWeights { weight, bias });
+    }
+    MlpWeights { sizes: sizes.to_vec(), activation, layers }
+}
+
+pub(crate) fn is_host(device: &Device) -> bool {
     device.clone().without_autodiff() == Device::flex()
 }
 
@@ -162,7 +130,7 @@ fn is_host(device: &Device) -> bool {
 /// On burn's flex backend libm's `tanhf` was 60% of a PPO run; this is ~10x cheaper.
 /// The offset `tanh(x) - x*g` is computed on the host too (the same f32
 /// product burn computes), which saves a device op per call.
-fn host_tanh(x: Tensor<2>) -> Tensor<2> {
+pub(crate) fn host_tanh<const D: usize>(x: Tensor<D>) -> Tensor<D> {
     let dims = x.dims();
     let tracked = x.is_tracked();
     let plain = x.device().without_autodiff();
@@ -177,12 +145,12 @@ fn host_tanh(x: Tensor<2>) -> Tensor<2> {
     let mut y = vec![0f32; n];
     if !tracked {
         tanh_slice(values, &mut y);
-        return Tensor::<2>::from_data(TensorData::new(y, dims), &plain);
+        return Tensor::<D>::from_data(TensorData::new(y, dims), &plain);
     }
     let (mut g, mut offset) = (vec![0f32; n], vec![0f32; n]);
     tanh_grad_slice(values, &mut y, &mut g, &mut offset);
-    let g_t = Tensor::<2>::from_data(TensorData::new(g, dims), &plain);
-    let offset_t = Tensor::<2>::from_data(TensorData::new(offset, dims), &plain);
+    let g_t = Tensor::<D>::from_data(TensorData::new(g, dims), &plain);
+    let offset_t = Tensor::<D>::from_data(TensorData::new(offset, dims), &plain);
     x * g_t + offset_t
 }
 
@@ -301,38 +269,6 @@ pub fn orthogonal_in_out(fan_in: usize, fan_out: usize, gain: f64, rng: &mut Rng
         }
     }
     out
-}
-
-/// Scales all gradients so their global L2 norm is at most `max_norm`, as
-/// `torch.nn.utils.clip_grad_norm_` does (burn's own clipping is per tensor).
-/// Stays on the device: no read-back.
-pub fn clip_grad_norm(grads: &mut GradientsParams, nets: &[&Mlp], max_norm: f64) {
-    let ids: Vec<_> = nets.iter().flat_map(|n| n.param_ids()).collect();
-    let mut sq_sums: Vec<Tensor<1>> = Vec::with_capacity(ids.len());
-    for &(id, is_2d) in &ids {
-        if is_2d {
-            if let Some(g) = grads.get::<2>(id) {
-                sq_sums.push(g.square().sum());
-            }
-        } else if let Some(g) = grads.get::<1>(id) {
-            sq_sums.push(g.square().sum());
-        }
-    }
-    if sq_sums.is_empty() {
-        return;
-    }
-    let total_norm = Tensor::cat(sq_sums, 0).sum().sqrt();
-    let coef = total_norm.add_scalar(1e-6).recip().mul_scalar(max_norm).clamp_max(1.0);
-    for &(id, is_2d) in &ids {
-        if is_2d {
-            if let Some(g) = grads.remove::<2>(id) {
-                let c = coef.clone().reshape([1, 1]);
-                grads.register::<2>(id, g * c);
-            }
-        } else if let Some(g) = grads.remove::<1>(id) {
-            grads.register::<1>(id, g * coef.clone());
-        }
-    }
 }
 
 #[cfg(test)]

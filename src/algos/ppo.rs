@@ -3,32 +3,39 @@
 //! normalisation per minibatch, value loss, entropy bonus, global-norm gradient
 //! clipping, linear schedules. Rollouts run on the plain device (no autodiff
 //! graph); only the minibatch updates build one.
+//!
+//! The loop trains S agents of one config at once (a seed group's seeds):
+//! every network is a [`StackedMlp`] with a leading agent axis, one forward
+//! pass acts for all agents, one backward pass updates all of them. Each
+//! agent keeps its own envs, generator, rollout and episode statistics; a
+//! plain run is S = 1.
 
+use super::adam::{AdamMoments, AdamOptimizer};
 use super::buffers::RolloutBuffer;
-use super::nets::{clip_grad_norm, Init, Mlp, MlpWeights};
-use super::{check_network, read_vec, Agent, AgentState, AgentView, AlgoState, Callback, Control, EpisodeWindow, Metrics, NetworkState, Policy, PolicyHead, TrainingState};
+use super::nets::{init_weights, Init, MlpWeights};
+use super::stacked::{acting_policy, clip_grad_norm_per_agent, member_moments, member_param_ids, stack3, stack_moments, HostCopy, StackedMlp};
+use super::{check_network, read_vec, Agent, AgentState, AgentView, AlgoState, Control, EpisodeWindow, FrozenAgent, Member, Metrics, NetworkState, Policy, PolicyHead, TrainingState};
 use crate::config::PpoParams;
 use crate::envs::VecEnv;
 use crate::rng::Rng;
-use serde::{Deserialize, Serialize};
 use burn::module::Module;
-use super::adam::AdamOptimizer;
 use burn::optim::GradientsParams;
 use burn::prelude::*;
 use burn::tensor::activation::log_softmax;
+use serde::{Deserialize, Serialize};
 
 #[derive(Module, Debug)]
 pub struct ActorCritic {
     /// obs -> hidden -> action logits.
-    pub actor: Mlp,
+    pub actor: StackedMlp,
     /// obs -> hidden -> V(s).
-    pub critic: Mlp,
+    pub critic: StackedMlp,
 }
 
 impl ActorCritic {
-    /// Logits and values of a batch on one read-back: row-major `n x (n_actions + 1)`.
-    fn logits_and_values(&self, obs: Tensor<2>) -> Tensor<2> {
-        Tensor::cat(vec![self.actor.forward(obs.clone()), self.critic.forward(obs)], 1)
+    /// Logits and values of `[S, n, obs]` on one read-back: `[S, n, n_actions + 1]`.
+    fn logits_and_values(&self, obs: Tensor<3>) -> Tensor<3> {
+        Tensor::cat(vec![self.actor.forward(obs.clone()), self.critic.forward(obs)], 2)
     }
 }
 
@@ -48,6 +55,23 @@ pub struct PpoState {
 /// Where `learn` continues after a restore: rollout, last obs, episode starts.
 type Resume = (RolloutBuffer, Vec<f32>, Vec<bool>);
 
+/// What is each agent's own in a batch.
+struct PpoAgent {
+    rng: Rng,
+    num_timesteps: u64,
+    episodes: EpisodeWindow,
+    resume: Option<Resume>,
+    /// Set when its callbacks said stop while others trained on.
+    frozen: Option<FrozenAgent>,
+}
+
+/// One agent's networks and Adam state in checkpoint form.
+struct MemberNets {
+    actor: NetworkState,
+    critic: NetworkState,
+    optimizer: Vec<AdamMoments>,
+}
+
 pub struct Ppo {
     pub params: PpoParams,
     /// Trained on `device.autodiff()`.
@@ -57,118 +81,222 @@ pub struct Ppo {
     optimizer: AdamOptimizer,
     device: Device,
     ad_device: Device,
-    rng: Rng,
     obs_dim: usize,
     n_actions: usize,
-    num_timesteps: u64,
     n_updates: u64,
-    episodes: EpisodeWindow,
-    resume: Option<Resume>,
+    agents: Vec<PpoAgent>,
+    /// Host copies of `acting`'s actor and critic.
+    host: (HostCopy, HostCopy),
 }
 
 impl Ppo {
+    /// One agent, initialised from `seed` exactly as it is inside any batch.
     pub fn new(params: PpoParams, obs_dim: usize, n_actions: usize, seed: u64, device: &Device) -> Self {
-        let ad_device = device.clone().autodiff();
         let mut init_rng = Rng::derive(seed, 1);
-        let init = |out_gain| {
-            if params.ortho_init {
-                Init::Orthogonal { hidden_gain: 2f64.sqrt(), output_gain: out_gain }
-            } else {
-                Init::TorchDefault
-            }
-        };
+        let init = |out_gain| if params.ortho_init { Init::Orthogonal { hidden_gain: 2f64.sqrt(), output_gain: out_gain } } else { Init::TorchDefault };
         let sizes = |out: usize| [vec![obs_dim], params.net_arch.clone(), vec![out]].concat();
-        let model = ActorCritic {
-            actor: Mlp::new(&sizes(n_actions), params.activation, init(0.01), &mut init_rng, &ad_device),
-            critic: Mlp::new(&sizes(1), params.activation, init(1.0), &mut init_rng, &ad_device),
-        };
-        let optimizer = AdamOptimizer::new(params.adam_eps);
-        Self {
-            acting: model.valid(),
-            model,
-            optimizer,
-            device: device.clone(),
-            ad_device,
-            rng: Rng::derive(seed, 2),
-            obs_dim,
-            n_actions,
-            num_timesteps: 0,
-            n_updates: 0,
-            episodes: EpisodeWindow::default(),
-            resume: None,
-            params,
+        let actor = init_weights(&sizes(n_actions), params.activation, init(0.01), &mut init_rng);
+        let critic = init_weights(&sizes(1), params.activation, init(1.0), &mut init_rng);
+        let agent = PpoAgent { rng: Rng::derive(seed, 2), num_timesteps: 0, episodes: EpisodeWindow::default(), resume: None, frozen: None };
+        let (model, optimizer) = Self::build(&[&actor], &[&critic], &[], params.adam_eps, device).unwrap_or_else(|e| unreachable!("fresh networks stack: {e}"));
+        Self { acting: model.valid(), model, optimizer, device: device.clone(), ad_device: device.clone().autodiff(), obs_dim, n_actions, n_updates: 0, agents: vec![agent], params, host: Default::default() }
+    }
+
+    /// The stacked networks and optimizer of agents with these weights and
+    /// (checkpoint-form) Adam states.
+    fn build(actors: &[&MlpWeights], critics: &[&MlpWeights], moments: &[(&[AdamMoments], &[u64], &[u64])], adam_eps: f64, device: &Device) -> Result<(ActorCritic, AdamOptimizer), String> {
+        let ad = device.clone().autodiff();
+        let model = ActorCritic { actor: StackedMlp::from_members(actors, &ad)?, critic: StackedMlp::from_members(critics, &ad)? };
+        let mut optimizer = AdamOptimizer::new(adam_eps);
+        if !moments.is_empty() {
+            let actor_m: Vec<(&[AdamMoments], &[u64])> = moments.iter().map(|(m, a, _)| (*m, *a)).collect();
+            let critic_m: Vec<(&[AdamMoments], &[u64])> = moments.iter().map(|(m, _, c)| (*m, *c)).collect();
+            let stacked = [stack_moments(&actor_m, &model.actor.slots())?, stack_moments(&critic_m, &model.critic.slots())?].concat();
+            let shapes: Vec<(u64, Vec<usize>)> = [model.actor.slots(), model.critic.slots()]
+                .concat()
+                .into_iter()
+                .map(|(id, shape)| (id.val(), [vec![actors.len()], if shape.len() == 1 { vec![1, shape[0]] } else { shape }].concat()))
+                .collect();
+            optimizer.restore(&stacked, &shapes, device)?;
         }
+        Ok((model, optimizer))
+    }
+
+    /// Why `parts` cannot train as one batch, if they cannot.
+    pub fn check_mergeable(parts: &[Ppo]) -> Result<(), String> {
+        let first = parts.first().ok_or("no PPO agents to batch")?;
+        for p in parts {
+            if p.params != first.params || p.obs_dim != first.obs_dim || p.n_actions != first.n_actions {
+                return Err("the agents' algorithm.params or env spaces differ: only agents of one config can be batched".into());
+            }
+            if p.n_updates != first.n_updates || p.agents.iter().any(|a| a.num_timesteps != first.agents[0].num_timesteps) {
+                return Err("the agents are at different steps (from different checkpoints): they train apart".into());
+            }
+            let pos = |a: &PpoAgent| a.resume.as_ref().map(|r| r.0.pos);
+            if p.agents.iter().any(|a| pos(a) != pos(&first.agents[0])) {
+                return Err("the agents' rollouts are at different positions: they train apart".into());
+            }
+        }
+        Ok(())
+    }
+
+    /// One batch of several batches' agents (same config and step), in order.
+    pub fn merge(parts: Vec<Ppo>) -> Result<Ppo, String> {
+        Self::check_mergeable(&parts)?;
+        let first = &parts[0];
+        let mut nets = Vec::new();
+        for p in &parts {
+            for k in 0..p.agents.len() {
+                nets.push(p.member_nets(k)?);
+            }
+        }
+        let actors: Vec<&MlpWeights> = nets.iter().map(|n| &n.actor.weights).collect();
+        let critics: Vec<&MlpWeights> = nets.iter().map(|n| &n.critic.weights).collect();
+        let moments: Vec<(&[AdamMoments], &[u64], &[u64])> = nets.iter().map(|n| (&n.optimizer[..], &n.actor.param_ids[..], &n.critic.param_ids[..])).collect();
+        let (model, optimizer) = Self::build(&actors, &critics, &moments, first.params.adam_eps, &first.device)?;
+        let (params, device, ad_device, obs_dim, n_actions, n_updates) = (first.params.clone(), first.device.clone(), first.ad_device.clone(), first.obs_dim, first.n_actions, first.n_updates);
+        drop(nets);
+        let agents = parts.into_iter().flat_map(|p| p.agents).collect();
+        Ok(Ppo { params, acting: model.valid(), model, optimizer, device, ad_device, obs_dim, n_actions, n_updates, agents, host: Default::default() })
     }
 
     fn sizes(&self, out: usize) -> Vec<usize> {
         [vec![self.obs_dim], self.params.net_arch.clone(), vec![out]].concat()
     }
 
-    /// Trains until `total_timesteps` env steps or until the callback says stop.
-    pub fn learn(&mut self, venv: &mut VecEnv, total_timesteps: u64, seed: u64, callback: &mut dyn Callback) -> Result<(), String> {
-        let n_envs = venv.num_envs();
-        let (mut buffer, mut last_obs, mut last_episode_starts) = match self.resume.take() {
-            Some(r) if r.0.n_envs == n_envs => r,
-            Some(r) => return Err(format!("the checkpoint's rollout is for {} envs, the run has {n_envs}", r.0.n_envs)),
-            None => {
-                venv.reset(seed);
-                (RolloutBuffer::new(self.params.n_steps, n_envs, self.obs_dim), venv.obs.clone(), vec![true; n_envs])
-            }
-        };
+    /// Trains every agent until `total_timesteps` env steps or until its callbacks say stop.
+    pub fn learn(&mut self, members: &mut [Member<'_>], total_timesteps: u64) -> Result<(), String> {
+        let s = self.agents.len();
+        if members.len() != s {
+            return Err(format!("{} members for a batch of {s} agents", members.len()));
+        }
+        let n_envs = members[0].venv.num_envs();
+        if members.iter().any(|m| m.venv.num_envs() != n_envs) {
+            return Err("every agent of a batch needs the same number of envs".into());
+        }
+        let (mut buffers, mut last_obs, mut starts) = (Vec::with_capacity(s), Vec::with_capacity(s), Vec::with_capacity(s));
+        for (agent, m) in self.agents.iter_mut().zip(members.iter_mut()) {
+            let (b, o, e) = match agent.resume.take() {
+                Some(r) if r.0.n_envs == n_envs => r,
+                Some(r) => return Err(format!("the checkpoint's rollout is for {} envs, the run has {n_envs}", r.0.n_envs)),
+                None => {
+                    m.venv.reset(m.seed);
+                    (RolloutBuffer::new(self.params.n_steps, n_envs, self.obs_dim), m.venv.obs.clone(), vec![true; n_envs])
+                }
+            };
+            buffers.push(b);
+            last_obs.push(o);
+            starts.push(e);
+        }
+        let mut active: Vec<bool> = self.agents.iter().map(|a| a.frozen.is_none()).collect();
 
         // A full rollout only comes from a checkpoint taken on its last step: train on it first.
-        while self.num_timesteps < total_timesteps || buffer.full() {
-            // 1. Collect n_steps x n_envs transitions with the current policy.
-            while !buffer.full() {
-                let (actions, values, log_probs) = self.sample_actions(&last_obs, n_envs)?;
-                venv.step(&actions);
-                self.num_timesteps += n_envs as u64;
-                self.episodes.drain_from(venv);
-                let mut rewards = venv.rewards.clone();
-                // Truncated, not terminated: bootstrap with V(final obs), as SB3 does.
-                let truncated: Vec<usize> = (0..n_envs).filter(|&i| venv.truncated[i]).collect();
-                if !truncated.is_empty() {
-                    let d = self.obs_dim;
-                    let obs: Vec<f32> = truncated.iter().flat_map(|&i| venv.final_obs[i * d..(i + 1) * d].iter().copied()).collect();
-                    let v = self.values(&obs, truncated.len())?;
-                    for (j, &i) in truncated.iter().enumerate() {
-                        rewards[i] += self.params.gamma * v[j];
+        loop {
+            let Some(lead) = active.iter().position(|&a| a) else { return Ok(()) };
+            if !(self.agents[lead].num_timesteps < total_timesteps || buffers[lead].full()) {
+                return Ok(());
+            }
+            // 1. Collect n_steps x n_envs transitions per agent with the current policies.
+            while !buffers[lead].full() {
+                let sampled = self.sample_actions(&last_obs, n_envs)?;
+                let mut any_truncated = false;
+                for k in (0..s).filter(|&k| active[k]) {
+                    let venv = &mut *members[k].venv;
+                    venv.step(&sampled[k].0);
+                    self.agents[k].num_timesteps += n_envs as u64;
+                    self.agents[k].episodes.drain_from(venv);
+                    any_truncated |= venv.truncated.iter().any(|&t| t);
+                }
+                // Truncated, not terminated: bootstrap with V(final obs), as SB3 does
+                // (every env's final obs goes through the critic, so an agent's values
+                // come from the same computation in any batch).
+                let final_values = if any_truncated {
+                    let obs: Vec<f32> = members.iter().flat_map(|m| m.venv.final_obs.iter().copied()).collect();
+                    Some(self.values(obs, n_envs)?)
+                } else {
+                    None
+                };
+                for k in (0..s).filter(|&k| active[k]) {
+                    let venv = &*members[k].venv;
+                    let mut rewards = venv.rewards.clone();
+                    if let Some(v) = &final_values {
+                        for i in (0..n_envs).filter(|&i| venv.truncated[i]) {
+                            rewards[i] += self.params.gamma * v[k * n_envs + i];
+                        }
+                    }
+                    let (actions, values, log_probs) = &sampled[k];
+                    buffers[k].add(&last_obs[k], actions, &rewards, &starts[k], values, log_probs);
+                    last_obs[k].copy_from_slice(&venv.obs);
+                    for (i, start) in starts[k].iter_mut().enumerate() {
+                        *start = venv.done(i);
                     }
                 }
-                buffer.add(&last_obs, &actions, &rewards, &last_episode_starts, &values, &log_probs);
-                last_obs.copy_from_slice(&venv.obs);
-                for (i, start) in last_episode_starts.iter_mut().enumerate() {
-                    *start = venv.done(i);
+                for k in 0..s {
+                    if !active[k] {
+                        continue;
+                    }
+                    let Member { venv, callback, .. } = &mut members[k];
+                    let view = PpoAt { ppo: self, k, venv: &**venv, buffer: &buffers[k], last_obs: &last_obs[k], last_episode_starts: &starts[k] };
+                    if callback.on_step(&view, self.agents[k].num_timesteps) == Control::Stop {
+                        active[k] = false;
+                        self.agents[k].frozen = Some(self.freeze(k)?);
+                    }
                 }
-                let view = PpoAt { ppo: self, venv, buffer: &buffer, last_obs: &last_obs, last_episode_starts: &last_episode_starts };
-                if callback.on_step(&view, self.num_timesteps) == Control::Stop {
-                    return Ok(());
+                if !active[lead] {
+                    break;
                 }
             }
-            let last_values = self.values(&last_obs, n_envs)?;
-            buffer.compute_returns_and_advantage(&last_values, &last_episode_starts, self.params.gamma, self.params.gae_lambda);
+            if !active[lead] {
+                continue;
+            }
+            let obs: Vec<f32> = last_obs.iter().flatten().copied().collect();
+            let last_values = self.values(obs, n_envs)?;
+            for k in (0..s).filter(|&k| active[k]) {
+                buffers[k].compute_returns_and_advantage(&last_values[k * n_envs..(k + 1) * n_envs], &starts[k], self.params.gamma, self.params.gae_lambda);
+            }
 
             // 2. Optimise the clipped surrogate on minibatches for n_epochs.
-            let progress_remaining = 1.0 - self.num_timesteps as f64 / total_timesteps as f64;
-            let metrics = self.train(&buffer, progress_remaining)?;
-            buffer.reset();
-            callback.on_update(&metrics);
+            let progress_remaining = 1.0 - self.agents[lead].num_timesteps as f64 / total_timesteps as f64;
+            let metrics = self.train(&buffers, progress_remaining)?;
+            for k in 0..s {
+                buffers[k].reset();
+                if active[k] {
+                    members[k].callback.on_update(&metrics[k]);
+                }
+            }
         }
-        Ok(())
     }
 
-    fn training_state(&self, venv: &VecEnv, buffer: &RolloutBuffer, last_obs: &[f32], last_episode_starts: &[bool]) -> Result<TrainingState, String> {
-        let net = |name: &str, acting: &Mlp, trained: &Mlp| -> Result<NetworkState, String> {
-            Ok(NetworkState { name: name.into(), weights: acting.to_weights()?, param_ids: trained.param_id_values() })
-        };
+    /// Agent `k` as it is now, kept while the rest of the batch trains on.
+    fn freeze(&self, k: usize) -> Result<FrozenAgent, String> {
+        Ok(FrozenAgent { head: PolicyHead::Logits, policy: self.policy_of(k), networks: self.networks_of(k)?, num_timesteps: self.agents[k].num_timesteps })
+    }
+
+    /// Agent `k`'s networks and Adam state as a one-agent checkpoint holds them.
+    fn member_nets(&self, k: usize) -> Result<MemberNets, String> {
+        let s = self.agents.len();
+        let (actor_slots, critic_slots) = (self.model.actor.slots(), self.model.critic.slots());
+        let (actor_ids, critic_ids) = (member_param_ids(0, actor_slots.len()), member_param_ids(1, critic_slots.len()));
+        let stacked = self.optimizer.moments()?;
+        let optimizer = [member_moments(&stacked, &actor_slots, &actor_ids, k, s)?, member_moments(&stacked, &critic_slots, &critic_ids, k, s)?].concat();
+        Ok(MemberNets {
+            actor: NetworkState { name: "actor".into(), weights: self.host.0.member(&self.acting.actor, k)?, param_ids: actor_ids },
+            critic: NetworkState { name: "critic".into(), weights: self.host.1.member(&self.acting.critic, k)?, param_ids: critic_ids },
+            optimizer,
+        })
+    }
+
+    fn training_state(&self, k: usize, venv: &VecEnv, buffer: &RolloutBuffer, last_obs: &[f32], last_episode_starts: &[bool]) -> Result<TrainingState, String> {
+        let nets = self.member_nets(k)?;
+        let a = &self.agents[k];
         let agent = AgentState {
-            networks: vec![net("actor", &self.acting.actor, &self.model.actor)?, net("critic", &self.acting.critic, &self.model.critic)?],
-            optimizer: self.optimizer.moments()?,
+            networks: vec![nets.actor, nets.critic],
+            optimizer: nets.optimizer,
             algo: AlgoState::Ppo(PpoState {
-                num_timesteps: self.num_timesteps,
+                num_timesteps: a.num_timesteps,
                 n_updates: self.n_updates,
-                rng: self.rng.clone(),
-                episodes: self.episodes.clone(),
+                rng: a.rng.clone(),
+                episodes: a.episodes.clone(),
                 rollout: buffer.clone(),
                 last_obs: last_obs.to_vec(),
                 last_episode_starts: last_episode_starts.to_vec(),
@@ -177,8 +305,11 @@ impl Ppo {
         Ok(TrainingState { agent, venv: venv.snapshot()? })
     }
 
-    /// Loads a checkpoint, checking every shape against this run's config first.
+    /// Loads a checkpoint into a one-agent batch, checking every shape against this run's config first.
     pub fn restore(&mut self, state: &AgentState) -> Result<(), String> {
+        if self.agents.len() != 1 {
+            return Err("a checkpoint restores into a batch of one agent (merge batches after restoring)".into());
+        }
         let AlgoState::Ppo(s) = &state.algo else { return Err("the checkpoint is a DQN run's; this run is PPO".into()) };
         let (actor, critic) = (state.network("actor")?, state.network("critic")?);
         check_network(actor, &self.sizes(self.n_actions), self.params.activation)?;
@@ -196,139 +327,175 @@ impl Ppo {
             return Err("the checkpoint's last observations do not match its rollout's env count".into());
         }
         s.episodes.check()?;
-        let model = ActorCritic {
-            actor: Mlp::from_weights_with_ids(&actor.weights, &actor.param_ids, &self.ad_device)?,
-            critic: Mlp::from_weights_with_ids(&critic.weights, &critic.param_ids, &self.ad_device)?,
-        };
-        let params = [model.actor.param_shapes(), model.critic.param_shapes()].concat();
-        let mut optimizer = AdamOptimizer::new(self.params.adam_eps);
-        optimizer.restore(&state.optimizer, &params, &self.device)?;
+        if actor.param_ids.len() != 2 * (actor.weights.sizes.len() - 1) || critic.param_ids.len() != 2 * (critic.weights.sizes.len() - 1) {
+            return Err("the checkpoint's networks list the wrong number of parameter ids".into());
+        }
+        let moments = [(&state.optimizer[..], &actor.param_ids[..], &critic.param_ids[..])];
+        let (model, optimizer) = Self::build(&[&actor.weights], &[&critic.weights], &moments, self.params.adam_eps, &self.device)?;
         self.optimizer = optimizer;
         self.acting = model.valid();
         self.model = model;
-        self.num_timesteps = s.num_timesteps;
+        self.host = Default::default();
         self.n_updates = s.n_updates;
-        self.rng = s.rng.clone();
-        self.episodes = s.episodes.clone();
-        self.resume = Some((s.rollout.clone(), s.last_obs.clone(), s.last_episode_starts.clone()));
+        self.agents[0] = PpoAgent {
+            rng: s.rng.clone(),
+            num_timesteps: s.num_timesteps,
+            episodes: s.episodes.clone(),
+            resume: Some((s.rollout.clone(), s.last_obs.clone(), s.last_episode_starts.clone())),
+            frozen: None,
+        };
         Ok(())
     }
 
-    /// Samples actions from the categorical policy; returns actions, V(s), log pi(a|s).
-    fn sample_actions(&mut self, obs: &[f32], n: usize) -> Result<(Vec<usize>, Vec<f64>, Vec<f64>), String> {
-        let x = Tensor::<2>::from_data(TensorData::new(obs.to_vec(), [n, self.obs_dim]), &self.device);
+    /// Samples every agent's actions from its categorical policy: per agent
+    /// actions, V(s), log pi(a|s). `obs`: each agent's `n` observations.
+    fn sample_actions(&mut self, obs: &[Vec<f32>], n: usize) -> Result<Vec<(Vec<usize>, Vec<f64>, Vec<f64>)>, String> {
+        let s = obs.len();
+        let x = stack3(obs.iter().flatten().copied().collect(), s, n, self.obs_dim, &self.device);
         let out = read_vec(self.acting.logits_and_values(x))?;
         let a = self.n_actions;
-        let (mut actions, mut values, mut log_probs) = (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
-        for row in out.chunks(a + 1) {
-            let logits = &row[..a];
-            let max = logits.iter().fold(f32::NEG_INFINITY, |m, &l| m.max(l)) as f64;
-            let sum_exp: f64 = logits.iter().map(|&l| (l as f64 - max).exp()).sum();
-            let log_z = max + sum_exp.ln();
-            let u = self.rng.next_f64() * sum_exp;
-            let mut acc = 0.0;
-            let mut action = a - 1;
-            for (j, &l) in logits.iter().enumerate() {
-                acc += (l as f64 - max).exp();
-                if u < acc {
-                    action = j;
-                    break;
+        let mut sampled = Vec::with_capacity(s);
+        for (agent, rows) in self.agents.iter_mut().zip(out.chunks(n * (a + 1))) {
+            let (mut actions, mut values, mut log_probs) = (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+            for row in rows.chunks(a + 1) {
+                let logits = &row[..a];
+                let max = logits.iter().fold(f32::NEG_INFINITY, |m, &l| m.max(l)) as f64;
+                let sum_exp: f64 = logits.iter().map(|&l| (l as f64 - max).exp()).sum();
+                let log_z = max + sum_exp.ln();
+                let u = agent.rng.next_f64() * sum_exp;
+                let mut acc = 0.0;
+                let mut action = a - 1;
+                for (j, &l) in logits.iter().enumerate() {
+                    acc += (l as f64 - max).exp();
+                    if u < acc {
+                        action = j;
+                        break;
+                    }
                 }
+                actions.push(action);
+                log_probs.push(logits[action] as f64 - log_z);
+                values.push(row[a] as f64);
             }
-            actions.push(action);
-            log_probs.push(logits[action] as f64 - log_z);
-            values.push(row[a] as f64);
+            sampled.push((actions, values, log_probs));
         }
-        Ok((actions, values, log_probs))
+        Ok(sampled)
     }
 
-    fn values(&self, obs: &[f32], n: usize) -> Result<Vec<f64>, String> {
-        let x = Tensor::<2>::from_data(TensorData::new(obs.to_vec(), [n, self.obs_dim]), &self.device);
+    /// V(s) of every agent's `n` observations (`obs`: S x n x obs_dim), agent-major.
+    fn values(&self, obs: Vec<f32>, n: usize) -> Result<Vec<f64>, String> {
+        let x = stack3(obs, self.agents.len(), n, self.obs_dim, &self.device);
         Ok(read_vec(self.acting.critic.forward(x))?.into_iter().map(f64::from).collect())
     }
 
-    fn train(&mut self, buffer: &RolloutBuffer, progress_remaining: f64) -> Result<Metrics, String> {
+    /// One update of every agent on its own rollout; each agent's metrics.
+    fn train(&mut self, buffers: &[RolloutBuffer], progress_remaining: f64) -> Result<Vec<Metrics>, String> {
         let p = &self.params;
         let lr = p.learning_rate.value(progress_remaining);
         let clip = p.clip_range.value(progress_remaining);
-        let (n, d, b) = (buffer.len(), self.obs_dim, p.batch_size);
-        let mut indices: Vec<usize> = (0..n).collect();
-        let mut stats: Vec<Tensor<1>> = Vec::new();
+        let s = self.agents.len();
+        let (n, d, b) = (buffers[0].len(), self.obs_dim, p.batch_size);
+        let mut indices: Vec<Vec<usize>> = vec![(0..n).collect(); s];
+        let mut stats: Vec<Tensor<2>> = Vec::new();
         let (mut mb_obs, mut mb_act, mut mb_logp, mut mb_adv, mut mb_ret) = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        let mut last_loss = Tensor::<1>::zeros([1], &self.device);
+        let mut adv = Vec::new();
+        let mut last_loss = Tensor::<2>::zeros([s, 1], &self.device);
 
         for _epoch in 0..p.n_epochs {
-            self.rng.shuffle(&mut indices);
-            for chunk in indices.chunks(b) {
-                let m = chunk.len();
+            for (agent, idx) in self.agents.iter_mut().zip(indices.iter_mut()) {
+                agent.rng.shuffle(idx);
+            }
+            for start in (0..n).step_by(b) {
+                let m = b.min(n - start);
                 mb_obs.clear();
                 mb_act.clear();
                 mb_logp.clear();
                 mb_adv.clear();
                 mb_ret.clear();
-                for &k in chunk {
-                    mb_obs.extend_from_slice(&buffer.obs[k * d..(k + 1) * d]);
-                    mb_act.push(buffer.actions[k] as i64);
-                    mb_logp.push(buffer.log_probs[k] as f32);
-                    mb_adv.push(buffer.advantages[k]);
-                    mb_ret.push(buffer.returns[k] as f32);
-                }
-                if p.normalize_advantage && m > 1 {
-                    normalize(&mut mb_adv);
+                for (buffer, idx) in buffers.iter().zip(&indices) {
+                    adv.clear();
+                    for &k in &idx[start..start + m] {
+                        mb_obs.extend_from_slice(&buffer.obs[k * d..(k + 1) * d]);
+                        mb_act.push(buffer.actions[k] as i64);
+                        mb_logp.push(buffer.log_probs[k] as f32);
+                        adv.push(buffer.advantages[k]);
+                        mb_ret.push(buffer.returns[k] as f32);
+                    }
+                    if p.normalize_advantage && m > 1 {
+                        normalize(&mut adv);
+                    }
+                    mb_adv.extend(adv.iter().map(|&a| a as f32));
                 }
                 let dev = &self.ad_device;
-                let obs = Tensor::<2>::from_data(TensorData::new(mb_obs.clone(), [m, d]), dev);
-                let actions = Tensor::<2, Int>::from_data(TensorData::new(mb_act.clone(), [m, 1]), dev);
-                let old_log_prob = Tensor::<1>::from_data(TensorData::new(mb_logp.clone(), [m]), dev);
-                let advantages = Tensor::<1>::from_data(TensorData::new(mb_adv.iter().map(|&a| a as f32).collect::<Vec<_>>(), [m]), dev);
-                let returns = Tensor::<1>::from_data(TensorData::new(mb_ret.clone(), [m]), dev);
+                let obs = stack3(mb_obs.clone(), s, m, d, dev);
+                let actions = Tensor::<3, Int>::from_data(TensorData::new(mb_act.clone(), [s, m, 1]), dev);
+                let old_log_prob = Tensor::<2>::from_data(TensorData::new(mb_logp.clone(), [s, m]), dev);
+                let advantages = Tensor::<2>::from_data(TensorData::new(mb_adv.clone(), [s, m]), dev);
+                let returns = Tensor::<2>::from_data(TensorData::new(mb_ret.clone(), [s, m]), dev);
 
-                let log_probs_all = log_softmax(self.model.actor.forward(obs.clone()), 1);
-                let log_prob = log_probs_all.clone().gather(1, actions).reshape([m]);
-                let entropy = (log_probs_all.clone().exp() * log_probs_all).sum_dim(1).reshape([m]).neg();
-                let values = self.model.critic.forward(obs).reshape([m]);
+                let log_probs_all = log_softmax(self.model.actor.forward(obs.clone()), 2);
+                let log_prob = log_probs_all.clone().gather(2, actions).reshape([s, m]);
+                let entropy = (log_probs_all.clone().exp() * log_probs_all).sum_dim(2).reshape([s, m]).neg();
+                let values = self.model.critic.forward(obs).reshape([s, m]);
 
+                // Per agent [S, 1]: each agent's losses are means over its own minibatch.
                 let log_ratio = log_prob - old_log_prob;
                 let ratio = log_ratio.clone().exp();
                 let surrogate = advantages.clone() * ratio.clone();
                 let clipped = advantages * ratio.clone().clamp(1.0 - clip, 1.0 + clip);
-                let policy_loss = surrogate.min_pair(clipped).mean().neg();
-                let value_loss = (returns - values).square().mean();
-                let entropy_loss = entropy.mean().neg();
+                let policy_loss = surrogate.min_pair(clipped).mean_dim(1).neg();
+                let value_loss = (returns - values).square().mean_dim(1);
+                let entropy_loss = entropy.mean_dim(1).neg();
                 let loss = policy_loss.clone() + entropy_loss.clone().mul_scalar(p.ent_coef) + value_loss.clone().mul_scalar(p.vf_coef);
 
-                let mut grads = GradientsParams::from_grads(loss.backward(), &self.model);
-                clip_grad_norm(&mut grads, &[&self.model.actor, &self.model.critic], p.max_grad_norm);
+                // The agents share no parameter: the gradient of the sum is each agent's own.
+                let mut grads = GradientsParams::from_grads(loss.clone().sum().backward(), &self.model);
+                clip_grad_norm_per_agent(&mut grads, &[&self.model.actor, &self.model.critic], p.max_grad_norm);
                 self.model = self.optimizer.step(lr, self.model.clone(), grads);
 
                 // Diagnostics stay on the device and are read once per update.
                 let ratio = ratio.inner();
                 let log_ratio = log_ratio.inner();
-                let clip_fraction = ratio.clone().sub_scalar(1.0).abs().greater_elem(clip).float().mean();
-                let approx_kl = (ratio.sub_scalar(1.0) - log_ratio).mean();
+                let clip_fraction = ratio.clone().sub_scalar(1.0).abs().greater_elem(clip).float().mean_dim(1);
+                let approx_kl = (ratio.sub_scalar(1.0) - log_ratio).mean_dim(1);
                 last_loss = loss.inner();
-                stats.push(Tensor::cat(vec![policy_loss.inner(), value_loss.inner(), entropy_loss.inner(), approx_kl, clip_fraction], 0));
+                stats.push(Tensor::cat(vec![policy_loss.inner(), value_loss.inner(), entropy_loss.inner(), approx_kl, clip_fraction], 1));
             }
         }
         self.n_updates += p.n_epochs as u64;
         self.acting = self.model.valid();
+        self.host.0.clear();
+        self.host.1.clear();
 
-        let stats = read_vec(Tensor::stack::<2>(stats, 0).mean_dim(0))?;
-        let last_loss = read_vec(last_loss)?.first().copied().unwrap_or(f32::NAN);
-        let mut m = Metrics::default();
-        m.push("time/total_timesteps", self.num_timesteps as f64);
-        self.episodes.push_into(&mut m);
-        m.push("train/learning_rate", lr);
-        m.push("train/clip_range", clip);
-        m.push("train/policy_gradient_loss", stats[0] as f64);
-        m.push("train/value_loss", stats[1] as f64);
-        m.push("train/entropy_loss", stats[2] as f64);
-        m.push("train/approx_kl", stats[3] as f64);
-        m.push("train/clip_fraction", stats[4] as f64);
-        m.push("train/loss", last_loss as f64);
-        m.push("train/explained_variance", explained_variance(&buffer.values, &buffer.returns));
-        m.push("train/n_updates", self.n_updates as f64);
-        Ok(m)
+        // [G, S, 5] -> per agent means over the minibatches.
+        let stats = read_vec(Tensor::stack::<3>(stats, 0).mean_dim(0))?;
+        let last_loss = read_vec(last_loss)?;
+        let mut out = Vec::with_capacity(s);
+        for (k, (agent, buffer)) in self.agents.iter().zip(buffers).enumerate() {
+            let st = &stats[k * 5..(k + 1) * 5];
+            let mut m = Metrics::default();
+            m.push("time/total_timesteps", agent.num_timesteps as f64);
+            agent.episodes.push_into(&mut m);
+            m.push("train/learning_rate", lr);
+            m.push("train/clip_range", clip);
+            m.push("train/policy_gradient_loss", st[0] as f64);
+            m.push("train/value_loss", st[1] as f64);
+            m.push("train/entropy_loss", st[2] as f64);
+            m.push("train/approx_kl", st[3] as f64);
+            m.push("train/clip_fraction", st[4] as f64);
+            m.push("train/loss", last_loss.get(k).copied().unwrap_or(f32::NAN) as f64);
+            m.push("train/explained_variance", explained_variance(&buffer.values, &buffer.returns));
+            m.push("train/n_updates", self.n_updates as f64);
+            out.push(m);
+        }
+        Ok(out)
+    }
+
+    fn policy_of(&self, k: usize) -> Policy {
+        acting_policy(&self.acting.actor, &self.host.0, k, PolicyHead::Logits, &self.device)
+    }
+
+    fn networks_of(&self, k: usize) -> Result<Vec<(String, MlpWeights)>, String> {
+        Ok(vec![("actor".into(), self.host.0.member(&self.acting.actor, k)?), ("critic".into(), self.host.1.member(&self.acting.critic, k)?)])
     }
 }
 
@@ -359,17 +526,30 @@ pub fn explained_variance(y_pred: &[f64], y: &[f64]) -> f64 {
 }
 
 impl Agent for Ppo {
-    fn learn(&mut self, venv: &mut VecEnv, total_timesteps: u64, seed: u64, callback: &mut dyn Callback) -> Result<(), String> {
-        Ppo::learn(self, venv, total_timesteps, seed, callback)
+    fn n_agents(&self) -> usize {
+        self.agents.len()
+    }
+    fn view(&self, k: usize) -> Box<dyn AgentView + '_> {
+        match &self.agents[k].frozen {
+            Some(f) => Box::new(f),
+            None => Box::new(PpoView { ppo: self, k }),
+        }
+    }
+    fn learn(&mut self, members: &mut [Member<'_>], total_timesteps: u64) -> Result<(), String> {
+        Ppo::learn(self, members, total_timesteps)
     }
     fn restore(&mut self, state: &AgentState) -> Result<(), String> {
         Ppo::restore(self, state)
     }
+    fn into_any(self: Box<Self>) -> Box<dyn std::any::Any> {
+        self
+    }
 }
 
-/// PPO in the middle of `learn`, as callbacks see it: with the rollout and envs.
+/// Agent `k` in the middle of `learn`, as its callbacks see it: with its rollout and envs.
 struct PpoAt<'a> {
     ppo: &'a Ppo,
+    k: usize,
     venv: &'a VecEnv,
     buffer: &'a RolloutBuffer,
     last_obs: &'a [f32],
@@ -378,26 +558,32 @@ struct PpoAt<'a> {
 
 impl AgentView for PpoAt<'_> {
     fn policy_head(&self) -> PolicyHead {
-        self.ppo.policy_head()
+        PolicyHead::Logits
     }
     fn policy(&self) -> Policy {
-        self.ppo.policy()
+        self.ppo.policy_of(self.k)
     }
     fn networks(&self) -> Result<Vec<(String, MlpWeights)>, String> {
-        self.ppo.networks()
+        self.ppo.networks_of(self.k)
     }
     fn num_timesteps(&self) -> u64 {
-        self.ppo.num_timesteps
+        self.ppo.agents[self.k].num_timesteps
     }
     fn finished_episodes(&self) -> &[(f64, u32)] {
-        self.ppo.episodes.just_finished()
+        self.ppo.agents[self.k].episodes.just_finished()
     }
     fn checkpoint(&self, _with_replay_buffer: bool) -> Result<TrainingState, String> {
-        self.ppo.training_state(self.venv, self.buffer, self.last_obs, self.last_episode_starts)
+        self.ppo.training_state(self.k, self.venv, self.buffer, self.last_obs, self.last_episode_starts)
     }
 }
 
-impl AgentView for Ppo {
+/// Agent `k` between `learn` calls.
+struct PpoView<'a> {
+    ppo: &'a Ppo,
+    k: usize,
+}
+
+impl AgentView for PpoView<'_> {
     fn checkpoint(&self, _with_replay_buffer: bool) -> Result<TrainingState, String> {
         Err("a PPO checkpoint is taken between env steps, inside learn()".into())
     }
@@ -405,15 +591,15 @@ impl AgentView for Ppo {
         PolicyHead::Logits
     }
     fn policy(&self) -> Policy {
-        Policy::new(self.acting.actor.clone(), PolicyHead::Logits, self.device.clone())
+        self.ppo.policy_of(self.k)
     }
     fn networks(&self) -> Result<Vec<(String, MlpWeights)>, String> {
-        Ok(vec![("actor".into(), self.acting.actor.to_weights()?), ("critic".into(), self.acting.critic.to_weights()?)])
+        self.ppo.networks_of(self.k)
     }
     fn num_timesteps(&self) -> u64 {
-        self.num_timesteps
+        self.ppo.agents[self.k].num_timesteps
     }
     fn finished_episodes(&self) -> &[(f64, u32)] {
-        self.episodes.just_finished()
+        self.ppo.agents[self.k].episodes.just_finished()
     }
 }

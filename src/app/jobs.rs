@@ -58,10 +58,10 @@ impl Job {
                 job.status = Some(status);
             }
             RunEvent::Note { message } => job.notes.push(message),
-            RunEvent::GroupStarted { group_dir, seeds, parallel } => {
+            RunEvent::GroupStarted { group_dir, seeds, parallel, batched } => {
                 job.name = group_dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
                 job.run_dir = Some(group_dir);
-                job.group = Some(GroupProgress::new(seeds, parallel));
+                job.group = Some(GroupProgress::new(seeds, parallel, batched));
             }
             RunEvent::Seed { seed, event } => job.apply_seed(seed, *event),
         }

@@ -154,7 +154,8 @@ impl RlApp {
             }
         };
         egui::CollapsingHeader::new(format!("Details of seed group {}", info.name)).id_salt("group_details").show(ui, |ui| {
-            ui.label(format!("{} on {} · {} seeds, {} at a time · {}", info.algorithm, info.env_id, info.seeds.len(), info.parallel, info.status.label()));
+            let execution = if info.batched { "batched as one computation".to_string() } else { format!("{} at a time", info.parallel) };
+            ui.label(format!("{} on {} · {} seeds, {execution} · {}", info.algorithm, info.env_id, info.seeds.len(), info.status.label()));
             for e in &info.seed_runs {
                 let score = e.final_score.map(|s| format!("final {s:.2}")).unwrap_or_else(|| "no final score".into());
                 let line = format!("seed {}: {} · {score}", e.seed, format!("{:?}", e.status).to_lowercase());

@@ -98,7 +98,7 @@ impl RlApp {
                     };
                     // A seed group: how many seeds, how many train now and how many ended.
                     let text = match &job.group {
-                        Some(g) => format!("{} seeds ({} running, {} done) · {text}", g.seeds.len(), g.totals().running, g.finished.len()),
+                        Some(g) => format!("{} seeds ({} running, {} done, {}) · {text}", g.seeds.len(), g.totals().running, g.finished.len(), g.execution()),
                         None => text,
                     };
                     let width = (ui.available_width() - 70.0).clamp(120.0, 520.0);

@@ -351,13 +351,26 @@ struct BenchArgs {
     vs_sb3: bool,
     python: Option<String>,
     only: Option<String>,
+    seeds: Option<super::bench_seeds::SeedsBench>,
 }
 
 fn parse_bench_args(args: &[String]) -> Result<BenchArgs, String> {
     let mut b = BenchArgs::default();
+    let (mut algos, mut device) = (None, None);
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
+            "--seeds" | "--algo" | "--device" => {
+                let v = it.next().ok_or_else(|| format!("{a} needs a value"))?.clone();
+                match a.as_str() {
+                    "--seeds" => {
+                        let seeds = super::bench_seeds::parse_seed_counts(&v)?;
+                        b.seeds = Some(super::bench_seeds::SeedsBench { seeds, algos: vec!["ppo".into(), "dqn".into()], device: crate::config::DeviceChoice::Cpu, quick: false });
+                    }
+                    "--algo" => algos = Some(v.split(',').map(|s| s.trim().to_string()).collect::<Vec<_>>()),
+                    _ => device = Some(v),
+                }
+            }
             "--quick" => b.quick = true,
             "--ui" => b.ui = true,
             "--vs-sb3" => b.vs_sb3 = true,
@@ -365,8 +378,29 @@ fn parse_bench_args(args: &[String]) -> Result<BenchArgs, String> {
                 let v = it.next().ok_or_else(|| format!("{a} needs a value"))?.clone();
                 if a == "--python" { b.python = Some(v) } else { b.only = Some(v) }
             }
-            other => return Err(format!("unknown bench option '{other}': use --quick, --ui or --vs-sb3 [--python PY] [--only KEY,...]")),
+            other => return Err(format!("unknown bench option '{other}': use --quick, --ui, --seeds 1,8,32 [--algo ppo,dqn] [--device cpu|gpu] or --vs-sb3 [--python PY] [--only KEY,...]")),
         }
+    }
+    match (&mut b.seeds, algos, device) {
+        (Some(s), algos, device) => {
+            if let Some(a) = algos {
+                if let Some(bad) = a.iter().find(|x| !["ppo", "dqn"].contains(&x.as_str())) {
+                    return Err(format!("--algo takes ppo and/or dqn (e.g. --algo ppo,dqn), got '{bad}'"));
+                }
+                s.algos = a;
+            }
+            if let Some(d) = device {
+                s.device = match d.as_str() {
+                    "cpu" => crate::config::DeviceChoice::Cpu,
+                    "gpu" => crate::config::DeviceChoice::Gpu,
+                    "auto" => crate::config::DeviceChoice::Auto,
+                    other => return Err(format!("--device takes cpu, gpu or auto, got '{other}'")),
+                };
+            }
+            s.quick = b.quick;
+        }
+        (None, None, None) => {}
+        _ => return Err("--algo and --device go with --seeds".into()),
     }
     if (b.python.is_some() || b.only.is_some()) && !b.vs_sb3 {
         return Err("--python and --only go with --vs-sb3".into());
@@ -388,6 +422,17 @@ pub fn cmd_bench(args: &[String]) -> i32 {
     if args.ui {
         bench_ui();
         return 0;
+    }
+    if let Some(seeds) = &args.seeds {
+        let env = crate::runs::sysinfo::EnvironmentInfo::collect("cpu (burn flex)", 0);
+        println!("rl-research {} bench --seeds on {} ({} cores, {}), denormals {}", env.crate_version, env.cpu, env.cpu_cores, env.arch, if crate::fpmode::thread_flushes_denormals() { "flushed" } else { "IEEE" });
+        return match super::bench_seeds::run(seeds) {
+            Ok(()) => 0,
+            Err(e) => {
+                eprintln!("error: {e}");
+                1
+            }
+        };
     }
     let quick = args.quick;
     let dir = std::env::temp_dir().join(format!("rl-research-bench-{}", std::process::id()));

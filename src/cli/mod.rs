@@ -3,6 +3,7 @@
 
 pub mod bench;
 mod bench_sb3;
+mod bench_seeds;
 pub mod compare;
 pub mod progress;
 mod sweep;
@@ -28,7 +29,8 @@ USAGE:
       Prints the run directory; Ctrl-C or SIGTERM stops gracefully (models, logs
       and a checkpoint kept). Checkpoints: experiment.checkpoint_freq, keep_checkpoints.
   rl-research run experiment.n_seeds=5 | experiment.seeds=[0,1,2,3,4] [KEY=VALUE ...]
-      A seed group: the config once per seed (in parallel, one per core) into
+      A seed group: the config once per seed (all seeds batched as one computation;
+      experiment.batch_seeds=false: one thread per seed, one per core) into
       runs/<name>/seed_<k>/, then group.json and aggregate.csv (IQM, mean, median,
       95% bootstrap CIs over seeds); ends with a table. stats.bootstrap_reps, stats.confidence,
       stats.reference_score. --resume GROUP_DIR continues its unfinished seeds.
@@ -59,11 +61,13 @@ USAGE:
   rl-research video RUN_DIR [--episodes N] [--out FILE] [--json]
       Record N greedy episodes (default 1) of the best model to an MP4 (default
       RUN_DIR/videos/evaluation.mp4) and RUN_DIR/logs/eval_episodes.jsonl.
-  rl-research bench [--quick | --ui | --vs-sb3 [--python PY] [--only ppo_cartpole,dqn_cartpole,ppo_lunar]]
+  rl-research bench [--quick | --ui | --seeds 1,8,32 [--algo ppo,dqn] [--device cpu|gpu] | --vs-sb3 [--python PY] [--only ppo_cartpole,dqn_cartpole,ppo_lunar]]
       Speed benchmark: env steps/s, time to solve CartPole with PPO and DQN, GFLOP/s,
       UI frame times (--ui: only those). --vs-sb3: our presets and Stable-Baselines3
       with the same hyperparameters back to back (needs a Python with
-      stable-baselines3 and gymnasium; prints ours alone otherwise).
+      stable-baselines3 and gymnasium; prints ours alone otherwise). --seeds: seed
+      groups of S seeds trained batched vs S runs alone and one thread per seed,
+      GFLOP/s and the ratio to the compute floor (--quick: shorter runs).
   rl-research gui [--tab train|runs|replay] [--runs-dir DIR] [--replay RUN_DIR] [--config FILE] [--start] [--select RUN_DIR ...] [--compare]
       Open the desktop app on a tab, runs directory, run's replay or config
       (--start: train that config at once; --select: plot these runs or seed

@@ -15,9 +15,10 @@ pub fn print_events(rx: Receiver<RunEvent>) {
     let mut group: Option<GroupBar> = None;
     for event in rx {
         match event {
-            RunEvent::GroupStarted { group_dir, seeds, parallel } => {
-                let _ = writeln!(err, "seed group: {}  seeds {:?}, {parallel} at a time", group_dir.display(), seeds);
-                group = Some(GroupBar { state: GroupProgress::new(seeds, parallel), last_decile: None });
+            RunEvent::GroupStarted { group_dir, seeds, parallel, batched } => {
+                let state = GroupProgress::new(seeds, parallel, batched);
+                let _ = writeln!(err, "seed group: {}  seeds {:?}, {}", group_dir.display(), state.seeds, state.execution());
+                group = Some(GroupBar { state, last_decile: None });
             }
             RunEvent::Seed { seed, event } => {
                 if let Some(g) = &mut group {

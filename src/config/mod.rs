@@ -171,6 +171,11 @@ pub struct ExperimentConfig {
     /// A seed group of this many seeds counting up from experiment.seed (the
     /// short form of experiment.seeds). Default null (one run).
     pub n_seeds: Option<usize>,
+    /// Train a seed group's seeds as one batched computation: every network
+    /// stacked along a seed axis, one forward and one backward pass for all
+    /// seeds (each seed still its own envs, generators and run directory, and
+    /// on the CPU bit for bit the run it is alone). false: one thread per seed. Default true.
+    pub batch_seeds: bool,
 }
 
 impl ExperimentConfig {
@@ -196,6 +201,7 @@ impl Default for ExperimentConfig {
             checkpoint_replay_buffer: true,
             seeds: None,
             n_seeds: None,
+            batch_seeds: true,
         }
     }
 }

@@ -409,7 +409,8 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         let run = RunDir::create_unique(&dir, "run").unwrap();
         let (config, options) = (Config::default(), RunOptions::default());
-        let agent = crate::algos::make_agent(&config.algorithm, 4, 2, 0, &burn::tensor::Device::flex());
+        let batch = crate::algos::make_agent(&config.algorithm, 4, 2, 0, &burn::tensor::Device::flex());
+        let agent = batch.view(0);
         let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let stop = StopCallback { stop: options.stop.clone(), stop_file: run.stop_file(), last_check: Instant::now() - Duration::from_secs(1) };
         let mut list = CallbackList { ctx: context(&config, &options, &run), callbacks: vec![Box::new(stop), Box::new(Count(calls.clone()))] };

@@ -60,6 +60,8 @@ pub fn resume(dir: &Path, options: RunOptions) -> Result<Trained, RunError> {
 pub struct GroupProgress {
     pub seeds: Vec<u64>,
     pub parallel: usize,
+    /// The seeds train as one batched computation.
+    pub batched: bool,
     /// seed -> (timesteps, total, steps/s); a finished seed counts as done.
     pub progress: std::collections::BTreeMap<u64, (u64, u64, f64)>,
     pub finished: Vec<(u64, RunStatus)>,
@@ -74,8 +76,13 @@ pub struct GroupTotals {
 }
 
 impl GroupProgress {
-    pub fn new(seeds: Vec<u64>, parallel: usize) -> Self {
-        Self { seeds, parallel, ..Self::default() }
+    pub fn new(seeds: Vec<u64>, parallel: usize, batched: bool) -> Self {
+        Self { seeds, parallel, batched, ..Self::default() }
+    }
+
+    /// "8 seeds batched" or "2 at a time": how the seeds execute.
+    pub fn execution(&self) -> String {
+        if self.batched { format!("{} agents batched", self.parallel) } else { format!("{} at a time", self.parallel) }
     }
 
     /// Takes seed `seed`'s progress and end from `event` (its other events are the caller's).
@@ -126,12 +133,12 @@ pub fn seed_config(config: &Config, group: &GroupDir, seed: u64) -> Config {
 
 /// Seeds listed in `RL_RESEARCH_FAULT_SEEDS` (comma-separated) fail at once
 /// without training: how the tests check what a group does with a failed seed.
-fn fault_injected(seed: u64) -> bool {
+pub(crate) fn fault_injected(seed: u64) -> bool {
     std::env::var("RL_RESEARCH_FAULT_SEEDS").is_ok_and(|v| v.split(',').any(|s| s.trim().parse::<u64>().ok() == Some(seed)))
 }
 
 /// What to do for one seed.
-enum SeedJob {
+pub(crate) enum SeedJob {
     New(Box<Config>),
     Resume(PathBuf),
 }
@@ -153,7 +160,8 @@ pub fn run_group(config: &Config, options: RunOptions) -> Result<GroupSummary, R
         started_at_unix_secs: unix_now_secs(),
         finished_at_unix_secs: None,
         wall_secs: None,
-        parallel: parallel_seeds(seeds.len()),
+        parallel: if config.experiment.batch_seeds { seeds.len() } else { parallel_seeds(seeds.len()) },
+        batched: config.experiment.batch_seeds && seeds.len() > 1,
         seed_runs: seeds.iter().map(|&s| SeedEntry { seed: s, dir: GroupDir::seed_name(s), status: RunStatus::Running, final_score: None, error: None }).collect(),
         final_score: None,
     };
@@ -190,6 +198,8 @@ pub fn resume_group(dir: &Path, options: RunOptions) -> Result<GroupSummary, Run
     send_notes(&options, notes);
     info.status = GroupStatus::Running;
     info.finished_at_unix_secs = None;
+    info.batched = info.config.experiment.batch_seeds && jobs.len() > 1;
+    info.parallel = if info.batched { jobs.len() } else { parallel_seeds(jobs.len()) };
     let wall0 = info.wall_secs.unwrap_or(0.0);
     info.write(&group)?;
     execute(group, info, jobs, options, wall0)
@@ -206,9 +216,16 @@ fn execute(group: GroupDir, mut info: GroupInfo, jobs: Vec<(u64, SeedJob)>, opti
             }
         }
     };
-    send(RunEvent::GroupStarted { group_dir: group.root.clone(), seeds: info.seeds.clone(), parallel: info.parallel });
+    send(RunEvent::GroupStarted { group_dir: group.root.clone(), seeds: info.seeds.clone(), parallel: info.parallel, batched: info.batched });
     let first_seed = info.seeds.first().copied();
     let errors: Mutex<Vec<(u64, String)>> = Mutex::new(Vec::new());
+    let jobs = if info.batched {
+        let errs = super::batch::train_batched(jobs, &options, first_seed, &send, &group);
+        errors.lock().map(|mut e| e.extend(errs)).ok();
+        Vec::new()
+    } else {
+        jobs
+    };
     let queue = Mutex::new(jobs.into_iter());
     std::thread::scope(|scope| {
         for _ in 0..info.parallel {

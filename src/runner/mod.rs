@@ -3,6 +3,7 @@
 //! `best_model.zip` whenever the mean eval return improves), logs metrics,
 //! reports progress through events and obeys a stop flag (Ctrl-C, Stop button).
 
+pub(crate) mod batch;
 pub mod callbacks;
 pub mod checkpoint;
 pub mod eval;
@@ -82,7 +83,8 @@ pub enum RunEvent {
     /// Something to tell the user (a fallback, a warning).
     Note { message: String },
     /// A seed group starts (or resumes): its directory, seeds and how many train at once.
-    GroupStarted { group_dir: PathBuf, seeds: Vec<u64>, parallel: usize },
+    /// `batched`: all of them as one computation (stacked networks), else `parallel` threads.
+    GroupStarted { group_dir: PathBuf, seeds: Vec<u64>, parallel: usize, batched: bool },
     /// An event of one seed of a group (the group itself ends with `Finished`).
     Seed { seed: u64, event: Box<RunEvent> },
 }
@@ -136,16 +138,21 @@ pub fn run_experiment(config: &Config) -> Result<RunSummary, RunError> {
 }
 
 pub fn run_experiment_with(config: &Config, options: RunOptions) -> Result<RunSummary, RunError> {
-    config.validate()?;
     // Denormals flushed on this thread and the rayon pool for the whole run, restored after.
     let _fp = crate::fpmode::FlushDenormals::enter();
+    let begun = begin_new(config, &options)?;
+    train(begun, options)
+}
+
+/// A new run's directory, config.yaml, envs and agent.
+pub(crate) fn begin_new(config: &Config, options: &RunOptions) -> Result<Begun, RunError> {
+    config.validate()?;
     let prepared = Prepared::new(config, None)?;
     let run = RunDir::create_unique(&config.experiment.runs_dir, &config.experiment.name)?;
-    // Held until the run is finished, video included: one writer per run directory.
     let lock = run.lock("training")?;
-    write_config_yaml(&run, config, &options)?;
+    write_config_yaml(&run, config, options)?;
     let info = new_run_info(&run, config, &prepared.device);
-    train(config, options, prepared, run, lock, info, None)
+    Ok(Begun { config: config.clone(), prepared, run, lock, info, restored: None })
 }
 
 /// Continues a stopped, failed or interrupted (killed) run from its newest
@@ -154,6 +161,12 @@ pub fn run_experiment_with(config: &Config, options: RunOptions) -> Result<RunSu
 /// on. On the CPU the result is identical to a run that was never interrupted.
 pub fn resume_experiment(run_dir: &Path, options: RunOptions) -> Result<RunSummary, RunError> {
     let _fp = crate::fpmode::FlushDenormals::enter();
+    let begun = begin_resume(run_dir, &options)?;
+    train(begun, options)
+}
+
+/// A stopped or interrupted run restored from its newest checkpoint, its logs cut back to it.
+pub(crate) fn begin_resume(run_dir: &Path, options: &RunOptions) -> Result<Begun, RunError> {
     let run = RunDir::at(run_dir);
     let mut info = RunInfo::read(&run).map_err(|e| RunError::Checkpoint(format!("{} is not a run directory that can be resumed: {e}", run.root.display())))?;
     // Before anything is changed: a live run keeps its directory.
@@ -196,8 +209,8 @@ pub fn resume_experiment(run_dir: &Path, options: RunOptions) -> Result<RunSumma
     info.environment = environment(&prepared.device, config.experiment.seed);
     info.claim_for_this_process();
     notes.push(format!("resuming {} from its checkpoint at step {}", run.root.display(), ckpt.timesteps));
-    send_notes(&options, notes);
-    train(&config, options, prepared, run, lock, info, Some(Restored { ckpt, fork: false }))
+    send_notes(options, notes);
+    Ok(Begun { config, prepared, run, lock, info, restored: Some(Restored { ckpt, fork: false }) })
 }
 
 /// Starts a new run from a checkpoint of `parent` (the newest, or the one at
@@ -260,7 +273,7 @@ pub fn fork_experiment_with(parent: &Path, step: Option<u64>, edit: &dyn Fn(&Con
     info.forked_from = Some(ForkOrigin { run_name: parent_run.name(), run_dir: parent_run.root.clone(), step: ckpt.timesteps });
     info.timesteps_done = ckpt.timesteps;
     send_notes(&options, vec![format!("forking {} at step {} into {}", parent_run.root.display(), ckpt.timesteps, run.root.display())]);
-    train(&config, options, prepared, run, lock, info, Some(Restored { ckpt, fork: true }))
+    train(Begun { config, prepared, run, lock, info, restored: Some(Restored { ckpt, fork: true }) }, options)
 }
 
 fn send_notes(options: &RunOptions, notes: Vec<String>) {
@@ -363,8 +376,42 @@ struct Restored {
     fork: bool,
 }
 
-fn train(config: &Config, options: RunOptions, prepared: Prepared, run: RunDir, _lock: RunLock, info: RunInfo, restored: Option<Restored>) -> Result<RunSummary, RunError> {
-    let Prepared { device: resolved, mut venv, eval_envs, mut agent, obs_low, obs_high } = prepared;
+/// A run ready to train (new, resumed or forked): what [`Session::start`] takes.
+pub(crate) struct Begun {
+    pub(crate) config: Config,
+    prepared: Prepared,
+    run: RunDir,
+    lock: RunLock,
+    info: RunInfo,
+    restored: Option<Restored>,
+}
+
+/// A run while it trains: its envs and callbacks (logs, evaluation,
+/// checkpoints, progress), fed by whichever batch trains its agent.
+pub(crate) struct Session<'a> {
+    config: &'a Config,
+    options: &'a RunOptions,
+    resolved: device::ResolvedDevice,
+    venv: VecEnv,
+    cb: CallbackList<'a>,
+    run: RunDir,
+    /// Held until the run is finished, video included: one writer per run directory.
+    _lock: RunLock,
+}
+
+/// Trains one run as a batch of one agent.
+fn train(begun: Begun, options: RunOptions) -> Result<RunSummary, RunError> {
+    let config = begun.config.clone();
+    let (mut session, mut agent) = Session::start(&config, &options, begun)?;
+    let trained = agent.learn(&mut [session.member()], config.experiment.total_timesteps);
+    session.finish(agent.view(0).as_ref(), trained)
+}
+
+impl<'a> Session<'a> {
+    /// Opens the run's logs and sinks, builds its callbacks and says it started.
+    pub(crate) fn start(config: &'a Config, options: &'a RunOptions, begun: Begun) -> Result<(Session<'a>, Box<dyn algos::Agent>), RunError> {
+    let Begun { prepared, run, lock, info, restored, .. } = begun;
+    let Prepared { device: resolved, venv, eval_envs, agent, obs_low, obs_high } = prepared;
     let wall0 = restored.as_ref().map(|r| r.ckpt.wall_secs).unwrap_or(0.0);
     let t0 = restored.as_ref().map(|r| r.ckpt.timesteps).unwrap_or(0);
     let mut logger = Logger::create(&run, info)?.with_wall_offset(wall0);
@@ -388,7 +435,7 @@ fn train(config: &Config, options: RunOptions, prepared: Prepared, run: RunDir, 
     };
     let mut ctx = RunContext {
         config,
-        options: &options,
+        options,
         logger,
         obs_low,
         obs_high,
@@ -445,17 +492,25 @@ fn train(config: &Config, options: RunOptions, prepared: Prepared, run: RunDir, 
         Box::new(MetricsCallback { last_update_at: (Instant::now(), t0), last_info_write: Instant::now() }),
         Box::new(NanGuardCallback),
     ]);
-    let mut cb = CallbackList { ctx, callbacks };
+    let cb = CallbackList { ctx, callbacks };
     let note = [resolved.note.clone(), crate::config::env_note(&config.env)].into_iter().flatten().collect::<Vec<_>>().join("\n");
     cb.ctx.send(RunEvent::Started { run_dir: run.root.clone(), device: resolved.description.clone(), note: (!note.is_empty()).then_some(note) });
+    Ok((Session { config, options, resolved, venv, cb, run, _lock: lock }, agent))
+    }
 
-    let (seed, total) = (config.experiment.seed, config.experiment.total_timesteps);
-    let trained = agent.learn(&mut venv, total, seed, &mut cb);
+    /// This run as a member of the batch that trains it.
+    pub(crate) fn member(&mut self) -> algos::Member<'_> {
+        algos::Member { venv: &mut self.venv, seed: self.config.experiment.seed, callback: &mut self.cb }
+    }
+
+    /// After training returned: final evaluation and model, video, run_info.json, `Finished`.
+    pub(crate) fn finish(self, agent: &dyn algos::AgentView, trained: Result<(), String>) -> Result<RunSummary, RunError> {
+    let Session { config, options, resolved, mut cb, run, _lock, .. } = self;
     if let Err(e) = trained {
         cb.ctx.error.get_or_insert(e);
     }
     let stopped = options.stop.load(Ordering::SeqCst);
-    cb.on_training_end(agent.as_ref());
+    cb.on_training_end(agent);
     let ctx = cb.ctx;
     let status = if ctx.error.is_some() {
         RunStatus::Failed
@@ -497,6 +552,7 @@ fn train(config: &Config, options: RunOptions, prepared: Prepared, run: RunDir, 
         return Err(RunError::Training(format!("{e} (run directory {} records it)", run.root.display())));
     }
     Ok(RunSummary { run_dir: run, status, timesteps, wall_secs, train_secs, evaluations, best_mean_reward: best, device: resolved.description })
+}
 }
 
 /// Records a run that could not start training as failed, with `message`.

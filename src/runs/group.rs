@@ -151,6 +151,9 @@ pub struct GroupInfo {
     pub wall_secs: Option<f64>,
     /// Seeds trained at the same time.
     pub parallel: usize,
+    /// Whether the seeds train as one batched computation (else one thread each).
+    #[serde(default)]
+    pub batched: bool,
     pub seed_runs: Vec<SeedEntry>,
     /// Statistics of the completed seeds' final scores.
     pub final_score: Option<FinalScores>,

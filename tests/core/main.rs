@@ -1,5 +1,6 @@
 //! Integration tests, one binary (each test binary links all of burn).
 
+mod batched;
 mod crash;
 mod fpmode;
 mod groups;

@@ -1,0 +1,88 @@
+//! Seeds batched into one computation (experiment.batch_seeds, the default):
+//! seed k trained in a batch is seed k trained alone, bit for bit on the CPU —
+//! every logged metric and every weight of its final model and checkpoint.
+
+use rl_research::runner::group::run_group;
+use rl_research::runs::group::{GroupDir, GroupInfo};
+use rl_research::runs::logger::read_metrics;
+use rl_research::{run_experiment, Config, RunDir, SavedModel};
+use std::path::Path;
+
+/// Every metric row but the clock-dependent ones (fps, CPU and memory use).
+fn deterministic_metrics(run: &Path) -> Vec<(u64, String, u64)> {
+    read_metrics(&run.join("logs/metrics.csv"))
+        .unwrap()
+        .into_iter()
+        .filter(|r| !r.metric.starts_with("system/") && r.metric != "time/fps")
+        .map(|r| (r.timesteps, r.metric, r.value.to_bits()))
+        .collect()
+}
+
+fn final_weights(run: &Path) -> Vec<(String, Vec<u32>)> {
+    let model = SavedModel::load(&run.join("models/final_model.zip")).unwrap();
+    model.networks.iter().map(|(n, w)| (n.clone(), w.layers.iter().flat_map(|l| l.weight.iter().chain(&l.bias)).map(|v| v.to_bits()).collect())).collect()
+}
+
+fn small(mut config: Config, dir: &Path, name: &str) -> Config {
+    config.experiment.runs_dir = dir.to_path_buf();
+    config.experiment.name = name.into();
+    config.experiment.video_episodes = 0;
+    config.experiment.n_eval_episodes = 2;
+    config.logging.system_metrics_secs = 0.0;
+    config
+}
+
+/// Trains seeds [first, first+1, first+2] as one batch and `first + 1` alone; both must agree exactly.
+fn check_batch_equals_alone(config: Config, dir: &Path, first: u64) {
+    let mut group = small(config.clone(), dir, "group");
+    group.experiment.seed = first;
+    group.experiment.n_seeds = Some(3);
+    let summary = run_group(&group, Default::default()).unwrap();
+    let info = GroupInfo::read(&GroupDir::at(&summary.group.root)).unwrap();
+    assert!(info.batched, "a seed group trains batched by default");
+
+    let mut alone = small(config, dir, "alone");
+    alone.experiment.seed = first + 1;
+    let single = run_experiment(&alone).unwrap();
+
+    let in_batch = dir.join("group").join(format!("seed_{}", first + 1));
+    let (a, b) = (deterministic_metrics(&in_batch), deterministic_metrics(&single.run_dir.root));
+    assert!(a.len() > 10, "too few metrics to compare: {}", a.len());
+    for (x, y) in a.iter().zip(&b) {
+        assert_eq!(x, y, "seed {} in a batch of 3 differs from it alone (metric at step {})", first + 1, x.0);
+    }
+    assert_eq!(a.len(), b.len());
+    assert_eq!(final_weights(&in_batch), final_weights(&single.run_dir.root), "final weights differ");
+    // Its newest checkpoint is a one-agent checkpoint, the same as alone.
+    let (ca, cb) = (RunDir::at(&in_batch).checkpoints(), single.run_dir.checkpoints());
+    assert_eq!(ca.len(), cb.len());
+    let (la, lb) = (ca.last().unwrap(), cb.last().unwrap());
+    let load = |p: &Path| rl_research::runner::Checkpoint::load(p).unwrap().training;
+    assert_eq!(load(&la.path), load(&lb.path), "checkpoints differ");
+    // The other seeds of the batch are different runs.
+    assert_ne!(final_weights(&dir.join("group").join(format!("seed_{first}"))), final_weights(&in_batch));
+}
+
+#[test]
+fn ppo_seed_in_a_batch_is_bit_for_bit_the_seed_alone() {
+    let dir = crate::temp_dir("batched-ppo");
+    let mut config = Config::default();
+    config.experiment.total_timesteps = 4096;
+    config.experiment.eval_freq = 2048;
+    check_batch_equals_alone(config, &dir, 11);
+}
+
+#[test]
+fn dqn_seed_in_a_batch_is_bit_for_bit_the_seed_alone() {
+    let dir = crate::temp_dir("batched-dqn");
+    let mut config = rl_research::config::builtin_preset("cartpole_dqn").unwrap();
+    config.experiment.total_timesteps = 3000;
+    config.experiment.eval_freq = 1000;
+    if let rl_research::config::AlgorithmConfig::Dqn(d) = &mut config.algorithm {
+        d.learning_starts = 500;
+        d.train_freq = 64;
+        d.gradient_steps = 16;
+        d.exploration_fraction = 0.5;
+    }
+    check_batch_equals_alone(config, &dir, 3);
+}
