@@ -7,6 +7,7 @@ use crate::rng::Rng;
 use burn::module::{Module, Param};
 use burn::nn::Linear;
 use burn::prelude::*;
+use std::mem::MaybeUninit;
 pub use crate::runs::model_file::{LayerWeights, MlpWeights};
 
 /// A fully connected network: `sizes[0]` inputs, hidden layers, `sizes.last()` outputs.
@@ -142,13 +143,14 @@ pub(crate) fn host_tanh<const D: usize>(x: Tensor<D>) -> Tensor<D> {
     };
     let Ok(values) = data.as_slice::<f32>() else { return x.tanh() };
     let n = values.len();
-    let mut y = vec![0f32; n];
     if !tracked {
-        tanh_slice(values, &mut y);
+        let y = filled(n, |y| tanh_slice(values, y));
         return Tensor::<D>::from_data(TensorData::new(y, dims), &plain);
     }
-    let (mut g, mut offset) = (vec![0f32; n], vec![0f32; n]);
-    tanh_grad_slice(values, &mut y, &mut g, &mut offset);
+    let mut offset = Vec::with_capacity(n);
+    let g = filled(n, |g| tanh_grad_slice(values, g, &mut offset.spare_capacity_mut()[..n]));
+    // SAFETY: tanh_grad_slice wrote all n values of `offset` (one per input value).
+    unsafe { offset.set_len(n) };
     let g_t = Tensor::<D>::from_data(TensorData::new(g, dims), &plain);
     let offset_t = Tensor::<D>::from_data(TensorData::new(offset, dims), &plain);
     x * g_t + offset_t
@@ -182,30 +184,42 @@ macro_rules! with_widest_simd {
     }};
 }
 
-/// `y[i] = tanh(x[i])`, vectorised as wide as the CPU allows.
-fn tanh_slice(x: &[f32], y: &mut [f32]) {
-    #[inline(always)]
-    fn body(x: &[f32], y: &mut [f32]) {
-        for (o, &v) in y.iter_mut().zip(x) {
-            *o = fast_tanh(v);
-        }
-    }
-    with_widest_simd!(body(x: &[f32], y: &mut [f32]))
+/// A vector of `n` values all written by `fill` (which must write each of
+/// them): no zeroing first, which for a batch of seeds' activations (MBs,
+/// beyond the caches) cost as much as the tanh itself.
+fn filled(n: usize, fill: impl FnOnce(&mut [MaybeUninit<f32>])) -> Vec<f32> {
+    let mut v = Vec::with_capacity(n);
+    fill(&mut v.spare_capacity_mut()[..n]);
+    // SAFETY: `fill` wrote all n values (tanh_slice / tanh_grad_slice write one per input).
+    unsafe { v.set_len(n) };
+    v
 }
 
-/// As [`tanh_slice`], plus the gradient `g = 1 - y^2` and the offset `y - x*g`.
-fn tanh_grad_slice(x: &[f32], y: &mut [f32], g: &mut [f32], offset: &mut [f32]) {
+/// `y[i] = tanh(x[i])`, vectorised as wide as the CPU allows.
+fn tanh_slice(x: &[f32], y: &mut [MaybeUninit<f32>]) {
     #[inline(always)]
-    fn body(x: &[f32], y: &mut [f32], g: &mut [f32], offset: &mut [f32]) {
-        for (((o, gi), off), &v) in y.iter_mut().zip(g.iter_mut()).zip(offset.iter_mut()).zip(x) {
-            let t = fast_tanh(v);
-            let d = 1.0 - t * t;
-            *o = t;
-            *gi = d;
-            *off = t - v * d;
+    fn body(x: &[f32], y: &mut [MaybeUninit<f32>]) {
+        assert_eq!(x.len(), y.len());
+        for (o, &v) in y.iter_mut().zip(x) {
+            o.write(fast_tanh(v));
         }
     }
-    with_widest_simd!(body(x: &[f32], y: &mut [f32], g: &mut [f32], offset: &mut [f32]))
+    with_widest_simd!(body(x: &[f32], y: &mut [MaybeUninit<f32>]))
+}
+
+/// The gradient `g = 1 - tanh(x)^2` and the offset `tanh(x) - x*g` of [`host_tanh`].
+fn tanh_grad_slice(x: &[f32], g: &mut [MaybeUninit<f32>], offset: &mut [MaybeUninit<f32>]) {
+    #[inline(always)]
+    fn body(x: &[f32], g: &mut [MaybeUninit<f32>], offset: &mut [MaybeUninit<f32>]) {
+        assert!(x.len() == g.len() && x.len() == offset.len());
+        for ((gi, off), &v) in g.iter_mut().zip(offset.iter_mut()).zip(x) {
+            let t = fast_tanh(v);
+            let d = 1.0 - t * t;
+            gi.write(d);
+            off.write(t - v * d);
+        }
+    }
+    with_widest_simd!(body(x: &[f32], g: &mut [MaybeUninit<f32>], offset: &mut [MaybeUninit<f32>]))
 }
 
 /// tanh for f32 to within a few ulp: Eigen's `generic_fast_tanh_float`
@@ -292,14 +306,14 @@ mod tests {
     fn simd_tanh_paths_match_the_scalar_formula_bit_for_bit() {
         // 1003 values: not a multiple of any vector width, so the tails run too.
         let x: Vec<f32> = (0..1003).map(|i| (i as f32 - 501.0) * 0.0173).chain([0.0, -0.0, 1e-5, 9.0, -9.0]).collect();
-        let (mut y, mut y2, mut g, mut off) = (vec![0.0; x.len()], vec![0.0; x.len()], vec![0.0; x.len()], vec![0.0; x.len()]);
-        tanh_slice(&x, &mut y);
-        tanh_grad_slice(&x, &mut y2, &mut g, &mut off);
+        let y = filled(x.len(), |y| tanh_slice(&x, y));
+        let mut off = Vec::with_capacity(x.len());
+        let g = filled(x.len(), |g| tanh_grad_slice(&x, g, &mut off.spare_capacity_mut()[..x.len()]));
+        unsafe { off.set_len(x.len()) };
         for i in 0..x.len() {
             let t = fast_tanh(x[i]);
             let d = 1.0 - t * t;
             assert_eq!(y[i].to_bits(), t.to_bits(), "tanh({})", x[i]);
-            assert_eq!(y2[i].to_bits(), t.to_bits());
             assert_eq!(g[i].to_bits(), d.to_bits());
             assert_eq!(off[i].to_bits(), (t - x[i] * d).to_bits());
         }
