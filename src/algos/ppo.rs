@@ -155,7 +155,6 @@ impl Ppo {
         let moments: Vec<(&[AdamMoments], &[u64], &[u64])> = nets.iter().map(|n| (&n.optimizer[..], &n.actor.param_ids[..], &n.critic.param_ids[..])).collect();
         let (model, optimizer) = Self::build(&actors, &critics, &moments, first.params.adam_eps, &first.device)?;
         let (params, device, ad_device, obs_dim, n_actions, n_updates) = (first.params.clone(), first.device.clone(), first.ad_device.clone(), first.obs_dim, first.n_actions, first.n_updates);
-        drop(nets);
         let agents = parts.into_iter().flat_map(|p| p.agents).collect();
         Ok(Ppo { params, acting: model.valid(), model, optimizer, device, ad_device, obs_dim, n_actions, n_updates, agents, host: Default::default() })
     }

@@ -518,5 +518,10 @@ mod tests {
         assert!(parse_bench_args(&args(&["--fast"])).unwrap_err().contains("'--fast'"));
         assert!(parse_bench_args(&args(&["--vs-sb3", "--python"])).unwrap_err().contains("--python needs a value"));
         assert!(parse_bench_args(&args(&["--only", "ppo_cartpole"])).unwrap_err().contains("--vs-sb3"));
+        let s = parse_bench_args(&args(&["--seeds", "1,8", "--algo", "ppo", "--device", "gpu", "--quick"])).unwrap().seeds.unwrap();
+        assert_eq!((s.seeds, s.algos, s.device, s.quick), (vec![1, 8], vec!["ppo".to_string()], crate::config::DeviceChoice::Gpu, true));
+        assert!(parse_bench_args(&args(&["--seeds", "8", "--algo", "sac"])).unwrap_err().contains("'sac'"));
+        assert!(parse_bench_args(&args(&["--seeds", "8", "--device", "tpu"])).unwrap_err().contains("'tpu'"));
+        assert!(parse_bench_args(&args(&["--algo", "ppo"])).unwrap_err().contains("--seeds"));
     }
 }

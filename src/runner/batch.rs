@@ -4,11 +4,10 @@
 //! networks carry a seed axis, one training loop drives all of them, and
 //! each seed is finished as a standard run. Only the computation is shared.
 
-use super::group::{fault_injected, SeedJob};
+use super::group::{injected_failure, seed_options, SeedJob};
 use super::{begin_new, begin_resume, RunEvent, RunOptions, Session};
 use crate::algos;
 use crate::config::Config;
-use crate::runs::RunStatus;
 use crate::runs::group::GroupDir;
 use std::sync::mpsc::channel;
 
@@ -19,7 +18,7 @@ pub(crate) fn train_batched(jobs: Vec<(u64, SeedJob)>, options: &RunOptions, fir
     let mut errors = Vec::new();
     std::thread::scope(|scope| {
         // Each seed reports on its own channel, forwarded as the group's `Seed` events.
-        let mut seed_options = Vec::with_capacity(jobs.len());
+        let mut all_options = Vec::with_capacity(jobs.len());
         for &(seed, _) in &jobs {
             let (tx, rx) = channel::<RunEvent>();
             scope.spawn(move || {
@@ -27,19 +26,12 @@ pub(crate) fn train_batched(jobs: Vec<(u64, SeedJob)>, options: &RunOptions, fir
                     send(RunEvent::Seed { seed, event: Box::new(event) });
                 }
             });
-            seed_options.push(RunOptions {
-                command_line: options.command_line.clone(),
-                stop: options.stop.clone(),
-                events: Some(tx),
-                waker: None,
-                live_episodes: options.live_episodes && Some(seed) == first_seed,
-            });
+            all_options.push(seed_options(options, seed, first_seed, tx));
         }
         let mut begun = Vec::new();
-        for ((seed, job), opts) in jobs.into_iter().zip(&seed_options) {
-            if fault_injected(seed) {
-                errors.push((seed, format!("injected failure (RL_RESEARCH_FAULT_SEEDS lists seed {seed})")));
-                send(RunEvent::Seed { seed, event: Box::new(RunEvent::Finished { status: RunStatus::Failed, run_dir: group.seed_run(seed).root }) });
+        for ((seed, job), opts) in jobs.into_iter().zip(&all_options) {
+            if let Some(e) = injected_failure(seed, group, send) {
+                errors.push(e);
                 continue;
             }
             let b = match job {
@@ -81,7 +73,7 @@ pub(crate) fn train_batched(jobs: Vec<(u64, SeedJob)>, options: &RunOptions, fir
             }
             // Seeds that cannot share a batch (resumed from different steps) train one after another.
             Err((why, agents)) => {
-                if let Some(opts) = seed_options.first() {
+                if let Some(opts) = all_options.first() {
                     if let Some(tx) = &opts.events {
                         let _ = tx.send(RunEvent::Note { message: format!("note: the seeds train one after another, not batched: {why}") });
                     }
@@ -94,7 +86,7 @@ pub(crate) fn train_batched(jobs: Vec<(u64, SeedJob)>, options: &RunOptions, fir
                 }
             }
         }
-        drop(seed_options);
+        drop(all_options);
     });
     errors
 }

@@ -13,7 +13,7 @@ use crate::runs::group::{self, Aggregate, GroupDir, GroupInfo, GroupStatus, Seed
 use crate::runs::{unix_now_secs, RunStatus};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
-use std::sync::mpsc::channel;
+use std::sync::mpsc::{channel, Sender};
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -133,7 +133,7 @@ pub fn seed_config(config: &Config, group: &GroupDir, seed: u64) -> Config {
 
 /// Seeds listed in `RL_RESEARCH_FAULT_SEEDS` (comma-separated) fail at once
 /// without training: how the tests check what a group does with a failed seed.
-pub(crate) fn fault_injected(seed: u64) -> bool {
+fn fault_injected(seed: u64) -> bool {
     std::env::var("RL_RESEARCH_FAULT_SEEDS").is_ok_and(|v| v.split(',').any(|s| s.trim().parse::<u64>().ok() == Some(seed)))
 }
 
@@ -205,7 +205,7 @@ pub fn resume_group(dir: &Path, options: RunOptions) -> Result<GroupSummary, Run
     execute(group, info, jobs, options, wall0)
 }
 
-/// Runs `jobs` `info.parallel` at a time, then writes the statistics.
+/// Trains `jobs` (batched, or `info.parallel` threads at a time), then writes the statistics.
 fn execute(group: GroupDir, mut info: GroupInfo, jobs: Vec<(u64, SeedJob)>, options: RunOptions, wall0: f64) -> Result<GroupSummary, RunError> {
     let t0 = Instant::now();
     let send = |ev: RunEvent| {
@@ -218,57 +218,11 @@ fn execute(group: GroupDir, mut info: GroupInfo, jobs: Vec<(u64, SeedJob)>, opti
     };
     send(RunEvent::GroupStarted { group_dir: group.root.clone(), seeds: info.seeds.clone(), parallel: info.parallel, batched: info.batched });
     let first_seed = info.seeds.first().copied();
-    let errors: Mutex<Vec<(u64, String)>> = Mutex::new(Vec::new());
-    let jobs = if info.batched {
-        let errs = super::batch::train_batched(jobs, &options, first_seed, &send, &group);
-        errors.lock().map(|mut e| e.extend(errs)).ok();
-        Vec::new()
+    let errors = if info.batched {
+        super::batch::train_batched(jobs, &options, first_seed, &send, &group)
     } else {
-        jobs
+        train_threaded(jobs, &options, info.parallel, first_seed, &send, &group)
     };
-    let queue = Mutex::new(jobs.into_iter());
-    std::thread::scope(|scope| {
-        for _ in 0..info.parallel {
-            scope.spawn(|| loop {
-                if options.stop.load(Ordering::SeqCst) {
-                    return;
-                }
-                let Some((seed, job)) = queue.lock().ok().and_then(|mut q| q.next()) else { return };
-                let (tx, rx) = channel::<RunEvent>();
-                let seed_options = RunOptions {
-                    command_line: options.command_line.clone(),
-                    stop: options.stop.clone(),
-                    events: Some(tx),
-                    waker: None,
-                    live_episodes: options.live_episodes && Some(seed) == first_seed,
-                };
-                if fault_injected(seed) {
-                    if let Ok(mut errs) = errors.lock() {
-                        errs.push((seed, format!("injected failure (RL_RESEARCH_FAULT_SEEDS lists seed {seed})")));
-                    }
-                    send(RunEvent::Seed { seed, event: Box::new(RunEvent::Finished { status: RunStatus::Failed, run_dir: group.seed_run(seed).root }) });
-                    continue;
-                }
-                let forward = std::thread::scope(|inner| {
-                    inner.spawn(|| {
-                        for event in rx {
-                            send(RunEvent::Seed { seed, event: Box::new(event) });
-                        }
-                    });
-                    match job {
-                        SeedJob::New(config) => run_experiment_with(&config, seed_options),
-                        SeedJob::Resume(dir) => resume_experiment(&dir, seed_options),
-                    }
-                });
-                if let Err(e) = forward {
-                    if let Ok(mut errs) = errors.lock() {
-                        errs.push((seed, e.to_string()));
-                    }
-                }
-            });
-        }
-    });
-    let errors = errors.into_inner().unwrap_or_default();
     let seeds: Vec<SeedState> = info.seeds.iter().map(|&s| SeedState::read(&group, s)).collect();
     let aggregate = group::aggregate(&info.config, &seeds);
     let mut statuses = Vec::new();
@@ -298,6 +252,67 @@ fn execute(group: GroupDir, mut info: GroupInfo, jobs: Vec<(u64, SeedJob)>, opti
     send(RunEvent::Finished { status, run_dir: group.root.clone() });
     written?;
     Ok(GroupSummary { group, info, aggregate, seeds, foreign })
+}
+
+/// Seed `seed`'s run options: the group's command line and stop flag, its own event channel.
+pub(crate) fn seed_options(options: &RunOptions, seed: u64, first_seed: Option<u64>, events: Sender<RunEvent>) -> RunOptions {
+    RunOptions {
+        command_line: options.command_line.clone(),
+        stop: options.stop.clone(),
+        events: Some(events),
+        waker: None,
+        live_episodes: options.live_episodes && Some(seed) == first_seed,
+    }
+}
+
+/// A seed that `RL_RESEARCH_FAULT_SEEDS` fails: says it finished failed and returns the error to record.
+pub(crate) fn injected_failure(seed: u64, group: &GroupDir, send: &(dyn Fn(RunEvent) + Sync)) -> Option<(u64, String)> {
+    if !fault_injected(seed) {
+        return None;
+    }
+    send(RunEvent::Seed { seed, event: Box::new(RunEvent::Finished { status: RunStatus::Failed, run_dir: group.seed_run(seed).root }) });
+    Some((seed, format!("injected failure (RL_RESEARCH_FAULT_SEEDS lists seed {seed})")))
+}
+
+/// Runs `jobs` `parallel` at a time, one thread per seed; returns the seeds that failed, with why.
+fn train_threaded(jobs: Vec<(u64, SeedJob)>, options: &RunOptions, parallel: usize, first_seed: Option<u64>, send: &(dyn Fn(RunEvent) + Sync), group: &GroupDir) -> Vec<(u64, String)> {
+    let errors: Mutex<Vec<(u64, String)>> = Mutex::new(Vec::new());
+    let queue = Mutex::new(jobs.into_iter());
+    std::thread::scope(|scope| {
+        for _ in 0..parallel {
+            scope.spawn(|| loop {
+                if options.stop.load(Ordering::SeqCst) {
+                    return;
+                }
+                let Some((seed, job)) = queue.lock().ok().and_then(|mut q| q.next()) else { return };
+                if let Some(e) = injected_failure(seed, group, send) {
+                    if let Ok(mut errs) = errors.lock() {
+                        errs.push(e);
+                    }
+                    continue;
+                }
+                let (tx, rx) = channel::<RunEvent>();
+                let seed_options = seed_options(options, seed, first_seed, tx);
+                let forward = std::thread::scope(|inner| {
+                    inner.spawn(|| {
+                        for event in rx {
+                            send(RunEvent::Seed { seed, event: Box::new(event) });
+                        }
+                    });
+                    match job {
+                        SeedJob::New(config) => run_experiment_with(&config, seed_options),
+                        SeedJob::Resume(dir) => resume_experiment(&dir, seed_options),
+                    }
+                });
+                if let Err(e) = forward {
+                    if let Ok(mut errs) = errors.lock() {
+                        errs.push((seed, e.to_string()));
+                    }
+                }
+            });
+        }
+    });
+    errors.into_inner().unwrap_or_default()
 }
 
 /// Reads a group and computes its statistics from its seeds' directories as
