@@ -410,92 +410,92 @@ fn train(begun: Begun, options: RunOptions) -> Result<RunSummary, RunError> {
 impl<'a> Session<'a> {
     /// Opens the run's logs and sinks, builds its callbacks and says it started.
     pub(crate) fn start(config: &'a Config, options: &'a RunOptions, begun: Begun) -> Result<(Session<'a>, Box<dyn algos::Agent>), RunError> {
-    let Begun { prepared, run, lock, info, restored, .. } = begun;
-    let Prepared { device: resolved, venv, eval_envs, agent, obs_low, obs_high } = prepared;
-    let wall0 = restored.as_ref().map(|r| r.ckpt.wall_secs).unwrap_or(0.0);
-    let t0 = restored.as_ref().map(|r| r.ckpt.timesteps).unwrap_or(0);
-    let mut logger = Logger::create(&run, info)?.with_wall_offset(wall0);
-    // A tracking file that cannot be created fails the run before training,
-    // recorded in run_info.json (metrics.csv, the record, is already open).
-    if config.logging.tensorboard {
-        let header = monitor::tensorboard_header(config, &logger.info_mut().environment, t0);
-        match crate::runs::tfevents::EventWriter::create(&run.logs_dir(), &header) {
-            Ok(writer) => logger.add_sink(Box::new(writer)),
-            Err(e) => return Err(fail_before_training(logger, callbacks::log_failed(e))),
-        }
-    }
-    let monitor_csv = if config.logging.monitor_csv {
-        let t_start = crate::runs::unix_now_f64() - wall0;
-        match monitor::MonitorCallback::create(&run.monitor_csv(), &config.env.id, t_start) {
-            Ok(m) => Some(m),
-            Err(e) => return Err(fail_before_training(logger, callbacks::log_failed(e))),
-        }
-    } else {
-        None
-    };
-    let mut ctx = RunContext {
-        config,
-        options,
-        logger,
-        obs_low,
-        obs_high,
-        n_actions: venv.n_actions,
-        started: logger::instant_secs_ago(wall0),
-        eval_secs: 0.0,
-        evaluations: Vec::new(),
-        best_mean: None,
-        last_mean_reward: None,
-        error: None,
-        stopping: false,
-        next_eval_at: next_multiple(t0, config.experiment.eval_freq),
-        last_eval_at: None,
-    };
-    if let Some(Restored { ckpt, fork }) = &restored {
-        ctx.eval_secs = ckpt.eval_secs;
-        ctx.last_mean_reward = ckpt.last_mean_reward;
-        if !fork {
-            ctx.evaluations = ckpt.evaluations.clone();
-            ctx.best_mean = ckpt.best_mean_reward;
-            ctx.next_eval_at = ckpt.next_eval_at;
-            ctx.last_eval_at = ckpt.last_eval_at;
-        }
-        if let crate::algos::AlgoState::Dqn(d) = &ckpt.training.agent.algo {
-            if d.replay.is_none() {
-                ctx.send(RunEvent::Note {
-                    message: "note: the checkpoint has no replay buffer (experiment.checkpoint_replay_buffer=false): DQN continues with an empty one, so this run will differ from an uninterrupted one".into(),
-                });
+        let Begun { prepared, run, lock, info, restored, .. } = begun;
+        let Prepared { device: resolved, venv, eval_envs, agent, obs_low, obs_high } = prepared;
+        let wall0 = restored.as_ref().map(|r| r.ckpt.wall_secs).unwrap_or(0.0);
+        let t0 = restored.as_ref().map(|r| r.ckpt.timesteps).unwrap_or(0);
+        let mut logger = Logger::create(&run, info)?.with_wall_offset(wall0);
+        // A tracking file that cannot be created fails the run before training,
+        // recorded in run_info.json (metrics.csv, the record, is already open).
+        if config.logging.tensorboard {
+            let header = monitor::tensorboard_header(config, &logger.info_mut().environment, t0);
+            match crate::runs::tfevents::EventWriter::create(&run.logs_dir(), &header) {
+                Ok(writer) => logger.add_sink(Box::new(writer)),
+                Err(e) => return Err(fail_before_training(logger, callbacks::log_failed(e))),
             }
         }
-    }
-    // Order matters: stop first (it marks the step as the last), then evaluate,
-    // write monitor rows, checkpoint (including that evaluation and this step's monitor rows), report progress.
-    let mut callbacks: Vec<Box<dyn RunCallback>> = vec![
-        Box::new(StopCallback { stop: options.stop.clone(), stop_file: run.stop_file(), last_check: Instant::now() }),
-        Box::new(EvalCallback { eval_envs }),
-    ];
-    if let Some(m) = monitor_csv {
-        callbacks.push(Box::new(m));
-    }
-    if config.logging.system_metrics_secs > 0.0 {
-        let every = Duration::from_secs_f64(config.logging.system_metrics_secs);
-        let mut sampler = crate::runs::sysinfo::SystemSampler::default();
-        sampler.sample(); // the CPU baseline
-        let gpu_memory: Option<Box<dyn Fn() -> Option<(u64, u64)> + Send>> = resolved.is_gpu.then(|| {
-            let device = resolved.clone();
-            Box::new(move || device.memory_bytes()) as Box<dyn Fn() -> Option<(u64, u64)> + Send>
-        });
-        callbacks.push(Box::new(monitor::SystemMetricsCallback { every, next: Instant::now() + every, sampler, gpu_memory }));
-    }
-    callbacks.extend([
-        Box::new(CheckpointCallback::new(config, t0)) as Box<dyn RunCallback>,
-        Box::new(ProgressCallback { last_sent: Instant::now() - Duration::from_secs(1) }),
-        Box::new(MetricsCallback { last_update_at: (Instant::now(), t0), last_info_write: Instant::now() }),
-        Box::new(NanGuardCallback),
-    ]);
-    let cb = CallbackList { ctx, callbacks };
-    let note = [resolved.note.clone(), crate::config::env_note(&config.env)].into_iter().flatten().collect::<Vec<_>>().join("\n");
-    cb.ctx.send(RunEvent::Started { run_dir: run.root.clone(), device: resolved.description.clone(), note: (!note.is_empty()).then_some(note) });
-    Ok((Session { config, options, resolved, venv, cb, run, _lock: lock }, agent))
+        let monitor_csv = if config.logging.monitor_csv {
+            let t_start = crate::runs::unix_now_f64() - wall0;
+            match monitor::MonitorCallback::create(&run.monitor_csv(), &config.env.id, t_start) {
+                Ok(m) => Some(m),
+                Err(e) => return Err(fail_before_training(logger, callbacks::log_failed(e))),
+            }
+        } else {
+            None
+        };
+        let mut ctx = RunContext {
+            config,
+            options,
+            logger,
+            obs_low,
+            obs_high,
+            n_actions: venv.n_actions,
+            started: logger::instant_secs_ago(wall0),
+            eval_secs: 0.0,
+            evaluations: Vec::new(),
+            best_mean: None,
+            last_mean_reward: None,
+            error: None,
+            stopping: false,
+            next_eval_at: next_multiple(t0, config.experiment.eval_freq),
+            last_eval_at: None,
+        };
+        if let Some(Restored { ckpt, fork }) = &restored {
+            ctx.eval_secs = ckpt.eval_secs;
+            ctx.last_mean_reward = ckpt.last_mean_reward;
+            if !fork {
+                ctx.evaluations = ckpt.evaluations.clone();
+                ctx.best_mean = ckpt.best_mean_reward;
+                ctx.next_eval_at = ckpt.next_eval_at;
+                ctx.last_eval_at = ckpt.last_eval_at;
+            }
+            if let crate::algos::AlgoState::Dqn(d) = &ckpt.training.agent.algo {
+                if d.replay.is_none() {
+                    ctx.send(RunEvent::Note {
+                        message: "note: the checkpoint has no replay buffer (experiment.checkpoint_replay_buffer=false): DQN continues with an empty one, so this run will differ from an uninterrupted one".into(),
+                    });
+                }
+            }
+        }
+        // Order matters: stop first (it marks the step as the last), then evaluate,
+        // write monitor rows, checkpoint (including that evaluation and this step's monitor rows), report progress.
+        let mut callbacks: Vec<Box<dyn RunCallback>> = vec![
+            Box::new(StopCallback { stop: options.stop.clone(), stop_file: run.stop_file(), last_check: Instant::now() }),
+            Box::new(EvalCallback { eval_envs }),
+        ];
+        if let Some(m) = monitor_csv {
+            callbacks.push(Box::new(m));
+        }
+        if config.logging.system_metrics_secs > 0.0 {
+            let every = Duration::from_secs_f64(config.logging.system_metrics_secs);
+            let mut sampler = crate::runs::sysinfo::SystemSampler::default();
+            sampler.sample(); // the CPU baseline
+            let gpu_memory: Option<Box<dyn Fn() -> Option<(u64, u64)> + Send>> = resolved.is_gpu.then(|| {
+                let device = resolved.clone();
+                Box::new(move || device.memory_bytes()) as Box<dyn Fn() -> Option<(u64, u64)> + Send>
+            });
+            callbacks.push(Box::new(monitor::SystemMetricsCallback { every, next: Instant::now() + every, sampler, gpu_memory }));
+        }
+        callbacks.extend([
+            Box::new(CheckpointCallback::new(config, t0)) as Box<dyn RunCallback>,
+            Box::new(ProgressCallback { last_sent: Instant::now() - Duration::from_secs(1) }),
+            Box::new(MetricsCallback { last_update_at: (Instant::now(), t0), last_info_write: Instant::now() }),
+            Box::new(NanGuardCallback),
+        ]);
+        let cb = CallbackList { ctx, callbacks };
+        let note = [resolved.note.clone(), crate::config::env_note(&config.env)].into_iter().flatten().collect::<Vec<_>>().join("\n");
+        cb.ctx.send(RunEvent::Started { run_dir: run.root.clone(), device: resolved.description.clone(), note: (!note.is_empty()).then_some(note) });
+        Ok((Session { config, options, resolved, venv, cb, run, _lock: lock }, agent))
     }
 
     /// This run as a member of the batch that trains it.
@@ -505,54 +505,54 @@ impl<'a> Session<'a> {
 
     /// After training returned: final evaluation and model, video, run_info.json, `Finished`.
     pub(crate) fn finish(self, agent: &dyn algos::AgentView, trained: Result<(), String>) -> Result<RunSummary, RunError> {
-    let Session { config, options, resolved, mut cb, run, _lock, .. } = self;
-    if let Err(e) = trained {
-        cb.ctx.error.get_or_insert(e);
-    }
-    let stopped = options.stop.load(Ordering::SeqCst);
-    cb.on_training_end(agent);
-    let ctx = cb.ctx;
-    let status = if ctx.error.is_some() {
-        RunStatus::Failed
-    } else if stopped {
-        RunStatus::Stopped
-    } else {
-        RunStatus::Completed
-    };
-    let timesteps = agent.num_timesteps();
-    let wall_secs = ctx.wall_secs();
-    let train_secs = wall_secs - ctx.eval_secs;
-    let error = ctx.error.clone();
-    let evaluations = ctx.evaluations;
-    let best = ctx.best_mean;
-    let mut logger = ctx.logger;
-    if status != RunStatus::Failed && config.experiment.video_episodes > 0 {
-        if let Some(tx) = &options.events {
-            let _ = tx.send(RunEvent::Note { message: format!("recording {} evaluation episode(s) to {}", config.experiment.video_episodes, run.evaluation_video().display()) });
+        let Session { config, options, resolved, mut cb, run, _lock, .. } = self;
+        if let Err(e) = trained {
+            cb.ctx.error.get_or_insert(e);
         }
-        if let Err(e) = record_run_video(&run, config.experiment.video_episodes, None, &mut |_, _| {}) {
-            let msg = format!("videos/evaluation.mp4 was not written: {e}");
+        let stopped = options.stop.load(Ordering::SeqCst);
+        cb.on_training_end(agent);
+        let ctx = cb.ctx;
+        let status = if ctx.error.is_some() {
+            RunStatus::Failed
+        } else if stopped {
+            RunStatus::Stopped
+        } else {
+            RunStatus::Completed
+        };
+        let timesteps = agent.num_timesteps();
+        let wall_secs = ctx.wall_secs();
+        let train_secs = wall_secs - ctx.eval_secs;
+        let error = ctx.error.clone();
+        let evaluations = ctx.evaluations;
+        let best = ctx.best_mean;
+        let mut logger = ctx.logger;
+        if status != RunStatus::Failed && config.experiment.video_episodes > 0 {
             if let Some(tx) = &options.events {
-                let _ = tx.send(RunEvent::Note { message: format!("warning: {msg}") });
+                let _ = tx.send(RunEvent::Note { message: format!("recording {} evaluation episode(s) to {}", config.experiment.video_episodes, run.evaluation_video().display()) });
             }
-            logger.info_mut().warnings.push(msg);
+            if let Err(e) = record_run_video(&run, config.experiment.video_episodes, None, &mut |_, _| {}) {
+                let msg = format!("videos/evaluation.mp4 was not written: {e}");
+                if let Some(tx) = &options.events {
+                    let _ = tx.send(RunEvent::Note { message: format!("warning: {msg}") });
+                }
+                logger.info_mut().warnings.push(msg);
+            }
         }
-    }
-    logger.info_mut().timesteps_done = timesteps;
-    logger.info_mut().train_secs = Some(train_secs);
-    logger.info_mut().best_eval_mean_reward = best;
-    logger.finish(status, error.clone())?;
-    if let Some(tx) = &options.events {
-        let _ = tx.send(RunEvent::Finished { status, run_dir: run.root.clone() });
-        if let Some(w) = &options.waker {
-            w();
+        logger.info_mut().timesteps_done = timesteps;
+        logger.info_mut().train_secs = Some(train_secs);
+        logger.info_mut().best_eval_mean_reward = best;
+        logger.finish(status, error.clone())?;
+        if let Some(tx) = &options.events {
+            let _ = tx.send(RunEvent::Finished { status, run_dir: run.root.clone() });
+            if let Some(w) = &options.waker {
+                w();
+            }
         }
+        if let (RunStatus::Failed, Some(e)) = (status, error) {
+            return Err(RunError::Training(format!("{e} (run directory {} records it)", run.root.display())));
+        }
+        Ok(RunSummary { run_dir: run, status, timesteps, wall_secs, train_secs, evaluations, best_mean_reward: best, device: resolved.description })
     }
-    if let (RunStatus::Failed, Some(e)) = (status, error) {
-        return Err(RunError::Training(format!("{e} (run directory {} records it)", run.root.display())));
-    }
-    Ok(RunSummary { run_dir: run, status, timesteps, wall_secs, train_secs, evaluations, best_mean_reward: best, device: resolved.description })
-}
 }
 
 /// Records a run that could not start training as failed, with `message`.
