@@ -321,7 +321,7 @@ fn seeds_ui(ui: &mut Ui, config: &mut Config) {
         return;
     }
     let mut n = e.n_seeds.unwrap_or(1);
-    let tip = "Seeds to train: 1 is a single run; more make a seed group (runs/<name>/seed_<k>/, seeds counting up from experiment.seed, trained batched as one computation) with IQM, mean and 95% bootstrap confidence intervals over the seeds";
+    let tip = "Seeds to train: 1 is a single run; more make a seed group (runs/<name>/seed_<k>/, seeds counting up from experiment.seed; experiment.batch_seeds says whether they train as one batched computation) with IQM, mean and 95% bootstrap confidence intervals over the seeds";
     if ui.add(DragValue::new(&mut n).range(1..=100)).on_hover_text(tip).labelled_by(l.id).changed() {
         e.n_seeds = (n > 1).then_some(n);
     }

@@ -6,7 +6,7 @@
 //! machine's own batched-matmul rate for these layer shapes).
 
 use super::bench::training_flops;
-use crate::config::{Config, DeviceChoice};
+use crate::config::{BatchSeeds, Config, DeviceChoice};
 use crate::runner::group::run_group;
 use crate::runner::run_experiment;
 use std::path::Path;
@@ -104,6 +104,7 @@ fn run_in(b: &SeedsBench, dir: &Path) -> Result<(), String> {
             g.experiment.name = format!("{algo}_batch_{s}");
             g.experiment.seed = 0;
             g.experiment.n_seeds = Some(s);
+            g.experiment.batch_seeds = BatchSeeds::On;
             let t0 = Instant::now();
             let summary = run_group(&g, Default::default()).map_err(|e| e.to_string())?;
             let wall = t0.elapsed().as_secs_f64();
@@ -115,7 +116,7 @@ fn run_in(b: &SeedsBench, dir: &Path) -> Result<(), String> {
             let threaded = if (2..=8).contains(&s) {
                 let mut t = g.clone();
                 t.experiment.name = format!("{algo}_threads_{s}");
-                t.experiment.batch_seeds = false;
+                t.experiment.batch_seeds = BatchSeeds::Off;
                 let t0 = Instant::now();
                 run_group(&t, Default::default()).map_err(|e| e.to_string())?;
                 format!("{:.2}", t0.elapsed().as_secs_f64())

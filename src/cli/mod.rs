@@ -29,8 +29,9 @@ USAGE:
       Prints the run directory; Ctrl-C or SIGTERM stops gracefully (models, logs
       and a checkpoint kept). Checkpoints: experiment.checkpoint_freq, keep_checkpoints.
   rl-research run experiment.n_seeds=5 | experiment.seeds=[0,1,2,3,4] [KEY=VALUE ...]
-      A seed group: the config once per seed (all seeds batched as one computation;
-      experiment.batch_seeds=false: one thread per seed, one per core) into
+      A seed group: the config once per seed (experiment.batch_seeds=true: all seeds
+      as one batched computation; false: one thread per seed, one per core; auto,
+      the default: batched on a GPU, threads on the CPU) into
       runs/<name>/seed_<k>/, then group.json and aggregate.csv (IQM, mean, median,
       95% bootstrap CIs over seeds); ends with a table. stats.bootstrap_reps, stats.confidence,
       stats.reference_score. --resume GROUP_DIR continues its unfinished seeds.

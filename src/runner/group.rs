@@ -8,7 +8,7 @@
 //! and statistics do not depend on how seeds execute.
 
 use super::{resume_experiment, run_experiment_with, send_notes, RunError, RunEvent, RunOptions, RunSummary};
-use crate::config::{Config, ConfigError};
+use crate::config::{Config, ConfigError, DeviceChoice};
 use crate::runs::group::{self, Aggregate, GroupDir, GroupInfo, GroupStatus, SeedEntry, SeedState};
 use crate::runs::{unix_now_secs, RunStatus};
 use std::path::{Path, PathBuf};
@@ -120,6 +120,17 @@ pub fn parallel_seeds(n_seeds: usize) -> usize {
     budget.min(n_seeds).max(1)
 }
 
+/// Whether `n_seeds` seeds of `config` train as one batch (experiment.batch_seeds
+/// on the device the seeds will get; `auto` devices are probed, as each seed would).
+fn batches(config: &Config, n_seeds: usize) -> bool {
+    let on_gpu = match config.experiment.device {
+        DeviceChoice::Cpu => false,
+        DeviceChoice::Gpu => true,
+        DeviceChoice::Auto => n_seeds > 1 && crate::algos::device::resolve(DeviceChoice::Auto).is_ok_and(|d| d.is_gpu),
+    };
+    config.experiment.batch_seeds.batches(n_seeds, on_gpu)
+}
+
 /// Seed `seed`'s config: the group's with one seed, written into the group directory.
 pub fn seed_config(config: &Config, group: &GroupDir, seed: u64) -> Config {
     let mut c = config.clone();
@@ -160,8 +171,8 @@ pub fn run_group(config: &Config, options: RunOptions) -> Result<GroupSummary, R
         started_at_unix_secs: unix_now_secs(),
         finished_at_unix_secs: None,
         wall_secs: None,
-        parallel: if config.experiment.batch_seeds { seeds.len() } else { parallel_seeds(seeds.len()) },
-        batched: config.experiment.batch_seeds && seeds.len() > 1,
+        parallel: if batches(config, seeds.len()) { seeds.len() } else { parallel_seeds(seeds.len()) },
+        batched: batches(config, seeds.len()),
         seed_runs: seeds.iter().map(|&s| SeedEntry { seed: s, dir: GroupDir::seed_name(s), status: RunStatus::Running, final_score: None, error: None }).collect(),
         final_score: None,
     };
@@ -198,7 +209,7 @@ pub fn resume_group(dir: &Path, options: RunOptions) -> Result<GroupSummary, Run
     send_notes(&options, notes);
     info.status = GroupStatus::Running;
     info.finished_at_unix_secs = None;
-    info.batched = info.config.experiment.batch_seeds && jobs.len() > 1;
+    info.batched = batches(&info.config, jobs.len());
     info.parallel = if info.batched { jobs.len() } else { parallel_seeds(jobs.len()) };
     let wall0 = info.wall_secs.unwrap_or(0.0);
     info.write(&group)?;

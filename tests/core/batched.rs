@@ -1,10 +1,11 @@
-//! Seeds batched into one computation (experiment.batch_seeds, the default):
+//! Seeds batched into one computation (experiment.batch_seeds=true; auto on a GPU):
 //! seed k trained in a batch is seed k trained alone, bit for bit on the CPU —
 //! every logged metric and every weight of its final model and checkpoint.
 
 use rl_research::runner::group::run_group;
 use rl_research::runs::group::{GroupDir, GroupInfo};
 use rl_research::runs::logger::read_metrics;
+use rl_research::config::BatchSeeds;
 use rl_research::{run_experiment, Config, RunDir, SavedModel};
 use std::path::Path;
 
@@ -37,9 +38,10 @@ fn check_batch_equals_alone(config: Config, dir: &Path, first: u64) {
     let mut group = small(config.clone(), dir, "group");
     group.experiment.seed = first;
     group.experiment.n_seeds = Some(3);
+    group.experiment.batch_seeds = BatchSeeds::On;
     let summary = run_group(&group, Default::default()).unwrap();
     let info = GroupInfo::read(&GroupDir::at(&summary.group.root)).unwrap();
-    assert!(info.batched, "a seed group trains batched by default");
+    assert!(info.batched, "experiment.batch_seeds=true trains the seeds batched");
 
     let mut alone = small(config, dir, "alone");
     alone.experiment.seed = first + 1;
@@ -85,4 +87,28 @@ fn dqn_seed_in_a_batch_is_bit_for_bit_the_seed_alone() {
         d.exploration_fraction = 0.5;
     }
     check_batch_equals_alone(config, &dir, 3);
+}
+
+#[test]
+fn batch_seeds_takes_true_false_or_auto_and_auto_uses_threads_on_the_cpu() {
+    use rl_research::config::{apply_overrides, overrides::parse_override};
+    let set = |v: &str| apply_overrides(&Config::default(), &[parse_override(&format!("experiment.batch_seeds={v}")).unwrap()]);
+    assert_eq!(set("true").unwrap().experiment.batch_seeds, BatchSeeds::On);
+    assert_eq!(set("False").unwrap().experiment.batch_seeds, BatchSeeds::Off);
+    assert_eq!(set("auto").unwrap().experiment.batch_seeds, BatchSeeds::Auto);
+    let err = set("sometimes").unwrap_err().to_string();
+    assert!(err.contains("experiment.batch_seeds") && err.contains("true, false or auto"), "{err}");
+    // The default (auto) on the CPU: one thread per seed, where that measured faster.
+    let dir = crate::temp_dir("batched-auto");
+    let mut group = small(Config::default(), &dir, "auto");
+    group.experiment.total_timesteps = 512;
+    group.experiment.eval_freq = 512;
+    group.experiment.n_seeds = Some(2);
+    assert_eq!(group.experiment.batch_seeds, BatchSeeds::Auto);
+    let summary = run_group(&group, Default::default()).unwrap();
+    let info = GroupInfo::read(&GroupDir::at(&summary.group.root)).unwrap();
+    assert!(!info.batched, "auto on the CPU trains one thread per seed");
+    // A saved config says auto the way a user would write it, and reads back.
+    let yaml = std::fs::read_to_string(summary.seeds[0].run.root.join("configs/config.yaml")).unwrap();
+    assert!(yaml.contains("batch_seeds: auto"), "{yaml}");
 }
