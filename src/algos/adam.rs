@@ -1,14 +1,18 @@
 //! Adam for our networks, with its state where a checkpoint can take it.
 //!
-//! The update is burn's own (`burn::optim::Adam::step`, applied parameter by
-//! parameter exactly as `ModuleOptimizer` applies it), so training is bit for
-//! bit what it was. Only the bookkeeping is ours: burn's optimizer record
+//! The update is burn's Adam (`burn::optim::Adam::step` without weight decay
+//! or AMSGrad) op for op, applied parameter by parameter as `ModuleOptimizer`
+//! applies it, so training is bit for bit what burn computes (a test checks
+//! it); ours only because the learning rate may differ per agent of a batch
+//! (`PerAgent`), which burn's scalar `lr` cannot say. The bookkeeping is ours
+//! too: burn's optimizer record
 //! loads its tensors onto burn's default device, which is the GPU whenever
 //! wgpu is compiled in, so a checkpoint stores the moments as plain arrays and
 //! puts them back on the run's own device.
 
 use burn::module::{Module, ModuleMapper, Param};
-use burn::optim::{Adam, AdamConfig, AdamState, AdaptiveMomentumState, GradientsParams, Optimizer};
+use super::stacked::PerAgent;
+use burn::optim::{AdamState, AdaptiveMomentumState, GradientsParams};
 use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::any::Any;
@@ -26,19 +30,43 @@ pub struct AdamMoments {
 }
 
 pub struct AdamOptimizer {
-    adam: Adam,
+    beta_1: f32,
+    beta_2: f32,
+    epsilon: f32,
     /// Per parameter id, an `AdamState<D>` for the parameter's rank D.
     states: BTreeMap<u64, Box<dyn Any + Send>>,
 }
 
 impl AdamOptimizer {
     pub fn new(epsilon: f64) -> Self {
-        Self { adam: AdamConfig::new().with_epsilon(epsilon as f32).build(), states: BTreeMap::new() }
+        // burn's AdamConfig defaults (torch's).
+        Self { beta_1: 0.9, beta_2: 0.999, epsilon: epsilon as f32, states: BTreeMap::new() }
     }
 
-    /// One update of every parameter of `module` that has a gradient.
-    pub fn step<M: Module>(&mut self, lr: f64, module: M, mut grads: GradientsParams) -> M {
+    /// One update of every parameter of `module` that has a gradient; `lr`
+    /// per agent (axis 0 of every parameter).
+    pub fn step<M: Module>(&mut self, lr: &PerAgent, module: M, mut grads: GradientsParams) -> M {
         module.map(&mut Stepper { opt: self, grads: &mut grads, lr })
+    }
+
+    /// burn's `Adam::step` (its `AdaptiveMomentum::transform`, then `tensor - lr * update`).
+    fn update<const D: usize>(&self, lr: &PerAgent, tensor: Tensor<D>, grad: Tensor<D>, state: Option<AdamState<D>>) -> (Tensor<D>, AdamState<D>) {
+        let (b1, b2) = (self.beta_1, self.beta_2);
+        let momentum = match state {
+            Some(s) => {
+                let mut m = s.momentum;
+                m.moment_1 = m.moment_1.mul_scalar(b1).add(grad.clone().mul_scalar(1.0 - b1));
+                m.moment_2 = m.moment_2.mul_scalar(b2).add(grad.square().mul_scalar(1.0 - b2));
+                m.time += 1;
+                m
+            }
+            None => AdaptiveMomentumState::new(1, grad.clone().mul_scalar(1.0 - b1), grad.square().mul_scalar(1.0 - b2)),
+        };
+        let time = momentum.time as i32;
+        let bias_correction2_sqrt = (1.0 - b2.powi(time)).sqrt();
+        let combined_factor = bias_correction2_sqrt / (1.0 - b1.powi(time));
+        let update = momentum.moment_1.clone().mul_scalar(combined_factor).div(momentum.moment_2.clone().sqrt().add_scalar(self.epsilon * bias_correction2_sqrt));
+        (tensor - lr.mul(update), AdamState::new(momentum))
     }
 
     /// The moments on the host, ordered by parameter id (a device sync).
@@ -103,7 +131,7 @@ impl AdamOptimizer {
 struct Stepper<'a> {
     opt: &'a mut AdamOptimizer,
     grads: &'a mut GradientsParams,
-    lr: f64,
+    lr: &'a PerAgent,
 }
 
 impl ModuleMapper for Stepper<'_> {
@@ -112,10 +140,8 @@ impl ModuleMapper for Stepper<'_> {
         let Some(grad) = self.grads.remove::<D>(id) else { return Param::from_mapped_value(id, tensor, mapper) };
         let (require_grad, checkpointing) = (tensor.is_require_grad(), tensor.gradient_checkpointing_strategy());
         let state = self.opt.states.remove(&id.val()).and_then(|s| s.downcast::<AdamState<D>>().ok()).map(|s| *s);
-        let (updated, state) = self.opt.adam.step(self.lr, tensor.inner(), grad, state);
-        if let Some(state) = state {
-            self.opt.states.insert(id.val(), Box::new(state));
-        }
+        let (updated, state) = self.opt.update(self.lr, tensor.inner(), grad, state);
+        self.opt.states.insert(id.val(), Box::new(state));
         let mut lifted = Tensor::from_inner(updated);
         if let Some(strategy) = checkpointing {
             lifted = lifted.with_gradient_checkpointing_strategy(strategy);
@@ -124,5 +150,54 @@ impl ModuleMapper for Stepper<'_> {
             lifted = lifted.require_grad();
         }
         Param::from_mapped_value(id, lifted, mapper)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::optim::{AdamConfig, Optimizer};
+
+    /// Ours is burn's Adam bit for bit with one learning rate, and agent k of
+    /// a per-agent learning rate is burn's Adam at agent k's rate.
+    #[test]
+    fn adam_update_is_burns_bit_for_bit() {
+        let device = Device::flex();
+        let values = |seed: u32| -> Vec<f32> { (0..24u32).map(|i| (i.wrapping_mul(2654435761) ^ seed.wrapping_mul(40503)) % 1000).map(|v| v as f32 / 500.0 - 1.0).collect() };
+        let t = |v: Vec<f32>| Tensor::<3>::from_data(TensorData::new(v, [2, 3, 4]), &device);
+        let burn_adam = AdamConfig::new().with_epsilon(1e-5).build();
+        let ours = AdamOptimizer::new(1e-5);
+        let (mut a, mut b) = (t(values(1)), t(values(1)));
+        let (mut sa, mut sb) = (None, None);
+        for step in 0..5u32 {
+            let g = t(values(step + 7));
+            let (na, s) = burn_adam.step(3e-3, a, g.clone(), sa);
+            let (nb, s2) = ours.update(&PerAgent::Same(3e-3), b, g, sb);
+            a = na;
+            b = nb;
+            sa = s;
+            sb = Some(s2);
+        }
+        assert_eq!(a.into_data().to_vec::<f32>().unwrap(), b.into_data().to_vec::<f32>().unwrap());
+
+        // Two agents at different rates: each slice is burn's at that rate.
+        let lrs = [1e-3, 7e-4];
+        let mut stacked = t(values(2));
+        let mut state = None;
+        let mut alone: Vec<(Tensor<3>, Option<AdamState<3>>)> = (0..2).map(|k| (t(values(2)).slice([k..k + 1]), None)).collect();
+        for step in 0..4u32 {
+            let g = t(values(step + 11));
+            let (n, s) = ours.update(&PerAgent::Each(lrs.to_vec()), stacked, g.clone(), state);
+            stacked = n;
+            state = Some(s);
+            for (k, (p, st)) in alone.iter_mut().enumerate() {
+                let (n, s) = burn_adam.step(lrs[k], p.clone(), g.clone().slice([k..k + 1]), st.take());
+                *p = n;
+                *st = s;
+            }
+        }
+        for (k, (p, _)) in alone.into_iter().enumerate() {
+            assert_eq!(stacked.clone().slice([k..k + 1]).into_data().to_vec::<f32>().unwrap(), p.into_data().to_vec::<f32>().unwrap(), "agent {k}");
+        }
     }
 }

@@ -10,7 +10,7 @@
 use super::adam::{AdamMoments, AdamOptimizer};
 use super::buffers::{ReplayBuffer, ReplaySample};
 use super::nets::{init_weights, Init, MlpWeights};
-use super::stacked::{acting_policy, clip_grad_norm_per_agent, member_moments, member_param_ids, stack3, stack_moments, HostCopy, StackedMlp};
+use super::stacked::{acting_policy, clip_grad_norm_per_agent, member_moments, member_param_ids, stack3, stack_moments, HostCopy, PerAgent, StackedMlp};
 use super::{argmax, check_network, read_vec, Agent, AgentState, AgentView, AlgoState, Control, EpisodeWindow, FrozenAgent, Member, Metrics, NetworkState, Policy, PolicyHead, TrainingState};
 use crate::config::DqnParams;
 use crate::envs::VecEnv;
@@ -39,6 +39,10 @@ pub struct DqnState {
 
 /// What is each agent's own in a batch.
 struct DqnAgent {
+    /// Its own hyperparameters: only the scalars may differ from the batch's `params`.
+    params: DqnParams,
+    /// Its epsilon now (from its own exploration schedule).
+    exploration_rate: f64,
     rng: Rng,
     num_timesteps: u64,
     episodes: EpisodeWindow,
@@ -48,6 +52,7 @@ struct DqnAgent {
 }
 
 pub struct Dqn {
+    /// The batch's shapes and loop structure (agent 0's params).
     pub params: DqnParams,
     /// Trained on `device.autodiff()`.
     q_net: StackedMlp,
@@ -62,7 +67,6 @@ pub struct Dqn {
     /// Shared by the batch: its agents step in lockstep.
     n_calls: u64,
     n_updates: u64,
-    exploration_rate: f64,
     agents: Vec<DqnAgent>,
     /// Host copies of `acting` and `target`.
     host: (HostCopy, HostCopy),
@@ -74,7 +78,7 @@ impl Dqn {
         let sizes = [vec![obs_dim], params.net_arch.clone(), vec![n_actions]].concat();
         let q = init_weights(&sizes, params.activation, Init::TorchDefault, &mut Rng::derive(seed, 1));
         let (q_net, target, optimizer) = Self::build(&[&q], &[&q], &[], params.adam_eps, device).unwrap_or_else(|e| unreachable!("fresh networks stack: {e}"));
-        let agent = DqnAgent { rng: Rng::derive(seed, 2), num_timesteps: 0, episodes: EpisodeWindow::default(), resume: None, frozen: None };
+        let agent = DqnAgent { params: params.clone(), exploration_rate: params.exploration_initial_eps, rng: Rng::derive(seed, 2), num_timesteps: 0, episodes: EpisodeWindow::default(), resume: None, frozen: None };
         Self {
             acting: q_net.valid(),
             target,
@@ -86,7 +90,6 @@ impl Dqn {
             n_actions,
             n_calls: 0,
             n_updates: 0,
-            exploration_rate: params.exploration_initial_eps,
             agents: vec![agent],
             params,
             host: Default::default(),
@@ -113,10 +116,10 @@ impl Dqn {
         let first = parts.first().ok_or("no DQN agents to batch")?;
         let key = |d: &Dqn| (d.n_calls, d.n_updates, d.agents[0].num_timesteps, d.agents[0].resume.as_ref().map(|r| (r.1.len(), r.2)));
         for p in parts {
-            if p.params != first.params || p.obs_dim != first.obs_dim || p.n_actions != first.n_actions {
-                return Err("the agents' algorithm.params or env spaces differ: only agents of one config can be batched".into());
+            if p.params.batch_shape() != first.params.batch_shape() || p.obs_dim != first.obs_dim || p.n_actions != first.n_actions {
+                return Err("the agents' algorithm.params differ in more than scalars (learning rate, gamma, exploration schedule, gradient clip), or their env spaces differ: they train apart".into());
             }
-            if p.exploration_rate != first.exploration_rate || p.agents.iter().any(|a| a.num_timesteps != first.agents[0].num_timesteps) || key(p) != key(first) {
+            if p.agents.iter().any(|a| a.num_timesteps != first.agents[0].num_timesteps) || key(p) != key(first) {
                 return Err("the agents are at different steps (from different checkpoints): they train apart".into());
             }
         }
@@ -141,14 +144,13 @@ impl Dqn {
         let m: Vec<(&[AdamMoments], &[u64])> = moments.iter().map(|m| (&m[..], &ids[..])).collect();
         let (q_net, target, optimizer) = Self::build(&qs.iter().collect::<Vec<_>>(), &targets.iter().collect::<Vec<_>>(), &m, first.params.adam_eps, &first.device)?;
         let (params, device, ad_device, obs_dim, n_actions) = (first.params.clone(), first.device.clone(), first.ad_device.clone(), first.obs_dim, first.n_actions);
-        let (n_calls, n_updates, exploration_rate) = (first.n_calls, first.n_updates, first.exploration_rate);
+        let (n_calls, n_updates) = (first.n_calls, first.n_updates);
         let agents = parts.into_iter().flat_map(|p| p.agents).collect();
-        Ok(Dqn { params, acting: q_net.valid(), q_net, target, optimizer, device, ad_device, obs_dim, n_actions, n_calls, n_updates, exploration_rate, agents, host: Default::default() })
+        Ok(Dqn { params, acting: q_net.valid(), q_net, target, optimizer, device, ad_device, obs_dim, n_actions, n_calls, n_updates, agents, host: Default::default() })
     }
 
     /// SB3's `get_linear_fn(initial, final, fraction)` at `progress_remaining`.
-    fn epsilon(&self, progress_remaining: f64) -> f64 {
-        let p = &self.params;
+    fn epsilon(p: &DqnParams, progress_remaining: f64) -> f64 {
         let progress = 1.0 - progress_remaining;
         if progress > p.exploration_fraction {
             p.exploration_final_eps
@@ -221,7 +223,9 @@ impl Dqn {
                     self.host.1.clear();
                 }
                 let progress_remaining = 1.0 - self.agents[l].num_timesteps as f64 / total_timesteps as f64;
-                self.exploration_rate = self.epsilon(progress_remaining);
+                for agent in &mut self.agents {
+                    agent.exploration_rate = Self::epsilon(&agent.params, progress_remaining);
+                }
                 // After the step is fully recorded (SB3 calls it before storing; the
                 // order changes nothing callbacks see, and a checkpoint here is exact).
                 for k in 0..s {
@@ -281,7 +285,7 @@ impl Dqn {
                 num_timesteps: a.num_timesteps,
                 n_calls: self.n_calls,
                 n_updates: self.n_updates,
-                exploration_rate: self.exploration_rate,
+                exploration_rate: a.exploration_rate,
                 rng: a.rng.clone(),
                 episodes: a.episodes.clone(),
                 last_obs: at.last_obs.to_vec(),
@@ -326,8 +330,7 @@ impl Dqn {
         self.host = Default::default();
         self.n_calls = s.n_calls;
         self.n_updates = s.n_updates;
-        self.exploration_rate = s.exploration_rate;
-        self.agents[0] = DqnAgent { rng: s.rng.clone(), num_timesteps: s.num_timesteps, episodes: s.episodes.clone(), resume: Some((replay, s.last_obs.clone(), s.collected)), frozen: None };
+        self.agents[0] = DqnAgent { params: self.params.clone(), exploration_rate: s.exploration_rate, rng: s.rng.clone(), num_timesteps: s.num_timesteps, episodes: s.episodes.clone(), resume: Some((replay, s.last_obs.clone(), s.collected)), frozen: None };
         Ok(())
     }
 
@@ -335,9 +338,9 @@ impl Dqn {
     /// per agent for its whole batch of envs (as SB3's `DQN.predict` does). One
     /// forward pass serves every agent that acts greedily.
     fn sample_actions(&mut self, obs: &[Vec<f32>], n: usize, active: &[bool]) -> Result<Vec<Vec<usize>>, String> {
-        let (learning_starts, eps, a) = (self.params.learning_starts, self.exploration_rate, self.n_actions);
+        let (learning_starts, a) = (self.params.learning_starts, self.n_actions);
         let explore: Vec<bool> =
-            self.agents.iter_mut().zip(active).map(|(agent, &on)| !on || agent.num_timesteps < learning_starts || agent.rng.next_f64() < eps).collect();
+            self.agents.iter_mut().zip(active).map(|(agent, &on)| !on || agent.num_timesteps < learning_starts || agent.rng.next_f64() < agent.exploration_rate).collect();
         let greedy = if explore.iter().all(|&e| e) {
             Vec::new()
         } else {
@@ -360,7 +363,8 @@ impl Dqn {
     /// `gradient_steps` updates of every agent on minibatches of its own replay buffer.
     fn train(&mut self, replays: &[ReplayBuffer], samples: &mut [ReplaySample], gradient_steps: u64, progress_remaining: f64) -> Result<Vec<Metrics>, String> {
         let p = &self.params;
-        let lr = p.learning_rate.value(progress_remaining);
+        let lr = PerAgent::of(self.agents.iter().map(|a| a.params.learning_rate.value(progress_remaining)));
+        let (gamma, max_grad_norm) = (PerAgent::of(self.agents.iter().map(|a| a.params.gamma)), PerAgent::of(self.agents.iter().map(|a| a.params.max_grad_norm)));
         let (s, b, d) = (self.agents.len(), p.batch_size, self.obs_dim);
         let mut losses: Vec<Tensor<2>> = Vec::with_capacity(gradient_steps as usize);
         let mut mean_q: Vec<Tensor<2>> = Vec::with_capacity(gradient_steps as usize);
@@ -375,7 +379,7 @@ impl Dqn {
             let not_done: Vec<f32> = samples.iter().flat_map(|x| x.dones.iter().map(|v| 1.0 - v)).collect();
             let not_done = Tensor::<2>::from_data(TensorData::new(not_done, [s, b]), &self.device);
             let next_q = self.target.forward(next_obs).max_dim(2).reshape([s, b]);
-            let target_q = rewards + not_done * next_q.mul_scalar(p.gamma);
+            let target_q = rewards + not_done * gamma.mul(next_q);
 
             let obs = stack3(cat_f(|x| &x.obs), s, b, d, &self.ad_device);
             let actions: Vec<i64> = samples.iter().flat_map(|x| x.actions.iter().copied()).collect();
@@ -386,8 +390,8 @@ impl Dqn {
 
             // The agents share no parameter: the gradient of the sum is each agent's own.
             let mut grads = GradientsParams::from_grads(loss.clone().sum().backward(), &self.q_net);
-            clip_grad_norm_per_agent(&mut grads, &[&self.q_net], p.max_grad_norm);
-            self.q_net = self.optimizer.step(lr, self.q_net.clone(), grads);
+            clip_grad_norm_per_agent(&mut grads, &[&self.q_net], &max_grad_norm);
+            self.q_net = self.optimizer.step(&lr, self.q_net.clone(), grads);
             losses.push(loss.inner());
             mean_q.push(q_all.inner().reshape([s, b * self.n_actions]).mean_dim(1));
         }
@@ -401,8 +405,8 @@ impl Dqn {
             let mut m = Metrics::default();
             m.push("time/total_timesteps", agent.num_timesteps as f64);
             agent.episodes.push_into(&mut m);
-            m.push("rollout/exploration_rate", self.exploration_rate);
-            m.push("train/learning_rate", lr);
+            m.push("rollout/exploration_rate", agent.exploration_rate);
+            m.push("train/learning_rate", lr.get(k));
             m.push("train/loss", loss.get(k).copied().unwrap_or(f32::NAN) as f64);
             m.push("train/mean_q", q.get(k).copied().unwrap_or(f32::NAN) as f64);
             m.push("train/n_updates", self.n_updates as f64);

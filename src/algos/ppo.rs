@@ -8,12 +8,14 @@
 //! every network is a [`StackedMlp`] with a leading agent axis, one forward
 //! pass acts for all agents, one backward pass updates all of them. Each
 //! agent keeps its own envs, generator, rollout and episode statistics; a
-//! plain run is S = 1.
+//! plain run is S = 1. Agents may differ in the scalars (learning rate,
+//! clip range, gamma, GAE lambda, loss coefficients, gradient clip: sweep
+//! trials), never in shapes.
 
 use super::adam::{AdamMoments, AdamOptimizer};
 use super::buffers::RolloutBuffer;
 use super::nets::{init_weights, Init, MlpWeights};
-use super::stacked::{acting_policy, clip_grad_norm_per_agent, member_moments, member_param_ids, stack3, stack_moments, HostCopy, StackedMlp};
+use super::stacked::{acting_policy, clip_grad_norm_per_agent, member_moments, member_param_ids, stack3, stack_moments, HostCopy, PerAgent, StackedMlp};
 use super::{check_network, read_vec, Agent, AgentState, AgentView, AlgoState, Control, EpisodeWindow, FrozenAgent, Member, Metrics, NetworkState, Policy, PolicyHead, TrainingState};
 use crate::config::PpoParams;
 use crate::envs::VecEnv;
@@ -57,6 +59,8 @@ type Resume = (RolloutBuffer, Vec<f32>, Vec<bool>);
 
 /// What is each agent's own in a batch.
 struct PpoAgent {
+    /// Its own hyperparameters: only the scalars may differ from the batch's `params`.
+    params: PpoParams,
     rng: Rng,
     num_timesteps: u64,
     episodes: EpisodeWindow,
@@ -73,6 +77,7 @@ struct MemberNets {
 }
 
 pub struct Ppo {
+    /// The batch's shapes and loop structure (agent 0's params).
     pub params: PpoParams,
     /// Trained on `device.autodiff()`.
     model: ActorCritic,
@@ -97,7 +102,7 @@ impl Ppo {
         let sizes = |out: usize| [vec![obs_dim], params.net_arch.clone(), vec![out]].concat();
         let actor = init_weights(&sizes(n_actions), params.activation, init(0.01), &mut init_rng);
         let critic = init_weights(&sizes(1), params.activation, init(1.0), &mut init_rng);
-        let agent = PpoAgent { rng: Rng::derive(seed, 2), num_timesteps: 0, episodes: EpisodeWindow::default(), resume: None, frozen: None };
+        let agent = PpoAgent { params: params.clone(), rng: Rng::derive(seed, 2), num_timesteps: 0, episodes: EpisodeWindow::default(), resume: None, frozen: None };
         let (model, optimizer) = Self::build(&[&actor], &[&critic], &[], params.adam_eps, device).unwrap_or_else(|e| unreachable!("fresh networks stack: {e}"));
         Self { acting: model.valid(), model, optimizer, device: device.clone(), ad_device: device.clone().autodiff(), obs_dim, n_actions, n_updates: 0, agents: vec![agent], params, host: Default::default() }
     }
@@ -126,8 +131,8 @@ impl Ppo {
     pub fn check_mergeable(parts: &[Ppo]) -> Result<(), String> {
         let first = parts.first().ok_or("no PPO agents to batch")?;
         for p in parts {
-            if p.params != first.params || p.obs_dim != first.obs_dim || p.n_actions != first.n_actions {
-                return Err("the agents' algorithm.params or env spaces differ: only agents of one config can be batched".into());
+            if p.params.batch_shape() != first.params.batch_shape() || p.obs_dim != first.obs_dim || p.n_actions != first.n_actions {
+                return Err("the agents' algorithm.params differ in more than scalars (learning rate, clip range, gamma, GAE lambda, loss coefficients, gradient clip), or their env spaces differ: they train apart".into());
             }
             if p.n_updates != first.n_updates || p.agents.iter().any(|a| a.num_timesteps != first.agents[0].num_timesteps) {
                 return Err("the agents are at different steps (from different checkpoints): they train apart".into());
@@ -220,7 +225,7 @@ impl Ppo {
                     let mut rewards = venv.rewards.clone();
                     if let Some(v) = &final_values {
                         for i in (0..n_envs).filter(|&i| venv.truncated[i]) {
-                            rewards[i] += self.params.gamma * v[k * n_envs + i];
+                            rewards[i] += self.agents[k].params.gamma * v[k * n_envs + i];
                         }
                     }
                     let (actions, values, log_probs) = &sampled[k];
@@ -251,7 +256,8 @@ impl Ppo {
             let obs: Vec<f32> = last_obs.iter().flatten().copied().collect();
             let last_values = self.values(obs, n_envs)?;
             for k in (0..s).filter(|&k| active[k]) {
-                buffers[k].compute_returns_and_advantage(&last_values[k * n_envs..(k + 1) * n_envs], &starts[k], self.params.gamma, self.params.gae_lambda);
+                let p = &self.agents[k].params;
+                buffers[k].compute_returns_and_advantage(&last_values[k * n_envs..(k + 1) * n_envs], &starts[k], p.gamma, p.gae_lambda);
             }
 
             // 2. Optimise the clipped surrogate on minibatches for n_epochs.
@@ -337,6 +343,7 @@ impl Ppo {
         self.host = Default::default();
         self.n_updates = s.n_updates;
         self.agents[0] = PpoAgent {
+            params: self.params.clone(),
             rng: s.rng.clone(),
             num_timesteps: s.num_timesteps,
             episodes: s.episodes.clone(),
@@ -389,8 +396,10 @@ impl Ppo {
     /// One update of every agent on its own rollout; each agent's metrics.
     fn train(&mut self, buffers: &[RolloutBuffer], progress_remaining: f64) -> Result<Vec<Metrics>, String> {
         let p = &self.params;
-        let lr = p.learning_rate.value(progress_remaining);
-        let clip = p.clip_range.value(progress_remaining);
+        let each = |f: &dyn Fn(&PpoParams) -> f64| PerAgent::of(self.agents.iter().map(|a| f(&a.params)));
+        let lr = each(&|a| a.learning_rate.value(progress_remaining));
+        let clip = each(&|a| a.clip_range.value(progress_remaining));
+        let (ent_coef, vf_coef, max_grad_norm) = (each(&|a| a.ent_coef), each(&|a| a.vf_coef), each(&|a| a.max_grad_norm));
         let s = self.agents.len();
         let (n, d, b) = (buffers[0].len(), self.obs_dim, p.batch_size);
         let mut indices: Vec<Vec<usize>> = vec![(0..n).collect(); s];
@@ -440,21 +449,21 @@ impl Ppo {
                 let log_ratio = log_prob - old_log_prob;
                 let ratio = log_ratio.clone().exp();
                 let surrogate = advantages.clone() * ratio.clone();
-                let clipped = advantages * ratio.clone().clamp(1.0 - clip, 1.0 + clip);
+                let clipped = advantages * clip.clamp_around_one(ratio.clone());
                 let policy_loss = surrogate.min_pair(clipped).mean_dim(1).neg();
                 let value_loss = (returns - values).square().mean_dim(1);
                 let entropy_loss = entropy.mean_dim(1).neg();
-                let loss = policy_loss.clone() + entropy_loss.clone().mul_scalar(p.ent_coef) + value_loss.clone().mul_scalar(p.vf_coef);
+                let loss = policy_loss.clone() + ent_coef.mul(entropy_loss.clone()) + vf_coef.mul(value_loss.clone());
 
                 // The agents share no parameter: the gradient of the sum is each agent's own.
                 let mut grads = GradientsParams::from_grads(loss.clone().sum().backward(), &self.model);
-                clip_grad_norm_per_agent(&mut grads, &[&self.model.actor, &self.model.critic], p.max_grad_norm);
-                self.model = self.optimizer.step(lr, self.model.clone(), grads);
+                clip_grad_norm_per_agent(&mut grads, &[&self.model.actor, &self.model.critic], &max_grad_norm);
+                self.model = self.optimizer.step(&lr, self.model.clone(), grads);
 
                 // Diagnostics stay on the device and are read once per update.
                 let ratio = ratio.inner();
                 let log_ratio = log_ratio.inner();
-                let clip_fraction = ratio.clone().sub_scalar(1.0).abs().greater_elem(clip).float().mean_dim(1);
+                let clip_fraction = clip.outside_around_one(ratio.clone()).mean_dim(1);
                 let approx_kl = (ratio.sub_scalar(1.0) - log_ratio).mean_dim(1);
                 last_loss = loss.inner();
                 stats.push(Tensor::cat(vec![policy_loss.inner(), value_loss.inner(), entropy_loss.inner(), approx_kl, clip_fraction], 1));
@@ -474,8 +483,8 @@ impl Ppo {
             let mut m = Metrics::default();
             m.push("time/total_timesteps", agent.num_timesteps as f64);
             agent.episodes.push_into(&mut m);
-            m.push("train/learning_rate", lr);
-            m.push("train/clip_range", clip);
+            m.push("train/learning_rate", lr.get(k));
+            m.push("train/clip_range", clip.get(k));
             m.push("train/policy_gradient_loss", st[0] as f64);
             m.push("train/value_loss", st[1] as f64);
             m.push("train/entropy_loss", st[2] as f64);

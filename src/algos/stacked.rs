@@ -131,11 +131,87 @@ impl StackedMlp {
     }
 }
 
+/// One hyperparameter's value for each agent of a batch (sweep trials that
+/// differ only in scalars train together): one number when every agent has
+/// the same, applied as the scalar op a lone run uses, else one per agent,
+/// broadcast along the agent axis. Either way agent k's elements get the same
+/// f32 operation with the same f32 value, so it trains as it does alone.
+#[derive(Clone, Debug, PartialEq)]
+pub enum PerAgent {
+    Same(f64),
+    Each(Vec<f64>),
+}
+
+impl PerAgent {
+    pub fn of(values: impl IntoIterator<Item = f64>) -> Self {
+        let v: Vec<f64> = values.into_iter().collect();
+        match v.first() {
+            Some(&first) if v.iter().any(|x| x.to_bits() != first.to_bits()) => PerAgent::Each(v),
+            Some(&first) => PerAgent::Same(first),
+            None => PerAgent::Same(0.0),
+        }
+    }
+
+    /// Agent `k`'s value.
+    pub fn get(&self, k: usize) -> f64 {
+        match self {
+            PerAgent::Same(v) => *v,
+            PerAgent::Each(v) => v.get(k).copied().unwrap_or(f64::NAN),
+        }
+    }
+
+    /// `f` of each agent's value, as a `[S, 1, ..]` (rank D) or, with
+    /// `cols`, `[S, cols]` tensor of f32 on `device`.
+    fn column<const D: usize>(v: &[f64], f: impl Fn(f64) -> f64, cols: usize, device: &Device) -> Tensor<D> {
+        let mut shape = [1usize; D];
+        shape[0] = v.len();
+        if D > 1 {
+            shape[1] = cols;
+        }
+        let values: Vec<f32> = v.iter().flat_map(|&x| std::iter::repeat_n(f(x) as f32, if D > 1 { cols } else { 1 })).collect();
+        Tensor::from_data(TensorData::new(values, shape), device)
+    }
+
+    /// `x * value`, each agent's slice (axis 0 of `x`) by its own value.
+    pub fn mul<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
+        match self {
+            PerAgent::Same(v) => x.mul_scalar(*v),
+            PerAgent::Each(v) => {
+                let c = Self::column::<D>(v, |x| x, 1, &x.device());
+                x * c
+            }
+        }
+    }
+
+    /// `[S, n]` `x` clamped to `[1 - value, 1 + value]` per agent (PPO's ratio clipping).
+    pub fn clamp_around_one(&self, x: Tensor<2>) -> Tensor<2> {
+        match self {
+            PerAgent::Same(c) => x.clamp(1.0 - c, 1.0 + c),
+            PerAgent::Each(v) => {
+                let (n, device) = (x.dims()[1], x.device());
+                x.max_pair(Self::column(v, |c| 1.0 - c, n, &device)).min_pair(Self::column(v, |c| 1.0 + c, n, &device))
+            }
+        }
+    }
+
+    /// 1.0 where `|x - 1| > value` of the row's agent, else 0.0 (`[S, n]`).
+    pub fn outside_around_one(&self, x: Tensor<2>) -> Tensor<2> {
+        let dev = x.sub_scalar(1.0).abs();
+        match self {
+            PerAgent::Same(c) => dev.greater_elem(*c).float(),
+            PerAgent::Each(v) => {
+                let (n, device) = (dev.dims()[1], dev.device());
+                dev.greater(Self::column(v, |c| c, n, &device)).float()
+            }
+        }
+    }
+}
+
 /// Scales each agent's gradients so their global L2 norm (over all of that
 /// agent's parameters in `nets`) is at most `max_norm`, as
 /// `torch.nn.utils.clip_grad_norm_` does for one network: the norm stays per
 /// agent. On the device, no read-back.
-pub fn clip_grad_norm_per_agent(grads: &mut GradientsParams, nets: &[&StackedMlp], max_norm: f64) {
+pub fn clip_grad_norm_per_agent(grads: &mut GradientsParams, nets: &[&StackedMlp], max_norm: &PerAgent) {
     let ids: Vec<ParamId> = nets.iter().flat_map(|n| n.slots()).map(|(id, _)| id).collect();
     let mut sq_sums: Vec<Tensor<2>> = Vec::with_capacity(ids.len());
     for &id in &ids {
@@ -149,7 +225,7 @@ pub fn clip_grad_norm_per_agent(grads: &mut GradientsParams, nets: &[&StackedMlp
     }
     // [S, P] -> per-agent norm [S, 1] -> scale [S, 1, 1].
     let total_norm = Tensor::cat(sq_sums, 1).sum_dim(1).sqrt();
-    let coef = total_norm.add_scalar(1e-6).recip().mul_scalar(max_norm).clamp_max(1.0).unsqueeze_dim::<3>(2);
+    let coef = max_norm.mul(total_norm.add_scalar(1e-6).recip()).clamp_max(1.0).unsqueeze_dim::<3>(2);
     for &id in &ids {
         if let Some(g) = grads.remove::<3>(id) {
             grads.register::<3>(id, g * coef.clone());

@@ -5,6 +5,7 @@
 //! checks ranges and cross-field constraints. Every error names the offending
 //! key and what is allowed.
 
+pub mod batch;
 pub mod docs;
 pub mod hydra;
 pub mod overrides;
@@ -14,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+pub use batch::BatchSeeds;
 pub use overrides::apply_overrides;
 pub use schedule::Schedule;
 
@@ -205,76 +207,6 @@ impl Default for ExperimentConfig {
             n_seeds: None,
             batch_seeds: BatchSeeds::Auto,
         }
-    }
-}
-
-/// `experiment.batch_seeds`: true, false or auto (written as YAML/JSON does:
-/// a boolean, or the string "auto").
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum BatchSeeds {
-    /// Batched where that measured faster: on a GPU; one thread per seed on the CPU.
-    #[default]
-    Auto,
-    On,
-    Off,
-}
-
-impl BatchSeeds {
-    /// Whether `n_seeds` seeds on a GPU (`on_gpu`) or the CPU train batched.
-    pub fn batches(self, n_seeds: usize, on_gpu: bool) -> bool {
-        n_seeds > 1
-            && match self {
-                BatchSeeds::On => true,
-                BatchSeeds::Off => false,
-                // bench --seeds on a 2-core Xeon: 8 PPO seeds 7.2 s threaded vs
-                // 8.0 s batched, 8 DQN seeds 9.8 s vs 21.3 s; the batch pays
-                // where a step's fixed cost is large, i.e. on the GPU.
-                BatchSeeds::Auto => on_gpu,
-            }
-    }
-}
-
-impl fmt::Display for BatchSeeds {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            BatchSeeds::Auto => "auto",
-            BatchSeeds::On => "true",
-            BatchSeeds::Off => "false",
-        })
-    }
-}
-
-impl Serialize for BatchSeeds {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match self {
-            BatchSeeds::Auto => s.serialize_str("auto"),
-            BatchSeeds::On => s.serialize_bool(true),
-            BatchSeeds::Off => s.serialize_bool(false),
-        }
-    }
-}
-
-impl<'de> Deserialize<'de> for BatchSeeds {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl serde::de::Visitor<'_> for V {
-            type Value = BatchSeeds;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("true, false or auto")
-            }
-            fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<BatchSeeds, E> {
-                Ok(if v { BatchSeeds::On } else { BatchSeeds::Off })
-            }
-            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<BatchSeeds, E> {
-                match v.to_ascii_lowercase().as_str() {
-                    "auto" => Ok(BatchSeeds::Auto),
-                    "true" => Ok(BatchSeeds::On),
-                    "false" => Ok(BatchSeeds::Off),
-                    _ => Err(E::custom(format!("'{v}' is not a batch_seeds choice: expected true, false or auto"))),
-                }
-            }
-        }
-        d.deserialize_any(V)
     }
 }
 

@@ -1,17 +1,109 @@
-//! A seed group's seeds trained as one batch: each seed is begun as the run it
-//! would be alone (its directory, config.yaml, envs, callbacks, restored
-//! checkpoint), the seeds' one-agent batches are merged into one agent whose
-//! networks carry a seed axis, one training loop drives all of them, and
-//! each seed is finished as a standard run. Only the computation is shared.
+//! Runs trained as one batch: each is begun as the run it would be alone (its
+//! directory, config.yaml, envs, callbacks, restored checkpoint), their
+//! one-agent batches are merged into one agent whose networks carry an agent
+//! axis, one training loop drives all of them, and each is finished as a
+//! standard run. Only the computation is shared. The agents are a seed
+//! group's seeds ([`train_batched`]) or sweep trials that differ only in
+//! scalar hyperparameters ([`train_runs`]).
 
 use super::group::{injected_failure, seed_options, SeedJob};
-use super::{begin_new, begin_resume, RunEvent, RunOptions, Session};
+use super::{begin_new, begin_resume, Begun, RunError, RunEvent, RunOptions, RunSummary, Session};
 use crate::algos;
 use crate::config::Config;
 use crate::runs::group::GroupDir;
 use std::sync::mpsc::channel;
 
-/// Trains `jobs` as one batch on this thread; returns the seeds that failed, with why.
+/// Trains `begun` (each with its own options) as one batch on this thread, or
+/// one after another when they cannot share one (resumed at different steps,
+/// different shapes or lengths; `note` says why). One result per run, in
+/// order, and why they trained apart, if they did.
+fn train_begun(begun: Vec<(Begun, &RunOptions)>, note: &dyn Fn(String)) -> (Vec<Result<RunSummary, RunError>>, Option<String>) {
+    let configs: Vec<Config> = begun.iter().map(|(b, _)| b.config.clone()).collect();
+    let mut results: Vec<Option<Result<RunSummary, RunError>>> = (0..begun.len()).map(|_| None).collect();
+    let (mut sessions, mut agents, mut index) = (Vec::new(), Vec::new(), Vec::new());
+    for (i, ((b, opts), config)) in begun.into_iter().zip(&configs).enumerate() {
+        match Session::start(config, opts, b) {
+            Ok((session, agent)) => {
+                sessions.push(session);
+                agents.push(agent);
+                index.push(i);
+            }
+            Err(e) => results[i] = Some(Err(e)),
+        }
+    }
+    let totals: Vec<u64> = index.iter().map(|&i| configs[i].experiment.total_timesteps).collect();
+    let merged = if totals.windows(2).all(|w| w[0] == w[1]) {
+        algos::merge_agents(agents)
+    } else {
+        Err(("their experiment.total_timesteps differ".to_string(), agents))
+    };
+    let mut apart = None;
+    match merged {
+        Ok(mut batch) => {
+            let total_timesteps = totals.first().copied().unwrap_or(0);
+            let trained = {
+                let mut members: Vec<algos::Member<'_>> = sessions.iter_mut().map(|s| s.member()).collect();
+                batch.learn(&mut members, total_timesteps)
+            };
+            for (k, (session, &i)) in sessions.into_iter().zip(&index).enumerate() {
+                results[i] = Some(session.finish(batch.view(k).as_ref(), trained.clone()));
+            }
+        }
+        Err((why, agents)) => {
+            if !agents.is_empty() {
+                note(format!("note: these runs train one after another, not batched: {why}"));
+            }
+            apart = Some(why);
+            for (((mut session, mut agent), &i), total) in sessions.into_iter().zip(agents).zip(&index).zip(totals) {
+                let trained = agent.learn(&mut [session.member()], total);
+                results[i] = Some(session.finish(agent.view(0).as_ref(), trained));
+            }
+        }
+    }
+    (results.into_iter().map(|r| r.unwrap_or_else(|| Err(RunError::Training("the batch ended before this run was trained".into())))).collect(), apart)
+}
+
+/// What [`train_runs`] did.
+pub struct BatchOutcome {
+    /// One per config, in order.
+    pub results: Vec<Result<RunSummary, RunError>>,
+    /// Why the runs trained one after another instead of as one batch, if they did.
+    pub apart: Option<String>,
+}
+
+/// Trains new runs of `configs` as one batch (sweep trials whose configs share
+/// a [`Config::batch_key`]: shapes equal, scalars free): each its own run
+/// directory, with `options` each. One result per config, in order.
+pub fn train_runs(configs: &[Config], options: &[RunOptions]) -> BatchOutcome {
+    if configs.len() != options.len() {
+        let why = format!("{} configs for {} run options", configs.len(), options.len());
+        return BatchOutcome { results: configs.iter().map(|_| Err(RunError::Training(why.clone()))).collect(), apart: Some(why) };
+    }
+    let _fp = crate::fpmode::FlushDenormals::enter();
+    let mut results: Vec<Option<Result<RunSummary, RunError>>> = (0..configs.len()).map(|_| None).collect();
+    let (mut begun, mut index) = (Vec::new(), Vec::new());
+    for (i, (config, opts)) in configs.iter().zip(options).enumerate() {
+        match begin_new(config, opts) {
+            Ok(b) => {
+                begun.push((b, opts));
+                index.push(i);
+            }
+            Err(e) => results[i] = Some(Err(e)),
+        }
+    }
+    let note = |m: String| {
+        if let Some(tx) = options.first().and_then(|o| o.events.as_ref()) {
+            let _ = tx.send(RunEvent::Note { message: m });
+        }
+    };
+    let (trained, apart) = train_begun(begun, &note);
+    for (r, i) in trained.into_iter().zip(index) {
+        results[i] = Some(r);
+    }
+    BatchOutcome { results: results.into_iter().map(|r| r.unwrap_or_else(|| Err(RunError::Training("not trained".into())))).collect(), apart }
+}
+
+/// Trains a seed group's `jobs` as one batch on this thread; returns the seeds that failed, with why.
 pub(crate) fn train_batched(jobs: Vec<(u64, SeedJob)>, options: &RunOptions, first_seed: Option<u64>, send: &(dyn Fn(RunEvent) + Sync), group: &GroupDir) -> Vec<(u64, String)> {
     // Denormals flushed on this thread and the rayon pool for the whole batch, restored after.
     let _fp = crate::fpmode::FlushDenormals::enter();
@@ -28,7 +120,7 @@ pub(crate) fn train_batched(jobs: Vec<(u64, SeedJob)>, options: &RunOptions, fir
             });
             all_options.push(seed_options(options, seed, first_seed, tx));
         }
-        let mut begun = Vec::new();
+        let (mut begun, mut seeds) = (Vec::new(), Vec::new());
         for ((seed, job), opts) in jobs.into_iter().zip(&all_options) {
             if let Some(e) = injected_failure(seed, group, send) {
                 errors.push(e);
@@ -39,51 +131,21 @@ pub(crate) fn train_batched(jobs: Vec<(u64, SeedJob)>, options: &RunOptions, fir
                 SeedJob::Resume(dir) => begin_resume(&dir, opts),
             };
             match b {
-                Ok(b) => begun.push((seed, opts, b)),
-                Err(e) => errors.push((seed, e.to_string())),
-            }
-        }
-        let configs: Vec<Config> = begun.iter().map(|(_, _, b)| b.config.clone()).collect();
-        let (mut sessions, mut agents, mut seeds) = (Vec::new(), Vec::new(), Vec::new());
-        for ((seed, opts, b), config) in begun.into_iter().zip(&configs) {
-            match Session::start(config, opts, b) {
-                Ok((session, agent)) => {
-                    sessions.push(session);
-                    agents.push(agent);
+                Ok(b) => {
+                    begun.push((b, opts));
                     seeds.push(seed);
                 }
                 Err(e) => errors.push((seed, e.to_string())),
             }
         }
-        if sessions.is_empty() {
-            return;
-        }
-        let total_timesteps = configs[0].experiment.total_timesteps;
-        match algos::merge_agents(agents) {
-            Ok(mut batch) => {
-                let trained = {
-                    let mut members: Vec<algos::Member<'_>> = sessions.iter_mut().map(|s| s.member()).collect();
-                    batch.learn(&mut members, total_timesteps)
-                };
-                for (k, (session, seed)) in sessions.into_iter().zip(seeds).enumerate() {
-                    if let Err(e) = session.finish(batch.view(k).as_ref(), trained.clone()) {
-                        errors.push((seed, e.to_string()));
-                    }
-                }
+        let note = |m: String| {
+            if let Some(tx) = all_options.first().and_then(|o| o.events.as_ref()) {
+                let _ = tx.send(RunEvent::Note { message: m.replace("these runs", "the seeds") });
             }
-            // Seeds that cannot share a batch (resumed from different steps) train one after another.
-            Err((why, agents)) => {
-                if let Some(opts) = all_options.first() {
-                    if let Some(tx) = &opts.events {
-                        let _ = tx.send(RunEvent::Note { message: format!("note: the seeds train one after another, not batched: {why}") });
-                    }
-                }
-                for ((mut session, mut agent), seed) in sessions.into_iter().zip(agents).zip(seeds) {
-                    let trained = agent.learn(&mut [session.member()], total_timesteps);
-                    if let Err(e) = session.finish(agent.view(0).as_ref(), trained) {
-                        errors.push((seed, e.to_string()));
-                    }
-                }
+        };
+        for (r, seed) in train_begun(begun, &note).0.into_iter().zip(seeds) {
+            if let Err(e) = r {
+                errors.push((seed, e.to_string()));
             }
         }
         drop(all_options);

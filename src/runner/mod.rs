@@ -3,7 +3,7 @@
 //! `best_model.zip` whenever the mean eval return improves), logs metrics,
 //! reports progress through events and obeys a stop flag (Ctrl-C, Stop button).
 
-pub(crate) mod batch;
+pub mod batch;
 pub mod callbacks;
 pub mod checkpoint;
 pub mod eval;

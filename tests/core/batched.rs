@@ -112,3 +112,94 @@ fn batch_seeds_takes_true_false_or_auto_and_auto_uses_threads_on_the_cpu() {
     let yaml = std::fs::read_to_string(summary.seeds[0].run.root.join("configs/config.yaml")).unwrap();
     assert!(yaml.contains("batch_seeds: auto"), "{yaml}");
 }
+
+/// Trains `configs` as one batch (sweep trials differing in scalars only) and
+/// `configs[1]` alone; trial 1 must be the same run bit for bit.
+fn check_trials_batch_equals_alone(configs: Vec<Config>, dir: &Path) {
+    let configs: Vec<Config> = configs.into_iter().enumerate().map(|(i, c)| small(c, dir, &format!("trial_{i}"))).collect();
+    assert!(configs.windows(2).all(|w| w[0].batch_key() == w[1].batch_key()), "the trials share shapes");
+    let options: Vec<rl_research::runner::RunOptions> = configs.iter().map(|_| Default::default()).collect();
+    let batch = rl_research::runner::batch::train_runs(&configs, &options);
+    assert_eq!(batch.apart, None, "the trials train as one batch");
+    let roots: Vec<std::path::PathBuf> = batch.results.into_iter().map(|r| r.unwrap().run_dir.root).collect();
+    let alone = run_experiment(&small(configs[1].clone(), dir, "alone")).unwrap().run_dir.root;
+    let (a, b) = (deterministic_metrics(&roots[1]), deterministic_metrics(&alone));
+    assert!(a.len() > 10, "too few metrics to compare: {}", a.len());
+    for (x, y) in a.iter().zip(&b) {
+        assert_eq!(x, y, "trial 1 in a batch differs from it alone (metric at step {})", x.0);
+    }
+    assert_eq!(a.len(), b.len());
+    assert_eq!(final_weights(&roots[1]), final_weights(&alone), "final weights differ");
+    // Each trial trained with its own hyperparameters.
+    let lr_of = |run: &Path| read_metrics(&run.join("logs/metrics.csv")).unwrap().into_iter().find(|r| r.metric == "train/learning_rate").map(|r| r.value);
+    let lrs: Vec<Option<f64>> = roots.iter().map(|r| lr_of(r)).collect();
+    assert!(lrs[0] != lrs[1] && lrs[1] != lrs[2], "{lrs:?}");
+    assert_ne!(final_weights(&roots[0]), final_weights(&roots[1]));
+}
+
+#[test]
+fn ppo_trials_differing_in_scalars_batch_and_each_is_bit_for_bit_alone() {
+    use rl_research::config::{AlgorithmConfig, Schedule};
+    let dir = crate::temp_dir("batched-trials-ppo");
+    let mut base = Config::default();
+    base.experiment.total_timesteps = 4096;
+    base.experiment.eval_freq = 2048;
+    let trial = |lr: f64, clip: f64, ent: f64, gamma: f64, gae: f64, vf: f64, max_norm: f64| {
+        let mut c = base.clone();
+        if let AlgorithmConfig::Ppo(p) = &mut c.algorithm {
+            p.learning_rate = Schedule::Linear { initial: lr };
+            p.clip_range = Schedule::Constant(clip);
+            p.ent_coef = ent;
+            p.gamma = gamma;
+            p.gae_lambda = gae;
+            p.vf_coef = vf;
+            p.max_grad_norm = max_norm;
+        }
+        c
+    };
+    check_trials_batch_equals_alone(
+        vec![trial(1e-3, 0.2, 0.0, 0.98, 0.8, 0.5, 0.5), trial(3e-4, 0.1, 0.01, 0.99, 0.95, 0.25, 1.0), trial(2e-3, 0.3, 0.001, 0.95, 0.9, 1.0, 0.3)],
+        &dir,
+    );
+}
+
+#[test]
+fn dqn_trials_differing_in_scalars_batch_and_each_is_bit_for_bit_alone() {
+    use rl_research::config::{AlgorithmConfig, Schedule};
+    let dir = crate::temp_dir("batched-trials-dqn");
+    let mut base = rl_research::config::builtin_preset("cartpole_dqn").unwrap();
+    base.experiment.total_timesteps = 3000;
+    base.experiment.eval_freq = 1000;
+    let trial = |lr: f64, gamma: f64, final_eps: f64, fraction: f64, max_norm: f64| {
+        let mut c = base.clone();
+        if let AlgorithmConfig::Dqn(d) = &mut c.algorithm {
+            d.learning_starts = 500;
+            d.train_freq = 64;
+            d.gradient_steps = 16;
+            d.learning_rate = Schedule::Constant(lr);
+            d.gamma = gamma;
+            d.exploration_final_eps = final_eps;
+            d.exploration_fraction = fraction;
+            d.max_grad_norm = max_norm;
+        }
+        c
+    };
+    check_trials_batch_equals_alone(vec![trial(2.3e-3, 0.99, 0.04, 0.5, 10.0), trial(1e-3, 0.95, 0.1, 0.3, 5.0), trial(5e-4, 0.9, 0.02, 0.6, 1.0)], &dir);
+}
+
+#[test]
+fn trials_differing_in_shapes_train_apart_and_say_why() {
+    use rl_research::config::AlgorithmConfig;
+    let dir = crate::temp_dir("batched-trials-apart");
+    let mut a = small(Config::default(), &dir, "narrow");
+    a.experiment.total_timesteps = 256;
+    a.experiment.eval_freq = 256;
+    let mut b = small(a.clone(), &dir, "wide");
+    if let AlgorithmConfig::Ppo(p) = &mut b.algorithm {
+        p.net_arch = vec![32];
+    }
+    let out = rl_research::runner::batch::train_runs(&[a, b], &[Default::default(), Default::default()]);
+    let why = out.apart.expect("different shapes cannot share a batch");
+    assert!(why.contains("algorithm.params differ in more than scalars"), "{why}");
+    assert!(out.results.iter().all(|r| r.is_ok()), "both still train, one after another");
+}
