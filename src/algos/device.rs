@@ -143,3 +143,13 @@ pub fn resolve(choice: DeviceChoice) -> Result<ResolvedDevice, String> {
         },
     }
 }
+
+/// Whether runs with `choice` train on a GPU (`auto` is probed, as a run would):
+/// where batching several agents pays (`experiment.batch_seeds`, `sweep.batch_trials`).
+pub fn trains_on_gpu(choice: DeviceChoice) -> bool {
+    match choice {
+        DeviceChoice::Cpu => false,
+        DeviceChoice::Gpu => true,
+        DeviceChoice::Auto => resolve(DeviceChoice::Auto).is_ok_and(|d| d.is_gpu),
+    }
+}

@@ -8,7 +8,7 @@ pub mod compare;
 pub mod progress;
 mod sweep;
 
-use crate::config::{apply_overrides, overrides::parse_override, Config, ConfigError};
+use crate::config::{overrides::parse_override, Config, ConfigError};
 use crate::envs::make_env;
 use crate::runner::{self, evaluate_episodes, RunError, RunOptions, EVAL_SEED_OFFSET};
 use crate::runs::{RunDir, RunStatus, SavedModel};
@@ -47,7 +47,9 @@ USAGE:
   rl-research run --multirun [--config FILE] [--resume] [--yes] [--json] [--no-wait] KEY=V1,V2 KEY=range(a,b[,s]) ... [sweep.*=...]
       Grid search: one trial per combination, sweep.workers at a time (default: cores).
       sweep.seeds=N (each trial a seed group of N seeds), sweep.objective=final|best|iqm|mean
-      (default iqm with 3+ seeds, else final), sweep.pruner=median|none.
+      (default iqm with 3+ seeds, else final), sweep.pruner=median|none,
+      sweep.batch_trials=auto|true|false (trials differing only in scalar hyperparameters
+      train as one batched computation; auto = on a GPU only).
       sweep.launcher=slurm: the trials as one Slurm job array (sbatch --array=...%workers),
       followed with squeue; sweep.slurm.partition|time|cpus_per_task|mem_gb|gpus_per_task|
       account|qos|extra|setup|exe; --no-wait submits and returns.
@@ -175,48 +177,27 @@ fn parse_gui_args(args: &[String]) -> Result<crate::app::GuiOptions, String> {
     Ok(o)
 }
 
-/// Parses `[--config FILE] [KEY=VALUE ...]` into a validated config.
-pub fn config_from_args(args: &[String]) -> Result<Config, ConfigError> {
-    let mut base: Option<PathBuf> = None;
-    let mut overrides = Vec::new();
-    let mut i = 0;
-    while i < args.len() {
-        let a = &args[i];
-        if a == "--config" || a == "-c" {
-            let file = args.get(i + 1).ok_or_else(|| ConfigError(format!("{a} needs a file: --config configs/cartpole_ppo.ron")))?;
-            base = Some(PathBuf::from(file));
-            i += 2;
-            continue;
-        }
-        if let Some(file) = a.strip_prefix("--config=") {
-            base = Some(PathBuf::from(file));
-        } else if a.starts_with("--") {
-            return Err(ConfigError(format!("unknown option '{a}': run accepts --config FILE and KEY=VALUE overrides")));
-        } else {
-            overrides.push(parse_override(a)?);
-        }
-        i += 1;
-    }
-    let base = match &base {
-        Some(p) => Config::load(p)?,
-        None => Config::default(),
-    };
-    let config = apply_overrides(&base, &overrides)?;
-    config.validate()?;
-    Ok(config)
-}
+pub use crate::config::overrides::config_from_args;
 
 /// What `run` was asked to do.
 enum RunMode {
     New(Box<Config>),
     Resume(PathBuf),
     Fork { parent: PathBuf, step: Option<u64>, overrides: Vec<crate::config::overrides::Override> },
+    /// `run --batch FILE`: a sweep's batched trials (see `sweep::batches`).
+    Batch(PathBuf),
 }
 
 /// `run [--config FILE] [KEY=VALUE ...]`, `run --resume RUN_DIR` or
 /// `run --fork RUN_DIR[@STEP] [KEY=VALUE ...]`.
 fn parse_run_mode(args: &[String]) -> Result<RunMode, ConfigError> {
     let flag = |name: &str| args.iter().position(|a| a == name);
+    if let Some(i) = flag("--batch") {
+        return match (args.get(i + 1), args.len()) {
+            (Some(file), 2) if i == 0 => Ok(RunMode::Batch(PathBuf::from(file))),
+            _ => Err(ConfigError("--batch takes one file and nothing else: rl-research run --batch TRIALS.json (what a sweep with sweep.batch_trials writes)".into())),
+        };
+    }
     match (flag("--resume"), flag("--fork")) {
         (Some(_), Some(_)) => Err(ConfigError("--resume and --fork exclude each other: resume continues a run, fork starts a new one from it".into())),
         (Some(i), None) => {
@@ -286,6 +267,11 @@ fn cmd_run(args: &[String]) -> i32 {
     let options = RunOptions { command_line: Some(command_line), stop: stop.clone(), events: Some(tx), waker: None, live_episodes: false };
     let printer = std::thread::spawn(move || progress::print_events(rx));
     let result = match mode {
+        RunMode::Batch(file) => {
+            drop(options);
+            let _ = printer.join();
+            return run_batch_file(&file, &stop);
+        }
         RunMode::New(config) => runner::group::train(&config, options),
         RunMode::Resume(dir) => runner::group::resume(&dir, options),
         RunMode::Fork { parent, step, overrides } => runner::fork_experiment(&parent, step, &overrides, options).map(|s| runner::group::Trained::Run(Box::new(s))),
@@ -315,6 +301,60 @@ fn cmd_run(args: &[String]) -> i32 {
             eprintln!("error: {e}");
             1
         }
+    }
+}
+
+/// `run --batch FILE`: trains the trials FILE lists (each `run` arguments) as
+/// one batch, each its own run; 0 all completed, 1 any failed, 2 bad input,
+/// 130 stopped.
+fn run_batch_file(file: &Path, stop: &Arc<AtomicBool>) -> i32 {
+    let batch: crate::sweep::batches::BatchFile = match std::fs::read_to_string(file).map_err(|e| e.to_string()).and_then(|t| serde_json::from_str(&t).map_err(|e| e.to_string())) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("error: {}: {e} (expected {{\"trials\": [[\"KEY=VALUE\", ...], ...]}})", file.display());
+            return 2;
+        }
+    };
+    let mut configs = Vec::new();
+    for (i, args) in batch.trials.iter().enumerate() {
+        match config_from_args(args) {
+            Ok(c) => configs.push(c),
+            Err(e) => {
+                eprintln!("error: {}: trial {i} [{}]: {e}", file.display(), args.join(" "));
+                return 2;
+            }
+        }
+    }
+    let options: Vec<RunOptions> = batch
+        .trials
+        .iter()
+        .map(|args| RunOptions { command_line: Some(std::iter::once("rl-research run".to_string()).chain(args.iter().map(|a| shell_quote(a))).collect::<Vec<_>>().join(" ")), stop: stop.clone(), ..RunOptions::default() })
+        .collect();
+    eprintln!("training {} trials as one batch", configs.len());
+    let outcome = runner::batch::train_runs(&configs, &options);
+    if let Some(why) = &outcome.apart {
+        eprintln!("note: the trials trained one after another, not batched: {why}");
+    }
+    let (mut failed, mut stopped) = (false, false);
+    for (config, result) in configs.iter().zip(&outcome.results) {
+        match result {
+            Ok(s) => {
+                stopped |= s.status == RunStatus::Stopped;
+                let best = s.best_mean_reward.map(|b| format!("{b:.2}")).unwrap_or_else(|| "n/a".into());
+                println!("{}: {:?} after {} timesteps; best eval mean reward {best}; {}", config.experiment.name, s.status, s.timesteps, s.run_dir.root.display());
+            }
+            Err(e) => {
+                failed = true;
+                println!("{}: failed: {e}", config.experiment.name);
+            }
+        }
+    }
+    if failed {
+        1
+    } else if stopped {
+        130
+    } else {
+        0
     }
 }
 

@@ -158,6 +158,11 @@ fn run_cli(args: &[String], random: bool) -> i32 {
     }
     let total = spec.trials.len();
     eprintln!("sweep: {total} trials ({}), {} workers, {} seed(s) each -> {}", spec.kind, spec.settings.workers, spec.settings.seeds, sweep_dir.display());
+    let plan = sweep::batches::plan(&spec, &(0..total).collect::<Vec<_>>());
+    if plan.batches() > 0 {
+        let sizes: Vec<String> = plan.units.iter().filter(|u| u.len() > 1).map(|u| u.len().to_string()).collect();
+        eprintln!("batched: trials differing only in scalar hyperparameters train as {} batch(es) of {} trials (sweep.batch_trials={})", sizes.len(), sizes.join(", "), spec.settings.batch_trials);
+    }
     let mut done = 0;
     let mut on_trial = |r: &TrialResult| {
         done += 1;

@@ -8,6 +8,7 @@
 use super::hydra::{self, HydraValue, Parsed};
 use super::{AlgorithmConfig, Config, ConfigError};
 use serde_json::{Number, Value};
+use std::path::PathBuf;
 
 /// One parsed `key=value` pair.
 #[derive(Clone, Debug, PartialEq)]
@@ -307,6 +308,37 @@ fn levenshtein(a: &str, b: &str) -> usize {
         prev = cur;
     }
     prev[b.len()]
+}
+
+/// Parses `[--config FILE] [KEY=VALUE ...]` into a validated config.
+pub fn config_from_args(args: &[String]) -> Result<Config, ConfigError> {
+    let mut base: Option<PathBuf> = None;
+    let mut overrides = Vec::new();
+    let mut i = 0;
+    while i < args.len() {
+        let a = &args[i];
+        if a == "--config" || a == "-c" {
+            let file = args.get(i + 1).ok_or_else(|| ConfigError(format!("{a} needs a file: --config configs/cartpole_ppo.ron")))?;
+            base = Some(PathBuf::from(file));
+            i += 2;
+            continue;
+        }
+        if let Some(file) = a.strip_prefix("--config=") {
+            base = Some(PathBuf::from(file));
+        } else if a.starts_with("--") {
+            return Err(ConfigError(format!("unknown option '{a}': run accepts --config FILE and KEY=VALUE overrides")));
+        } else {
+            overrides.push(parse_override(a)?);
+        }
+        i += 1;
+    }
+    let base = match &base {
+        Some(p) => Config::load(p)?,
+        None => Config::default(),
+    };
+    let config = apply_overrides(&base, &overrides)?;
+    config.validate()?;
+    Ok(config)
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@
 //! and statistics do not depend on how seeds execute.
 
 use super::{resume_experiment, run_experiment_with, send_notes, RunError, RunEvent, RunOptions, RunSummary};
-use crate::config::{Config, ConfigError, DeviceChoice};
+use crate::config::{Config, ConfigError};
 use crate::runs::group::{self, Aggregate, GroupDir, GroupInfo, GroupStatus, SeedEntry, SeedState};
 use crate::runs::{unix_now_secs, RunStatus};
 use std::path::{Path, PathBuf};
@@ -123,12 +123,7 @@ pub fn parallel_seeds(n_seeds: usize) -> usize {
 /// Whether `n_seeds` seeds of `config` train as one batch (experiment.batch_seeds
 /// on the device the seeds will get; `auto` devices are probed, as each seed would).
 fn batches(config: &Config, n_seeds: usize) -> bool {
-    let on_gpu = match config.experiment.device {
-        DeviceChoice::Cpu => false,
-        DeviceChoice::Gpu => true,
-        DeviceChoice::Auto => n_seeds > 1 && crate::algos::device::resolve(DeviceChoice::Auto).is_ok_and(|d| d.is_gpu),
-    };
-    config.experiment.batch_seeds.batches(n_seeds, on_gpu)
+    n_seeds > 1 && config.experiment.batch_seeds.batches(n_seeds, crate::algos::device::trains_on_gpu(config.experiment.device))
 }
 
 /// Seed `seed`'s config: the group's with one seed, written into the group directory.

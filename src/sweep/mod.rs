@@ -4,6 +4,7 @@
 //! `runs/<sweep>/sweep.csv` as trials finish; a median pruner can stop hopeless
 //! trials through the runner's stop file.
 
+pub mod batches;
 pub mod slurm;
 pub mod space;
 
@@ -58,11 +59,16 @@ pub struct SweepSettings {
     /// `sweep.slurm.*`, for `sweep.launcher=slurm`.
     #[serde(default)]
     pub slurm: slurm::SlurmSettings,
+    /// Trials that differ only in scalar hyperparameters train as one batched
+    /// computation (one process, stacked networks; each trial still its own
+    /// run): true, false, or auto = on a GPU only (see `batches`).
+    #[serde(default)]
+    pub batch_trials: crate::config::BatchSeeds,
 }
 
 impl Default for SweepSettings {
     fn default() -> Self {
-        Self { workers: cores(), seeds: 1, objective: None, pruner: false, launcher: slurm::Launcher::Local, slurm: slurm::SlurmSettings::default() }
+        Self { workers: cores(), seeds: 1, objective: None, pruner: false, launcher: slurm::Launcher::Local, slurm: slurm::SlurmSettings::default(), batch_trials: Default::default() }
     }
 }
 
@@ -108,8 +114,17 @@ impl SweepSettings {
                     _ => return Err(format!("sweep.launcher: '{value}' is not local or slurm")),
                 }
             }
+            "sweep.batch_trials" => {
+                use crate::config::BatchSeeds;
+                self.batch_trials = match value.to_ascii_lowercase().as_str() {
+                    "auto" => BatchSeeds::Auto,
+                    "true" => BatchSeeds::On,
+                    "false" => BatchSeeds::Off,
+                    _ => return Err(format!("sweep.batch_trials: '{value}' is not true, false or auto")),
+                }
+            }
             k if k.starts_with("sweep.slurm.") => self.slurm.set(&k["sweep.slurm.".len()..], value)?,
-            _ => return Err(format!("unknown sweep key '{key}': valid keys are sweep.workers, sweep.seeds, sweep.objective, sweep.pruner, sweep.launcher, sweep.slurm.*")),
+            _ => return Err(format!("unknown sweep key '{key}': valid keys are sweep.workers, sweep.seeds, sweep.objective, sweep.pruner, sweep.launcher, sweep.batch_trials, sweep.slurm.*")),
         }
         Ok(())
     }
@@ -272,12 +287,29 @@ pub(crate) fn trial_args(spec: &SweepSpec, sweep_dir: &Path, child: &Child) -> (
 
 fn run_child(exe: &Path, spec: &SweepSpec, sweep_dir: &Path, child_run: Child, threads: usize,
     stop: &AtomicBool, completed: &Mutex<Vec<Vec<(u64, f64)>>>) -> (TrialStatus, PathBuf, Option<String>) {
-    let mut cmd = trial_command(exe);
     let (args, run_dir, name) = trial_args(spec, sweep_dir, &child_run);
-    cmd.args(&args);
-    let log_dir = sweep_dir.join("trial_logs");
-    let _ = std::fs::create_dir_all(&log_dir);
-    let log = std::fs::OpenOptions::new().create(true).append(true).open(log_dir.join(format!("{name}.log")));
+    let log = format!("trial_logs/{name}.log");
+    let (code, pruned) = match watch_child(exe, &args, sweep_dir, &log, threads, std::slice::from_ref(&run_dir), spec.settings.pruner, stop, completed) {
+        Ok(r) => r,
+        Err(e) => return (TrialStatus::Failed, run_dir, Some(e)),
+    };
+    let (status, error) = match code {
+        Some(code) => exit_status(code, pruned[0], &run_dir, &log),
+        None => (TrialStatus::Failed, Some(format!("killed by a signal (see {log})"))),
+    };
+    (status, run_dir, error)
+}
+
+/// Runs `rl-research <args>` (its output to `sweep_dir/<log>`) and watches the
+/// trial directories `dirs` it trains until it exits: asks them to stop when
+/// the sweep stops, prunes them with the median pruner. Its exit code (None:
+/// killed by a signal) and which trials were pruned.
+pub(crate) fn watch_child(exe: &Path, args: &[String], sweep_dir: &Path, log: &str, threads: usize, dirs: &[PathBuf], pruner: bool,
+    stop: &AtomicBool, completed: &Mutex<Vec<Vec<(u64, f64)>>>) -> Result<(Option<i32>, Vec<bool>), String> {
+    let mut cmd = trial_command(exe);
+    cmd.args(args);
+    let _ = std::fs::create_dir_all(sweep_dir.join("trial_logs"));
+    let log = std::fs::OpenOptions::new().create(true).append(true).open(sweep_dir.join(log));
     cmd.env("RAYON_NUM_THREADS", threads.to_string()).stdin(Stdio::null());
     match log.and_then(|f| Ok((f.try_clone()?, f))) {
         Ok((a, b)) => {
@@ -287,37 +319,32 @@ fn run_child(exe: &Path, spec: &SweepSpec, sweep_dir: &Path, child_run: Child, t
             cmd.stdout(Stdio::null()).stderr(Stdio::null());
         }
     }
-    let mut child = match cmd.spawn() {
-        Ok(c) => c,
-        Err(e) => return (TrialStatus::Failed, run_dir, Some(format!("cannot start {}: {e}", exe.display()))),
-    };
-    let mut pruned = false;
+    let mut child = cmd.spawn().map_err(|e| format!("cannot start {}: {e}", exe.display()))?;
+    let mut pruned = vec![false; dirs.len()];
     let code = loop {
         match child.try_wait() {
             Ok(Some(status)) => break status.code(),
             Ok(None) => {}
-            Err(e) => return (TrialStatus::Failed, run_dir, Some(format!("waiting for trial: {e}"))),
+            Err(e) => return Err(format!("waiting for trial: {e}")),
         }
-        if stop.load(Ordering::SeqCst) && run_dir.exists() {
-            for r in trial_runs(&run_dir) {
-                let _ = std::fs::write(r.stop_file(), b"sweep stopped\n");
+        for (dir, pruned) in dirs.iter().zip(pruned.iter_mut()) {
+            if stop.load(Ordering::SeqCst) && dir.exists() {
+                for r in trial_runs(dir) {
+                    let _ = std::fs::write(r.stop_file(), b"sweep stopped\n");
+                }
             }
-        }
-        if spec.settings.pruner && !pruned {
-            if let Some(&(t, v)) = evals(&run_dir).last() {
-                let done = completed.lock().map(|c| c.clone()).unwrap_or_default();
-                if median_prune(&done, t, v) {
-                    pruned = trial_runs(&run_dir).iter().filter(|r| r.root.exists()).all(|r| std::fs::write(r.stop_file(), b"pruned by the median pruner\n").is_ok());
+            if pruner && !*pruned {
+                if let Some(&(t, v)) = evals(dir).last() {
+                    let done = completed.lock().map(|c| c.clone()).unwrap_or_default();
+                    if median_prune(&done, t, v) {
+                        *pruned = trial_runs(dir).iter().filter(|r| r.root.exists()).all(|r| std::fs::write(r.stop_file(), b"pruned by the median pruner\n").is_ok());
+                    }
                 }
             }
         }
         std::thread::sleep(Duration::from_millis(200));
     };
-    let (status, error) = match code {
-        Some(code) => exit_status(code, pruned, &run_dir, &format!("trial_logs/{name}.log")),
-        None => (TrialStatus::Failed, Some(format!("killed by a signal (see trial_logs/{name}.log)"))),
-    };
-    (status, run_dir, error)
+    Ok((code, pruned))
 }
 
 /// A trial's status from its `rl-research run` exit code (0 ok, 1 failed or a
@@ -344,6 +371,7 @@ pub fn run_sweep(exe: &Path, spec: &SweepSpec, sweep_dir: &Path, resume: bool, s
     let previous: BTreeMap<usize, TrialResult> = if resume { load_results(sweep_dir).into_iter().map(|r| (r.id, r)).collect() } else { BTreeMap::new() };
     let results: Mutex<Vec<TrialResult>> = Mutex::new(Vec::new());
     let mut queue: Vec<usize> = Vec::new();
+    let stopped_before = |id: usize| previous.get(&id).is_some_and(|p| p.status == TrialStatus::Stopped && p.params == spec.trials[id]);
     for (id, params) in spec.trials.iter().enumerate() {
         match previous.get(&id) {
             Some(r) if r.status == TrialStatus::Completed && r.params == *params => results.lock().map_err(|e| e.to_string())?.push(r.clone()),
@@ -352,7 +380,13 @@ pub fn run_sweep(exe: &Path, spec: &SweepSpec, sweep_dir: &Path, resume: bool, s
     }
     let completed_curves: Mutex<Vec<Vec<(u64, f64)>>> =
         Mutex::new(results.lock().map_err(|e| e.to_string())?.iter().flat_map(|r| r.run_dirs.iter().map(|d| evals(d))).collect());
-    let queue = Mutex::new(queue.into_iter());
+    // Trials that share a batch train in one child; stopped ones resume alone.
+    let (resumed, fresh): (Vec<usize>, Vec<usize>) = queue.into_iter().partition(|&id| stopped_before(id));
+    let mut units: Vec<Vec<usize>> = resumed.into_iter().map(|id| vec![id]).collect();
+    let plan = batches::plan(spec, &fresh);
+    units.extend(plan.units);
+    units.sort_by_key(|u| u.first().copied());
+    let queue = Mutex::new(units.into_iter());
     let workers = spec.settings.workers.max(1);
     let threads = (cores() / workers).max(1);
     let on_trial = Mutex::new(on_trial);
@@ -360,49 +394,66 @@ pub fn run_sweep(exe: &Path, spec: &SweepSpec, sweep_dir: &Path, resume: bool, s
         rs.sort_by_key(|r| r.id);
         let _ = save_results(sweep_dir, spec, rs);
     };
+    // One finished trial: its objective into sweep.csv, its curve to the pruner.
+    let record = |id: usize, (status, dir, error): (TrialStatus, PathBuf, Option<String>), wall_secs: f64| {
+        let seeds = spec.settings.seeds;
+        let (value, spread, seeds_used) = trial_objective(&dir, spec.settings.objective());
+        let completed = status == TrialStatus::Completed;
+        if completed {
+            if let Ok(mut c) = completed_curves.lock() {
+                c.push(evals(&dir));
+            }
+        }
+        let r = TrialResult {
+            id,
+            params: spec.trials[id].clone(),
+            seeds: if seeds_used.is_empty() { (0..seeds as u64).map(|k| spec.base_seed + k).collect() } else { seeds_used },
+            objective_mean: value.filter(|_| completed),
+            objective_std: spread.filter(|_| completed),
+            status,
+            wall_secs,
+            run_dirs: vec![dir],
+            error,
+            job_id: None,
+            slurm_state: None,
+        };
+        if let Ok(mut cb) = on_trial.lock() {
+            (*cb)(&r);
+        }
+        if let Ok(mut rs) = results.lock() {
+            rs.push(r);
+            write_csv(&mut rs);
+        }
+    };
     std::thread::scope(|scope| {
         for _ in 0..workers {
             scope.spawn(|| loop {
                 if stop.load(Ordering::SeqCst) {
                     return;
                 }
-                let Some(id) = queue.lock().ok().and_then(|mut q| q.next()) else { return };
-                let params = &spec.trials[id];
+                let Some(unit) = queue.lock().ok().and_then(|mut q| q.next()) else { return };
                 let t0 = Instant::now();
-                let mut r = TrialResult { id, params: params.clone(), seeds: vec![], objective_mean: None, objective_std: None,
-                    status: TrialStatus::Completed, wall_secs: 0.0, run_dirs: vec![], error: None, job_id: None, slurm_state: None };
-                // A trial the sweep stopped continues from its checkpoints (a seed group: its unfinished seeds).
-                let earlier = match previous.get(&id) {
-                    Some(p) if p.status == TrialStatus::Stopped && p.params == *params => p.run_dirs.first().cloned(),
-                    _ => None,
-                };
-                let resumable = |d: &Path| crate::runs::group::GroupDir::is_group(d) || !RunDir::at(d).checkpoints().is_empty();
-                let name = trial_name(sweep_dir, id);
                 let seeds = spec.settings.seeds;
-                let (status, dir, error) = match earlier {
-                    Some(d) if resumable(&d) => run_child(exe, spec, sweep_dir, Child::Resume(&d), threads, &stop, &completed_curves),
-                    _ => run_child(exe, spec, sweep_dir, Child::New { name: &name, params, seed: spec.base_seed, seeds }, threads, &stop, &completed_curves),
+                let ran: Vec<(usize, (TrialStatus, PathBuf, Option<String>))> = if unit.len() > 1 {
+                    let names: Vec<String> = unit.iter().map(|&id| trial_name(sweep_dir, id)).collect();
+                    unit.iter().copied().zip(batches::run_batch(exe, spec, sweep_dir, &unit, &names, threads, &stop, &completed_curves)).collect()
+                } else {
+                    let id = unit[0];
+                    let params = &spec.trials[id];
+                    // A trial the sweep stopped continues from its checkpoints (a seed group: its unfinished seeds).
+                    let earlier = match previous.get(&id) {
+                        Some(p) if stopped_before(id) => p.run_dirs.first().cloned(),
+                        _ => None,
+                    };
+                    let resumable = |d: &Path| crate::runs::group::GroupDir::is_group(d) || !RunDir::at(d).checkpoints().is_empty();
+                    let name = trial_name(sweep_dir, id);
+                    vec![(id, match earlier {
+                        Some(d) if resumable(&d) => run_child(exe, spec, sweep_dir, Child::Resume(&d), threads, &stop, &completed_curves),
+                        _ => run_child(exe, spec, sweep_dir, Child::New { name: &name, params, seed: spec.base_seed, seeds }, threads, &stop, &completed_curves),
+                    })]
                 };
-                let objective = spec.settings.objective();
-                let (value, spread, seeds_used) = trial_objective(&dir, objective);
-                r.seeds = if seeds_used.is_empty() { (0..seeds as u64).map(|k| spec.base_seed + k).collect() } else { seeds_used };
-                if status == TrialStatus::Completed {
-                    r.objective_mean = value;
-                    r.objective_std = spread;
-                    if let Ok(mut c) = completed_curves.lock() {
-                        c.push(evals(&dir));
-                    }
-                }
-                r.status = status;
-                r.error = error;
-                r.run_dirs.push(dir);
-                r.wall_secs = t0.elapsed().as_secs_f64();
-                if let Ok(mut cb) = on_trial.lock() {
-                    (*cb)(&r);
-                }
-                if let Ok(mut rs) = results.lock() {
-                    rs.push(r);
-                    write_csv(&mut rs);
+                for (id, outcome) in ran {
+                    record(id, outcome, t0.elapsed().as_secs_f64());
                 }
             });
         }

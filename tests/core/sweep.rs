@@ -171,3 +171,54 @@ fn with_several_seeds_each_trial_is_a_seed_group_ranked_by_iqm() {
     assert!(csv.lines().nth(1).unwrap().contains(",10 11 12,trial_0,"), "{csv}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn trials_differing_only_in_scalars_train_as_one_batch_with_the_results_of_unbatched_trials() {
+    use rl_research::config::BatchSeeds;
+    use rl_research::sweep::batches::plan;
+    let dir = crate::temp_dir("sweep-batched");
+    let kv = |k: &str, v: &str| vec![(k.to_string(), v.to_string())];
+    let trials = vec![
+        kv("algorithm.params.learning_rate", "1e-3"),
+        kv("algorithm.params.learning_rate", "3e-4"),
+        kv("algorithm.params.gamma", "0.95"),
+        kv("algorithm.params.net_arch", "[32]"), // another shape: its own batch
+        kv("algorithm.params.n_epochs", "0"),    // invalid: fails alone
+    ];
+    let spec = |batch_trials: BatchSeeds| SweepSpec {
+        kind: "grid".into(),
+        command_line: "test".into(),
+        base_args: base(&dir),
+        trials: trials.clone(),
+        settings: SweepSettings { workers: 1, batch_trials, ..SweepSettings::default() },
+        base_seed: 0,
+    };
+    let all: Vec<usize> = (0..trials.len()).collect();
+    assert_eq!(plan(&spec(BatchSeeds::On), &all).units, vec![vec![0, 1, 2], vec![3], vec![4]]);
+    assert_eq!(plan(&spec(BatchSeeds::Auto), &all).batches(), 0, "auto batches trials on a GPU only");
+    let two_workers = SweepSpec { settings: SweepSettings { workers: 2, batch_trials: BatchSeeds::On, ..SweepSettings::default() }, ..spec(BatchSeeds::On) };
+    assert_eq!(plan(&two_workers, &all).units, vec![vec![0, 1], vec![2], vec![3], vec![4]], "on the CPU one batch per worker");
+    let mut settings = SweepSettings::default();
+    let err = settings.set("sweep.batch_trials=maybe").unwrap_err();
+    assert!(err.contains("sweep.batch_trials") && err.contains("true, false or auto"), "{err}");
+
+    let batched = run_sweep(exe(), &spec(BatchSeeds::On), &dir.join("batched"), false, Arc::new(AtomicBool::new(false)), &mut |_| {}).unwrap();
+    let apart = run_sweep(exe(), &spec(BatchSeeds::Off), &dir.join("apart"), false, Arc::new(AtomicBool::new(false)), &mut |_| {}).unwrap();
+    let statuses: Vec<TrialStatus> = batched.iter().map(|r| r.status).collect();
+    assert_eq!(statuses, vec![TrialStatus::Completed, TrialStatus::Completed, TrialStatus::Completed, TrialStatus::Completed, TrialStatus::Failed]);
+    assert!(dir.join("batched/trial_logs/batch_0_of_3.log").is_file(), "trials 0-2 trained in one child");
+    let log = std::fs::read_to_string(dir.join("batched/trial_logs/batch_0_of_3.log")).unwrap();
+    assert!(log.contains("training 3 trials as one batch") && !log.contains("not batched"), "{log}");
+    for (b, a) in batched.iter().zip(&apart) {
+        assert_eq!((b.id, b.status), (a.id, a.status));
+        assert_eq!(b.objective_mean, a.objective_mean, "trial {}: batched and alone give the same objective", b.id);
+        if b.status == TrialStatus::Completed {
+            let run = dir.join("batched").join(format!("trial_{}", b.id));
+            assert!(run.join("models/best_model.zip").is_file() && run.join("logs/metrics.csv").is_file(), "trial {} has the standard layout", b.id);
+        }
+    }
+    // Each batched trial's config.yaml records a command that reruns it alone.
+    let yaml = std::fs::read_to_string(dir.join("batched/trial_1/configs/config.yaml")).unwrap();
+    assert!(yaml.contains("rl-research run") && yaml.contains("algorithm.params.learning_rate=3e-4"), "{yaml}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

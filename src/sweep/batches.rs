@@ -1,0 +1,143 @@
+//! Sweep trials batched into one computation (`sweep.batch_trials`): trials
+//! whose configs differ only in scalar hyperparameters (learning rate, clip
+//! range, gamma, ...; `Config::batch_key`) train in one child process as one
+//! batch of stacked networks (`rl-research run --batch FILE`), each trial
+//! still its own run directory, metrics and objective. Trials that change a
+//! shape form their own batches; a trial whose config does not parse runs
+//! alone (and fails there, as it would unbatched).
+
+use super::{trial_args, watch_child, Child, SweepSpec, TrialStatus};
+use crate::config::{overrides::config_from_args, BatchSeeds};
+use crate::runs::{RunDir, RunInfo, RunStatus};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::sync::Mutex;
+
+/// Which trials train together.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Plan {
+    /// Trial ids per child process, in trial order: one id, or a batch.
+    pub units: Vec<Vec<usize>>,
+    /// Why no trial is batched, where that is a setting's doing.
+    pub why_not: Option<String>,
+}
+
+impl Plan {
+    pub fn batches(&self) -> usize {
+        self.units.iter().filter(|u| u.len() > 1).count()
+    }
+}
+
+/// The batches of trials `ids` of `spec`. With `sweep.batch_trials=auto`
+/// trials batch on a GPU only: on the CPU one process per trial measured
+/// faster (`bench --seeds`: the batch steps its envs on one thread). On a
+/// GPU all compatible trials form one batch; forced on the CPU, they are
+/// split into `sweep.workers` batches so every worker has one.
+pub fn plan(spec: &SweepSpec, ids: &[usize]) -> Plan {
+    let s = &spec.settings;
+    let alone = |why: Option<&str>| Plan { units: ids.iter().map(|&id| vec![id]).collect(), why_not: why.map(String::from) };
+    if s.batch_trials == BatchSeeds::Off {
+        return alone(Some("sweep.batch_trials=false"));
+    }
+    if s.seeds > 1 {
+        return alone(Some("each trial is a seed group (sweep.seeds > 1), whose seeds batch as experiment.batch_seeds says"));
+    }
+    if s.launcher == super::slurm::Launcher::Slurm {
+        return alone(Some("Slurm runs one trial per array task"));
+    }
+    // Trials by batch key, in order of first appearance.
+    let mut classes: Vec<(crate::config::Config, bool, Vec<usize>)> = Vec::new();
+    let mut units = Vec::new();
+    let mut gpu_probe: Vec<(crate::config::DeviceChoice, bool)> = Vec::new();
+    for &id in ids {
+        let mut args = spec.base_args.clone();
+        args.extend(spec.trials[id].iter().map(|(k, v)| format!("{k}={v}")));
+        let Ok(config) = config_from_args(&args) else {
+            units.push(vec![id]);
+            continue;
+        };
+        let device = config.experiment.device;
+        let on_gpu = match gpu_probe.iter().find(|(d, _)| *d == device) {
+            Some(&(_, g)) => g,
+            None => {
+                let g = crate::algos::device::trains_on_gpu(device);
+                gpu_probe.push((device, g));
+                g
+            }
+        };
+        let key = config.batch_key();
+        match classes.iter_mut().find(|(k, _, _)| *k == key) {
+            Some((_, _, members)) => members.push(id),
+            None => classes.push((key, on_gpu, vec![id])),
+        }
+    }
+    for (_, on_gpu, members) in classes {
+        if !s.batch_trials.batches(members.len(), on_gpu) {
+            units.extend(members.into_iter().map(|id| vec![id]));
+        } else if on_gpu {
+            units.push(members);
+        } else {
+            let chunks = s.workers.clamp(1, members.len());
+            let size = members.len().div_ceil(chunks);
+            units.extend(members.chunks(size).map(|c| c.to_vec()));
+        }
+    }
+    units.sort_by_key(|u| u.first().copied());
+    Plan { units, why_not: None }
+}
+
+/// `rl-research run --batch FILE`: the trials' `run` arguments.
+#[derive(serde::Serialize, serde::Deserialize)]
+pub struct BatchFile {
+    pub trials: Vec<Vec<String>>,
+}
+
+/// Trains trials `ids` (named `names`) as one batch in one child process;
+/// per trial its status, run directory and error, from its own run_info.json.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn run_batch(exe: &Path, spec: &SweepSpec, sweep_dir: &Path, ids: &[usize], names: &[String], threads: usize,
+    stop: &AtomicBool, completed: &Mutex<Vec<Vec<(u64, f64)>>>) -> Vec<(TrialStatus, PathBuf, Option<String>)> {
+    let tag = format!("batch_{}_of_{}", ids[0], ids.len());
+    let log = format!("trial_logs/{tag}.log");
+    let (mut trials, mut dirs) = (Vec::new(), Vec::new());
+    for (&id, name) in ids.iter().zip(names) {
+        let (args, dir, _) = trial_args(spec, sweep_dir, &Child::New { name, params: &spec.trials[id], seed: spec.base_seed, seeds: 1 });
+        trials.push(args[1..].to_vec());
+        dirs.push(dir);
+    }
+    let fail_all = |why: String| dirs.iter().map(|d| (TrialStatus::Failed, d.clone(), Some(why.clone()))).collect();
+    let file = sweep_dir.join("trial_logs").join(format!("{tag}.json"));
+    let text = match serde_json::to_string_pretty(&BatchFile { trials }) {
+        Ok(t) => t,
+        Err(e) => return fail_all(format!("cannot write the batch file: {e}")),
+    };
+    if let Err(e) = std::fs::create_dir_all(sweep_dir.join("trial_logs")).and_then(|()| crate::runs::write_atomic(&file, text.as_bytes())) {
+        return fail_all(format!("cannot write {}: {e}", file.display()));
+    }
+    let args = vec!["run".to_string(), "--batch".to_string(), file.display().to_string()];
+    let (code, pruned) = match watch_child(exe, &args, sweep_dir, &log, threads, &dirs, spec.settings.pruner, stop, completed) {
+        Ok(r) => r,
+        Err(e) => return fail_all(e),
+    };
+    let ended = match code {
+        Some(2) => format!("bad configuration (see {log})"),
+        Some(c) => format!("exit code {c} (see {log})"),
+        None => format!("killed by a signal (see {log})"),
+    };
+    dirs.into_iter()
+        .zip(pruned)
+        .map(|(dir, pruned)| {
+            let (status, error) = match RunInfo::read(&RunDir::at(&dir)) {
+                Ok(info) => match info.status {
+                    RunStatus::Completed => (TrialStatus::Completed, None),
+                    RunStatus::Stopped if pruned => (TrialStatus::Pruned, None),
+                    RunStatus::Stopped => (TrialStatus::Stopped, None),
+                    RunStatus::Failed => (TrialStatus::Failed, Some(info.error.map(|e| format!("{e} (see {log})")).unwrap_or_else(|| ended.clone()))),
+                    RunStatus::Running => (TrialStatus::Failed, Some(format!("its batch ended while it was running: {ended}"))),
+                },
+                Err(_) => (TrialStatus::Failed, Some(ended.clone())),
+            };
+            (status, dir, error)
+        })
+        .collect()
+}
