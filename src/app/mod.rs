@@ -257,7 +257,7 @@ impl RlApp {
             ui.separator();
             ui.label(format!("{} training(s) running", self.jobs.running() + self.sweep.running_trials()));
             // A batched seed group is one computation of many agents: say how many.
-            let batched: usize = self.jobs.list.iter().filter(|j| j.running()).filter_map(|j| j.group.as_ref()).filter(|g| g.batched).map(|g| g.parallel).sum();
+            let batched: usize = self.jobs.list.iter().filter(|j| j.running()).filter_map(|j| j.group.as_ref()).filter(|g| g.batched).map(|g| g.seeds.len()).sum();
             if batched > 0 {
                 ui.separator();
                 ui.label(format!("{batched} agents batched")).on_hover_text("seeds of a seed group trained as one computation (experiment.batch_seeds)");

@@ -154,7 +154,11 @@ impl RlApp {
             }
         };
         egui::CollapsingHeader::new(format!("Details of seed group {}", info.name)).id_salt("group_details").show(ui, |ui| {
-            let execution = if info.batched { "batched as one computation".to_string() } else { format!("{} at a time", info.parallel) };
+            let execution = match (info.batched, info.parallel) {
+                (true, 1) => "batched as one computation".to_string(),
+                (true, b) => format!("batched as {b} computations at once"),
+                (false, p) => format!("{p} at a time"),
+            };
             ui.label(format!("{} on {} · {} seeds, {execution} · {}", info.algorithm, info.env_id, info.seeds.len(), info.status.label()));
             for e in &info.seed_runs {
                 let score = e.final_score.map(|s| format!("final {s:.2}")).unwrap_or_else(|| "no final score".into());

@@ -1,6 +1,7 @@
 //! `rl-research bench --seeds 1,8,32`: seeds batched into one computation.
-//! For each S, the default PPO CartPole run and the DQN preset trained as one
-//! batched seed group of S seeds, against S single-seed runs one after
+//! For each S, the default PPO CartPole run and the DQN preset trained as a
+//! batched seed group of S seeds (one batch on a GPU, one per core on the
+//! CPU, as `experiment.batch_seeds=true` trains them), against S single-seed runs one after
 //! another (measured once, times S) and S seeds one thread each (2 at a time
 //! on 2 cores); GFLOP/s and the ratio to the compute floor (the FLOPs at this
 //! machine's own batched-matmul rate for these layer shapes).
@@ -135,7 +136,7 @@ fn run_in(b: &SeedsBench, dir: &Path) -> Result<(), String> {
             );
         }
     }
-    println!("\n(vs S alone: S single-seed runs one after another, estimated as S x the one measured; vs 1 alone: the batch's wall time over one seed's; vs floor: batch training time over its FLOPs at the rate above)");
+    println!("\n(vs S alone: S single-seed runs one after another, estimated as S x the one measured; batched = one batch on a GPU, one per core on the CPU; vs 1 alone: the batch's wall time over one seed's; vs floor: batch training time over its FLOPs at the rate above)");
     Ok(())
 }
 

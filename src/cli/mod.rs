@@ -29,9 +29,10 @@ USAGE:
       Prints the run directory; Ctrl-C or SIGTERM stops gracefully (models, logs
       and a checkpoint kept). Checkpoints: experiment.checkpoint_freq, keep_checkpoints.
   rl-research run experiment.n_seeds=5 | experiment.seeds=[0,1,2,3,4] [KEY=VALUE ...]
-      A seed group: the config once per seed (experiment.batch_seeds=true: all seeds
-      as one batched computation; false: one thread per seed, one per core; auto,
-      the default: batched on a GPU, threads on the CPU) into
+      A seed group: the config once per seed (experiment.batch_seeds=true: seeds
+      batched into one computation, one batch on a GPU, one per core on the CPU;
+      false: one thread per seed, one per core; auto, the default: batched on a GPU
+      and for PPO on the CPU, threads for DQN on the CPU) into
       runs/<name>/seed_<k>/, then group.json and aggregate.csv (IQM, mean, median,
       95% bootstrap CIs over seeds); ends with a table. stats.bootstrap_reps, stats.confidence,
       stats.reference_score. --resume GROUP_DIR continues its unfinished seeds.
@@ -49,7 +50,7 @@ USAGE:
       sweep.seeds=N (each trial a seed group of N seeds), sweep.objective=final|best|iqm|mean
       (default iqm with 3+ seeds, else final), sweep.pruner=median|none,
       sweep.batch_trials=auto|true|false (trials differing only in scalar hyperparameters
-      train as one batched computation; auto = on a GPU only).
+      train as one batched computation; auto = on a GPU, and PPO on the CPU).
       sweep.launcher=slurm: the trials as one Slurm job array (sbatch --array=...%workers),
       followed with squeue; sweep.slurm.partition|time|cpus_per_task|mem_gb|gpus_per_task|
       account|qos|extra|setup|exe; --no-wait submits and returns.

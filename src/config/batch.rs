@@ -14,7 +14,8 @@ use std::fmt;
 /// a boolean, or the string "auto").
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum BatchSeeds {
-    /// Batched where that measured faster: on a GPU; one thread per seed on the CPU.
+    /// Batched where that measured faster: on a GPU, and PPO on the CPU (one
+    /// batch per core); DQN on the CPU one thread per seed.
     #[default]
     Auto,
     On,
@@ -22,16 +23,19 @@ pub enum BatchSeeds {
 }
 
 impl BatchSeeds {
-    /// Whether `n_seeds` seeds on a GPU (`on_gpu`) or the CPU train batched.
-    pub fn batches(self, n_seeds: usize, on_gpu: bool) -> bool {
+    /// Whether `n_seeds` agents of `algorithm` on a GPU (`on_gpu`) or the CPU train batched.
+    pub fn batches(self, n_seeds: usize, on_gpu: bool, algorithm: &AlgorithmConfig) -> bool {
         n_seeds > 1
             && match self {
                 BatchSeeds::On => true,
                 BatchSeeds::Off => false,
-                // bench --seeds on a 2-core Xeon: 8 PPO seeds 7.2 s threaded vs
-                // 8.0 s batched, 8 DQN seeds 9.8 s vs 21.3 s; the batch pays
-                // where a step's fixed cost is large, i.e. on the GPU.
-                BatchSeeds::Auto => on_gpu,
+                // bench --seeds on a 2-core Xeon, one batch per core: 8 PPO
+                // seeds 8.4 s batched vs 11.1 s threaded (PPO's many small
+                // minibatch ops are overhead-bound, which the batch amortises);
+                // 8 DQN seeds 17.5 s vs 15.5 s (its 256-wide layers already
+                // run near the matmul rate alone). A GPU round trip costs the
+                // same whatever the batch, so there it always pays.
+                BatchSeeds::Auto => on_gpu || matches!(algorithm, AlgorithmConfig::Ppo(_)),
             }
     }
 }

@@ -176,9 +176,10 @@ pub struct ExperimentConfig {
     /// How a seed group's seeds execute: true = as one batched computation
     /// (every network stacked along a seed axis, one forward and one backward
     /// pass for all seeds; each seed still its own envs, generators and run
-    /// directory, and on the CPU bit for bit the run it is alone); false = one
-    /// thread per seed, one per core; auto = batched on a GPU, threads on the
-    /// CPU (where `bench --seeds` measured threads faster). Default auto.
+    /// directory, and on the CPU bit for bit the run it is alone; one batch on
+    /// a GPU, one per core on the CPU); false = one thread per seed, one per
+    /// core; auto = batched where `bench --seeds` measured it faster: on a GPU,
+    /// and PPO on the CPU (DQN on the CPU: threads). Default auto.
     pub batch_seeds: BatchSeeds,
 }
 

@@ -80,9 +80,13 @@ impl GroupProgress {
         Self { seeds, parallel, batched, ..Self::default() }
     }
 
-    /// "8 seeds batched" or "2 at a time": how the seeds execute.
+    /// "8 agents batched", "8 agents in 2 batches" or "2 at a time": how the seeds execute.
     pub fn execution(&self) -> String {
-        if self.batched { format!("{} agents batched", self.parallel) } else { format!("{} at a time", self.parallel) }
+        match (self.batched, self.parallel) {
+            (true, 1) => format!("{} agents batched", self.seeds.len()),
+            (true, b) => format!("{} agents in {b} batches", self.seeds.len()),
+            (false, p) => format!("{p} at a time"),
+        }
     }
 
     /// Takes seed `seed`'s progress and end from `event` (its other events are the caller's).
@@ -123,7 +127,14 @@ pub fn parallel_seeds(n_seeds: usize) -> usize {
 /// Whether `n_seeds` seeds of `config` train as one batch (experiment.batch_seeds
 /// on the device the seeds will get; `auto` devices are probed, as each seed would).
 fn batches(config: &Config, n_seeds: usize) -> bool {
-    n_seeds > 1 && config.experiment.batch_seeds.batches(n_seeds, crate::algos::device::trains_on_gpu(config.experiment.device))
+    n_seeds > 1 && config.experiment.batch_seeds.batches(n_seeds, crate::algos::device::trains_on_gpu(config.experiment.device), &config.algorithm)
+}
+
+/// Batches a batched group's `n_seeds` seeds train in at once: one on a GPU
+/// (where one big batch pays most), one per core of the budget on the CPU
+/// (each batch steps its envs on its own thread).
+fn seed_batches(config: &Config, n_seeds: usize) -> usize {
+    if crate::algos::device::trains_on_gpu(config.experiment.device) { 1 } else { parallel_seeds(n_seeds) }
 }
 
 /// Seed `seed`'s config: the group's with one seed, written into the group directory.
@@ -166,7 +177,7 @@ pub fn run_group(config: &Config, options: RunOptions) -> Result<GroupSummary, R
         started_at_unix_secs: unix_now_secs(),
         finished_at_unix_secs: None,
         wall_secs: None,
-        parallel: if batches(config, seeds.len()) { seeds.len() } else { parallel_seeds(seeds.len()) },
+        parallel: if batches(config, seeds.len()) { seed_batches(config, seeds.len()) } else { parallel_seeds(seeds.len()) },
         batched: batches(config, seeds.len()),
         seed_runs: seeds.iter().map(|&s| SeedEntry { seed: s, dir: GroupDir::seed_name(s), status: RunStatus::Running, final_score: None, error: None }).collect(),
         final_score: None,
@@ -205,13 +216,14 @@ pub fn resume_group(dir: &Path, options: RunOptions) -> Result<GroupSummary, Run
     info.status = GroupStatus::Running;
     info.finished_at_unix_secs = None;
     info.batched = batches(&info.config, jobs.len());
-    info.parallel = if info.batched { jobs.len() } else { parallel_seeds(jobs.len()) };
+    info.parallel = if info.batched { seed_batches(&info.config, jobs.len()) } else { parallel_seeds(jobs.len()) };
     let wall0 = info.wall_secs.unwrap_or(0.0);
     info.write(&group)?;
     execute(group, info, jobs, options, wall0)
 }
 
-/// Trains `jobs` (batched, or `info.parallel` threads at a time), then writes the statistics.
+/// Trains `jobs` (in `info.parallel` batches at once, or `info.parallel` threads
+/// of one seed each at a time), then writes the statistics.
 fn execute(group: GroupDir, mut info: GroupInfo, jobs: Vec<(u64, SeedJob)>, options: RunOptions, wall0: f64) -> Result<GroupSummary, RunError> {
     let t0 = Instant::now();
     let send = |ev: RunEvent| {
@@ -225,7 +237,7 @@ fn execute(group: GroupDir, mut info: GroupInfo, jobs: Vec<(u64, SeedJob)>, opti
     send(RunEvent::GroupStarted { group_dir: group.root.clone(), seeds: info.seeds.clone(), parallel: info.parallel, batched: info.batched });
     let first_seed = info.seeds.first().copied();
     let errors = if info.batched {
-        super::batch::train_batched(jobs, &options, first_seed, &send, &group)
+        train_in_batches(jobs, info.parallel, &options, first_seed, &send, &group)
     } else {
         train_threaded(jobs, &options, info.parallel, first_seed, &send, &group)
     };
@@ -258,6 +270,22 @@ fn execute(group: GroupDir, mut info: GroupInfo, jobs: Vec<(u64, SeedJob)>, opti
     send(RunEvent::Finished { status, run_dir: group.root.clone() });
     written?;
     Ok(GroupSummary { group, info, aggregate, seeds, foreign })
+}
+
+/// `jobs` split into `n_batches` batches of consecutive seeds, each trained on its own thread.
+fn train_in_batches(jobs: Vec<(u64, SeedJob)>, n_batches: usize, options: &RunOptions, first_seed: Option<u64>, send: &(dyn Fn(RunEvent) + Sync), group: &GroupDir) -> Vec<(u64, String)> {
+    let size = jobs.len().div_ceil(n_batches.max(1)).max(1);
+    let mut chunks: Vec<Vec<(u64, SeedJob)>> = Vec::new();
+    for job in jobs {
+        match chunks.last_mut() {
+            Some(c) if c.len() < size => c.push(job),
+            _ => chunks.push(vec![job]),
+        }
+    }
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = chunks.into_iter().map(|chunk| scope.spawn(move || super::batch::train_batched(chunk, options, first_seed, send, group))).collect();
+        handles.into_iter().flat_map(|h| h.join().unwrap_or_else(|_| vec![(first_seed.unwrap_or(0), "a batch of seeds panicked".to_string())])).collect()
+    })
 }
 
 /// Seed `seed`'s run options: the group's command line and stop flag, its own event channel.

@@ -149,7 +149,7 @@ pub struct GroupInfo {
     pub started_at_unix_secs: u64,
     pub finished_at_unix_secs: Option<u64>,
     pub wall_secs: Option<f64>,
-    /// Seeds trained at the same time.
+    /// Seeds trained at the same time, one thread each; batched: batches of seeds trained at the same time.
     pub parallel: usize,
     /// Whether the seeds train as one batched computation (else one thread each).
     #[serde(default)]

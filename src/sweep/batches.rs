@@ -28,11 +28,12 @@ impl Plan {
     }
 }
 
-/// The batches of trials `ids` of `spec`. With `sweep.batch_trials=auto`
-/// trials batch on a GPU only: on the CPU one process per trial measured
-/// faster (`bench --seeds`: the batch steps its envs on one thread). On a
-/// GPU all compatible trials form one batch; forced on the CPU, they are
-/// split into `sweep.workers` batches so every worker has one.
+/// The batches of trials `ids` of `spec`. `sweep.batch_trials=auto` batches
+/// where it measured faster, as `experiment.batch_seeds` does: on a GPU, and
+/// PPO on the CPU (8 PPO trials of 20k steps, 2 workers: 6.0 s in two batches
+/// vs 9.2 s as eight processes, on a 2-core Xeon). On a GPU all compatible
+/// trials form one batch; on the CPU they are split into `sweep.workers`
+/// batches so every worker has one.
 pub fn plan(spec: &SweepSpec, ids: &[usize]) -> Plan {
     let s = &spec.settings;
     let alone = |why: Option<&str>| Plan { units: ids.iter().map(|&id| vec![id]).collect(), why_not: why.map(String::from) };
@@ -71,8 +72,8 @@ pub fn plan(spec: &SweepSpec, ids: &[usize]) -> Plan {
             None => classes.push((key, on_gpu, vec![id])),
         }
     }
-    for (_, on_gpu, members) in classes {
-        if !s.batch_trials.batches(members.len(), on_gpu) {
+    for (key, on_gpu, members) in classes {
+        if !s.batch_trials.batches(members.len(), on_gpu, &key.algorithm) {
             units.extend(members.into_iter().map(|id| vec![id]));
         } else if on_gpu {
             units.push(members);

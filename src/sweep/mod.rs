@@ -61,7 +61,7 @@ pub struct SweepSettings {
     pub slurm: slurm::SlurmSettings,
     /// Trials that differ only in scalar hyperparameters train as one batched
     /// computation (one process, stacked networks; each trial still its own
-    /// run): true, false, or auto = on a GPU only (see `batches`).
+    /// run): true, false, or auto = where measured faster (see `batches`).
     #[serde(default)]
     pub batch_trials: crate::config::BatchSeeds,
 }

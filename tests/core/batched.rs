@@ -90,7 +90,7 @@ fn dqn_seed_in_a_batch_is_bit_for_bit_the_seed_alone() {
 }
 
 #[test]
-fn batch_seeds_takes_true_false_or_auto_and_auto_uses_threads_on_the_cpu() {
+fn batch_seeds_takes_true_false_or_auto_and_auto_batches_ppo_but_not_dqn_on_the_cpu() {
     use rl_research::config::{apply_overrides, overrides::parse_override};
     let set = |v: &str| apply_overrides(&Config::default(), &[parse_override(&format!("experiment.batch_seeds={v}")).unwrap()]);
     assert_eq!(set("true").unwrap().experiment.batch_seeds, BatchSeeds::On);
@@ -98,16 +98,26 @@ fn batch_seeds_takes_true_false_or_auto_and_auto_uses_threads_on_the_cpu() {
     assert_eq!(set("auto").unwrap().experiment.batch_seeds, BatchSeeds::Auto);
     let err = set("sometimes").unwrap_err().to_string();
     assert!(err.contains("experiment.batch_seeds") && err.contains("true, false or auto"), "{err}");
-    // The default (auto) on the CPU: one thread per seed, where that measured faster.
+    // The default (auto) on the CPU, where each measured faster: PPO batched
+    // (one batch per core), DQN one thread per seed.
     let dir = crate::temp_dir("batched-auto");
     let mut group = small(Config::default(), &dir, "auto");
     group.experiment.total_timesteps = 512;
     group.experiment.eval_freq = 512;
-    group.experiment.n_seeds = Some(2);
+    group.experiment.n_seeds = Some(4);
     assert_eq!(group.experiment.batch_seeds, BatchSeeds::Auto);
     let summary = run_group(&group, Default::default()).unwrap();
     let info = GroupInfo::read(&GroupDir::at(&summary.group.root)).unwrap();
-    assert!(!info.batched, "auto on the CPU trains one thread per seed");
+    assert!(info.batched, "auto on the CPU batches PPO seeds");
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    assert_eq!(info.parallel, cores.min(4), "one batch per core");
+    assert!(summary.seeds.iter().all(|s| s.info.as_ref().is_some_and(|i| i.status == rl_research::runs::RunStatus::Completed)));
+    let mut dqn = small(rl_research::config::builtin_preset("cartpole_dqn").unwrap(), &dir, "auto_dqn");
+    dqn.experiment.total_timesteps = 300;
+    dqn.experiment.eval_freq = 300;
+    dqn.experiment.n_seeds = Some(2);
+    let info = GroupInfo::read(&GroupDir::at(&run_group(&dqn, Default::default()).unwrap().group.root)).unwrap();
+    assert!(!info.batched, "auto on the CPU trains DQN seeds one thread each");
     // A saved config says auto the way a user would write it, and reads back.
     let yaml = std::fs::read_to_string(summary.seeds[0].run.root.join("configs/config.yaml")).unwrap();
     assert!(yaml.contains("batch_seeds: auto"), "{yaml}");

@@ -195,7 +195,8 @@ fn trials_differing_only_in_scalars_train_as_one_batch_with_the_results_of_unbat
     };
     let all: Vec<usize> = (0..trials.len()).collect();
     assert_eq!(plan(&spec(BatchSeeds::On), &all).units, vec![vec![0, 1, 2], vec![3], vec![4]]);
-    assert_eq!(plan(&spec(BatchSeeds::Auto), &all).batches(), 0, "auto batches trials on a GPU only");
+    assert_eq!(plan(&spec(BatchSeeds::Auto), &all).units, vec![vec![0, 1, 2], vec![3], vec![4]], "auto batches PPO trials on the CPU");
+    assert_eq!(plan(&spec(BatchSeeds::Off), &all).batches(), 0);
     let two_workers = SweepSpec { settings: SweepSettings { workers: 2, batch_trials: BatchSeeds::On, ..SweepSettings::default() }, ..spec(BatchSeeds::On) };
     assert_eq!(plan(&two_workers, &all).units, vec![vec![0, 1], vec![2], vec![3], vec![4]], "on the CPU one batch per worker");
     let mut settings = SweepSettings::default();
