@@ -256,11 +256,11 @@ impl RlApp {
             ui.label(format!("device: {device}")).on_hover_text(format!("GPU adapter: {}", self.gpu.describe()));
             ui.separator();
             ui.label(format!("{} training(s) running", self.jobs.running() + self.sweep.running_trials()));
-            // A batched seed group is one computation of many agents: say how many.
-            let batched: usize = self.jobs.list.iter().filter(|j| j.running()).filter_map(|j| j.group.as_ref()).filter(|g| g.batched).map(|g| g.seeds.len()).sum();
+            // A batched seed group or batch of sweep trials is one computation of many agents: say how many.
+            let batched: usize = self.jobs.list.iter().filter(|j| j.running()).filter_map(|j| j.group.as_ref()).filter(|g| g.batched).map(|g| g.seeds.len()).sum::<usize>() + self.sweep.batched_trials();
             if batched > 0 {
                 ui.separator();
-                ui.label(format!("{batched} agents batched")).on_hover_text("seeds of a seed group trained as one computation (experiment.batch_seeds)");
+                ui.label(format!("{batched} agents batched")).on_hover_text("seeds of a seed group (experiment.batch_seeds) or sweep trials (sweep.batch_trials) trained as batched computations");
             }
             ui.separator();
             ui.label(format!("app CPU {:.0}%  ·  memory {:.0} MiB", self.usage.cpu_percent, self.usage.rss_mib));

@@ -77,6 +77,9 @@ struct Running {
     stop: Arc<AtomicBool>,
     dir: PathBuf,
     total: usize,
+    /// Trial ids per child process, in the order the workers take them (`sweep::batches::plan`).
+    units: Vec<Vec<usize>>,
+    workers: usize,
 }
 
 pub struct SweepDialog {
@@ -158,7 +161,19 @@ impl SweepDialog {
 
     /// Trials training right now (for the status bar).
     pub fn running_trials(&self) -> usize {
-        self.running.as_ref().map_or(0, |r| (r.total - self.results.len()).min(self.workers.max(1)))
+        self.running_units().iter().map(|u| u.len()).sum()
+    }
+
+    /// Trials training as batches right now (for the status bar's agents batched).
+    pub fn batched_trials(&self) -> usize {
+        self.running_units().iter().filter(|u| u.len() > 1).map(|u| u.len()).sum()
+    }
+
+    /// The child processes training now: the first `workers` units with a trial not yet reported.
+    fn running_units(&self) -> Vec<&Vec<usize>> {
+        let Some(r) = &self.running else { return Vec::new() };
+        let done = |id: &usize| self.results.iter().any(|t| t.id == *id);
+        r.units.iter().filter(|u| !u.iter().all(done)).take(r.workers).collect()
     }
 
     /// Writes the base config into a new sweep directory and starts the sweep.
@@ -182,6 +197,8 @@ impl SweepDialog {
             base_seed: config.experiment.seed,
         };
         let total = spec.trials.len();
+        let units = sweep::batches::plan(&spec, &(0..total).collect::<Vec<_>>()).units;
+        let batches = units.iter().filter(|u| u.len() > 1).count();
         let (tx, rx) = channel();
         let stop = Arc::new(AtomicBool::new(false));
         let (exe, dir, stop2) = (self.exe.clone(), sweep_dir.clone(), stop.clone());
@@ -214,8 +231,9 @@ impl SweepDialog {
             })
             .map_err(|e| format!("cannot start the sweep thread: {e}"))?;
         self.results.clear();
-        self.running = Some(Running { rx, stop, dir: sweep_dir.clone(), total });
-        self.message = Some(format!("sweep of {total} trials running in {} (trials show up in the Runs tab)", sweep_dir.display()));
+        self.running = Some(Running { rx, stop, dir: sweep_dir.clone(), total, units, workers: self.workers.max(1) });
+        let batched = if batches > 0 { format!("; trials differing only in scalars train as {batches} batch(es)") } else { String::new() };
+        self.message = Some(format!("sweep of {total} trials running in {}{batched} (trials show up in the Runs tab)", sweep_dir.display()));
         Ok(sweep_dir)
     }
 
@@ -340,7 +358,7 @@ impl SweepDialog {
             if self.random {
                 ui.add(DragValue::new(&mut self.trials).range(1..=1000).prefix("trials "));
             }
-            ui.add(DragValue::new(&mut self.workers).range(1..=64).prefix("workers ")).on_hover_text("Trials run at once, each as its own rl-research process");
+            ui.add(DragValue::new(&mut self.workers).range(1..=64).prefix("workers ")).on_hover_text("rl-research processes at once: each trains one trial, or a batch of trials that differ only in scalar hyperparameters (sweep.batch_trials=auto: on a GPU, and PPO on the CPU)");
             ui.add(DragValue::new(&mut self.seeds).range(1..=10).prefix("seeds per trial ")).on_hover_text("With more than one seed each trial is a seed group (trial_<n>/seed_<k>/); the objective is the IQM of their final evaluations from 3 seeds on, else their mean");
         });
         self.launcher_ui(ui);

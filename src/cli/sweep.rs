@@ -162,6 +162,8 @@ fn run_cli(args: &[String], random: bool) -> i32 {
     if plan.batches() > 0 {
         let sizes: Vec<String> = plan.units.iter().filter(|u| u.len() > 1).map(|u| u.len().to_string()).collect();
         eprintln!("batched: trials differing only in scalar hyperparameters train as {} batch(es) of {} trials (sweep.batch_trials={})", sizes.len(), sizes.join(", "), spec.settings.batch_trials);
+    } else if let Some(why) = plan.why_not.as_deref().filter(|_| spec.settings.batch_trials != crate::config::BatchSeeds::Off) {
+        eprintln!("not batched: {why}");
     }
     let mut done = 0;
     let mut on_trial = |r: &TrialResult| {

@@ -46,6 +46,11 @@ pub fn plan(spec: &SweepSpec, ids: &[usize]) -> Plan {
     if s.launcher == super::slurm::Launcher::Slurm {
         return alone(Some("Slurm runs one trial per array task"));
     }
+    // A batch's trials finish together, so the median pruner would have few
+    // finished trials to compare with: auto leaves pruned sweeps unbatched.
+    if s.pruner && s.batch_trials == BatchSeeds::Auto {
+        return alone(Some("sweep.pruner=median compares with finished trials, and a batch's trials finish together (sweep.batch_trials=true batches anyway)"));
+    }
     // Trials by batch key, in order of first appearance.
     let mut classes: Vec<(crate::config::Config, bool, Vec<usize>)> = Vec::new();
     let mut units = Vec::new();

@@ -197,6 +197,10 @@ fn trials_differing_only_in_scalars_train_as_one_batch_with_the_results_of_unbat
     assert_eq!(plan(&spec(BatchSeeds::On), &all).units, vec![vec![0, 1, 2], vec![3], vec![4]]);
     assert_eq!(plan(&spec(BatchSeeds::Auto), &all).units, vec![vec![0, 1, 2], vec![3], vec![4]], "auto batches PPO trials on the CPU");
     assert_eq!(plan(&spec(BatchSeeds::Off), &all).batches(), 0);
+    let pruned = |batch_trials| SweepSpec { settings: SweepSettings { workers: 1, pruner: true, batch_trials, ..SweepSettings::default() }, ..spec(BatchSeeds::On) };
+    let p = plan(&pruned(BatchSeeds::Auto), &all);
+    assert!(p.batches() == 0 && p.why_not.as_deref().is_some_and(|w| w.contains("sweep.pruner")), "{p:?}");
+    assert_eq!(plan(&pruned(BatchSeeds::On), &all).batches(), 1, "true batches a pruned sweep anyway");
     let two_workers = SweepSpec { settings: SweepSettings { workers: 2, batch_trials: BatchSeeds::On, ..SweepSettings::default() }, ..spec(BatchSeeds::On) };
     assert_eq!(plan(&two_workers, &all).units, vec![vec![0, 1], vec![2], vec![3], vec![4]], "on the CPU one batch per worker");
     let mut settings = SweepSettings::default();
