@@ -91,6 +91,12 @@ fn run_in(b: &SeedsBench, dir: &Path) -> Result<(), String> {
             config.experiment.total_timesteps,
             resolved.description
         );
+        // A short warm-up first, so that "alone" is not the process's cold start.
+        let mut warm = config.clone();
+        warm.experiment.name = format!("{algo}_warmup");
+        warm.experiment.total_timesteps = (config.experiment.total_timesteps / 10).max(1);
+        warm.experiment.eval_freq = warm.experiment.total_timesteps;
+        run_experiment(&warm).map_err(|e| e.to_string())?;
         let mut alone_cfg = config.clone();
         alone_cfg.experiment.name = format!("{algo}_alone");
         let alone = run_experiment(&alone_cfg).map_err(|e| e.to_string())?;
