@@ -144,12 +144,14 @@ pub fn resolve(choice: DeviceChoice) -> Result<ResolvedDevice, String> {
     }
 }
 
-/// Whether runs with `choice` train on a GPU (`auto` is probed, as a run would):
+/// Whether runs with `choice` train on a GPU (`auto` is probed, as a run would,
+/// once per process: opening an adapter is slow and its answer does not change):
 /// where batching several agents pays (`experiment.batch_seeds`, `sweep.batch_trials`).
 pub fn trains_on_gpu(choice: DeviceChoice) -> bool {
+    static AUTO_ON_GPU: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     match choice {
         DeviceChoice::Cpu => false,
         DeviceChoice::Gpu => true,
-        DeviceChoice::Auto => resolve(DeviceChoice::Auto).is_ok_and(|d| d.is_gpu),
+        DeviceChoice::Auto => *AUTO_ON_GPU.get_or_init(|| resolve(DeviceChoice::Auto).is_ok_and(|d| d.is_gpu)),
     }
 }

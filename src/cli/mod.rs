@@ -185,20 +185,22 @@ enum RunMode {
     New(Box<Config>),
     Resume(PathBuf),
     Fork { parent: PathBuf, step: Option<u64>, overrides: Vec<crate::config::overrides::Override> },
-    /// `run --batch FILE`: a sweep's batched trials (see `sweep::batches`).
-    Batch(PathBuf),
+}
+
+/// `run --batch FILE` (a sweep's batched trials, see `sweep::batches`): the
+/// file, an error when --batch comes with anything else, None without --batch.
+fn batch_file_arg(args: &[String]) -> Option<Result<PathBuf, ConfigError>> {
+    let i = args.iter().position(|a| a == "--batch")?;
+    Some(match (args.get(i + 1), args.len()) {
+        (Some(file), 2) if i == 0 => Ok(PathBuf::from(file)),
+        _ => Err(ConfigError("--batch takes one file and nothing else: rl-research run --batch TRIALS.json (what a sweep with sweep.batch_trials writes)".into())),
+    })
 }
 
 /// `run [--config FILE] [KEY=VALUE ...]`, `run --resume RUN_DIR` or
 /// `run --fork RUN_DIR[@STEP] [KEY=VALUE ...]`.
 fn parse_run_mode(args: &[String]) -> Result<RunMode, ConfigError> {
     let flag = |name: &str| args.iter().position(|a| a == name);
-    if let Some(i) = flag("--batch") {
-        return match (args.get(i + 1), args.len()) {
-            (Some(file), 2) if i == 0 => Ok(RunMode::Batch(PathBuf::from(file))),
-            _ => Err(ConfigError("--batch takes one file and nothing else: rl-research run --batch TRIALS.json (what a sweep with sweep.batch_trials writes)".into())),
-        };
-    }
     match (flag("--resume"), flag("--fork")) {
         (Some(_), Some(_)) => Err(ConfigError("--resume and --fork exclude each other: resume continues a run, fork starts a new one from it".into())),
         (Some(i), None) => {
@@ -244,6 +246,15 @@ fn parse_fork_spec(spec: &str) -> Result<(PathBuf, Option<u64>), ConfigError> {
 }
 
 fn cmd_run(args: &[String]) -> i32 {
+    if let Some(file) = batch_file_arg(args) {
+        return match file {
+            Ok(file) => run_batch_file(&file, &stop_on_ctrl_c()),
+            Err(e) => {
+                eprintln!("error: {e}");
+                2
+            }
+        };
+    }
     let mode = match parse_run_mode(args) {
         Ok(m) => m,
         Err(e) => {
@@ -251,28 +262,11 @@ fn cmd_run(args: &[String]) -> i32 {
             return 2;
         }
     };
-    let stop = Arc::new(AtomicBool::new(false));
-    let flag = stop.clone();
-    let _ = ctrlc::set_handler(move || {
-        if flag.swap(true, Ordering::SeqCst) {
-            eprintln!("\nsecond Ctrl-C: exiting now");
-            std::process::exit(130);
-        }
-        eprintln!("\nCtrl-C: stopping after this step (press again to quit at once)...");
-    });
+    let stop = stop_on_ctrl_c();
     let (tx, rx) = std::sync::mpsc::channel();
-    let command_line = std::iter::once("rl-research run".to_string())
-        .chain(args.iter().map(|a| shell_quote(a)))
-        .collect::<Vec<_>>()
-        .join(" ");
-    let options = RunOptions { command_line: Some(command_line), stop: stop.clone(), events: Some(tx), waker: None, live_episodes: false };
+    let options = RunOptions { command_line: Some(run_command_line(args)), stop: stop.clone(), events: Some(tx), waker: None, live_episodes: false };
     let printer = std::thread::spawn(move || progress::print_events(rx));
     let result = match mode {
-        RunMode::Batch(file) => {
-            drop(options);
-            let _ = printer.join();
-            return run_batch_file(&file, &stop);
-        }
         RunMode::New(config) => runner::group::train(&config, options),
         RunMode::Resume(dir) => runner::group::resume(&dir, options),
         RunMode::Fork { parent, step, overrides } => runner::fork_experiment(&parent, step, &overrides, options).map(|s| runner::group::Trained::Run(Box::new(s))),
@@ -305,6 +299,25 @@ fn cmd_run(args: &[String]) -> i32 {
     }
 }
 
+/// A stop flag that Ctrl-C (or SIGTERM) sets: training stops gracefully; a second press exits at once.
+fn stop_on_ctrl_c() -> Arc<AtomicBool> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    let _ = ctrlc::set_handler(move || {
+        if flag.swap(true, Ordering::SeqCst) {
+            eprintln!("\nsecond Ctrl-C: exiting now");
+            std::process::exit(130);
+        }
+        eprintln!("\nCtrl-C: stopping after this step (press again to quit at once)...");
+    });
+    stop
+}
+
+/// How `run ARGS` is written in config.yaml, to reproduce the run.
+fn run_command_line(args: &[String]) -> String {
+    std::iter::once("rl-research run".to_string()).chain(args.iter().map(|a| shell_quote(a))).collect::<Vec<_>>().join(" ")
+}
+
 /// `run --batch FILE`: trains the trials FILE lists (each `run` arguments) as
 /// one batch, each its own run; 0 all completed, 1 any failed, 2 bad input,
 /// 130 stopped.
@@ -329,7 +342,7 @@ fn run_batch_file(file: &Path, stop: &Arc<AtomicBool>) -> i32 {
     let options: Vec<RunOptions> = batch
         .trials
         .iter()
-        .map(|args| RunOptions { command_line: Some(std::iter::once("rl-research run".to_string()).chain(args.iter().map(|a| shell_quote(a))).collect::<Vec<_>>().join(" ")), stop: stop.clone(), ..RunOptions::default() })
+        .map(|args| RunOptions { command_line: Some(run_command_line(args)), stop: stop.clone(), ..RunOptions::default() })
         .collect();
     eprintln!("training {} trials as one batch", configs.len());
     let outcome = runner::batch::train_runs(&configs, &options);

@@ -50,6 +50,20 @@ impl fmt::Display for BatchSeeds {
     }
 }
 
+/// `auto`, `true` or `false` (any case): what `experiment.batch_seeds` and
+/// `sweep.batch_trials` accept as text.
+impl std::str::FromStr for BatchSeeds {
+    type Err = ();
+    fn from_str(v: &str) -> Result<Self, ()> {
+        match v.to_ascii_lowercase().as_str() {
+            "auto" => Ok(BatchSeeds::Auto),
+            "true" => Ok(BatchSeeds::On),
+            "false" => Ok(BatchSeeds::Off),
+            _ => Err(()),
+        }
+    }
+}
+
 impl Serialize for BatchSeeds {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self {
@@ -72,12 +86,7 @@ impl<'de> Deserialize<'de> for BatchSeeds {
                 Ok(if v { BatchSeeds::On } else { BatchSeeds::Off })
             }
             fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<BatchSeeds, E> {
-                match v.to_ascii_lowercase().as_str() {
-                    "auto" => Ok(BatchSeeds::Auto),
-                    "true" => Ok(BatchSeeds::On),
-                    "false" => Ok(BatchSeeds::Off),
-                    _ => Err(E::custom(format!("'{v}' is not a batch_seeds choice: expected true, false or auto"))),
-                }
+                v.parse().map_err(|()| E::custom(format!("'{v}' is not a batch_seeds choice: expected true, false or auto")))
             }
         }
         d.deserialize_any(V)

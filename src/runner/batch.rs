@@ -15,9 +15,9 @@ use std::sync::mpsc::channel;
 
 /// Trains `begun` (each with its own options) as one batch on this thread, or
 /// one after another when they cannot share one (resumed at different steps,
-/// different shapes or lengths; `note` says why). One result per run, in
-/// order, and why they trained apart, if they did.
-fn train_begun(begun: Vec<(Begun, &RunOptions)>, note: &dyn Fn(String)) -> (Vec<Result<RunSummary, RunError>>, Option<String>) {
+/// different shapes or lengths; `apart(why)` is told before they train). One
+/// result per run, in order, and why they trained apart, if they did.
+fn train_begun(begun: Vec<(Begun, &RunOptions)>, apart_note: &dyn Fn(&str)) -> (Vec<Result<RunSummary, RunError>>, Option<String>) {
     let configs: Vec<Config> = begun.iter().map(|(b, _)| b.config.clone()).collect();
     let mut results: Vec<Option<Result<RunSummary, RunError>>> = (0..begun.len()).map(|_| None).collect();
     let (mut sessions, mut agents, mut index) = (Vec::new(), Vec::new(), Vec::new());
@@ -51,7 +51,7 @@ fn train_begun(begun: Vec<(Begun, &RunOptions)>, note: &dyn Fn(String)) -> (Vec<
         }
         Err((why, agents)) => {
             if !agents.is_empty() {
-                note(format!("note: these runs train one after another, not batched: {why}"));
+                apart_note(&why);
             }
             apart = Some(why);
             for (((mut session, mut agent), &i), total) in sessions.into_iter().zip(agents).zip(&index).zip(totals) {
@@ -91,9 +91,9 @@ pub fn train_runs(configs: &[Config], options: &[RunOptions]) -> BatchOutcome {
             Err(e) => results[i] = Some(Err(e)),
         }
     }
-    let note = |m: String| {
+    let note = |why: &str| {
         if let Some(tx) = options.first().and_then(|o| o.events.as_ref()) {
-            let _ = tx.send(RunEvent::Note { message: m });
+            let _ = tx.send(RunEvent::Note { message: format!("note: these runs train one after another, not batched: {why}") });
         }
     };
     let (trained, apart) = train_begun(begun, &note);
@@ -138,9 +138,9 @@ pub(crate) fn train_batched(jobs: Vec<(u64, SeedJob)>, options: &RunOptions, fir
                 Err(e) => errors.push((seed, e.to_string())),
             }
         }
-        let note = |m: String| {
+        let note = |why: &str| {
             if let Some(tx) = all_options.first().and_then(|o| o.events.as_ref()) {
-                let _ = tx.send(RunEvent::Note { message: m.replace("these runs", "the seeds") });
+                let _ = tx.send(RunEvent::Note { message: format!("note: the seeds train one after another, not batched: {why}") });
             }
         };
         for (r, seed) in train_begun(begun, &note).0.into_iter().zip(seeds) {

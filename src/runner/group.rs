@@ -124,17 +124,17 @@ pub fn parallel_seeds(n_seeds: usize) -> usize {
     budget.min(n_seeds).max(1)
 }
 
-/// Whether `n_seeds` seeds of `config` train as one batch (experiment.batch_seeds
-/// on the device the seeds will get; `auto` devices are probed, as each seed would).
-fn batches(config: &Config, n_seeds: usize) -> bool {
-    n_seeds > 1 && config.experiment.batch_seeds.batches(n_seeds, crate::algos::device::trains_on_gpu(config.experiment.device), &config.algorithm)
-}
-
-/// Batches a batched group's `n_seeds` seeds train in at once: one on a GPU
-/// (where one big batch pays most), one per core of the budget on the CPU
-/// (each batch steps its envs on its own thread).
-fn seed_batches(config: &Config, n_seeds: usize) -> usize {
-    if crate::algos::device::trains_on_gpu(config.experiment.device) { 1 } else { parallel_seeds(n_seeds) }
+/// How `n_seeds` seeds of `config` execute: (batched, parallel). Batched
+/// (experiment.batch_seeds on the device the seeds will get): `parallel`
+/// batches at once, one on a GPU (where one big batch pays most), one per core
+/// of the budget on the CPU (each batch steps its envs on its own thread).
+/// Else `parallel` threads of one seed each.
+fn execution(config: &Config, n_seeds: usize) -> (bool, usize) {
+    let on_gpu = crate::algos::device::trains_on_gpu(config.experiment.device);
+    match config.experiment.batch_seeds.batches(n_seeds, on_gpu, &config.algorithm) {
+        true if on_gpu => (true, 1),
+        batched => (batched, parallel_seeds(n_seeds)),
+    }
 }
 
 /// Seed `seed`'s config: the group's with one seed, written into the group directory.
@@ -165,6 +165,7 @@ pub fn run_group(config: &Config, options: RunOptions) -> Result<GroupSummary, R
     config.validate()?;
     let seeds = config.group_seeds()?.ok_or_else(|| ConfigError("not a seed group: set experiment.seeds=[0,1,2] or experiment.n_seeds=3".into()))?;
     let group = GroupDir::create_unique(&config.experiment.runs_dir, &config.experiment.name)?;
+    let (batched, parallel) = execution(config, seeds.len());
     let info = GroupInfo {
         kind: "seed_group".into(),
         name: group.name(),
@@ -177,8 +178,8 @@ pub fn run_group(config: &Config, options: RunOptions) -> Result<GroupSummary, R
         started_at_unix_secs: unix_now_secs(),
         finished_at_unix_secs: None,
         wall_secs: None,
-        parallel: if batches(config, seeds.len()) { seed_batches(config, seeds.len()) } else { parallel_seeds(seeds.len()) },
-        batched: batches(config, seeds.len()),
+        parallel,
+        batched,
         seed_runs: seeds.iter().map(|&s| SeedEntry { seed: s, dir: GroupDir::seed_name(s), status: RunStatus::Running, final_score: None, error: None }).collect(),
         final_score: None,
     };
@@ -215,8 +216,7 @@ pub fn resume_group(dir: &Path, options: RunOptions) -> Result<GroupSummary, Run
     send_notes(&options, notes);
     info.status = GroupStatus::Running;
     info.finished_at_unix_secs = None;
-    info.batched = batches(&info.config, jobs.len());
-    info.parallel = if info.batched { seed_batches(&info.config, jobs.len()) } else { parallel_seeds(jobs.len()) };
+    (info.batched, info.parallel) = execution(&info.config, jobs.len());
     let wall0 = info.wall_secs.unwrap_or(0.0);
     info.write(&group)?;
     execute(group, info, jobs, options, wall0)

@@ -54,7 +54,6 @@ pub fn plan(spec: &SweepSpec, ids: &[usize]) -> Plan {
     // Trials by batch key, in order of first appearance.
     let mut classes: Vec<(crate::config::Config, bool, Vec<usize>)> = Vec::new();
     let mut units = Vec::new();
-    let mut gpu_probe: Vec<(crate::config::DeviceChoice, bool)> = Vec::new();
     for &id in ids {
         let mut args = spec.base_args.clone();
         args.extend(spec.trials[id].iter().map(|(k, v)| format!("{k}={v}")));
@@ -62,15 +61,7 @@ pub fn plan(spec: &SweepSpec, ids: &[usize]) -> Plan {
             units.push(vec![id]);
             continue;
         };
-        let device = config.experiment.device;
-        let on_gpu = match gpu_probe.iter().find(|(d, _)| *d == device) {
-            Some(&(_, g)) => g,
-            None => {
-                let g = crate::algos::device::trains_on_gpu(device);
-                gpu_probe.push((device, g));
-                g
-            }
-        };
+        let on_gpu = crate::algos::device::trains_on_gpu(config.experiment.device);
         let key = config.batch_key();
         match classes.iter_mut().find(|(k, _, _)| *k == key) {
             Some((_, _, members)) => members.push(id),

@@ -114,15 +114,7 @@ impl SweepSettings {
                     _ => return Err(format!("sweep.launcher: '{value}' is not local or slurm")),
                 }
             }
-            "sweep.batch_trials" => {
-                use crate::config::BatchSeeds;
-                self.batch_trials = match value.to_ascii_lowercase().as_str() {
-                    "auto" => BatchSeeds::Auto,
-                    "true" => BatchSeeds::On,
-                    "false" => BatchSeeds::Off,
-                    _ => return Err(format!("sweep.batch_trials: '{value}' is not true, false or auto")),
-                }
-            }
+            "sweep.batch_trials" => self.batch_trials = value.parse().map_err(|()| format!("sweep.batch_trials: '{value}' is not true, false or auto"))?,
             k if k.starts_with("sweep.slurm.") => self.slurm.set(&k["sweep.slurm.".len()..], value)?,
             _ => return Err(format!("unknown sweep key '{key}': valid keys are sweep.workers, sweep.seeds, sweep.objective, sweep.pruner, sweep.launcher, sweep.batch_trials, sweep.slurm.*")),
         }
