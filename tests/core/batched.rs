@@ -24,6 +24,18 @@ fn final_weights(run: &Path) -> Vec<(String, Vec<u32>)> {
     model.networks.iter().map(|(n, w)| (n.clone(), w.layers.iter().flat_map(|l| l.weight.iter().chain(&l.bias)).map(|v| v.to_bits()).collect())).collect()
 }
 
+/// `batched` (what it is: `what`) and `alone` logged the same deterministic
+/// metrics and ended with the same weights, bit for bit.
+fn assert_same_run(batched: &Path, alone: &Path, what: &str) {
+    let (a, b) = (deterministic_metrics(batched), deterministic_metrics(alone));
+    assert!(a.len() > 10, "too few metrics to compare: {}", a.len());
+    for (x, y) in a.iter().zip(&b) {
+        assert_eq!(x, y, "{what} differs from it alone (metric at step {})", x.0);
+    }
+    assert_eq!(a.len(), b.len());
+    assert_eq!(final_weights(batched), final_weights(alone), "final weights differ");
+}
+
 fn small(mut config: Config, dir: &Path, name: &str) -> Config {
     config.experiment.runs_dir = dir.to_path_buf();
     config.experiment.name = name.into();
@@ -48,13 +60,7 @@ fn check_batch_equals_alone(config: Config, dir: &Path, first: u64) {
     let single = run_experiment(&alone).unwrap();
 
     let in_batch = dir.join("group").join(format!("seed_{}", first + 1));
-    let (a, b) = (deterministic_metrics(&in_batch), deterministic_metrics(&single.run_dir.root));
-    assert!(a.len() > 10, "too few metrics to compare: {}", a.len());
-    for (x, y) in a.iter().zip(&b) {
-        assert_eq!(x, y, "seed {} in a batch of 3 differs from it alone (metric at step {})", first + 1, x.0);
-    }
-    assert_eq!(a.len(), b.len());
-    assert_eq!(final_weights(&in_batch), final_weights(&single.run_dir.root), "final weights differ");
+    assert_same_run(&in_batch, &single.run_dir.root, &format!("seed {} in a batch of 3", first + 1));
     // Its newest checkpoint is a one-agent checkpoint, the same as alone.
     let (ca, cb) = (RunDir::at(&in_batch).checkpoints(), single.run_dir.checkpoints());
     assert_eq!(ca.len(), cb.len());
@@ -133,13 +139,7 @@ fn check_trials_batch_equals_alone(configs: Vec<Config>, dir: &Path) {
     assert_eq!(batch.apart, None, "the trials train as one batch");
     let roots: Vec<std::path::PathBuf> = batch.results.into_iter().map(|r| r.unwrap().run_dir.root).collect();
     let alone = run_experiment(&small(configs[1].clone(), dir, "alone")).unwrap().run_dir.root;
-    let (a, b) = (deterministic_metrics(&roots[1]), deterministic_metrics(&alone));
-    assert!(a.len() > 10, "too few metrics to compare: {}", a.len());
-    for (x, y) in a.iter().zip(&b) {
-        assert_eq!(x, y, "trial 1 in a batch differs from it alone (metric at step {})", x.0);
-    }
-    assert_eq!(a.len(), b.len());
-    assert_eq!(final_weights(&roots[1]), final_weights(&alone), "final weights differ");
+    assert_same_run(&roots[1], &alone, "trial 1 in a batch");
     // Each trial trained with its own hyperparameters.
     let lr_of = |run: &Path| read_metrics(&run.join("logs/metrics.csv")).unwrap().into_iter().find(|r| r.metric == "train/learning_rate").map(|r| r.value);
     let lrs: Vec<Option<f64>> = roots.iter().map(|r| lr_of(r)).collect();
