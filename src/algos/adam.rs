@@ -46,11 +46,11 @@ impl AdamOptimizer {
     /// One update of every parameter of `module` that has a gradient; `lr`
     /// per agent (axis 0 of every parameter).
     pub fn step<M: Module>(&mut self, lr: &PerAgent, module: M, mut grads: GradientsParams) -> M {
-        module.map(&mut Stepper { opt: self, grads: &mut grads, lr })
+        module.map(&mut Stepper { opt: self, grads: &mut grads, lr, lr_values: None })
     }
 
     /// burn's `Adam::step` (its `AdaptiveMomentum::transform`, then `tensor - lr * update`).
-    fn update<const D: usize>(&self, lr: &PerAgent, tensor: Tensor<D>, grad: Tensor<D>, state: Option<AdamState<D>>) -> (Tensor<D>, AdamState<D>) {
+    fn update<const D: usize>(&self, lr: &PerAgent, lr_values: &mut Option<Tensor<1>>, tensor: Tensor<D>, grad: Tensor<D>, state: Option<AdamState<D>>) -> (Tensor<D>, AdamState<D>) {
         let (b1, b2) = (self.beta_1, self.beta_2);
         let momentum = match state {
             Some(s) => {
@@ -66,7 +66,7 @@ impl AdamOptimizer {
         let bias_correction2_sqrt = (1.0 - b2.powi(time)).sqrt();
         let combined_factor = bias_correction2_sqrt / (1.0 - b1.powi(time));
         let update = momentum.moment_1.clone().mul_scalar(combined_factor).div(momentum.moment_2.clone().sqrt().add_scalar(self.epsilon * bias_correction2_sqrt));
-        (tensor - lr.mul(update), AdamState::new(momentum))
+        (tensor - lr.mul_reusing(update, lr_values), AdamState::new(momentum))
     }
 
     /// The moments on the host, ordered by parameter id (a device sync).
@@ -132,6 +132,8 @@ struct Stepper<'a> {
     opt: &'a mut AdamOptimizer,
     grads: &'a mut GradientsParams,
     lr: &'a PerAgent,
+    /// Per-agent rates, uploaded once per step for all parameters.
+    lr_values: Option<Tensor<1>>,
 }
 
 impl ModuleMapper for Stepper<'_> {
@@ -140,7 +142,7 @@ impl ModuleMapper for Stepper<'_> {
         let Some(grad) = self.grads.remove::<D>(id) else { return Param::from_mapped_value(id, tensor, mapper) };
         let (require_grad, checkpointing) = (tensor.is_require_grad(), tensor.gradient_checkpointing_strategy());
         let state = self.opt.states.remove(&id.val()).and_then(|s| s.downcast::<AdamState<D>>().ok()).map(|s| *s);
-        let (updated, state) = self.opt.update(self.lr, tensor.inner(), grad, state);
+        let (updated, state) = self.opt.update(self.lr, &mut self.lr_values, tensor.inner(), grad, state);
         self.opt.states.insert(id.val(), Box::new(state));
         let mut lifted = Tensor::from_inner(updated);
         if let Some(strategy) = checkpointing {
@@ -172,22 +174,24 @@ mod tests {
         for step in 0..5u32 {
             let g = t(values(step + 7));
             let (na, s) = burn_adam.step(3e-3, a, g.clone(), sa);
-            let (nb, s2) = ours.update(&PerAgent::Same(3e-3), b, g, sb);
+            let (nb, s2) = ours.update(&PerAgent::Same(3e-3), &mut None, b, g, sb);
             a = na;
             b = nb;
             sa = s;
             sb = Some(s2);
         }
-        assert_eq!(a.into_data().to_vec::<f32>().unwrap(), b.into_data().to_vec::<f32>().unwrap());
+        assert_eq!(a.into_data().try_to_vec::<f32>().expect("f32 data"), b.into_data().try_to_vec::<f32>().expect("f32 data"));
 
         // Two agents at different rates: each slice is burn's at that rate.
         let lrs = [1e-3, 7e-4];
         let mut stacked = t(values(2));
         let mut state = None;
+        // The rates' upload is reused from step to step, as it is across one step's parameters.
+        let mut lr_values = None;
         let mut alone: Vec<(Tensor<3>, Option<AdamState<3>>)> = (0..2).map(|k| (t(values(2)).slice([k..k + 1]), None)).collect();
         for step in 0..4u32 {
             let g = t(values(step + 11));
-            let (n, s) = ours.update(&PerAgent::Each(lrs.to_vec()), stacked, g.clone(), state);
+            let (n, s) = ours.update(&PerAgent::Each(lrs.to_vec()), &mut lr_values, stacked, g.clone(), state);
             stacked = n;
             state = Some(s);
             for (k, (p, st)) in alone.iter_mut().enumerate() {
@@ -197,7 +201,7 @@ mod tests {
             }
         }
         for (k, (p, _)) in alone.into_iter().enumerate() {
-            assert_eq!(stacked.clone().slice([k..k + 1]).into_data().to_vec::<f32>().unwrap(), p.into_data().to_vec::<f32>().unwrap(), "agent {k}");
+            assert_eq!(stacked.clone().slice([k..k + 1]).into_data().try_to_vec::<f32>().expect("f32 data"), p.into_data().try_to_vec::<f32>().expect("f32 data"), "agent {k}");
         }
     }
 }

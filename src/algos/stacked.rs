@@ -183,6 +183,21 @@ impl PerAgent {
         }
     }
 
+    /// `x * value` as [`PerAgent::mul`], the per-agent values uploaded once
+    /// into `values` and reused by every later call (a reshape, no copy): one
+    /// upload per optimizer step instead of one per parameter.
+    pub fn mul_reusing<const D: usize>(&self, x: Tensor<D>, values: &mut Option<Tensor<1>>) -> Tensor<D> {
+        match self {
+            PerAgent::Same(v) => x.mul_scalar(*v),
+            PerAgent::Each(v) => {
+                let column = values.get_or_insert_with(|| Self::column::<1>(v, |x| x, 1, &x.device())).clone();
+                let mut shape = [1usize; D];
+                shape[0] = v.len();
+                x * column.reshape(shape)
+            }
+        }
+    }
+
     /// `[S, n]` `x` clamped to `[1 - value, 1 + value]` per agent (PPO's ratio clipping).
     pub fn clamp_around_one(&self, x: Tensor<2>) -> Tensor<2> {
         match self {

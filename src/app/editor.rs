@@ -189,7 +189,7 @@ pub fn editor_ui(ui: &mut Ui, config: &mut Config, buf: &mut EditorBuffers, pres
             let device_text = |d: DeviceChoice| match d {
                 DeviceChoice::Cpu => format!("cpu ({} threads)", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)),
                 DeviceChoice::Gpu => format!("gpu: {gpu}"),
-                DeviceChoice::Auto => "auto (GPU if a real one answers)".to_string(),
+                DeviceChoice::Auto => "auto (GPU where measured faster)".to_string(),
             };
             ComboBox::from_id_salt("device").selected_text(device_text(e.device)).width(220.0).show_ui(ui, |ui| {
                 for d in [DeviceChoice::Cpu, DeviceChoice::Gpu, DeviceChoice::Auto] {

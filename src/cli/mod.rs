@@ -346,6 +346,9 @@ fn run_batch_file(file: &Path, stop: &Arc<AtomicBool>) -> i32 {
         .collect();
     eprintln!("training {} trials as one batch", configs.len());
     let outcome = runner::batch::train_runs(&configs, &options);
+    if let Some(note) = &outcome.device_note {
+        eprintln!("{note}");
+    }
     if let Some(why) = &outcome.apart {
         eprintln!("note: the trials trained one after another, not batched: {why}");
     }

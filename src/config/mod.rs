@@ -153,7 +153,8 @@ pub struct ExperimentConfig {
     pub n_eval_episodes: usize,
     /// Where run directories are created. Default "runs".
     pub runs_dir: PathBuf,
-    /// cpu (burn flex backend), gpu (burn wgpu backend) or auto. Default cpu.
+    /// cpu (burn flex backend), gpu (burn wgpu backend) or auto (with a real
+    /// GPU present, a short trial run of the batch on both picks the faster). Default cpu.
     pub device: DeviceChoice,
     /// Episodes of the best model recorded into videos/evaluation.mp4 and
     /// logs/eval_episodes.jsonl at the end of training; 0 skips both. Default 1.

@@ -69,6 +69,8 @@ pub struct BatchOutcome {
     pub results: Vec<Result<RunSummary, RunError>>,
     /// Why the runs trained one after another instead of as one batch, if they did.
     pub apart: Option<String>,
+    /// What `experiment.device=auto` measured for the batch, if it measured.
+    pub device_note: Option<String>,
 }
 
 /// Trains new runs of `configs` as one batch (sweep trials whose configs share
@@ -77,9 +79,23 @@ pub struct BatchOutcome {
 pub fn train_runs(configs: &[Config], options: &[RunOptions]) -> BatchOutcome {
     if configs.len() != options.len() {
         let why = format!("{} configs for {} run options", configs.len(), options.len());
-        return BatchOutcome { results: configs.iter().map(|_| Err(RunError::Training(why.clone()))).collect(), apart: Some(why) };
+        return BatchOutcome { results: configs.iter().map(|_| Err(RunError::Training(why.clone()))).collect(), apart: Some(why), device_note: None };
     }
     let _fp = crate::fpmode::FlushDenormals::enter();
+    // `auto` decided once for the whole batch (one batch on either device).
+    let mut configs = configs.to_vec();
+    let mut device_note = None;
+    if let Some(first) = configs.first() {
+        let whole = super::device_choice::Layout { per_batch: configs.len(), rounds: 1 };
+        let choice = super::device_choice::for_batch(first, configs.len(), whole, whole);
+        if let (Some(message), Some(tx)) = (choice.note.clone(), options.first().and_then(|o| o.events.as_ref())) {
+            let _ = tx.send(RunEvent::Note { message });
+        }
+        device_note = choice.note;
+        for c in configs.iter_mut().filter(|c| c.experiment.device == crate::config::DeviceChoice::Auto) {
+            c.experiment.device = choice.device;
+        }
+    }
     let mut results: Vec<Option<Result<RunSummary, RunError>>> = (0..configs.len()).map(|_| None).collect();
     let (mut begun, mut index) = (Vec::new(), Vec::new());
     for (i, (config, opts)) in configs.iter().zip(options).enumerate() {
@@ -100,7 +116,7 @@ pub fn train_runs(configs: &[Config], options: &[RunOptions]) -> BatchOutcome {
     for (r, i) in trained.into_iter().zip(index) {
         results[i] = Some(r);
     }
-    BatchOutcome { results: results.into_iter().map(|r| r.unwrap_or_else(|| Err(RunError::Training("not trained".into())))).collect(), apart }
+    BatchOutcome { results: results.into_iter().map(|r| r.unwrap_or_else(|| Err(RunError::Training("not trained".into())))).collect(), apart, device_note }
 }
 
 /// Trains a seed group's `jobs` as one batch on this thread; returns the seeds that failed, with why.

@@ -124,17 +124,36 @@ pub fn parallel_seeds(n_seeds: usize) -> usize {
     budget.min(n_seeds).max(1)
 }
 
-/// How `n_seeds` seeds of `config` execute: (batched, parallel). Batched
-/// (experiment.batch_seeds on the device the seeds will get): `parallel`
-/// batches at once, one on a GPU (where one big batch pays most), one per core
-/// of the budget on the CPU (each batch steps its envs on its own thread).
-/// Else `parallel` threads of one seed each.
-fn execution(config: &Config, n_seeds: usize) -> (bool, usize) {
-    let on_gpu = crate::algos::device::trains_on_gpu(config.experiment.device);
-    match config.experiment.batch_seeds.batches(n_seeds, on_gpu, &config.algorithm) {
-        true if on_gpu => (true, 1),
-        batched => (batched, parallel_seeds(n_seeds)),
-    }
+/// How a group's seeds execute.
+pub(crate) struct Execution {
+    /// One computation per batch of seeds, else one thread per seed.
+    batched: bool,
+    /// Batches (or one-seed threads) at once.
+    parallel: usize,
+    /// `Cpu` or `Gpu`: `experiment.device=auto` measured for this group.
+    device: crate::config::DeviceChoice,
+    note: Option<String>,
+}
+
+/// How `n_seeds` seeds of `config` execute. Batched (experiment.batch_seeds
+/// on the device they get): `parallel` batches at once, one on a GPU (where
+/// one big batch pays most), one per core of the budget on the CPU (each
+/// batch steps its envs on its own thread). Else `parallel` threads of one
+/// seed each. `auto` times both devices as they would lay the seeds out.
+fn execution(config: &Config, n_seeds: usize) -> Execution {
+    use super::device_choice::{for_batch, Layout};
+    use crate::config::DeviceChoice;
+    let parallel = parallel_seeds(n_seeds);
+    let rounds = n_seeds.div_ceil(parallel);
+    let layout = |on_gpu: bool| match config.experiment.batch_seeds.batches(n_seeds, on_gpu, &config.algorithm) {
+        true if on_gpu => Layout { per_batch: n_seeds, rounds: 1 },
+        true => Layout { per_batch: rounds, rounds: 1 },
+        false => Layout { per_batch: 1, rounds },
+    };
+    let choice = for_batch(config, n_seeds, layout(true), layout(false));
+    let on_gpu = choice.device == DeviceChoice::Gpu;
+    let batched = config.experiment.batch_seeds.batches(n_seeds, on_gpu, &config.algorithm);
+    Execution { batched, parallel: if batched && on_gpu { 1 } else { parallel }, device: choice.device, note: choice.note }
 }
 
 /// Seed `seed`'s config: the group's with one seed, written into the group directory.
@@ -165,7 +184,8 @@ pub fn run_group(config: &Config, options: RunOptions) -> Result<GroupSummary, R
     config.validate()?;
     let seeds = config.group_seeds()?.ok_or_else(|| ConfigError("not a seed group: set experiment.seeds=[0,1,2] or experiment.n_seeds=3".into()))?;
     let group = GroupDir::create_unique(&config.experiment.runs_dir, &config.experiment.name)?;
-    let (batched, parallel) = execution(config, seeds.len());
+    let exec = execution(config, seeds.len());
+    let (batched, parallel) = (exec.batched, exec.parallel);
     let info = GroupInfo {
         kind: "seed_group".into(),
         name: group.name(),
@@ -185,7 +205,8 @@ pub fn run_group(config: &Config, options: RunOptions) -> Result<GroupSummary, R
     };
     info.write(&group)?;
     let jobs = seeds.iter().map(|&s| (s, SeedJob::New(Box::new(seed_config(config, &group, s))))).collect();
-    execute(group, info, jobs, options, 0.0)
+    send_notes(&options, exec.note.into_iter().collect());
+    execute(group, info, with_device(jobs, exec.device), options, 0.0)
 }
 
 /// Continues a stopped or interrupted group: completed seeds are kept, stopped
@@ -216,10 +237,27 @@ pub fn resume_group(dir: &Path, options: RunOptions) -> Result<GroupSummary, Run
     send_notes(&options, notes);
     info.status = GroupStatus::Running;
     info.finished_at_unix_secs = None;
-    (info.batched, info.parallel) = execution(&info.config, jobs.len());
+    let exec = execution(&info.config, jobs.len());
+    (info.batched, info.parallel) = (exec.batched, exec.parallel);
+    send_notes(&options, exec.note.into_iter().collect());
     let wall0 = info.wall_secs.unwrap_or(0.0);
     info.write(&group)?;
-    execute(group, info, jobs, options, wall0)
+    execute(group, info, with_device(jobs, exec.device), options, wall0)
+}
+
+/// New seeds' configs set to the device chosen for their group (`auto`
+/// resolved once for the batch, not per seed); resumed seeds keep the device
+/// their config.yaml names.
+fn with_device(jobs: Vec<(u64, SeedJob)>, device: crate::config::DeviceChoice) -> Vec<(u64, SeedJob)> {
+    jobs.into_iter()
+        .map(|(seed, job)| match job {
+            SeedJob::New(mut c) => {
+                c.experiment.device = device;
+                (seed, SeedJob::New(c))
+            }
+            resume => (seed, resume),
+        })
+        .collect()
 }
 
 /// Trains `jobs` (in `info.parallel` batches at once, or `info.parallel` threads

@@ -6,6 +6,7 @@
 pub mod batch;
 pub mod callbacks;
 pub mod checkpoint;
+pub mod device_choice;
 pub mod eval;
 pub mod external;
 pub mod group;
@@ -351,7 +352,12 @@ struct Prepared {
 
 impl Prepared {
     fn new(config: &Config, ckpt: Option<&Checkpoint>) -> Result<Self, RunError> {
-        let device = device::resolve(config.experiment.device).map_err(RunError::Device)?;
+        // A run on its own is a batch of one; a batched run's device was chosen for its batch.
+        let choice = device_choice::for_batch(config, 1, device_choice::Layout::ALONE, device_choice::Layout::ALONE);
+        let mut device = device::resolve(choice.device).map_err(RunError::Device)?;
+        if choice.note.is_some() {
+            device.note = choice.note;
+        }
         let env_cfg = &config.env;
         let envs: Vec<Box<dyn Env>> = (0..env_cfg.n_envs).map(|_| make_env(env_cfg)).collect::<Result<_, _>>()?;
         let mut venv = VecEnv::new(envs);

@@ -4,6 +4,7 @@ mod batched;
 mod crash;
 mod fpmode;
 mod groups;
+mod gpu;
 mod gui;
 mod gym_parity;
 mod hostile;
