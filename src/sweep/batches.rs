@@ -51,36 +51,51 @@ pub fn plan(spec: &SweepSpec, ids: &[usize]) -> Plan {
     if s.pruner && s.batch_trials == BatchSeeds::Auto {
         return alone(Some("sweep.pruner=median compares with finished trials, and a batch's trials finish together (sweep.batch_trials=true batches anyway)"));
     }
-    // Trials by batch key, in order of first appearance.
+    let configs: Vec<Option<crate::config::Config>> = ids
+        .iter()
+        .map(|&id| {
+            let mut args = spec.base_args.clone();
+            args.extend(spec.trials[id].iter().map(|(k, v)| format!("{k}={v}")));
+            config_from_args(&args).ok()
+        })
+        .collect();
+    let units = group(&configs, s.batch_trials, s.workers).into_iter().map(|u| u.into_iter().map(|i| ids[i]).collect()).collect();
+    Plan { units, why_not: None }
+}
+
+/// Indices of `configs` that train together (`mode`: `sweep.batch_trials`),
+/// in order of their first member: configs of one `Config::batch_key`, all of
+/// them in one batch on a GPU, split into `workers` batches on the CPU (one
+/// per worker); a config that is `None` (did not parse) or a seed group
+/// (which batches its own seeds) alone.
+pub fn group(configs: &[Option<crate::config::Config>], mode: BatchSeeds, workers: usize) -> Vec<Vec<usize>> {
     let mut classes: Vec<(crate::config::Config, bool, Vec<usize>)> = Vec::new();
     let mut units = Vec::new();
-    for &id in ids {
-        let mut args = spec.base_args.clone();
-        args.extend(spec.trials[id].iter().map(|(k, v)| format!("{k}={v}")));
-        let Ok(config) = config_from_args(&args) else {
-            units.push(vec![id]);
+    for (i, config) in configs.iter().enumerate() {
+        let Some(config) = config.as_ref().filter(|c| mode != BatchSeeds::Off && matches!(c.group_seeds(), Ok(None))) else {
+            units.push(vec![i]);
             continue;
         };
         let on_gpu = crate::algos::device::trains_on_gpu(config.experiment.device);
         let key = config.batch_key();
         match classes.iter_mut().find(|(k, _, _)| *k == key) {
-            Some((_, _, members)) => members.push(id),
-            None => classes.push((key, on_gpu, vec![id])),
+            Some((_, _, members)) => members.push(i),
+            None => classes.push((key, on_gpu, vec![i])),
         }
     }
     for (key, on_gpu, members) in classes {
-        if !s.batch_trials.batches(members.len(), on_gpu, &key.algorithm) {
-            units.extend(members.into_iter().map(|id| vec![id]));
+        if !mode.batches(members.len(), on_gpu, &key.algorithm) {
+            units.extend(members.into_iter().map(|i| vec![i]));
         } else if on_gpu {
             units.push(members);
         } else {
-            let chunks = s.workers.clamp(1, members.len());
+            let chunks = workers.clamp(1, members.len());
             let size = members.len().div_ceil(chunks);
             units.extend(members.chunks(size).map(|c| c.to_vec()));
         }
     }
     units.sort_by_key(|u| u.first().copied());
-    Plan { units, why_not: None }
+    units
 }
 
 /// `rl-research run --batch FILE`: the trials' `run` arguments.

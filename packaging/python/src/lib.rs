@@ -120,6 +120,93 @@ fn run_experiment(py: Python<'_>, base_path: Option<PathBuf>, pairs: Vec<(String
     .to_string())
 }
 
+/// Trains several runs (`items`: base file, pairs, command line each): those
+/// whose configs differ only in scalar hyperparameters (`Config::batch_key`)
+/// as one batch, as a sweep with `sweep.batch_trials=batch` trains its trials
+/// (`workers` batches on the CPU), the rest one by one. Every config is
+/// checked before any trains. Returns one summary (JSON) per item, in order,
+/// `{"error": ...}` for a run that failed, and the units that trained
+/// together. Ctrl-C stops gracefully, as in `run_experiment`.
+#[pyfunction]
+#[pyo3(signature = (items, batch, workers, verbose=true))]
+fn run_experiments(py: Python<'_>, items: Vec<(Option<PathBuf>, Vec<(String, String)>, String)>, batch: &str, workers: usize, verbose: bool) -> PyResult<(Vec<String>, Vec<Vec<usize>>)> {
+    let mode: rl_research::config::BatchSeeds = batch.parse().map_err(|()| ConfigError::new_err(format!("batch_trials must be auto, true or false, got {batch:?}")))?;
+    let mut configs = Vec::new();
+    let mut commands = Vec::new();
+    for (i, (base, pairs, command)) in items.into_iter().enumerate() {
+        let config = build_config(base, pairs).map_err(|e| ConfigError::new_err(format!("trial {i}: {e}")))?;
+        config.validate().map_err(|e| ConfigError::new_err(format!("trial {i}: {e}")))?;
+        configs.push(config);
+        commands.push(command);
+    }
+    let units = rl_research::sweep::batches::group(&configs.iter().cloned().map(Some).collect::<Vec<_>>(), mode, workers.max(1));
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    let (stop2, units2) = (stop.clone(), units.clone());
+    let trainer = std::thread::spawn(move || {
+        let mut out: Vec<serde_json::Value> = vec![serde_json::Value::Null; configs.len()];
+        for unit in &units2 {
+            if stop2.load(Ordering::SeqCst) {
+                break;
+            }
+            let options = |i: usize, events| RunOptions { command_line: Some(commands[i].clone()), stop: stop2.clone(), events, ..RunOptions::default() };
+            if let [i] = unit[..] {
+                let (tx, rx) = std::sync::mpsc::channel();
+                let printer = verbose.then(|| std::thread::spawn(move || rl_research::cli::progress::print_events(rx)));
+                let result = runner::group::train(&configs[i], options(i, verbose.then_some(tx)));
+                if let Some(p) = printer {
+                    let _ = p.join();
+                }
+                out[i] = match result {
+                    Ok(Trained::Run(s)) => summary_json(&s),
+                    Ok(Trained::Group(g)) => group_json(&g),
+                    Err(e) => serde_json::json!({ "error": e.to_string() }),
+                };
+                continue;
+            }
+            if verbose {
+                eprintln!("training trials {} as one batch", unit.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(", "));
+            }
+            let batch_configs: Vec<Config> = unit.iter().map(|&i| configs[i].clone()).collect();
+            let batch_options: Vec<RunOptions> = unit.iter().map(|&i| options(i, None)).collect();
+            let outcome = runner::batch::train_runs(&batch_configs, &batch_options);
+            if let (Some(note), true) = (&outcome.device_note, verbose) {
+                eprintln!("{note}");
+            }
+            if let (Some(why), true) = (&outcome.apart, verbose) {
+                eprintln!("note: these trials trained one after another, not batched: {why}");
+            }
+            for (&i, r) in unit.iter().zip(outcome.results) {
+                out[i] = match r {
+                    Ok(s) => summary_json(&s),
+                    Err(e) => serde_json::json!({ "error": e.to_string() }),
+                };
+            }
+        }
+        let _ = done_tx.send(out);
+    });
+    let done_rx = Mutex::new(done_rx);
+    let mut interrupted = false;
+    let out = loop {
+        match py.detach(|| done_rx.lock().map_err(|_| std::sync::mpsc::RecvTimeoutError::Disconnected)?.recv_timeout(Duration::from_millis(100))) {
+            Ok(r) => break r,
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                if py.check_signals().is_err() && !interrupted {
+                    interrupted = true;
+                    stop.store(true, Ordering::SeqCst);
+                    eprintln!("\nKeyboardInterrupt: stopping after this step (the runs are saved and can be resumed)...");
+                }
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return Err(RunFailed::new_err("the training thread panicked")),
+        }
+    };
+    let _ = trainer.join();
+    if interrupted {
+        return Err(PyKeyboardInterrupt::new_err("the search stopped; its runs are saved (resume one: rl-research run --resume runs/<name>)"));
+    }
+    Ok((out.into_iter().map(|v| v.to_string()).collect(), units))
+}
+
 /// A seed group's summary for `rl_research.GroupSummary`.
 fn group_json(g: &runner::group::GroupSummary) -> serde_json::Value {
     serde_json::json!({
@@ -468,6 +555,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("ENV_IDS", rl_research::config::ENV_IDS.to_vec())?;
     m.add_function(wrap_pyfunction!(resolve_config, m)?)?;
     m.add_function(wrap_pyfunction!(run_experiment, m)?)?;
+    m.add_function(wrap_pyfunction!(run_experiments, m)?)?;
     m.add_function(wrap_pyfunction!(cli_main, m)?)?;
     m.add_class::<LoggedRun>()?;
     m.add_class::<EnvCore>()?;

@@ -269,3 +269,21 @@ def test_run_experiment_with_seeds_returns_the_group(in_tmp):
     assert last["metric"] == "final_score" and abs(float(last["iqm"]) - float(g)) < 1e-9
     group = json.loads((g.run_dir / "group.json").read_text())
     assert group["kind"] == "seed_group" and group["status"] == "completed"
+
+
+def test_random_search_batches_compatible_trials_with_the_results_of_one_by_one(in_tmp):
+    from rl_research.utils.search import choice, random_search
+
+    space = {"learning_rate": choice([1e-3, 3e-4, 1e-4]), "gamma": choice([0.98, 0.99])}
+    base = {**SHORT, "experiment.total_timesteps": 1024, "experiment.eval_freq": 512}
+    random_search(space, n_trials=4, base_config={**base, "experiment.runs_dir": "batched"}, seed=1, verbose=False, batch_trials=True)
+    batched = list(random_search.last_results)
+    # Only scalars differ: the four trials trained as one batch, each its own run.
+    assert random_search.last_batches == [[0, 1, 2, 3]], random_search.last_batches
+    assert sorted(p.name for p in (in_tmp / "batched").iterdir()) == [f"search_trial_{i}" for i in range(4)]
+    random_search(space, n_trials=4, base_config={**base, "experiment.runs_dir": "apart"}, seed=1, verbose=False, batch_trials=False)
+    assert random_search.last_batches == []
+    # A batch changes only the computation: the same samples and the same objectives, exactly.
+    assert random_search.last_results == batched
+    with pytest.raises(ValueError, match="batch_trials must be 'auto', True or False"):
+        random_search(space, n_trials=2, batch_trials="maybe")
