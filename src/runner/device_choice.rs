@@ -46,12 +46,9 @@ pub fn for_batch(config: &Config, n_agents: usize, gpu: Layout, cpu: Layout) -> 
     if choice != DeviceChoice::Auto {
         return Choice { device: choice, note: None };
     }
-    let gpu_name = match device::probe_gpu() {
-        Ok((_, name, physical)) if physical || std::env::var_os(SOFTWARE_GPU_VAR).is_some() => name,
-        _ => {
-            let note = device::resolve(DeviceChoice::Auto).ok().and_then(|d| d.note);
-            return Choice { device: DeviceChoice::Cpu, note };
-        }
+    let gpu_name = match gpu_candidate() {
+        Ok(name) => name.clone(),
+        Err(note) => return Choice { device: DeviceChoice::Cpu, note: note.clone() },
     };
     static MEASURED: Mutex<Option<HashMap<String, Choice>>> = Mutex::new(None);
     let key = format!("{}|{n_agents}|{gpu:?}|{cpu:?}", serde_json::to_string(&config.batch_key()).unwrap_or_default());
@@ -63,6 +60,17 @@ pub fn for_batch(config: &Config, n_agents: usize, gpu: Layout, cpu: Layout) -> 
         m.get_or_insert_with(HashMap::new).insert(key, made.clone());
     }
     made
+}
+
+/// The GPU auto may measure, or why there is none (as `resolve(Auto)` words
+/// it): asked once per process, since opening an adapter is slow and its
+/// answer does not change (every run with `auto` asks).
+fn gpu_candidate() -> &'static Result<String, Option<String>> {
+    static CANDIDATE: std::sync::OnceLock<Result<String, Option<String>>> = std::sync::OnceLock::new();
+    CANDIDATE.get_or_init(|| match device::probe_gpu() {
+        Ok((_, name, physical)) if physical || std::env::var_os(SOFTWARE_GPU_VAR).is_some() => Ok(name),
+        _ => Err(device::resolve(DeviceChoice::Auto).ok().and_then(|d| d.note)),
+    })
 }
 
 /// Agents a CPU batch is measured with: a batch's CPU cost grows linearly in

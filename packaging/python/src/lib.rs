@@ -14,8 +14,8 @@ use rl_research::envs::{make_env, Env, VecEnv};
 use rl_research::runner::{self, external::ExternalRun, group::Trained, RunError, RunOptions};
 use rl_research::runs::{RunStatus, SavedModel};
 use std::path::PathBuf;
-use std::sync::atomic::Ordering;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// As in the `rl-research` binary: training allocates per tensor op, and the
@@ -77,27 +77,9 @@ fn run_experiment(py: Python<'_>, base_path: Option<PathBuf>, pairs: Vec<(String
     let options = RunOptions { command_line, events: verbose.then_some(tx), ..RunOptions::default() };
     let stop = options.stop.clone();
     let printer = verbose.then(|| std::thread::spawn(move || rl_research::cli::progress::print_events(rx)));
-    let (done_tx, done_rx) = std::sync::mpsc::channel();
     // A seed group (experiment.seeds / n_seeds) trains all its seeds and reports the group.
-    let trainer = std::thread::spawn(move || {
-        let _ = done_tx.send(runner::group::train(&config, options));
-    });
-    let mut interrupted = false;
-    let done_rx = Mutex::new(done_rx); // Sync, for the detached wait
-    let result = loop {
-        match py.detach(|| done_rx.lock().map_err(|_| std::sync::mpsc::RecvTimeoutError::Disconnected)?.recv_timeout(Duration::from_millis(100))) {
-            Ok(r) => break r,
-            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
-                if py.check_signals().is_err() && !interrupted {
-                    interrupted = true;
-                    stop.store(true, Ordering::SeqCst);
-                    eprintln!("\nKeyboardInterrupt: stopping after this step (the run is saved and can be resumed)...");
-                }
-            }
-            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break Err(RunError::Training("the training thread panicked".into())),
-        }
-    };
-    let _ = trainer.join();
+    let (result, interrupted) = train_watching_ctrl_c(py, &stop, "the run is", move || runner::group::train(&config, options));
+    let result = result.unwrap_or_else(|| Err(RunError::Training("the training thread panicked".into())));
     if let Some(p) = printer {
         let _ = py.detach(|| p.join());
     }
@@ -120,6 +102,34 @@ fn run_experiment(py: Python<'_>, base_path: Option<PathBuf>, pairs: Vec<(String
     .to_string())
 }
 
+/// Runs `work` on a thread of its own with the GIL released, watching for
+/// Ctrl-C: the first one sets `stop` (training stops gracefully after its
+/// step; `saved` says what is kept) and is remembered. Returns what `work`
+/// returned (`None` if it panicked) and whether Ctrl-C came.
+fn train_watching_ctrl_c<T: Send + 'static>(py: Python<'_>, stop: &Arc<AtomicBool>, saved: &str, work: impl FnOnce() -> T + Send + 'static) -> (Option<T>, bool) {
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    let trainer = std::thread::spawn(move || {
+        let _ = done_tx.send(work());
+    });
+    let mut interrupted = false;
+    let done_rx = Mutex::new(done_rx); // Sync, for the detached wait
+    let result = loop {
+        match py.detach(|| done_rx.lock().map_err(|_| std::sync::mpsc::RecvTimeoutError::Disconnected)?.recv_timeout(Duration::from_millis(100))) {
+            Ok(r) => break Some(r),
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                if py.check_signals().is_err() && !interrupted {
+                    interrupted = true;
+                    stop.store(true, Ordering::SeqCst);
+                    eprintln!("\nKeyboardInterrupt: stopping after this step ({saved} saved and can be resumed)...");
+                }
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break None,
+        }
+    };
+    let _ = trainer.join();
+    (result, interrupted)
+}
+
 /// Trains several runs (`items`: base file, pairs, command line each): those
 /// whose configs differ only in scalar hyperparameters (`Config::batch_key`)
 /// as one batch, as a sweep with `sweep.batch_trials=batch` trains its trials
@@ -140,10 +150,9 @@ fn run_experiments(py: Python<'_>, items: Vec<(Option<PathBuf>, Vec<(String, Str
         commands.push(command);
     }
     let units = rl_research::sweep::batches::group(&configs.iter().cloned().map(Some).collect::<Vec<_>>(), mode, workers.max(1));
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    let stop = Arc::new(AtomicBool::new(false));
     let (stop2, units2) = (stop.clone(), units.clone());
-    let trainer = std::thread::spawn(move || {
+    let (out, interrupted) = train_watching_ctrl_c(py, &stop, "the runs are", move || {
         let mut out: Vec<serde_json::Value> = vec![serde_json::Value::Null; configs.len()];
         for unit in &units2 {
             if stop2.load(Ordering::SeqCst) {
@@ -183,24 +192,9 @@ fn run_experiments(py: Python<'_>, items: Vec<(Option<PathBuf>, Vec<(String, Str
                 };
             }
         }
-        let _ = done_tx.send(out);
+        out
     });
-    let done_rx = Mutex::new(done_rx);
-    let mut interrupted = false;
-    let out = loop {
-        match py.detach(|| done_rx.lock().map_err(|_| std::sync::mpsc::RecvTimeoutError::Disconnected)?.recv_timeout(Duration::from_millis(100))) {
-            Ok(r) => break r,
-            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
-                if py.check_signals().is_err() && !interrupted {
-                    interrupted = true;
-                    stop.store(true, Ordering::SeqCst);
-                    eprintln!("\nKeyboardInterrupt: stopping after this step (the runs are saved and can be resumed)...");
-                }
-            }
-            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return Err(RunFailed::new_err("the training thread panicked")),
-        }
-    };
-    let _ = trainer.join();
+    let out = out.ok_or_else(|| RunFailed::new_err("the training thread panicked"))?;
     if interrupted {
         return Err(PyKeyboardInterrupt::new_err("the search stopped; its runs are saved (resume one: rl-research run --resume runs/<name>)"));
     }
