@@ -144,7 +144,7 @@ fn run_experiments(py: Python<'_>, items: Vec<(Option<PathBuf>, Vec<(String, Str
     let mut configs = Vec::new();
     let mut commands = Vec::new();
     for (i, (base, pairs, command)) in items.into_iter().enumerate() {
-        let config = build_config(base, pairs).map_err(|e| ConfigError::new_err(format!("trial {i}: {e}")))?;
+        let config = build_config(base, pairs).map_err(|e| ConfigError::new_err(format!("trial {i}: {}", e.value(py))))?;
         config.validate().map_err(|e| ConfigError::new_err(format!("trial {i}: {e}")))?;
         configs.push(config);
         commands.push(command);
