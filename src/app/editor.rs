@@ -23,7 +23,7 @@ pub fn save_config(config: &Config, path: &std::path::Path) -> Result<(), String
         "yaml" | "yml" => config.to_yaml(),
         _ => return Err(format!("{}: use a .ron, .yaml or .yml file name", path.display())),
     };
-    crate::runs::write_atomic(path, text.as_bytes()).map_err(|e| format!("cannot write {}: {e}", path.display()))
+    crate::runs::write_atomic(path, text.as_bytes()).map_err(|e| e.to_string())
 }
 
 /// A preset from `configs/`.

@@ -54,14 +54,14 @@ impl RunRow {
         match &self.info {
             Ok(i) if i.status == RunStatus::Running && self.dead => "interrupted".into(),
             Ok(i) if i.status == RunStatus::Running && self.idle_secs.is_some_and(|s| s > STALE_SECS) => "running?".into(),
-            Ok(i) => format!("{:?}", i.status).to_lowercase(),
+            Ok(i) => i.status.as_str().into(),
             Err(_) => "unreadable".into(),
         }
     }
     /// Stopped, failed or interrupted, with a checkpoint to continue from.
     pub fn resumable(&self) -> bool {
         let unfinished = match &self.info {
-            Ok(i) => matches!(i.status, RunStatus::Stopped | RunStatus::Failed) || (i.status == RunStatus::Running && self.dead),
+            Ok(i) => i.status.is_resumable() || (i.status == RunStatus::Running && self.dead),
             Err(_) => false,
         };
         unfinished && !self.checkpoints.is_empty()
@@ -69,7 +69,7 @@ impl RunRow {
     pub fn wall_secs(&self) -> Option<f64> {
         let i = self.info.as_ref().ok()?;
         match (i.status, i.wall_secs) {
-            (RunStatus::Running, w) if self.dead => w,
+            (RunStatus::Running | RunStatus::Interrupted, w) if self.dead => w,
             (RunStatus::Running, _) => Some(crate::runs::unix_now_secs().saturating_sub(i.started_at_unix_secs) as f64),
             (_, w) => w,
         }
@@ -563,14 +563,14 @@ impl Browser {
                                             RunStatus::Running if text == "running" => ui.visuals().hyperlink_color,
                                             RunStatus::Running => ui.visuals().warn_fg_color,
                                             RunStatus::Failed => ui.visuals().error_fg_color,
-                                            RunStatus::Stopped => ui.visuals().warn_fg_color,
+                                            RunStatus::Stopped | RunStatus::Interrupted => ui.visuals().warn_fg_color,
                                             RunStatus::Completed => ui.visuals().text_color(),
                                         };
                                         let resp = ui.label(RichText::new(text).color(color));
                                         if let Some(e) = &info.error {
                                             resp.on_hover_text(e);
                                         } else if r.dead {
-                                            resp.on_hover_text(format!("its process ({}) is gone: it was killed before it could record an end; models saved so far are kept", info.pid.unwrap_or(0)));
+                                            resp.on_hover_text(format!("its process ({}) is gone: it was killed before it could record an end; models saved so far are kept, and Resume continues it from its last checkpoint", info.pid.unwrap_or(0)));
                                         } else if let Some(idle) = r.idle_secs.filter(|s| *s > STALE_SECS) {
                                             resp.on_hover_text(format!("nothing written for {}: its process may have died", crate::runner::format_duration(idle)));
                                         }

@@ -66,7 +66,7 @@ pub fn scan(root: &Path, cache: &mut InfoCache) -> Vec<RunRow> {
             }
             _ => None,
         };
-        let dead = matches!(&info, Ok(i) if i.status == RunStatus::Running && i.process_alive() == Some(false));
+        let dead = matches!(&info, Ok(i) if i.status == RunStatus::Interrupted || (i.status == RunStatus::Running && i.process_alive() == Some(false)));
         let checkpoints = if info.is_ok() { RunDir::at(&path).checkpoints().into_iter().map(|c| c.step).collect() } else { Vec::new() };
         rows.push(RunRow { path, name, group, seed_group, info, idle_secs, dead, checkpoints });
     };

@@ -187,7 +187,7 @@ impl SweepDialog {
         let sweep_dir = (0..).map(|i| runs_dir.join(if i == 0 { name.clone() } else { format!("{name}_{i}") })).find(|d| !d.exists()).unwrap_or_else(|| runs_dir.join(&name));
         std::fs::create_dir_all(&sweep_dir).map_err(|e| format!("cannot create {}: {e}", sweep_dir.display()))?;
         let base = sweep_dir.join("base_config.yaml");
-        crate::runs::write_atomic(&base, config.to_yaml().as_bytes()).map_err(|e| format!("cannot write {}: {e}", base.display()))?;
+        crate::runs::write_atomic(&base, config.to_yaml().as_bytes()).map_err(|e| e.to_string())?;
         let spec = SweepSpec {
             kind: if self.random { "random".into() } else { "grid".into() },
             command_line: format!("rl-research (GUI sweep) {}", self.rows.iter().map(|r| r.spec(self.random)).collect::<Vec<_>>().join(" ")),

@@ -1,11 +1,13 @@
 //! The headless command line: `run`, `eval`, `bench`.
-//! Exit codes: 0 success, 1 failure, 2 bad input (usage or config), 130 stopped by Ctrl-C.
+//! Exit codes: 0 success, 1 an operation failed, 2 wrong input (usage, config, a
+//! path that is not a run or model, a step with no checkpoint), 130 stopped by a signal.
 
 pub mod bench;
 mod bench_sb3;
 mod bench_seeds;
 pub mod compare;
 pub mod progress;
+mod signals;
 mod sweep;
 
 use crate::config::{overrides::parse_override, Config, ConfigError};
@@ -79,7 +81,8 @@ USAGE:
   rl-research keys [algorithm.name=dqn]
       List every config key with its default value and documentation.
 
-EXIT CODES: 0 ok, 1 failed, 2 bad input, 130 stopped by Ctrl-C
+EXIT CODES: 0 ok; 1 an operation failed (I/O, training); 2 wrong input (a key or value, a path
+that is not a run or model, a step with no checkpoint); 130 stopped by Ctrl-C, SIGTERM or SIGHUP
 ";
 
 /// Entry point shared by `main.rs`; returns the process exit code.
@@ -288,7 +291,7 @@ fn cmd_run(args: &[String]) -> i32 {
             println!("run directory: {}", summary.run_dir.root.display());
             if summary.status == RunStatus::Stopped { 130 } else { 0 }
         }
-        Err(RunError::Config(e)) => {
+        Err(e @ (RunError::Config(_) | RunError::Input(_))) => {
             eprintln!("error: {e}");
             2
         }
@@ -299,16 +302,20 @@ fn cmd_run(args: &[String]) -> i32 {
     }
 }
 
-/// A stop flag that Ctrl-C (or SIGTERM) sets: training stops gracefully; a second press exits at once.
+/// A stop flag that Ctrl-C, SIGTERM or SIGHUP sets: training stops gracefully;
+/// a second signal exits at once, removing the temporary files being written
+/// (the run then reads interrupted and resumes from its last checkpoint).
 fn stop_on_ctrl_c() -> Arc<AtomicBool> {
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
-    let _ = ctrlc::set_handler(move || {
+    signals::on_stop_signals(move |name| {
         if flag.swap(true, Ordering::SeqCst) {
-            eprintln!("\nsecond Ctrl-C: exiting now");
+            crate::runs::temp_files::remove_all();
+            eprintln!("\nsecond {name}: exiting now; the run is interrupted and resumes from its last checkpoint (rl-research run --resume RUN_DIR)");
             std::process::exit(130);
         }
-        eprintln!("\nCtrl-C: stopping after this step (press again to quit at once)...");
+        let again = if name == "Ctrl-C" { "press Ctrl-C again" } else { "send it again" };
+        eprintln!("\n{name}: stopping after this step ({again} to quit at once)...");
     });
     stop
 }
@@ -471,8 +478,17 @@ fn eval_inner(args: &[String]) -> Result<(), (i32, String)> {
         Some(v) => Some(v.parse::<u64>().map_err(|_| usage(format!("--seed: '{v}' is not a non-negative integer")))?),
         None => None,
     };
-    let model_path = model_path_for(&target).map_err(|m| (2, m))?;
-    let model = SavedModel::load(&model_path).map_err(|e| (1, e.to_string()))?;
+    // A damaged or missing model is wrong input like a wrong path (exit 2).
+    let (model, model_path) = if target.is_dir() && !crate::runs::group::GroupDir::is_group(&target) {
+        let (model, path, note) = RunDir::at(&target).load_preferred_model().map_err(|m| (2, m))?;
+        if let Some(n) = note {
+            eprintln!("{n}");
+        }
+        (model, path)
+    } else {
+        let path = model_path_for(&target).map_err(|m| (2, m))?;
+        (SavedModel::load(&path).map_err(|e| (2, e.to_string()))?, path)
+    };
     let policy = runner::load_policy(&model).map_err(|e| (1, format!("{}: {e}", model_path.display())))?;
     let config = &model.metadata.config;
     let n = episodes.unwrap_or(config.experiment.n_eval_episodes);
@@ -552,9 +568,16 @@ fn video_inner(args: &[String]) -> Result<(), (i32, String)> {
             let _ = write!(std::io::stderr(), "\rencoding frame {done}/{total} ({:.0}%)\x1b[K", done as f64 * 100.0 / total as f64);
         }
     };
-    let stats = runner::write_run_video(&RunDir::at(&run_dir), episodes, out.as_deref(), &mut progress).map_err(|e| (1, e))?;
+    let run = RunDir::at(&run_dir);
+    if run.preferred_model().is_none() {
+        return Err((2, format!("{} has no models/best_model.zip or final_model.zip: is it a run directory (runs/<name>)? A run has them once it trained", run_dir.display())));
+    }
+    let stats = runner::write_run_video(&run, episodes, out.as_deref(), &mut progress).map_err(|e| (1, e))?;
     if tty {
         eprintln!();
+    }
+    for note in &stats.notes {
+        eprintln!("{note}");
     }
     if json {
         let o = serde_json::json!({

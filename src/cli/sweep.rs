@@ -144,9 +144,9 @@ fn run_cli(args: &[String], random: bool) -> i32 {
     };
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
-    let _ = ctrlc::set_handler(move || {
+    super::signals::on_stop_signals(move |name| {
         flag.store(true, Ordering::SeqCst);
-        eprintln!("\nCtrl-C: stopping all trials gracefully...");
+        eprintln!("\n{name}: stopping all trials gracefully...");
     });
     let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("rl-research"));
     if p.no_wait && spec.settings.launcher != sweep::slurm::Launcher::Slurm {

@@ -437,19 +437,42 @@ impl Default for DqnParams {
     }
 }
 
+/// The largest config file read (`--config`): far above any real one.
+pub const MAX_CONFIG_FILE_BYTES: u64 = 4 << 20;
+
+/// The longest `experiment.name`: file systems allow 255 bytes per directory
+/// name, and a taken name gets a `_<n>` suffix (up to `_9999`).
+pub const MAX_NAME_BYTES: usize = 250;
+
+/// `s` cut to `max_chars` characters, saying how long it was, so a huge value
+/// never floods a message or a terminal.
+pub fn elide(s: &str, max_chars: usize) -> String {
+    match s.char_indices().nth(max_chars) {
+        None => s.to_string(),
+        Some((end, _)) => format!("{}... ({} bytes in all)", &s[..end], s.len()),
+    }
+}
+
 /// Checks a name is safe as one path component.
 pub fn validate_experiment_name(name: &str) -> Result<(), ConfigError> {
     if name.is_empty() {
         return err("experiment.name is empty: give a name such as experiment.name=my_run");
     }
+    if name.len() > MAX_NAME_BYTES {
+        return err(format!(
+            "experiment.name is {} bytes long ('{}'): at most {MAX_NAME_BYTES} bytes, as it becomes a directory name (file systems allow 255)",
+            name.len(),
+            elide(&name.escape_debug().to_string(), 40)
+        ));
+    }
     if name.contains('/') || name.contains('\\') || name.contains("..") || name.chars().any(char::is_control) {
         return err(format!(
             "experiment.name '{}' is not allowed: it may not contain '/', '\\', '..' or control characters (it becomes a directory name)",
-            name.escape_debug()
+            elide(&name.escape_debug().to_string(), 80)
         ));
     }
     if name == "." || name.starts_with('-') {
-        return err(format!("experiment.name '{name}' is not allowed: it may not be '.' or start with '-'"));
+        return err(format!("experiment.name '{}' is not allowed: it may not be '.' or start with '-'", elide(name, 80)));
     }
     Ok(())
 }
@@ -496,6 +519,7 @@ impl Config {
     pub fn validate(&self) -> Result<(), ConfigError> {
         let e = &self.experiment;
         validate_experiment_name(&e.name)?;
+        check(!e.runs_dir.as_os_str().is_empty(), "experiment.runs_dir", "is empty: give the directory runs are written to, e.g. experiment.runs_dir=runs")?;
         check(e.total_timesteps > 0, "experiment.total_timesteps", "must be at least 1")?;
         check(e.n_eval_episodes > 0, "experiment.n_eval_episodes", "must be at least 1")?;
         check(e.n_eval_episodes <= 10_000, "experiment.n_eval_episodes", format!("must be at most 10000, got {}", e.n_eval_episodes))?;
@@ -579,10 +603,23 @@ impl Config {
     /// Loads a RON (`.ron`) or YAML (`.yaml`/`.yml`) config file. A run's own
     /// `configs/config.yaml` is accepted too (its `command_line` key is ignored).
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        // A config is a few KiB: a huge file is a wrong path, and parsing it would cost memory for nothing.
+        if let Ok(m) = std::fs::metadata(path) {
+            if m.len() > MAX_CONFIG_FILE_BYTES {
+                return err(format!("config file {} is {} bytes: a config file is at most {MAX_CONFIG_FILE_BYTES} bytes; is it the right file?", path.display(), m.len()));
+            }
+        }
         let text = std::fs::read_to_string(path).map_err(|e| {
             ConfigError(format!("cannot read config file {}: {e}", path.display()))
         })?;
         let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+        let comment = if ext == "ron" { "//" } else { "#" };
+        if text.trim_start_matches('\u{feff}').lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with(comment)) {
+            return err(format!(
+                "config file {} is empty: it must set at least one key (see `rl-research keys`); to train the defaults, leave out --config",
+                path.display()
+            ));
+        }
         let parsed = match ext.as_str() {
             "ron" => ron::from_str::<Config>(&text).map_err(|e| {
                 ConfigError(format!("config file {}:{}:{}: {}", path.display(), e.span.start.line, e.span.start.col, e.code))
@@ -630,7 +667,9 @@ fn parse_yaml(text: &str) -> Result<Config, String> {
         #[allow(dead_code)]
         command_line: Option<String>,
     }
-    let f: RunFile = serde_saphyr::from_str(text).map_err(|e| e.to_string())?;
+    // The parser's hint about its own options means nothing to a user: say what to fix.
+    let f: RunFile = serde_saphyr::from_str(text)
+        .map_err(|e| e.to_string().replace(", set DuplicateKeyPolicy in Options if acceptable", ": each key may appear once in its section; remove one"))?;
     Ok(Config { experiment: f.experiment, env: f.env, algorithm: f.algorithm, logging: f.logging, stats: f.stats })
 }
 
@@ -654,5 +693,17 @@ mod tests {
             assert!(validate_experiment_name(bad).is_err(), "{bad:?}");
         }
         validate_experiment_name("my_run-2.1").unwrap();
+        let long = "x".repeat(MAX_NAME_BYTES + 1);
+        let e = validate_experiment_name(&long).unwrap_err().0;
+        assert!(e.starts_with("experiment.name is 251 bytes") && e.len() < 200, "{e}");
+        validate_experiment_name(&long[1..]).unwrap();
+        assert_eq!(elide("abc", 3), "abc");
+        assert_eq!(elide("abcé", 3), "abc... (5 bytes in all)");
+    }
+
+    #[test]
+    fn duplicate_yaml_keys_are_named_without_parser_internals() {
+        let e = parse_yaml("experiment:\n  seed: 1\n  seed: 2\n").unwrap_err();
+        assert!(e.contains("seed") && e.contains("remove one") && !e.contains("DuplicateKeyPolicy"), "{e}");
     }
 }

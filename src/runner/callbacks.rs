@@ -41,6 +41,8 @@ pub struct RunContext<'a> {
     /// The evaluation schedule (shared, so a checkpoint captures it).
     pub next_eval_at: u64,
     pub last_eval_at: Option<u64>,
+    /// The rows monitor.csv holds (when it is written), for the checkpoint.
+    pub monitor_rows: Option<crate::runs::row_log::RowDigest>,
 }
 
 impl RunContext<'_> {
@@ -391,6 +393,7 @@ mod tests {
             stopping: false,
             next_eval_at: 0,
             last_eval_at: None,
+            monitor_rows: None,
         }
     }
 

@@ -11,6 +11,7 @@ use super::EvalRecord;
 use crate::algos::{AgentView, Control, TrainingState};
 use crate::config::Config;
 use crate::runs::checkpoint_file::{prune_checkpoints, read_checkpoint, write_checkpoint};
+use crate::runs::row_log::RowDigest;
 use crate::runs::{unix_now_secs, RunDir};
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
@@ -32,9 +33,16 @@ pub struct Checkpoint {
     /// metrics.csv's length at this step: a resume truncates the file to it,
     /// so no row is ever duplicated.
     pub metrics_csv_len: u64,
-    /// monitor.csv's length at this step (cut back to it on resume), if written.
+    /// monitor.csv's length at this step, if written.
     #[serde(default)]
     pub monitor_csv_len: Option<u64>,
+    /// The rows of metrics.csv and monitor.csv at this step: a resume keeps
+    /// exactly these rows, found by content (absent in older checkpoints,
+    /// which are cut by length where the file is unedited).
+    #[serde(default)]
+    pub metrics_rows: Option<RowDigest>,
+    #[serde(default)]
+    pub monitor_rows: Option<RowDigest>,
     pub evaluations: Vec<EvalRecord>,
     pub best_mean_reward: Option<f64>,
     pub next_eval_at: u64,
@@ -142,6 +150,8 @@ impl CheckpointCallback {
             eval_secs: ctx.eval_secs,
             metrics_csv_len,
             monitor_csv_len: std::fs::metadata(run.monitor_csv()).ok().map(|m| m.len()),
+            metrics_rows: Some(ctx.logger.metrics_rows()),
+            monitor_rows: ctx.monitor_rows,
             evaluations: ctx.evaluations.clone(),
             best_mean_reward: ctx.best_mean,
             next_eval_at: ctx.next_eval_at,
@@ -198,6 +208,48 @@ impl RunCallback for CheckpointCallback {
             ctx.error.get_or_insert(e);
         }
     }
+}
+
+/// Cuts metrics.csv and monitor.csv back to the rows `ckpt` recorded, found
+/// by content; both are checked before either is changed. Returns notes for
+/// the user (an edited file kept beside the run's own, a missing one).
+/// A file whose rows no longer match is wrong input; a failed write is not.
+pub fn cut_logs(run: &RunDir, ckpt: &Checkpoint) -> Result<Vec<String>, super::RunError> {
+    use super::RunError;
+    use crate::runs::row_log::{plan_cut, plan_length_cut};
+    let step = ckpt.timesteps;
+    let logs = [
+        (run.metrics_csv(), &crate::runs::logger::METRICS_FORMAT, ckpt.metrics_rows, Some(ckpt.metrics_csv_len)),
+        (run.monitor_csv(), &super::monitor::MONITOR_FORMAT, ckpt.monitor_rows, ckpt.monitor_csv_len),
+    ];
+    let mut plans = Vec::new();
+    let mut notes = Vec::new();
+    for (path, format, rows, len) in logs {
+        if !path.exists() {
+            if rows.is_some() || len.is_some_and(|l| l > 0) {
+                notes.push(format!("note: {} is missing: a new one starts at step {step}, without the rows before it", path.display()));
+            }
+            continue;
+        }
+        let plan = match (rows, len) {
+            (Some(rows), _) => plan_cut(&path, format, &rows, step),
+            (None, Some(len)) => plan_length_cut(&path, len),
+            (None, None) => continue,
+        };
+        plans.push((path, rows, plan.map_err(RunError::Input)?));
+    }
+    for (path, rows, plan) in plans {
+        let report = plan.apply().map_err(|e| RunError::Io(std::io::Error::other(e)))?;
+        if let Some(copy) = report.kept_copy {
+            let n = rows.map_or(0, |r| r.rows);
+            notes.push(format!(
+                "note: {} was edited since the checkpoint: its {n} rows up to step {step} are kept, written back as the run writes them; your version is kept as {}",
+                path.display(),
+                copy.display()
+            ));
+        }
+    }
+    Ok(notes)
 }
 
 /// Config keys a fork may not change, and why.

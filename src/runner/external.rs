@@ -4,7 +4,7 @@
 //! metrics and models the caller logs, so such runs show in the runs browser
 //! like any other.
 
-use super::{environment, monitor, new_run_info, write_config_yaml, RunError, RunOptions};
+use super::{create_run_dir, environment, monitor, new_run_info, RunError};
 use crate::config::Config;
 use crate::runs::{Logger, RunDir, RunInfo, RunLock, RunStatus};
 
@@ -23,9 +23,7 @@ impl ExternalRun {
     /// `algorithm` labels the run in the runs browser ("custom" when the
     /// caller's config does not name one of ours).
     pub fn start(config: &Config, env_id: Option<&str>, algorithm: &str, command_line: Option<String>) -> Result<Self, RunError> {
-        let run = RunDir::create_unique(&config.experiment.runs_dir, &config.experiment.name)?;
-        let lock = run.lock("training (external loop)")?;
-        write_config_yaml(&run, config, &RunOptions { command_line, ..RunOptions::default() })?;
+        let (run, lock) = create_run_dir(config, command_line.as_deref(), "training (external loop)")?;
         let cpu = crate::algos::device::cpu();
         let mut info: RunInfo = new_run_info(&run, config, &cpu);
         info.environment = environment(&cpu, config.experiment.seed);
@@ -35,7 +33,7 @@ impl ExternalRun {
         }
         info.total_timesteps = 0;
         info.algorithm = algorithm.to_string();
-        let mut logger = Logger::create(&run, info)?;
+        let mut logger = Logger::create(&run, info).inspect_err(|_| run.discard_new())?;
         if config.logging.tensorboard {
             let header = monitor::tensorboard_header(config, &logger.info_mut().environment, 0);
             let writer = crate::runs::tfevents::EventWriter::create(&run.logs_dir(), &header)?;

@@ -43,8 +43,11 @@ pub enum RunError {
     Io(std::io::Error),
     /// Training itself failed (the run directory records it as failed).
     Training(String),
-    /// A checkpoint to resume or fork from is missing, damaged or does not fit.
+    /// A checkpoint to resume or fork from is damaged or does not fit.
     Checkpoint(String),
+    /// The user asked for something that is not there: a path that is not a
+    /// run, a step with no checkpoint, a completed run to resume (exit code 2).
+    Input(String),
 }
 
 impl fmt::Display for RunError {
@@ -54,7 +57,7 @@ impl fmt::Display for RunError {
             RunError::Device(e) => write!(f, "{e}"),
             RunError::Io(e) => write!(f, "{e}"),
             RunError::Training(e) => write!(f, "training failed: {e}"),
-            RunError::Checkpoint(e) => write!(f, "{e}"),
+            RunError::Checkpoint(e) | RunError::Input(e) => write!(f, "{e}"),
         }
     }
 }
@@ -149,9 +152,7 @@ pub fn run_experiment_with(config: &Config, options: RunOptions) -> Result<RunSu
 pub(crate) fn begin_new(config: &Config, options: &RunOptions) -> Result<Begun, RunError> {
     config.validate()?;
     let prepared = Prepared::new(config, None)?;
-    let run = RunDir::create_unique(&config.experiment.runs_dir, &config.experiment.name)?;
-    let lock = run.lock("training")?;
-    write_config_yaml(&run, config, options)?;
+    let (run, lock) = create_run_dir(config, options.command_line.as_deref(), "training")?;
     let info = new_run_info(&run, config, &prepared.device);
     Ok(Begun { config: config.clone(), prepared, run, lock, info, restored: None })
 }
@@ -169,7 +170,13 @@ pub fn resume_experiment(run_dir: &Path, options: RunOptions) -> Result<RunSumma
 /// A stopped or interrupted run restored from its newest checkpoint, its logs cut back to it.
 pub(crate) fn begin_resume(run_dir: &Path, options: &RunOptions) -> Result<Begun, RunError> {
     let run = RunDir::at(run_dir);
-    let mut info = RunInfo::read(&run).map_err(|e| RunError::Checkpoint(format!("{} is not a run directory that can be resumed: {e}", run.root.display())))?;
+    if run_dir.as_os_str().is_empty() {
+        return Err(RunError::Input("--resume needs a run directory: rl-research run --resume runs/<name>".into()));
+    }
+    let mut info = RunInfo::read(&run).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => RunError::Input(format!("{} cannot be resumed: {e}", run.root.display())),
+        _ => RunError::Checkpoint(format!("{} cannot be resumed: {e}", run.root.display())),
+    })?;
     // Before anything is changed: a live run keeps its directory.
     let lock = run.lock("resume")?;
     if info.status == RunStatus::Completed {
@@ -177,9 +184,12 @@ pub(crate) fn begin_resume(run_dir: &Path, options: &RunOptions) -> Result<Begun
             Some(c) => format!("to train it further, fork it: rl-research run --fork {}@{} experiment.total_timesteps=N", run.root.display(), c.step),
             None => "it has no checkpoint to fork from either".into(),
         };
-        return Err(RunError::Checkpoint(format!("{} completed all {} timesteps: there is nothing to resume; {how}", run.root.display(), info.total_timesteps)));
+        return Err(RunError::Input(format!("{} completed all {} timesteps: there is nothing to resume; {how}", run.root.display(), info.total_timesteps)));
     }
     let mut notes = Vec::new();
+    if run.checkpoints().is_empty() {
+        return Err(RunError::Input(run.find_checkpoint(None).err().unwrap_or_default()));
+    }
     let ckpt = checkpoint::latest_checkpoint(&run, &mut notes).map_err(RunError::Checkpoint)?;
     // The stop request that ended the last session (a sweep's, a scheduler's) is spent.
     match std::fs::remove_file(run.stop_file()) {
@@ -189,10 +199,8 @@ pub(crate) fn begin_resume(run_dir: &Path, options: &RunOptions) -> Result<Begun
     let config = ckpt.config().map_err(RunError::Checkpoint)?;
     // Everything is restored in memory first: a bad checkpoint leaves the run untouched.
     let prepared = Prepared::new(&config, Some(&ckpt))?;
-    logger::truncate_metrics(&run.metrics_csv(), ckpt.metrics_csv_len)?;
-    if let Some(len) = ckpt.monitor_csv_len.filter(|_| run.monitor_csv().exists()) {
-        logger::truncate_metrics(&run.monitor_csv(), len)?;
-    }
+    notes.extend(restore_config_yaml(&run, &config)?);
+    notes.extend(checkpoint::cut_logs(&run, &ckpt)?);
     match &ckpt.best_model_zip {
         Some(bytes) => crate::runs::write_atomic(&run.best_model(), bytes)?,
         None => match std::fs::remove_file(run.best_model()) {
@@ -247,19 +255,20 @@ pub fn fork_experiment_with(parent: &Path, step: Option<u64>, edit: &dyn Fn(&Con
         ))));
     }
     if !parent_run.root.is_dir() {
-        return Err(RunError::Checkpoint(format!("{} is not a run directory (runs/<name>)", parent.display())));
+        return Err(RunError::Input(format!("{} is not a run directory (runs/<name>)", parent.display())));
     }
-    let file = parent_run.find_checkpoint(step).map_err(RunError::Checkpoint)?;
+    let file = parent_run.find_checkpoint(step).map_err(RunError::Input)?;
     let ckpt = Checkpoint::load(&file.path).map_err(RunError::Checkpoint)?;
     let base = ckpt.config().map_err(RunError::Checkpoint)?;
     let config = edit(&base)?;
+    // Keys a fork cannot change are named before checks that follow from them (env.n_envs -> batch_size).
+    checkpoint::check_fork_config(&base, &config).map_err(ConfigError)?;
     config.validate()?;
     if config.group_seeds()?.is_some() {
         return Err(RunError::Config(ConfigError(
             "a fork is one run from one checkpoint: experiment.n_seeds / experiment.seeds cannot be set on a fork; fork each seed of a group (runs/<group>/seed_<k>)".into(),
         )));
     }
-    checkpoint::check_fork_config(&base, &config).map_err(ConfigError)?;
     if config.experiment.total_timesteps <= ckpt.timesteps {
         return Err(RunError::Config(ConfigError(format!(
             "experiment.total_timesteps={} is not past the fork's step {}: give a larger value",
@@ -267,9 +276,7 @@ pub fn fork_experiment_with(parent: &Path, step: Option<u64>, edit: &dyn Fn(&Con
         ))));
     }
     let prepared = Prepared::new(&config, Some(&ckpt))?;
-    let run = RunDir::create_unique(&config.experiment.runs_dir, &config.experiment.name)?;
-    let lock = run.lock("training")?;
-    write_config_yaml(&run, &config, &options)?;
+    let (run, lock) = create_run_dir(&config, options.command_line.as_deref(), "training")?;
     let mut info = new_run_info(&run, &config, &prepared.device);
     info.forked_from = Some(ForkOrigin { run_name: parent_run.name(), run_dir: parent_run.root.clone(), step: ckpt.timesteps });
     info.timesteps_done = ckpt.timesteps;
@@ -285,15 +292,73 @@ fn send_notes(options: &RunOptions, notes: Vec<String>) {
     }
 }
 
-fn write_config_yaml(run: &RunDir, config: &Config, options: &RunOptions) -> std::io::Result<()> {
+/// A new run's directory, locked, with its config.yaml; a failure on the way
+/// (a full disk, permissions) leaves nothing behind and names the file.
+fn create_run_dir(config: &Config, command_line: Option<&str>, purpose: &str) -> Result<(RunDir, RunLock), RunError> {
+    let run = RunDir::create_unique(&config.experiment.runs_dir, &config.experiment.name)?;
+    let made = run.lock(purpose).and_then(|lock| write_config_file(&run, config, command_line).map(|()| lock));
+    match made {
+        Ok(lock) => Ok((run, lock)),
+        Err(e) => {
+            run.discard_new();
+            Err(RunError::Io(std::io::Error::new(e.kind(), format!("{e}; the new run directory {} was removed", run.root.display()))))
+        }
+    }
+}
+
+fn write_config_file(run: &RunDir, config: &Config, command_line: Option<&str>) -> std::io::Result<()> {
     let mut header = format!("# rl-research {} resolved config\n", env!("CARGO_PKG_VERSION"));
     let mut yaml = config.to_yaml();
-    if let Some(cmd) = &options.command_line {
+    if let Some(cmd) = command_line {
         header.push_str("# reproduce with: rl-research run --config <this file>\n");
         let quoted = serde_json::to_string(cmd).unwrap_or_default();
         yaml.push_str(&format!("command_line: {quoted}\n"));
     }
     crate::runs::write_atomic(&run.config_yaml(), format!("{header}{yaml}").as_bytes())
+}
+
+/// config.yaml always describes the run: a resume continues the checkpoint's
+/// config, so a missing, damaged or edited config.yaml is written again from
+/// it (an edited or damaged one kept beside it first), with a note saying
+/// that changed keys need `--fork`.
+fn restore_config_yaml(run: &RunDir, config: &Config) -> Result<Vec<String>, RunError> {
+    let path = run.config_yaml();
+    let text = match std::fs::read(&path) {
+        Ok(t) => Some(t),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(RunError::Io(std::io::Error::new(e.kind(), format!("cannot read {}: {e}", path.display())))),
+    };
+    let fork_hint = format!("to train with other values, fork the run instead: rl-research run --fork {} KEY=VALUE ...", run.root.display());
+    let Some(text) = text else {
+        write_config_file(run, config, None)?;
+        return Ok(vec![format!("note: {} was missing: written again from the checkpoint's config", path.display())]);
+    };
+    let why = match Config::load(&path) {
+        Ok(on_disk) => {
+            let (old, new) = (crate::config::overrides::flat_values(config), crate::config::overrides::flat_values(&on_disk));
+            let mut changed: Vec<String> = Vec::new();
+            for (key, value) in &old {
+                match new.iter().find(|(k, _)| k == key) {
+                    Some((_, v)) if v == value => {}
+                    Some((_, v)) => changed.push(format!("{key}: {value} -> {}", crate::config::elide(&v.to_string(), 60))),
+                    None => changed.push(format!("{key}: {value} -> unset")),
+                }
+            }
+            changed.extend(new.iter().filter(|(k, _)| !old.iter().any(|(o, _)| o == k)).map(|(k, v)| format!("{k}: unset -> {v}")));
+            if changed.is_empty() {
+                return Ok(Vec::new());
+            }
+            format!("was edited ({}), but a resume continues the checkpoint's config", changed.join(", "))
+        }
+        Err(e) => format!("does not load ({}), so it no longer describes the run", crate::config::elide(&e.0, 200)),
+    };
+    let command_line = String::from_utf8_lossy(&text)
+        .lines()
+        .find_map(|l| l.strip_prefix("command_line: ").and_then(|q| serde_json::from_str::<String>(q).ok()));
+    let copy = crate::runs::row_log::free_copy_name(&path);
+    std::fs::write(&copy, &text).map_err(|e| RunError::Io(std::io::Error::new(e.kind(), format!("cannot keep the edited {} as {}: {e}", path.display(), copy.display()))))?;
+    write_config_file(run, config, command_line.as_deref())?;
+    Ok(vec![format!("note: {} {why}: written again from the checkpoint, your version kept as {}; {fork_hint}", path.display(), copy.display())])
 }
 
 /// The environment details of a run on `device` (run_info.json's `environment`).
@@ -420,21 +485,32 @@ impl<'a> Session<'a> {
         let Prepared { device: resolved, venv, eval_envs, agent, obs_low, obs_high } = prepared;
         let wall0 = restored.as_ref().map(|r| r.ckpt.wall_secs).unwrap_or(0.0);
         let t0 = restored.as_ref().map(|r| r.ckpt.timesteps).unwrap_or(0);
-        let mut logger = Logger::create(&run, info)?.with_wall_offset(wall0);
+        // A new run (or fork) that cannot open its logs leaves nothing behind;
+        // a resumed one keeps its directory as it was.
+        let fresh = restored.as_ref().is_none_or(|r| r.fork);
+        let logger = Logger::create(&run, info).map_err(|e| {
+            if fresh {
+                run.discard_new();
+                RunError::Io(std::io::Error::new(e.kind(), format!("{e}; the new run directory {} was removed", run.root.display())))
+            } else {
+                RunError::Io(e)
+            }
+        });
+        let mut logger = logger?.with_wall_offset(wall0);
         // A tracking file that cannot be created fails the run before training,
         // recorded in run_info.json (metrics.csv, the record, is already open).
         if config.logging.tensorboard {
             let header = monitor::tensorboard_header(config, &logger.info_mut().environment, t0);
             match crate::runs::tfevents::EventWriter::create(&run.logs_dir(), &header) {
                 Ok(writer) => logger.add_sink(Box::new(writer)),
-                Err(e) => return Err(fail_before_training(logger, callbacks::log_failed(e))),
+                Err(e) => return Err(fail_before_training(logger, callbacks::log_failed(e), fresh)),
             }
         }
         let monitor_csv = if config.logging.monitor_csv {
             let t_start = crate::runs::unix_now_f64() - wall0;
             match monitor::MonitorCallback::create(&run.monitor_csv(), &config.env.id, t_start) {
                 Ok(m) => Some(m),
-                Err(e) => return Err(fail_before_training(logger, callbacks::log_failed(e))),
+                Err(e) => return Err(fail_before_training(logger, callbacks::log_failed(e), fresh)),
             }
         } else {
             None
@@ -455,6 +531,7 @@ impl<'a> Session<'a> {
             stopping: false,
             next_eval_at: next_multiple(t0, config.experiment.eval_freq),
             last_eval_at: None,
+            monitor_rows: monitor_csv.as_ref().map(|m| m.rows()),
         };
         if let Some(Restored { ckpt, fork }) = &restored {
             ctx.eval_secs = ckpt.eval_secs;
@@ -562,10 +639,16 @@ impl<'a> Session<'a> {
 }
 
 /// Records a run that could not start training as failed, with `message`.
-fn fail_before_training(logger: Logger, message: String) -> RunError {
-    let run_dir = logger.run_dir().root.display().to_string();
+/// A new run that cannot even record that is removed (`fresh`), so a failed
+/// start-up leaves either nothing or a run that lists as failed.
+fn fail_before_training(logger: Logger, message: String, fresh: bool) -> RunError {
+    let run = logger.run_dir().clone();
     match logger.finish(RunStatus::Failed, Some(message.clone())) {
-        Ok(_) => RunError::Training(format!("{message} (run directory {run_dir} records it)")),
+        Ok(_) => RunError::Training(format!("{message} (run directory {} records it)", run.root.display())),
+        Err(e) if fresh => {
+            run.discard_new();
+            RunError::Training(format!("{message}; run_info.json could not record it either ({e}), so the new run directory {} was removed", run.root.display()))
+        }
         Err(e) => RunError::Training(format!("{message}; run_info.json could not record it either: {e}")),
     }
 }
@@ -603,17 +686,15 @@ fn record_run_video(run: &RunDir, n_episodes: usize, out: Option<&std::path::Pat
     if n_episodes == 0 {
         return Err("--episodes must be at least 1".into());
     }
-    let model_path = run.preferred_model().ok_or_else(|| {
-        format!("{} has no models/best_model.zip or final_model.zip: train it first (rl-research run)", run.root.display())
-    })?;
-    let model = SavedModel::load(&model_path).map_err(|e| e.to_string())?;
-    let policy = load_policy(&model)?;
+    let (model, model_path, note) = run.load_preferred_model()?;
+    let policy = load_policy(&model).map_err(|e| format!("{}: {e}", model_path.display()))?;
     let config = &model.metadata.config;
     let mut env = make_env(&config.env).map_err(|e| e.to_string())?;
     let seed = config.experiment.seed.wrapping_add(EVAL_SEED_OFFSET);
     let episodes = replay::record_episodes(&policy, env.as_mut(), n_episodes, seed)?;
     let out = out.map(|p| p.to_path_buf()).unwrap_or_else(|| run.evaluation_video());
-    let stats = replay::write_episodes_video(&episodes, &out, replay::RENDER_FPS, progress)?;
+    let mut stats = replay::write_episodes_video(&episodes, &out, replay::RENDER_FPS, progress)?;
+    stats.notes.extend(note);
     replay::save_episodes(&run.eval_episodes(), &episodes).map_err(|e| format!("writing {}: {e}", run.eval_episodes().display()))?;
     Ok(stats)
 }

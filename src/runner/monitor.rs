@@ -13,6 +13,7 @@
 
 use super::callbacks::{write_failed, RunCallback, RunContext};
 use crate::algos::{AgentView, Control};
+use crate::runs::row_log::{csv_fields, digest_of_file, parse_count, LogFormat, RowDigest};
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::path::Path;
@@ -20,6 +21,32 @@ use std::path::Path;
 pub struct MonitorCallback {
     file: File,
     line: String,
+    /// The rows monitor.csv holds, as a checkpoint records them (through the run context).
+    rows: RowDigest,
+}
+
+/// monitor.csv's layout, for a resume that keeps its rows by content.
+pub const MONITOR_FORMAT: LogFormat = LogFormat { name: "monitor.csv", header_lines: 2, check_header: check_monitor_header, canonical: canonical_monitor_row };
+
+fn check_monitor_header(lines: &[&str]) -> Result<(), String> {
+    let columns = lines.get(1).and_then(|l| csv_fields(l));
+    if lines.first().is_some_and(|l| l.starts_with('#')) && columns.is_some_and(|f| f.iter().map(|s| s.trim()).eq(["r", "l", "t"])) {
+        Ok(())
+    } else {
+        Err("does not start with SB3's two header lines ('#{...}' and 'r,l,t')".into())
+    }
+}
+
+fn canonical_monitor_row(line: &str) -> Option<String> {
+    let f = csv_fields(line)?;
+    let [r, l, t] = f.as_slice() else { return None };
+    let (r, t): (f64, f64) = (r.trim().parse().ok()?, t.trim().parse().ok()?);
+    Some(format_monitor_row(r, parse_count(l)?, t))
+}
+
+/// One row as SB3 writes it: return and time rounded to 6 decimals.
+fn format_monitor_row(r: f64, l: u64, secs: f64) -> String {
+    format!("{:?},{l},{:?}", round6(r), round6(secs))
 }
 
 impl MonitorCallback {
@@ -32,7 +59,13 @@ impl MonitorCallback {
             let header = serde_json::json!({ "t_start": t_start_unix_secs, "env_id": env_id });
             write!(file, "#{header}\nr,l,t\n").and_then(|()| file.flush()).map_err(|e| io::Error::new(e.kind(), format!("writing {}: {e}", path.display())))?;
         }
-        Ok(Self { file, line: String::new() })
+        let rows = digest_of_file(path, &MONITOR_FORMAT)?;
+        Ok(Self { file, line: String::new(), rows })
+    }
+
+    /// The rows written so far (a checkpoint records them).
+    pub fn rows(&self) -> RowDigest {
+        self.rows
     }
 }
 
@@ -45,14 +78,15 @@ impl RunCallback for MonitorCallback {
         let secs = ctx.wall_secs();
         self.line.clear();
         for (r, l) in episodes {
-            use std::fmt::Write as _;
-            // SB3 rounds r and t to 6 decimals.
-            let _ = writeln!(self.line, "{:?},{l},{:?}", round6(*r), round6(secs));
+            self.line.push_str(&format_monitor_row(*r, *l as u64, secs));
+            self.line.push('\n');
         }
         if let Err(e) = self.file.write_all(self.line.as_bytes()).and_then(|_| self.file.flush()) {
             ctx.error = Some(write_failed(&ctx.logger.run_dir().monitor_csv(), e));
             return Control::Stop;
         }
+        self.rows.add_lines(&self.line);
+        ctx.monitor_rows = Some(self.rows);
         Control::Continue
     }
 }

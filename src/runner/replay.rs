@@ -123,6 +123,8 @@ pub struct VideoStats {
     pub frames: u64,
     pub wall_secs: f64,
     pub mean_return: f64,
+    /// Worth telling the user (a damaged best model replaced by the final one).
+    pub notes: Vec<String>,
 }
 
 /// Renders every frame of `episodes` on a second thread while this one encodes.
@@ -162,7 +164,7 @@ pub fn write_episodes_video(episodes: &[EpisodeRecord], path: &Path, fps: f64, p
     let frames = writer.frames();
     let path = writer.finish().map_err(|e| e.to_string())?;
     let mean_return = episodes.iter().map(|e| e.episode_return).sum::<f64>() / episodes.len().max(1) as f64;
-    Ok(VideoStats { path, frames, wall_secs: t0.elapsed().as_secs_f64(), mean_return })
+    Ok(VideoStats { path, frames, wall_secs: t0.elapsed().as_secs_f64(), mean_return, notes: Vec::new() })
 }
 
 /// Gymnasium's `metadata["render_fps"]`: 50 for both CartPole and LunarLander.

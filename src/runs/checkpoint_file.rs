@@ -79,6 +79,7 @@ pub fn write_checkpoint(path: &Path, payload: &[u8]) -> io::Result<()> {
     let dir = path.parent().ok_or_else(|| io::Error::other(format!("{} has no parent directory", path.display())))?;
     std::fs::create_dir_all(dir)?;
     let tmp = path.with_extension("ckpt.tmp");
+    let _pending = super::temp_files::Pending::new(&tmp);
     let result = (|| {
         let mut f = File::create(&tmp)?;
         let mut header = Vec::with_capacity(HEADER_LEN as usize);

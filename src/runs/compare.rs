@@ -68,6 +68,8 @@ pub fn load_target(path: &Path) -> Result<Target, String> {
     let info = RunInfo::read(&run).map_err(|e| {
         if path.is_dir() {
             format!("{} is neither a seed group (no group.json) nor a run directory: {e}", path.display())
+        } else if path.exists() {
+            format!("{} is a file: compare takes run directories and seed groups (runs/<name>)", path.display())
         } else {
             format!("{} does not exist: give a run directory or a seed group (runs/<name>)", path.display())
         }
@@ -79,7 +81,15 @@ pub fn load_target(path: &Path) -> Result<Target, String> {
     let b = config.as_ref().map(bootstrap_of).unwrap_or_default();
     let mut notes = vec!["a single run: one seed, so its interval has no width; run it as a seed group (experiment.n_seeds=5) for honest intervals".to_string()];
     if scores.is_empty() {
-        notes.push(format!("it has no final score ({}, or no evaluation)", format!("{:?}", info.status).to_lowercase()));
+        let why = match info.status {
+            RunStatus::Completed => match super::logger::read_metrics(&run.metrics_csv()) {
+                Err(e) => format!("it completed, but {e}"),
+                Ok(_) => format!("it completed, but {} has no eval/mean_reward row (evaluation off, or the file was edited)", run.metrics_csv().display()),
+            },
+            RunStatus::Interrupted => format!("its process is gone before it finished; {}", RunInfo::resume_hint(&run)),
+            status => format!("it is {}", status.as_str()),
+        };
+        notes.push(format!("it has no final score: {why}"));
     }
     Ok(Target {
         path: path.to_path_buf(),
@@ -87,7 +97,7 @@ pub fn load_target(path: &Path) -> Result<Target, String> {
         is_group: false,
         algorithm: info.algorithm.clone(),
         env_id: info.env_id.clone(),
-        status: format!("{:?}", info.status).to_lowercase(),
+        status: info.status.as_str().into(),
         n_seeds: 1,
         final_score: FinalScores::of(&scores, reference, b),
         scores,

@@ -99,7 +99,7 @@ impl GroupStatus {
         let count = |s: RunStatus| seeds.iter().filter(|x| **x == s).count();
         if count(RunStatus::Running) > 0 {
             GroupStatus::Running
-        } else if count(RunStatus::Stopped) > 0 {
+        } else if count(RunStatus::Stopped) + count(RunStatus::Interrupted) > 0 {
             GroupStatus::Stopped
         } else if count(RunStatus::Failed) == seeds.len() {
             GroupStatus::Failed

@@ -52,6 +52,31 @@ impl LockInfo {
     }
 }
 
+/// Who holds a lock file that exists.
+enum Holder {
+    Live(LockInfo),
+    /// Its process is gone: the lock can be taken over.
+    Gone,
+    /// Just created and not yet written by a live process.
+    Arriving,
+}
+
+/// A lock file is written right after it is created: an empty or partial one
+/// is read again for a moment, and taken over only once it has stayed
+/// unreadable far longer than any writer takes (its writer was killed in between).
+fn read_holder(path: &std::path::Path) -> Holder {
+    for _ in 0..20 {
+        match std::fs::read_to_string(path).ok().map(|t| serde_json::from_str::<LockInfo>(&t)) {
+            Some(Ok(h)) if h.is_stale() => return Holder::Gone,
+            Some(Ok(h)) => return Holder::Live(h),
+            None => return Holder::Gone,
+            Some(Err(_)) => std::thread::sleep(std::time::Duration::from_millis(25)),
+        }
+    }
+    let age = std::fs::metadata(path).and_then(|m| m.modified()).ok().and_then(|m| m.elapsed().ok());
+    if age.is_some_and(|a| a.as_secs() >= 10) { Holder::Gone } else { Holder::Arriving }
+}
+
 impl RunDir {
     pub fn lock_file(&self) -> PathBuf {
         self.root.join("logs").join("LOCK")
@@ -64,44 +89,49 @@ impl RunDir {
             return Err(io::Error::new(io::ErrorKind::NotFound, format!("{} is not a run directory (runs/<name>)", self.root.display())));
         }
         let path = self.lock_file();
-        std::fs::create_dir_all(self.root.join("logs"))?;
+        let logs = self.root.join("logs");
+        std::fs::create_dir_all(&logs).map_err(|e| io::Error::new(e.kind(), format!("cannot create {}: {e}", logs.display())))?;
         let text = serde_json::to_string(&LockInfo::mine(purpose)).map_err(io::Error::other)?;
         // Two tries: the second after removing a stale lock.
         for _ in 0..2 {
             match std::fs::OpenOptions::new().write(true).create_new(true).open(&path) {
                 Ok(mut f) => {
-                    f.write_all(text.as_bytes())?;
-                    f.sync_all()?;
+                    if let Err(e) = f.write_all(text.as_bytes()).and_then(|()| f.sync_all()) {
+                        let _ = std::fs::remove_file(&path);
+                        return Err(io::Error::new(e.kind(), format!("writing {}: {e}", path.display())));
+                    }
                     return Ok(RunLock { path });
                 }
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-                    let holder = std::fs::read_to_string(&path).ok().and_then(|t| serde_json::from_str::<LockInfo>(&t).ok());
-                    match holder {
-                        Some(h) if h.is_stale() => {
-                            let _ = std::fs::remove_file(&path);
-                        }
-                        Some(h) => {
-                            let host = h.host.as_deref().unwrap_or("an unknown host");
-                            return Err(io::Error::new(
-                                io::ErrorKind::WouldBlock,
-                                format!(
-                                    "{} is in use: process {} on {host} holds it ({}); wait for it to finish or stop it, \
-                                     or if that process is gone, delete {}",
-                                    self.root.display(),
-                                    h.pid,
-                                    h.purpose,
-                                    path.display()
-                                ),
-                            ));
-                        }
-                        None => {
-                            return Err(io::Error::new(
-                                io::ErrorKind::WouldBlock,
-                                format!("{} is in use (unreadable lock file {}); if no process writes into it, delete that file", self.root.display(), path.display()),
-                            ));
-                        }
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => match read_holder(&path) {
+                    Holder::Gone => {
+                        let _ = std::fs::remove_file(&path);
                     }
-                }
+                    Holder::Live(h) => {
+                        let local = h.host.is_some() && h.host == host_name() && cfg!(target_os = "linux");
+                        let host = h.host.as_deref().unwrap_or("an unknown host");
+                        // Only a holder on another host cannot be checked from here.
+                        let unless = if local {
+                            String::new()
+                        } else {
+                            format!("; if that process is gone (check on {host}), delete {}", path.display())
+                        };
+                        return Err(io::Error::new(
+                            io::ErrorKind::WouldBlock,
+                            format!(
+                                "{} is in use: process {} on {host} holds it ({}); wait for it to finish or stop it{unless}",
+                                self.root.display(),
+                                h.pid,
+                                h.purpose
+                            ),
+                        ));
+                    }
+                    Holder::Arriving => {
+                        return Err(io::Error::new(
+                            io::ErrorKind::WouldBlock,
+                            format!("{} is being taken by another process right now ({} is still being written); try again in a moment", self.root.display(), path.display()),
+                        ));
+                    }
+                },
                 Err(e) => return Err(io::Error::new(e.kind(), format!("cannot lock {}: {e}; the run directory must be writable (check its permissions, mount and free space)", path.display()))),
             }
         }

@@ -10,6 +10,7 @@
 //! ```
 //! Wide view: `df.pivot_table(index="timesteps", columns="metric", values="value")`.
 
+use super::row_log::{csv_fields, digest_of_file, parse_count, LogFormat, RowDigest};
 use super::{write_atomic, RunDir, RunInfo, RunStatus, SavedModel};
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufRead, Write};
@@ -17,6 +18,26 @@ use std::path::Path;
 use std::time::Instant;
 
 pub const METRICS_HEADER: &str = "timesteps,wall_secs,metric,value";
+
+/// metrics.csv's layout, for a resume that keeps its rows by content.
+pub const METRICS_FORMAT: LogFormat = LogFormat { name: "metrics.csv", header_lines: 1, check_header: check_metrics_header, canonical: canonical_metrics_row };
+
+fn check_metrics_header(lines: &[&str]) -> Result<(), String> {
+    match lines.first().and_then(|l| csv_fields(l)) {
+        Some(f) if f.iter().map(|s| s.trim()).eq(METRICS_HEADER.split(',')) => Ok(()),
+        _ => Err(format!("does not start with the header line '{METRICS_HEADER}'")),
+    }
+}
+
+fn canonical_metrics_row(line: &str) -> Option<String> {
+    let r = parse_row(line)?;
+    Some(format_row(r.timesteps, r.wall_secs, &r.metric, r.value))
+}
+
+/// One row as the logger writes it (without its newline).
+fn format_row(timesteps: u64, wall_secs: f64, metric: &str, value: f64) -> String {
+    format!("{timesteps},{wall_secs:.3},{},{value}", csv_field(metric))
+}
 
 /// Another destination for every row that goes to metrics.csv (TensorBoard
 /// events, ...): called with the same step and scalars, after the CSV write.
@@ -37,6 +58,8 @@ pub struct Logger {
     sinks: Vec<Box<dyn MetricsSink>>,
     /// metrics.csv's length after the last whole write (`None` if unknown).
     len: Option<u64>,
+    /// The rows metrics.csv holds, as a checkpoint records them.
+    rows: RowDigest,
 }
 
 impl Logger {
@@ -47,18 +70,19 @@ impl Logger {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;
         }
-        let is_new = !path.exists() || std::fs::metadata(&path)?.len() == 0;
+        let named = |e: io::Error| io::Error::new(e.kind(), format!("writing {}: {e}", path.display()));
+        let is_new = std::fs::metadata(&path).map_or(true, |m| m.len() == 0);
         let mut file = OpenOptions::new().create(true).append(true).open(&path).map_err(|e| {
             io::Error::new(e.kind(), format!("cannot open {} for appending: {e}", path.display()))
         })?;
         if is_new {
-            writeln!(file, "{METRICS_HEADER}")?;
-            file.flush()?;
+            writeln!(file, "{METRICS_HEADER}").and_then(|()| file.flush()).map_err(named)?;
         }
+        let rows = digest_of_file(&path, &METRICS_FORMAT)?;
         let info = RunInfo { status: RunStatus::Running, ..info };
         info.write(run)?;
         let len = file.metadata().ok().map(|m| m.len());
-        Ok(Self { run: run.clone(), file, started: Instant::now(), info, line: String::new(), sinks: Vec::new(), len })
+        Ok(Self { run: run.clone(), file, started: Instant::now(), info, line: String::new(), sinks: Vec::new(), len, rows })
     }
 
     pub fn run_dir(&self) -> &RunDir {
@@ -76,10 +100,14 @@ impl Logger {
         self
     }
 
-    /// metrics.csv's length so far (everything logged is flushed): what a
-    /// checkpoint records so a resume can cut the file back to it.
+    /// metrics.csv's length so far (everything logged is flushed).
     pub fn metrics_len(&self) -> io::Result<u64> {
         Ok(self.file.metadata()?.len())
+    }
+
+    /// The rows metrics.csv holds: what a checkpoint records so a resume keeps exactly them.
+    pub fn metrics_rows(&self) -> RowDigest {
+        self.rows
     }
 
     pub fn wall_secs(&self) -> f64 {
@@ -97,8 +125,8 @@ impl Logger {
             if name.is_empty() {
                 return Err(io::Error::new(io::ErrorKind::InvalidInput, "metric name is empty: use a name like train/loss"));
             }
-            use std::fmt::Write as _;
-            let _ = writeln!(self.line, "{timesteps},{wall:.3},{},{value}", csv_field(name));
+            self.line.push_str(&format_row(timesteps, wall, name, *value));
+            self.line.push('\n');
         }
         if let Err(e) = self.file.write_all(self.line.as_bytes()) {
             // Cut a short write (a full disk) back to whole lines, so nothing
@@ -109,6 +137,7 @@ impl Logger {
             return Err(io::Error::new(e.kind(), format!("writing {}: {e}", self.run.metrics_csv().display())));
         }
         self.len = self.len.map(|l| l + self.line.len() as u64);
+        self.rows.add_lines(&self.line);
         if !self.sinks.is_empty() {
             let rows: Vec<(&str, f64)> = metrics.iter().map(|(n, v)| (n.as_ref(), *v)).collect();
             for sink in &mut self.sinks {
@@ -162,21 +191,6 @@ pub fn instant_secs_ago(secs: f64) -> Instant {
     Instant::now().checked_sub(d).unwrap_or_else(Instant::now)
 }
 
-/// Cuts metrics.csv back to `len` bytes (a checkpoint's length), dropping the
-/// rows written after it and any torn last line, so a resume never duplicates rows.
-pub fn truncate_metrics(path: &Path, len: u64) -> io::Result<()> {
-    let file = OpenOptions::new().write(true).open(path).map_err(|e| io::Error::new(e.kind(), format!("cannot open {}: {e}", path.display())))?;
-    let have = file.metadata()?.len();
-    if have < len {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            format!("{} is {have} bytes, shorter than the {len} bytes the checkpoint saw: it was edited or replaced, so the run cannot continue it", path.display()),
-        ));
-    }
-    file.set_len(len)?;
-    file.sync_all()
-}
-
 fn csv_field(s: &str) -> String {
     if s.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", s.replace('"', "\"\""))
@@ -204,7 +218,7 @@ pub fn read_metrics(path: &Path) -> io::Result<Vec<MetricsRow>> {
         if i == 0 || line.is_empty() {
             continue;
         }
-        if let Some(row) = parse_row(&line) {
+        if let Some(row) = parse_row(line.trim_end_matches('\r')) {
             rows.push(row);
         }
     }
@@ -259,18 +273,17 @@ impl MetricsTail {
 }
 
 fn parse_row(line: &str) -> Option<MetricsRow> {
-    let mut it = line.splitn(3, ',');
-    let timesteps = it.next()?.parse().ok()?;
-    let wall_secs = it.next()?.parse().ok()?;
-    let rest = it.next()?;
-    let (metric, value) = if let Some(quoted) = rest.strip_prefix('"') {
-        let end = quoted.rfind("\",")?;
-        (quoted[..end].replace("\"\"", "\""), &quoted[end + 2..])
-    } else {
-        let (m, v) = rest.rsplit_once(',')?;
-        (m.to_string(), v)
-    };
-    Some(MetricsRow { timesteps, wall_secs, metric, value: value.parse().ok()? })
+    let fields = csv_fields(line)?;
+    let [timesteps, wall_secs, metric, value] = fields.as_slice() else { return None };
+    if metric.is_empty() {
+        return None;
+    }
+    Some(MetricsRow {
+        timesteps: parse_count(timesteps)?,
+        wall_secs: wall_secs.trim().parse().ok()?,
+        metric: metric.clone(),
+        value: value.trim().parse().ok()?,
+    })
 }
 
 #[cfg(test)]

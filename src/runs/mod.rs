@@ -20,8 +20,10 @@ pub mod group;
 pub mod lock;
 pub mod logger;
 pub mod model_file;
+pub mod row_log;
 pub mod sysinfo;
 pub mod tb_plugins;
+pub mod temp_files;
 pub mod tfevents;
 
 pub use lock::RunLock;
@@ -91,14 +93,42 @@ impl RunDir {
         [self.best_model(), self.final_model()].into_iter().find(|p| p.exists())
     }
 
+    /// The model to evaluate or record, loaded: best_model.zip, or
+    /// final_model.zip when best is missing or damaged (the note says so).
+    pub fn load_preferred_model(&self) -> Result<(SavedModel, PathBuf, Option<String>), String> {
+        let (best, last) = (self.best_model(), self.final_model());
+        let mut damaged = None;
+        if best.exists() {
+            match SavedModel::load(&best) {
+                Ok(m) => return Ok((m, best, None)),
+                Err(e) => damaged = Some(e.to_string()),
+            }
+        }
+        if last.exists() {
+            let model = SavedModel::load(&last).map_err(|e| damaged.as_ref().map_or(e.to_string(), |d| format!("{d}; and {e}")))?;
+            let note = damaged.map(|d| format!("note: {d}: using {} instead", last.display()));
+            return Ok((model, last, note));
+        }
+        Err(damaged.unwrap_or_else(|| format!("{} has no models/best_model.zip or final_model.zip: is it a run directory (runs/<name>)? A run has them once it trained (rl-research run)", self.root.display())))
+    }
+
     /// Creates `runs_dir/name`, or `name_1`, `name_2`, ... if taken: an existing
     /// run is never overwritten. Safe against concurrent sweeps (create_dir is atomic).
     pub fn create_unique(runs_dir: &Path, name: &str) -> io::Result<Self> {
         let run = Self::at(create_unique_dir(runs_dir, name)?);
         for dir in [run.models_dir(), run.root.join("configs"), run.root.join("logs"), run.videos_dir()] {
-            std::fs::create_dir_all(&dir)?;
+            if let Err(e) = std::fs::create_dir_all(&dir) {
+                run.discard_new();
+                return Err(io::Error::new(e.kind(), format!("cannot create {}: {e}; nothing was left in {}", dir.display(), runs_dir.display())));
+            }
         }
         Ok(run)
+    }
+
+    /// Removes a run directory this process just created and could not start,
+    /// so a failed start-up leaves nothing behind.
+    pub fn discard_new(&self) {
+        let _ = std::fs::remove_dir_all(&self.root);
     }
 }
 
@@ -132,6 +162,27 @@ pub enum RunStatus {
     Completed,
     Failed,
     Stopped,
+    /// Recorded as running by a process that is gone (killed, a crash, a
+    /// second Ctrl-C): resumable from its last checkpoint.
+    Interrupted,
+}
+
+impl RunStatus {
+    /// The word run_info.json and every view use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Running => "running",
+            RunStatus::Completed => "completed",
+            RunStatus::Failed => "failed",
+            RunStatus::Stopped => "stopped",
+            RunStatus::Interrupted => "interrupted",
+        }
+    }
+
+    /// Whether `run --resume` can continue a run that ended so.
+    pub fn is_resumable(self) -> bool {
+        matches!(self, RunStatus::Stopped | RunStatus::Failed | RunStatus::Interrupted)
+    }
 }
 
 /// `logs/run_info.json`: what happened and where, for the runs browser.
@@ -220,21 +271,61 @@ impl RunInfo {
         let text = serde_json::to_string_pretty(self).map_err(io::Error::other)?;
         write_status_file(&run.run_info(), text.as_bytes())
     }
+    /// Reads run_info.json. A run recorded as running whose process is
+    /// certainly gone (same host; its pid dead or reused, and no live process
+    /// holds its lock) reads `interrupted`, and the file is updated to say so.
     pub fn read(run: &RunDir) -> io::Result<Self> {
-        let text = std::fs::read_to_string(run.run_info())?;
-        serde_json::from_str(&text).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("{}: {e}", run.run_info().display())))
+        let info = Self::read_as_written(run)?;
+        if info.status != RunStatus::Running || info.process_alive() != Some(false) {
+            return Ok(info);
+        }
+        // Taking the lock proves no live writer holds it (a resume that just
+        // started does); then the file is checked again under it.
+        let Ok(_lock) = run.lock("status update") else { return Self::read_as_written(run) };
+        let mut info = Self::read_as_written(run)?;
+        if info.status == RunStatus::Running && info.process_alive() == Some(false) {
+            info.status = RunStatus::Interrupted;
+            // A read-only copy of a run still reads interrupted.
+            let _ = info.write(run);
+        }
+        Ok(info)
+    }
+
+    /// run_info.json exactly as written (no check of the writer's process).
+    pub fn read_as_written(run: &RunDir) -> io::Result<Self> {
+        let path = run.run_info();
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            if e.kind() == io::ErrorKind::NotFound {
+                let why = if run.root.is_dir() {
+                    format!("{} is not a run directory, or its process was stopped before it recorded the run", run.root.display())
+                } else {
+                    format!("{} does not exist", run.root.display())
+                };
+                io::Error::new(e.kind(), format!("{} is missing: {why}", path.display()))
+            } else {
+                io::Error::new(e.kind(), format!("cannot read {}: {e}", path.display()))
+            }
+        })?;
+        serde_json::from_str(&text).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("{} is damaged: {e}", path.display())))
+    }
+
+    /// How to continue this run, for messages about an interrupted one.
+    pub fn resume_hint(run: &RunDir) -> String {
+        format!("resume it with: rl-research run --resume {}", run.root.display())
     }
 }
 
 /// Writes through a temporary file and a rename, so readers never see half a file
-/// and a crash mid-write never loses the previous version.
+/// and a crash mid-write never loses the previous version. The error names the file.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let tmp = path.with_extension(format!(
         "{}.tmp",
         path.extension().and_then(|e| e.to_str()).unwrap_or("")
     ));
-    std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path)).inspect_err(|_| {
+    let _pending = temp_files::Pending::new(&tmp);
+    std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path)).map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
+        io::Error::new(e.kind(), format!("writing {}: {e}", path.display()))
     })
 }
 

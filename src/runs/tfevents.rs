@@ -192,7 +192,7 @@ impl MetricsSink for EventWriter {
         let status = match status {
             RunStatus::Completed => SessionStatus::Success,
             RunStatus::Failed => SessionStatus::Failure,
-            RunStatus::Stopped | RunStatus::Running => SessionStatus::Unknown,
+            RunStatus::Stopped | RunStatus::Running | RunStatus::Interrupted => SessionStatus::Unknown,
         };
         let now = unix_now_f64();
         let event = encode_summary_event(now, self.step, &tb_plugins::session_end_summary(status, now));

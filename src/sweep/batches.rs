@@ -145,7 +145,7 @@ pub(crate) fn run_batch(exe: &Path, spec: &SweepSpec, sweep_dir: &Path, ids: &[u
                     RunStatus::Stopped if pruned => (TrialStatus::Pruned, None),
                     RunStatus::Stopped => (TrialStatus::Stopped, None),
                     RunStatus::Failed => (TrialStatus::Failed, Some(info.error.map(|e| format!("{e} (see {log})")).unwrap_or_else(|| ended.clone()))),
-                    RunStatus::Running => (TrialStatus::Failed, Some(format!("its batch ended while it was running: {ended}"))),
+                    RunStatus::Running | RunStatus::Interrupted => (TrialStatus::Failed, Some(format!("its batch ended while it was running: {ended}"))),
                 },
                 Err(_) => (TrialStatus::Failed, Some(ended.clone())),
             };

@@ -210,7 +210,7 @@ impl Jobs {
     }
     fn write(&self, sweep_dir: &Path) -> Result<(), String> {
         let text = serde_json::to_string_pretty(self).map_err(|e| e.to_string())?;
-        crate::runs::write_atomic(&sweep_dir.join("slurm.json"), text.as_bytes()).map_err(|e| format!("writing {}: {e}", sweep_dir.join("slurm.json").display()))
+        crate::runs::write_atomic(&sweep_dir.join("slurm.json"), text.as_bytes()).map_err(|e| e.to_string())
     }
     fn cancelled(&self, job_id: &str) -> bool {
         self.jobs.iter().any(|j| j.job_id == job_id && j.cancelled)

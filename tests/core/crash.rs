@@ -85,13 +85,14 @@ fn kill_and_resume(preset: &str, points: usize, seed: u64) -> Tally {
         if info.status == RunStatus::Completed {
             tally.after_completion += 1;
         } else {
-            assert_eq!(info.status, RunStatus::Running, "{preset} kill {k}");
-            assert_eq!(info.process_alive(), Some(false), "{preset} kill {k}: a killed run reads as interrupted");
+            assert_eq!(info.status, RunStatus::Interrupted, "{preset} kill {k}: a killed run reads as interrupted");
+            assert_eq!(RunInfo::read_as_written(&run).unwrap().status, RunStatus::Interrupted, "{preset} kill {k}: run_info.json says so once read");
+            assert_eq!(info.process_alive(), Some(false), "{preset} kill {k}");
             assert!(rows[0].dead, "{preset} kill {k}: the browser shows it interrupted");
             let out = Command::new(BIN).args(["run", "--resume"]).arg(&run.root).output().unwrap();
             let stderr = String::from_utf8_lossy(&out.stderr);
             if run.checkpoints().is_empty() {
-                assert_eq!(out.status.code(), Some(1), "{preset} kill {k}: {stderr}");
+                assert_eq!(out.status.code(), Some(2), "{preset} kill {k}: nothing to resume is wrong input: {stderr}");
                 assert!(stderr.contains("no checkpoints"), "{stderr}");
                 tally.before_first_checkpoint += 1;
                 continue;

@@ -4,6 +4,7 @@ mod batched;
 mod crash;
 mod fpmode;
 mod groups;
+mod hardening;
 mod gpu;
 mod gui;
 mod gym_parity;

@@ -232,6 +232,18 @@ fn summary_json(s: &runner::RunSummary) -> serde_json::Value {
 }
 
 /// `rl-research ARGS...` in this process (the `python -m rl_research.experiments.cli` entry).
+/// A run's logs/run_info.json as JSON text; a run whose process is gone
+/// reads (and is recorded as) "interrupted", as in the CLI and the GUI.
+#[pyfunction]
+fn read_run_info(py: Python<'_>, run_dir: PathBuf) -> PyResult<String> {
+    let run = rl_research::runs::RunDir::at(&run_dir);
+    let info = py.detach(|| rl_research::runs::RunInfo::read(&run)).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => pyo3::exceptions::PyFileNotFoundError::new_err(e.to_string()),
+        _ => PyValueError::new_err(e.to_string()),
+    })?;
+    serde_json::to_string(&info).map_err(|e| RunFailed::new_err(e.to_string()))
+}
+
 #[pyfunction]
 fn cli_main(py: Python<'_>, argv: Vec<String>) -> i32 {
     py.detach(|| rl_research::cli::main(argv))
@@ -551,6 +563,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(run_experiment, m)?)?;
     m.add_function(wrap_pyfunction!(run_experiments, m)?)?;
     m.add_function(wrap_pyfunction!(cli_main, m)?)?;
+    m.add_function(wrap_pyfunction!(read_run_info, m)?)?;
     m.add_class::<LoggedRun>()?;
     m.add_class::<EnvCore>()?;
     m.add_class::<VecEnvCore>()?;

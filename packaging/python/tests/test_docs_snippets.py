@@ -287,3 +287,22 @@ def test_random_search_batches_compatible_trials_with_the_results_of_one_by_one(
     assert random_search.last_results == batched
     with pytest.raises(ValueError, match="batch_trials must be 'auto', True or False"):
         random_search(space, n_trials=2, batch_trials="maybe")
+
+
+def test_read_run_info_reads_a_run_whose_process_is_gone_as_interrupted(in_tmp):
+    from rl_research import read_run_info
+    from rl_research.experiments.cli import run_experiment
+
+    summary = run_experiment({**SHORT, "experiment.name": "dead"}, verbose=False)
+    assert read_run_info(summary)["status"] == "completed"
+    # What kill -9 leaves: "running", written by a process that no longer exists.
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    path = Path(summary.run_dir) / "logs" / "run_info.json"
+    info = json.loads(path.read_text())
+    info.update(status="running", pid=gone.pid, start_ticks=1)
+    path.write_text(json.dumps(info))
+    assert read_run_info(summary.run_dir)["status"] == "interrupted"
+    assert run_info(summary.run_dir)["status"] == "interrupted", "run_info.json records it"
+    with pytest.raises(FileNotFoundError, match="run_info.json"):
+        read_run_info(in_tmp / "nowhere")

@@ -10,8 +10,8 @@ from rl_research import _core
 from rl_research._config import to_pairs
 from rl_research._core import ConfigError, RunFailed
 from rl_research._model import Model, load_model
-from rl_research._summary import GroupSummary, RunSummary
+from rl_research._summary import GroupSummary, RunSummary, read_run_info
 
 __version__ = _core.__version__
 
-__all__ = ["ConfigError", "RunFailed", "GroupSummary", "Model", "RunSummary", "load_model", "to_pairs", "__version__"]
+__all__ = ["ConfigError", "RunFailed", "GroupSummary", "Model", "RunSummary", "load_model", "read_run_info", "to_pairs", "__version__"]

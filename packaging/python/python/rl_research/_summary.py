@@ -113,3 +113,17 @@ def summary_from_json(text: str):
     if d.get("kind") == "seed_group":
         return GroupSummary.from_dict(d)
     return RunSummary.from_json(text)
+
+
+def read_run_info(run_dir: Any) -> Dict[str, Any]:
+    """A run's `logs/run_info.json` as a dict (a run directory or a RunSummary).
+    A run recorded as running whose process is gone (killed, crashed) reads
+    `"interrupted"`, and the file is updated to say so, as in the CLI and GUI;
+    resume it with `rl-research run --resume <run_dir>`."""
+    import os
+
+    from rl_research import _core
+
+    if isinstance(run_dir, RunSummary):
+        run_dir = run_dir.run_dir
+    return json.loads(_core.read_run_info(os.fspath(run_dir)))
