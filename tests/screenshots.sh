@@ -3,7 +3,7 @@
 #   tests/screenshots.sh [OUT_DIR]      (default: target/screenshots)
 # Needs: xvfb (Xvfb), imagemagick (import); builds the binary with cargo.
 # It makes its own runs (a CartPole PPO run with replay data, a LunarLander run,
-# a 2-trial sweep and a broken directory) in a temporary directory, and keeps
+# a 2-trial sweep, a killed run and a broken directory) in a temporary directory, and keeps
 # the app's persisted settings out of your home directory.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,6 +28,11 @@ echo "making runs in $RUNS"
 "$BIN" run experiment.name=seeds_lr1e-3 experiment.runs_dir="$RUNS" experiment.n_seeds=5 experiment.total_timesteps=30000 experiment.eval_freq=3000 experiment.video_episodes=0 >/dev/null 2>&1
 "$BIN" run experiment.name=seeds_lr3e-4 experiment.runs_dir="$RUNS" experiment.n_seeds=5 experiment.total_timesteps=30000 experiment.eval_freq=3000 experiment.video_episodes=0 algorithm.params.learning_rate=3e-4 >/dev/null 2>&1
 mkdir -p "$RUNS/not_a_run"
+# A run killed (kill -9) after its first checkpoint: it lists as interrupted, resumable.
+"$BIN" run experiment.name=killed experiment.runs_dir="$RUNS" experiment.total_timesteps=1000000 experiment.eval_freq=5000 experiment.video_episodes=0 >/dev/null 2>&1 &
+killed=$!
+for _ in $(seq 600); do ls "$RUNS/killed/checkpoints/"*.ckpt >/dev/null 2>&1 && break; sleep 0.1; done
+kill -9 "$killed"; wait "$killed" 2>/dev/null || true
 
 if [ -z "${DISPLAY:-}" ]; then
     Xvfb :97 -screen 0 1280x800x24 >/dev/null 2>&1 &

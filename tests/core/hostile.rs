@@ -270,7 +270,7 @@ fn resume_cut_of_mutated_logs_keeps_matching_rows_or_refuses() {
     let base = format!("{header}\n{}\n", rows.join("\n"));
     let path = dir.join("metrics.csv");
     let mut rng = fuzz_rng(19);
-    let n = budget(20_000);
+    let n = budget(5_000);
     let (mut kept, mut refused) = (0, 0);
     for _ in 0..n {
         let bytes = mutate(base.as_bytes(), &mut rng, b",\"\n\r0123456789.-eNa/ ");
@@ -311,7 +311,7 @@ fn event_file_reader_never_panics_on_mutated_files() {
     let path = dir.join("events.out.tfevents.1.host");
     let alphabet: Vec<u8> = (0..=255u8).collect();
     let mut rng = fuzz_rng(23);
-    let n = budget(20_000);
+    let n = budget(5_000);
     let (mut read, mut refused) = (0, 0);
     for _ in 0..n {
         std::fs::write(&path, mutate(&base, &mut rng, &alphabet)).unwrap();
