@@ -176,6 +176,14 @@ mod tests {
             let reused = LockInfo { start_ticks: Some(u64::MAX), ..LockInfo::mine("training") };
             std::fs::write(run.lock_file(), serde_json::to_string(&reused).unwrap()).unwrap();
             drop(run.lock("resume").unwrap());
+            // A lock file just created and not yet written: another process is taking it, never "delete it".
+            std::fs::write(run.lock_file(), b"").unwrap();
+            let err = run.lock("resume").unwrap_err().to_string();
+            assert!(err.contains("try again in a moment") && !err.contains("delete"), "{err}");
+            // Still empty long after (its writer was killed between create and write): taken over.
+            let old = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
+            std::fs::File::options().write(true).open(run.lock_file()).unwrap().set_modified(old).unwrap();
+            drop(run.lock("resume").unwrap());
         }
         let _ = std::fs::remove_dir_all(&dir);
     }

@@ -120,10 +120,15 @@ fn resume_keeps_rows_of_an_edited_log_by_content_or_refuses_with_nothing_changed
 #[test]
 fn config_yaml_always_describes_the_run_and_dead_runs_read_interrupted() {
     let dir = crate::temp_dir("hardening-config");
-    let config = small_config("cartpole_ppo", &dir, &["experiment.total_timesteps=1024", "experiment.eval_freq=512"]);
+    let config = small_config("cartpole_ppo", &dir, &["experiment.total_timesteps=2048", "experiment.eval_freq=512"]);
     let stopped = runner::run_experiment_with(&config, stop_after(512)).unwrap();
     let run = stopped.run_dir;
     let original = std::fs::read_to_string(run.config_yaml()).unwrap();
+
+    // A deleted config.yaml is written again from the checkpoint's config.
+    std::fs::remove_file(run.config_yaml()).unwrap();
+    assert_eq!(runner::resume_experiment(&run.root, stop_after(1024)).unwrap().status, RunStatus::Stopped);
+    assert_eq!(std::fs::read_to_string(run.config_yaml()).unwrap(), original, "config.yaml written again");
 
     // Recorded as running by a process that is gone (kill -9): it reads interrupted, and the file says so.
     let mut info = RunInfo::read(&run).unwrap();
@@ -235,6 +240,8 @@ fn cli_refuses_wrong_input_with_exit_2_naming_the_key_or_file() {
     expect(cli(&["eval", &path(&empty)]), 2, &["best_model.zip"]);
     expect(cli(&["video", &path(&empty)]), 2, &["best_model.zip"]);
     expect(cli(&["compare", &path(&dup)]), 2, &["is a file"]);
+    expect(cli(&["compare", &path(&empty)]), 2, &["run_info.json"]);
+    expect(cli(&["run", "--resume", ""]), 2, &["--resume needs a run directory"]);
 
     // A trained run: a fork step that does not exist, a fixed key, a damaged model.
     let config = small_config("cartpole_ppo", &runs, &["experiment.total_timesteps=512", "experiment.eval_freq=256"]);
@@ -246,6 +253,10 @@ fn cli_refuses_wrong_input_with_exit_2_naming_the_key_or_file() {
     assert_eq!(o.status.code(), Some(0), "falls back to final_model.zip: {}", stderr(&o));
     assert!(stderr(&o).contains("final_model.zip"), "says so: {}", stderr(&o));
     expect(cli(&["eval", &path(&run.best_model())]), 2, &["best_model.zip"]);
+    // compare says why a completed run has no final score: its metrics.csv is gone.
+    std::fs::remove_file(run.metrics_csv()).unwrap();
+    let target = rl_research::runs::compare::load_target(&run.root).unwrap();
+    assert!(target.notes.iter().any(|n| n.contains("metrics.csv") && n.contains("completed")), "{:?}", target.notes);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -291,4 +302,27 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
         }
     }
     out
+}
+
+#[test]
+fn simultaneous_resumes_one_wins_and_no_loser_is_told_to_delete_a_live_lock() {
+    let dir = crate::temp_dir("hardening-race");
+    let config = small_config("cartpole_ppo", &dir, &["experiment.total_timesteps=1024", "experiment.eval_freq=512"]);
+    let run = runner::run_experiment_with(&config, stop_after(512)).unwrap().run_dir;
+    let children: Vec<_> = (0..8)
+        .map(|_| Command::new(BIN).args(["run", "--resume"]).arg(&run.root).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::piped()).spawn().unwrap())
+        .collect();
+    let outs: Vec<Output> = children.into_iter().map(|c| c.wait_with_output().unwrap()).collect();
+    let won = outs.iter().filter(|o| o.status.success()).count();
+    for o in outs.iter().filter(|o| !o.status.success()) {
+        let e = stderr(o);
+        // A loser either met the live lock or came after the winner completed the run.
+        assert!(e.contains("is in use") || e.contains("is being taken") || e.contains("nothing to resume"), "{e}");
+        assert!(!e.contains("delete"), "a live lock is never offered for deletion: {e}");
+    }
+    eprintln!("{won} of 8 simultaneous resumes ran; the others: {:?}", outs.iter().filter(|o| !o.status.success()).map(|o| stderr(o).lines().last().unwrap_or_default().chars().take(90).collect::<String>()).collect::<Vec<_>>());
+    assert!(won >= 1, "one resume finishes the run");
+    assert_eq!(RunInfo::read(&run).unwrap().status, RunStatus::Completed);
+    assert_eq!(RunInfo::read(&run).unwrap().resumed.len(), won, "each successful resume is recorded");
+    let _ = std::fs::remove_dir_all(&dir);
 }
