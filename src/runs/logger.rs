@@ -281,7 +281,7 @@ fn parse_row(line: &str) -> Option<MetricsRow> {
     Some(MetricsRow {
         timesteps: parse_count(timesteps)?,
         wall_secs: wall_secs.trim().parse().ok()?,
-        metric: metric.clone(),
+        metric: metric.to_string(),
         value: value.trim().parse().ok()?,
     })
 }

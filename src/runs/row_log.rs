@@ -11,11 +11,12 @@
 //! by byte offset is how rows used to be lost and fused.
 
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::io;
 use std::path::{Path, PathBuf};
 
 /// The rows written to a log so far: their count and a hash of their canonical text.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RowDigest {
     pub rows: u64,
     pub hash: u64,
@@ -23,6 +24,13 @@ pub struct RowDigest {
 
 const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
 const FNV_PRIME: u64 = 0x0100_0000_01b3;
+
+/// The digest of no rows (FNV's offset basis, not zero).
+impl Default for RowDigest {
+    fn default() -> Self {
+        Self::new()
+    }
+}
 
 impl RowDigest {
     pub fn new() -> Self {
@@ -66,45 +74,46 @@ pub struct CutReport {
     pub kept_copy: Option<PathBuf>,
 }
 
-/// Splits CSV fields, with `"`-quoted fields and `""` escapes; `None` if a quote is unbalanced.
-pub fn csv_fields(line: &str) -> Option<Vec<String>> {
-    let mut fields = Vec::new();
-    let mut chars = line.chars().peekable();
+/// Splits CSV fields, with `"`-quoted fields and `""` escapes; `None` if a
+/// quote is unbalanced. Unquoted fields are borrowed: whole metrics.csv files
+/// are parsed for the plots.
+pub fn csv_fields(line: &str) -> Option<Vec<Cow<'_, str>>> {
+    let mut fields = Vec::with_capacity(4);
+    let mut rest = line;
     loop {
-        let mut field = String::new();
-        if chars.peek() == Some(&'"') {
-            chars.next();
+        if let Some(quoted) = rest.strip_prefix('"') {
+            let mut field = String::new();
+            let mut tail = quoted;
             loop {
-                match chars.next()? {
-                    '"' if chars.peek() == Some(&'"') => {
-                        chars.next();
+                let end = tail.find('"')?;
+                field.push_str(&tail[..end]);
+                tail = &tail[end + 1..];
+                match tail.strip_prefix('"') {
+                    Some(t) => {
                         field.push('"');
+                        tail = t;
                     }
-                    '"' => break,
-                    c => field.push(c),
+                    None => break,
                 }
             }
-            match chars.next() {
-                None => {
-                    fields.push(field);
-                    return Some(fields);
-                }
-                Some(',') => {}
-                Some(_) => return None,
+            fields.push(Cow::Owned(field));
+            match tail.strip_prefix(',') {
+                Some(t) => rest = t,
+                None if tail.is_empty() => return Some(fields),
+                None => return None,
             }
         } else {
-            loop {
-                match chars.next() {
-                    None => {
-                        fields.push(field);
-                        return Some(fields);
-                    }
-                    Some(',') => break,
-                    Some(c) => field.push(c),
+            match rest.find(',') {
+                Some(i) => {
+                    fields.push(Cow::Borrowed(&rest[..i]));
+                    rest = &rest[i + 1..];
+                }
+                None => {
+                    fields.push(Cow::Borrowed(rest));
+                    return Some(fields);
                 }
             }
         }
-        fields.push(field);
     }
 }
 
@@ -265,6 +274,8 @@ mod tests {
     fn csv_fields_read_quotes_and_escapes() {
         assert_eq!(csv_fields("a,\"b,c\",\"d\"\"e\",").unwrap(), vec!["a", "b,c", "d\"e", ""]);
         assert_eq!(csv_fields("").unwrap(), vec![""]);
+        assert_eq!(csv_fields("x,\"\"").unwrap(), vec!["x", ""]);
+        assert_eq!(csv_fields("\"\",y").unwrap(), vec!["", "y"]);
         assert!(csv_fields("\"open").is_none());
         assert!(csv_fields("\"a\"b").is_none());
         assert_eq!(parse_count("2048.0"), Some(2048));
