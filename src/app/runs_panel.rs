@@ -115,7 +115,7 @@ impl RlApp {
                 Ok(i) => {
                     ui.label(format!(
                         "{} on {} · seed {} · {} · device {} · {} cores",
-                        i.algorithm, i.env_id, i.seed, format!("{:?}", i.status).to_lowercase(), i.environment.device, i.environment.cpu_cores
+                        i.algorithm, i.env_id, i.seed, i.status.as_str(), i.environment.device, i.environment.cpu_cores
                     ));
                     if let Some(e) = &i.error {
                         ui.colored_label(ui.visuals().error_fg_color, format!("error: {e}"));
@@ -162,7 +162,7 @@ impl RlApp {
             ui.label(format!("{} on {} · {} seeds, {execution} · {}", info.algorithm, info.env_id, info.seeds.len(), info.status.label()));
             for e in &info.seed_runs {
                 let score = e.final_score.map(|s| format!("final {s:.2}")).unwrap_or_else(|| "no final score".into());
-                let line = format!("seed {}: {} · {score}", e.seed, format!("{:?}", e.status).to_lowercase());
+                let line = format!("seed {}: {} · {score}", e.seed, e.status.as_str());
                 match &e.error {
                     Some(err) => ui.colored_label(ui.visuals().error_fg_color, format!("{line} · {err}")),
                     None => ui.label(line),

@@ -27,7 +27,7 @@ pub fn group_table(s: &GroupSummary) -> String {
         info.seeds.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(", ")
     );
     for e in info.seed_runs.iter().filter(|e| e.status != crate::runs::RunStatus::Completed) {
-        let _ = writeln!(out, "  seed {}: {}{}", e.seed, format!("{:?}", e.status).to_lowercase(), e.error.as_ref().map(|m| format!(": {m}")).unwrap_or_default());
+        let _ = writeln!(out, "  seed {}: {}{}", e.seed, e.status.as_str(), e.error.as_ref().map(|m| format!(": {m}")).unwrap_or_default());
     }
     let _ = writeln!(out, "{:<34} {:<28} {:<20} {}", "metric", format!("IQM [{:.0}% CI]", cfg.confidence * 100.0), "mean ± std", "seeds");
     if let Some(f) = &info.final_score {

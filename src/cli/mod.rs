@@ -479,16 +479,7 @@ fn eval_inner(args: &[String]) -> Result<(), (i32, String)> {
         None => None,
     };
     // A damaged or missing model is wrong input like a wrong path (exit 2).
-    let (model, model_path) = if target.is_dir() && !crate::runs::group::GroupDir::is_group(&target) {
-        let (model, path, note) = RunDir::at(&target).load_preferred_model().map_err(|m| (2, m))?;
-        if let Some(n) = note {
-            eprintln!("{n}");
-        }
-        (model, path)
-    } else {
-        let path = model_path_for(&target).map_err(|m| (2, m))?;
-        (SavedModel::load(&path).map_err(|e| (2, e.to_string()))?, path)
-    };
+    let (model, model_path) = model_for(&target).map_err(|m| (2, m))?;
     let policy = runner::load_policy(&model).map_err(|e| (1, format!("{}: {e}", model_path.display())))?;
     let config = &model.metadata.config;
     let n = episodes.unwrap_or(config.experiment.n_eval_episodes);
@@ -520,18 +511,21 @@ fn eval_inner(args: &[String]) -> Result<(), (i32, String)> {
     Ok(())
 }
 
-/// A run directory means its best model; a .zip path is taken as is.
-fn model_path_for(target: &Path) -> Result<PathBuf, String> {
+/// A run directory means its best model (its final model when best is
+/// damaged, said on stderr); a .zip path is loaded as is.
+fn model_for(target: &Path) -> Result<(SavedModel, PathBuf), String> {
     if crate::runs::group::GroupDir::is_group(target) {
         return Err(format!("{} is a seed group: evaluate one of its seeds ({}/seed_<k>), or compare groups with rl-research compare", target.display(), target.display()));
     }
     if target.is_dir() {
-        return RunDir::at(target).preferred_model().ok_or_else(|| {
-            format!("{} has no models/best_model.zip: is it a run directory (runs/<name>)?", target.display())
-        });
+        let (model, path, note) = RunDir::at(target).load_preferred_model()?;
+        if let Some(n) = note {
+            eprintln!("{n}");
+        }
+        return Ok((model, path));
     }
     if target.exists() {
-        return Ok(target.to_path_buf());
+        return SavedModel::load(target).map(|m| (m, target.to_path_buf())).map_err(|e| e.to_string());
     }
     Err(format!("{} does not exist: give a run directory (runs/<name>) or a model .zip", target.display()))
 }
@@ -570,7 +564,7 @@ fn video_inner(args: &[String]) -> Result<(), (i32, String)> {
     };
     let run = RunDir::at(&run_dir);
     if run.preferred_model().is_none() {
-        return Err((2, format!("{} has no models/best_model.zip or final_model.zip: is it a run directory (runs/<name>)? A run has them once it trained", run_dir.display())));
+        return Err((2, run.no_models_message()));
     }
     let stats = runner::write_run_video(&run, episodes, out.as_deref(), &mut progress).map_err(|e| (1, e))?;
     if tty {

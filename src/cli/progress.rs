@@ -110,7 +110,7 @@ impl GroupBar {
             }
             RunEvent::Finished { status, .. } => {
                 let (done, n) = (self.state.finished.len(), self.state.seeds.len());
-                let _ = writeln!(err, "{clear}seed {seed} {} ({done}/{n} seeds finished)", format!("{status:?}").to_lowercase());
+                let _ = writeln!(err, "{clear}seed {seed} {} ({done}/{n} seeds finished)", status.as_str());
             }
             _ => {}
         }

@@ -253,6 +253,27 @@ pub fn flat_values(config: &Config) -> Vec<(String, Value)> {
     out
 }
 
+/// The keys whose values differ between `configs`, sorted, with each config's
+/// value as a user writes it (strings without JSON quotes; `None`: unset, or
+/// no config): `compare`'s config table and a resume's check of config.yaml.
+pub fn differing_keys(configs: &[Option<&Config>]) -> Vec<(String, Vec<Option<String>>)> {
+    let plain = |v: Value| match v {
+        Value::String(s) => s,
+        other => other.to_string(),
+    };
+    let flats: Vec<std::collections::BTreeMap<String, String>> =
+        configs.iter().map(|c| c.map(|c| flat_values(c).into_iter().map(|(k, v)| (k, plain(v))).collect()).unwrap_or_default()).collect();
+    let mut keys: Vec<&String> = flats.iter().flat_map(|f| f.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    keys.into_iter()
+        .filter_map(|k| {
+            let values: Vec<Option<String>> = flats.iter().map(|f| f.get(k).cloned()).collect();
+            values.windows(2).any(|w| w[0] != w[1]).then(|| (k.clone(), values))
+        })
+        .collect()
+}
+
 /// All settable keys of a config, e.g. for `--help` and the GUI.
 pub fn all_keys(config: &Config) -> Vec<String> {
     let mut out = vec!["algorithm.name".to_string()];

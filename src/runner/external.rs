@@ -33,7 +33,7 @@ impl ExternalRun {
         }
         info.total_timesteps = 0;
         info.algorithm = algorithm.to_string();
-        let mut logger = Logger::create(&run, info).inspect_err(|_| run.discard_new())?;
+        let mut logger = Logger::create(&run, info).map_err(|e| run.discard_new(e))?;
         if config.logging.tensorboard {
             let header = monitor::tensorboard_header(config, &logger.info_mut().environment, 0);
             let writer = crate::runs::tfevents::EventWriter::create(&run.logs_dir(), &header)?;

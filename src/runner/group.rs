@@ -221,7 +221,7 @@ pub fn resume_group(dir: &Path, options: RunOptions) -> Result<GroupSummary, Run
         match state.info.as_ref().map(|i| i.status) {
             Some(RunStatus::Completed) => {}
             Some(_) if !state.run.checkpoints().is_empty() => jobs.push((seed, SeedJob::Resume(state.run.root.clone()))),
-            Some(status) => notes.push(format!("seed {seed} ({status:?}) has no checkpoint to resume from: it stays as it is; {} keeps its logs", state.run.root.display())),
+            Some(status) => notes.push(format!("seed {seed} ({}) has no checkpoint to resume from: it stays as it is; {} keeps its logs", status.as_str(), state.run.root.display())),
             None if !state.run.root.exists() => jobs.push((seed, SeedJob::New(Box::new(seed_config(&info.config, &group, seed))))),
             None => notes.push(format!("seed {seed}: {} has no readable logs/run_info.json: left as it is", state.run.root.display())),
         }

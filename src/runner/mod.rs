@@ -175,10 +175,7 @@ fn create_run_dir(config: &Config, command_line: Option<&str>, purpose: &str) ->
     let made = run.lock(purpose).and_then(|lock| write_config_file(&run, config, command_line).map(|()| lock));
     match made {
         Ok(lock) => Ok((run, lock)),
-        Err(e) => {
-            run.discard_new();
-            Err(RunError::Io(std::io::Error::new(e.kind(), format!("{e}; the new run directory {} was removed", run.root.display()))))
-        }
+        Err(e) => Err(RunError::Io(run.discard_new(e))),
     }
 }
 
@@ -320,14 +317,7 @@ impl<'a> Session<'a> {
         // A new run (or fork) that cannot open its logs leaves nothing behind;
         // a resumed one keeps its directory as it was.
         let fresh = restored.as_ref().is_none_or(|r| r.fork);
-        let logger = Logger::create(&run, info).map_err(|e| {
-            if fresh {
-                run.discard_new();
-                RunError::Io(std::io::Error::new(e.kind(), format!("{e}; the new run directory {} was removed", run.root.display())))
-            } else {
-                RunError::Io(e)
-            }
-        });
+        let logger = Logger::create(&run, info).map_err(|e| RunError::Io(if fresh { run.discard_new(e) } else { e }));
         let mut logger = logger?.with_wall_offset(wall0);
         // A tracking file that cannot be created fails the run before training,
         // recorded in run_info.json (metrics.csv, the record, is already open).
@@ -477,10 +467,7 @@ fn fail_before_training(logger: Logger, message: String, fresh: bool) -> RunErro
     let run = logger.run_dir().clone();
     match logger.finish(RunStatus::Failed, Some(message.clone())) {
         Ok(_) => RunError::Training(format!("{message} (run directory {} records it)", run.root.display())),
-        Err(e) if fresh => {
-            run.discard_new();
-            RunError::Training(format!("{message}; run_info.json could not record it either ({e}), so the new run directory {} was removed", run.root.display()))
-        }
+        Err(e) if fresh => RunError::Training(format!("{message}; run_info.json could not record it either: {}", run.discard_new(e))),
         Err(e) => RunError::Training(format!("{message}; run_info.json could not record it either: {e}")),
     }
 }

@@ -153,16 +153,11 @@ fn restore_config_yaml(run: &RunDir, config: &Config) -> Result<Vec<String>, Run
     };
     let why = match Config::load(&path) {
         Ok(on_disk) => {
-            let (old, new) = (crate::config::overrides::flat_values(config), crate::config::overrides::flat_values(&on_disk));
-            let mut changed: Vec<String> = Vec::new();
-            for (key, value) in &old {
-                match new.iter().find(|(k, _)| k == key) {
-                    Some((_, v)) if v == value => {}
-                    Some((_, v)) => changed.push(format!("{key}: {value} -> {}", crate::config::elide(&v.to_string(), 60))),
-                    None => changed.push(format!("{key}: {value} -> unset")),
-                }
-            }
-            changed.extend(new.iter().filter(|(k, _)| !old.iter().any(|(o, _)| o == k)).map(|(k, v)| format!("{k}: unset -> {v}")));
+            let show = |v: &Option<String>| v.as_deref().map_or("unset".to_string(), |v| crate::config::elide(v, 60));
+            let changed: Vec<String> = crate::config::overrides::differing_keys(&[Some(config), Some(&on_disk)])
+                .iter()
+                .map(|(key, v)| format!("{key}: {} -> {}", show(&v[0]), show(&v[1])))
+                .collect();
             if changed.is_empty() {
                 return Ok(Vec::new());
             }

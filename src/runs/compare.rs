@@ -127,28 +127,11 @@ const NOT_COMPARED: &[&str] = &["experiment.name", "experiment.runs_dir"];
 
 /// The config keys whose values differ between `configs` (a missing config counts as no values).
 pub fn config_diff(configs: &[Option<&Config>]) -> Vec<(String, Vec<String>)> {
-    let flats: Vec<std::collections::BTreeMap<String, String>> = configs
-        .iter()
-        .map(|c| c.map(|c| crate::config::overrides::flat_values(c).into_iter().map(|(k, v)| (k, plain(&v))).collect()).unwrap_or_default())
-        .collect();
-    let mut keys: Vec<&String> = flats.iter().flat_map(|f| f.keys()).collect();
-    keys.sort();
-    keys.dedup();
-    keys.into_iter()
-        .filter(|k| !NOT_COMPARED.contains(&k.as_str()))
-        .filter_map(|k| {
-            let values: Vec<String> = flats.iter().map(|f| f.get(k).cloned().unwrap_or_else(|| "-".into())).collect();
-            values.windows(2).any(|w| w[0] != w[1]).then(|| (k.clone(), values))
-        })
+    crate::config::overrides::differing_keys(configs)
+        .into_iter()
+        .filter(|(k, _)| !NOT_COMPARED.contains(&k.as_str()))
+        .map(|(k, values)| (k, values.into_iter().map(|v| v.unwrap_or_else(|| "-".into())).collect()))
         .collect()
-}
-
-/// A config value as a user writes it: strings without JSON quotes.
-fn plain(v: &serde_json::Value) -> String {
-    match v {
-        serde_json::Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
 }
 
 /// Loads every target and compares each pair.

@@ -109,7 +109,12 @@ impl RunDir {
             let note = damaged.map(|d| format!("note: {d}: using {} instead", last.display()));
             return Ok((model, last, note));
         }
-        Err(damaged.unwrap_or_else(|| format!("{} has no models/best_model.zip or final_model.zip: is it a run directory (runs/<name>)? A run has them once it trained (rl-research run)", self.root.display())))
+        Err(damaged.unwrap_or_else(|| self.no_models_message()))
+    }
+
+    /// What to say of a directory with neither model.
+    pub fn no_models_message(&self) -> String {
+        format!("{} has no models/best_model.zip or final_model.zip: is it a run directory (runs/<name>)? A run has them once it trained (rl-research run)", self.root.display())
     }
 
     /// Creates `runs_dir/name`, or `name_1`, `name_2`, ... if taken: an existing
@@ -118,17 +123,17 @@ impl RunDir {
         let run = Self::at(create_unique_dir(runs_dir, name)?);
         for dir in [run.models_dir(), run.root.join("configs"), run.root.join("logs"), run.videos_dir()] {
             if let Err(e) = std::fs::create_dir_all(&dir) {
-                run.discard_new();
-                return Err(io::Error::new(e.kind(), format!("cannot create {}: {e}; nothing was left in {}", dir.display(), runs_dir.display())));
+                return Err(run.discard_new(io::Error::new(e.kind(), format!("cannot create {}: {e}", dir.display()))));
             }
         }
         Ok(run)
     }
 
     /// Removes a run directory this process just created and could not start,
-    /// so a failed start-up leaves nothing behind.
-    pub fn discard_new(&self) {
+    /// so a failed start-up leaves nothing behind; returns `e` saying so.
+    pub fn discard_new(&self, e: io::Error) -> io::Error {
         let _ = std::fs::remove_dir_all(&self.root);
+        io::Error::new(e.kind(), format!("{e}; the new run directory {} was removed", self.root.display()))
     }
 }
 
@@ -280,13 +285,18 @@ impl RunInfo {
             return Ok(info);
         }
         // Taking the lock proves no live writer holds it (a resume that just
-        // started does); then the file is checked again under it.
-        let Ok(_lock) = run.lock("status update") else { return Self::read_as_written(run) };
+        // started does); then the file is checked again under it. A copy that
+        // cannot be locked (read-only) still reads interrupted, unchanged on disk.
+        let lock = match run.lock("status update") {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Self::read_as_written(run),
+            lock => lock.ok(),
+        };
         let mut info = Self::read_as_written(run)?;
         if info.status == RunStatus::Running && info.process_alive() == Some(false) {
             info.status = RunStatus::Interrupted;
-            // A read-only copy of a run still reads interrupted.
-            let _ = info.write(run);
+            if lock.is_some() {
+                let _ = info.write(run);
+            }
         }
         Ok(info)
     }
@@ -358,4 +368,16 @@ pub fn unix_now_f64() -> f64 {
 
 pub fn unix_now_secs() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_words_are_the_ones_run_info_json_holds() {
+        for s in [RunStatus::Running, RunStatus::Completed, RunStatus::Failed, RunStatus::Stopped, RunStatus::Interrupted] {
+            assert_eq!(serde_json::to_string(&s).unwrap(), format!("\"{}\"", s.as_str()));
+        }
+    }
 }
