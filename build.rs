@@ -1,4 +1,4 @@
-//! Extracts the doc comments of the config structs in `src/config/mod.rs` into a
+//! Extracts the doc comments of the config structs in `src/config/{mod,params}.rs` into a
 //! table, so the GUI's tooltips and `rl-research keys` show exactly the
 //! documentation written on the fields (one source, never out of date).
 
@@ -22,14 +22,16 @@ fn windows_resources() {
 }
 
 fn key_docs() {
-    let path = "src/config/mod.rs";
-    println!("cargo:rerun-if-changed={path}");
-    let src = std::fs::read_to_string(path).expect("build.rs: cannot read src/config/mod.rs");
+    let mut src = String::new();
+    for path in ["src/config/mod.rs", "src/config/params.rs"] {
+        println!("cargo:rerun-if-changed={path}");
+        src.push_str(&std::fs::read_to_string(path).unwrap_or_else(|e| panic!("build.rs: cannot read {path}: {e}")));
+        src.push('\n');
+    }
     // struct name -> (key prefix, algorithm tag)
     let structs = [
         ("ExperimentConfig", "experiment.", ""),
         ("EnvConfig", "env.", ""),
-        ("EnvParams", "env.params.", ""),
         ("PpoParams", "algorithm.params.", "ppo:"),
         ("DqnParams", "algorithm.params.", "dqn:"),
         ("LoggingConfig", "logging.", ""),

@@ -13,7 +13,7 @@ use super::nets::{init_weights, Init, MlpWeights};
 use super::stacked::{acting_policy, clip_grad_norm_per_agent, member_moments, member_param_ids, stack3, stack_moments, HostCopy, PerAgent, StackedMlp};
 use super::{argmax, check_network, read_vec, Agent, AgentState, AgentView, AlgoState, Control, EpisodeWindow, FrozenAgent, Member, Metrics, NetworkState, Policy, PolicyHead, TrainingState};
 use crate::config::DqnParams;
-use crate::envs::VecEnv;
+use crate::envs::{Action, Actions, VecEnv};
 use crate::rng::Rng;
 use burn::module::Module;
 use burn::optim::GradientsParams;
@@ -73,6 +73,11 @@ pub struct Dqn {
 }
 
 impl Dqn {
+    /// The batch's params as an algorithm config (what batching compares).
+    fn config(&self) -> crate::config::AlgorithmConfig {
+        crate::config::AlgorithmConfig::Dqn(self.params.clone())
+    }
+
     /// One agent, initialised from `seed` exactly as it is inside any batch.
     pub fn new(params: DqnParams, obs_dim: usize, n_actions: usize, seed: u64, device: &Device) -> Self {
         let sizes = [vec![obs_dim], params.net_arch.clone(), vec![n_actions]].concat();
@@ -116,7 +121,7 @@ impl Dqn {
         let first = parts.first().ok_or("no DQN agents to batch")?;
         let key = |d: &Dqn| (d.n_calls, d.n_updates, d.agents[0].num_timesteps, d.agents[0].resume.as_ref().map(|r| (r.1.len(), r.2)));
         for p in parts {
-            if p.params.batch_shape() != first.params.batch_shape() || p.obs_dim != first.obs_dim || p.n_actions != first.n_actions {
+            if p.config().batch_shape() != first.config().batch_shape() || p.obs_dim != first.obs_dim || p.n_actions != first.n_actions {
                 return Err("the agents' algorithm.params differ in more than scalars (learning rate, gamma, exploration schedule, gradient clip), or their env spaces differ: they train apart".into());
             }
             if p.agents.iter().any(|a| a.num_timesteps != first.agents[0].num_timesteps) || key(p) != key(first) {
@@ -204,14 +209,14 @@ impl Dqn {
                 let actions = self.sample_actions(&last_obs, n_envs, &active)?;
                 for k in (0..s).filter(|&k| active[k]) {
                     let venv = &mut *members[k].venv;
-                    venv.step(&actions[k]);
+                    venv.step(Actions::Discrete(&actions[k]))?;
                     let agent = &mut self.agents[k];
                     agent.num_timesteps += n_envs as u64;
                     agent.episodes.drain_from(venv);
                     for i in 0..n_envs {
                         // After a reset venv.obs is the new episode's start; the transition ends at final_obs.
                         let next = if venv.done(i) { &venv.final_obs[i * d..(i + 1) * d] } else { &venv.obs[i * d..(i + 1) * d] };
-                        replays[k].add(&last_obs[k][i * d..(i + 1) * d], next, actions[k][i], venv.rewards[i], venv.terminated[i]);
+                        replays[k].add(&last_obs[k][i * d..(i + 1) * d], next, Action::Discrete(actions[k][i]), venv.rewards[i], venv.terminated[i]);
                     }
                     last_obs[k].copy_from_slice(&venv.obs);
                 }

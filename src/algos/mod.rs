@@ -11,7 +11,7 @@ pub mod ppo;
 pub mod stacked;
 
 use crate::config::AlgorithmConfig;
-use crate::envs::VecEnv;
+use crate::envs::{ActionBatch, ActionSpace, ActionValue, BoxSpace, VecEnv};
 use burn::prelude::*;
 use nets::{Mlp, MlpWeights};
 use serde::{Deserialize, Serialize};
@@ -230,12 +230,18 @@ pub(crate) fn check_network(net: &NetworkState, sizes: &[usize], activation: cra
     Ok(())
 }
 
-/// The one place an algorithm config becomes an agent (a batch of one; see [`merge_agents`]).
-pub fn make_agent(config: &AlgorithmConfig, obs_dim: usize, n_actions: usize, seed: u64, device: &Device) -> Box<dyn Agent> {
-    match config {
+/// The one place an algorithm config becomes an agent (a batch of one; see
+/// [`merge_agents`]), for envs with these spaces.
+pub fn make_agent(config: &AlgorithmConfig, obs_dim: usize, action_space: &ActionSpace, seed: u64, device: &Device) -> Result<Box<dyn Agent>, String> {
+    let kinds = config.spec().action_kinds;
+    let n_actions = match action_space {
+        ActionSpace::Discrete { n, .. } if kinds.contains(&crate::envs::ActionKind::Discrete) => *n,
+        other => return Err(format!("{} cannot train the action space {}", config.name(), other.describe())),
+    };
+    Ok(match config {
         AlgorithmConfig::Ppo(p) => Box::new(Ppo::new(p.clone(), obs_dim, n_actions, seed, device)),
         AlgorithmConfig::Dqn(p) => Box::new(Dqn::new(p.clone(), obs_dim, n_actions, seed, device)),
-    }
+    })
 }
 
 /// The acting network of a trained agent: maps observations to per-action scores.
@@ -245,13 +251,15 @@ pub struct Policy {
     pub head: PolicyHead,
     /// PPO's value network, for showing V(s) in replays.
     pub critic: Option<Mlp>,
+    /// A Box action space's bounds, which a Gaussian mean is clipped to (as SB3's `predict` clips).
+    pub action_bounds: Option<BoxSpace>,
     device: Device,
 }
 
 /// What the policy thought at one step (shown in replays).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PolicyView {
-    /// Logits (PPO) or Q-values (DQN), one per action.
+    /// Logits (PPO) or Q-values (DQN), one per action; a Gaussian policy's means.
     pub scores: Vec<f32>,
     /// Action probabilities (PPO only).
     pub probs: Option<Vec<f32>>,
@@ -261,11 +269,19 @@ pub struct PolicyView {
 
 impl Policy {
     pub fn new(net: Mlp, head: PolicyHead, device: Device) -> Self {
-        Self { net, head, critic: None, device }
+        Self { net, head, critic: None, action_bounds: None, device }
     }
 
     pub fn from_weights(weights: &MlpWeights, head: PolicyHead, device: &Device) -> Result<Self, String> {
         Ok(Self::new(Mlp::from_weights(weights, device)?, head, device.clone()))
+    }
+
+    /// Clips continuous actions into `space`'s bounds (a discrete space sets nothing).
+    pub fn with_action_space(mut self, space: &ActionSpace) -> Self {
+        if let ActionSpace::Box { low, high } = space {
+            self.action_bounds = Some(BoxSpace { low: low.clone(), high: high.clone() });
+        }
+        self
     }
 
     pub fn with_critic(mut self, critic: &MlpWeights) -> Result<Self, String> {
@@ -292,8 +308,38 @@ impl Policy {
         Ok(PolicyView { scores, probs, value })
     }
 
-    pub fn n_actions(&self) -> usize {
+    /// Outputs per observation: one score per discrete action, one mean per Box dimension.
+    pub fn n_outputs(&self) -> usize {
         self.net.sizes().last().copied().unwrap_or(0)
+    }
+
+    /// Whether this policy acts in `space` (kind and size).
+    pub fn check_space(&self, space: &ActionSpace) -> Result<(), String> {
+        let continuous = self.head == PolicyHead::GaussianMean;
+        let fits = match space {
+            ActionSpace::Discrete { n, .. } => !continuous && *n == self.n_outputs(),
+            ActionSpace::Box { low, .. } => continuous && low.len() == self.n_outputs(),
+        };
+        if fits {
+            Ok(())
+        } else {
+            let what = if continuous { format!("continuous actions of dimension {}", self.n_outputs()) } else { format!("{} discrete actions", self.n_outputs()) };
+            Err(format!("the policy outputs {what}, the env's action space is {}", space.describe()))
+        }
+    }
+
+    /// The greedy action for one observation's scores.
+    pub fn choose(&self, scores: &[f32]) -> ActionValue {
+        match self.head {
+            PolicyHead::Logits | PolicyHead::QValues => ActionValue::Discrete(argmax(scores)),
+            PolicyHead::GaussianMean => {
+                let mut v = scores.to_vec();
+                if let Some(b) = &self.action_bounds {
+                    ActionSpace::Box { low: b.low.clone(), high: b.high.clone() }.clip_into(&mut v);
+                }
+                ActionValue::Continuous(v)
+            }
+        }
     }
 
     pub fn obs_dim(&self) -> usize {
@@ -310,10 +356,21 @@ impl Policy {
         read_vec(self.net.forward(x))
     }
 
-    /// Greedy actions (SB3's `deterministic=True`).
-    pub fn act_deterministic(&self, obs: &[f32], n: usize) -> Result<Vec<usize>, String> {
-        let a = self.n_actions();
-        Ok(self.scores(obs, n)?.chunks(a.max(1)).map(argmax).collect())
+    /// Greedy actions (SB3's `deterministic=True`): the argmax of the scores,
+    /// or a Gaussian policy's mean clipped into the bounds.
+    pub fn act_deterministic(&self, obs: &[f32], n: usize) -> Result<ActionBatch, String> {
+        let a = self.n_outputs().max(1);
+        let scores = self.scores(obs, n)?;
+        Ok(match self.head {
+            PolicyHead::Logits | PolicyHead::QValues => ActionBatch::Discrete(scores.chunks(a).map(argmax).collect()),
+            PolicyHead::GaussianMean => {
+                let values = scores.chunks(a).flat_map(|s| match self.choose(s) {
+                    ActionValue::Continuous(v) => v,
+                    ActionValue::Discrete(_) => Vec::new(),
+                });
+                ActionBatch::Continuous { dim: a, values: values.collect() }
+            }
+        })
     }
 }
 

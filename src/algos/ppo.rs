@@ -18,7 +18,7 @@ use super::nets::{init_weights, Init, MlpWeights};
 use super::stacked::{acting_policy, clip_grad_norm_per_agent, member_moments, member_param_ids, stack3, stack_moments, HostCopy, PerAgent, StackedMlp};
 use super::{check_network, read_vec, Agent, AgentState, AgentView, AlgoState, Control, EpisodeWindow, FrozenAgent, Member, Metrics, NetworkState, Policy, PolicyHead, TrainingState};
 use crate::config::PpoParams;
-use crate::envs::VecEnv;
+use crate::envs::{Actions, VecEnv};
 use crate::rng::Rng;
 use burn::module::Module;
 use burn::optim::GradientsParams;
@@ -95,6 +95,11 @@ pub struct Ppo {
 }
 
 impl Ppo {
+    /// The batch's params as an algorithm config (what batching compares).
+    fn config(&self) -> crate::config::AlgorithmConfig {
+        crate::config::AlgorithmConfig::Ppo(self.params.clone())
+    }
+
     /// One agent, initialised from `seed` exactly as it is inside any batch.
     pub fn new(params: PpoParams, obs_dim: usize, n_actions: usize, seed: u64, device: &Device) -> Self {
         let mut init_rng = Rng::derive(seed, 1);
@@ -131,7 +136,7 @@ impl Ppo {
     pub fn check_mergeable(parts: &[Ppo]) -> Result<(), String> {
         let first = parts.first().ok_or("no PPO agents to batch")?;
         for p in parts {
-            if p.params.batch_shape() != first.params.batch_shape() || p.obs_dim != first.obs_dim || p.n_actions != first.n_actions {
+            if p.config().batch_shape() != first.config().batch_shape() || p.obs_dim != first.obs_dim || p.n_actions != first.n_actions {
                 return Err("the agents' algorithm.params differ in more than scalars (learning rate, clip range, gamma, GAE lambda, loss coefficients, gradient clip), or their env spaces differ: they train apart".into());
             }
             if p.n_updates != first.n_updates || p.agents.iter().any(|a| a.num_timesteps != first.agents[0].num_timesteps) {
@@ -206,7 +211,7 @@ impl Ppo {
                 let mut any_truncated = false;
                 for k in (0..s).filter(|&k| active[k]) {
                     let venv = &mut *members[k].venv;
-                    venv.step(&sampled[k].0);
+                    venv.step(Actions::Discrete(&sampled[k].0))?;
                     self.agents[k].num_timesteps += n_envs as u64;
                     self.agents[k].episodes.drain_from(venv);
                     any_truncated |= venv.truncated.iter().any(|&t| t);
@@ -229,7 +234,7 @@ impl Ppo {
                         }
                     }
                     let (actions, values, log_probs) = &sampled[k];
-                    buffers[k].add(&last_obs[k], actions, &rewards, &starts[k], values, log_probs);
+                    buffers[k].add(&last_obs[k], Actions::Discrete(actions), &rewards, &starts[k], values, log_probs);
                     last_obs[k].copy_from_slice(&venv.obs);
                     for (i, start) in starts[k].iter_mut().enumerate() {
                         *start = venv.done(i);

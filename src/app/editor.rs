@@ -1,7 +1,8 @@
 //! The config editor: a form generated from the typed config, validated with
 //! the same rules as the CLI.
 
-use crate::config::{AlgorithmConfig, Config, DeviceChoice, Schedule, ENV_IDS};
+use crate::config::{AlgorithmConfig, Config, DeviceChoice, Schedule};
+use crate::envs::params::{ParamKind, ParamValue};
 use egui::{ComboBox, DragValue, Grid, RichText, Ui};
 
 /// What the user asked for this frame.
@@ -65,7 +66,7 @@ struct Form<'a> {
 impl Form<'_> {
     fn label(&self, ui: &mut Ui, key: &str) -> egui::Response {
         let name = key.rsplit('.').next().unwrap_or(key);
-        let doc = crate::config::docs::key_doc(self.algo, key).unwrap_or("");
+        let doc = crate::config::docs::key_doc(self.algo, key).unwrap_or_default();
         let tip = format!("{key}\n{doc}");
         if self.bad == Some(key) {
             let r = ui.label(RichText::new(format!("{name} (!)")).color(ui.visuals().error_fg_color).strong());
@@ -76,7 +77,7 @@ impl Form<'_> {
     }
 
     fn tip(&self, key: &str) -> String {
-        crate::config::docs::key_doc(self.algo, key).unwrap_or("").to_string()
+        crate::config::docs::key_doc(self.algo, key).unwrap_or_default().into_owned()
     }
 
     fn num<T: egui::emath::Numeric>(&self, ui: &mut Ui, key: &str, v: &mut T, range: std::ops::RangeInclusive<T>, speed: f64, suffix: &str) {
@@ -118,6 +119,40 @@ impl Form<'_> {
             t.split(',').map(|w| w.trim().parse::<usize>()).collect::<Result<Vec<_>, _>>().map_err(|_| "widths must be whole numbers separated by commas".to_string())
         };
         self.parsed(ui, "algorithm.params.net_arch", arch, text, format, parse, "Comma-separated widths, e.g. 64,64.");
+    }
+}
+
+/// The env's own parameters, from its registry entry: a checkbox per flag, a
+/// drag value per number (its range the one validation checks).
+fn env_params_ui(ui: &mut Ui, f: &Form<'_>, env: &mut crate::config::EnvConfig) {
+    let Some(found) = crate::envs::registry::find(&env.id) else { return };
+    for p in &found.spec.params {
+        let key = format!("env.params.{}", p.key);
+        let current = env.params.get(&p.key).cloned().unwrap_or_else(|| p.default_value());
+        match &p.kind {
+            ParamKind::Bool { .. } => {
+                let mut on = matches!(current, ParamValue::Bool(true));
+                let l = f.label(ui, &key);
+                if ui.checkbox(&mut on, "").on_hover_text(f.tip(&key)).labelled_by(l.id).changed() {
+                    env.params.set(&p.key, ParamValue::Bool(on));
+                }
+                ui.end_row();
+            }
+            ParamKind::Float { unit, .. } => {
+                let mut x = match current {
+                    ParamValue::Float(x) => x,
+                    ParamValue::Int(i) => i as f64,
+                    _ => f64::NAN,
+                };
+                let before = x;
+                let range = p.editor_range().unwrap_or(f64::MIN..=f64::MAX);
+                let speed = ((range.end() - range.start()).abs() / 200.0).clamp(0.001, 1.0);
+                f.num(ui, &key, &mut x, range, speed, unit);
+                if x != before {
+                    env.params.set(&p.key, ParamValue::Float(x));
+                }
+            }
+        }
     }
 }
 
@@ -207,27 +242,15 @@ pub fn editor_ui(ui: &mut Ui, config: &mut Config, buf: &mut EditorBuffers, pres
         Grid::new("env_grid").num_columns(2).striped(true).show(ui, |ui| {
             let l = f.label(ui, "env.id");
             ComboBox::from_id_salt("env_id").selected_text(config.env.id.clone()).show_ui(ui, |ui| {
-                for id in ENV_IDS {
-                    ui.selectable_value(&mut config.env.id, id.to_string(), *id);
+                for spec in crate::envs::registry::specs() {
+                    for id in std::iter::once(&spec.id).chain(spec.aliases.iter().map(|a| &a.id)) {
+                        ui.selectable_value(&mut config.env.id, id.clone(), id.as_str()).on_hover_text(&spec.summary);
+                    }
                 }
             }).response.on_hover_text(f.tip("env.id")).labelled_by(l.id);
             ui.end_row();
             f.num(ui, "env.n_envs", &mut config.env.n_envs, 1..=4096, 1.0, "");
-            let p = &mut config.env.params;
-            if config.env.id.starts_with("LunarLander") {
-                f.num(ui, "env.params.gravity", &mut p.gravity, -11.99..=-0.01, 0.1, " m/s²");
-                let l = f.label(ui, "env.params.enable_wind");
-                ui.checkbox(&mut p.enable_wind, "").on_hover_text(f.tip("env.params.enable_wind")).labelled_by(l.id);
-                ui.end_row();
-                if p.enable_wind {
-                    f.num(ui, "env.params.wind_power", &mut p.wind_power, 0.0..=100.0, 0.1, "");
-                    f.num(ui, "env.params.turbulence_power", &mut p.turbulence_power, 0.0..=10.0, 0.05, "");
-                }
-            } else {
-                let l = f.label(ui, "env.params.sutton_barto_reward");
-                ui.checkbox(&mut p.sutton_barto_reward, "").on_hover_text(f.tip("env.params.sutton_barto_reward")).labelled_by(l.id);
-                ui.end_row();
-            }
+            env_params_ui(ui, &f, &mut config.env);
         });
         ui.separator();
         ui.heading("Algorithm");
@@ -235,8 +258,8 @@ pub fn editor_ui(ui: &mut Ui, config: &mut Config, buf: &mut EditorBuffers, pres
             let l = ui.label("algorithm").on_hover_text("algorithm.name\nppo or dqn; switching resets the hyperparameters to that algorithm's defaults.");
             let mut name = config.algorithm.name().to_string();
             ComboBox::from_id_salt("algo").selected_text(name.clone()).show_ui(ui, |ui| {
-                for n in crate::config::ALGORITHM_NAMES {
-                    ui.selectable_value(&mut name, n.to_string(), *n);
+                for a in crate::config::algorithms::ALGORITHMS {
+                    ui.selectable_value(&mut name, a.name.to_string(), a.name).on_hover_text(a.summary);
                 }
             }).response.labelled_by(l.id);
             if name != config.algorithm.name() {

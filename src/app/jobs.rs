@@ -4,6 +4,7 @@
 use crate::config::Config;
 use super::plots::RunMetrics;
 use crate::runner::group::GroupProgress;
+use crate::runner::request::RunRequest;
 use crate::runner::{self, EpisodeRecord, RunEvent, RunOptions};
 use crate::runs::RunStatus;
 use std::path::PathBuf;
@@ -119,39 +120,31 @@ pub struct Jobs {
 }
 
 /// What a job trains: a new run, a resumed one, or a fork of a checkpoint.
-pub enum JobKind {
-    New(Config),
-    Resume(PathBuf),
-    /// `config` is the parent's config as edited in the editor.
-    Fork { parent: PathBuf, step: u64, config: Config },
-}
 
 impl Jobs {
     /// Starts `config` on a background thread.
     pub fn start(&mut self, config: Config, waker: Arc<dyn Fn() + Send + Sync>) {
-        self.start_kind(JobKind::New(config), waker)
+        self.start_request(RunRequest::New(Box::new(config)), waker)
     }
 
-    pub fn start_kind(&mut self, kind: JobKind, waker: Arc<dyn Fn() + Send + Sync>) {
+    /// Starts any run request (new, resume, fork) on a background thread.
+    pub fn start_request(&mut self, request: RunRequest, waker: Arc<dyn Fn() + Send + Sync>) {
         let (tx, rx) = channel();
         let stop = Arc::new(AtomicBool::new(false));
-        let options = RunOptions { command_line: Some("rl-research (GUI)".into()), stop: stop.clone(), events: Some(tx), waker: Some(waker.clone()), live_episodes: true };
-        let (name, total) = match &kind {
-            JobKind::New(c) | JobKind::Fork { config: c, .. } => (c.experiment.name.clone(), c.experiment.total_timesteps),
-            JobKind::Resume(dir) => {
+        let options = RunOptions { command_line: Some("rl-research (GUI)".into()), stop: stop.clone(), events: Some(runner::EventSender::new(tx).waking(waker.clone())), live_episodes: true };
+        let (name, total) = match (request.planned(), &request) {
+            (Some(planned), _) => planned,
+            (None, RunRequest::Resume(dir) | RunRequest::Fork { parent: dir, .. }) => {
                 let total = crate::runs::RunInfo::read(&crate::runs::RunDir::at(dir)).map(|i| i.total_timesteps).unwrap_or(0);
                 (dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(), total)
             }
+            (None, _) => (String::new(), 0),
         };
         log::info!("training {name} started from the GUI");
         let handle = std::thread::Builder::new()
             .name(format!("train-{name}"))
             .spawn(move || {
-                let result = match kind {
-                    JobKind::New(config) => runner::group::train(&config, options).map(|_| ()),
-                    JobKind::Resume(dir) => runner::group::resume(&dir, options).map(|_| ()),
-                    JobKind::Fork { parent, step, config } => runner::fork_experiment_with(&parent, Some(step), &|_| Ok(config.clone()), options).map(|_| ()),
-                };
+                let result = request.execute(options).map(|_| ());
                 waker();
                 result.map_err(|e| e.to_string())
             })

@@ -23,7 +23,7 @@ use crate::runs::{RunDir, RunInfo};
 use egui::Ui;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
-use std::sync::mpsc::Receiver;
+use pending::Pending;
 use std::sync::Arc;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -93,7 +93,7 @@ pub struct ForkTarget {
 /// The GPU adapter, probed once on a background thread (opening it takes a while).
 pub enum GpuProbe {
     NotStarted,
-    Probing(Receiver<Result<String, String>>),
+    Probing(Pending<Result<String, String>>),
     Done(Result<String, String>),
 }
 
@@ -159,23 +159,15 @@ impl RlApp {
 
     /// Looks for a GPU adapter in the background (the window does; tests need not).
     pub fn start_gpu_probe(&mut self, waker: Arc<dyn Fn() + Send + Sync>) {
-        let (tx, rx) = std::sync::mpsc::channel();
-        let spawned = std::thread::Builder::new().name("gpu-probe".into()).spawn(move || {
-            let _ = tx.send(crate::runner::detect_gpu());
-            waker();
-        });
-        self.gpu = match spawned {
-            Ok(_) => GpuProbe::Probing(rx),
-            Err(e) => GpuProbe::Done(Err(format!("could not start the probe: {e}"))),
-        };
+        self.gpu = GpuProbe::Probing(Pending::spawn("gpu-probe", waker, crate::runner::detect_gpu));
     }
 
     fn poll_gpu(&mut self) {
-        if let GpuProbe::Probing(rx) = &self.gpu {
-            match rx.try_recv() {
-                Ok(r) => self.gpu = GpuProbe::Done(r),
-                Err(std::sync::mpsc::TryRecvError::Disconnected) => self.gpu = GpuProbe::Done(Err("the probe crashed".into())),
-                Err(std::sync::mpsc::TryRecvError::Empty) => {}
+        if let GpuProbe::Probing(p) = &mut self.gpu {
+            if let Some(r) = p.take() {
+                self.gpu = GpuProbe::Done(r);
+            } else if p.lost() {
+                self.gpu = GpuProbe::Done(Err("the probe could not run (its thread failed)".into()));
             }
         }
     }

@@ -2,12 +2,15 @@
 //! the policy's view beside the frame, a timeline synced to the scrubber, and
 //! Export Video in the background.
 
+use crate::envs::ActionValue;
 use crate::runner::replay::{load_episodes, write_episodes_video, EpisodeRecord, RENDER_FPS};
 use crate::runs::RunDir;
 use egui::{ColorImage, Key, RichText, TextureHandle, TextureOptions, Ui};
 use egui_plot::{Line, Plot, PlotPoints, VLine};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{channel, Receiver};
+use std::sync::Arc;
+use super::pending::Pending;
 use std::time::Instant;
 
 /// Messages from the export thread.
@@ -77,7 +80,9 @@ pub struct Replay {
     texture: FrameTexture,
     export: Option<Export>,
     /// Episodes being read on a background thread (a long LunarLander file takes a while).
-    loading: Option<Receiver<Result<Vec<EpisodeRecord>, String>>>,
+    loading: Option<Pending<Result<Vec<EpisodeRecord>, String>>>,
+    /// Wakes the UI when a background task ends (set from the UI's context on each frame).
+    waker: Option<Arc<dyn Fn() + Send + Sync>>,
     pub message: Option<String>,
 }
 
@@ -97,6 +102,7 @@ impl Default for Replay {
             texture: FrameTexture::default(),
             export: None,
             loading: None,
+            waker: None,
             message: None,
         }
     }
@@ -111,23 +117,15 @@ impl Replay {
     pub fn open(&mut self, run: PathBuf) {
         let path = RunDir::at(&run).eval_episodes();
         let hint = format!("train with experiment.video_episodes >= 1, or run `rl-research video {}`", run.display());
-        let (tx, rx) = channel();
-        let spawned = std::thread::Builder::new().name("load-episodes".into()).spawn(move || {
-            let r = match load_episodes(&path) {
-                Ok(eps) if !eps.is_empty() => Ok(eps),
-                Ok(_) => Err(format!("{} holds no episodes ({hint})", path.display())),
-                Err(e) => Err(format!("no replay data: {e} ({hint})")),
-            };
-            let _ = tx.send(r);
+        let waker = self.waker.clone().unwrap_or_else(|| Arc::new(|| {}));
+        let task = Pending::spawn("load-episodes", waker, move || match load_episodes(&path) {
+            Ok(eps) if !eps.is_empty() => Ok(eps),
+            Ok(_) => Err(format!("{} holds no episodes ({hint})", path.display())),
+            Err(e) => Err(format!("no replay data: {e} ({hint})")),
         });
         self.episodes.clear();
-        self.message = match spawned {
-            Ok(_) => {
-                self.loading = Some(rx);
-                Some("loading episodes…".into())
-            }
-            Err(e) => Some(format!("cannot read the episodes: {e}")),
-        };
+        self.loading = Some(task);
+        self.message = Some("loading episodes…".into());
         self.export_path = default_export_path(&run, 0, self.export_all).display().to_string();
         self.run = Some(run);
         self.episode = 0;
@@ -142,19 +140,24 @@ impl Replay {
     }
 
     fn poll_loading(&mut self, ctx: &egui::Context) {
-        let Some(rx) = &self.loading else { return };
-        match rx.try_recv() {
-            Ok(Ok(eps)) => {
+        if self.waker.is_none() {
+            let ctx = ctx.clone();
+            self.waker = Some(Arc::new(move || ctx.request_repaint()));
+        }
+        let Some(task) = &mut self.loading else { return };
+        match task.take() {
+            Some(Ok(eps)) => {
                 self.episodes = eps;
                 self.message = None;
                 self.loading = None;
             }
-            Ok(Err(e)) => {
+            Some(Err(e)) => {
                 self.message = Some(e);
                 self.loading = None;
             }
-            Err(std::sync::mpsc::TryRecvError::Empty) => ctx.request_repaint_after(std::time::Duration::from_millis(30)),
-            Err(std::sync::mpsc::TryRecvError::Disconnected) => {
+            // Opened before the first frame knew the UI's context: no waker, so look again shortly.
+            None if task.busy() => ctx.request_repaint_after(std::time::Duration::from_millis(30)),
+            None => {
                 self.message = Some("reading the episodes failed".into());
                 self.loading = None;
             }
@@ -410,9 +413,11 @@ impl Replay {
                     Timeline::Return => ret,
                     Timeline::Reward => s.reward,
                     Timeline::Value => s.policy.value.unwrap_or(f32::NAN) as f64,
-                    Timeline::ChosenScore => match &s.policy.probs {
-                        Some(p) => p.get(s.action).copied().unwrap_or(f32::NAN) as f64,
-                        None => s.policy.scores.get(s.action).copied().unwrap_or(f32::NAN) as f64,
+                    Timeline::ChosenScore => match (&s.action, &s.policy.probs) {
+                        (ActionValue::Discrete(a), Some(p)) => p.get(*a).copied().unwrap_or(f32::NAN) as f64,
+                        (ActionValue::Discrete(a), None) => s.policy.scores.get(*a).copied().unwrap_or(f32::NAN) as f64,
+                        // A continuous action: its first component.
+                        (ActionValue::Continuous(v), _) => v.first().copied().unwrap_or(f32::NAN) as f64,
                     },
                 };
                 // Return is shown at the frame after the step; the rest at the step's own frame.
@@ -447,14 +452,15 @@ impl Replay {
 
 /// Step, action, reward, return and the policy's view as bars.
 fn step_info_ui(ui: &mut Ui, ep: &EpisodeRecord, frame: usize) {
-    let names = crate::envs::action_names(&ep.env_id);
-    let action_name = |a: usize| names.and_then(|n| n.get(a)).map(|n| format!("{a} ({n})")).unwrap_or_else(|| a.to_string());
+    let space = ep.action_space();
+    let action_name = |a: &ActionValue| a.label(space.as_ref());
+    let name_of = |a: usize| space.as_ref().and_then(|s| s.action_name(a)).map(str::to_string).unwrap_or_else(|| "?".into());
     ui.label(RichText::new(format!("frame {} / {}", frame, ep.n_frames() - 1)).strong());
     let ret = ep.return_before(frame);
     ui.label(format!("return so far {ret:.2} (episode {:.2})", ep.episode_return));
     if frame > 0 {
         if let Some(prev) = ep.steps.get(frame - 1) {
-            ui.label(format!("last action {}, reward {:.3}", action_name(prev.action), prev.reward));
+            ui.label(format!("last action {}, reward {:.3}", action_name(&prev.action), prev.reward));
         }
     }
     // Frame k shows the state after step k-1; the step about to happen is k.
@@ -467,21 +473,26 @@ fn step_info_ui(ui: &mut Ui, ep: &EpisodeRecord, frame: usize) {
         });
         return;
     };
-    ui.label(format!("next action {}", action_name(step.action)));
+    ui.label(format!("next action {}", action_name(&step.action)));
     ui.add_space(4.0);
     let bar_w = 220.0;
     if let Some(probs) = &step.policy.probs {
         ui.label("action probabilities");
         for (a, p) in probs.iter().enumerate() {
-            let text = format!("{}: {p:.2}", names.and_then(|n| n.get(a)).copied().unwrap_or("?"));
+            let text = format!("{}: {p:.2}", name_of(a));
             ui.add(egui::ProgressBar::new(*p).text(text).desired_width(bar_w));
+        }
+    } else if matches!(step.action, ActionValue::Continuous(_)) {
+        ui.label("policy mean per action dimension");
+        for (i, m) in step.policy.scores.iter().enumerate() {
+            ui.label(format!("  a[{i}]: {m:.3}"));
         }
     } else {
         ui.label("Q-values").on_hover_text("Bar lengths span this step's lowest to highest Q-value, so the greedy action stands out");
         let (lo, hi) = step.policy.scores.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(l, h), &q| (l.min(q), h.max(q)));
         for (a, q) in step.policy.scores.iter().enumerate() {
             let frac = if hi > lo { (q - lo) / (hi - lo) } else { 1.0 };
-            let text = format!("{}: {q:.3}", names.and_then(|n| n.get(a)).copied().unwrap_or("?"));
+            let text = format!("{}: {q:.3}", name_of(a));
             ui.add(egui::ProgressBar::new(0.05 + 0.95 * frac).text(text).desired_width(bar_w));
         }
     }

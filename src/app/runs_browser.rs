@@ -10,7 +10,7 @@ use egui::{RichText, Ui};
 use egui_extras::{Column, TableBuilder};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{channel, Receiver};
+use super::pending::Pending;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -109,7 +109,7 @@ struct Scan {
     root: PathBuf,
     /// The order the scan thread sorts its rows in (sorting 10,000 rows stays off the UI thread).
     sort: (SortKey, bool),
-    rx: Receiver<(Vec<RunRow>, InfoCache)>,
+    task: Pending<(Vec<RunRow>, InfoCache)>,
 }
 
 pub struct Browser {
@@ -172,22 +172,20 @@ impl Browser {
     /// Picks up a finished background scan and starts the next when due
     /// (every 2 s, at once when the directory changed). Never blocks.
     pub fn refresh(&mut self, root: &Path, waker: Arc<dyn Fn() + Send + Sync>) {
-        if let Some(s) = &self.scanning {
-            match s.rx.try_recv() {
-                Ok((rows, cache)) => {
-                    let (root_scanned, sorted_by) = (s.root.clone(), s.sort);
-                    self.scanning = None;
-                    if root_scanned == root {
-                        self.accept(root_scanned, rows, cache, Some(sorted_by));
-                    } else {
-                        self.cache = Some(InfoCache::new());
-                    }
-                }
-                Err(std::sync::mpsc::TryRecvError::Empty) => return,
-                Err(std::sync::mpsc::TryRecvError::Disconnected) => {
-                    self.scanning = None;
+        if let Some(s) = &mut self.scanning {
+            if let Some((rows, cache)) = s.task.take() {
+                let (root_scanned, sorted_by) = (s.root.clone(), s.sort);
+                self.scanning = None;
+                if root_scanned == root {
+                    self.accept(root_scanned, rows, cache, Some(sorted_by));
+                } else {
                     self.cache = Some(InfoCache::new());
                 }
+            } else if s.task.lost() {
+                self.scanning = None;
+                self.cache = Some(InfoCache::new());
+            } else {
+                return;
             }
         }
         let due = match &self.scanned {
@@ -202,17 +200,16 @@ impl Browser {
             self.scanned = None;
         }
         let mut cache = self.cache.take().unwrap_or_default();
-        let (tx, rx) = channel();
         let (dir, sort) = (root.to_path_buf(), self.sort);
-        let spawned = std::thread::Builder::new().name("runs-scan".into()).spawn(move || {
+        let mut task = Pending::spawn("runs-scan", waker, move || {
             let mut rows = scan(&dir, &mut cache);
             sort_rows(&mut rows, sort);
-            let _ = tx.send((rows, cache));
-            waker();
+            (rows, cache)
         });
-        match spawned {
-            Ok(_) => self.scanning = Some(Scan { root: root.to_path_buf(), sort, rx }),
-            Err(e) => self.message = Some(format!("cannot scan {}: {e}", root.display())),
+        if task.lost() {
+            self.message = Some(format!("cannot scan {}: no thread could be started", root.display()));
+        } else {
+            self.scanning = Some(Scan { root: root.to_path_buf(), sort, task });
         }
     }
 

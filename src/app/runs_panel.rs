@@ -48,7 +48,7 @@ impl RlApp {
                         self.settings.tab = Tab::Replay;
                     }
                     BrowserAction::Resume => {
-                        self.jobs.start_kind(super::jobs::JobKind::Resume(path.clone()), Self::waker(ui.ctx()));
+                        self.jobs.start_request(crate::runner::request::RunRequest::Resume(path.clone()), Self::waker(ui.ctx()));
                         self.settings.tab = Tab::Train;
                         self.status = format!("resuming {} from its last checkpoint", path.display());
                     }

@@ -17,7 +17,10 @@ impl RlApp {
                 match self.fork.take() {
                     Some(f) => {
                         self.status = format!("forking {} at step {}", f.parent.display(), f.step);
-                        self.jobs.start_kind(super::jobs::JobKind::Fork { parent: f.parent, step: f.step, config }, Self::waker(ui.ctx()));
+                        self.jobs.start_request(
+                            crate::runner::request::RunRequest::Fork { parent: f.parent, step: Some(f.step), edit: crate::runner::request::ForkEdit::Config(Box::new(config)) },
+                            Self::waker(ui.ctx()),
+                        );
                     }
                     None => {
                         self.jobs.start(config, Self::waker(ui.ctx()));

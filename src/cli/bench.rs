@@ -4,7 +4,7 @@
 //! (analytic FLOP count of the gradient steps / training wall time).
 
 use crate::config::{AlgorithmConfig, Config};
-use crate::envs::{CartPole, Env, TimeLimit};
+use crate::envs::{Action, CartPole, Env, TimeLimit};
 use crate::rng::Rng;
 use crate::runner::{run_experiment, RunSummary};
 use std::time::Instant;
@@ -48,7 +48,7 @@ pub fn cartpole_steps_per_sec(steps: u64) -> f64 {
         if i % 64 == 0 {
             bits = rng.next_u64();
         }
-        let out = env.step((bits & 1) as usize, &mut obs);
+        let out = env.step(Action::Discrete((bits & 1) as usize), &mut obs);
         bits >>= 1;
         acc += obs[0];
         if out.terminated || out.truncated {
@@ -100,7 +100,7 @@ pub fn lunar_steps_per_sec(steps: u64) -> (f64, f64) {
     env.reset(Some(0), &mut obs);
     let t0 = Instant::now();
     for _ in 0..steps {
-        let out = env.step(rng.below(4), &mut obs);
+        let out = env.step(Action::Discrete(rng.below(4)), &mut obs);
         if out.terminated || out.truncated {
             env.reset(None, &mut obs);
         }
@@ -116,7 +116,7 @@ pub fn lunar_steps_per_sec(steps: u64) -> (f64, f64) {
         for a in &mut actions {
             *a = rng.below(4);
         }
-        venv.step(&actions);
+        let _ = venv.step(crate::envs::Actions::Discrete(&actions));
         venv.finished.clear();
     }
     (single, (steps / n as u64 * n as u64) as f64 / t0.elapsed().as_secs_f64())
@@ -138,14 +138,14 @@ pub fn video_fps(n: usize) -> Result<(f64, f64, f64), String> {
         env.reset(Some(seed), &mut obs);
         let mut frames = vec![env.render_state().ok_or("no render state")?];
         loop {
-            let out = env.step(heuristic(&obs), &mut obs);
+            let out = env.step(Action::Discrete(heuristic(&obs)), &mut obs);
             frames.push(env.render_state().ok_or("no render state")?);
             if out.terminated || out.truncated || total + frames.len() >= n {
                 break;
             }
         }
         total += frames.len();
-        episodes.push(EpisodeRecord { env_id: "LunarLander-v3".into(), seed, episode_return: 0.0, length: 0, reset_obs: vec![], steps: vec![], frames });
+        episodes.push(EpisodeRecord { env_id: crate::envs::lunar_lander::ID.into(), action_space: None, seed, episode_return: 0.0, length: 0, reset_obs: vec![], steps: vec![], frames });
         seed += 1;
     }
     let states: Vec<_> = episodes.iter().flat_map(|e| e.frames.iter()).collect();
@@ -271,7 +271,7 @@ pub fn runs_browser_first_paint(n: usize) -> Result<(f64, FrameStats), String> {
         status: crate::runs::RunStatus::Completed,
         name: String::new(),
         algorithm: "ppo".into(),
-        env_id: "CartPole-v1".into(),
+        env_id: crate::envs::DEFAULT_ENV_ID.into(),
         seed: 0,
         started_at_unix_secs: 1_795_000_000,
         finished_at_unix_secs: Some(1_795_000_006),
@@ -449,10 +449,11 @@ pub fn cmd_bench(args: &[String]) -> i32 {
     let (ieee, flushed) = denormal_penalty();
     println!("Denormal floats on this CPU: {ieee:.1}x slower than normal ones with IEEE gradual underflow, {flushed:.1}x flushed (training flushes them)");
     let sps = cartpole_steps_per_sec(if quick { 2_000_000 } else { 20_000_000 });
-    println!("CartPole-v1 env, single thread: {:.2} M steps/s (target >= 10; Gymnasium ~0.14)", sps / 1e6);
+    println!("{} env, single thread: {:.2} M steps/s (target >= 10; Gymnasium ~0.14)", crate::envs::cartpole::ID, sps / 1e6);
     let (single, vec) = lunar_steps_per_sec(if quick { 20_000 } else { 200_000 });
     println!(
-        "LunarLander-v3 env, random actions: {:.1} k steps/s single thread (target >= 60; Gymnasium ~30), {:.1} k steps/s with 16 envs on {} cores ({:.2}x)",
+        "{} env, random actions: {:.1} k steps/s single thread (target >= 60; Gymnasium ~30), {:.1} k steps/s with 16 envs on {} cores ({:.2}x)",
+        crate::envs::lunar_lander::ID,
         single / 1e3,
         vec / 1e3,
         env.cpu_cores,
@@ -477,7 +478,7 @@ pub fn cmd_bench(args: &[String]) -> i32 {
         }
         let s = run_experiment(&ppo).map_err(|e| e.to_string())?;
         // Floors from the issue: ~110 GFLOP ≈ 3 s, ~850 GFLOP ≈ 23 s at 2 cores' realistic rate.
-        report("PPO, default config (CartPole-v1, 1e5 steps; SB3: 22-39 s)", &ppo, &s, 3.0 * s.timesteps as f64 / 1e5);
+        report(&format!("PPO, default config ({}, 1e5 steps; SB3: 22-39 s)", ppo.env.id), &ppo, &s, 3.0 * s.timesteps as f64 / 1e5);
 
         let mut dqn = crate::config::builtin_preset("cartpole_dqn").map_err(|e| e.to_string())?;
         dqn.experiment.runs_dir = dir.clone();

@@ -31,9 +31,9 @@ pub struct Workload {
 }
 
 pub const WORKLOADS: &[Workload] = &[
-    Workload { key: "ppo_cartpole", label: "PPO CartPole-v1, default run (1e5 steps)", preset: "cartpole_ppo", total_timesteps: None },
-    Workload { key: "dqn_cartpole", label: "DQN CartPole-v1 preset (5e4 steps)", preset: "cartpole_dqn", total_timesteps: None },
-    Workload { key: "ppo_lunar", label: "PPO LunarLander-v3 preset, first 1e5 steps", preset: "lunarlander_ppo", total_timesteps: Some(100_000) },
+    Workload { key: "ppo_cartpole", label: "PPO, default run (1e5 steps)", preset: "cartpole_ppo", total_timesteps: None },
+    Workload { key: "dqn_cartpole", label: "DQN preset (5e4 steps)", preset: "cartpole_dqn", total_timesteps: None },
+    Workload { key: "ppo_lunar", label: "PPO preset, first 1e5 steps", preset: "lunarlander_ppo", total_timesteps: Some(100_000) },
 ];
 
 /// One side's result.
@@ -55,22 +55,17 @@ pub fn sb3_spec(config: &Config) -> Value {
     }
     .unwrap_or_default();
     let e = &config.env;
-    let mut env_kwargs = serde_json::Map::new();
-    if e.id.starts_with("LunarLander") {
-        env_kwargs.insert("gravity".into(), json!(e.params.gravity));
-        env_kwargs.insert("enable_wind".into(), json!(e.params.enable_wind));
-        env_kwargs.insert("wind_power".into(), json!(e.params.wind_power));
-        env_kwargs.insert("turbulence_power".into(), json!(e.params.turbulence_power));
-    } else if e.params.sutton_barto_reward {
-        env_kwargs.insert("sutton_barto_reward".into(), json!(true));
-    }
+    let found = crate::envs::registry::find(&e.id);
+    // Our parameters are named as Gymnasium's make kwargs: they go over as resolved.
+    let resolved = found.as_ref().and_then(|f| f.spec.resolve_params(&e.params).ok()).unwrap_or_default();
+    let mut env_kwargs: serde_json::Map<String, Value> = resolved.0.iter().map(|(k, v)| (k.clone(), serde_json::to_value(v).unwrap_or(Value::Null))).collect();
     if let Some(steps) = e.max_episode_steps {
         env_kwargs.insert("max_episode_steps".into(), json!(steps));
     }
     json!({
         "algo": config.algorithm.name(),
-        // Gymnasium 1.x has no LunarLander-v2 any more: v3 is the same with wind off.
-        "env_id": if e.id == "LunarLander-v2" { "LunarLander-v3" } else { e.id.as_str() },
+        // The id Gymnasium knows (1.x has no LunarLander-v2 any more: v3 is the same with wind off).
+        "env_id": found.as_ref().and_then(|f| f.spec.gymnasium_id.clone()).unwrap_or_else(|| e.id.clone()),
         "env_kwargs": env_kwargs,
         "n_envs": e.n_envs,
         "seed": config.experiment.seed,
@@ -227,7 +222,7 @@ pub fn cmd_vs_sb3(python: Option<&str>, only: Option<&str>) -> i32 {
         if let Some(t) = w.total_timesteps {
             config.experiment.total_timesteps = t;
         }
-        println!("\n{}:", w.label);
+        println!("\n{} {}:", config.env.id, w.label);
         let ours = match run_ours(&config, &work) {
             Ok(r) => r,
             Err(e) => {
@@ -238,7 +233,7 @@ pub fn cmd_vs_sb3(python: Option<&str>, only: Option<&str>) -> i32 {
         };
         println!("  ours: whole process {:.1} s, training {}, eval {}", ours.whole_secs, secs(ours.train_secs), evals(&ours));
         let Ok((py, _)) = &sb3 else { continue };
-        if config.env.id.starts_with("LunarLander") && !python_has_box2d(py) {
+        if crate::envs::registry::find(&config.env.id).is_some_and(|f| f.spec.needs_box2d) && !python_has_box2d(py) {
             println!("  SB3:  skipped: {py} cannot import Box2D (pip install 'gymnasium[box2d]')");
             continue;
         }
@@ -296,7 +291,7 @@ mod tests {
             assert!(SB3_DQN.contains(&k.as_str()) || POLICY.contains(&k.as_str()), "DQN param {k} is no SB3 DQN argument");
         }
         let l = sb3_spec(&crate::config::builtin_preset("lunarlander_ppo").unwrap());
-        assert_eq!(l["env_id"], "LunarLander-v3");
+        assert_eq!(l["env_id"], crate::envs::lunar_lander::ID);
         assert_eq!(l["env_kwargs"]["gravity"], -10.0);
         assert_eq!(l["n_envs"], 16);
     }

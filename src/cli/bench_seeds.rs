@@ -86,8 +86,9 @@ fn run_in(b: &SeedsBench, dir: &Path) -> Result<(), String> {
         let s_max = b.seeds.iter().copied().max().unwrap_or(1);
         let peak = matmul_gflops(s_max, batch, width, width, if resolved.is_gpu { &resolved.device } else { &flex });
         println!(
-            "\n{} CartPole-v1, {} steps per seed, on {} (batched matmul [{s_max}, {batch}, {width}] x [{s_max}, {width}, {width}]: {peak:.1} GFLOP/s = the compute floor's rate)",
+            "\n{} {}, {} steps per seed, on {} (batched matmul [{s_max}, {batch}, {width}] x [{s_max}, {width}, {width}]: {peak:.1} GFLOP/s = the compute floor's rate)",
             algo.to_uppercase(),
+            config.env.id,
             config.experiment.total_timesteps,
             resolved.description
         );

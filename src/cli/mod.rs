@@ -11,7 +11,7 @@ mod signals;
 mod sweep;
 
 use crate::config::{overrides::parse_override, Config, ConfigError};
-use crate::envs::make_env;
+use crate::runner::request::{BatchItem, ForkEdit, RunRequest};
 use crate::runner::{self, evaluate_episodes, RunError, RunOptions, EVAL_SEED_OFFSET};
 use crate::runs::{RunDir, RunStatus, SavedModel};
 use std::path::{Path, PathBuf};
@@ -116,8 +116,10 @@ pub fn main(args: Vec<String>) -> i32 {
             };
             let tree = serde_json::to_value(&c).unwrap_or_default();
             for key in crate::config::overrides::all_keys(&c) {
-                let v = key.split('.').try_fold(&tree, |t, k| t.get(k));
-                let v = v.map(|v| v.to_string()).unwrap_or_else(|| format!("{:?}", c.algorithm.name()));
+                let set = key.split('.').try_fold(&tree, |t, k| t.get(k)).cloned();
+                // An env parameter left unset takes its registry default.
+                let default = || key.strip_prefix("env.params.").and_then(|p| Some(serde_json::to_value(c.env.spec().ok()?.param(p)?.default_value()).unwrap_or_default()));
+                let v = set.or_else(default).map(|v| v.to_string()).unwrap_or_else(|| format!("{:?}", c.algorithm.name()));
                 match crate::config::docs::key_doc(c.algorithm.name(), &key) {
                     Some(doc) => println!("{key} = {v}\n    {doc}"),
                     None => println!("{key} = {v}"),
@@ -183,13 +185,6 @@ fn parse_gui_args(args: &[String]) -> Result<crate::app::GuiOptions, String> {
 
 pub use crate::config::overrides::config_from_args;
 
-/// What `run` was asked to do.
-enum RunMode {
-    New(Box<Config>),
-    Resume(PathBuf),
-    Fork { parent: PathBuf, step: Option<u64>, overrides: Vec<crate::config::overrides::Override> },
-}
-
 /// `run --batch FILE` (a sweep's batched trials, see `sweep::batches`): the
 /// file, an error when --batch comes with anything else, None without --batch.
 fn batch_file_arg(args: &[String]) -> Option<Result<PathBuf, ConfigError>> {
@@ -202,7 +197,7 @@ fn batch_file_arg(args: &[String]) -> Option<Result<PathBuf, ConfigError>> {
 
 /// `run [--config FILE] [KEY=VALUE ...]`, `run --resume RUN_DIR` or
 /// `run --fork RUN_DIR[@STEP] [KEY=VALUE ...]`.
-fn parse_run_mode(args: &[String]) -> Result<RunMode, ConfigError> {
+fn parse_run_mode(args: &[String]) -> Result<RunRequest, ConfigError> {
     let flag = |name: &str| args.iter().position(|a| a == name);
     match (flag("--resume"), flag("--fork")) {
         (Some(_), Some(_)) => Err(ConfigError("--resume and --fork exclude each other: resume continues a run, fork starts a new one from it".into())),
@@ -213,7 +208,7 @@ fn parse_run_mode(args: &[String]) -> Result<RunMode, ConfigError> {
                     "'{extra}': --resume continues a run exactly as configured and takes nothing else; to change its config, fork it: rl-research run --fork {dir} {extra}"
                 )));
             }
-            Ok(RunMode::Resume(PathBuf::from(dir)))
+            Ok(RunRequest::Resume(PathBuf::from(dir)))
         }
         (None, Some(i)) => {
             let spec = args.get(i + 1).filter(|a| !a.starts_with("--")).ok_or_else(|| ConfigError("--fork needs a run directory: rl-research run --fork runs/<name>[@STEP] KEY=VALUE ...".into()))?;
@@ -228,9 +223,9 @@ fn parse_run_mode(args: &[String]) -> Result<RunMode, ConfigError> {
                 }
                 overrides.push(parse_override(a)?);
             }
-            Ok(RunMode::Fork { parent, step, overrides })
+            Ok(RunRequest::Fork { parent, step, edit: ForkEdit::Overrides(overrides) })
         }
-        (None, None) => Ok(RunMode::New(Box::new(config_from_args(args)?))),
+        (None, None) => Ok(RunRequest::New(Box::new(config_from_args(args)?))),
     }
 }
 
@@ -267,13 +262,9 @@ fn cmd_run(args: &[String]) -> i32 {
     };
     let stop = stop_on_ctrl_c();
     let (tx, rx) = std::sync::mpsc::channel();
-    let options = RunOptions { command_line: Some(run_command_line(args)), stop: stop.clone(), events: Some(tx), waker: None, live_episodes: false };
+    let options = RunOptions { command_line: Some(run_command_line(args)), stop: stop.clone(), events: Some(runner::EventSender::new(tx)), live_episodes: false };
     let printer = std::thread::spawn(move || progress::print_events(rx));
-    let result = match mode {
-        RunMode::New(config) => runner::group::train(&config, options),
-        RunMode::Resume(dir) => runner::group::resume(&dir, options),
-        RunMode::Fork { parent, step, overrides } => runner::fork_experiment(&parent, step, &overrides, options).map(|s| runner::group::Trained::Run(Box::new(s))),
-    };
+    let result = mode.execute(options).and_then(|o| o.trained().ok_or_else(|| RunError::Training("a batch is run by run --batch".into())));
     let _ = printer.join();
     match result {
         Ok(runner::group::Trained::Group(summary)) => group_exit(summary),
@@ -346,13 +337,17 @@ fn run_batch_file(file: &Path, stop: &Arc<AtomicBool>) -> i32 {
             }
         }
     }
-    let options: Vec<RunOptions> = batch
-        .trials
-        .iter()
-        .map(|args| RunOptions { command_line: Some(run_command_line(args)), stop: stop.clone(), ..RunOptions::default() })
-        .collect();
+    let items: Vec<BatchItem> = configs.iter().zip(&batch.trials).map(|(config, args)| BatchItem { config: config.clone(), command_line: Some(run_command_line(args)) }).collect();
     eprintln!("training {} trials as one batch", configs.len());
-    let outcome = runner::batch::train_runs(&configs, &options);
+    let options = RunOptions { stop: stop.clone(), ..RunOptions::default() };
+    let outcome = match RunRequest::Batch(items).execute(options) {
+        Ok(runner::request::Outcome::Batch(outcome)) => outcome,
+        Ok(runner::request::Outcome::Trained(_)) => return 1,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return if matches!(e, RunError::Config(_) | RunError::Input(_)) { 2 } else { 1 };
+        }
+    };
     if let Some(note) = &outcome.device_note {
         eprintln!("{note}");
     }
@@ -484,7 +479,7 @@ fn eval_inner(args: &[String]) -> Result<(), (i32, String)> {
     let config = &model.metadata.config;
     let n = episodes.unwrap_or(config.experiment.n_eval_episodes);
     let seed = seed.unwrap_or(config.experiment.seed.wrapping_add(EVAL_SEED_OFFSET));
-    let mut env = make_env(&config.env).map_err(|e| (1, e.to_string()))?;
+    let mut env = config.env.make().map_err(|e| (1, e.to_string()))?;
     let mut obs = vec![0.0; env.observation_space().dim()];
     env.reset(Some(seed), &mut obs);
     let result = evaluate_episodes(&policy, env.as_mut(), n).map_err(|e| (1, e))?;

@@ -6,7 +6,7 @@
 //! exploration schedule) may differ per agent, so sweep trials that vary only
 //! those train together.
 
-use super::{AlgorithmConfig, Config, DqnParams, PpoParams};
+use super::{AlgorithmConfig, Config};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -29,13 +29,10 @@ impl BatchSeeds {
             && match self {
                 BatchSeeds::On => true,
                 BatchSeeds::Off => false,
-                // bench --seeds on a 2-core Xeon, one batch per core: 8 PPO
-                // seeds 8.4 s batched vs 11.1 s threaded (PPO's many small
-                // minibatch ops are overhead-bound, which the batch amortises);
-                // 8 DQN seeds 17.5 s vs 15.5 s (its 256-wide layers already
-                // run near the matmul rate alone). A GPU round trip costs the
-                // same whatever the batch, so there it always pays.
-                BatchSeeds::Auto => on_gpu || matches!(algorithm, AlgorithmConfig::Ppo(_)),
+                // A GPU round trip costs the same whatever the batch, so there
+                // it always pays; on the CPU the algorithm's descriptor says
+                // (what `bench --seeds` measured for it).
+                BatchSeeds::Auto => on_gpu || algorithm.spec().batch_seeds_on_cpu,
             }
     }
 }
@@ -90,53 +87,6 @@ impl<'de> Deserialize<'de> for BatchSeeds {
             }
         }
         d.deserialize_any(V)
-    }
-}
-
-impl PpoParams {
-    /// These params with every per-agent scalar at its default: two PPO
-    /// configs with equal shapes can train as one batch.
-    pub fn batch_shape(&self) -> Self {
-        let d = Self::default();
-        Self {
-            learning_rate: d.learning_rate,
-            gamma: d.gamma,
-            gae_lambda: d.gae_lambda,
-            clip_range: d.clip_range,
-            ent_coef: d.ent_coef,
-            vf_coef: d.vf_coef,
-            max_grad_norm: d.max_grad_norm,
-            // Only the initial weights depend on it, and each agent initialises its own.
-            ortho_init: d.ortho_init,
-            ..self.clone()
-        }
-    }
-}
-
-impl DqnParams {
-    /// These params with every per-agent scalar at its default: two DQN
-    /// configs with equal shapes can train as one batch.
-    pub fn batch_shape(&self) -> Self {
-        let d = Self::default();
-        Self {
-            learning_rate: d.learning_rate,
-            gamma: d.gamma,
-            exploration_fraction: d.exploration_fraction,
-            exploration_initial_eps: d.exploration_initial_eps,
-            exploration_final_eps: d.exploration_final_eps,
-            max_grad_norm: d.max_grad_norm,
-            ..self.clone()
-        }
-    }
-}
-
-impl AlgorithmConfig {
-    /// See [`PpoParams::batch_shape`] and [`DqnParams::batch_shape`].
-    pub fn batch_shape(&self) -> Self {
-        match self {
-            AlgorithmConfig::Ppo(p) => AlgorithmConfig::Ppo(p.batch_shape()),
-            AlgorithmConfig::Dqn(p) => AlgorithmConfig::Dqn(p.batch_shape()),
-        }
     }
 }
 

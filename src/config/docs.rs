@@ -4,9 +4,14 @@
 include!(concat!(env!("OUT_DIR"), "/key_docs.rs"));
 
 /// The doc of `key` (e.g. "algorithm.params.gamma") for algorithm `algo` ("ppo" or "dqn").
-pub fn key_doc(algo: &str, key: &str) -> Option<&'static str> {
+pub fn key_doc(algo: &str, key: &str) -> Option<std::borrow::Cow<'static, str>> {
     let tagged = format!("{algo}:{key}");
-    KEY_DOCS.iter().find(|(k, _)| *k == tagged).or_else(|| KEY_DOCS.iter().find(|(k, _)| *k == key)).map(|(_, d)| *d)
+    if let Some((_, d)) = KEY_DOCS.iter().find(|(k, _)| *k == tagged).or_else(|| KEY_DOCS.iter().find(|(k, _)| *k == key)) {
+        return Some(std::borrow::Cow::Borrowed(*d));
+    }
+    // Env parameters are documented on their registry entries.
+    let param = key.strip_prefix("env.params.")?;
+    crate::envs::registry::param_anywhere(param).map(|p| std::borrow::Cow::Owned(p.doc))
 }
 
 #[cfg(test)]

@@ -6,24 +6,24 @@
 //! key and what is allowed.
 
 mod names;
+pub mod algorithms;
+pub mod params;
 pub mod batch;
 pub mod docs;
 pub mod hydra;
 pub mod overrides;
 pub mod schedule;
 
+use crate::envs::{EnvSpec, ParamValues};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 pub use batch::BatchSeeds;
 pub use overrides::apply_overrides;
+pub use params::{Activation, DqnParams, PpoParams};
 pub use schedule::Schedule;
 
-/// Env ids this build can create.
-pub const ENV_IDS: &[&str] = &["CartPole-v1", "LunarLander-v3", "LunarLander-v2"];
-/// Algorithm names this build can train.
-pub const ALGORITHM_NAMES: &[&str] = &["ppo", "dqn"];
 
 /// The presets shipped in `configs/`, built in so an installed binary (started
 /// anywhere: the app, `bench`) has them too.
@@ -96,11 +96,7 @@ impl Default for StatsConfig {
 impl StatsConfig {
     /// The reference score for `env_id`: the configured one, else the env's own.
     pub fn reference_for(&self, env_id: &str) -> Option<f64> {
-        self.reference_score.or(match env_id {
-            "CartPole-v1" => Some(500.0),
-            "LunarLander-v3" | "LunarLander-v2" => Some(200.0),
-            _ => None,
-        })
+        self.reference_score.or_else(|| crate::envs::registry::find(env_id).and_then(|f| f.spec.reference_score))
     }
 }
 
@@ -240,43 +236,32 @@ pub struct EnvConfig {
     pub n_envs: usize,
     /// TimeLimit override; None keeps the env's registered limit (CartPole-v1: 500).
     pub max_episode_steps: Option<u32>,
-    /// Env-specific parameters (those not used by the chosen env are ignored).
-    pub params: EnvParams,
+    /// Env-specific parameters, Gymnasium's make kwargs (`rl-research keys`
+    /// lists each env's; unset ones take the env's default, those of other envs are ignored).
+    pub params: ParamValues,
 }
 
 impl Default for EnvConfig {
     fn default() -> Self {
-        Self { id: "CartPole-v1".into(), n_envs: 8, max_episode_steps: None, params: EnvParams::default() }
+        Self { id: crate::envs::DEFAULT_ENV_ID.into(), n_envs: 8, max_episode_steps: None, params: ParamValues::default() }
     }
 }
 
-/// Parameters some envs take, named as Gymnasium's `make` kwargs.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct EnvParams {
-    /// CartPole: reward 0 per step and -1 on failure (Sutton & Barto). Default false.
-    pub sutton_barto_reward: bool,
-    /// LunarLander: gravity in m/s^2, strictly between -12 and 0. Default -10.
-    pub gravity: f64,
-    /// LunarLander: apply Gymnasium's wind and turbulence while airborne. Default false.
-    pub enable_wind: bool,
-    /// LunarLander: maximum wind force (Gymnasium recommends 0..20). Default 15.
-    pub wind_power: f64,
-    /// LunarLander: maximum turbulence torque (Gymnasium recommends 0..2). Default 1.5.
-    pub turbulence_power: f64,
-}
+impl EnvConfig {
+    /// The registry entry of `id` (an error lists the valid ids).
+    pub fn spec(&self) -> Result<std::sync::Arc<EnvSpec>, ConfigError> {
+        crate::envs::registry::lookup(&self.id).map(|f| f.spec).map_err(ConfigError)
+    }
 
-impl Default for EnvParams {
-    fn default() -> Self {
-        Self { sutton_barto_reward: false, gravity: -10.0, enable_wind: false, wind_power: 15.0, turbulence_power: 1.5 }
+    /// One env as configured: registry entry, parameters, time limit.
+    pub fn make(&self) -> Result<Box<dyn crate::envs::Env>, ConfigError> {
+        self.spec()?.make(&self.params, self.max_episode_steps).map_err(ConfigError)
     }
 }
 
-/// A one-line remark about the env choice, shown when a run starts.
+/// A one-line remark about the env choice (an alias's note), shown when a run starts.
 pub fn env_note(config: &EnvConfig) -> Option<String> {
-    (config.id == "LunarLander-v2").then(|| {
-        "note: LunarLander-v2 runs LunarLander-v3's dynamics (the same with wind off; v3 re-draws the wind phase at every reset)".to_string()
-    })
+    crate::envs::registry::find(&config.id).and_then(|f| f.note)
 }
 
 /// Algorithm and its hyperparameters; serialised as `{name: ppo, params: {...}}`.
@@ -303,138 +288,7 @@ impl AlgorithmConfig {
 
     /// Default hyperparameters for an algorithm name.
     pub fn defaults_for(name: &str) -> Result<Self, ConfigError> {
-        match name {
-            "ppo" => Ok(AlgorithmConfig::Ppo(PpoParams::default())),
-            "dqn" => Ok(AlgorithmConfig::Dqn(DqnParams::default())),
-            other => err(format!(
-                "unknown algorithm '{other}' for key algorithm.name: valid algorithms are {}",
-                ALGORITHM_NAMES.join(", ")
-            )),
-        }
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Activation {
-    Tanh,
-    Relu,
-}
-
-/// PPO hyperparameters; defaults are rl-baselines3-zoo's for CartPole-v1
-/// (SB3's defaults where the zoo sets nothing).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct PpoParams {
-    /// Adam step size; zoo: lin_1e-3.
-    pub learning_rate: Schedule,
-    /// Steps per env per rollout; zoo: 32.
-    pub n_steps: usize,
-    /// Minibatch size; zoo: 256 (= one minibatch per epoch with 8 envs).
-    pub batch_size: usize,
-    /// Passes over each rollout; zoo: 20.
-    pub n_epochs: usize,
-    /// Discount; zoo: 0.98.
-    pub gamma: f64,
-    /// GAE lambda; zoo: 0.8.
-    pub gae_lambda: f64,
-    /// Surrogate clipping; zoo: lin_0.2.
-    pub clip_range: Schedule,
-    /// Entropy bonus coefficient; zoo: 0.0.
-    pub ent_coef: f64,
-    /// Value loss coefficient; SB3: 0.5.
-    pub vf_coef: f64,
-    /// Global gradient norm clip; SB3: 0.5.
-    pub max_grad_norm: f64,
-    /// Normalise advantages per minibatch; SB3: true.
-    pub normalize_advantage: bool,
-    /// Hidden layers of both actor and critic; SB3: [64, 64].
-    pub net_arch: Vec<usize>,
-    /// Hidden activation; SB3: tanh.
-    pub activation: Activation,
-    /// SB3's orthogonal init (gain sqrt 2, 0.01 for the policy head, 1 for the value head).
-    pub ortho_init: bool,
-    /// Adam epsilon; SB3 sets 1e-5 for PPO.
-    pub adam_eps: f64,
-}
-
-impl Default for PpoParams {
-    fn default() -> Self {
-        Self {
-            learning_rate: Schedule::Linear { initial: 1e-3 },
-            n_steps: 32,
-            batch_size: 256,
-            n_epochs: 20,
-            gamma: 0.98,
-            gae_lambda: 0.8,
-            clip_range: Schedule::Linear { initial: 0.2 },
-            ent_coef: 0.0,
-            vf_coef: 0.5,
-            max_grad_norm: 0.5,
-            normalize_advantage: true,
-            net_arch: vec![64, 64],
-            activation: Activation::Tanh,
-            ortho_init: true,
-            adam_eps: 1e-5,
-        }
-    }
-}
-
-/// DQN hyperparameters; defaults are rl-baselines3-zoo's for CartPole-v1.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct DqnParams {
-    /// Adam step size; zoo: 2.3e-3.
-    pub learning_rate: Schedule,
-    /// Replay capacity in transitions; zoo: 100_000.
-    pub buffer_size: usize,
-    /// Env steps of random actions before learning; zoo: 1000.
-    pub learning_starts: u64,
-    /// Minibatch size; zoo: 64.
-    pub batch_size: usize,
-    /// Discount; zoo: 0.99.
-    pub gamma: f64,
-    /// Copy the online net into the target net every this many env steps; zoo: 10.
-    pub target_update_interval: u64,
-    /// Env steps (per env) between training phases; zoo: 256.
-    pub train_freq: u64,
-    /// Gradient steps per training phase; -1 = as many as env steps collected; zoo: 128.
-    pub gradient_steps: i64,
-    /// Fraction of training over which epsilon decays; zoo: 0.16.
-    pub exploration_fraction: f64,
-    /// Epsilon at the start; SB3: 1.0.
-    pub exploration_initial_eps: f64,
-    /// Epsilon after the decay; zoo: 0.04.
-    pub exploration_final_eps: f64,
-    /// Global gradient norm clip; SB3: 10.
-    pub max_grad_norm: f64,
-    /// Hidden layers; zoo: [256, 256].
-    pub net_arch: Vec<usize>,
-    /// Hidden activation; SB3: relu.
-    pub activation: Activation,
-    /// Adam epsilon; SB3/torch default 1e-8.
-    pub adam_eps: f64,
-}
-
-impl Default for DqnParams {
-    fn default() -> Self {
-        Self {
-            learning_rate: Schedule::Constant(2.3e-3),
-            buffer_size: 100_000,
-            learning_starts: 1000,
-            batch_size: 64,
-            gamma: 0.99,
-            target_update_interval: 10,
-            train_freq: 256,
-            gradient_steps: 128,
-            exploration_fraction: 0.16,
-            exploration_initial_eps: 1.0,
-            exploration_final_eps: 0.04,
-            max_grad_norm: 10.0,
-            net_arch: vec![256, 256],
-            activation: Activation::Relu,
-            adam_eps: 1e-8,
-        }
+        algorithms::spec(name).map(|a| (a.defaults)())
     }
 }
 
@@ -498,71 +352,15 @@ impl Config {
         check((1..=1_000_000).contains(&st.bootstrap_reps), "stats.bootstrap_reps", format!("must be between 1 and 1000000, got {}", st.bootstrap_reps))?;
         check(st.confidence > 0.0 && st.confidence < 1.0, "stats.confidence", format!("must be strictly between 0 and 1 (e.g. 0.95), got {}", st.confidence))?;
         check(st.reference_score.is_none_or(f64::is_finite), "stats.reference_score", "must be a finite number or null")?;
-        if !ENV_IDS.contains(&self.env.id.as_str()) {
-            return err(format!(
-                "unknown env id '{}' for key env.id: valid ids are {}",
-                self.env.id,
-                ENV_IDS.join(", ")
-            ));
-        }
+        let spec = self.env.spec()?;
         check(self.env.n_envs > 0, "env.n_envs", "must be at least 1")?;
         check(self.env.n_envs <= 4096, "env.n_envs", format!("must be at most 4096, got {}", self.env.n_envs))?;
-        let ep = &self.env.params;
-        check(ep.gravity > -12.0 && ep.gravity < 0.0, "env.params.gravity", format!("must be between -12 and 0 (exclusive), got {}", ep.gravity))?;
-        check(ep.wind_power >= 0.0 && ep.wind_power.is_finite(), "env.params.wind_power", format!("must be >= 0 (Gymnasium recommends 0..20), got {}", ep.wind_power))?;
-        check(ep.turbulence_power >= 0.0 && ep.turbulence_power.is_finite(), "env.params.turbulence_power", format!("must be >= 0 (Gymnasium recommends 0..2), got {}", ep.turbulence_power))?;
+        spec.resolve_params(&self.env.params).map_err(ConfigError)?;
+        self.algorithm.spec().check_action_space(&self.env.id, &spec.action_space)?;
         if let Some(m) = self.env.max_episode_steps {
             check(m > 0, "env.max_episode_steps", "must be at least 1 (or null for the env's default)")?;
         }
-        match &self.algorithm {
-            AlgorithmConfig::Ppo(p) => {
-                let k = |s: &str| format!("algorithm.params.{s}");
-                check_schedule(&p.learning_rate, &k("learning_rate"))?;
-                check_schedule(&p.clip_range, &k("clip_range"))?;
-                check(p.n_steps > 0, &k("n_steps"), "must be at least 1")?;
-                check(p.n_steps.saturating_mul(self.env.n_envs) <= 10_000_000, &k("n_steps"),
-                    format!("n_steps * n_envs must be at most 10000000 transitions (memory), got {} * {}", p.n_steps, self.env.n_envs))?;
-                check(p.n_epochs > 0, &k("n_epochs"), "must be at least 1")?;
-                let rollout = p.n_steps * self.env.n_envs;
-                check(
-                    p.batch_size > 0 && p.batch_size <= rollout,
-                    &k("batch_size"),
-                    format!(
-                        "must be between 1 and the rollout size n_steps * n_envs = {} * {} = {rollout}, got {}",
-                        p.n_steps, self.env.n_envs, p.batch_size
-                    ),
-                )?;
-                check(!(rollout > 1 && p.normalize_advantage && p.batch_size == 1), &k("batch_size"),
-                    "must be at least 2 when normalize_advantage is true")?;
-                check_unit(p.gamma, &k("gamma"), false)?;
-                check_unit(p.gae_lambda, &k("gae_lambda"), false)?;
-                check(p.ent_coef >= 0.0, &k("ent_coef"), format!("must be >= 0, got {}", p.ent_coef))?;
-                check(p.vf_coef >= 0.0, &k("vf_coef"), format!("must be >= 0, got {}", p.vf_coef))?;
-                check(p.max_grad_norm > 0.0, &k("max_grad_norm"), format!("must be > 0, got {}", p.max_grad_norm))?;
-                check(p.adam_eps > 0.0, &k("adam_eps"), format!("must be > 0, got {}", p.adam_eps))?;
-                check_arch(&p.net_arch, &k("net_arch"))?;
-            }
-            AlgorithmConfig::Dqn(d) => {
-                let k = |s: &str| format!("algorithm.params.{s}");
-                check_schedule(&d.learning_rate, &k("learning_rate"))?;
-                check(d.buffer_size > 0, &k("buffer_size"), "must be at least 1")?;
-                check(d.buffer_size <= 10_000_000, &k("buffer_size"), format!("must be at most 10000000 transitions (memory), got {}", d.buffer_size))?;
-                check(d.batch_size > 0, &k("batch_size"), "must be at least 1")?;
-                check(d.batch_size <= d.buffer_size, &k("batch_size"),
-                    format!("must not exceed buffer_size ({}), got {}", d.buffer_size, d.batch_size))?;
-                check_unit(d.gamma, &k("gamma"), false)?;
-                check(d.target_update_interval > 0, &k("target_update_interval"), "must be at least 1")?;
-                check(d.train_freq > 0, &k("train_freq"), "must be at least 1")?;
-                check(d.gradient_steps == -1 || d.gradient_steps > 0, &k("gradient_steps"),
-                    format!("must be -1 (as many as env steps collected) or at least 1, got {}", d.gradient_steps))?;
-                check_unit(d.exploration_fraction, &k("exploration_fraction"), true)?;
-                check_unit(d.exploration_initial_eps, &k("exploration_initial_eps"), false)?;
-                check_unit(d.exploration_final_eps, &k("exploration_final_eps"), false)?;
-                check(d.max_grad_norm > 0.0, &k("max_grad_norm"), format!("must be > 0, got {}", d.max_grad_norm))?;
-                check(d.adam_eps > 0.0, &k("adam_eps"), format!("must be > 0, got {}", d.adam_eps))?;
-                check_arch(&d.net_arch, &k("net_arch"))?;
-            }
-        }
+        (self.algorithm.spec().validate)(&self.algorithm, self)?;
         Ok(())
     }
 

@@ -129,14 +129,18 @@ pub fn apply_overrides(base: &Config, overrides: &[Override]) -> Result<Config, 
         }
     }
     let mut tree = serde_json::to_value(&config).map_err(|e| ConfigError(format!("internal: config is not serialisable: {e}")))?;
-    for o in rest {
+    let (ids, rest): (Vec<&Override>, Vec<&Override>) = rest.into_iter().partition(|o| o.key == "env.id");
+    // env.id first, as algorithm.name: it decides which env.params exist.
+    for o in ids.into_iter().chain(rest) {
         set_path(&mut tree, o)?;
         // Deserialising after each override pins a type error on the key that caused it.
         serde_json::from_value::<Config>(tree.clone()).map_err(|e| {
             ConfigError(format!("{}: invalid value '{}': {}", o.key, o.raw.trim(), describe_serde_error(&e.to_string())))
         })?;
     }
-    serde_json::from_value(tree).map_err(|e| ConfigError(format!("config after overrides is invalid: {e}")))
+    let mut config: Config = serde_json::from_value(tree).map_err(|e| ConfigError(format!("config after overrides is invalid: {e}")))?;
+    crate::envs::registry::normalize(&mut config.env.params);
+    Ok(config)
 }
 
 fn describe_serde_error(msg: &str) -> String {
@@ -149,7 +153,27 @@ fn describe_serde_error(msg: &str) -> String {
         .replace("expected a boolean", "expected true or false")
 }
 
+/// `env.params` holds the keys set; a key some registered env declares can
+/// be set whatever the env (as a config can switch `env.id`), so it is added
+/// with its default before the override is written into it.
+fn open_env_params(tree: &mut Value, o: &Override) {
+    let keys: Vec<String> = match (o.key.strip_prefix("env.params."), o.key.as_str(), &o.value) {
+        (Some(k), _, _) if !k.contains('.') => vec![k.to_string()],
+        (_, "env.params", Value::Object(m)) => m.keys().cloned().collect(),
+        _ => return,
+    };
+    let Some(Value::Object(params)) = tree.get_mut("env").and_then(|e| e.get_mut("params")) else { return };
+    for k in keys {
+        if let Some(p) = crate::envs::registry::param_anywhere(&k) {
+            if !params.contains_key(&k) {
+                params.insert(k, serde_json::to_value(p.default_value()).unwrap_or(Value::Null));
+            }
+        }
+    }
+}
+
 fn set_path(tree: &mut Value, o: &Override) -> Result<(), ConfigError> {
+    open_env_params(tree, o);
     let parts: Vec<&str> = o.key.split('.').collect();
     let snapshot = tree.clone(); // for suggestions on the error path
     let mut node = tree;
@@ -280,6 +304,12 @@ pub fn all_keys(config: &Config) -> Vec<String> {
     if let Ok(v) = serde_json::to_value(config) {
         leaf_paths(&v, "", &mut out);
     }
+    // The env's parameters, set or not (after env.max_episode_steps, where `keys` lists them).
+    if let Some(found) = crate::envs::registry::find(&config.env.id) {
+        let at = out.iter().rposition(|k| k.starts_with("env.")).map_or(out.len(), |i| i + 1);
+        let missing: Vec<String> = found.spec.params.iter().map(|p| format!("env.params.{}", p.key)).filter(|k| !out.contains(k)).collect();
+        out.splice(at..at, missing);
+    }
     out.dedup();
     out
 }
@@ -290,6 +320,9 @@ fn unknown_key(tree: Value, key: &str, not_a_section: Option<&str>) -> ConfigErr
     }
     let mut paths = Vec::new();
     leaf_paths(&tree, "", &mut paths);
+    for spec in crate::envs::registry::specs() {
+        paths.extend(spec.params.iter().map(|p| format!("env.params.{}", p.key)).filter(|k| !paths.contains(k)).collect::<Vec<_>>());
+    }
     let suggestions = closest(key, &paths);
     let hint = if suggestions.is_empty() {
         let top: Vec<String> = match &tree {
@@ -417,8 +450,8 @@ mod tests {
         let c = apply(&["experiment.name=007", "experiment.total_timesteps=1_000", "env.params={gravity: -5, enable_wind: TRUE}"]).unwrap();
         assert_eq!(c.experiment.name, "007", "Hydra keeps 007 a string");
         assert_eq!(c.experiment.total_timesteps, 1000);
-        assert_eq!(c.env.params.gravity, -5.0);
-        assert!(c.env.params.enable_wind);
+        assert_eq!(c.env.params.f64("gravity"), -5.0);
+        assert!(c.env.params.bool("enable_wind"));
         assert_eq!(apply(&["experiment.name=a\\ b"]).unwrap().experiment.name, "a b");
         assert_eq!(apply(&["experiment.name=1e3"]).unwrap().experiment.name, "1000.0", "str() of Hydra's float");
         assert_eq!(apply(&["experiment.name='x,y'"]).unwrap().experiment.name, "x,y");

@@ -4,7 +4,9 @@
 //! library's `sin`/`cos` (Rust's `f64::sin` calls libm), so states match the
 //! reference trajectories exactly, not just approximately.
 
-use super::{BoxSpace, Env, EnvSnapshot, StepOutcome};
+use super::params::ParamSpec;
+use super::registry::EnvSpec;
+use super::{Action, ActionSpace, BoxSpace, Env, EnvSnapshot, StepOutcome};
 use crate::rng::Rng;
 
 const GRAVITY: f64 = 9.8;
@@ -18,6 +20,29 @@ const TAU: f64 = 0.02; // seconds between state updates
 /// 12 degrees, computed as Gymnasium does: `12 * 2 * math.pi / 360`.
 pub const THETA_THRESHOLD_RADIANS: f64 = 12.0 * 2.0 * std::f64::consts::PI / 360.0;
 pub const X_THRESHOLD: f64 = 2.4;
+
+pub const ID: &str = "CartPole-v1";
+
+/// CartPole-v1's registry entry.
+pub fn spec() -> EnvSpec {
+    EnvSpec {
+        id: ID.into(),
+        aliases: Vec::new(),
+        summary: "balance a pole on a cart (2 actions, 4 observations)".into(),
+        observation_space: CartPole::new().observation_space(),
+        action_space: ActionSpace::discrete(2, &["push left", "push right"]),
+        max_episode_steps: 500,
+        reference_score: Some(500.0),
+        params: vec![ParamSpec::bool("sutton_barto_reward", false, "CartPole: reward 0 per step and -1 on failure (Sutton & Barto). Default false.")],
+        gymnasium_id: Some(ID.into()),
+        needs_box2d: false,
+        make: std::sync::Arc::new(|p, limit| {
+            let mut env = CartPole::new();
+            env.sutton_barto_reward = p.bool("sutton_barto_reward");
+            Ok(super::with_time_limit(env, limit))
+        }),
+    }
+}
 
 pub struct CartPole {
     /// x (m), x_dot (m/s), theta (rad, 0 = upright), theta_dot (rad/s).
@@ -61,8 +86,8 @@ impl CartPole {
 }
 
 impl Env for CartPole {
-    fn id(&self) -> &'static str {
-        "CartPole-v1"
+    fn id(&self) -> &str {
+        ID
     }
 
     fn observation_space(&self) -> BoxSpace {
@@ -75,8 +100,8 @@ impl Env for CartPole {
         BoxSpace { low: high.iter().map(|h| -h).collect(), high: high.to_vec() }
     }
 
-    fn n_actions(&self) -> usize {
-        2
+    fn action_space(&self) -> ActionSpace {
+        ActionSpace::discrete(2, &["push left", "push right"])
     }
 
     fn render_state(&self) -> Option<super::render::RenderState> {
@@ -113,9 +138,9 @@ impl Env for CartPole {
     }
 
     #[inline]
-    fn step(&mut self, action: usize, obs: &mut [f32]) -> StepOutcome {
+    fn step(&mut self, action: Action<'_>, obs: &mut [f32]) -> StepOutcome {
         let [x, x_dot, theta, theta_dot] = self.state;
-        let force = if action == 1 { FORCE_MAG } else { -FORCE_MAG };
+        let force = if action.index() == 1 { FORCE_MAG } else { -FORCE_MAG };
         let costheta = theta.cos();
         let sintheta = theta.sin();
         let temp = (force + POLEMASS_LENGTH * (theta_dot * theta_dot) * sintheta) / TOTAL_MASS;

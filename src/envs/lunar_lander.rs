@@ -10,7 +10,9 @@
 //! Engine particles are decoration in Gymnasium (separate islands that never
 //! touch the lander) and are not simulated.
 
-use super::{BoxSpace, Env, EnvSnapshot, StepOutcome};
+use super::params::{excl, incl, ParamSpec};
+use super::registry::{EnvAlias, EnvSpec};
+use super::{Action, ActionSpace, BoxSpace, Env, EnvSnapshot, StepOutcome};
 use crate::rng::Rng;
 use box2d_rs::b2_body::{B2body, B2bodyDef, B2bodyType, BodyPtr};
 use box2d_rs::b2_contact::B2contactDynTrait;
@@ -103,6 +105,44 @@ impl B2contactListener<LanderData> for ContactDetector {
                 s.legs[i] = false;
             }
         }
+    }
+}
+
+pub const ID: &str = "LunarLander-v3";
+const ACTION_NAMES: [&str; 4] = ["do nothing", "left engine", "main engine", "right engine"];
+
+/// LunarLander-v3's registry entry (v2 is its alias).
+pub fn spec() -> EnvSpec {
+    let d = LunarLanderParams::default();
+    EnvSpec {
+        id: ID.into(),
+        aliases: vec![EnvAlias {
+            id: "LunarLander-v2".into(),
+            note: Some("note: LunarLander-v2 runs LunarLander-v3's dynamics (the same with wind off; v3 re-draws the wind phase at every reset)".into()),
+        }],
+        summary: "land on the pad with main and side engines (4 actions, 8 observations)".into(),
+        observation_space: LunarLander::default().observation_space(),
+        action_space: ActionSpace::discrete(4, &ACTION_NAMES),
+        max_episode_steps: 1000,
+        reference_score: Some(200.0),
+        params: vec![
+            ParamSpec::float("gravity", d.gravity, excl(-12.0), excl(0.0), "LunarLander: gravity in m/s^2, strictly between -12 and 0. Default -10.").unit(" m/s²"),
+            ParamSpec::bool("enable_wind", d.enable_wind, "LunarLander: apply Gymnasium's wind and turbulence while airborne. Default false."),
+            ParamSpec::float("wind_power", d.wind_power, incl(0.0), None, "LunarLander: maximum wind force (Gymnasium recommends 0..20). Default 15.").recommended(0.0, 20.0),
+            ParamSpec::float("turbulence_power", d.turbulence_power, incl(0.0), None, "LunarLander: maximum turbulence torque (Gymnasium recommends 0..2). Default 1.5.")
+                .recommended(0.0, 2.0),
+        ],
+        gymnasium_id: Some(ID.into()),
+        needs_box2d: true,
+        make: std::sync::Arc::new(|p, limit| {
+            let params = LunarLanderParams {
+                gravity: p.f64("gravity"),
+                enable_wind: p.bool("enable_wind"),
+                wind_power: p.f64("wind_power"),
+                turbulence_power: p.f64("turbulence_power"),
+            };
+            Ok(super::with_time_limit(LunarLander::new(params), limit))
+        }),
     }
 }
 
@@ -490,8 +530,8 @@ impl LunarLander {
 }
 
 impl Env for LunarLander {
-    fn id(&self) -> &'static str {
-        "LunarLander-v3"
+    fn id(&self) -> &str {
+        ID
     }
 
     fn observation_space(&self) -> BoxSpace {
@@ -502,8 +542,8 @@ impl Env for LunarLander {
         }
     }
 
-    fn n_actions(&self) -> usize {
-        4
+    fn action_space(&self) -> ActionSpace {
+        ActionSpace::discrete(4, &ACTION_NAMES)
     }
 
     fn reset(&mut self, seed: Option<u64>, obs: &mut [f32]) {
@@ -526,7 +566,8 @@ impl Env for LunarLander {
         self.step_physics(0, obs);
     }
 
-    fn step(&mut self, action: usize, obs: &mut [f32]) -> StepOutcome {
+    fn step(&mut self, action: Action<'_>, obs: &mut [f32]) -> StepOutcome {
+        let action = action.index();
         self.episode_actions.push(action.min(u8::MAX as usize) as u8);
         self.step_physics(action, obs)
     }
@@ -544,14 +585,14 @@ impl Env for LunarLander {
         let EnvSnapshot::LunarLander { episode_rng, actions } = snapshot else {
             return Err(format!("a {} env's state cannot be restored into LunarLander", snapshot.kind()));
         };
-        if let Some(a) = actions.iter().find(|&&a| a as usize >= self.n_actions()) {
+        if let Some(a) = actions.iter().find(|&&a| a as usize >= ACTION_NAMES.len()) {
             return Err(format!("the checkpointed LunarLander episode holds action {a}; actions are 0..=3"));
         }
         self.injected.clear();
         self.rng = episode_rng.clone();
         self.reset(None, obs);
         for &a in actions {
-            self.step(a as usize, obs);
+            self.step(Action::Discrete(a as usize), obs);
         }
         Ok(())
     }

@@ -3,16 +3,29 @@
 
 pub mod cartpole;
 pub mod lunar_lander;
+pub mod params;
+pub mod registry;
 pub mod render;
+pub mod spaces;
 pub mod vec_env;
 
 pub use cartpole::CartPole;
 pub use lunar_lander::{LunarLander, LunarLanderParams};
+pub use params::{ParamSpec, ParamValue, ParamValues};
+pub use registry::{EnvSpec, Found};
+pub use spaces::{Action, ActionBatch, ActionKind, ActionSpace, ActionValue, Actions, BoxSpace};
 pub use vec_env::{VecEnv, VecEnvSnapshot};
 
-use crate::config::{ConfigError, EnvConfig, ENV_IDS};
 use crate::rng::Rng;
 use serde::{Deserialize, Serialize};
+
+/// The env a config trains when it names none.
+pub const DEFAULT_ENV_ID: &str = cartpole::ID;
+
+/// The built-in entries, in the order `env.id`'s list shows them.
+fn builtin_specs() -> Vec<EnvSpec> {
+    vec![cartpole::spec(), lunar_lander::spec()]
+}
 
 /// An env's exact state, so a checkpointed run continues identically.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -22,6 +35,8 @@ pub enum EnvSnapshot {
     /// restore: the generator as the episode began, then its actions.
     LunarLander { episode_rng: Rng, actions: Vec<u8> },
     TimeLimit { elapsed: u32, inner: Box<EnvSnapshot> },
+    /// An env registered outside this crate, in its own encoding.
+    Custom { env_id: String, state: Vec<u8> },
 }
 
 impl EnvSnapshot {
@@ -31,20 +46,8 @@ impl EnvSnapshot {
             EnvSnapshot::CartPole { .. } => "CartPole",
             EnvSnapshot::LunarLander { .. } => "LunarLander",
             EnvSnapshot::TimeLimit { inner, .. } => inner.kind(),
+            EnvSnapshot::Custom { .. } => "custom",
         }
-    }
-}
-
-/// A box observation space: per-dimension bounds (may be infinite).
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct BoxSpace {
-    pub low: Vec<f32>,
-    pub high: Vec<f32>,
-}
-
-impl BoxSpace {
-    pub fn dim(&self) -> usize {
-        self.low.len()
     }
 }
 
@@ -58,16 +61,16 @@ pub struct StepOutcome {
     pub truncated: bool,
 }
 
-/// A single environment with a discrete action space, Gymnasium's API with
-/// the observation written into a caller-owned buffer (no allocation per step).
+/// A single environment, Gymnasium's API with the observation written into a
+/// caller-owned buffer (no allocation per step).
 pub trait Env: Send {
-    fn id(&self) -> &'static str;
+    fn id(&self) -> &str;
     fn observation_space(&self) -> BoxSpace;
-    /// Number of discrete actions.
-    fn n_actions(&self) -> usize;
+    fn action_space(&self) -> ActionSpace;
     /// Starts an episode. `Some(seed)` reseeds the env's generator, as `reset(seed=...)` does.
     fn reset(&mut self, seed: Option<u64>, obs: &mut [f32]);
-    fn step(&mut self, action: usize, obs: &mut [f32]) -> StepOutcome;
+    /// One step. `action` is always of this env's own action space (callers check).
+    fn step(&mut self, action: Action<'_>, obs: &mut [f32]) -> StepOutcome;
     /// Whether a step costs enough (a physics solve) for a vectorized env to
     /// spread envs over threads; a CartPole step is too cheap to be worth it.
     fn prefers_threads(&self) -> bool {
@@ -109,14 +112,14 @@ impl<E: Env> TimeLimit<E> {
 }
 
 impl<E: Env> Env for TimeLimit<E> {
-    fn id(&self) -> &'static str {
+    fn id(&self) -> &str {
         self.inner.id()
     }
     fn observation_space(&self) -> BoxSpace {
         self.inner.observation_space()
     }
-    fn n_actions(&self) -> usize {
-        self.inner.n_actions()
+    fn action_space(&self) -> ActionSpace {
+        self.inner.action_space()
     }
     fn reset(&mut self, seed: Option<u64>, obs: &mut [f32]) {
         self.elapsed = 0;
@@ -146,7 +149,7 @@ impl<E: Env> Env for TimeLimit<E> {
         Ok(())
     }
     #[inline]
-    fn step(&mut self, action: usize, obs: &mut [f32]) -> StepOutcome {
+    fn step(&mut self, action: Action<'_>, obs: &mut [f32]) -> StepOutcome {
         let mut out = self.inner.step(action, obs);
         self.elapsed += 1;
         if self.elapsed >= self.max_episode_steps {
@@ -156,40 +159,7 @@ impl<E: Env> Env for TimeLimit<E> {
     }
 }
 
-/// Creates an env by Gymnasium id, wrapped in its registered `TimeLimit`.
-/// Human names of an env's discrete actions (Gymnasium's documentation), for
-/// the replay panel; `None` for an unknown id.
-pub fn action_names(env_id: &str) -> Option<&'static [&'static str]> {
-    if env_id.starts_with("CartPole") {
-        Some(&["push left", "push right"])
-    } else if env_id.starts_with("LunarLander") {
-        Some(&["do nothing", "left engine", "main engine", "right engine"])
-    } else {
-        None
-    }
-}
-
-pub fn make_env(config: &EnvConfig) -> Result<Box<dyn Env>, ConfigError> {
-    match config.id.as_str() {
-        "CartPole-v1" => {
-            let limit = config.max_episode_steps.unwrap_or(500);
-            let mut env = CartPole::new();
-            env.sutton_barto_reward = config.params.sutton_barto_reward;
-            Ok(Box::new(TimeLimit::new(env, limit)))
-        }
-        "LunarLander-v3" | "LunarLander-v2" => {
-            let p = &config.params;
-            let env = LunarLander::new(LunarLanderParams {
-                gravity: p.gravity,
-                enable_wind: p.enable_wind,
-                wind_power: p.wind_power,
-                turbulence_power: p.turbulence_power,
-            });
-            Ok(Box::new(TimeLimit::new(env, config.max_episode_steps.unwrap_or(1000))))
-        }
-        other => Err(ConfigError(format!(
-            "unknown env id '{other}' for key env.id: valid ids are {}",
-            ENV_IDS.join(", ")
-        ))),
-    }
+/// `env` under a time limit, boxed: what a registry factory returns.
+pub fn with_time_limit<E: Env + 'static>(env: E, max_episode_steps: u32) -> Box<dyn Env> {
+    Box::new(TimeLimit::new(env, max_episode_steps))
 }

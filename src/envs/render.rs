@@ -59,6 +59,18 @@ pub enum RenderState {
         bodies: Vec<Vec<(f32, f32)>>,
         particles: Vec<Particle>,
     },
+    /// Any env's drawing as plain shapes, in pixels with y up from the bottom
+    /// of the 600x400 frame (pygame's convention, as the built-in envs draw):
+    /// an env added outside this crate renders through this.
+    Scene(Vec<Shape>),
+}
+
+/// One shape of a [`RenderState::Scene`], drawn in order over a white frame.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Shape {
+    Polygon { points: Vec<(f32, f32)>, rgb: [u8; 3] },
+    Circle { x: f32, y: f32, radius: f32, rgb: [u8; 3] },
+    Line { from: (f32, f32), to: (f32, f32), rgb: [u8; 3] },
 }
 
 fn paint(r: u8, g: u8, b: u8) -> Paint<'static> {
@@ -129,6 +141,7 @@ pub fn render_into(state: &RenderState, pixmap: &mut Pixmap, frame: &mut Frame) 
         RenderState::LunarLander { chunk_x, smooth_y, helipad_x1, helipad_x2, helipad_y, bodies, particles } => {
             draw_lunar(pixmap, chunk_x, smooth_y, (*helipad_x1, *helipad_x2, *helipad_y), bodies, particles)
         }
+        RenderState::Scene(shapes) => draw_scene(pixmap, shapes),
     }
     frame.width = pixmap.width();
     frame.height = pixmap.height();
@@ -137,6 +150,16 @@ pub fn render_into(state: &RenderState, pixmap: &mut Pixmap, frame: &mut Frame) 
     // Everything drawn is opaque on an opaque background: premultiplied == straight.
     for px in pixmap.data().chunks_exact(4) {
         frame.rgb.extend_from_slice(&px[..3]);
+    }
+}
+
+fn draw_scene(pixmap: &mut Pixmap, shapes: &[Shape]) {
+    for shape in shapes {
+        match shape {
+            Shape::Polygon { points, rgb } => fill(pixmap, points, &paint(rgb[0], rgb[1], rgb[2])),
+            Shape::Circle { x, y, radius, rgb } => circle(pixmap, *x, *y, *radius, &paint(rgb[0], rgb[1], rgb[2])),
+            Shape::Line { from, to, rgb } => line(pixmap, *from, *to, &paint(rgb[0], rgb[1], rgb[2])),
+        }
     }
 }
 

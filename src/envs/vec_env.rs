@@ -2,7 +2,7 @@
 //! finish are reset at once, and the observation that ended the episode is kept
 //! in `final_obs`, so a truncated episode can still be bootstrapped from it.
 
-use super::{BoxSpace, Env, EnvSnapshot, StepOutcome};
+use super::{Action, ActionSpace, Actions, BoxSpace, Env, EnvSnapshot, StepOutcome};
 use rayon::prelude::*;
 
 /// A finished episode, as SB3's Monitor records it.
@@ -25,7 +25,7 @@ pub struct VecEnvSnapshot {
 pub struct VecEnv {
     envs: Vec<Box<dyn Env>>,
     pub obs_dim: usize,
-    pub n_actions: usize,
+    pub action_space: ActionSpace,
     /// Current observations, `n_envs * obs_dim`, already reset where an episode ended.
     pub obs: Vec<f32>,
     /// Per env, from the last `step`.
@@ -47,12 +47,12 @@ impl VecEnv {
     pub fn new(envs: Vec<Box<dyn Env>>) -> Self {
         let n = envs.len();
         let obs_dim = envs.first().map(|e| e.observation_space().dim()).unwrap_or(0);
-        let n_actions = envs.first().map(|e| e.n_actions()).unwrap_or(0);
+        let action_space = envs.first().map(|e| e.action_space()).unwrap_or(ActionSpace::Discrete { n: 0, names: Vec::new() });
         let parallel = n > 1 && envs.first().is_some_and(|e| e.prefers_threads());
         Self {
             envs,
             obs_dim,
-            n_actions,
+            action_space,
             obs: vec![0.0; n * obs_dim],
             rewards: vec![0.0; n],
             terminated: vec![false; n],
@@ -83,7 +83,10 @@ impl VecEnv {
         self.ep_lengths.fill(0);
     }
 
-    pub fn step(&mut self, actions: &[usize]) {
+    /// Steps every env with its action; actions of the wrong kind or count are
+    /// an error (nothing is stepped).
+    pub fn step(&mut self, actions: Actions<'_>) -> Result<(), String> {
+        actions.check_shape(&self.action_space, self.envs.len())?;
         let d = self.obs_dim;
         if self.parallel {
             let outs: Vec<StepOutcome> = self
@@ -91,8 +94,8 @@ impl VecEnv {
                 .par_iter_mut()
                 .zip(self.obs.par_chunks_mut(d))
                 .zip(self.final_obs.par_chunks_mut(d))
-                .zip(actions.par_iter())
-                .map(|(((env, obs), fin), &a)| step_one(env.as_mut(), a, obs, fin))
+                .enumerate()
+                .map(|(i, ((env, obs), fin))| step_one(env.as_mut(), actions.get(i), obs, fin))
                 .collect();
             for (i, out) in outs.into_iter().enumerate() {
                 self.record(i, out);
@@ -100,10 +103,11 @@ impl VecEnv {
         } else {
             for i in 0..self.envs.len() {
                 let (obs, fin) = (&mut self.obs[i * d..(i + 1) * d], &mut self.final_obs[i * d..(i + 1) * d]);
-                let out = step_one(self.envs[i].as_mut(), actions[i], obs, fin);
+                let out = step_one(self.envs[i].as_mut(), actions.get(i), obs, fin);
                 self.record(i, out);
             }
         }
+        Ok(())
     }
 
     /// Monitor bookkeeping for env `i` after its step.
@@ -161,7 +165,7 @@ impl VecEnv {
 }
 
 /// Steps one env; at the end of an episode keeps the final observation and resets.
-fn step_one(env: &mut dyn Env, action: usize, obs: &mut [f32], final_obs: &mut [f32]) -> StepOutcome {
+fn step_one(env: &mut dyn Env, action: Action<'_>, obs: &mut [f32], final_obs: &mut [f32]) -> StepOutcome {
     let out = env.step(action, obs);
     if out.terminated || out.truncated {
         final_obs.copy_from_slice(obs);

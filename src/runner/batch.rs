@@ -88,8 +88,8 @@ pub fn train_runs(configs: &[Config], options: &[RunOptions]) -> BatchOutcome {
     if let Some(first) = configs.first() {
         let whole = super::device_choice::Layout { per_batch: configs.len(), rounds: 1 };
         let choice = super::device_choice::for_batch(first, configs.len(), whole, whole);
-        if let (Some(message), Some(tx)) = (choice.note.clone(), options.first().and_then(|o| o.events.as_ref())) {
-            let _ = tx.send(RunEvent::Note { message });
+        if let (Some(message), Some(first)) = (choice.note.clone(), options.first()) {
+            first.send(RunEvent::Note { message });
         }
         device_note = choice.note;
         for c in configs.iter_mut().filter(|c| c.experiment.device == crate::config::DeviceChoice::Auto) {
@@ -108,8 +108,8 @@ pub fn train_runs(configs: &[Config], options: &[RunOptions]) -> BatchOutcome {
         }
     }
     let note = |why: &str| {
-        if let Some(tx) = options.first().and_then(|o| o.events.as_ref()) {
-            let _ = tx.send(RunEvent::Note { message: format!("note: these runs train one after another, not batched: {why}") });
+        if let Some(first) = options.first() {
+            first.send(RunEvent::Note { message: format!("note: these runs train one after another, not batched: {why}") });
         }
     };
     let (trained, apart) = train_begun(begun, &note);
@@ -155,8 +155,8 @@ pub(crate) fn train_batched(jobs: Vec<(u64, SeedJob)>, options: &RunOptions, fir
             }
         }
         let note = |why: &str| {
-            if let Some(tx) = all_options.first().and_then(|o| o.events.as_ref()) {
-                let _ = tx.send(RunEvent::Note { message: format!("note: the seeds train one after another, not batched: {why}") });
+            if let Some(first) = all_options.first() {
+                first.send(RunEvent::Note { message: format!("note: the seeds train one after another, not batched: {why}") });
             }
         };
         for (r, seed) in train_begun(begun, &note).0.into_iter().zip(seeds) {

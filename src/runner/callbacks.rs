@@ -11,7 +11,7 @@ use super::{evaluate_batched, replay, EvalRecord, RunEvent, RunOptions, EVAL_SEE
 use crate::algos::{AgentView, Callback, Control, Metrics};
 use crate::config::Config;
 use crate::envs::Env;
-use crate::runs::model_file::{ModelMetadata, NetworkInfo, FORMAT_VERSION};
+use crate::runs::model_file::{ModelMetadata, NetworkInfo};
 use crate::runs::{unix_now_secs, Logger, SavedModel};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -23,10 +23,10 @@ pub struct RunContext<'a> {
     pub config: &'a Config,
     pub options: &'a RunOptions,
     pub logger: Logger,
-    /// Observation bounds and action count, written into every saved model.
+    /// Observation bounds and action space, written into every saved model.
     pub obs_low: Vec<f32>,
     pub obs_high: Vec<f32>,
-    pub n_actions: usize,
+    pub action_space: crate::envs::ActionSpace,
     pub started: Instant,
     /// Wall seconds spent evaluating and saving best models (not training).
     pub eval_secs: f64,
@@ -48,12 +48,7 @@ pub struct RunContext<'a> {
 impl RunContext<'_> {
     /// Sends an event to the CLI/GUI and wakes it.
     pub fn send(&self, event: RunEvent) {
-        if let Some(tx) = &self.options.events {
-            let _ = tx.send(event);
-            if let Some(w) = &self.options.waker {
-                w();
-            }
-        }
+        self.options.send(event);
     }
 
     pub fn wall_secs(&self) -> f64 {
@@ -75,14 +70,15 @@ impl RunContext<'_> {
         }
         let policy_network = networks.first().map(|(n, _)| n.clone()).unwrap_or_default();
         let metadata = ModelMetadata {
-            format_version: FORMAT_VERSION,
+            format_version: ModelMetadata::format_for(&self.action_space),
             crate_version: env!("CARGO_PKG_VERSION").into(),
             algorithm: self.config.algorithm.name().into(),
             env_id: self.config.env.id.clone(),
             obs_dim: self.obs_low.len(),
             obs_low: self.obs_low.clone(),
             obs_high: self.obs_high.clone(),
-            n_actions: self.n_actions,
+            n_actions: self.action_space.policy_outputs(),
+            action_space: (self.action_space.kind() == crate::envs::ActionKind::Box).then(|| self.action_space.clone()),
             policy_network,
             policy_head: agent.policy_head(),
             networks: networks.iter().map(|(n, w)| NetworkInfo { name: n.clone(), sizes: w.sizes.clone(), activation: w.activation }).collect(),
@@ -358,7 +354,7 @@ mod tests {
             status: RunStatus::Running,
             name: run.name(),
             algorithm: "ppo".into(),
-            env_id: "CartPole-v1".into(),
+            env_id: crate::envs::DEFAULT_ENV_ID.into(),
             seed: 0,
             started_at_unix_secs: 0,
             finished_at_unix_secs: None,
@@ -383,7 +379,7 @@ mod tests {
             logger,
             obs_low: vec![],
             obs_high: vec![],
-            n_actions: 2,
+            action_space: crate::envs::ActionSpace::discrete(2, &[]),
             started: Instant::now(),
             eval_secs: 0.0,
             evaluations: vec![],
@@ -412,7 +408,7 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         let run = RunDir::create_unique(&dir, "run").unwrap();
         let (config, options) = (Config::default(), RunOptions::default());
-        let batch = crate::algos::make_agent(&config.algorithm, 4, 2, 0, &burn::tensor::Device::flex());
+        let batch = crate::algos::make_agent(&config.algorithm, 4, &crate::envs::ActionSpace::discrete(2, &[]), 0, &burn::tensor::Device::flex()).unwrap();
         let agent = batch.view(0);
         let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let stop = StopCallback { stop: options.stop.clone(), stop_file: run.stop_file(), last_check: Instant::now() - Duration::from_secs(1) };

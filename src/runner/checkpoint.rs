@@ -252,16 +252,24 @@ pub fn cut_logs(run: &RunDir, ckpt: &Checkpoint) -> Result<Vec<String>, super::R
     Ok(notes)
 }
 
-/// Config keys a fork may not change, and why.
+/// Config keys outside `algorithm.params` a fork may not change, and why
+/// (the algorithm's own come from its descriptor's shape keys).
 const FIXED_IN_FORK: &[(&str, &str)] = &[
     ("env.", "the envs continue from the checkpoint's state"),
     ("algorithm.name", "the checkpoint holds this algorithm's state"),
-    ("algorithm.params.net_arch", "the network's shape is fixed by its weights"),
-    ("algorithm.params.activation", "the weights were trained with it"),
-    ("algorithm.params.n_steps", "the checkpoint holds a rollout of this length"),
-    ("algorithm.params.buffer_size", "the checkpoint holds a replay buffer of this size"),
     ("experiment.seed", "the generators continue from the checkpoint; start a new run for another seed"),
 ];
+
+/// Why a fork may not change `key`, if it may not.
+fn fixed_in_fork(config: &Config, key: &str) -> Option<&'static str> {
+    if let Some(param) = key.strip_prefix("algorithm.params.") {
+        return match config.algorithm.spec().role(param) {
+            Some(crate::config::algorithms::KeyRole::Shape(why)) => Some(why),
+            _ => None,
+        };
+    }
+    FIXED_IN_FORK.iter().find(|(k, _)| if k.ends_with('.') { key.starts_with(k) } else { key == *k }).map(|(_, why)| *why)
+}
 
 /// Refuses a fork's config when it changes a key that cannot change mid-run,
 /// naming the key.
@@ -274,8 +282,13 @@ pub fn check_fork_config(parent: &Config, fork: &Config) -> Result<(), String> {
             fork.algorithm.name()
         ));
     }
-    for key in crate::config::overrides::all_keys(fork) {
-        let Some((_, why)) = FIXED_IN_FORK.iter().find(|(k, _)| if k.ends_with('.') { key.starts_with(k) } else { key == *k }) else { continue };
+    // Both configs' keys: an env parameter set in one may be unset in the other.
+    let mut keys = crate::config::overrides::all_keys(parent);
+    keys.extend(crate::config::overrides::all_keys(fork));
+    keys.sort();
+    keys.dedup();
+    for key in keys {
+        let Some(why) = fixed_in_fork(fork, &key) else { continue };
         let get = |v: &serde_json::Value| key.split('.').try_fold(v, |t, k| t.get(k)).cloned();
         let (old, new) = (get(&a), get(&b));
         if old != new {

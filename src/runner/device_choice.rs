@@ -8,7 +8,7 @@
 
 use crate::algos::{self, device, AgentView, Callback, Control, Member, Metrics};
 use crate::config::{AlgorithmConfig, Config, DeviceChoice};
-use crate::envs::{make_env, VecEnv};
+use crate::envs::VecEnv;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -138,9 +138,9 @@ fn measure(config: &Config, choice: DeviceChoice, n: usize) -> Result<f64, Strin
     let mut venvs = Vec::new();
     let mut agents = Vec::new();
     for k in 0..n.max(1) {
-        let envs = (0..config.env.n_envs).map(|_| make_env(&config.env)).collect::<Result<Vec<_>, _>>().map_err(|e| e.to_string())?;
+        let envs = (0..config.env.n_envs).map(|_| config.env.make()).collect::<Result<Vec<_>, _>>().map_err(|e| e.to_string())?;
         let venv = VecEnv::new(envs);
-        agents.push(algos::make_agent(&algorithm, venv.obs_dim, venv.n_actions, config.experiment.seed + k as u64, &resolved.device));
+        agents.push(algos::make_agent(&algorithm, venv.obs_dim, &venv.action_space, config.experiment.seed + k as u64, &resolved.device)?);
         venvs.push(venv);
     }
     let mut batch = algos::merge_agents(agents).map_err(|(e, _)| e)?;

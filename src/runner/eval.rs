@@ -2,7 +2,7 @@
 //! std of the undiscounted return.
 
 use crate::algos::Policy;
-use crate::envs::Env;
+use crate::envs::{ActionBatch, ActionSpace, Env};
 
 /// Per-episode results of an evaluation.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -46,15 +46,16 @@ pub fn evaluate_episodes(policy: &Policy, env: &mut dyn Env, n_episodes: usize) 
 /// as a Gymnasium loop does with `env.reset(seed=s)` and then `env.reset()`.
 pub fn evaluate_episodes_from(policy: &Policy, env: &mut dyn Env, n_episodes: usize, first_seed: Option<u64>) -> Result<EvalResult, String> {
     let _fp = crate::fpmode::FlushDenormals::enter();
-    check_shapes(policy, env)?;
+    let space = check_shapes(policy, env)?;
     let mut obs = vec![0.0f32; env.observation_space().dim()];
     let mut result = EvalResult::default();
     for i in 0..n_episodes {
         env.reset(if i == 0 { first_seed } else { None }, &mut obs);
         let (mut ret, mut len) = (0.0, 0u32);
         loop {
-            let action = policy.act_deterministic(&obs, 1)?[0];
-            let out = env.step(action, &mut obs);
+            let mut actions = policy.act_deterministic(&obs, 1)?;
+            clip_batch(&space, &mut actions);
+            let out = env.step(actions.get(0), &mut obs);
             ret += out.reward;
             len += 1;
             if out.terminated || out.truncated {
@@ -73,7 +74,7 @@ pub fn evaluate_batched(policy: &Policy, envs: &mut [Box<dyn Env>], seed: u64) -
     let _fp = crate::fpmode::FlushDenormals::enter();
     let n = envs.len();
     let Some(first) = envs.first() else { return Ok(EvalResult::default()) };
-    check_shapes(policy, first.as_ref())?;
+    let space = check_shapes(policy, first.as_ref())?;
     let d = first.observation_space().dim();
     let mut obs = vec![0.0f32; n * d];
     for (i, env) in envs.iter_mut().enumerate() {
@@ -88,10 +89,11 @@ pub fn evaluate_batched(policy: &Policy, envs: &mut [Box<dyn Env>], seed: u64) -
         for &i in &active {
             batch.extend_from_slice(&obs[i * d..(i + 1) * d]);
         }
-        let actions = policy.act_deterministic(&batch, active.len())?;
+        let mut actions = policy.act_deterministic(&batch, active.len())?;
+        clip_batch(&space, &mut actions);
         let mut still = Vec::with_capacity(active.len());
-        for (&i, &a) in active.iter().zip(&actions) {
-            let out = envs[i].step(a, &mut obs[i * d..(i + 1) * d]);
+        for (j, &i) in active.iter().enumerate() {
+            let out = envs[i].step(actions.get(j), &mut obs[i * d..(i + 1) * d]);
             returns[i] += out.reward;
             lengths[i] += 1;
             if !(out.terminated || out.truncated) {
@@ -103,15 +105,21 @@ pub fn evaluate_batched(policy: &Policy, envs: &mut [Box<dyn Env>], seed: u64) -
     Ok(EvalResult { returns, lengths })
 }
 
-fn check_shapes(policy: &Policy, env: &dyn Env) -> Result<(), String> {
-    let (d, a) = (env.observation_space().dim(), env.n_actions());
-    if policy.obs_dim() != d || policy.n_actions() != a {
-        return Err(format!(
-            "the policy takes {} observations and gives {} actions, but {} has {d} and {a}",
-            policy.obs_dim(),
-            policy.n_actions(),
-            env.id()
-        ));
+/// Checks that `policy` fits `env`'s spaces and returns the action space.
+pub(crate) fn check_shapes(policy: &Policy, env: &dyn Env) -> Result<ActionSpace, String> {
+    let (d, space) = (env.observation_space().dim(), env.action_space());
+    if policy.obs_dim() != d {
+        return Err(format!("the policy takes {} observations, but {} has {d}", policy.obs_dim(), env.id()));
     }
-    Ok(())
+    policy.check_space(&space).map_err(|e| format!("{e} ({})", env.id()))?;
+    Ok(space)
+}
+
+/// Keeps continuous actions inside the env's bounds (a discrete argmax always is).
+pub(crate) fn clip_batch(space: &ActionSpace, actions: &mut ActionBatch) {
+    if let ActionBatch::Continuous { values, dim } = actions {
+        for v in values.chunks_mut((*dim).max(1)) {
+            space.clip_into(v);
+        }
+    }
 }

@@ -264,14 +264,7 @@ fn with_device(jobs: Vec<(u64, SeedJob)>, device: crate::config::DeviceChoice) -
 /// of one seed each at a time), then writes the statistics.
 fn execute(group: GroupDir, mut info: GroupInfo, jobs: Vec<(u64, SeedJob)>, options: RunOptions, wall0: f64) -> Result<GroupSummary, RunError> {
     let t0 = Instant::now();
-    let send = |ev: RunEvent| {
-        if let Some(tx) = &options.events {
-            let _ = tx.send(ev);
-            if let Some(w) = &options.waker {
-                w();
-            }
-        }
-    };
+    let send = |ev: RunEvent| options.send(ev);
     send(RunEvent::GroupStarted { group_dir: group.root.clone(), seeds: info.seeds.clone(), parallel: info.parallel, batched: info.batched });
     let first_seed = info.seeds.first().copied();
     let errors = if info.batched {
@@ -331,8 +324,8 @@ pub(crate) fn seed_options(options: &RunOptions, seed: u64, first_seed: Option<u
     RunOptions {
         command_line: options.command_line.clone(),
         stop: options.stop.clone(),
-        events: Some(events),
-        waker: None,
+        // The group reads this channel and forwards to its own sender, which wakes the UI.
+        events: Some(super::EventSender::new(events)),
         live_episodes: options.live_episodes && Some(seed) == first_seed,
     }
 }

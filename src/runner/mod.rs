@@ -12,6 +12,7 @@ pub mod external;
 pub mod group;
 pub mod monitor;
 pub mod replay;
+pub mod request;
 mod resume;
 
 pub use eval::{evaluate_batched, evaluate_episodes, evaluate_policy, mean_std, EvalResult};
@@ -23,7 +24,7 @@ use crate::algos::{self, device};
 use callbacks::{next_multiple, CallbackList, EvalCallback, MetricsCallback, NanGuardCallback, ProgressCallback, RunCallback, RunContext, StopCallback};
 pub use checkpoint::{Checkpoint, CheckpointCallback};
 use crate::config::{Config, ConfigError};
-use crate::envs::{make_env, Env, VecEnv};
+use crate::envs::{Env, VecEnv};
 use crate::runs::logger;
 use crate::runs::sysinfo::EnvironmentInfo;
 use crate::runs::{unix_now_secs, Logger, RunDir, RunInfo, RunLock, RunStatus, SavedModel};
@@ -96,6 +97,41 @@ pub enum RunEvent {
     Seed { seed: u64, event: Box<RunEvent> },
 }
 
+/// Where a run's events go: a channel, and what wakes its reader (the GUI's
+/// `request_repaint`). Every event is sent through [`EventSender::send`],
+/// which wakes the reader each time, so no event waits unseen.
+#[derive(Clone)]
+pub struct EventSender {
+    tx: Sender<RunEvent>,
+    waker: Option<Arc<dyn Fn() + Send + Sync>>,
+}
+
+impl From<Sender<RunEvent>> for EventSender {
+    fn from(tx: Sender<RunEvent>) -> Self {
+        Self::new(tx)
+    }
+}
+
+impl EventSender {
+    pub fn new(tx: Sender<RunEvent>) -> Self {
+        Self { tx, waker: None }
+    }
+
+    /// Calls `waker` after every event.
+    pub fn waking(mut self, waker: Arc<dyn Fn() + Send + Sync>) -> Self {
+        self.waker = Some(waker);
+        self
+    }
+
+    pub fn send(&self, event: RunEvent) {
+        // A reader that went away (a closed window) is no error for the run.
+        let _ = self.tx.send(event);
+        if let Some(w) = &self.waker {
+            w();
+        }
+    }
+}
+
 /// Options beyond the config: how to report and how to be stopped.
 #[derive(Clone, Default)]
 pub struct RunOptions {
@@ -103,11 +139,18 @@ pub struct RunOptions {
     pub command_line: Option<String>,
     /// Set it to stop training gracefully (status "stopped", models kept).
     pub stop: Arc<AtomicBool>,
-    pub events: Option<Sender<RunEvent>>,
-    /// Called after each event is sent (the GUI's `request_repaint`).
-    pub waker: Option<Arc<dyn Fn() + Send + Sync>>,
+    pub events: Option<EventSender>,
     /// Record one evaluation episode per evaluation and send it as `RunEvent::EvalEpisode`.
     pub live_episodes: bool,
+}
+
+impl RunOptions {
+    /// Sends an event where these options send them (nowhere without a sender).
+    pub fn send(&self, event: RunEvent) {
+        if let Some(e) = &self.events {
+            e.send(event);
+        }
+    }
 }
 
 /// One periodic evaluation.
@@ -161,10 +204,8 @@ pub(crate) fn begin_new(config: &Config, options: &RunOptions) -> Result<Begun, 
 }
 
 fn send_notes(options: &RunOptions, notes: Vec<String>) {
-    if let Some(tx) = &options.events {
-        for message in notes {
-            let _ = tx.send(RunEvent::Note { message });
-        }
+    for message in notes {
+        options.send(RunEvent::Note { message });
     }
 }
 
@@ -253,12 +294,12 @@ impl Prepared {
             device.note = choice.note;
         }
         let env_cfg = &config.env;
-        let envs: Vec<Box<dyn Env>> = (0..env_cfg.n_envs).map(|_| make_env(env_cfg)).collect::<Result<_, _>>()?;
+        let envs: Vec<Box<dyn Env>> = (0..env_cfg.n_envs).map(|_| env_cfg.make()).collect::<Result<_, _>>()?;
         let mut venv = VecEnv::new(envs);
         let eval_envs: Vec<Box<dyn Env>> =
-            (0..config.experiment.n_eval_episodes).map(|_| make_env(env_cfg)).collect::<Result<_, _>>()?;
+            (0..config.experiment.n_eval_episodes).map(|_| env_cfg.make()).collect::<Result<_, _>>()?;
         let space = venv.observation_space().ok_or_else(|| RunError::Training("no envs".into()))?;
-        let mut agent = algos::make_agent(&config.algorithm, venv.obs_dim, venv.n_actions, config.experiment.seed, &device.device);
+        let mut agent = algos::make_agent(&config.algorithm, venv.obs_dim, &venv.action_space, config.experiment.seed, &device.device).map_err(RunError::Training)?;
         if let Some(c) = ckpt {
             let fail = |e: String| RunError::Checkpoint(format!("the checkpoint at step {} cannot be restored: {e}", c.timesteps));
             agent.restore(&c.training.agent).map_err(fail)?;
@@ -343,7 +384,7 @@ impl<'a> Session<'a> {
             logger,
             obs_low,
             obs_high,
-            n_actions: venv.n_actions,
+            action_space: venv.action_space.clone(),
             started: logger::instant_secs_ago(wall0),
             eval_secs: 0.0,
             evaluations: Vec::new(),
@@ -432,14 +473,10 @@ impl<'a> Session<'a> {
         let best = ctx.best_mean;
         let mut logger = ctx.logger;
         if status != RunStatus::Failed && config.experiment.video_episodes > 0 {
-            if let Some(tx) = &options.events {
-                let _ = tx.send(RunEvent::Note { message: format!("recording {} evaluation episode(s) to {}", config.experiment.video_episodes, run.evaluation_video().display()) });
-            }
+            options.send(RunEvent::Note { message: format!("recording {} evaluation episode(s) to {}", config.experiment.video_episodes, run.evaluation_video().display()) });
             if let Err(e) = record_run_video(&run, config.experiment.video_episodes, None, &mut |_, _| {}) {
                 let msg = format!("videos/evaluation.mp4 was not written: {e}");
-                if let Some(tx) = &options.events {
-                    let _ = tx.send(RunEvent::Note { message: format!("warning: {msg}") });
-                }
+                options.send(RunEvent::Note { message: format!("warning: {msg}") });
                 logger.info_mut().warnings.push(msg);
             }
         }
@@ -447,12 +484,7 @@ impl<'a> Session<'a> {
         logger.info_mut().train_secs = Some(train_secs);
         logger.info_mut().best_eval_mean_reward = best;
         logger.finish(status, error.clone())?;
-        if let Some(tx) = &options.events {
-            let _ = tx.send(RunEvent::Finished { status, run_dir: run.root.clone() });
-            if let Some(w) = &options.waker {
-                w();
-            }
-        }
+        options.send(RunEvent::Finished { status, run_dir: run.root.clone() });
         if let (RunStatus::Failed, Some(e)) = (status, error) {
             return Err(RunError::Training(format!("{e} (run directory {} records it)", run.root.display())));
         }
@@ -485,7 +517,7 @@ pub fn load_policy(model: &SavedModel) -> Result<algos::Policy, String> {
     let name = &model.metadata.policy_network;
     let weights = model.network(name).ok_or_else(|| format!("model has no network '{name}'"))?;
     let head = model.metadata.policy_head;
-    let policy = algos::Policy::from_weights(weights, head, &device::cpu().device)?;
+    let policy = algos::Policy::from_weights(weights, head, &device::cpu().device)?.with_action_space(&model.metadata.action_space());
     match model.network("critic") {
         Some(c) if head == algos::PolicyHead::Logits => policy.with_critic(c),
         _ => Ok(policy),
@@ -508,7 +540,7 @@ fn record_run_video(run: &RunDir, n_episodes: usize, out: Option<&std::path::Pat
     let (model, model_path, note) = run.load_preferred_model()?;
     let policy = load_policy(&model).map_err(|e| format!("{}: {e}", model_path.display()))?;
     let config = &model.metadata.config;
-    let mut env = make_env(&config.env).map_err(|e| e.to_string())?;
+    let mut env = config.env.make().map_err(|e| e.to_string())?;
     let seed = config.experiment.seed.wrapping_add(EVAL_SEED_OFFSET);
     let episodes = replay::record_episodes(&policy, env.as_mut(), n_episodes, seed)?;
     let out = out.map(|p| p.to_path_buf()).unwrap_or_else(|| run.evaluation_video());

@@ -6,9 +6,9 @@
 //! frame, so frame k is drawn directly from `frames[k]` without re-simulating.
 //! Frame 0 is the state after `reset`; frame k+1 the state after step k.
 
-use crate::algos::{argmax, Policy, PolicyView};
+use crate::algos::{Policy, PolicyView};
 use crate::envs::render::{self, Frame, RenderState};
-use crate::envs::Env;
+use crate::envs::{ActionSpace, ActionValue, Env};
 use crate::video::{Mp4Writer, Yuv420};
 use serde::{Deserialize, Serialize};
 use std::io::{BufRead, Write};
@@ -17,7 +17,8 @@ use std::time::Instant;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct StepRecord {
-    pub action: usize,
+    /// An index, or a continuous action's values.
+    pub action: ActionValue,
     pub reward: f64,
     pub terminated: bool,
     pub truncated: bool,
@@ -30,6 +31,10 @@ pub struct StepRecord {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EpisodeRecord {
     pub env_id: String,
+    /// The env's action space, to label actions (absent in files written
+    /// before spaces were recorded: the registry's entry for `env_id` then).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action_space: Option<ActionSpace>,
     pub seed: u64,
     pub episode_return: f64,
     pub length: u32,
@@ -40,6 +45,11 @@ pub struct EpisodeRecord {
 }
 
 impl EpisodeRecord {
+    /// The action space the episode was played in.
+    pub fn action_space(&self) -> Option<ActionSpace> {
+        self.action_space.clone().or_else(|| crate::envs::registry::find(&self.env_id).map(|f| f.spec.action_space.clone()))
+    }
+
     pub fn n_frames(&self) -> usize {
         self.frames.len()
     }
@@ -57,6 +67,7 @@ impl EpisodeRecord {
 /// Runs `n_episodes` greedy episodes (episode i reset with `seed + i`), keeping everything.
 pub fn record_episodes(policy: &Policy, env: &mut dyn Env, n_episodes: usize, seed: u64) -> Result<Vec<EpisodeRecord>, String> {
     let _fp = crate::fpmode::FlushDenormals::enter();
+    let space = super::eval::check_shapes(policy, env)?;
     env.set_render(true);
     let d = env.observation_space().dim();
     let mut obs = vec![0.0f32; d];
@@ -67,6 +78,7 @@ pub fn record_episodes(policy: &Policy, env: &mut dyn Env, n_episodes: usize, se
         let snapshot = |env: &dyn Env| env.render_state().ok_or_else(|| format!("{} cannot render frames", env.id()));
         let mut rec = EpisodeRecord {
             env_id: env.id().to_string(),
+            action_space: Some(space.clone()),
             seed: ep_seed,
             episode_return: 0.0,
             length: 0,
@@ -76,8 +88,11 @@ pub fn record_episodes(policy: &Policy, env: &mut dyn Env, n_episodes: usize, se
         };
         loop {
             let view = policy.view(&obs)?;
-            let action = argmax(&view.scores);
-            let o = env.step(action, &mut obs);
+            let mut action = policy.choose(&view.scores);
+            if let ActionValue::Continuous(v) = &mut action {
+                space.clip_into(v);
+            }
+            let o = env.step(action.as_action(), &mut obs);
             rec.episode_return += o.reward;
             rec.length += 1;
             rec.steps.push(StepRecord { action, reward: o.reward, terminated: o.terminated, truncated: o.truncated, obs: obs.clone(), policy: view });

@@ -13,7 +13,10 @@ use serde::{Deserialize, Serialize};
 use std::io::{self, Read, Write};
 use std::path::Path;
 
-pub const FORMAT_VERSION: u32 = 1;
+/// The newest format this build reads. Version 2 adds `action_space` (a Box
+/// action space needs it); files of discrete-action models are still written
+/// as version 1, which every earlier build reads.
+pub const FORMAT_VERSION: u32 = 2;
 
 /// One linear layer's parameters, burn layout: `weight` is row-major [in, out].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -61,13 +64,16 @@ pub struct NetworkInfo {
     pub activation: Activation,
 }
 
-/// Which head a policy net has: action logits (PPO) or Q-values (DQN). Either
-/// way the greedy action is the argmax. Stored as "logits" / "q_values".
+/// Which head a policy net has: action logits (PPO) or Q-values (DQN), whose
+/// greedy action is the argmax, or the mean of a diagonal Gaussian over a Box
+/// action space, whose deterministic action is the mean clipped into the
+/// bounds. Stored as "logits" / "q_values" / "gaussian_mean".
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PolicyHead {
     Logits,
     QValues,
+    GaussianMean,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -79,7 +85,11 @@ pub struct ModelMetadata {
     pub obs_dim: usize,
     pub obs_low: Vec<f32>,
     pub obs_high: Vec<f32>,
+    /// Discrete actions (for a Box action space: its dimension).
     pub n_actions: usize,
+    /// The env's action space (format 2; absent in version 1 files, which are `Discrete(n_actions)`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action_space: Option<crate::envs::ActionSpace>,
     /// Network that picks actions ("actor" or "q_net").
     pub policy_network: String,
     pub policy_head: PolicyHead,
@@ -118,6 +128,29 @@ fn read_bounded<R: io::Read>(entry: zip::read::ZipFile<'_, R>, max: u64) -> io::
 
 fn bad_data(msg: String) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, msg)
+}
+
+impl ModelMetadata {
+    /// The action space the model acts in (a version 1 file's is `Discrete(n_actions)`).
+    pub fn action_space(&self) -> crate::envs::ActionSpace {
+        self.action_space.clone().unwrap_or_else(|| {
+            let names: Vec<String> = crate::envs::registry::find(&self.env_id)
+                .and_then(|f| match &f.spec.action_space {
+                    crate::envs::ActionSpace::Discrete { n, names } if *n == self.n_actions => Some(names.clone()),
+                    _ => None,
+                })
+                .unwrap_or_default();
+            crate::envs::ActionSpace::Discrete { n: self.n_actions, names }
+        })
+    }
+
+    /// The format version a model with this action space is written as (see [`FORMAT_VERSION`]).
+    pub fn format_for(space: &crate::envs::ActionSpace) -> u32 {
+        match space {
+            crate::envs::ActionSpace::Discrete { .. } => 1,
+            crate::envs::ActionSpace::Box { .. } => 2,
+        }
+    }
 }
 
 impl SavedModel {

@@ -44,12 +44,11 @@ fn training_flushes_denormals_on_its_threads_and_restores_the_callers_mode() {
         config.experiment.n_eval_episodes = 2;
         config.experiment.video_episodes = 0;
         let options = RunOptions {
-            events: Some(tx),
-            waker: Some(Arc::new(move || {
+            events: Some(rl_research::runner::EventSender::new(tx).waking(Arc::new(move || {
                 let on_thread = fpmode::thread_flushes_denormals() && burn_denormal_product() == 0.0;
                 let on_pool = fpmode::pool_flushes_denormals() && burn_pool_sum_of_denormals() == 0.0;
                 seen_in_run.lock().unwrap().push((on_thread, on_pool));
-            })),
+            }))),
             ..Default::default()
         };
         let summary = run_experiment_with(&config, options).unwrap();

@@ -2,7 +2,7 @@
 //! Reads every `*.jsonl` in `$RL_RESEARCH_GYM_FIXTURES` (default `../shared/fixtures/gym`).
 
 use rl_research::envs::lunar_lander::LunarLander;
-use rl_research::envs::{CartPole, Env, TimeLimit};
+use rl_research::envs::{Action, CartPole, Env, TimeLimit};
 use serde_json::Value;
 use std::path::PathBuf;
 
@@ -30,7 +30,7 @@ fn replay_cartpole(ep: &Value, where_: &str) -> usize {
     let steps = ep["steps"].as_array().expect("steps");
     for (i, s) in steps.iter().enumerate() {
         let action = s["action"].as_u64().expect("action") as usize;
-        let out = env.step(action, &mut obs);
+        let out = env.step(Action::Discrete(action), &mut obs);
         let at = format!("{where_} step {}", i + 1);
         let state = f64s(&s["state"], "state");
         let want_obs = f64s(&s["obs"], "obs");
@@ -80,7 +80,7 @@ fn replay_lunar(ep: &Value) -> LunarReport {
     let mut ours = ("running".to_string(), 0usize);
     for (i, s) in steps.iter().enumerate() {
         env.inner.inject_draws(&f64s(&s["dispersion"], "dispersion"));
-        let out = env.step(s["action"].as_u64().expect("action") as usize, &mut obs);
+        let out = env.step(Action::Discrete(s["action"].as_u64().expect("action") as usize), &mut obs);
         let want = f64s(&s["obs"], "obs");
         if in_flight && (want[6] != 0.0 || want[7] != 0.0) {
             in_flight = false;

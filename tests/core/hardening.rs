@@ -149,7 +149,7 @@ fn config_yaml_always_describes_the_run_and_dead_runs_read_interrupted() {
     // An edited config.yaml is put back (the edit kept beside it), with a note naming the key and --fork.
     std::fs::write(run.config_yaml(), original.replace("n_envs: 4", "n_envs: 8")).unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
-    let resumed = runner::resume_experiment(&run.root, RunOptions { events: Some(tx), ..RunOptions::default() }).unwrap();
+    let resumed = runner::resume_experiment(&run.root, RunOptions { events: Some(tx.into()), ..RunOptions::default() }).unwrap();
     assert_eq!(resumed.status, RunStatus::Completed);
     let notes: Vec<String> = rx.try_iter().filter_map(|e| match e { runner::RunEvent::Note { message } => Some(message), _ => None }).collect();
     assert!(notes.iter().any(|n| n.contains("env.n_envs: 4 -> 8") && n.contains("--fork")), "{notes:?}");

@@ -1,7 +1,7 @@
 //! LunarLander population statistics with Gymnasium's heuristic controller.
 
 use rl_research::envs::lunar_lander::{heuristic, LunarLander};
-use rl_research::envs::{Env, TimeLimit};
+use rl_research::envs::{Action, Env, TimeLimit};
 
 #[test]
 fn heuristic_lands_like_in_gymnasium() {
@@ -13,7 +13,7 @@ fn heuristic_lands_like_in_gymnasium() {
         env.reset(Some(seed), &mut obs);
         let mut ret = 0.0;
         loop {
-            let out = env.step(heuristic(&obs), &mut obs);
+            let out = env.step(Action::Discrete(heuristic(&obs)), &mut obs);
             ret += out.reward;
             if out.terminated || out.truncated {
                 landed += usize::from(env.inner.outcome(&out) == "landed");
@@ -59,7 +59,7 @@ fn wind_and_gravity_parameters_change_the_dynamics() {
         let mut obs = [0f32; 8];
         env.reset(Some(3), &mut obs);
         for _ in 0..30 {
-            env.step(0, &mut obs);
+            env.step(Action::Discrete(0), &mut obs);
         }
         obs
     };

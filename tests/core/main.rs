@@ -13,6 +13,7 @@ mod hydra_grammar;
 mod learning;
 mod lunar;
 mod pipeline;
+mod registry;
 mod resume;
 mod slurm;
 mod storage;

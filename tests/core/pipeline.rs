@@ -19,9 +19,9 @@ fn gae_matches_hand_computed_values_with_a_truncated_episode() {
     // One env, 3 steps, gamma 0.9, lambda 0.8. The first episode is truncated after
     // step 1 with V(final obs) = 2.0, so its reward was bootstrapped: 2 + 0.9 * 2.0.
     let mut b = RolloutBuffer::new(3, 1, 1);
-    b.add(&[0.0], &[0], &[1.0], &[true], &[0.5], &[0.0]);
-    b.add(&[0.0], &[0], &[2.0 + 0.9 * 2.0], &[false], &[1.0], &[0.0]);
-    b.add(&[0.0], &[0], &[3.0], &[true], &[1.5], &[0.0]);
+    b.add(&[0.0], rl_research::envs::Actions::Discrete(&[0]), &[1.0], &[true], &[0.5], &[0.0]);
+    b.add(&[0.0], rl_research::envs::Actions::Discrete(&[0]), &[2.0 + 0.9 * 2.0], &[false], &[1.0], &[0.0]);
+    b.add(&[0.0], rl_research::envs::Actions::Discrete(&[0]), &[3.0], &[true], &[1.5], &[0.0]);
     b.compute_returns_and_advantage(&[4.0], &[false], 0.9, 0.8);
     // t=2: delta = 3 + 0.9*4.0 - 1.5 = 5.1 (last obs is mid-episode)
     // t=1: episode boundary: delta = 3.8 - 1.0 = 2.8, no bootstrap from t=2
@@ -53,6 +53,7 @@ fn model_file_round_trip_and_bad_files() {
         obs_low: vec![-1.0; 4],
         obs_high: vec![1.0; 4],
         n_actions: 2,
+        action_space: None,
         policy_network: "actor".into(),
         policy_head: PolicyHead::Logits,
         networks: vec![rl_research::runs::model_file::NetworkInfo { name: "actor".into(), sizes: weights.sizes.clone(), activation: weights.activation }],
@@ -316,7 +317,7 @@ fn a_run_directory_has_one_writer_at_a_time() {
     config.experiment.eval_freq = 2048;
     config.experiment.video_episodes = 0;
     let (tx, rx) = std::sync::mpsc::channel();
-    let options = runner::RunOptions { events: Some(tx), ..Default::default() };
+    let options = runner::RunOptions { events: Some(tx.into()), ..Default::default() };
     let stop = options.stop.clone();
     let training = std::thread::spawn(move || run_experiment_with(&config, options));
     // Wait until the run has a best model, then try to write into it from "another" writer.

@@ -41,10 +41,10 @@ pub fn small_config(preset: &str, runs_dir: &Path, extra: &[&str]) -> Config {
 /// event, so the stop lands on a deterministic step.
 pub fn stop_after(at: u64) -> RunOptions {
     let (tx, rx) = mpsc::channel::<RunEvent>();
-    let mut options = RunOptions { events: Some(tx), ..RunOptions::default() };
+    let options = RunOptions::default();
     let stop = options.stop.clone();
     let rx = Mutex::new(rx);
-    options.waker = Some(Arc::new(move || {
+    let waker = Arc::new(move || {
         let Ok(rx) = rx.lock() else { return };
         while let Ok(ev) = rx.try_recv() {
             if let RunEvent::Metrics { timesteps, .. } = ev {
@@ -53,8 +53,8 @@ pub fn stop_after(at: u64) -> RunOptions {
                 }
             }
         }
-    }));
-    options
+    });
+    RunOptions { events: Some(rl_research::runner::EventSender::new(tx).waking(waker)), ..options }
 }
 
 /// metrics.csv without its wall-clock parts (the wall_secs column, time/fps rows).
@@ -201,7 +201,7 @@ fn damaged_checkpoints_are_skipped_or_refused_with_the_file_named() {
     bytes[mid] ^= 0x55;
     std::fs::write(&newest.path, &bytes).unwrap();
     let (tx, rx) = mpsc::channel();
-    let resumed = runner::resume_experiment(&stopped.run_dir.root, RunOptions { events: Some(tx), ..RunOptions::default() }).unwrap();
+    let resumed = runner::resume_experiment(&stopped.run_dir.root, RunOptions { events: Some(tx.into()), ..RunOptions::default() }).unwrap();
     assert_eq!(resumed.status, RunStatus::Completed);
     let notes: Vec<String> = rx.try_iter().filter_map(|e| if let RunEvent::Note { message } = e { Some(message) } else { None }).collect();
     assert!(notes.iter().any(|n| n.contains("skipped damaged") && n.contains(&newest.path.display().to_string())), "{notes:?}");

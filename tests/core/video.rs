@@ -5,7 +5,7 @@ use rl_research::algos::nets::{Init, Mlp};
 use rl_research::algos::{Policy, PolicyHead};
 use rl_research::config::Activation;
 use rl_research::envs::render::{render, Frame, RenderState};
-use rl_research::envs::{make_env, Env};
+use rl_research::envs::{Action, Env};
 use rl_research::rng::Rng;
 use rl_research::runner::replay::{load_episodes, record_episodes, save_episodes, write_episodes_video};
 
@@ -78,12 +78,12 @@ fn check_golden(name: &str, f: &Frame) {
 fn lunar_frame_after(steps: &[usize]) -> (Frame, Box<dyn Env>) {
     let mut cfg = rl_research::config::EnvConfig::default();
     cfg.id = "LunarLander-v3".into();
-    let mut env = make_env(&cfg).unwrap();
+    let mut env = cfg.make().unwrap();
     env.set_render(true);
     let mut obs = [0f32; 8];
     env.reset(Some(0), &mut obs);
     for &a in steps {
-        env.step(a, &mut obs);
+        env.step(Action::Discrete(a), &mut obs);
     }
     (render(&env.render_state().unwrap()), env)
 }
@@ -149,7 +149,7 @@ fn psnr(a: &[u8], b: &[u8]) -> f64 {
 #[test]
 fn mp4_decodes_back_to_the_rendered_frames_and_replays_match() {
     let dir = crate::temp_dir("video");
-    let mut env = make_env(&rl_research::config::EnvConfig::default()).unwrap();
+    let mut env = rl_research::config::EnvConfig::default().make().unwrap();
     let policy = random_policy(4, 2);
     let episodes = record_episodes(&policy, env.as_mut(), 2, 7).unwrap();
     let n_frames: usize = episodes.iter().map(|e| e.n_frames()).sum();

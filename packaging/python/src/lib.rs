@@ -10,7 +10,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 use rl_research::config::overrides::{apply_overrides, override_from_json};
 use rl_research::config::Config;
-use rl_research::envs::{make_env, Env, VecEnv};
+use rl_research::envs::{Action, ActionSpace, Actions, Env, VecEnv};
 use rl_research::runner::{self, external::ExternalRun, group::Trained, RunError, RunOptions};
 use rl_research::runs::{RunStatus, SavedModel};
 use std::path::PathBuf;
@@ -74,12 +74,15 @@ fn run_experiment(py: Python<'_>, base_path: Option<PathBuf>, pairs: Vec<(String
     let config = build_config(base_path, pairs)?;
     config.validate().map_err(config_err)?;
     let (tx, rx) = std::sync::mpsc::channel();
-    let options = RunOptions { command_line, events: verbose.then_some(tx), ..RunOptions::default() };
+    let options = RunOptions { command_line, events: verbose.then(|| runner::EventSender::new(tx)), ..RunOptions::default() };
     let stop = options.stop.clone();
     let printer = verbose.then(|| std::thread::spawn(move || rl_research::cli::progress::print_events(rx)));
     // A seed group (experiment.seeds / n_seeds) trains all its seeds and reports the group.
-    let (result, interrupted) = train_watching_ctrl_c(py, &stop, "the run is", move || runner::group::train(&config, options));
-    let result = result.unwrap_or_else(|| Err(RunError::Training("the training thread panicked".into())));
+    let request = runner::request::RunRequest::New(Box::new(config));
+    let (result, interrupted) = train_watching_ctrl_c(py, &stop, "the run is", move || request.execute(options));
+    let result = result
+        .unwrap_or_else(|| Err(RunError::Training("the training thread panicked".into())))
+        .and_then(|o| o.trained().ok_or_else(|| RunError::Training("a new run's request trained a batch".into())));
     if let Some(p) = printer {
         let _ = py.detach(|| p.join());
     }
@@ -158,11 +161,12 @@ fn run_experiments(py: Python<'_>, items: Vec<(Option<PathBuf>, Vec<(String, Str
             if stop2.load(Ordering::SeqCst) {
                 break;
             }
-            let options = |i: usize, events| RunOptions { command_line: Some(commands[i].clone()), stop: stop2.clone(), events, ..RunOptions::default() };
+            let options = |i: usize, events: Option<std::sync::mpsc::Sender<runner::RunEvent>>| RunOptions { command_line: Some(commands[i].clone()), stop: stop2.clone(), events: events.map(runner::EventSender::new), ..RunOptions::default() };
             if let [i] = unit[..] {
                 let (tx, rx) = std::sync::mpsc::channel();
                 let printer = verbose.then(|| std::thread::spawn(move || rl_research::cli::progress::print_events(rx)));
-                let result = runner::group::train(&configs[i], options(i, verbose.then_some(tx)));
+                let request = runner::request::RunRequest::New(Box::new(configs[i].clone()));
+                let result = request.execute(options(i, verbose.then_some(tx))).and_then(|o| o.trained().ok_or_else(|| RunError::Training("a new run's request trained a batch".into())));
                 if let Some(p) = printer {
                     let _ = p.join();
                 }
@@ -176,9 +180,16 @@ fn run_experiments(py: Python<'_>, items: Vec<(Option<PathBuf>, Vec<(String, Str
             if verbose {
                 eprintln!("training trials {} as one batch", unit.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(", "));
             }
-            let batch_configs: Vec<Config> = unit.iter().map(|&i| configs[i].clone()).collect();
-            let batch_options: Vec<RunOptions> = unit.iter().map(|&i| options(i, None)).collect();
-            let outcome = runner::batch::train_runs(&batch_configs, &batch_options);
+            let items = unit.iter().map(|&i| runner::request::BatchItem { config: configs[i].clone(), command_line: Some(commands[i].clone()) }).collect();
+            let outcome = match runner::request::RunRequest::Batch(items).execute(RunOptions { stop: stop2.clone(), ..RunOptions::default() }) {
+                Ok(runner::request::Outcome::Batch(o)) => o,
+                Ok(runner::request::Outcome::Trained(_)) | Err(_) => {
+                    for &i in unit {
+                        out[i] = serde_json::json!({ "error": "the batch could not start" });
+                    }
+                    continue;
+                }
+            };
             if let (Some(note), true) = (&outcome.device_note, verbose) {
                 eprintln!("{note}");
             }
@@ -304,15 +315,20 @@ impl LoggedRun {
     }
 }
 
-/// One of our envs (CartPole-v1, LunarLander-v3/v2), stepped in Rust.
+/// One of the registry's envs, stepped in Rust.
 #[pyclass(module = "rl_research._core")]
 struct EnvCore {
     env: Mutex<Box<dyn Env>>,
     obs: Mutex<Vec<f32>>,
+    space: ActionSpace,
     #[pyo3(get)]
     id: String,
+    /// Discrete actions, or a Box action space's dimension.
     #[pyo3(get)]
     n_actions: usize,
+    /// The action space as JSON: {"type": "discrete", "n", "names"} or {"type": "box", "low", "high"}.
+    #[pyo3(get)]
+    action_space_json: String,
     #[pyo3(get)]
     obs_low: Vec<f32>,
     #[pyo3(get)]
@@ -333,9 +349,19 @@ impl EnvCore {
     #[new]
     fn new(id: &str, pairs: Vec<(String, String)>) -> PyResult<Self> {
         let cfg = env_config(id, pairs)?;
-        let env = make_env(&cfg).map_err(config_err)?;
+        let env = cfg.make().map_err(config_err)?;
         let space = env.observation_space();
-        Ok(Self { n_actions: env.n_actions(), obs: Mutex::new(vec![0.0; space.dim()]), obs_low: space.low, obs_high: space.high, id: cfg.id, env: Mutex::new(env) })
+        let actions = env.action_space();
+        Ok(Self {
+            n_actions: actions.policy_outputs(),
+            action_space_json: serde_json::to_string(&actions).map_err(|e| PyValueError::new_err(e.to_string()))?,
+            space: actions,
+            obs: Mutex::new(vec![0.0; space.dim()]),
+            obs_low: space.low,
+            obs_high: space.high,
+            id: cfg.id,
+            env: Mutex::new(env),
+        })
     }
 
     /// Starts an episode (`seed` reseeds, as Gymnasium's `reset(seed=...)`); the observation as f32 bytes.
@@ -346,13 +372,24 @@ impl EnvCore {
         Ok(PyBytes::new(py, &f32_bytes(&obs)))
     }
 
-    /// One step: (observation bytes, reward, terminated, truncated).
-    fn step<'py>(&self, py: Python<'py>, action: i64) -> PyResult<(Bound<'py, PyBytes>, f64, bool, bool)> {
+    /// One step: (observation bytes, reward, terminated, truncated). `action`
+    /// is an int (Discrete) or a sequence of floats (Box).
+    fn step<'py>(&self, py: Python<'py>, action: &Bound<'py, PyAny>) -> PyResult<(Bound<'py, PyBytes>, f64, bool, bool)> {
         let (mut env, mut obs) = (lock(&self.env)?, lock(&self.obs)?);
-        if action < 0 || action as usize >= self.n_actions {
-            return Err(PyValueError::new_err(format!("action {action} is outside the action space Discrete({})", self.n_actions)));
-        }
-        let out = env.step(action as usize, &mut obs);
+        let values: Vec<f32>;
+        let action = match &self.space {
+            ActionSpace::Discrete { .. } => {
+                let a: i64 = action.extract()?;
+                let index = usize::try_from(a).map_err(|_| PyValueError::new_err(format!("action {a} is outside the action space {}", self.space.describe())))?;
+                Action::Discrete(index)
+            }
+            ActionSpace::Box { .. } => {
+                values = action.extract()?;
+                Action::Continuous(&values)
+            }
+        };
+        self.space.check(action).map_err(PyValueError::new_err)?;
+        let out = env.step(action, &mut obs);
         Ok((PyBytes::new(py, &f32_bytes(&obs)), out.reward, out.terminated, out.truncated))
     }
 
@@ -399,6 +436,23 @@ struct VecEnvCore {
     obs_dim: usize,
 }
 
+/// A Python batch of actions (ints, or row-major floats for a Box space), checked.
+fn batch_actions<'a>(space: &ActionSpace, n: usize, ints: &'a mut Vec<usize>, floats: &'a [f32], given: &Bound<'_, PyAny>) -> PyResult<Actions<'a>> {
+    let actions = match space {
+        ActionSpace::Discrete { .. } => {
+            let raw: Vec<i64> = given.extract()?;
+            *ints = raw.iter().map(|&a| usize::try_from(a).unwrap_or(usize::MAX)).collect();
+            Actions::Discrete(ints)
+        }
+        ActionSpace::Box { low, .. } => Actions::Continuous { dim: low.len(), values: floats },
+    };
+    actions.check_shape(space, n).map_err(PyValueError::new_err)?;
+    for i in 0..n {
+        space.check(actions.get(i)).map_err(|e| PyValueError::new_err(format!("env {i}: {e}")))?;
+    }
+    Ok(actions)
+}
+
 #[pymethods]
 impl VecEnvCore {
     #[new]
@@ -407,7 +461,7 @@ impl VecEnvCore {
             return Err(PyValueError::new_err("num_envs must be at least 1"));
         }
         let cfg = env_config(id, pairs)?;
-        let envs = (0..num_envs).map(|_| make_env(&cfg)).collect::<Result<Vec<_>, _>>().map_err(config_err)?;
+        let envs = (0..num_envs).map(|_| cfg.make()).collect::<Result<Vec<_>, _>>().map_err(config_err)?;
         let venv = VecEnv::new(envs);
         Ok(Self { obs_dim: venv.obs_dim, num_envs, venv: Mutex::new(venv) })
     }
@@ -421,18 +475,19 @@ impl VecEnvCore {
 
     /// Steps every env (GIL released): (observations, rewards, terminated, truncated, final observations of finished envs).
     #[allow(clippy::type_complexity)]
-    fn step<'py>(&self, py: Python<'py>, actions: Vec<i64>) -> PyResult<(Bound<'py, PyBytes>, Vec<f64>, Vec<bool>, Vec<bool>, Bound<'py, PyBytes>)> {
-        if actions.len() != self.num_envs {
-            return Err(PyValueError::new_err(format!("got {} actions for {} envs", actions.len(), self.num_envs)));
-        }
+    fn step<'py>(&self, py: Python<'py>, actions: &Bound<'py, PyAny>) -> PyResult<(Bound<'py, PyBytes>, Vec<f64>, Vec<bool>, Vec<bool>, Bound<'py, PyBytes>)> {
+        let count: usize = actions.len()?;
         let mut venv = lock(&self.venv)?;
-        let n_actions = venv.n_actions;
-        let actions = actions
-            .iter()
-            .map(|&a| usize::try_from(a).ok().filter(|&a| a < n_actions).ok_or_else(|| PyValueError::new_err(format!("action {a} is outside Discrete({n_actions})"))))
-            .collect::<PyResult<Vec<usize>>>()?;
+        let space = venv.action_space.clone();
+        let expect = self.num_envs * space.width();
+        if count != expect {
+            return Err(PyValueError::new_err(format!("got {count} action values for {} envs of the action space {} ({expect} expected)", self.num_envs, space.describe())));
+        }
+        let floats: Vec<f32> = if space.kind() == rl_research::envs::ActionKind::Box { actions.extract()? } else { Vec::new() };
+        let mut ints = Vec::new();
+        let batch = batch_actions(&space, self.num_envs, &mut ints, &floats, actions)?;
         let venv_ref: &mut VecEnv = &mut venv;
-        py.detach(|| venv_ref.step(&actions));
+        py.detach(|| venv_ref.step(batch)).map_err(PyValueError::new_err)?;
         Ok((
             PyBytes::new(py, &f32_bytes(&venv.obs)),
             venv.rewards.clone(),
@@ -456,6 +511,9 @@ struct ModelCore {
     obs_dim: usize,
     #[pyo3(get)]
     n_actions: usize,
+    /// The model's action space as JSON (as EnvCore's).
+    #[pyo3(get)]
+    action_space_json: String,
     #[pyo3(get)]
     path: PathBuf,
 }
@@ -468,14 +526,20 @@ impl ModelCore {
         let model = SavedModel::from_reader(std::io::Cursor::new(&zip), &path.display().to_string()).map_err(|e| PyValueError::new_err(format!("{}: {e}", path.display())))?;
         let policy = runner::load_policy(&model).map_err(|e| PyValueError::new_err(format!("{}: {e}", path.display())))?;
         let m = &model.metadata;
-        Ok(Self { env_id: m.env_id.clone(), algorithm: m.algorithm.clone(), obs_dim: m.obs_dim, n_actions: m.n_actions, policy: Mutex::new(policy), zip, path })
+        let action_space_json = serde_json::to_string(&m.action_space()).map_err(|e| PyValueError::new_err(e.to_string()))?;
+        Ok(Self { env_id: m.env_id.clone(), algorithm: m.algorithm.clone(), obs_dim: m.obs_dim, n_actions: m.n_actions, action_space_json, policy: Mutex::new(policy), zip, path })
     }
 
-    /// Greedy actions for `n` observations (f32 bytes, row-major).
-    fn act(&self, py: Python<'_>, obs: &[u8], n: usize) -> PyResult<Vec<usize>> {
+    /// Greedy actions for `n` observations (f32 bytes, row-major): n ints, or
+    /// for a Box action space n * dim floats, row-major.
+    fn act<'py>(&self, py: Python<'py>, obs: &[u8], n: usize) -> PyResult<Bound<'py, PyAny>> {
         let obs = bytes_f32(obs, n * self.obs_dim)?;
         let policy = lock(&self.policy)?;
-        py.detach(|| policy.act_deterministic(&obs, n)).map_err(PyValueError::new_err)
+        let batch = py.detach(|| policy.act_deterministic(&obs, n)).map_err(PyValueError::new_err)?;
+        Ok(match batch {
+            rl_research::envs::ActionBatch::Discrete(a) => a.into_pyobject(py)?.into_any(),
+            rl_research::envs::ActionBatch::Continuous { values, .. } => values.into_pyobject(py)?.into_any(),
+        })
     }
 
     /// The model file's bytes (for ExperimentLogger.save_model).
@@ -553,12 +617,20 @@ fn bytes_f32(b: &[u8], want: usize) -> PyResult<Vec<f32>> {
     Ok(b.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
 }
 
+/// The parameters (Gymnasium make kwargs) env `id` declares in the registry, in order.
+#[pyfunction]
+fn env_param_keys(id: &str) -> PyResult<Vec<String>> {
+    let found = rl_research::envs::registry::lookup(id).map_err(config_err)?;
+    Ok(found.spec.params.iter().map(|p| p.key.clone()).collect())
+}
+
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("ConfigError", m.py().get_type::<ConfigError>())?;
     m.add("RunFailed", m.py().get_type::<RunFailed>())?;
-    m.add("ENV_IDS", rl_research::config::ENV_IDS.to_vec())?;
+    m.add("ENV_IDS", rl_research::envs::registry::all_ids())?;
+    m.add_function(wrap_pyfunction!(env_param_keys, m)?)?;
     m.add_function(wrap_pyfunction!(resolve_config, m)?)?;
     m.add_function(wrap_pyfunction!(run_experiment, m)?)?;
     m.add_function(wrap_pyfunction!(run_experiments, m)?)?;

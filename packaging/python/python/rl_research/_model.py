@@ -1,5 +1,6 @@
 """Our saved models in Python, with Stable-Baselines3's `predict`."""
 
+import json
 import os
 from pathlib import Path
 from typing import Any, Optional, Tuple, Union
@@ -17,6 +18,7 @@ class Model:
         self.path = Path(path)
         self.env_id: str = self._core.env_id
         self.algorithm: str = self._core.algorithm
+        self._continuous = json.loads(self._core.action_space_json)["type"] == "box"
 
     def predict(self, observation: Any, state: Any = None, episode_start: Any = None, deterministic: bool = True) -> Tuple[Any, None]:
         """SB3's signature: (action, state). One observation gives one action,
@@ -29,7 +31,11 @@ class Model:
         batch = obs.reshape(1, -1) if single else obs
         if batch.ndim != 2 or batch.shape[1] != self._core.obs_dim:
             raise ValueError(f"observation shape {obs.shape} does not fit this {self.env_id} model: expected ({self._core.obs_dim},) or (n, {self._core.obs_dim})")
-        actions = np.asarray(self._core.act(batch.tobytes(), batch.shape[0]), dtype=np.int64)
+        raw = self._core.act(batch.tobytes(), batch.shape[0])
+        if self._continuous:
+            actions = np.asarray(raw, dtype=np.float32).reshape(batch.shape[0], -1)
+        else:
+            actions = np.asarray(raw, dtype=np.int64)
         return (actions[0] if single else actions), None
 
     def save(self, path: Union[str, os.PathLike]) -> None:

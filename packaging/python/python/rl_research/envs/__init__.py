@@ -1,6 +1,7 @@
-"""Our envs as Gymnasium envs, stepped in Rust: CartPole-v1 (bit-exact with
-Gymnasium's) and LunarLander-v3/v2 (Box2D in Rust, trajectories equal to
-Gymnasium's on the shared fixtures).
+"""The registry's envs as Gymnasium envs, stepped in Rust: CartPole-v1
+(bit-exact with Gymnasium's) and LunarLander-v3/v2 (Box2D in Rust,
+trajectories equal to Gymnasium's on the shared fixtures), and any env
+registered in Rust. Spaces and parameters come from the registry.
 
     env = rl_research.envs.make("CartPole-v1", render_mode="rgb_array")
     env = gymnasium.make("rl_research/LunarLander-v3")      # registered on import
@@ -8,6 +9,8 @@ Gymnasium's on the shared fixtures).
 """
 
 from typing import Any, Dict, List, Optional, Tuple
+
+import json
 
 import gymnasium as gym
 import numpy as np
@@ -18,26 +21,33 @@ from rl_research._config import _json_value
 
 ENV_IDS: List[str] = list(_core.ENV_IDS)
 
-# Keyword arguments as Gymnasium's constructors name them -> our config keys.
-_PARAMS = {
-    "sutton_barto_reward": "env.params.sutton_barto_reward",
-    "gravity": "env.params.gravity",
-    "enable_wind": "env.params.enable_wind",
-    "wind_power": "env.params.wind_power",
-    "turbulence_power": "env.params.turbulence_power",
-    "max_episode_steps": "env.max_episode_steps",
-}
+
+def _params(env_id: str) -> Dict[str, str]:
+    """Keyword arguments as Gymnasium's constructors name them -> our config
+    keys: the env's own parameters, from the registry, and the time limit."""
+    keys = {k: f"env.params.{k}" for k in _core.env_param_keys(env_id)}
+    keys["max_episode_steps"] = "env.max_episode_steps"
+    return keys
 
 
 def _pairs(env_id: str, params: Dict[str, Any]) -> List[Tuple[str, str]]:
+    allowed = _params(env_id)
     pairs = []
     for k, v in params.items():
         if k == "continuous" and not v:
             continue
-        if k not in _PARAMS:
-            raise TypeError(f"{env_id}: unknown parameter {k!r}; allowed: {', '.join(sorted(_PARAMS))}")
-        pairs.append((_PARAMS[k], _json_value(_PARAMS[k], v)))
+        if k not in allowed:
+            raise TypeError(f"{env_id}: unknown parameter {k!r}; allowed: {', '.join(sorted(allowed))}")
+        pairs.append((allowed[k], _json_value(allowed[k], v)))
     return pairs
+
+
+def _space(space_json: str) -> spaces.Space:
+    """A Gymnasium space from the registry's action space."""
+    s = json.loads(space_json)
+    if s["type"] == "box":
+        return spaces.Box(np.asarray(s["low"], dtype=np.float32), np.asarray(s["high"], dtype=np.float32), dtype=np.float32)
+    return spaces.Discrete(int(s["n"]))
 
 
 class RustEnv(gym.Env):
@@ -55,7 +65,7 @@ class RustEnv(gym.Env):
         low = np.asarray(self._core.obs_low, dtype=np.float32)
         high = np.asarray(self._core.obs_high, dtype=np.float32)
         self.observation_space = spaces.Box(low, high, dtype=np.float32)
-        self.action_space = spaces.Discrete(self._core.n_actions)
+        self.action_space = _space(self._core.action_space_json)
         if render_mode == "rgb_array":
             self._core.set_render(True)
 
@@ -69,7 +79,11 @@ class RustEnv(gym.Env):
         return self._obs(self._core.reset(seed)), {}
 
     def step(self, action: Any):
-        obs, reward, terminated, truncated = self._core.step(int(action))
+        if isinstance(self.action_space, spaces.Box):
+            action = np.asarray(action, dtype=np.float32).reshape(-1).tolist()
+        else:
+            action = int(action)
+        obs, reward, terminated, truncated = self._core.step(action)
         return self._obs(obs), float(reward), bool(terminated), bool(truncated), {}
 
     def set_state(self, state: Any) -> np.ndarray:
@@ -116,7 +130,10 @@ class RustVecEnv(gym.vector.VectorEnv):
         return np.frombuffer(obs, dtype=np.float32).reshape(self.num_envs, self._dim).copy(), {}
 
     def step(self, actions: Any):
-        acts = np.asarray(actions).astype(np.int64).reshape(self.num_envs).tolist()
+        if isinstance(self.single_action_space, spaces.Box):
+            acts = np.asarray(actions, dtype=np.float32).reshape(-1).tolist()
+        else:
+            acts = np.asarray(actions).astype(np.int64).reshape(self.num_envs).tolist()
         obs, rewards, terminated, truncated, final = self._core.step(acts)
         obs = np.frombuffer(obs, dtype=np.float32).reshape(self.num_envs, self._dim).copy()
         terminated = np.asarray(terminated, dtype=bool)

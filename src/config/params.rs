@@ -1,0 +1,131 @@
+//! Each algorithm's hyperparameters, with rl-baselines3-zoo's defaults. The
+//! doc comments are the keys' documentation (`rl-research keys`, the editor's
+//! tooltips; build.rs collects them); each algorithm's validation and key
+//! roles live in its descriptor (`algorithms.rs`).
+
+use super::Schedule;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Activation {
+    Tanh,
+    Relu,
+}
+
+/// PPO hyperparameters; defaults are rl-baselines3-zoo's for CartPole-v1
+/// (SB3's defaults where the zoo sets nothing).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PpoParams {
+    /// Adam step size; zoo: lin_1e-3.
+    pub learning_rate: Schedule,
+    /// Steps per env per rollout; zoo: 32.
+    pub n_steps: usize,
+    /// Minibatch size; zoo: 256 (= one minibatch per epoch with 8 envs).
+    pub batch_size: usize,
+    /// Passes over each rollout; zoo: 20.
+    pub n_epochs: usize,
+    /// Discount; zoo: 0.98.
+    pub gamma: f64,
+    /// GAE lambda; zoo: 0.8.
+    pub gae_lambda: f64,
+    /// Surrogate clipping; zoo: lin_0.2.
+    pub clip_range: Schedule,
+    /// Entropy bonus coefficient; zoo: 0.0.
+    pub ent_coef: f64,
+    /// Value loss coefficient; SB3: 0.5.
+    pub vf_coef: f64,
+    /// Global gradient norm clip; SB3: 0.5.
+    pub max_grad_norm: f64,
+    /// Normalise advantages per minibatch; SB3: true.
+    pub normalize_advantage: bool,
+    /// Hidden layers of both actor and critic; SB3: [64, 64].
+    pub net_arch: Vec<usize>,
+    /// Hidden activation; SB3: tanh.
+    pub activation: Activation,
+    /// SB3's orthogonal init (gain sqrt 2, 0.01 for the policy head, 1 for the value head).
+    pub ortho_init: bool,
+    /// Adam epsilon; SB3 sets 1e-5 for PPO.
+    pub adam_eps: f64,
+}
+
+impl Default for PpoParams {
+    fn default() -> Self {
+        Self {
+            learning_rate: Schedule::Linear { initial: 1e-3 },
+            n_steps: 32,
+            batch_size: 256,
+            n_epochs: 20,
+            gamma: 0.98,
+            gae_lambda: 0.8,
+            clip_range: Schedule::Linear { initial: 0.2 },
+            ent_coef: 0.0,
+            vf_coef: 0.5,
+            max_grad_norm: 0.5,
+            normalize_advantage: true,
+            net_arch: vec![64, 64],
+            activation: Activation::Tanh,
+            ortho_init: true,
+            adam_eps: 1e-5,
+        }
+    }
+}
+
+/// DQN hyperparameters; defaults are rl-baselines3-zoo's for CartPole-v1.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DqnParams {
+    /// Adam step size; zoo: 2.3e-3.
+    pub learning_rate: Schedule,
+    /// Replay capacity in transitions; zoo: 100_000.
+    pub buffer_size: usize,
+    /// Env steps of random actions before learning; zoo: 1000.
+    pub learning_starts: u64,
+    /// Minibatch size; zoo: 64.
+    pub batch_size: usize,
+    /// Discount; zoo: 0.99.
+    pub gamma: f64,
+    /// Copy the online net into the target net every this many env steps; zoo: 10.
+    pub target_update_interval: u64,
+    /// Env steps (per env) between training phases; zoo: 256.
+    pub train_freq: u64,
+    /// Gradient steps per training phase; -1 = as many as env steps collected; zoo: 128.
+    pub gradient_steps: i64,
+    /// Fraction of training over which epsilon decays; zoo: 0.16.
+    pub exploration_fraction: f64,
+    /// Epsilon at the start; SB3: 1.0.
+    pub exploration_initial_eps: f64,
+    /// Epsilon after the decay; zoo: 0.04.
+    pub exploration_final_eps: f64,
+    /// Global gradient norm clip; SB3: 10.
+    pub max_grad_norm: f64,
+    /// Hidden layers; zoo: [256, 256].
+    pub net_arch: Vec<usize>,
+    /// Hidden activation; SB3: relu.
+    pub activation: Activation,
+    /// Adam epsilon; SB3/torch default 1e-8.
+    pub adam_eps: f64,
+}
+
+impl Default for DqnParams {
+    fn default() -> Self {
+        Self {
+            learning_rate: Schedule::Constant(2.3e-3),
+            buffer_size: 100_000,
+            learning_starts: 1000,
+            batch_size: 64,
+            gamma: 0.99,
+            target_update_interval: 10,
+            train_freq: 256,
+            gradient_steps: 128,
+            exploration_fraction: 0.16,
+            exploration_initial_eps: 1.0,
+            exploration_final_eps: 0.04,
+            max_grad_norm: 10.0,
+            net_arch: vec![256, 256],
+            activation: Activation::Relu,
+            adam_eps: 1e-8,
+        }
+    }
+}
