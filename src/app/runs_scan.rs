@@ -86,7 +86,7 @@ pub fn scan(root: &Path, cache: &mut InfoCache) -> Vec<RunRow> {
         }
     };
     for d in subdirs(root) {
-        if d.join("sweep.json").exists() || d.join("base_config.yaml").exists() {
+        if crate::sweep::dir::SweepDir::is_sweep(&d) {
             let group = d.file_name().map(|n| n.to_string_lossy().into_owned());
             // Inside a sweep only trials are listed (the engine keeps e.g. trial_logs/ there too).
             for t in subdirs(&d) {

@@ -184,9 +184,10 @@ impl SweepDialog {
             crate::config::apply_overrides(config, &o).and_then(|c| c.validate()).map_err(|e| format!("trial {}: {e}", t.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" ")))?;
         }
         let name = format!("{}_sweep", config.experiment.name);
-        let sweep_dir = (0..).map(|i| runs_dir.join(if i == 0 { name.clone() } else { format!("{name}_{i}") })).find(|d| !d.exists()).unwrap_or_else(|| runs_dir.join(&name));
+        let layout = crate::sweep::dir::SweepDir::for_name(runs_dir, &name, false);
+        let sweep_dir = layout.root.clone();
         std::fs::create_dir_all(&sweep_dir).map_err(|e| format!("cannot create {}: {e}", sweep_dir.display()))?;
-        let base = sweep_dir.join("base_config.yaml");
+        let base = layout.base_config();
         crate::runs::write_atomic(&base, config.to_yaml().as_bytes()).map_err(|e| e.to_string())?;
         let spec = SweepSpec {
             kind: if self.random { "random".into() } else { "grid".into() },
@@ -213,19 +214,16 @@ impl SweepDialog {
                     let _ = tx.send(r.clone());
                     waker();
                 };
-                if spec.settings.launcher == sweep::slurm::Launcher::Slurm {
-                    let w = waker.clone();
-                    let mut on_event = |m: &str| {
-                        if let Ok(mut l) = status.lock() {
-                            l.push(m.to_string());
-                        }
-                        w();
-                    };
-                    if let Err(e) = sweep::slurm::run(&exe, &spec, &dir, false, false, &stop2, &mut on_event, &mut on_trial) {
-                        on_event(&format!("error: {e}"));
+                let w = waker.clone();
+                let mut on_event = |m: &str| {
+                    if let Ok(mut l) = status.lock() {
+                        l.push(m.to_string());
                     }
-                } else {
-                    let _ = sweep::run_sweep(&exe, &spec, &dir, false, stop2, &mut on_trial);
+                    w();
+                };
+                let l = sweep::launch::Launch { exe: &exe, spec: &spec, dir: &dir, resume: false, no_wait: false, stop: stop2 };
+                if let Err(e) = sweep::launch::launch(l, &mut on_event, &mut on_trial) {
+                    on_event(&format!("error: {e}"));
                 }
                 waker();
             })

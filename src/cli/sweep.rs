@@ -130,10 +130,7 @@ fn run_cli(args: &[String], random: bool) -> i32 {
         eprintln!("error: no trials");
         return 2;
     };
-    let mut sweep_dir = config.experiment.runs_dir.join(&config.experiment.name);
-    if !p.resume && sweep_dir.exists() {
-        sweep_dir = (1..).map(|i| config.experiment.runs_dir.join(format!("{}_{i}", config.experiment.name))).find(|d| !d.exists()).unwrap_or(sweep_dir);
-    }
+    let sweep_dir = sweep::dir::SweepDir::for_name(&config.experiment.runs_dir, &config.experiment.name, p.resume).root;
     let spec = SweepSpec {
         kind: if random { "random".into() } else { "grid".into() },
         command_line: std::iter::once("rl-research".to_string()).chain(std::env::args().skip(1)).collect::<Vec<_>>().join(" "),
@@ -153,55 +150,45 @@ fn run_cli(args: &[String], random: bool) -> i32 {
         eprintln!("error: --no-wait needs sweep.launcher=slurm (a local sweep runs its trials in this process)");
         return 2;
     }
-    if spec.settings.launcher == sweep::slurm::Launcher::Slurm {
-        return run_slurm(&exe, &spec, &sweep_dir, &p, &stop);
-    }
     let total = spec.trials.len();
-    eprintln!("sweep: {total} trials ({}), {} workers, {} seed(s) each -> {}", spec.kind, spec.settings.workers, spec.settings.seeds, sweep_dir.display());
-    let plan = sweep::batches::plan(&spec, &(0..total).collect::<Vec<_>>());
-    if plan.batches() > 0 {
-        let sizes: Vec<String> = plan.units.iter().filter(|u| u.len() > 1).map(|u| u.len().to_string()).collect();
-        eprintln!("batched: trials differing only in scalar hyperparameters train as {} batch(es) of {} trials (sweep.batch_trials={})", sizes.len(), sizes.join(", "), spec.settings.batch_trials);
-    } else if let Some(why) = plan.why_not.as_deref().filter(|_| spec.settings.batch_trials != crate::config::BatchSeeds::Off) {
-        eprintln!("not batched: {why}");
+    let slurm = spec.settings.launcher == sweep::slurm::Launcher::Slurm;
+    if slurm && spec.trials.len() == 1 && spec.trials[0].is_empty() {
+        eprintln!("one run on Slurm: its run directory will be {}", sweep::dir::SweepDir::at(&sweep_dir).trial_run("trial_0").display());
+    } else if slurm {
+        eprintln!("sweep: {total} trials ({}) on Slurm, {} at a time, {} seed(s) each -> {}", spec.kind, spec.settings.workers, spec.settings.seeds, sweep_dir.display());
+    } else {
+        eprintln!("sweep: {total} trials ({}), {} workers, {} seed(s) each -> {}", spec.kind, spec.settings.workers, spec.settings.seeds, sweep_dir.display());
+        let plan = sweep::batches::plan(&spec, &(0..total).collect::<Vec<_>>());
+        if plan.batches() > 0 {
+            let sizes: Vec<String> = plan.units.iter().filter(|u| u.len() > 1).map(|u| u.len().to_string()).collect();
+            eprintln!("batched: trials differing only in scalar hyperparameters train as {} batch(es) of {} trials (sweep.batch_trials={})", sizes.len(), sizes.join(", "), spec.settings.batch_trials);
+        } else if let Some(why) = plan.why_not.as_deref().filter(|_| spec.settings.batch_trials != crate::config::BatchSeeds::Off) {
+            eprintln!("not batched: {why}");
+        }
     }
     let mut done = 0;
+    // Slurm's own progress lines already report each trial.
     let mut on_trial = |r: &TrialResult| {
-        done += 1;
-        eprintln!("[{done}/{total}] trial {} {}: objective {} ({:.1} s) {}", r.id, status_name(r.status), fmt_obj(r), r.wall_secs, fmt_params(&r.params));
+        if !slurm {
+            done += 1;
+            eprintln!("[{done}/{total}] trial {} {}: objective {} ({:.1} s) {}", r.id, status_name(r.status), fmt_obj(r), r.wall_secs, fmt_params(&r.params));
+        }
     };
-    let results = match sweep::run_sweep(&exe, &spec, &sweep_dir, p.resume, stop.clone(), &mut on_trial) {
-        Ok(r) => r,
+    let l = sweep::launch::Launch { exe: &exe, spec: &spec, dir: &sweep_dir, resume: p.resume, no_wait: p.no_wait, stop: stop.clone() };
+    let launched = match sweep::launch::launch(l, &mut |m| eprintln!("{m}"), &mut on_trial) {
+        Ok(l) => l,
         Err(e) => {
             eprintln!("error: {e}");
             return 1;
         }
     };
-    print_summary(&results, &sweep_dir, p.json);
-    if stop.load(Ordering::SeqCst) { 130 } else { 0 }
-}
-
-/// A sweep as one Slurm job array: submit, then follow it (or return with --no-wait).
-fn run_slurm(exe: &Path, spec: &SweepSpec, sweep_dir: &Path, p: &Parsed, stop: &AtomicBool) -> i32 {
-    if spec.trials.len() == 1 && spec.trials[0].is_empty() {
-        eprintln!("one run on Slurm: its run directory will be {}", sweep_dir.join("trial_0").display());
-    } else {
-        eprintln!("sweep: {} trials ({}) on Slurm, {} at a time, {} seed(s) each -> {}", spec.trials.len(), spec.kind, spec.settings.workers, spec.settings.seeds, sweep_dir.display());
+    if let (true, Some(job_id)) = (p.no_wait, &launched.job_id) {
+        println!("Slurm job {job_id}: follow it with `rl-research sweep status {}`, stop it with `rl-research sweep cancel {}`", sweep_dir.display(), sweep_dir.display());
+        return 0;
     }
-    match sweep::slurm::run(exe, spec, sweep_dir, p.resume, p.no_wait, stop, &mut |m| eprintln!("{m}"), &mut |_| {}) {
-        Ok((job_id, _)) if p.no_wait => {
-            println!("Slurm job {job_id}: follow it with `rl-research sweep status {}`, stop it with `rl-research sweep cancel {}`", sweep_dir.display(), sweep_dir.display());
-            0
-        }
-        Ok((_, results)) => {
-            print_summary(&results, sweep_dir, p.json);
-            if stop.load(Ordering::SeqCst) || results.iter().any(|r| r.status == TrialStatus::Stopped) { 130 } else { 0 }
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            1
-        }
-    }
+    print_summary(&launched.results, &sweep_dir, p.json);
+    let stopped = slurm && launched.results.iter().any(|r| r.status == TrialStatus::Stopped);
+    if stop.load(Ordering::SeqCst) || stopped { 130 } else { 0 }
 }
 
 /// `rl-research sweep status DIR [--json]` and `rl-research sweep cancel DIR`.
@@ -216,10 +203,10 @@ pub fn cmd_sweep(args: &[String]) -> i32 {
             return 2;
         }
     };
-    let spec: SweepSpec = match std::fs::read_to_string(dir.join("sweep.json")).map_err(|e| e.to_string()).and_then(|t| serde_json::from_str(&t).map_err(|e| e.to_string())) {
+    let spec: SweepSpec = match sweep::dir::SweepDir::at(&dir).load_spec() {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("error: {} is not a sweep directory ({}/sweep.json: {e})", dir.display(), dir.display());
+            eprintln!("error: {e}");
             return 2;
         }
     };

@@ -110,7 +110,7 @@ pub struct BatchFile {
 pub(crate) fn run_batch(exe: &Path, spec: &SweepSpec, sweep_dir: &Path, ids: &[usize], names: &[String], threads: usize,
     stop: &AtomicBool, completed: &Mutex<Vec<Vec<(u64, f64)>>>) -> Vec<(TrialStatus, PathBuf, Option<String>)> {
     let tag = format!("batch_{}_of_{}", ids[0], ids.len());
-    let log = format!("trial_logs/{tag}.log");
+    let log = super::dir::SweepDir::trial_log_name(&tag);
     let (mut trials, mut dirs) = (Vec::new(), Vec::new());
     for (&id, name) in ids.iter().zip(names) {
         let (args, dir, _) = trial_args(spec, sweep_dir, &Child::New { name, params: &spec.trials[id], seed: spec.base_seed, seeds: 1 });
@@ -118,12 +118,13 @@ pub(crate) fn run_batch(exe: &Path, spec: &SweepSpec, sweep_dir: &Path, ids: &[u
         dirs.push(dir);
     }
     let fail_all = |why: String| dirs.iter().map(|d| (TrialStatus::Failed, d.clone(), Some(why.clone()))).collect();
-    let file = sweep_dir.join("trial_logs").join(format!("{tag}.json"));
+    let layout = super::dir::SweepDir::at(sweep_dir);
+    let file = layout.batch_file(&tag);
     let text = match serde_json::to_string_pretty(&BatchFile { trials }) {
         Ok(t) => t,
         Err(e) => return fail_all(format!("cannot write the batch file: {e}")),
     };
-    if let Err(e) = std::fs::create_dir_all(sweep_dir.join("trial_logs")).and_then(|()| crate::runs::write_atomic(&file, text.as_bytes())) {
+    if let Err(e) = std::fs::create_dir_all(layout.trial_logs()).and_then(|()| crate::runs::write_atomic(&file, text.as_bytes())) {
         return fail_all(format!("cannot write {}: {e}", file.display()));
     }
     let args = vec!["run".to_string(), "--batch".to_string(), file.display().to_string()];

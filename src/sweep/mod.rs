@@ -5,6 +5,8 @@
 //! trials through the runner's stop file.
 
 pub mod batches;
+pub mod dir;
+pub mod launch;
 pub mod slurm;
 pub mod space;
 
@@ -155,8 +157,7 @@ pub struct TrialResult {
 /// Where trial `id` runs (a run, or a seed group with several seeds): the
 /// first free name, so reruns never overwrite.
 pub(crate) fn trial_name(sweep_dir: &Path, id: usize) -> String {
-    let base = format!("trial_{id}");
-    (0..).map(|i| if i == 0 { base.clone() } else { format!("{base}_{i}") }).find(|n| !sweep_dir.join(n).exists()).unwrap_or(base)
+    dir::SweepDir::at(sweep_dir).trial_name(id)
 }
 
 /// The run directories of a trial: itself, or its seeds' for a seed group.
@@ -268,7 +269,7 @@ pub(crate) fn trial_args(spec: &SweepSpec, sweep_dir: &Path, child: &Child) -> (
             if *seeds > 1 {
                 a.push(format!("experiment.n_seeds={seeds}"));
             }
-            (a, sweep_dir.join(name), name.to_string())
+            (a, dir::SweepDir::at(sweep_dir).trial_run(name), name.to_string())
         }
         Child::Resume(dir) => {
             let a = vec!["run".to_string(), "--resume".to_string(), dir.display().to_string()];
@@ -280,7 +281,7 @@ pub(crate) fn trial_args(spec: &SweepSpec, sweep_dir: &Path, child: &Child) -> (
 fn run_child(exe: &Path, spec: &SweepSpec, sweep_dir: &Path, child_run: Child, threads: usize,
     stop: &AtomicBool, completed: &Mutex<Vec<Vec<(u64, f64)>>>) -> (TrialStatus, PathBuf, Option<String>) {
     let (args, run_dir, name) = trial_args(spec, sweep_dir, &child_run);
-    let log = format!("trial_logs/{name}.log");
+    let log = dir::SweepDir::trial_log_name(&name);
     let (code, pruned) = match watch_child(exe, &args, sweep_dir, &log, threads, std::slice::from_ref(&run_dir), spec.settings.pruner, stop, completed) {
         Ok(r) => r,
         Err(e) => return (TrialStatus::Failed, run_dir, Some(e)),
@@ -300,7 +301,7 @@ pub(crate) fn watch_child(exe: &Path, args: &[String], sweep_dir: &Path, log: &s
     stop: &AtomicBool, completed: &Mutex<Vec<Vec<(u64, f64)>>>) -> Result<(Option<i32>, Vec<bool>), String> {
     let mut cmd = trial_command(exe);
     cmd.args(args);
-    let _ = std::fs::create_dir_all(sweep_dir.join("trial_logs"));
+    let _ = std::fs::create_dir_all(dir::SweepDir::at(sweep_dir).trial_logs());
     let log = std::fs::OpenOptions::new().create(true).append(true).open(sweep_dir.join(log));
     cmd.env("RAYON_NUM_THREADS", threads.to_string()).stdin(Stdio::null());
     match log.and_then(|f| Ok((f.try_clone()?, f))) {
@@ -326,12 +327,8 @@ pub(crate) fn watch_child(exe: &Path, args: &[String], sweep_dir: &Path, log: &s
                 }
             }
             if pruner && !*pruned {
-                if let Some(&(t, v)) = evals(dir).last() {
-                    let done = completed.lock().map(|c| c.clone()).unwrap_or_default();
-                    if median_prune(&done, t, v) {
-                        *pruned = trial_runs(dir).iter().filter(|r| r.root.exists()).all(|r| std::fs::write(r.stop_file(), b"pruned by the median pruner\n").is_ok());
-                    }
-                }
+                let done = completed.lock().map(|c| c.clone()).unwrap_or_default();
+                *pruned = launch::prune_if_below_median(dir, &done);
             }
         }
         std::thread::sleep(Duration::from_millis(200));
@@ -359,7 +356,7 @@ pub fn run_sweep(exe: &Path, spec: &SweepSpec, sweep_dir: &Path, resume: bool, s
     on_trial: &mut (dyn FnMut(&TrialResult) + Send)) -> Result<Vec<TrialResult>, String> {
     std::fs::create_dir_all(sweep_dir).map_err(|e| format!("cannot create {}: {e}", sweep_dir.display()))?;
     let spec_text = serde_json::to_string_pretty(spec).map_err(|e| e.to_string())?;
-    write_atomic(&sweep_dir.join("sweep.json"), spec_text.as_bytes()).map_err(|e| e.to_string())?;
+    write_atomic(&dir::SweepDir::at(sweep_dir).spec_file(), spec_text.as_bytes()).map_err(|e| e.to_string())?;
     let previous: BTreeMap<usize, TrialResult> = if resume { load_results(sweep_dir).into_iter().map(|r| (r.id, r)).collect() } else { BTreeMap::new() };
     let results: Mutex<Vec<TrialResult>> = Mutex::new(Vec::new());
     let mut queue: Vec<usize> = Vec::new();
@@ -388,27 +385,13 @@ pub fn run_sweep(exe: &Path, spec: &SweepSpec, sweep_dir: &Path, resume: bool, s
     };
     // One finished trial: its objective into sweep.csv, its curve to the pruner.
     let record = |id: usize, (status, dir, error): (TrialStatus, PathBuf, Option<String>), wall_secs: f64| {
-        let seeds = spec.settings.seeds;
-        let (value, spread, seeds_used) = trial_objective(&dir, spec.settings.objective());
-        let completed = status == TrialStatus::Completed;
-        if completed {
+        if status == TrialStatus::Completed {
             if let Ok(mut c) = completed_curves.lock() {
                 c.push(evals(&dir));
             }
         }
-        let r = TrialResult {
-            id,
-            params: spec.trials[id].clone(),
-            seeds: if seeds_used.is_empty() { (0..seeds as u64).map(|k| spec.base_seed + k).collect() } else { seeds_used },
-            objective_mean: value.filter(|_| completed),
-            objective_std: spread.filter(|_| completed),
-            status,
-            wall_secs,
-            run_dirs: vec![dir],
-            error,
-            job_id: None,
-            slurm_state: None,
-        };
+        let planned = (0..spec.settings.seeds as u64).map(|k| spec.base_seed + k).collect();
+        let r = TrialResult::of_trial(spec, id, &dir, status, error, wall_secs, planned);
         if let Ok(mut cb) = on_trial.lock() {
             (*cb)(&r);
         }
@@ -433,14 +416,10 @@ pub fn run_sweep(exe: &Path, spec: &SweepSpec, sweep_dir: &Path, resume: bool, s
                     let id = unit[0];
                     let params = &spec.trials[id];
                     // A trial the sweep stopped continues from its checkpoints (a seed group: its unfinished seeds).
-                    let earlier = match previous.get(&id) {
-                        Some(p) if stopped_before(id) => p.run_dirs.first().cloned(),
-                        _ => None,
-                    };
-                    let resumable = |d: &Path| crate::runs::group::GroupDir::is_group(d) || !RunDir::at(d).checkpoints().is_empty();
+                    let earlier = if stopped_before(id) { launch::resumable(previous.get(&id), params) } else { None };
                     let name = trial_name(sweep_dir, id);
                     vec![(id, match earlier {
-                        Some(d) if resumable(&d) => run_child(exe, spec, sweep_dir, Child::Resume(&d), threads, &stop, &completed_curves),
+                        Some(d) => run_child(exe, spec, sweep_dir, Child::Resume(&d), threads, &stop, &completed_curves),
                         _ => run_child(exe, spec, sweep_dir, Child::New { name: &name, params, seed: spec.base_seed, seeds }, threads, &stop, &completed_curves),
                     })]
                 };
@@ -487,13 +466,14 @@ pub(crate) fn save_results(sweep_dir: &Path, spec: &SweepSpec, results: &[TrialR
         }
         csv.push('\n');
     }
-    write_atomic(&sweep_dir.join("sweep.csv"), csv.as_bytes())?;
+    let layout = dir::SweepDir::at(sweep_dir);
+    write_atomic(&layout.results_csv(), csv.as_bytes())?;
     let json = serde_json::to_string_pretty(results).map_err(std::io::Error::other)?;
-    write_atomic(&sweep_dir.join("results.json"), json.as_bytes())
+    write_atomic(&layout.results_json(), json.as_bytes())
 }
 
 pub fn load_results(sweep_dir: &Path) -> Vec<TrialResult> {
-    std::fs::read_to_string(sweep_dir.join("results.json")).ok().and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default()
+    std::fs::read_to_string(dir::SweepDir::at(sweep_dir).results_json()).ok().and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default()
 }
 
 /// Random search in-process, as the seed's Python example: samples `n_trials`
