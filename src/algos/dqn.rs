@@ -73,6 +73,9 @@ pub struct Dqn {
 }
 
 impl Dqn {
+    /// Its `algorithm.name`.
+    pub const NAME: &'static str = "dqn";
+
     /// The batch's params as an algorithm config (what batching compares).
     fn config(&self) -> crate::config::AlgorithmConfig {
         crate::config::AlgorithmConfig::Dqn(self.params.clone())
@@ -454,6 +457,9 @@ impl Agent for Dqn {
     }
     fn restore(&mut self, state: &AgentState) -> Result<(), String> {
         Dqn::restore(self, state)
+    }
+    fn algorithm(&self) -> &'static str {
+        Self::NAME
     }
     fn into_any(self: Box<Self>) -> Box<dyn std::any::Any> {
         self

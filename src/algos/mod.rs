@@ -110,6 +110,8 @@ pub trait Agent: Send {
     /// Loads a [`TrainingState`]'s agent part into a one-agent batch (the caller restores the envs).
     fn restore(&mut self, state: &AgentState) -> Result<(), String>;
     fn into_any(self: Box<Self>) -> Box<dyn std::any::Any>;
+    /// Its `algorithm.name`, so a batch is only formed of one algorithm's agents.
+    fn algorithm(&self) -> &'static str;
 }
 
 /// One batch of the agents of `agents` (in order), or why they cannot be
@@ -117,6 +119,14 @@ pub trait Agent: Send {
 /// the caller then trains them apart.
 pub fn merge_agents(agents: Vec<Box<dyn Agent>>) -> Result<Box<dyn Agent>, (String, Vec<Box<dyn Agent>>)> {
     let n = agents.len();
+    let names: Vec<&'static str> = agents.iter().map(|a| a.algorithm()).collect();
+    if let Some(other) = names.iter().find(|&&a| a != names[0]) {
+        let why = format!("{} and {other} agents cannot be batched together", names[0]);
+        return Err((why, agents));
+    }
+    if let Some(name) = names.first().filter(|&&a| a != Ppo::NAME && a != Dqn::NAME) {
+        return Err((format!("{name} agents have no batched form: they train apart"), agents));
+    }
     let mut ppo = Vec::new();
     let mut dqn = Vec::new();
     for a in agents {
@@ -124,7 +134,7 @@ pub fn merge_agents(agents: Vec<Box<dyn Agent>>) -> Result<Box<dyn Agent>, (Stri
             Ok(p) => ppo.push(*p),
             Err(any) => match any.downcast::<Dqn>() {
                 Ok(d) => dqn.push(*d),
-                // Only PPO and DQN implement Agent.
+                // The names were checked above: every agent is PPO or DQN.
                 Err(_) => continue,
             },
         }

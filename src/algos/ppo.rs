@@ -95,6 +95,9 @@ pub struct Ppo {
 }
 
 impl Ppo {
+    /// Its `algorithm.name`.
+    pub const NAME: &'static str = "ppo";
+
     /// The batch's params as an algorithm config (what batching compares).
     fn config(&self) -> crate::config::AlgorithmConfig {
         crate::config::AlgorithmConfig::Ppo(self.params.clone())
@@ -553,6 +556,9 @@ impl Agent for Ppo {
     }
     fn restore(&mut self, state: &AgentState) -> Result<(), String> {
         Ppo::restore(self, state)
+    }
+    fn algorithm(&self) -> &'static str {
+        Self::NAME
     }
     fn into_any(self: Box<Self>) -> Box<dyn std::any::Any> {
         self
