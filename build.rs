@@ -37,7 +37,8 @@ fn key_docs() {
         ("LoggingConfig", "logging.", ""),
         ("StatsConfig", "stats.", ""),
     ];
-    let mut out = String::from("/// (key, doc): `ppo:`/`dqn:` prefixes mark algorithm-specific keys.\npub static KEY_DOCS: &[(&str, &str)] = &[\n");
+    let mut out =
+        String::from("/// (key, doc): `ppo:`/`dqn:` prefixes mark algorithm-specific keys.\npub static KEY_DOCS: &[(&str, &str)] = &[\n");
     let mut current: Option<(&str, &str)> = None;
     let mut doc: Vec<String> = Vec::new();
     for line in src.lines() {

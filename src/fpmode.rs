@@ -27,8 +27,8 @@
 //! [`SUPPORTED`] is false. (The compiler folds constants with IEEE semantics; a
 //! denormal folded at build time is harmless to training.)
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Whether this target can flush denormals.
 pub const SUPPORTED: bool = cfg!(any(target_arch = "x86_64", target_arch = "aarch64"));

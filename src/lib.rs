@@ -24,5 +24,5 @@ pub mod video;
 
 pub use algos::Policy;
 pub use config::Config;
-pub use runner::{evaluate_policy, run_experiment, run_experiment_with, RunEvent, RunOptions, RunSummary};
+pub use runner::{RunEvent, RunOptions, RunSummary, evaluate_policy, run_experiment, run_experiment_with};
 pub use runs::{Logger, RunDir, RunStatus, SavedModel};

@@ -30,11 +30,13 @@ pub fn partial_path(path: &Path) -> PathBuf {
 
 #[cfg(feature = "h264")]
 mod imp {
-    use super::{err, partial_path, VideoError};
+    use super::{VideoError, err, partial_path};
     use muxide::api::{Muxer, MuxerBuilder, VideoCodec};
-    use openh264::encoder::{Complexity, Encoder, EncoderConfig, FrameRate, FrameType, IntraFramePeriod, QpRange, RateControlMode, UsageType};
-    use openh264::formats::{RgbSliceU8, YUVBuffer};
     use openh264::OpenH264API;
+    use openh264::encoder::{
+        Complexity, Encoder, EncoderConfig, FrameRate, FrameType, IntraFramePeriod, QpRange, RateControlMode, UsageType,
+    };
+    use openh264::formats::{RgbSliceU8, YUVBuffer};
     use std::fs::File;
     use std::io::BufWriter;
     use std::path::{Path, PathBuf};
@@ -98,8 +100,8 @@ mod imp {
                 .intra_frame_period(IntraFramePeriod::from_num_frames(fps.round() as u32 * 4))
                 .max_frame_rate(FrameRate::from_hz(fps as f32))
                 .num_threads(2);
-            let encoder = Encoder::with_api_config(OpenH264API::from_source(), config)
-                .map_err(|e| VideoError(format!("H.264 encoder: {e}")))?;
+            let encoder =
+                Encoder::with_api_config(OpenH264API::from_source(), config).map_err(|e| VideoError(format!("H.264 encoder: {e}")))?;
             Ok(Self {
                 encoder,
                 muxer: Some(muxer),
@@ -168,7 +170,7 @@ mod imp {
 
 #[cfg(not(feature = "h264"))]
 mod imp {
-    use super::{err, VideoError};
+    use super::{VideoError, err};
     use std::path::{Path, PathBuf};
 
     pub struct Mp4Writer;

@@ -10,8 +10,8 @@
 //! wgpu is compiled in, so a checkpoint stores the moments as plain arrays and
 //! puts them back on the run's own device.
 
-use burn::module::{Module, ModuleMapper, Param};
 use super::stacked::PerAgent;
+use burn::module::{Module, ModuleMapper, Param};
 use burn::optim::{AdamState, AdaptiveMomentumState, GradientsParams};
 use burn::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -50,7 +50,14 @@ impl AdamOptimizer {
     }
 
     /// burn's `Adam::step` (its `AdaptiveMomentum::transform`, then `tensor - lr * update`).
-    fn update<const D: usize>(&self, lr: &PerAgent, lr_values: &mut Option<Tensor<1>>, tensor: Tensor<D>, grad: Tensor<D>, state: Option<AdamState<D>>) -> (Tensor<D>, AdamState<D>) {
+    fn update<const D: usize>(
+        &self,
+        lr: &PerAgent,
+        lr_values: &mut Option<Tensor<1>>,
+        tensor: Tensor<D>,
+        grad: Tensor<D>,
+        state: Option<AdamState<D>>,
+    ) -> (Tensor<D>, AdamState<D>) {
         let (b1, b2) = (self.beta_1, self.beta_2);
         let momentum = match state {
             Some(s) => {
@@ -65,7 +72,11 @@ impl AdamOptimizer {
         let time = momentum.time as i32;
         let bias_correction2_sqrt = (1.0 - b2.powi(time)).sqrt();
         let combined_factor = bias_correction2_sqrt / (1.0 - b1.powi(time));
-        let update = momentum.moment_1.clone().mul_scalar(combined_factor).div(momentum.moment_2.clone().sqrt().add_scalar(self.epsilon * bias_correction2_sqrt));
+        let update = momentum
+            .moment_1
+            .clone()
+            .mul_scalar(combined_factor)
+            .div(momentum.moment_2.clone().sqrt().add_scalar(self.epsilon * bias_correction2_sqrt));
         (tensor - lr.mul_reusing(update, lr_values), AdamState::new(momentum))
     }
 
@@ -74,7 +85,13 @@ impl AdamOptimizer {
         fn read<const D: usize>(id: u64, s: &AdamState<D>) -> Result<AdamMoments, String> {
             let m = &s.momentum;
             let vec = |t: &Tensor<D>| t.clone().try_into_vec_as::<f32>().map_err(|e| format!("reading Adam's moments: {e:?}"));
-            Ok(AdamMoments { param_id: id, time: m.time as u64, shape: m.moment_1.dims().to_vec(), moment_1: vec(&m.moment_1)?, moment_2: vec(&m.moment_2)? })
+            Ok(AdamMoments {
+                param_id: id,
+                time: m.time as u64,
+                shape: m.moment_1.dims().to_vec(),
+                moment_1: vec(&m.moment_1)?,
+                moment_2: vec(&m.moment_2)?,
+            })
         }
         self.states
             .iter()
@@ -165,7 +182,9 @@ mod tests {
     #[test]
     fn adam_update_is_burns_bit_for_bit() {
         let device = Device::flex();
-        let values = |seed: u32| -> Vec<f32> { (0..24u32).map(|i| (i.wrapping_mul(2654435761) ^ seed.wrapping_mul(40503)) % 1000).map(|v| v as f32 / 500.0 - 1.0).collect() };
+        let values = |seed: u32| -> Vec<f32> {
+            (0..24u32).map(|i| (i.wrapping_mul(2654435761) ^ seed.wrapping_mul(40503)) % 1000).map(|v| v as f32 / 500.0 - 1.0).collect()
+        };
         let t = |v: Vec<f32>| Tensor::<3>::from_data(TensorData::new(v, [2, 3, 4]), &device);
         let burn_adam = AdamConfig::new().with_epsilon(1e-5).build();
         let ours = AdamOptimizer::new(1e-5);
@@ -201,7 +220,11 @@ mod tests {
             }
         }
         for (k, (p, _)) in alone.into_iter().enumerate() {
-            assert_eq!(stacked.clone().slice([k..k + 1]).into_data().try_to_vec::<f32>().expect("f32 data"), p.into_data().try_to_vec::<f32>().expect("f32 data"), "agent {k}");
+            assert_eq!(
+                stacked.clone().slice([k..k + 1]).into_data().try_to_vec::<f32>().expect("f32 data"),
+                p.into_data().try_to_vec::<f32>().expect("f32 data"),
+                "agent {k}"
+            );
         }
     }
 }

@@ -255,10 +255,15 @@ impl ReplayBuffer {
         if !ok {
             return Err(format!(
                 "the checkpoint's replay buffer (capacity {}, {} transitions of {} values) does not fit algorithm.params.buffer_size={capacity} with {obs_dim} observation values",
-                self.capacity, self.rewards.len(), self.obs_dim
+                self.capacity,
+                self.rewards.len(),
+                self.obs_dim
             ));
         }
-        if self.actions.iter().any(|&a| a as usize >= n_actions) || self.continuous_actions.iter().any(|v| !v.is_finite()) || self.dones.iter().any(|&d| d != 0.0 && d != 1.0) {
+        if self.actions.iter().any(|&a| a as usize >= n_actions)
+            || self.continuous_actions.iter().any(|v| !v.is_finite())
+            || self.dones.iter().any(|&d| d != 0.0 && d != 1.0)
+        {
             return Err("the checkpoint's replay buffer holds out-of-range actions or done flags".into());
         }
         self.obs.resize(capacity * obs_dim, 0.0);

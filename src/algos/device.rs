@@ -49,7 +49,10 @@ pub fn cpu() -> ResolvedDevice {
 fn adapter_details(name: &str) -> Option<AdapterDetails> {
     static ADAPTERS: std::sync::OnceLock<Vec<wgpu::AdapterInfo>> = std::sync::OnceLock::new();
     let infos = ADAPTERS.get_or_init(|| {
-        let instance = wgpu::Instance::new(wgpu::InstanceDescriptor { backends: wgpu::Backends::PRIMARY, ..wgpu::InstanceDescriptor::new_without_display_handle() });
+        let instance = wgpu::Instance::new(wgpu::InstanceDescriptor {
+            backends: wgpu::Backends::PRIMARY,
+            ..wgpu::InstanceDescriptor::new_without_display_handle()
+        });
         let infos = block_on(instance.enumerate_adapters(wgpu::Backends::PRIMARY)).iter().map(wgpu::Adapter::get_info).collect();
         std::mem::forget(instance);
         infos
@@ -117,7 +120,8 @@ pub fn resolve(choice: DeviceChoice) -> Result<ResolvedDevice, String> {
                 device,
                 is_gpu: true,
                 description: format!("gpu: {} (burn wgpu)", adapter_label(&name, physical)),
-                note: (!physical).then(|| format!("note: the wgpu adapter '{name}' is a software rasterizer, not a GPU; expect CPU-like speed")),
+                note: (!physical)
+                    .then(|| format!("note: the wgpu adapter '{name}' is a software rasterizer, not a GPU; expect CPU-like speed")),
                 adapter: adapter_details(&name),
             }),
             Err(e) => Err(format!(
@@ -136,10 +140,7 @@ pub fn resolve(choice: DeviceChoice) -> Result<ResolvedDevice, String> {
                 note: Some(format!("experiment.device=auto: the only wgpu adapter is '{name}', a software rasterizer; using the CPU")),
                 ..cpu()
             }),
-            Err(_) => Ok(ResolvedDevice {
-                note: Some("experiment.device=auto: no GPU adapter found; using the CPU".into()),
-                ..cpu()
-            }),
+            Err(_) => Ok(ResolvedDevice { note: Some("experiment.device=auto: no GPU adapter found; using the CPU".into()), ..cpu() }),
         },
     }
 }

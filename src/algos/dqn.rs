@@ -9,9 +9,14 @@
 
 use super::adam::{AdamMoments, AdamOptimizer};
 use super::buffers::{ReplayBuffer, ReplaySample};
-use super::nets::{init_weights, Init, MlpWeights};
-use super::stacked::{acting_policy, clip_grad_norm_per_agent, member_moments, member_param_ids, stack3, stack_moments, HostCopy, PerAgent, StackedMlp};
-use super::{argmax, check_network, read_vec, Agent, AgentState, AgentView, AlgoState, Control, EpisodeWindow, FrozenAgent, Member, Metrics, NetworkState, Policy, PolicyHead, TrainingState};
+use super::nets::{Init, MlpWeights, init_weights};
+use super::stacked::{
+    HostCopy, PerAgent, StackedMlp, acting_policy, clip_grad_norm_per_agent, member_moments, member_param_ids, stack_moments, stack3,
+};
+use super::{
+    Agent, AgentState, AgentView, AlgoState, Control, EpisodeWindow, FrozenAgent, Member, Metrics, NetworkState, Policy, PolicyHead,
+    TrainingState, argmax, check_network, read_vec,
+};
 use crate::config::DqnParams;
 use crate::envs::{Action, Actions, VecEnv};
 use crate::rng::Rng;
@@ -85,8 +90,17 @@ impl Dqn {
     pub fn new(params: DqnParams, obs_dim: usize, n_actions: usize, seed: u64, device: &Device) -> Self {
         let sizes = [vec![obs_dim], params.net_arch.clone(), vec![n_actions]].concat();
         let q = init_weights(&sizes, params.activation, Init::TorchDefault, &mut Rng::derive(seed, 1));
-        let (q_net, target, optimizer) = Self::build(&[&q], &[&q], &[], params.adam_eps, device).unwrap_or_else(|e| unreachable!("fresh networks stack: {e}"));
-        let agent = DqnAgent { params: params.clone(), exploration_rate: params.exploration_initial_eps, rng: Rng::derive(seed, 2), num_timesteps: 0, episodes: EpisodeWindow::default(), resume: None, frozen: None };
+        let (q_net, target, optimizer) =
+            Self::build(&[&q], &[&q], &[], params.adam_eps, device).unwrap_or_else(|e| unreachable!("fresh networks stack: {e}"));
+        let agent = DqnAgent {
+            params: params.clone(),
+            exploration_rate: params.exploration_initial_eps,
+            rng: Rng::derive(seed, 2),
+            num_timesteps: 0,
+            episodes: EpisodeWindow::default(),
+            resume: None,
+            frozen: None,
+        };
         Self {
             acting: q_net.valid(),
             target,
@@ -106,14 +120,23 @@ impl Dqn {
 
     /// Stacked Q-network, target network and optimizer of agents with these
     /// weights and (checkpoint-form) Adam states.
-    fn build(qs: &[&MlpWeights], targets: &[&MlpWeights], moments: &[(&[AdamMoments], &[u64])], adam_eps: f64, device: &Device) -> Result<(StackedMlp, StackedMlp, AdamOptimizer), String> {
+    fn build(
+        qs: &[&MlpWeights],
+        targets: &[&MlpWeights],
+        moments: &[(&[AdamMoments], &[u64])],
+        adam_eps: f64,
+        device: &Device,
+    ) -> Result<(StackedMlp, StackedMlp, AdamOptimizer), String> {
         let q_net = StackedMlp::from_members(qs, &device.clone().autodiff())?;
         let target = StackedMlp::from_members(targets, device)?;
         let mut optimizer = AdamOptimizer::new(adam_eps);
         if !moments.is_empty() {
             let stacked = stack_moments(moments, &q_net.slots())?;
-            let shapes: Vec<(u64, Vec<usize>)> =
-                q_net.slots().into_iter().map(|(id, shape)| (id.val(), [vec![qs.len()], if shape.len() == 1 { vec![1, shape[0]] } else { shape }].concat())).collect();
+            let shapes: Vec<(u64, Vec<usize>)> = q_net
+                .slots()
+                .into_iter()
+                .map(|(id, shape)| (id.val(), [vec![qs.len()], if shape.len() == 1 { vec![1, shape[0]] } else { shape }].concat()))
+                .collect();
             optimizer.restore(&stacked, &shapes, device)?;
         }
         Ok((q_net, target, optimizer))
@@ -150,11 +173,27 @@ impl Dqn {
             targets.extend(pt);
         }
         let m: Vec<(&[AdamMoments], &[u64])> = moments.iter().map(|m| (&m[..], &ids[..])).collect();
-        let (q_net, target, optimizer) = Self::build(&qs.iter().collect::<Vec<_>>(), &targets.iter().collect::<Vec<_>>(), &m, first.params.adam_eps, &first.device)?;
-        let (params, device, ad_device, obs_dim, n_actions) = (first.params.clone(), first.device.clone(), first.ad_device.clone(), first.obs_dim, first.n_actions);
+        let (q_net, target, optimizer) =
+            Self::build(&qs.iter().collect::<Vec<_>>(), &targets.iter().collect::<Vec<_>>(), &m, first.params.adam_eps, &first.device)?;
+        let (params, device, ad_device, obs_dim, n_actions) =
+            (first.params.clone(), first.device.clone(), first.ad_device.clone(), first.obs_dim, first.n_actions);
         let (n_calls, n_updates) = (first.n_calls, first.n_updates);
         let agents = parts.into_iter().flat_map(|p| p.agents).collect();
-        Ok(Dqn { params, acting: q_net.valid(), q_net, target, optimizer, device, ad_device, obs_dim, n_actions, n_calls, n_updates, agents, host: Default::default() })
+        Ok(Dqn {
+            params,
+            acting: q_net.valid(),
+            q_net,
+            target,
+            optimizer,
+            device,
+            ad_device,
+            obs_dim,
+            n_actions,
+            n_calls,
+            n_updates,
+            agents,
+            host: Default::default(),
+        })
     }
 
     /// SB3's `get_linear_fn(initial, final, fraction)` at `progress_remaining`.
@@ -183,7 +222,9 @@ impl Dqn {
         for (agent, m) in self.agents.iter_mut().zip(members.iter_mut()) {
             let (r, o, c) = match agent.resume.take() {
                 Some(r) if r.1.len() == n_envs * d => r,
-                Some(r) => return Err(format!("the checkpoint's last observations are for {} envs, the run has {n_envs}", r.1.len() / d.max(1))),
+                Some(r) => {
+                    return Err(format!("the checkpoint's last observations are for {} envs, the run has {n_envs}", r.1.len() / d.max(1)));
+                }
                 None => {
                     m.venv.reset(m.seed);
                     (ReplayBuffer::new(self.params.buffer_size, d), m.venv.obs.clone(), 0)
@@ -219,7 +260,13 @@ impl Dqn {
                     for i in 0..n_envs {
                         // After a reset venv.obs is the new episode's start; the transition ends at final_obs.
                         let next = if venv.done(i) { &venv.final_obs[i * d..(i + 1) * d] } else { &venv.obs[i * d..(i + 1) * d] };
-                        replays[k].add(&last_obs[k][i * d..(i + 1) * d], next, Action::Discrete(actions[k][i]), venv.rewards[i], venv.terminated[i]);
+                        replays[k].add(
+                            &last_obs[k][i * d..(i + 1) * d],
+                            next,
+                            Action::Discrete(actions[k][i]),
+                            venv.rewards[i],
+                            venv.terminated[i],
+                        );
                     }
                     last_obs[k].copy_from_slice(&venv.obs);
                 }
@@ -274,7 +321,12 @@ impl Dqn {
     }
 
     fn freeze(&self, k: usize) -> Result<FrozenAgent, String> {
-        Ok(FrozenAgent { head: PolicyHead::QValues, policy: self.policy_of(k), networks: self.networks_of(k)?, num_timesteps: self.agents[k].num_timesteps })
+        Ok(FrozenAgent {
+            head: PolicyHead::QValues,
+            policy: self.policy_of(k),
+            networks: self.networks_of(k)?,
+            num_timesteps: self.agents[k].num_timesteps,
+        })
     }
 
     fn training_state(&self, at: &DqnAt, with_replay_buffer: bool) -> Result<TrainingState, String> {
@@ -317,7 +369,11 @@ impl Dqn {
             check_network(n, &self.sizes(), self.params.activation)?;
         }
         if s.last_obs.is_empty() || s.last_obs.len() % self.obs_dim != 0 || s.collected > self.params.train_freq {
-            return Err(format!("the checkpoint's loop state ({} observation values, {} steps collected) does not fit this config", s.last_obs.len(), s.collected));
+            return Err(format!(
+                "the checkpoint's loop state ({} observation values, {} steps collected) does not fit this config",
+                s.last_obs.len(),
+                s.collected
+            ));
         }
         if !(0.0..=1.0).contains(&s.exploration_rate) {
             return Err(format!("the checkpoint's exploration rate {} is outside [0, 1]", s.exploration_rate));
@@ -330,7 +386,13 @@ impl Dqn {
             Some(r) => r.clone().expanded(self.params.buffer_size, self.obs_dim, self.n_actions)?,
             None => ReplayBuffer::new(self.params.buffer_size, self.obs_dim),
         };
-        let (q_net, target, optimizer) = Self::build(&[&q.weights], &[&target.weights], &[(&state.optimizer[..], &q.param_ids[..])], self.params.adam_eps, &self.device)?;
+        let (q_net, target, optimizer) = Self::build(
+            &[&q.weights],
+            &[&target.weights],
+            &[(&state.optimizer[..], &q.param_ids[..])],
+            self.params.adam_eps,
+            &self.device,
+        )?;
         self.optimizer = optimizer;
         self.acting = q_net.valid();
         self.q_net = q_net;
@@ -338,7 +400,15 @@ impl Dqn {
         self.host = Default::default();
         self.n_calls = s.n_calls;
         self.n_updates = s.n_updates;
-        self.agents[0] = DqnAgent { params: self.params.clone(), exploration_rate: s.exploration_rate, rng: s.rng.clone(), num_timesteps: s.num_timesteps, episodes: s.episodes.clone(), resume: Some((replay, s.last_obs.clone(), s.collected)), frozen: None };
+        self.agents[0] = DqnAgent {
+            params: self.params.clone(),
+            exploration_rate: s.exploration_rate,
+            rng: s.rng.clone(),
+            num_timesteps: s.num_timesteps,
+            episodes: s.episodes.clone(),
+            resume: Some((replay, s.last_obs.clone(), s.collected)),
+            frozen: None,
+        };
         Ok(())
     }
 
@@ -347,8 +417,12 @@ impl Dqn {
     /// forward pass serves every agent that acts greedily.
     fn sample_actions(&mut self, obs: &[Vec<f32>], n: usize, active: &[bool]) -> Result<Vec<Vec<usize>>, String> {
         let (learning_starts, a) = (self.params.learning_starts, self.n_actions);
-        let explore: Vec<bool> =
-            self.agents.iter_mut().zip(active).map(|(agent, &on)| !on || agent.num_timesteps < learning_starts || agent.rng.next_f64() < agent.exploration_rate).collect();
+        let explore: Vec<bool> = self
+            .agents
+            .iter_mut()
+            .zip(active)
+            .map(|(agent, &on)| !on || agent.num_timesteps < learning_starts || agent.rng.next_f64() < agent.exploration_rate)
+            .collect();
         let greedy = if explore.iter().all(|&e| e) {
             Vec::new()
         } else {
@@ -369,10 +443,17 @@ impl Dqn {
     }
 
     /// `gradient_steps` updates of every agent on minibatches of its own replay buffer.
-    fn train(&mut self, replays: &[ReplayBuffer], samples: &mut [ReplaySample], gradient_steps: u64, progress_remaining: f64) -> Result<Vec<Metrics>, String> {
+    fn train(
+        &mut self,
+        replays: &[ReplayBuffer],
+        samples: &mut [ReplaySample],
+        gradient_steps: u64,
+        progress_remaining: f64,
+    ) -> Result<Vec<Metrics>, String> {
         let p = &self.params;
         let lr = PerAgent::of(self.agents.iter().map(|a| a.params.learning_rate.value(progress_remaining)));
-        let (gamma, max_grad_norm) = (PerAgent::of(self.agents.iter().map(|a| a.params.gamma)), PerAgent::of(self.agents.iter().map(|a| a.params.max_grad_norm)));
+        let (gamma, max_grad_norm) =
+            (PerAgent::of(self.agents.iter().map(|a| a.params.gamma)), PerAgent::of(self.agents.iter().map(|a| a.params.max_grad_norm)));
         let (s, b, d) = (self.agents.len(), p.batch_size, self.obs_dim);
         let mut losses: Vec<Tensor<2>> = Vec::with_capacity(gradient_steps as usize);
         let mut mean_q: Vec<Tensor<2>> = Vec::with_capacity(gradient_steps as usize);

@@ -229,7 +229,10 @@ impl AgentState {
 pub(crate) fn check_network(net: &NetworkState, sizes: &[usize], activation: crate::config::Activation) -> Result<(), String> {
     net.weights.check().map_err(|e| format!("network '{}': {e}", net.name))?;
     if net.weights.activation != activation {
-        return Err(format!("network '{}' uses {:?} in the checkpoint, the config {activation:?} (activation cannot change)", net.name, net.weights.activation));
+        return Err(format!(
+            "network '{}' uses {:?} in the checkpoint, the config {activation:?} (activation cannot change)",
+            net.name, net.weights.activation
+        ));
     }
     if net.weights.sizes != sizes {
         return Err(format!(
@@ -242,7 +245,13 @@ pub(crate) fn check_network(net: &NetworkState, sizes: &[usize], activation: cra
 
 /// The one place an algorithm config becomes an agent (a batch of one; see
 /// [`merge_agents`]), for envs with these spaces.
-pub fn make_agent(config: &AlgorithmConfig, obs_dim: usize, action_space: &ActionSpace, seed: u64, device: &Device) -> Result<Box<dyn Agent>, String> {
+pub fn make_agent(
+    config: &AlgorithmConfig,
+    obs_dim: usize,
+    action_space: &ActionSpace,
+    seed: u64,
+    device: &Device,
+) -> Result<Box<dyn Agent>, String> {
     let kinds = config.spec().action_kinds;
     let n_actions = match action_space {
         ActionSpace::Discrete { n, .. } if kinds.contains(&crate::envs::ActionKind::Discrete) => *n,
@@ -333,7 +342,11 @@ impl Policy {
         if fits {
             Ok(())
         } else {
-            let what = if continuous { format!("continuous actions of dimension {}", self.n_outputs()) } else { format!("{} discrete actions", self.n_outputs()) };
+            let what = if continuous {
+                format!("continuous actions of dimension {}", self.n_outputs())
+            } else {
+                format!("{} discrete actions", self.n_outputs())
+            };
             Err(format!("the policy outputs {what}, the env's action space is {}", space.describe()))
         }
     }

@@ -4,11 +4,11 @@
 
 use crate::config::Activation;
 use crate::rng::Rng;
+pub use crate::runs::model_file::{LayerWeights, MlpWeights};
 use burn::module::{Module, Param};
 use burn::nn::Linear;
 use burn::prelude::*;
 use std::mem::MaybeUninit;
-pub use crate::runs::model_file::{LayerWeights, MlpWeights};
 
 /// A fully connected network: `sizes[0]` inputs, hidden layers, `sizes.last()` outputs.
 #[derive(Module, Debug)]
@@ -87,12 +87,8 @@ impl Mlp {
 
     pub fn from_weights(w: &MlpWeights, device: &Device) -> Result<Self, String> {
         w.check()?;
-        let layers = w
-            .sizes
-            .windows(2)
-            .zip(&w.layers)
-            .map(|(s, l)| linear_from(s[0], s[1], l.weight.clone(), l.bias.clone(), device))
-            .collect();
+        let layers =
+            w.sizes.windows(2).zip(&w.layers).map(|(s, l)| linear_from(s[0], s[1], l.weight.clone(), l.bias.clone(), device)).collect();
         Ok(Self { layers, activation: w.activation, host_tanh: is_host(device) })
     }
 }
@@ -345,9 +341,7 @@ mod tests {
             let (k, len, by_row) = if fo <= fi { (fo, fi, true) } else { (fi, fo, false) };
             for a in 0..k {
                 for b in 0..k {
-                    let dot: f64 = (0..len)
-                        .map(|t| if by_row { get(a, t) * get(b, t) } else { get(t, a) * get(t, b) })
-                        .sum();
+                    let dot: f64 = (0..len).map(|t| if by_row { get(a, t) * get(b, t) } else { get(t, a) * get(t, b) }).sum();
                     let want = if a == b { 1.0 } else { 0.0 };
                     assert!((dot - want).abs() < 1e-5, "{fi}x{fo}: <{a},{b}> = {dot}");
                 }

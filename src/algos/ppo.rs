@@ -14,9 +14,14 @@
 
 use super::adam::{AdamMoments, AdamOptimizer};
 use super::buffers::RolloutBuffer;
-use super::nets::{init_weights, Init, MlpWeights};
-use super::stacked::{acting_policy, clip_grad_norm_per_agent, member_moments, member_param_ids, stack3, stack_moments, HostCopy, PerAgent, StackedMlp};
-use super::{check_network, read_vec, Agent, AgentState, AgentView, AlgoState, Control, EpisodeWindow, FrozenAgent, Member, Metrics, NetworkState, Policy, PolicyHead, TrainingState};
+use super::nets::{Init, MlpWeights, init_weights};
+use super::stacked::{
+    HostCopy, PerAgent, StackedMlp, acting_policy, clip_grad_norm_per_agent, member_moments, member_param_ids, stack_moments, stack3,
+};
+use super::{
+    Agent, AgentState, AgentView, AlgoState, Control, EpisodeWindow, FrozenAgent, Member, Metrics, NetworkState, Policy, PolicyHead,
+    TrainingState, check_network, read_vec,
+};
 use crate::config::PpoParams;
 use crate::envs::{Actions, VecEnv};
 use crate::rng::Rng;
@@ -106,18 +111,46 @@ impl Ppo {
     /// One agent, initialised from `seed` exactly as it is inside any batch.
     pub fn new(params: PpoParams, obs_dim: usize, n_actions: usize, seed: u64, device: &Device) -> Self {
         let mut init_rng = Rng::derive(seed, 1);
-        let init = |out_gain| if params.ortho_init { Init::Orthogonal { hidden_gain: 2f64.sqrt(), output_gain: out_gain } } else { Init::TorchDefault };
+        let init = |out_gain| {
+            if params.ortho_init { Init::Orthogonal { hidden_gain: 2f64.sqrt(), output_gain: out_gain } } else { Init::TorchDefault }
+        };
         let sizes = |out: usize| [vec![obs_dim], params.net_arch.clone(), vec![out]].concat();
         let actor = init_weights(&sizes(n_actions), params.activation, init(0.01), &mut init_rng);
         let critic = init_weights(&sizes(1), params.activation, init(1.0), &mut init_rng);
-        let agent = PpoAgent { params: params.clone(), rng: Rng::derive(seed, 2), num_timesteps: 0, episodes: EpisodeWindow::default(), resume: None, frozen: None };
-        let (model, optimizer) = Self::build(&[&actor], &[&critic], &[], params.adam_eps, device).unwrap_or_else(|e| unreachable!("fresh networks stack: {e}"));
-        Self { acting: model.valid(), model, optimizer, device: device.clone(), ad_device: device.clone().autodiff(), obs_dim, n_actions, n_updates: 0, agents: vec![agent], params, host: Default::default() }
+        let agent = PpoAgent {
+            params: params.clone(),
+            rng: Rng::derive(seed, 2),
+            num_timesteps: 0,
+            episodes: EpisodeWindow::default(),
+            resume: None,
+            frozen: None,
+        };
+        let (model, optimizer) =
+            Self::build(&[&actor], &[&critic], &[], params.adam_eps, device).unwrap_or_else(|e| unreachable!("fresh networks stack: {e}"));
+        Self {
+            acting: model.valid(),
+            model,
+            optimizer,
+            device: device.clone(),
+            ad_device: device.clone().autodiff(),
+            obs_dim,
+            n_actions,
+            n_updates: 0,
+            agents: vec![agent],
+            params,
+            host: Default::default(),
+        }
     }
 
     /// The stacked networks and optimizer of agents with these weights and
     /// (checkpoint-form) Adam states.
-    fn build(actors: &[&MlpWeights], critics: &[&MlpWeights], moments: &[(&[AdamMoments], &[u64], &[u64])], adam_eps: f64, device: &Device) -> Result<(ActorCritic, AdamOptimizer), String> {
+    fn build(
+        actors: &[&MlpWeights],
+        critics: &[&MlpWeights],
+        moments: &[(&[AdamMoments], &[u64], &[u64])],
+        adam_eps: f64,
+        device: &Device,
+    ) -> Result<(ActorCritic, AdamOptimizer), String> {
         let ad = device.clone().autodiff();
         let model = ActorCritic { actor: StackedMlp::from_members(actors, &ad)?, critic: StackedMlp::from_members(critics, &ad)? };
         let mut optimizer = AdamOptimizer::new(adam_eps);
@@ -165,11 +198,25 @@ impl Ppo {
         }
         let actors: Vec<&MlpWeights> = nets.iter().map(|n| &n.actor.weights).collect();
         let critics: Vec<&MlpWeights> = nets.iter().map(|n| &n.critic.weights).collect();
-        let moments: Vec<(&[AdamMoments], &[u64], &[u64])> = nets.iter().map(|n| (&n.optimizer[..], &n.actor.param_ids[..], &n.critic.param_ids[..])).collect();
+        let moments: Vec<(&[AdamMoments], &[u64], &[u64])> =
+            nets.iter().map(|n| (&n.optimizer[..], &n.actor.param_ids[..], &n.critic.param_ids[..])).collect();
         let (model, optimizer) = Self::build(&actors, &critics, &moments, first.params.adam_eps, &first.device)?;
-        let (params, device, ad_device, obs_dim, n_actions, n_updates) = (first.params.clone(), first.device.clone(), first.ad_device.clone(), first.obs_dim, first.n_actions, first.n_updates);
+        let (params, device, ad_device, obs_dim, n_actions, n_updates) =
+            (first.params.clone(), first.device.clone(), first.ad_device.clone(), first.obs_dim, first.n_actions, first.n_updates);
         let agents = parts.into_iter().flat_map(|p| p.agents).collect();
-        Ok(Ppo { params, acting: model.valid(), model, optimizer, device, ad_device, obs_dim, n_actions, n_updates, agents, host: Default::default() })
+        Ok(Ppo {
+            params,
+            acting: model.valid(),
+            model,
+            optimizer,
+            device,
+            ad_device,
+            obs_dim,
+            n_actions,
+            n_updates,
+            agents,
+            host: Default::default(),
+        })
     }
 
     fn sizes(&self, out: usize) -> Vec<usize> {
@@ -248,7 +295,8 @@ impl Ppo {
                         continue;
                     }
                     let Member { venv, callback, .. } = &mut members[k];
-                    let view = PpoAt { ppo: self, k, venv: &**venv, buffer: &buffers[k], last_obs: &last_obs[k], last_episode_starts: &starts[k] };
+                    let view =
+                        PpoAt { ppo: self, k, venv: &**venv, buffer: &buffers[k], last_obs: &last_obs[k], last_episode_starts: &starts[k] };
                     if callback.on_step(&view, self.agents[k].num_timesteps) == Control::Stop {
                         active[k] = false;
                         self.agents[k].frozen = Some(self.freeze(k)?);
@@ -282,7 +330,12 @@ impl Ppo {
 
     /// Agent `k` as it is now, kept while the rest of the batch trains on.
     fn freeze(&self, k: usize) -> Result<FrozenAgent, String> {
-        Ok(FrozenAgent { head: PolicyHead::Logits, policy: self.policy_of(k), networks: self.networks_of(k)?, num_timesteps: self.agents[k].num_timesteps })
+        Ok(FrozenAgent {
+            head: PolicyHead::Logits,
+            policy: self.policy_of(k),
+            networks: self.networks_of(k)?,
+            num_timesteps: self.agents[k].num_timesteps,
+        })
     }
 
     /// Agent `k`'s networks and Adam state as a one-agent checkpoint holds them.
@@ -291,7 +344,9 @@ impl Ppo {
         let (actor_slots, critic_slots) = (self.model.actor.slots(), self.model.critic.slots());
         let (actor_ids, critic_ids) = (member_param_ids(0, actor_slots.len()), member_param_ids(1, critic_slots.len()));
         let stacked = self.optimizer.moments()?;
-        let optimizer = [member_moments(&stacked, &actor_slots, &actor_ids, k, s)?, member_moments(&stacked, &critic_slots, &critic_ids, k, s)?].concat();
+        let optimizer =
+            [member_moments(&stacked, &actor_slots, &actor_ids, k, s)?, member_moments(&stacked, &critic_slots, &critic_ids, k, s)?]
+                .concat();
         Ok(MemberNets {
             actor: NetworkState { name: "actor".into(), weights: self.host.0.member(&self.acting.actor, k)?, param_ids: actor_ids },
             critic: NetworkState { name: "critic".into(), weights: self.host.1.member(&self.acting.critic, k)?, param_ids: critic_ids },
@@ -299,7 +354,14 @@ impl Ppo {
         })
     }
 
-    fn training_state(&self, k: usize, venv: &VecEnv, buffer: &RolloutBuffer, last_obs: &[f32], last_episode_starts: &[bool]) -> Result<TrainingState, String> {
+    fn training_state(
+        &self,
+        k: usize,
+        venv: &VecEnv,
+        buffer: &RolloutBuffer,
+        last_obs: &[f32],
+        last_episode_starts: &[bool],
+    ) -> Result<TrainingState, String> {
         let nets = self.member_nets(k)?;
         let a = &self.agents[k];
         let agent = AgentState {
@@ -329,8 +391,22 @@ impl Ppo {
         check_network(critic, &self.sizes(1), self.params.activation)?;
         let r = &s.rollout;
         let n = r.n_steps * r.n_envs;
-        let lens_ok = [r.obs.len() == n * r.obs_dim, r.actions.len() == n, r.rewards.len() == n, r.episode_starts.len() == n, r.values.len() == n, r.log_probs.len() == n, r.advantages.len() == n, r.returns.len() == n];
-        if r.n_steps != self.params.n_steps || r.obs_dim != self.obs_dim || r.pos > r.n_steps || lens_ok.contains(&false) || r.actions.iter().any(|&a| a >= self.n_actions) {
+        let lens_ok = [
+            r.obs.len() == n * r.obs_dim,
+            r.actions.len() == n,
+            r.rewards.len() == n,
+            r.episode_starts.len() == n,
+            r.values.len() == n,
+            r.log_probs.len() == n,
+            r.advantages.len() == n,
+            r.returns.len() == n,
+        ];
+        if r.n_steps != self.params.n_steps
+            || r.obs_dim != self.obs_dim
+            || r.pos > r.n_steps
+            || lens_ok.contains(&false)
+            || r.actions.iter().any(|&a| a >= self.n_actions)
+        {
             return Err(format!(
                 "the checkpoint's rollout ({} steps x {} envs, at step {}) does not fit algorithm.params.n_steps={} and {} observation values",
                 r.n_steps, r.n_envs, r.pos, self.params.n_steps, self.obs_dim
@@ -511,7 +587,10 @@ impl Ppo {
     }
 
     fn networks_of(&self, k: usize) -> Result<Vec<(String, MlpWeights)>, String> {
-        Ok(vec![("actor".into(), self.host.0.member(&self.acting.actor, k)?), ("critic".into(), self.host.1.member(&self.acting.critic, k)?)])
+        Ok(vec![
+            ("actor".into(), self.host.0.member(&self.acting.actor, k)?),
+            ("critic".into(), self.host.1.member(&self.acting.critic, k)?),
+        ])
     }
 }
 

@@ -11,7 +11,7 @@
 //! as alone (tests/core/batched.rs checks it).
 
 use super::adam::AdamMoments;
-use super::nets::{host_tanh, is_host, Mlp, MlpWeights};
+use super::nets::{Mlp, MlpWeights, host_tanh, is_host};
 use crate::config::Activation;
 use crate::runs::model_file::LayerWeights;
 use burn::module::{Module, Param, ParamId};
@@ -38,7 +38,10 @@ impl StackedMlp {
         for (k, m) in members.iter().enumerate() {
             m.check().map_err(|e| format!("agent {k}: {e}"))?;
             if m.sizes != first.sizes || m.activation != first.activation {
-                return Err(format!("agent {k}'s network is {:?} {:?}, agent 0's {:?} {:?}: only networks of one shape can be batched", m.sizes, m.activation, first.sizes, first.activation));
+                return Err(format!(
+                    "agent {k}'s network is {:?} {:?}, agent 0's {:?} {:?}: only networks of one shape can be batched",
+                    m.sizes, m.activation, first.sizes, first.activation
+                ));
             }
         }
         let s = members.len();
@@ -106,7 +109,8 @@ impl StackedMlp {
     pub fn to_members(&self) -> Result<Vec<MlpWeights>, String> {
         let s = self.n_members();
         let sizes = self.sizes();
-        let mut out: Vec<MlpWeights> = (0..s).map(|_| MlpWeights { sizes: sizes.clone(), activation: self.activation, layers: Vec::new() }).collect();
+        let mut out: Vec<MlpWeights> =
+            (0..s).map(|_| MlpWeights { sizes: sizes.clone(), activation: self.activation, layers: Vec::new() }).collect();
         for (w, b) in self.weights.iter().zip(&self.biases) {
             let wv = w.val().try_into_vec_as::<f32>().map_err(|e| format!("reading weights: {e:?}"))?;
             let bv = b.val().try_into_vec_as::<f32>().map_err(|e| format!("reading biases: {e:?}"))?;
@@ -250,14 +254,25 @@ pub fn clip_grad_norm_per_agent(grads: &mut GradientsParams, nets: &[&StackedMlp
 
 /// Agent `k` of `s`'s share of the stacked optimizer state, under the member
 /// parameter ids `member_ids` (checkpoint order, as [`StackedMlp::slots`]).
-pub fn member_moments(stacked: &[AdamMoments], slots: &[(ParamId, Vec<usize>)], member_ids: &[u64], k: usize, s: usize) -> Result<Vec<AdamMoments>, String> {
+pub fn member_moments(
+    stacked: &[AdamMoments],
+    slots: &[(ParamId, Vec<usize>)],
+    member_ids: &[u64],
+    k: usize,
+    s: usize,
+) -> Result<Vec<AdamMoments>, String> {
     let mut out = Vec::new();
     for ((id, shape), &member_id) in slots.iter().zip(member_ids) {
         // A parameter with no state yet (no update so far) has none to save.
         let Some(m) = stacked.iter().find(|m| m.param_id == id.val()) else { continue };
         let n: usize = shape.iter().product();
         if m.moment_1.len() != n * s || m.moment_2.len() != n * s {
-            return Err(format!("the optimizer state of parameter {} holds {} values, expected {} agents x {n}", m.param_id, m.moment_1.len(), s));
+            return Err(format!(
+                "the optimizer state of parameter {} holds {} values, expected {} agents x {n}",
+                m.param_id,
+                m.moment_1.len(),
+                s
+            ));
         }
         out.push(AdamMoments {
             param_id: member_id,
@@ -289,9 +304,13 @@ pub fn stack_moments(members: &[(&[AdamMoments], &[u64])], slots: &[(ParamId, Ve
         stacked_shape.extend(if shape.len() == 1 { vec![1, shape[0]] } else { shape.clone() });
         let (mut m1, mut m2) = (Vec::new(), Vec::new());
         for (k, f) in found.iter().enumerate() {
-            let m = f.ok_or_else(|| format!("agent {k} has no optimizer state for parameter {p} while others do: they cannot be batched"))?;
+            let m =
+                f.ok_or_else(|| format!("agent {k} has no optimizer state for parameter {p} while others do: they cannot be batched"))?;
             if m.time != time {
-                return Err(format!("agent {k} is at Adam step {}, agent 0 at {time}: agents at different steps cannot be batched", m.time));
+                return Err(format!(
+                    "agent {k} is at Adam step {}, agent 0 at {time}: agents at different steps cannot be batched",
+                    m.time
+                ));
             }
             if &m.shape != shape {
                 return Err(format!("agent {k}'s optimizer state of parameter {p} is {:?}, expected {shape:?}", m.shape));

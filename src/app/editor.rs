@@ -40,7 +40,8 @@ pub fn load_presets() -> Vec<Preset> {
         .filter_map(|(name, _)| Some(Preset { name: name.to_string(), config: crate::config::builtin_preset(name).ok()? }))
         .collect();
     if let Ok(dir) = std::fs::read_dir("configs") {
-        let mut paths: Vec<_> = dir.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|e| e == "ron")).collect();
+        let mut paths: Vec<_> =
+            dir.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|e| e == "ron")).collect();
         paths.sort();
         for p in paths {
             if let Ok(config) = Config::load(&p) {
@@ -80,7 +81,15 @@ impl Form<'_> {
         crate::config::docs::key_doc(self.algo, key).unwrap_or_default().into_owned()
     }
 
-    fn num<T: egui::emath::Numeric>(&self, ui: &mut Ui, key: &str, v: &mut T, range: std::ops::RangeInclusive<T>, speed: f64, suffix: &str) {
+    fn num<T: egui::emath::Numeric>(
+        &self,
+        ui: &mut Ui,
+        key: &str,
+        v: &mut T,
+        range: std::ops::RangeInclusive<T>,
+        speed: f64,
+        suffix: &str,
+    ) {
         let l = self.label(ui, key);
         ui.add(DragValue::new(v).range(range).speed(speed).suffix(suffix)).on_hover_text(self.tip(key)).labelled_by(l.id);
         ui.end_row();
@@ -88,12 +97,24 @@ impl Form<'_> {
 
     /// A value edited as text (`text` keeps what is typed, even when invalid):
     /// `value` changes only when the text parses; otherwise the reason shows below.
-    fn parsed<T>(&self, ui: &mut Ui, key: &str, value: &mut T, text: &mut String, format: impl Fn(&T) -> String, parse: impl Fn(&str) -> Result<T, String>, help: &str) {
+    fn parsed<T>(
+        &self,
+        ui: &mut Ui,
+        key: &str,
+        value: &mut T,
+        text: &mut String,
+        format: impl Fn(&T) -> String,
+        parse: impl Fn(&str) -> Result<T, String>,
+        help: &str,
+    ) {
         let l = self.label(ui, key);
         if text.is_empty() {
             *text = format(value);
         }
-        let r = ui.add(egui::TextEdit::singleline(text).desired_width(120.0)).on_hover_text(format!("{}\n{help}", self.tip(key))).labelled_by(l.id);
+        let r = ui
+            .add(egui::TextEdit::singleline(text).desired_width(120.0))
+            .on_hover_text(format!("{}\n{help}", self.tip(key)))
+            .labelled_by(l.id);
         match parse(text) {
             Ok(v) => {
                 if r.changed() {
@@ -116,7 +137,10 @@ impl Form<'_> {
     fn arch(&self, ui: &mut Ui, arch: &mut Vec<usize>, text: &mut String) {
         let format = |a: &Vec<usize>| a.iter().map(|w| w.to_string()).collect::<Vec<_>>().join(",");
         let parse = |t: &str| {
-            t.split(',').map(|w| w.trim().parse::<usize>()).collect::<Result<Vec<_>, _>>().map_err(|_| "widths must be whole numbers separated by commas".to_string())
+            t.split(',')
+                .map(|w| w.trim().parse::<usize>())
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|_| "widths must be whole numbers separated by commas".to_string())
         };
         self.parsed(ui, "algorithm.params.net_arch", arch, text, format, parse, "Comma-separated widths, e.g. 64,64.");
     }
@@ -226,11 +250,17 @@ pub fn editor_ui(ui: &mut Ui, config: &mut Config, buf: &mut EditorBuffers, pres
                 DeviceChoice::Gpu => format!("gpu: {gpu}"),
                 DeviceChoice::Auto => "auto (GPU where measured faster)".to_string(),
             };
-            ComboBox::from_id_salt("device").selected_text(device_text(e.device)).width(220.0).show_ui(ui, |ui| {
-                for d in [DeviceChoice::Cpu, DeviceChoice::Gpu, DeviceChoice::Auto] {
-                    ui.selectable_value(&mut e.device, d, device_text(d));
-                }
-            }).response.on_hover_text(f.tip("experiment.device")).labelled_by(l.id);
+            ComboBox::from_id_salt("device")
+                .selected_text(device_text(e.device))
+                .width(220.0)
+                .show_ui(ui, |ui| {
+                    for d in [DeviceChoice::Cpu, DeviceChoice::Gpu, DeviceChoice::Auto] {
+                        ui.selectable_value(&mut e.device, d, device_text(d));
+                    }
+                })
+                .response
+                .on_hover_text(f.tip("experiment.device"))
+                .labelled_by(l.id);
             ui.end_row();
             f.num(ui, "experiment.keep_checkpoints", &mut e.keep_checkpoints, 1..=1000, 1.0, "");
             let l = f.label(ui, "logging.tensorboard");
@@ -241,13 +271,18 @@ pub fn editor_ui(ui: &mut Ui, config: &mut Config, buf: &mut EditorBuffers, pres
         ui.heading("Environment");
         Grid::new("env_grid").num_columns(2).striped(true).show(ui, |ui| {
             let l = f.label(ui, "env.id");
-            ComboBox::from_id_salt("env_id").selected_text(config.env.id.clone()).show_ui(ui, |ui| {
-                for spec in crate::envs::registry::specs() {
-                    for id in std::iter::once(&spec.id).chain(spec.aliases.iter().map(|a| &a.id)) {
-                        ui.selectable_value(&mut config.env.id, id.clone(), id.as_str()).on_hover_text(&spec.summary);
+            ComboBox::from_id_salt("env_id")
+                .selected_text(config.env.id.clone())
+                .show_ui(ui, |ui| {
+                    for spec in crate::envs::registry::specs() {
+                        for id in std::iter::once(&spec.id).chain(spec.aliases.iter().map(|a| &a.id)) {
+                            ui.selectable_value(&mut config.env.id, id.clone(), id.as_str()).on_hover_text(&spec.summary);
+                        }
                     }
-                }
-            }).response.on_hover_text(f.tip("env.id")).labelled_by(l.id);
+                })
+                .response
+                .on_hover_text(f.tip("env.id"))
+                .labelled_by(l.id);
             ui.end_row();
             f.num(ui, "env.n_envs", &mut config.env.n_envs, 1..=4096, 1.0, "");
             env_params_ui(ui, &f, &mut config.env);
@@ -255,13 +290,19 @@ pub fn editor_ui(ui: &mut Ui, config: &mut Config, buf: &mut EditorBuffers, pres
         ui.separator();
         ui.heading("Algorithm");
         Grid::new("algo_grid").num_columns(2).striped(true).show(ui, |ui| {
-            let l = ui.label("algorithm").on_hover_text("algorithm.name\nppo or dqn; switching resets the hyperparameters to that algorithm's defaults.");
+            let l = ui
+                .label("algorithm")
+                .on_hover_text("algorithm.name\nppo or dqn; switching resets the hyperparameters to that algorithm's defaults.");
             let mut name = config.algorithm.name().to_string();
-            ComboBox::from_id_salt("algo").selected_text(name.clone()).show_ui(ui, |ui| {
-                for a in crate::config::algorithms::ALGORITHMS {
-                    ui.selectable_value(&mut name, a.name.to_string(), a.name).on_hover_text(a.summary);
-                }
-            }).response.labelled_by(l.id);
+            ComboBox::from_id_salt("algo")
+                .selected_text(name.clone())
+                .show_ui(ui, |ui| {
+                    for a in crate::config::algorithms::ALGORITHMS {
+                        ui.selectable_value(&mut name, a.name.to_string(), a.name).on_hover_text(a.summary);
+                    }
+                })
+                .response
+                .labelled_by(l.id);
             if name != config.algorithm.name() {
                 if let Ok(a) = AlgorithmConfig::defaults_for(&name) {
                     config.algorithm = a;
@@ -408,7 +449,8 @@ pub fn command_line(config: &Config) -> String {
                     serde_json::Value::String(s) => s.clone(),
                     other => other.to_string().replace(' ', ""),
                 };
-                let v = if v.chars().any(|c| c.is_whitespace() || "'\"$;&|".contains(c)) { format!("'{}'", v.replace('\'', "")) } else { v };
+                let v =
+                    if v.chars().any(|c| c.is_whitespace() || "'\"$;&|".contains(c)) { format!("'{}'", v.replace('\'', "")) } else { v };
                 out.push(format!("{prefix}={v}"));
             }
             _ => {}

@@ -6,9 +6,9 @@
 
 use super::pending::Pending;
 use super::plots::RunMetrics;
-use crate::runner::group::{load_group, GroupSummary};
-use crate::runs::compare::{compare, Comparison};
-use crate::runs::group::{GroupStatus, CURVE_METRICS};
+use crate::runner::group::{GroupSummary, load_group};
+use crate::runs::compare::{Comparison, compare};
+use crate::runs::group::{CURVE_METRICS, GroupStatus};
 use crate::stats::{FinalScores, Interval};
 use egui::{Color32, RichText, Ui};
 use egui_plot::{ColorConflictHandling, FilledArea, Legend, Line, Plot, PlotPoints, Points};
@@ -89,8 +89,10 @@ impl GroupView {
             return false;
         }
         ui.horizontal(|ui| {
-            ui.selectable_value(&mut self.mode, ViewMode::Curves, "Curves").on_hover_text("Learning curves of the selected runs and seed groups");
-            ui.selectable_value(&mut self.mode, ViewMode::Compare, "Compare").on_hover_text("Final scores with confidence intervals, probability of improvement and config differences");
+            ui.selectable_value(&mut self.mode, ViewMode::Curves, "Curves")
+                .on_hover_text("Learning curves of the selected runs and seed groups");
+            ui.selectable_value(&mut self.mode, ViewMode::Compare, "Compare")
+                .on_hover_text("Final scores with confidence intervals, probability of improvement and config differences");
         });
         if self.mode == ViewMode::Compare {
             self.compare_ui(ui, selected);
@@ -139,17 +141,26 @@ impl GroupView {
         self.refresh(ui, groups, &waker);
         ui.horizontal_wrapped(|ui| {
             let l = ui.label("metric");
-            egui::ComboBox::from_id_salt("group_metric").selected_text(CURVE_METRICS[self.metric]).show_ui(ui, |ui| {
-                for (i, m) in CURVE_METRICS.iter().enumerate() {
-                    ui.selectable_value(&mut self.metric, i, *m);
-                }
-            }).response.labelled_by(l.id);
+            egui::ComboBox::from_id_salt("group_metric")
+                .selected_text(CURVE_METRICS[self.metric])
+                .show_ui(ui, |ui| {
+                    for (i, m) in CURVE_METRICS.iter().enumerate() {
+                        ui.selectable_value(&mut self.metric, i, *m);
+                    }
+                })
+                .response
+                .labelled_by(l.id);
             let l = ui.label("band");
-            egui::ComboBox::from_id_salt("group_band").selected_text(self.band.label()).show_ui(ui, |ui| {
-                for b in [Band::MeanStd, Band::MeanCi, Band::IqmCi] {
-                    ui.selectable_value(&mut self.band, b, b.label());
-                }
-            }).response.labelled_by(l.id).on_hover_text("Over seeds at each step; CIs are percentile bootstraps over seeds (stats.bootstrap_reps)");
+            egui::ComboBox::from_id_salt("group_band")
+                .selected_text(self.band.label())
+                .show_ui(ui, |ui| {
+                    for b in [Band::MeanStd, Band::MeanCi, Band::IqmCi] {
+                        ui.selectable_value(&mut self.band, b, b.label());
+                    }
+                })
+                .response
+                .labelled_by(l.id)
+                .on_hover_text("Over seeds at each step; CIs are percentile bootstraps over seeds (stats.bootstrap_reps)");
             ui.checkbox(&mut self.show_seeds, "seeds").on_hover_text("Each seed's own curve as a thin line");
         });
         let metric = CURVE_METRICS[self.metric];
@@ -166,36 +177,52 @@ impl GroupView {
         for p in &problems {
             ui.label(RichText::new(p).weak());
         }
-        Plot::new("group_plot").legend(Legend::default().color_conflict_handling(ColorConflictHandling::PickFirst)).x_axis_label("timesteps").y_axis_label(metric).show(ui, |plot_ui| {
-            for (i, name, s) in &drawn {
-                let color = PALETTE[i % PALETTE.len()];
-                let Some((_, points)) = s.aggregate.curves.iter().find(|(m, _)| m == metric) else { continue };
-                let n = s.info.seeds.len();
-                let label = format!("{name} ({}, {n} seeds)", band.label());
-                let xs: Vec<f64> = points.iter().map(|p| p.timesteps as f64).collect();
-                let (center, lo, hi): (Vec<f64>, Vec<f64>, Vec<f64>) = match band {
-                    Band::MeanStd => (points.iter().map(|p| p.mean).collect(), points.iter().map(|p| p.mean - p.std).collect(), points.iter().map(|p| p.mean + p.std).collect()),
-                    Band::MeanCi => (points.iter().map(|p| p.mean).collect(), points.iter().map(|p| p.mean_ci.0).collect(), points.iter().map(|p| p.mean_ci.1).collect()),
-                    Band::IqmCi => (points.iter().map(|p| p.iqm).collect(), points.iter().map(|p| p.iqm_ci.0).collect(), points.iter().map(|p| p.iqm_ci.1).collect()),
-                };
-                // The line first: the legend takes its entry's colour from the first item of a name.
-                let line: Vec<[f64; 2]> = xs.iter().zip(&center).map(|(x, y)| [*x, *y]).collect();
-                plot_ui.line(Line::new(label.clone(), PlotPoints::from(line)).color(color).width(2.0));
-                plot_ui.add(FilledArea::new(label.clone(), &xs, &lo, &hi).fill_color(color.gamma_multiply(0.25)));
-                if show_seeds {
-                    let k = CURVE_METRICS.iter().position(|m| *m == metric).unwrap_or(0);
-                    for seed in &s.seeds {
-                        let pts: Vec<[f64; 2]> = seed.curves[k].iter().map(|(t, v)| [*t as f64, *v]).collect();
-                        plot_ui.line(Line::new(label.clone(), PlotPoints::from(pts)).color(color.gamma_multiply(0.45)).width(0.8));
+        Plot::new("group_plot")
+            .legend(Legend::default().color_conflict_handling(ColorConflictHandling::PickFirst))
+            .x_axis_label("timesteps")
+            .y_axis_label(metric)
+            .show(ui, |plot_ui| {
+                for (i, name, s) in &drawn {
+                    let color = PALETTE[i % PALETTE.len()];
+                    let Some((_, points)) = s.aggregate.curves.iter().find(|(m, _)| m == metric) else { continue };
+                    let n = s.info.seeds.len();
+                    let label = format!("{name} ({}, {n} seeds)", band.label());
+                    let xs: Vec<f64> = points.iter().map(|p| p.timesteps as f64).collect();
+                    let (center, lo, hi): (Vec<f64>, Vec<f64>, Vec<f64>) = match band {
+                        Band::MeanStd => (
+                            points.iter().map(|p| p.mean).collect(),
+                            points.iter().map(|p| p.mean - p.std).collect(),
+                            points.iter().map(|p| p.mean + p.std).collect(),
+                        ),
+                        Band::MeanCi => (
+                            points.iter().map(|p| p.mean).collect(),
+                            points.iter().map(|p| p.mean_ci.0).collect(),
+                            points.iter().map(|p| p.mean_ci.1).collect(),
+                        ),
+                        Band::IqmCi => (
+                            points.iter().map(|p| p.iqm).collect(),
+                            points.iter().map(|p| p.iqm_ci.0).collect(),
+                            points.iter().map(|p| p.iqm_ci.1).collect(),
+                        ),
+                    };
+                    // The line first: the legend takes its entry's colour from the first item of a name.
+                    let line: Vec<[f64; 2]> = xs.iter().zip(&center).map(|(x, y)| [*x, *y]).collect();
+                    plot_ui.line(Line::new(label.clone(), PlotPoints::from(line)).color(color).width(2.0));
+                    plot_ui.add(FilledArea::new(label.clone(), &xs, &lo, &hi).fill_color(color.gamma_multiply(0.25)));
+                    if show_seeds {
+                        let k = CURVE_METRICS.iter().position(|m| *m == metric).unwrap_or(0);
+                        for seed in &s.seeds {
+                            let pts: Vec<[f64; 2]> = seed.curves[k].iter().map(|(t, v)| [*t as f64, *v]).collect();
+                            plot_ui.line(Line::new(label.clone(), PlotPoints::from(pts)).color(color.gamma_multiply(0.45)).width(0.8));
+                        }
                     }
                 }
-            }
-            for (j, (name, metrics)) in runs.iter().enumerate() {
-                let Some(series) = metrics.get(metric) else { continue };
-                let pts: Vec<[f64; 2]> = series.iter().map(|p| [p[0], p[2]]).collect();
-                plot_ui.line(Line::new(name.clone(), PlotPoints::from(pts)).color(PALETTE[(groups.len() + j) % PALETTE.len()]));
-            }
-        });
+                for (j, (name, metrics)) in runs.iter().enumerate() {
+                    let Some(series) = metrics.get(metric) else { continue };
+                    let pts: Vec<[f64; 2]> = series.iter().map(|p| [p[0], p[2]]).collect();
+                    plot_ui.line(Line::new(name.clone(), PlotPoints::from(pts)).color(PALETTE[(groups.len() + j) % PALETTE.len()]));
+                }
+            });
     }
 
     /// The Compare view of `selected` (runs and groups), computed in the background.
@@ -247,7 +274,11 @@ fn interval_plot_ui(ui: &mut Ui, title: &str, targets: &[(String, Option<Interva
                     let Some(iv) = interval else { continue };
                     let y = (n - 1 - i) as f64;
                     let color = PALETTE[i % PALETTE.len()];
-                    plot_ui.line(Line::new(name.clone(), PlotPoints::from(vec![[iv.low, y], [iv.high, y]])).color(color.gamma_multiply(0.6)).width(9.0));
+                    plot_ui.line(
+                        Line::new(name.clone(), PlotPoints::from(vec![[iv.low, y], [iv.high, y]]))
+                            .color(color.gamma_multiply(0.6))
+                            .width(9.0),
+                    );
                     // A zero-width interval (one seed) still shows as a short bar.
                     if iv.high - iv.low <= f64::EPSILON * iv.value.abs().max(1.0) {
                         plot_ui.points(Points::new(name.clone(), PlotPoints::from(vec![[iv.value, y]])).color(color).radius(6.0));
@@ -267,17 +298,14 @@ pub fn comparison_ui(ui: &mut Ui, c: &Comparison) {
             ui.label(format!("{} ({} {}, {} seeds, {} with a score)", t.label, t.algorithm, t.env_id, t.n_seeds, t.scores.len()));
         }
     });
-    let estimators: [(&str, fn(&FinalScores) -> Option<Interval>); 4] = [
-        ("IQM", |f| Some(f.iqm)),
-        ("Median", |f| Some(f.median)),
-        ("Mean", |f| Some(f.mean)),
-        ("Optimality gap", |f| f.optimality_gap),
-    ];
+    let estimators: [(&str, fn(&FinalScores) -> Option<Interval>); 4] =
+        [("IQM", |f| Some(f.iqm)), ("Median", |f| Some(f.median)), ("Mean", |f| Some(f.mean)), ("Optimality gap", |f| f.optimality_gap)];
     let gap = ui.spacing().item_spacing.x;
     let width = ((ui.available_width() - 3.0 * gap - 4.0) / 4.0).clamp(70.0, 320.0);
     ui.horizontal(|ui| {
         for (title, get) in &estimators {
-            let rows: Vec<(String, Option<Interval>)> = c.targets.iter().map(|t| (t.label.clone(), t.final_score.as_ref().and_then(get))).collect();
+            let rows: Vec<(String, Option<Interval>)> =
+                c.targets.iter().map(|t| (t.label.clone(), t.final_score.as_ref().and_then(get))).collect();
             interval_plot_ui(ui, title, &rows, width);
         }
     });
@@ -291,7 +319,12 @@ pub fn comparison_ui(ui: &mut Ui, c: &Comparison) {
         for t in &c.targets {
             ui.label(&t.label);
             for (_, get) in &estimators {
-                let text = t.final_score.as_ref().and_then(get).map(|i| format!("{:.1} [{:.1}, {:.1}]", i.value, i.low, i.high)).unwrap_or_else(|| "-".into());
+                let text = t
+                    .final_score
+                    .as_ref()
+                    .and_then(get)
+                    .map(|i| format!("{:.1} [{:.1}, {:.1}]", i.value, i.low, i.high))
+                    .unwrap_or_else(|| "-".into());
                 ui.label(RichText::new(text).monospace().small());
             }
             ui.end_row();

@@ -1,16 +1,16 @@
 //! Trainings started from the GUI: each on its own thread, reporting through a
 //! channel of runner events and waking the UI with `request_repaint`.
 
-use crate::config::Config;
 use super::plots::RunMetrics;
+use crate::config::Config;
 use crate::runner::group::GroupProgress;
 use crate::runner::request::RunRequest;
 use crate::runner::{self, EpisodeRecord, RunEvent, RunOptions};
 use crate::runs::RunStatus;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{channel, Receiver};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, channel};
 use std::thread::JoinHandle;
 
 pub struct Job {
@@ -131,7 +131,12 @@ impl Jobs {
     pub fn start_request(&mut self, request: RunRequest, waker: Arc<dyn Fn() + Send + Sync>) {
         let (tx, rx) = channel();
         let stop = Arc::new(AtomicBool::new(false));
-        let options = RunOptions { command_line: Some("rl-research (GUI)".into()), stop: stop.clone(), events: Some(runner::EventSender::new(tx).waking(waker.clone())), live_episodes: true };
+        let options = RunOptions {
+            command_line: Some("rl-research (GUI)".into()),
+            stop: stop.clone(),
+            events: Some(runner::EventSender::new(tx).waking(waker.clone())),
+            live_episodes: true,
+        };
         let (name, total) = match (request.planned(), &request) {
             (Some(planned), _) => planned,
             (None, RunRequest::Resume(dir) | RunRequest::Fork { parent: dir, .. }) => {

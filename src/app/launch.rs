@@ -80,7 +80,12 @@ fn error_dialog(title: &str, message: &str) {
     log::error!("{title}: {message}");
     let unix_desktop = cfg!(all(unix, not(target_os = "macos")));
     if !unix_desktop || in_path("zenity") {
-        let _ = rfd::MessageDialog::new().set_level(rfd::MessageLevel::Error).set_title(title).set_description(message).set_buttons(rfd::MessageButtons::Ok).show();
+        let _ = rfd::MessageDialog::new()
+            .set_level(rfd::MessageLevel::Error)
+            .set_title(title)
+            .set_description(message)
+            .set_buttons(rfd::MessageButtons::Ok)
+            .show();
         return;
     }
     let text = format!("{title}\n\n{message}");
@@ -143,7 +148,11 @@ pub fn launch(opts: GuiOptions) -> i32 {
     if log::set_boxed_logger(Box::new(Logger { file: Mutex::new(file) })).is_ok() {
         log::set_max_level(log::LevelFilter::Info);
     }
-    log::info!("rl-research {} starting the desktop app{}", env!("CARGO_PKG_VERSION"), if to_file { " (no terminal: logging here)" } else { "" });
+    log::info!(
+        "rl-research {} starting the desktop app{}",
+        env!("CARGO_PKG_VERSION"),
+        if to_file { " (no terminal: logging here)" } else { "" }
+    );
     if let Some(hint) = missing_display() {
         eprintln!("{hint}");
         log::error!("{hint}");
@@ -176,7 +185,10 @@ pub fn launch(opts: GuiOptions) -> i32 {
             eprintln!("error: {e}");
             if !terminal {
                 let where_ = log_file().map(|p| format!("\n\nThe log is in {}.", p.display())).unwrap_or_default();
-                error_dialog("RL Research could not start", &format!("{e}{where_}\n\nWithout a working display, train with `rl-research run` in a terminal."));
+                error_dialog(
+                    "RL Research could not start",
+                    &format!("{e}{where_}\n\nWithout a working display, train with `rl-research run` in a terminal."),
+                );
             } else {
                 log::error!("{e}");
             }

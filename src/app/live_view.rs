@@ -3,8 +3,8 @@
 //! improve while it trains.
 
 use super::jobs::Job;
-use crate::runner::replay::RENDER_FPS;
 use super::replay::FrameTexture;
+use crate::runner::replay::RENDER_FPS;
 use egui::{RichText, Ui};
 use std::collections::HashMap;
 
@@ -38,7 +38,8 @@ impl LiveView {
         let mut animate = false;
         for job in shown {
             let Some((t, ep)) = &job.live_episode else { continue };
-            let p = self.players.entry(job.name.clone()).or_insert(Player { at: None, frame: 0, clock: 0.0, texture: FrameTexture::default() });
+            let p =
+                self.players.entry(job.name.clone()).or_insert(Player { at: None, frame: 0, clock: 0.0, texture: FrameTexture::default() });
             if p.at != Some(*t) {
                 p.at = Some(*t);
                 // A new evaluation: start its episode from the beginning.
@@ -59,7 +60,10 @@ impl LiveView {
                 ui.add(egui::Image::new(tex).fit_to_exact_size(VIEW));
             }
             let ret = ep.return_before(shown_frame);
-            ui.label(RichText::new(format!("eval @ {t} steps · step {shown_frame}/{} · return {ret:.1} of {:.1}", ep.length, ep.episode_return)).small());
+            ui.label(
+                RichText::new(format!("eval @ {t} steps · step {shown_frame}/{} · return {ret:.1} of {:.1}", ep.length, ep.episode_return))
+                    .small(),
+            );
             ui.add_space(6.0);
         }
         self.players.retain(|name, _| jobs.iter().any(|j| &j.name == name));

@@ -3,12 +3,12 @@
 //! only new rows, so runs training in other processes plot live.
 
 use super::plots::RunMetrics;
-use crate::runs::logger::{read_metrics, MetricsRow, MetricsTail};
+use crate::runs::logger::{MetricsRow, MetricsTail, read_metrics};
 use crate::runs::{RunDir, RunInfo};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
 use std::sync::Arc;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
 use std::time::Duration;
 
 /// How often followed files are checked for new rows.
@@ -89,7 +89,9 @@ pub fn parent_prefix(run_dir: &Path) -> Vec<MetricsRow> {
         let Ok(rows) = read_metrics(&RunDir::at(&parent).metrics_csv()) else { break };
         let step = origin.step.min(limit);
         // Up to the fork: everything before its step, and that step's evaluation.
-        chain.push(rows.into_iter().filter(|r| r.timesteps < step || (r.timesteps == step && r.metric.starts_with("eval/"))).collect::<Vec<_>>());
+        chain.push(
+            rows.into_iter().filter(|r| r.timesteps < step || (r.timesteps == step && r.metric.starts_with("eval/"))).collect::<Vec<_>>(),
+        );
         limit = step;
         dir = parent;
     }

@@ -21,9 +21,9 @@ mod train_panel;
 use crate::config::Config;
 use crate::runs::{RunDir, RunInfo};
 use egui::Ui;
+use pending::Pending;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
-use pending::Pending;
 use std::sync::Arc;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -225,7 +225,8 @@ impl RlApp {
             Tab::Train => self.train_ui(ui),
             Tab::Runs => self.runs_ui(ui),
             Tab::Replay => {
-                let runs: Vec<PathBuf> = self.browser.rows.iter().filter(|r| RunDir::at(&r.path).eval_episodes().exists()).map(|r| r.path.clone()).collect();
+                let runs: Vec<PathBuf> =
+                    self.browser.rows.iter().filter(|r| RunDir::at(&r.path).eval_episodes().exists()).map(|r| r.path.clone()).collect();
                 egui::CentralPanel::default().show(ui, |ui| self.replay.replay_ui(ui, &runs));
             }
         }
@@ -249,10 +250,21 @@ impl RlApp {
             ui.separator();
             ui.label(format!("{} training(s) running", self.jobs.running() + self.sweep.running_trials()));
             // A batched seed group or batch of sweep trials is one computation of many agents: say how many.
-            let batched: usize = self.jobs.list.iter().filter(|j| j.running()).filter_map(|j| j.group.as_ref()).filter(|g| g.batched).map(|g| g.seeds.len()).sum::<usize>() + self.sweep.batched_trials();
+            let batched: usize = self
+                .jobs
+                .list
+                .iter()
+                .filter(|j| j.running())
+                .filter_map(|j| j.group.as_ref())
+                .filter(|g| g.batched)
+                .map(|g| g.seeds.len())
+                .sum::<usize>()
+                + self.sweep.batched_trials();
             if batched > 0 {
                 ui.separator();
-                ui.label(format!("{batched} agents batched")).on_hover_text("seeds of a seed group (experiment.batch_seeds) or sweep trials (sweep.batch_trials) trained as batched computations");
+                ui.label(format!("{batched} agents batched")).on_hover_text(
+                    "seeds of a seed group (experiment.batch_seeds) or sweep trials (sweep.batch_trials) trained as batched computations",
+                );
             }
             ui.separator();
             ui.label(format!("app CPU {:.0}%  ·  memory {:.0} MiB", self.usage.cpu_percent, self.usage.rss_mib));
@@ -306,7 +318,11 @@ pub struct GuiOptions {
 pub fn run(opts: GuiOptions) -> Result<(), String> {
     let options = eframe::NativeOptions {
         viewport: {
-            let v = egui::ViewportBuilder::default().with_inner_size([1280.0, 800.0]).with_min_inner_size([800.0, 500.0]).with_title("RL Research").with_app_id("rl-research");
+            let v = egui::ViewportBuilder::default()
+                .with_inner_size([1280.0, 800.0])
+                .with_min_inner_size([800.0, 500.0])
+                .with_title("RL Research")
+                .with_app_id("rl-research");
             match eframe::icon_data::from_png_bytes(include_bytes!("../../assets/icon/rl-research-256.png")) {
                 Ok(icon) => v.with_icon(Arc::new(icon)),
                 Err(e) => {

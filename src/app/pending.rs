@@ -4,8 +4,8 @@
 //! loading, group statistics, comparisons) is one of these; the thread wakes
 //! the UI when it is done, so nothing polls on a timer.
 
-use std::sync::mpsc::{channel, Receiver, TryRecvError};
 use std::sync::Arc;
+use std::sync::mpsc::{Receiver, TryRecvError, channel};
 
 pub struct Pending<T> {
     rx: Option<Receiver<T>>,

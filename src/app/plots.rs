@@ -109,11 +109,16 @@ pub fn plots_ui(ui: &mut Ui, settings: &mut PlotSettings, series: &[(String, &Ru
     let plot_width = ui.available_width();
     ui.horizontal(|ui| {
         let l = ui.label("metric");
-        egui::ComboBox::from_id_salt("plot_metric").selected_text(settings.metric.clone()).width(200.0).show_ui(ui, |ui| {
-            for n in &names {
-                ui.selectable_value(&mut settings.metric, (*n).clone(), n.as_str());
-            }
-        }).response.labelled_by(l.id);
+        egui::ComboBox::from_id_salt("plot_metric")
+            .selected_text(settings.metric.clone())
+            .width(200.0)
+            .show_ui(ui, |ui| {
+                for n in &names {
+                    ui.selectable_value(&mut settings.metric, (*n).clone(), n.as_str());
+                }
+            })
+            .response
+            .labelled_by(l.id);
         let l = ui.label("x");
         egui::ComboBox::from_id_salt("plot_x")
             .selected_text(if settings.x_axis == XAxis::Timesteps { "timesteps" } else { "wall time" })
@@ -121,7 +126,9 @@ pub fn plots_ui(ui: &mut Ui, settings: &mut PlotSettings, series: &[(String, &Ru
             .show_ui(ui, |ui| {
                 ui.selectable_value(&mut settings.x_axis, XAxis::Timesteps, "timesteps");
                 ui.selectable_value(&mut settings.x_axis, XAxis::WallSecs, "wall time");
-            }).response.labelled_by(l.id);
+            })
+            .response
+            .labelled_by(l.id);
     });
     ui.horizontal(|ui| {
         ui.spacing_mut().slider_width = 110.0;

@@ -2,15 +2,15 @@
 //! the policy's view beside the frame, a timeline synced to the scrubber, and
 //! Export Video in the background.
 
+use super::pending::Pending;
 use crate::envs::ActionValue;
-use crate::runner::replay::{load_episodes, write_episodes_video, EpisodeRecord, RENDER_FPS};
+use crate::runner::replay::{EpisodeRecord, RENDER_FPS, load_episodes, write_episodes_video};
 use crate::runs::RunDir;
 use egui::{ColorImage, Key, RichText, TextureHandle, TextureOptions, Ui};
 use egui_plot::{Line, Plot, PlotPoints, VLine};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{channel, Receiver};
 use std::sync::Arc;
-use super::pending::Pending;
+use std::sync::mpsc::{Receiver, channel};
 use std::time::Instant;
 
 /// Messages from the export thread.
@@ -275,7 +275,13 @@ impl Replay {
             let selected = format!("{}: return {:.1}, {} steps", self.episode, ep.episode_return, ep.length);
             egui::ComboBox::from_label("episode").selected_text(selected).width(220.0).show_ui(ui, |ui| {
                 for (i, e) in self.episodes.iter().enumerate() {
-                    if ui.selectable_label(self.episode == i, format!("{i}: return {:.1}, {} steps, seed {}", e.episode_return, e.length, e.seed)).clicked() {
+                    if ui
+                        .selectable_label(
+                            self.episode == i,
+                            format!("{i}: return {:.1}, {} steps, seed {}", e.episode_return, e.length, e.seed),
+                        )
+                        .clicked()
+                    {
                         self.episode = i;
                         self.frame = 0;
                         if !self.export_all {
@@ -323,7 +329,9 @@ impl Replay {
         ui.horizontal(|ui| {
             ui.spacing_mut().slider_width = (ui.available_width() - 120.0).clamp(200.0, 1400.0);
             let l = ui.label("frame");
-            ui.add(egui::Slider::new(&mut self.frame, 0..=n_frames - 1)).on_hover_text("Scrub through the episode (Left/Right, Home/End)").labelled_by(l.id);
+            ui.add(egui::Slider::new(&mut self.frame, 0..=n_frames - 1))
+                .on_hover_text("Scrub through the episode (Left/Right, Home/End)")
+                .labelled_by(l.id);
         });
     }
 
@@ -354,12 +362,18 @@ impl Replay {
         let Some(run) = self.run.clone() else { return };
         ui.horizontal_wrapped(|ui| {
             let l = ui.label("video file");
-            ui.add(egui::TextEdit::singleline(&mut self.export_path).desired_width(320.0)).labelled_by(l.id).on_hover_text("Where Export Video writes the MP4");
+            ui.add(egui::TextEdit::singleline(&mut self.export_path).desired_width(320.0))
+                .labelled_by(l.id)
+                .on_hover_text("Where Export Video writes the MP4");
             if ui.checkbox(&mut self.export_all, "all episodes").on_hover_text("One MP4 with every recorded episode").changed() {
                 self.export_path = default_export_path(&run, self.episode, self.export_all).display().to_string();
             }
             let busy = self.export.is_some();
-            if ui.add_enabled(!busy, egui::Button::new("Save as…")).on_hover_text("Choose the file with the native dialog, then export").clicked() {
+            if ui
+                .add_enabled(!busy, egui::Button::new("Save as…"))
+                .on_hover_text("Choose the file with the native dialog, then export")
+                .clicked()
+            {
                 let default = PathBuf::from(&self.export_path);
                 let dialog = rfd::FileDialog::new()
                     .add_filter("MP4 video", &["mp4"])
@@ -370,10 +384,17 @@ impl Replay {
                         self.export_path = p.display().to_string();
                         self.start_export(p, ui.ctx());
                     }
-                    None => self.message = Some("no file chosen (if no dialog appeared, edit the video file field and press Export Video)".into()),
+                    None => {
+                        self.message =
+                            Some("no file chosen (if no dialog appeared, edit the video file field and press Export Video)".into())
+                    }
                 }
             }
-            if ui.add_enabled(!busy, egui::Button::new("Export Video")).on_hover_text("Encode the chosen episode(s) to the video file (MP4, H.264)").clicked() {
+            if ui
+                .add_enabled(!busy, egui::Button::new("Export Video"))
+                .on_hover_text("Encode the chosen episode(s) to the video file (MP4, H.264)")
+                .clicked()
+            {
                 let out = PathBuf::from(self.export_path.trim());
                 if out.extension().is_none_or(|e| !e.eq_ignore_ascii_case("mp4")) {
                     self.message = Some(format!("Export failed: '{}' must end in .mp4", out.display()));
@@ -437,11 +458,7 @@ impl Replay {
                 plot_ui.line(Line::new("", PlotPoints::from(points)));
                 plot_ui.vline(VLine::new("", cursor).stroke(egui::Stroke::new(1.5, egui::Color32::from_rgb(230, 120, 40))));
                 let r = plot_ui.response();
-                if r.clicked() || r.dragged() {
-                    plot_ui.pointer_coordinate().map(|p| p.x)
-                } else {
-                    None
-                }
+                if r.clicked() || r.dragged() { plot_ui.pointer_coordinate().map(|p| p.x) } else { None }
             });
         if let Some(x) = resp.inner {
             self.frame = (x.round().max(0.0) as usize).min(n_frames - 1);

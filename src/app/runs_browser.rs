@@ -4,17 +4,17 @@
 //! only when it changed), so runs of other processes appear and advance live
 //! and 10,000 runs never stall the UI.
 
+use super::pending::Pending;
 use crate::runs::group::GroupInfo;
 use crate::runs::{RunInfo, RunStatus};
 use egui::{RichText, Ui};
 use egui_extras::{Column, TableBuilder};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use super::pending::Pending;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::runs_scan::{format_utc, move_to_trash, open_folder, scan, sort_rows, InfoCache};
+use super::runs_scan::{InfoCache, format_utc, move_to_trash, open_folder, scan, sort_rows};
 
 /// A running run whose files have not changed for this long is marked as
 /// possibly dead (its process may have been killed).
@@ -91,9 +91,20 @@ pub enum SortKey {
 
 /// One line of the table: a sweep's header, a seed group's header or a run.
 enum Line {
-    Group { name: String, n: usize, running: usize, best: Option<f64> },
+    Group {
+        name: String,
+        n: usize,
+        running: usize,
+        best: Option<f64>,
+    },
     /// A seed group, folded into one line by default (its seeds follow when unfolded).
-    SeedGroup { label: String, dir: PathBuf, info: Arc<GroupInfo>, counts: Vec<(String, usize)>, best: Option<f64> },
+    SeedGroup {
+        label: String,
+        dir: PathBuf,
+        info: Arc<GroupInfo>,
+        counts: Vec<(String, usize)>,
+        best: Option<f64>,
+    },
     Run(usize),
 }
 
@@ -246,7 +257,8 @@ impl Browser {
                             None => counts.push((s, 1)),
                         }
                     }
-                    let best = members.iter().filter_map(|&j| self.rows[j].info.as_ref().ok()?.best_eval_mean_reward).max_by(f64::total_cmp);
+                    let best =
+                        members.iter().filter_map(|&j| self.rows[j].info.as_ref().ok()?.best_eval_mean_reward).max_by(f64::total_cmp);
                     let Some(info) = row.seed_group.clone() else { continue };
                     let dir = row.path.parent().map(Path::to_path_buf).unwrap_or_default();
                     out.push(Line::SeedGroup { label: g.clone(), dir, info, counts, best });
@@ -259,7 +271,8 @@ impl Browser {
                         continue;
                     }
                     // The sweep sits where its best-ranked trial would; its trials follow in order.
-                    let members: Vec<usize> = (i..self.rows.len()).filter(|&j| self.rows[j].group.as_deref() == Some(g) && matches(&self.rows[j])).collect();
+                    let members: Vec<usize> =
+                        (i..self.rows.len()).filter(|&j| self.rows[j].group.as_deref() == Some(g) && matches(&self.rows[j])).collect();
                     if members.is_empty() {
                         continue;
                     }
@@ -296,7 +309,8 @@ impl Browser {
                 action = focused.clone().map(|p| (BrowserAction::LoadConfig, p));
             }
             let row = focused.as_ref().and_then(|p| self.rows.iter().find(|r| &r.path == p));
-            let seeds: Vec<&RunRow> = group.map(|g| self.rows.iter().filter(|r| self.group_dir_of(r) == Some(g)).collect()).unwrap_or_default();
+            let seeds: Vec<&RunRow> =
+                group.map(|g| self.rows.iter().filter(|r| self.group_dir_of(r) == Some(g)).collect()).unwrap_or_default();
             // A run of someone else's loop (the Python ExperimentLogger) may have neither.
             let replayable = row.is_some_and(|r| {
                 let run = crate::runs::RunDir::at(&r.path);
@@ -305,12 +319,22 @@ impl Browser {
             let replay = ui.add_enabled(replayable, egui::Button::new("Replay episodes"));
             if replay
                 .on_hover_text("Scrub this run's evaluation episodes")
-                .on_disabled_hover_text(if group.is_some() { "A seed group: unfold it (+) and pick one of its seeds" } else if on { "It has no recorded episodes and no model to record them with" } else { "Click a run first" })
+                .on_disabled_hover_text(if group.is_some() {
+                    "A seed group: unfold it (+) and pick one of its seeds"
+                } else if on {
+                    "It has no recorded episodes and no model to record them with"
+                } else {
+                    "Click a run first"
+                })
                 .clicked()
             {
                 action = focused.clone().map(|p| (BrowserAction::Replay, p));
             }
-            let resumable = row.is_some_and(|r| r.resumable()) || seeds.iter().any(|r| r.resumable() || r.seed_group.as_ref().is_some_and(|g| g.status == crate::runs::group::GroupStatus::Stopped && r.info.is_err()));
+            let resumable = row.is_some_and(|r| r.resumable())
+                || seeds.iter().any(|r| {
+                    r.resumable()
+                        || r.seed_group.as_ref().is_some_and(|g| g.status == crate::runs::group::GroupStatus::Stopped && r.info.is_err())
+                });
             let why_not = match row {
                 None if group.is_some() => "None of its seeds is stopped, failed or interrupted with a checkpoint",
                 Some(r) if r.checkpoints.is_empty() => "It has no checkpoint (it stopped before its first one)",
@@ -318,13 +342,22 @@ impl Browser {
                 None => "Click a run first",
             };
             let resume = ui.add_enabled(resumable, egui::Button::new("Resume"));
-            if resume.on_hover_text("Continue from its last checkpoint, in place (identical to a run that never stopped)").on_disabled_hover_text(why_not).clicked() {
+            if resume
+                .on_hover_text("Continue from its last checkpoint, in place (identical to a run that never stopped)")
+                .on_disabled_hover_text(why_not)
+                .clicked()
+            {
                 action = focused.clone().map(|p| (BrowserAction::Resume, p));
             }
             let forkable = row.is_some_and(|r| !r.checkpoints.is_empty());
             let fork = ui.add_enabled(forkable, egui::Button::new("Fork…"));
-            let why_not = if group.is_some() { "A seed group: unfold it (+) and fork one of its seeds" } else { "It has no checkpoint to fork from" };
-            if fork.on_hover_text("Start a new run from one of its checkpoints with an edited config").on_disabled_hover_text(why_not).clicked() {
+            let why_not =
+                if group.is_some() { "A seed group: unfold it (+) and fork one of its seeds" } else { "It has no checkpoint to fork from" };
+            if fork
+                .on_hover_text("Start a new run from one of its checkpoints with an edited config")
+                .on_disabled_hover_text(why_not)
+                .clicked()
+            {
                 action = focused.clone().map(|p| (BrowserAction::Fork, p));
             }
             if ui.add_enabled(on, egui::Button::new("Open folder")).on_hover_text("Show the run directory in the file manager").clicked() {
@@ -335,13 +368,20 @@ impl Browser {
                     });
                 }
             }
-            if ui.add_enabled(on, egui::Button::new("Delete…")).on_hover_text("Move to the trash folder inside the runs directory").clicked() {
+            if ui
+                .add_enabled(on, egui::Button::new("Delete…"))
+                .on_hover_text("Move to the trash folder inside the runs directory")
+                .clicked()
+            {
                 self.confirm_delete = focused.clone();
             }
         });
         if let Some(path) = self.confirm_delete.clone() {
             ui.horizontal_wrapped(|ui| {
-                ui.label(RichText::new(format!("Move {} to {}?", path.display(), runs_root.join("trash").display())).color(ui.visuals().warn_fg_color));
+                ui.label(
+                    RichText::new(format!("Move {} to {}?", path.display(), runs_root.join("trash").display()))
+                        .color(ui.visuals().warn_fg_color),
+                );
                 if ui.button("Move to trash").clicked() {
                     self.message = Some(match move_to_trash(runs_root, &path) {
                         Ok(dest) => format!("moved to {} (move it back to undo)", dest.display()),

@@ -2,7 +2,7 @@
 //! ticked runs (followed live) and the focused run's details and config.
 
 use super::runs_browser::BrowserAction;
-use super::{plots, RlApp, Tab};
+use super::{RlApp, Tab, plots};
 use crate::config::Config;
 use crate::runs::group::{GroupDir, GroupInfo};
 use crate::runs::{RunDir, RunInfo};
@@ -18,7 +18,11 @@ impl RlApp {
                 if ui.add(egui::TextEdit::singleline(&mut text).desired_width(260.0)).labelled_by(l.id).changed() {
                     self.settings.runs_dir = PathBuf::from(text);
                 }
-                if ui.button("Browse…").on_hover_text("Choose the runs directory (native dialog; needs xdg-desktop-portal, otherwise type the path)").clicked() {
+                if ui
+                    .button("Browse…")
+                    .on_hover_text("Choose the runs directory (native dialog; needs xdg-desktop-portal, otherwise type the path)")
+                    .clicked()
+                {
                     match rfd::FileDialog::new().set_directory(&self.settings.runs_dir).pick_folder() {
                         Some(p) => self.settings.runs_dir = p,
                         None => self.status = "no folder chosen (if no dialog appeared, type the path in the field)".into(),
@@ -29,7 +33,10 @@ impl RlApp {
                 }
             });
             if !self.settings.runs_dir.is_dir() {
-                ui.label(RichText::new(format!("{} does not exist yet: it is created by the first run.", self.settings.runs_dir.display())).weak());
+                ui.label(
+                    RichText::new(format!("{} does not exist yet: it is created by the first run.", self.settings.runs_dir.display()))
+                        .weak(),
+                );
             }
             ui.separator();
             if let Some((action, path)) = self.browser.browser_ui(ui, &self.settings.runs_dir.clone()) {
@@ -103,35 +110,43 @@ impl RlApp {
         }
         if stale {
             let run = RunDir::at(&focused);
-            let config = std::fs::read_to_string(run.config_yaml()).unwrap_or_else(|e| format!("cannot read {}: {e}", run.config_yaml().display()));
+            let config =
+                std::fs::read_to_string(run.config_yaml()).unwrap_or_else(|e| format!("cannot read {}: {e}", run.config_yaml().display()));
             let info = row_info.clone().unwrap_or_else(|| RunInfo::read(&run).map_err(|e| e.to_string()));
             self.details = Some((focused.clone(), info, config));
         } else if let (Some(info), Some(d)) = (row_info, self.details.as_mut()) {
             d.1 = info;
         }
         let Some((_, info, config)) = &self.details else { return };
-        egui::CollapsingHeader::new(format!("Details of {}", focused.file_name().map(|n| n.to_string_lossy()).unwrap_or_default())).id_salt("run_details").show(ui, |ui| {
-            match info {
-                Ok(i) => {
-                    ui.label(format!(
-                        "{} on {} · seed {} · {} · device {} · {} cores",
-                        i.algorithm, i.env_id, i.seed, i.status.as_str(), i.environment.device, i.environment.cpu_cores
-                    ));
-                    if let Some(e) = &i.error {
-                        ui.colored_label(ui.visuals().error_fg_color, format!("error: {e}"));
+        egui::CollapsingHeader::new(format!("Details of {}", focused.file_name().map(|n| n.to_string_lossy()).unwrap_or_default()))
+            .id_salt("run_details")
+            .show(ui, |ui| {
+                match info {
+                    Ok(i) => {
+                        ui.label(format!(
+                            "{} on {} · seed {} · {} · device {} · {} cores",
+                            i.algorithm,
+                            i.env_id,
+                            i.seed,
+                            i.status.as_str(),
+                            i.environment.device,
+                            i.environment.cpu_cores
+                        ));
+                        if let Some(e) = &i.error {
+                            ui.colored_label(ui.visuals().error_fg_color, format!("error: {e}"));
+                        }
+                        for w in &i.warnings {
+                            ui.colored_label(ui.visuals().warn_fg_color, format!("warning: {w}"));
+                        }
                     }
-                    for w in &i.warnings {
-                        ui.colored_label(ui.visuals().warn_fg_color, format!("warning: {w}"));
+                    Err(e) => {
+                        ui.colored_label(ui.visuals().warn_fg_color, e);
                     }
                 }
-                Err(e) => {
-                    ui.colored_label(ui.visuals().warn_fg_color, e);
-                }
-            }
-            egui::ScrollArea::vertical().id_salt("config_text").max_height(180.0).show(ui, |ui| {
-                ui.add(egui::Label::new(RichText::new(config.as_str()).monospace().small()).selectable(true));
+                egui::ScrollArea::vertical().id_salt("config_text").max_height(180.0).show(ui, |ui| {
+                    ui.add(egui::Label::new(RichText::new(config.as_str()).monospace().small()).selectable(true));
+                });
             });
-        });
     }
 }
 

@@ -4,9 +4,9 @@
 use super::runs_browser::{RunRow, SortKey};
 use crate::runs::group::{GroupDir, GroupInfo};
 use crate::runs::{RunDir, RunInfo, RunStatus};
-use std::sync::Arc;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::SystemTime;
 
 pub type InfoCache = HashMap<PathBuf, (Option<SystemTime>, Result<RunInfo, String>)>;
@@ -26,7 +26,10 @@ fn read_info(dir: &Path, cache: &mut InfoCache) -> Result<RunInfo, String> {
     }
     let info = if m.is_none() {
         if GroupDir::is_group(dir) {
-            Err(GroupInfo::read(&GroupDir::at(dir)).err().map(|e| format!("a seed group that cannot be read: {e}")).unwrap_or_else(|| "a seed group".into()))
+            Err(GroupInfo::read(&GroupDir::at(dir))
+                .err()
+                .map(|e| format!("a seed group that cannot be read: {e}"))
+                .unwrap_or_else(|| "a seed group".into()))
         } else if run.config_yaml().exists() {
             Err("no logs/run_info.json (started by an older version, or its process died at once)".to_string())
         } else {
@@ -62,7 +65,12 @@ pub fn scan(root: &Path, cache: &mut InfoCache) -> Vec<RunRow> {
         let idle_secs = match &info {
             Ok(i) if i.status == RunStatus::Running => {
                 let run = RunDir::at(&path);
-                [mtime(&run.run_info()), mtime(&run.metrics_csv())].into_iter().flatten().max().and_then(|m| now.duration_since(m).ok()).map(|d| d.as_secs_f64())
+                [mtime(&run.run_info()), mtime(&run.metrics_csv())]
+                    .into_iter()
+                    .flatten()
+                    .max()
+                    .and_then(|m| now.duration_since(m).ok())
+                    .map(|d| d.as_secs_f64())
             }
             _ => None,
         };
@@ -71,7 +79,10 @@ pub fn scan(root: &Path, cache: &mut InfoCache) -> Vec<RunRow> {
         rows.push(RunRow { path, name, group, seed_group, info, idle_secs, dead, checkpoints });
     };
     // A seed group's seeds, listed under the group (its label: `prefix/name`).
-    let push_group = |d: &Path, prefix: Option<&str>, push: &mut dyn FnMut(PathBuf, Option<String>, Option<Arc<GroupInfo>>, &mut InfoCache), cache: &mut InfoCache| {
+    let push_group = |d: &Path,
+                      prefix: Option<&str>,
+                      push: &mut dyn FnMut(PathBuf, Option<String>, Option<Arc<GroupInfo>>, &mut InfoCache),
+                      cache: &mut InfoCache| {
         let name = d.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let label = prefix.map(|p| format!("{p}/{name}")).unwrap_or(name);
         match GroupInfo::read(&GroupDir::at(d)) {
@@ -168,7 +179,10 @@ pub fn move_to_trash(runs_root: &Path, run: &Path) -> Result<PathBuf, String> {
     let trash = runs_root.join("trash");
     std::fs::create_dir_all(&trash).map_err(|e| format!("cannot create {}: {e}", trash.display()))?;
     let name = run.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "run".into());
-    let dest = (0..).map(|i| trash.join(if i == 0 { name.clone() } else { format!("{name}_{i}") })).find(|d| !d.exists()).unwrap_or_else(|| trash.join(&name));
+    let dest = (0..)
+        .map(|i| trash.join(if i == 0 { name.clone() } else { format!("{name}_{i}") }))
+        .find(|d| !d.exists())
+        .unwrap_or_else(|| trash.join(&name));
     std::fs::rename(run, &dest).map_err(|e| format!("cannot move {} to the trash: {e}", run.display()))?;
     Ok(dest)
 }

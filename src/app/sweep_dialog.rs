@@ -4,12 +4,12 @@
 //! a sortable results table with the best trial highlighted.
 
 use crate::config::Config;
-use crate::sweep::{self, space, SweepSettings, SweepSpec, TrialResult, TrialStatus};
+use crate::sweep::{self, SweepSettings, SweepSpec, TrialResult, TrialStatus, space};
 use egui::{ComboBox, DragValue, RichText, Ui};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{channel, Receiver};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, channel};
 
 /// One swept parameter.
 #[derive(Clone, Debug, PartialEq)]
@@ -42,7 +42,15 @@ impl ParamRow {
             other => other.to_string().replace(' ', ""),
         };
         let (low, high) = if x > 0.0 { (x / 4.0, x * 4.0) } else { (0.0, 1.0) };
-        Self { key: key.to_string(), values: text, low: if int { low.floor().max(1.0) } else { low }, high: if int { high.ceil() } else { high }, log: x > 0.0 && !int, int, numeric }
+        Self {
+            key: key.to_string(),
+            values: text,
+            low: if int { low.floor().max(1.0) } else { low },
+            high: if int { high.ceil() } else { high },
+            log: x > 0.0 && !int,
+            int,
+            numeric,
+        }
     }
 
     /// The row in the sweep grammar.
@@ -136,7 +144,8 @@ impl SweepDialog {
         if self.rows.is_empty() {
             return Err("add at least one parameter".into());
         }
-        let params: Vec<space::Param> = self.rows.iter().map(|r| space::parse_param(&r.spec(self.random)).map_err(|e| e.0)).collect::<Result<_, _>>()?;
+        let params: Vec<space::Param> =
+            self.rows.iter().map(|r| space::parse_param(&r.spec(self.random)).map_err(|e| e.0)).collect::<Result<_, _>>()?;
         if self.random {
             Ok(space::random_trials(&params, self.trials, 0))
         } else {
@@ -180,8 +189,14 @@ impl SweepDialog {
     pub fn launch(&mut self, config: &Config, runs_dir: &std::path::Path, waker: Arc<dyn Fn() + Send + Sync>) -> Result<PathBuf, String> {
         let trials = self.trials_for()?;
         for t in &trials {
-            let o: Vec<_> = t.iter().map(|(k, v)| crate::config::overrides::parse_override(&format!("{k}={v}"))).collect::<Result<_, _>>().map_err(|e| e.0)?;
-            crate::config::apply_overrides(config, &o).and_then(|c| c.validate()).map_err(|e| format!("trial {}: {e}", t.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" ")))?;
+            let o: Vec<_> = t
+                .iter()
+                .map(|(k, v)| crate::config::overrides::parse_override(&format!("{k}={v}")))
+                .collect::<Result<_, _>>()
+                .map_err(|e| e.0)?;
+            crate::config::apply_overrides(config, &o)
+                .and_then(|c| c.validate())
+                .map_err(|e| format!("trial {}: {e}", t.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" ")))?;
         }
         let name = format!("{}_sweep", config.experiment.name);
         let layout = crate::sweep::dir::SweepDir::for_name(runs_dir, &name, false);
@@ -191,10 +206,19 @@ impl SweepDialog {
         crate::runs::write_atomic(&base, config.to_yaml().as_bytes()).map_err(|e| e.to_string())?;
         let spec = SweepSpec {
             kind: if self.random { "random".into() } else { "grid".into() },
-            command_line: format!("rl-research (GUI sweep) {}", self.rows.iter().map(|r| r.spec(self.random)).collect::<Vec<_>>().join(" ")),
+            command_line: format!(
+                "rl-research (GUI sweep) {}",
+                self.rows.iter().map(|r| r.spec(self.random)).collect::<Vec<_>>().join(" ")
+            ),
             base_args: vec!["--config".into(), base.display().to_string(), format!("experiment.runs_dir={}", runs_dir.display())],
             trials,
-            settings: SweepSettings { workers: self.workers.max(1), seeds: self.seeds.max(1), launcher: self.launcher, slurm: self.slurm.clone(), ..SweepSettings::default() },
+            settings: SweepSettings {
+                workers: self.workers.max(1),
+                seeds: self.seeds.max(1),
+                launcher: self.launcher,
+                slurm: self.slurm.clone(),
+                ..SweepSettings::default()
+            },
             base_seed: config.experiment.seed,
         };
         let total = spec.trials.len();
@@ -231,7 +255,8 @@ impl SweepDialog {
         self.results.clear();
         self.running = Some(Running { rx, stop, dir: sweep_dir.clone(), total, units, workers: self.workers.max(1) });
         let batched = if batches > 0 { format!("; trials differing only in scalars train as {batches} batch(es)") } else { String::new() };
-        self.message = Some(format!("sweep of {total} trials running in {}{batched} (trials show up in the Runs tab)", sweep_dir.display()));
+        self.message =
+            Some(format!("sweep of {total} trials running in {}{batched} (trials show up in the Runs tab)", sweep_dir.display()));
         Ok(sweep_dir)
     }
 
@@ -267,7 +292,8 @@ impl SweepDialog {
                         let (s_low, s_high) = (row.low.abs().max(1e-4) * 0.02, row.high.abs().max(1e-4) * 0.02);
                         ui.add(DragValue::new(&mut row.low).speed(s_low).prefix("low "));
                         ui.add(DragValue::new(&mut row.high).speed(s_high).prefix("high "));
-                        ui.add_enabled(!row.int, egui::Checkbox::new(&mut row.log, "log")).on_hover_text("Sample log-uniformly (for learning rates and other scales)");
+                        ui.add_enabled(!row.int, egui::Checkbox::new(&mut row.log, "log"))
+                            .on_hover_text("Sample log-uniformly (for learning rates and other scales)");
                     });
                 } else {
                     let l = ui.label(if random { "choices" } else { "values" });
@@ -299,7 +325,8 @@ impl SweepDialog {
         ui.horizontal(|ui| {
             ui.label("launcher");
             ui.radio_value(&mut self.launcher, Launcher::Local, "Local").on_hover_text("Trials run on this machine");
-            ui.radio_value(&mut self.launcher, Launcher::Slurm, "Slurm").on_hover_text("Trials run as one Slurm job array (sbatch); the runs directory must be on storage the nodes share");
+            ui.radio_value(&mut self.launcher, Launcher::Slurm, "Slurm")
+                .on_hover_text("Trials run as one Slurm job array (sbatch); the runs directory must be on storage the nodes share");
         });
         if self.launcher != Launcher::Slurm {
             return;
@@ -324,7 +351,16 @@ impl SweepDialog {
                 s.cpus_per_task = Some(cpus);
             }
             let mut mem = s.mem_gb.unwrap_or(0.0);
-            if ui.add(DragValue::new(&mut mem).range(0.0..=4096.0).speed(0.5).prefix("mem GB ").custom_formatter(|v, _| if v <= 0.0 { "default".into() } else { format!("{v}") })).changed() {
+            if ui
+                .add(
+                    DragValue::new(&mut mem)
+                        .range(0.0..=4096.0)
+                        .speed(0.5)
+                        .prefix("mem GB ")
+                        .custom_formatter(|v, _| if v <= 0.0 { "default".into() } else { format!("{v}") }),
+                )
+                .changed()
+            {
                 s.mem_gb = (mem > 0.0).then_some(mem);
             }
             let mut gpus = s.gpus_per_task.unwrap_or(0);
@@ -335,7 +371,12 @@ impl SweepDialog {
         ui.horizontal(|ui| {
             let l = ui.label("setup lines");
             let mut t = s.setup.join("; ");
-            if ui.add(egui::TextEdit::singleline(&mut t).desired_width(260.0).hint_text("module load cuda; source env.sh")).labelled_by(l.id).on_hover_text("Shell lines run before each trial, separated by ;").changed() {
+            if ui
+                .add(egui::TextEdit::singleline(&mut t).desired_width(260.0).hint_text("module load cuda; source env.sh"))
+                .labelled_by(l.id)
+                .on_hover_text("Shell lines run before each trial, separated by ;")
+                .changed()
+            {
                 s.setup = t.split(';').map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect();
             }
             let l = ui.label("rl-research on the nodes");
@@ -363,7 +404,16 @@ impl SweepDialog {
         self.rows_ui(ui, config);
         let trials = self.trials_for();
         match &trials {
-            Ok(t) => ui.label(RichText::new(format!("{} trials × {} seed(s) = {} runs of {} steps each", t.len(), self.seeds, t.len() * self.seeds, config.experiment.total_timesteps)).strong()),
+            Ok(t) => ui.label(
+                RichText::new(format!(
+                    "{} trials × {} seed(s) = {} runs of {} steps each",
+                    t.len(),
+                    self.seeds,
+                    t.len() * self.seeds,
+                    config.experiment.total_timesteps
+                ))
+                .strong(),
+            ),
             Err(e) => ui.label(RichText::new(e).color(ui.visuals().error_fg_color)),
         };
         ui.horizontal(|ui| {
@@ -374,7 +424,11 @@ impl SweepDialog {
                 }
             }
             if let Some(r) = &self.running {
-                ui.add(egui::ProgressBar::new(self.results.len() as f32 / r.total.max(1) as f32).text(format!("{}/{} trials", self.results.len(), r.total)).desired_width(200.0));
+                ui.add(
+                    egui::ProgressBar::new(self.results.len() as f32 / r.total.max(1) as f32)
+                        .text(format!("{}/{} trials", self.results.len(), r.total))
+                        .desired_width(200.0),
+                );
                 if ui.button("Stop sweep").on_hover_text("Stop the running trials gracefully; no new ones start").clicked() {
                     r.stop.store(true, Ordering::SeqCst);
                 }
@@ -384,7 +438,11 @@ impl SweepDialog {
             ui.label(m);
         }
         // The submission (job id, script) and the latest few state changes.
-        let slurm_lines: Vec<String> = self.slurm_status.lock().map(|l| l.iter().take(1).chain(l.iter().skip(1).rev().take(3).rev()).cloned().collect()).unwrap_or_default();
+        let slurm_lines: Vec<String> = self
+            .slurm_status
+            .lock()
+            .map(|l| l.iter().take(1).chain(l.iter().skip(1).rev().take(3).rev()).cloned().collect())
+            .unwrap_or_default();
         for line in slurm_lines {
             let color = if line.starts_with("error") { ui.visuals().error_fg_color } else { ui.visuals().weak_text_color() };
             ui.label(RichText::new(line).color(color).small());
@@ -396,7 +454,12 @@ impl SweepDialog {
     }
 
     fn results_ui(&mut self, ui: &mut Ui) -> Option<Vec<(String, String)>> {
-        let best_id = self.results.iter().filter(|r| r.objective_mean.is_some()).max_by(|a, b| a.objective_mean.unwrap_or(f64::NEG_INFINITY).total_cmp(&b.objective_mean.unwrap_or(f64::NEG_INFINITY))).map(|r| r.id);
+        let best_id = self
+            .results
+            .iter()
+            .filter(|r| r.objective_mean.is_some())
+            .max_by(|a, b| a.objective_mean.unwrap_or(f64::NEG_INFINITY).total_cmp(&b.objective_mean.unwrap_or(f64::NEG_INFINITY)))
+            .map(|r| r.id);
         let mut sorted: Vec<&TrialResult> = self.results.iter().collect();
         let (col, desc) = self.sort;
         sorted.sort_by(|a, b| {
@@ -450,7 +513,10 @@ impl SweepDialog {
             self.sort = s;
         }
         let best = self.results.iter().find(|r| Some(r.id) == best_id && r.status == TrialStatus::Completed);
-        let clicked = ui.add_enabled(best.is_some(), egui::Button::new("Load best into editor")).on_hover_text("Put the best trial's parameters into the editor").clicked();
+        let clicked = ui
+            .add_enabled(best.is_some(), egui::Button::new("Load best into editor"))
+            .on_hover_text("Put the best trial's parameters into the editor")
+            .clicked();
         clicked.then(|| best.map(|b| b.params.clone())).flatten()
     }
 }

@@ -2,7 +2,7 @@
 //! this window with progress, Stop and live plots in the middle, and the live
 //! evaluation episodes on the right.
 
-use super::{editor, plots, RlApp};
+use super::{RlApp, editor, plots};
 use egui::{RichText, Ui};
 
 impl RlApp {
@@ -18,7 +18,11 @@ impl RlApp {
                     Some(f) => {
                         self.status = format!("forking {} at step {}", f.parent.display(), f.step);
                         self.jobs.start_request(
-                            crate::runner::request::RunRequest::Fork { parent: f.parent, step: Some(f.step), edit: crate::runner::request::ForkEdit::Config(Box::new(config)) },
+                            crate::runner::request::RunRequest::Fork {
+                                parent: f.parent,
+                                step: Some(f.step),
+                                edit: crate::runner::request::ForkEdit::Config(Box::new(config)),
+                            },
                             Self::waker(ui.ctx()),
                         );
                     }
@@ -84,24 +88,42 @@ impl RlApp {
     /// One line per training started here: progress, steps/s, ETA, Stop.
     fn jobs_ui(&mut self, ui: &mut Ui) {
         if self.jobs.list.is_empty() {
-            ui.label(RichText::new("Edit the config on the left and press Run: curves appear here live. Runs of other processes are in the Runs tab.").weak());
+            ui.label(
+                RichText::new(
+                    "Edit the config on the left and press Run: curves appear here live. Runs of other processes are in the Runs tab.",
+                )
+                .weak(),
+            );
             return;
         }
         let mut clear = false;
         egui::ScrollArea::vertical().id_salt("jobs_scroll").max_height(140.0).show(ui, |ui| {
             for job in &self.jobs.list {
                 ui.horizontal(|ui| {
-                    ui.add(egui::Label::new(RichText::new(&job.name).strong()).truncate()).on_hover_text(job.run_dir.as_ref().map(|p| p.display().to_string()).unwrap_or_default());
+                    ui.add(egui::Label::new(RichText::new(&job.name).strong()).truncate())
+                        .on_hover_text(job.run_dir.as_ref().map(|p| p.display().to_string()).unwrap_or_default());
                     let frac = job.timesteps as f32 / job.total_timesteps.max(1) as f32;
                     let text = match (&job.status, &job.error) {
                         (_, Some(e)) => format!("failed: {e}"),
                         (Some(s), _) => format!("{} · {}/{} steps", format!("{s:?}").to_lowercase(), job.timesteps, job.total_timesteps),
                         _ if job.timesteps == 0 => "starting…".into(),
-                        _ => format!("{}/{} · {:.0} steps/s · ETA {}", job.timesteps, job.total_timesteps, job.steps_per_sec, crate::runner::format_duration(job.eta_secs())),
+                        _ => format!(
+                            "{}/{} · {:.0} steps/s · ETA {}",
+                            job.timesteps,
+                            job.total_timesteps,
+                            job.steps_per_sec,
+                            crate::runner::format_duration(job.eta_secs())
+                        ),
                     };
                     // A seed group: how many seeds, how many train now and how many ended.
                     let text = match &job.group {
-                        Some(g) => format!("{} seeds ({} running, {} done, {}) · {text}", g.seeds.len(), g.totals().running, g.finished.len(), g.execution()),
+                        Some(g) => format!(
+                            "{} seeds ({} running, {} done, {}) · {text}",
+                            g.seeds.len(),
+                            g.totals().running,
+                            g.finished.len(),
+                            g.execution()
+                        ),
                         None => text,
                     };
                     let width = (ui.available_width() - 70.0).clamp(120.0, 520.0);
@@ -114,7 +136,9 @@ impl RlApp {
                     ui.label(RichText::new(n).weak().small());
                 }
             }
-            if self.jobs.running() < self.jobs.list.len() && ui.small_button("Clear finished").on_hover_text("Remove finished runs from this list (their directories stay)").clicked() {
+            if self.jobs.running() < self.jobs.list.len()
+                && ui.small_button("Clear finished").on_hover_text("Remove finished runs from this list (their directories stay)").clicked()
+            {
                 clear = true;
             }
         });
@@ -138,7 +162,10 @@ impl RlApp {
                 Ok(c) => {
                     self.settings.config = c;
                     self.buffers.reset();
-                    self.status = format!("loaded the best trial's parameters: {}", params.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" "));
+                    self.status = format!(
+                        "loaded the best trial's parameters: {}",
+                        params.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" ")
+                    );
                 }
                 Err(e) => self.status = e.0,
             }

@@ -6,7 +6,7 @@
 use crate::config::{AlgorithmConfig, Config};
 use crate::envs::{Action, CartPole, Env, TimeLimit};
 use crate::rng::Rng;
-use crate::runner::{run_experiment, RunSummary};
+use crate::runner::{RunSummary, run_experiment};
 use std::time::Instant;
 
 /// Multiply-adds of one forward pass of an MLP, times 2 = FLOPs per sample.
@@ -125,9 +125,9 @@ pub fn lunar_steps_per_sec(steps: u64) -> (f64, f64) {
 /// Render + encode of `n` LunarLander frames (heuristic episodes, particles on):
 /// returns fps of rendering alone, encoding alone and the two pipelined.
 pub fn video_fps(n: usize) -> Result<(f64, f64, f64), String> {
-    use crate::envs::lunar_lander::{heuristic, LunarLander};
-    use crate::envs::render::{canvas, render_into, Frame};
-    use crate::runner::replay::{write_episodes_video, EpisodeRecord};
+    use crate::envs::lunar_lander::{LunarLander, heuristic};
+    use crate::envs::render::{Frame, canvas, render_into};
+    use crate::runner::replay::{EpisodeRecord, write_episodes_video};
     let mut env = TimeLimit::new(LunarLander::default(), 1000);
     env.set_render(true);
     let mut obs = [0f32; 8];
@@ -145,7 +145,16 @@ pub fn video_fps(n: usize) -> Result<(f64, f64, f64), String> {
             }
         }
         total += frames.len();
-        episodes.push(EpisodeRecord { env_id: crate::envs::lunar_lander::ID.into(), action_space: None, seed, episode_return: 0.0, length: 0, reset_obs: vec![], steps: vec![], frames });
+        episodes.push(EpisodeRecord {
+            env_id: crate::envs::lunar_lander::ID.into(),
+            action_space: None,
+            seed,
+            episode_return: 0.0,
+            length: 0,
+            reset_obs: vec![],
+            steps: vec![],
+            frames,
+        });
         seed += 1;
     }
     let states: Vec<_> = episodes.iter().flat_map(|e| e.frames.iter()).collect();
@@ -189,7 +198,10 @@ pub struct FrameStats {
 }
 
 fn time_frames(ctx: &egui::Context, app: &mut crate::app::RlApp, frames: usize) -> FrameStats {
-    let input = || egui::RawInput { screen_rect: Some(egui::Rect::from_min_size(egui::Pos2::ZERO, egui::vec2(1280.0, 800.0))), ..Default::default() };
+    let input = || egui::RawInput {
+        screen_rect: Some(egui::Rect::from_min_size(egui::Pos2::ZERO, egui::vec2(1280.0, 800.0))),
+        ..Default::default()
+    };
     let (mut total, mut worst, mut layout) = (0.0f64, 0.0f64, 0.0f64);
     let cpu0 = thread_cpu_secs();
     for _ in 0..frames {
@@ -207,8 +219,16 @@ fn time_frames(ctx: &egui::Context, app: &mut crate::app::RlApp, frames: usize) 
 }
 
 /// Runs frames (without timing) until `done` or `timeout`; returns the wall time taken.
-fn frames_until(ctx: &egui::Context, app: &mut crate::app::RlApp, timeout: std::time::Duration, done: impl Fn(&crate::app::RlApp) -> bool) -> Result<f64, String> {
-    let input = || egui::RawInput { screen_rect: Some(egui::Rect::from_min_size(egui::Pos2::ZERO, egui::vec2(1280.0, 800.0))), ..Default::default() };
+fn frames_until(
+    ctx: &egui::Context,
+    app: &mut crate::app::RlApp,
+    timeout: std::time::Duration,
+    done: impl Fn(&crate::app::RlApp) -> bool,
+) -> Result<f64, String> {
+    let input = || egui::RawInput {
+        screen_rect: Some(egui::Rect::from_min_size(egui::Pos2::ZERO, egui::vec2(1280.0, 800.0))),
+        ..Default::default()
+    };
     let t0 = Instant::now();
     loop {
         let out = ctx.run_ui(input(), |ui| app.ui(ui));
@@ -253,7 +273,9 @@ pub fn ui_frame_ms(points: usize, frames: usize) -> Result<(FrameStats, FrameSta
         // The Train tab of that run: its live curves and the live evaluation view
         // (which draws an env frame into a texture every UI frame).
         app.settings.tab = Tab::Train;
-        frames_until(&ctx, &mut app, std::time::Duration::from_secs(120), |a| a.jobs.list.first().is_some_and(|j| j.live_episode.is_some()))?;
+        frames_until(&ctx, &mut app, std::time::Duration::from_secs(120), |a| {
+            a.jobs.list.first().is_some_and(|j| j.live_episode.is_some())
+        })?;
         Ok((runs_tab, time_frames(&ctx, &mut app, frames)))
     })();
     app.jobs.stop_all_and_wait(std::time::Duration::from_secs(30));
@@ -286,13 +308,14 @@ pub fn runs_browser_first_paint(n: usize) -> Result<(f64, FrameStats), String> {
         pid: None,
         host: None,
         start_ticks: None,
-            forked_from: None,
+        forked_from: None,
         resumed: Vec::new(),
     };
     for i in 0..n {
         let run = crate::runs::RunDir::at(dir.join(format!("run_{i:05}")));
         std::fs::create_dir_all(run.root.join("logs")).map_err(|e| e.to_string())?;
-        let info = crate::runs::RunInfo { name: run.name(), seed: i as u64, best_eval_mean_reward: Some((i % 500) as f64), ..template.clone() };
+        let info =
+            crate::runs::RunInfo { name: run.name(), seed: i as u64, best_eval_mean_reward: Some((i % 500) as f64), ..template.clone() };
         info.write(&run).map_err(|e| e.to_string())?;
     }
     let result = (|| {
@@ -309,7 +332,13 @@ pub fn runs_browser_first_paint(n: usize) -> Result<(f64, FrameStats), String> {
 
 fn print_frames(label: &str, f: &FrameStats) {
     let cpu = f.cpu_ms.map(|c| format!(", thread CPU {c:.2} ms/frame")).unwrap_or_default();
-    println!("{label}: mean {:.2} ms, worst {:.2} ms{cpu}; {:.0}% layout, {:.0}% tessellation (target <= 16 ms)", f.mean_ms, f.worst_ms, f.layout_share * 100.0, (1.0 - f.layout_share) * 100.0);
+    println!(
+        "{label}: mean {:.2} ms, worst {:.2} ms{cpu}; {:.0}% layout, {:.0}% tessellation (target <= 16 ms)",
+        f.mean_ms,
+        f.worst_ms,
+        f.layout_share * 100.0,
+        (1.0 - f.layout_share) * 100.0
+    );
 }
 
 /// The GUI benchmarks alone (`bench --ui`).
@@ -332,13 +361,17 @@ fn bench_ui() {
 
 fn report(label: &str, config: &Config, s: &RunSummary, floor_secs: f64) {
     let flops = training_flops(config, 4, 2, s.timesteps);
-    let reach = s
-        .first_reaching(475.0)
-        .map(|e| format!("{:.2} s (at {} steps)", e.wall_secs, e.timesteps))
-        .unwrap_or_else(|| "not reached".into());
+    let reach =
+        s.first_reaching(475.0).map(|e| format!("{:.2} s (at {} steps)", e.wall_secs, e.timesteps)).unwrap_or_else(|| "not reached".into());
     println!("{label}:");
     println!("  time to first eval mean >= 475: {reach}");
-    println!("  whole budget ({} steps):        {:.2} s wall, {:.2} s training, best eval {:.1}", s.timesteps, s.wall_secs, s.train_secs, s.best_mean_reward.unwrap_or(f64::NAN));
+    println!(
+        "  whole budget ({} steps):        {:.2} s wall, {:.2} s training, best eval {:.1}",
+        s.timesteps,
+        s.wall_secs,
+        s.train_secs,
+        s.best_mean_reward.unwrap_or(f64::NAN)
+    );
     println!("  training compute:               {:.0} GFLOP, {:.2} GFLOP/s", flops / 1e9, flops / 1e9 / s.train_secs);
     println!("  vs compute floor ({floor_secs:.1} s):        {:.2}x", s.train_secs / floor_secs);
 }
@@ -365,7 +398,12 @@ fn parse_bench_args(args: &[String]) -> Result<BenchArgs, String> {
                 match a.as_str() {
                     "--seeds" => {
                         let seeds = super::bench_seeds::parse_seed_counts(&v)?;
-                        b.seeds = Some(super::bench_seeds::SeedsBench { seeds, algos: vec!["ppo".into(), "dqn".into()], device: crate::config::DeviceChoice::Cpu, quick: false });
+                        b.seeds = Some(super::bench_seeds::SeedsBench {
+                            seeds,
+                            algos: vec!["ppo".into(), "dqn".into()],
+                            device: crate::config::DeviceChoice::Cpu,
+                            quick: false,
+                        });
                     }
                     "--algo" => algos = Some(v.split(',').map(|s| s.trim().to_string()).collect::<Vec<_>>()),
                     _ => device = Some(v),
@@ -378,7 +416,11 @@ fn parse_bench_args(args: &[String]) -> Result<BenchArgs, String> {
                 let v = it.next().ok_or_else(|| format!("{a} needs a value"))?.clone();
                 if a == "--python" { b.python = Some(v) } else { b.only = Some(v) }
             }
-            other => return Err(format!("unknown bench option '{other}': use --quick, --ui, --seeds 1,8,32 [--algo ppo,dqn] [--device cpu|gpu] or --vs-sb3 [--python PY] [--only KEY,...]")),
+            other => {
+                return Err(format!(
+                    "unknown bench option '{other}': use --quick, --ui, --seeds 1,8,32 [--algo ppo,dqn] [--device cpu|gpu] or --vs-sb3 [--python PY] [--only KEY,...]"
+                ));
+            }
         }
     }
     match (&mut b.seeds, algos, device) {
@@ -425,7 +467,14 @@ pub fn cmd_bench(args: &[String]) -> i32 {
     }
     if let Some(seeds) = &args.seeds {
         let env = crate::runs::sysinfo::EnvironmentInfo::collect("cpu (burn flex)", 0);
-        println!("rl-research {} bench --seeds on {} ({} cores, {}), denormals {}", env.crate_version, env.cpu, env.cpu_cores, env.arch, if crate::fpmode::thread_flushes_denormals() { "flushed" } else { "IEEE" });
+        println!(
+            "rl-research {} bench --seeds on {} ({} cores, {}), denormals {}",
+            env.crate_version,
+            env.cpu,
+            env.cpu_cores,
+            env.arch,
+            if crate::fpmode::thread_flushes_denormals() { "flushed" } else { "IEEE" }
+        );
         return match super::bench_seeds::run(seeds) {
             Ok(()) => 0,
             Err(e) => {
@@ -447,7 +496,9 @@ pub fn cmd_bench(args: &[String]) -> i32 {
         if quick { "quick" } else { "full" }
     );
     let (ieee, flushed) = denormal_penalty();
-    println!("Denormal floats on this CPU: {ieee:.1}x slower than normal ones with IEEE gradual underflow, {flushed:.1}x flushed (training flushes them)");
+    println!(
+        "Denormal floats on this CPU: {ieee:.1}x slower than normal ones with IEEE gradual underflow, {flushed:.1}x flushed (training flushes them)"
+    );
     let sps = cartpole_steps_per_sec(if quick { 2_000_000 } else { 20_000_000 });
     println!("{} env, single thread: {:.2} M steps/s (target >= 10; Gymnasium ~0.14)", crate::envs::cartpole::ID, sps / 1e6);
     let (single, vec) = lunar_steps_per_sec(if quick { 20_000 } else { 200_000 });

@@ -11,7 +11,7 @@
 use crate::config::{AlgorithmConfig, Config};
 use crate::runs::logger::read_metrics;
 use crate::runs::{RunDir, RunInfo};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Instant;
@@ -58,7 +58,8 @@ pub fn sb3_spec(config: &Config) -> Value {
     let found = crate::envs::registry::find(&e.id);
     // Our parameters are named as Gymnasium's make kwargs: they go over as resolved.
     let resolved = found.as_ref().and_then(|f| f.spec.resolve_params(&e.params).ok()).unwrap_or_default();
-    let mut env_kwargs: serde_json::Map<String, Value> = resolved.0.iter().map(|(k, v)| (k.clone(), serde_json::to_value(v).unwrap_or(Value::Null))).collect();
+    let mut env_kwargs: serde_json::Map<String, Value> =
+        resolved.0.iter().map(|(k, v)| (k.clone(), serde_json::to_value(v).unwrap_or(Value::Null))).collect();
     if let Some(steps) = e.max_episode_steps {
         env_kwargs.insert("max_episode_steps".into(), json!(steps));
     }
@@ -82,14 +83,20 @@ pub fn find_python(explicit: Option<&str>) -> Result<(String, String), String> {
         Some(p) => vec![p.to_string()],
         None => std::env::var("RL_RESEARCH_SB3_PYTHON").ok().into_iter().chain(["python3".to_string(), "python".to_string()]).collect(),
     };
-    let probe = "import stable_baselines3, gymnasium, torch; print(stable_baselines3.__version__, torch.__version__, gymnasium.__version__)";
+    let probe =
+        "import stable_baselines3, gymnasium, torch; print(stable_baselines3.__version__, torch.__version__, gymnasium.__version__)";
     let mut tried = Vec::new();
     for py in candidates {
         match Command::new(&py).args(["-c", probe]).stderr(Stdio::null()).output() {
             Ok(out) if out.status.success() => {
                 let v = String::from_utf8_lossy(&out.stdout).trim().to_string();
                 let mut parts = v.split_whitespace();
-                let versions = format!("SB3 {}, torch {}, gymnasium {}", parts.next().unwrap_or("?"), parts.next().unwrap_or("?"), parts.next().unwrap_or("?"));
+                let versions = format!(
+                    "SB3 {}, torch {}, gymnasium {}",
+                    parts.next().unwrap_or("?"),
+                    parts.next().unwrap_or("?"),
+                    parts.next().unwrap_or("?")
+                );
                 return Ok((py, versions));
             }
             Ok(_) => tried.push(format!("{py}: no stable_baselines3/gymnasium/torch")),
@@ -262,8 +269,33 @@ mod tests {
 
     /// Keyword arguments of SB3 2.x's `PPO(...)` / `DQN(...)`, plus the policy
     /// settings sb3_side.py turns into `policy_kwargs`.
-    const SB3_PPO: &[&str] = &["learning_rate", "n_steps", "batch_size", "n_epochs", "gamma", "gae_lambda", "clip_range", "ent_coef", "vf_coef", "max_grad_norm", "normalize_advantage"];
-    const SB3_DQN: &[&str] = &["learning_rate", "buffer_size", "learning_starts", "batch_size", "gamma", "target_update_interval", "train_freq", "gradient_steps", "exploration_fraction", "exploration_initial_eps", "exploration_final_eps", "max_grad_norm"];
+    const SB3_PPO: &[&str] = &[
+        "learning_rate",
+        "n_steps",
+        "batch_size",
+        "n_epochs",
+        "gamma",
+        "gae_lambda",
+        "clip_range",
+        "ent_coef",
+        "vf_coef",
+        "max_grad_norm",
+        "normalize_advantage",
+    ];
+    const SB3_DQN: &[&str] = &[
+        "learning_rate",
+        "buffer_size",
+        "learning_starts",
+        "batch_size",
+        "gamma",
+        "target_update_interval",
+        "train_freq",
+        "gradient_steps",
+        "exploration_fraction",
+        "exploration_initial_eps",
+        "exploration_final_eps",
+        "max_grad_norm",
+    ];
     const POLICY: &[&str] = &["net_arch", "activation", "ortho_init", "adam_eps"];
 
     fn keys(spec: &Value) -> Vec<String> {

@@ -102,10 +102,24 @@ fn run_in(b: &SeedsBench, dir: &Path) -> Result<(), String> {
         alone_cfg.experiment.name = format!("{algo}_alone");
         let alone = run_experiment(&alone_cfg).map_err(|e| e.to_string())?;
         let flops_one = training_flops(&config, 4, 2, alone.timesteps);
-        println!("  1 seed alone: {:.2} s wall, {:.2} s training, {:.2} GFLOP/s", alone.wall_secs, alone.train_secs, flops_one / 1e9 / alone.train_secs);
+        println!(
+            "  1 seed alone: {:.2} s wall, {:.2} s training, {:.2} GFLOP/s",
+            alone.wall_secs,
+            alone.train_secs,
+            flops_one / 1e9 / alone.train_secs
+        );
         println!(
             "  {:>5} | {:>9} | {:>9} | {:>14} | {:>12} | {:>14} | {:>11} | {:>8} | {:>9} | {:>9}",
-            "seeds", "wall s", "per seed", "S alone (est.)", "vs S alone", "thread/seed s", "vs 1 alone", "GFLOP/s", "vs floor", "mean eval"
+            "seeds",
+            "wall s",
+            "per seed",
+            "S alone (est.)",
+            "vs S alone",
+            "thread/seed s",
+            "vs 1 alone",
+            "GFLOP/s",
+            "vs floor",
+            "mean eval"
         );
         for &s in &b.seeds {
             let mut g = config.clone();
@@ -143,7 +157,9 @@ fn run_in(b: &SeedsBench, dir: &Path) -> Result<(), String> {
             );
         }
     }
-    println!("\n(vs S alone: S single-seed runs one after another, estimated as S x the one measured; batched = one batch on a GPU, one per core on the CPU; vs 1 alone: the batch's wall time over one seed's; vs floor: batch training time over its FLOPs at the rate above)");
+    println!(
+        "\n(vs S alone: S single-seed runs one after another, estimated as S x the one measured; batched = one batch on a GPU, one per core on the CPU; vs 1 alone: the batch's wall time over one seed's; vs floor: batch training time over its FLOPs at the rate above)"
+    );
     Ok(())
 }
 

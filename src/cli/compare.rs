@@ -2,7 +2,7 @@
 //! with, and `rl-research compare RUN_A RUN_B ...`.
 
 use crate::runner::group::GroupSummary;
-use crate::runs::compare::{compare, Comparison};
+use crate::runs::compare::{Comparison, compare};
 use crate::runs::group::GroupStatus;
 use crate::stats::Interval;
 use std::fmt::Write;
@@ -31,14 +31,28 @@ pub fn group_table(s: &GroupSummary) -> String {
     }
     let _ = writeln!(out, "{:<34} {:<28} {:<20} {}", "metric", format!("IQM [{:.0}% CI]", cfg.confidence * 100.0), "mean ± std", "seeds");
     if let Some(f) = &info.final_score {
-        let _ = writeln!(out, "{:<34} {:<28} {:<20} {}", "final eval/mean_reward (IQM)", ci(&f.iqm), format!("{:.2} ± {:.2}", f.mean.value, f.std), f.n_seeds);
+        let _ = writeln!(
+            out,
+            "{:<34} {:<28} {:<20} {}",
+            "final eval/mean_reward (IQM)",
+            ci(&f.iqm),
+            format!("{:.2} ± {:.2}", f.mean.value, f.std),
+            f.n_seeds
+        );
     } else {
         let _ = writeln!(out, "{:<34} {:<28} {:<20} 0", "final eval/mean_reward (IQM)", "-", "-");
     }
     for (metric, points) in &s.aggregate.curves {
         if let Some(p) = points.last() {
             let label = format!("{metric} @ {}", p.timesteps);
-            let _ = writeln!(out, "{:<34} {:<28} {:<20} {}", label, format!("{:.2} [{:.2}, {:.2}]", p.iqm, p.iqm_ci.0, p.iqm_ci.1), format!("{:.2} ± {:.2}", p.mean, p.std), p.n_seeds);
+            let _ = writeln!(
+                out,
+                "{:<34} {:<28} {:<20} {}",
+                label,
+                format!("{:.2} [{:.2}, {:.2}]", p.iqm, p.iqm_ci.0, p.iqm_ci.1),
+                format!("{:.2} ± {:.2}", p.mean, p.std),
+                p.n_seeds
+            );
         }
     }
     if let Some(f) = &info.final_score {

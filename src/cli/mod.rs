@@ -10,13 +10,13 @@ pub mod progress;
 mod signals;
 mod sweep;
 
-use crate::config::{overrides::parse_override, Config, ConfigError};
+use crate::config::{Config, ConfigError, overrides::parse_override};
 use crate::runner::request::{BatchItem, ForkEdit, RunRequest};
-use crate::runner::{self, evaluate_episodes, RunError, RunOptions, EVAL_SEED_OFFSET};
+use crate::runner::{self, EVAL_SEED_OFFSET, RunError, RunOptions, evaluate_episodes};
 use crate::runs::{RunDir, RunStatus, SavedModel};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 pub const USAGE: &str = "\
 rl-research: run, track and compare reinforcement-learning experiments
@@ -118,7 +118,10 @@ pub fn main(args: Vec<String>) -> i32 {
             for key in crate::config::overrides::all_keys(&c) {
                 let set = key.split('.').try_fold(&tree, |t, k| t.get(k)).cloned();
                 // An env parameter left unset takes its registry default.
-                let default = || key.strip_prefix("env.params.").and_then(|p| Some(serde_json::to_value(c.env.spec().ok()?.param(p)?.default_value()).unwrap_or_default()));
+                let default = || {
+                    key.strip_prefix("env.params.")
+                        .and_then(|p| Some(serde_json::to_value(c.env.spec().ok()?.param(p)?.default_value()).unwrap_or_default()))
+                };
                 let v = set.or_else(default).map(|v| v.to_string()).unwrap_or_else(|| format!("{:?}", c.algorithm.name()));
                 match crate::config::docs::key_doc(c.algorithm.name(), &key) {
                     Some(doc) => println!("{key} = {v}\n    {doc}"),
@@ -177,7 +180,11 @@ fn parse_gui_args(args: &[String]) -> Result<crate::app::GuiOptions, String> {
                 let path = PathBuf::from(value("--config")?);
                 o.config = Some(Config::load(&path).map_err(|e| e.to_string())?);
             }
-            other => return Err(format!("unknown gui option '{other}': expected --tab, --runs-dir, --replay, --config, --select, --compare or --start")),
+            other => {
+                return Err(format!(
+                    "unknown gui option '{other}': expected --tab, --runs-dir, --replay, --config, --select, --compare or --start"
+                ));
+            }
         }
     }
     Ok(o)
@@ -191,7 +198,10 @@ fn batch_file_arg(args: &[String]) -> Option<Result<PathBuf, ConfigError>> {
     let i = args.iter().position(|a| a == "--batch")?;
     Some(match (args.get(i + 1), args.len()) {
         (Some(file), 2) if i == 0 => Ok(PathBuf::from(file)),
-        _ => Err(ConfigError("--batch takes one file and nothing else: rl-research run --batch TRIALS.json (what a sweep with sweep.batch_trials writes)".into())),
+        _ => Err(ConfigError(
+            "--batch takes one file and nothing else: rl-research run --batch TRIALS.json (what a sweep with sweep.batch_trials writes)"
+                .into(),
+        )),
     })
 }
 
@@ -200,9 +210,14 @@ fn batch_file_arg(args: &[String]) -> Option<Result<PathBuf, ConfigError>> {
 fn parse_run_mode(args: &[String]) -> Result<RunRequest, ConfigError> {
     let flag = |name: &str| args.iter().position(|a| a == name);
     match (flag("--resume"), flag("--fork")) {
-        (Some(_), Some(_)) => Err(ConfigError("--resume and --fork exclude each other: resume continues a run, fork starts a new one from it".into())),
+        (Some(_), Some(_)) => {
+            Err(ConfigError("--resume and --fork exclude each other: resume continues a run, fork starts a new one from it".into()))
+        }
         (Some(i), None) => {
-            let dir = args.get(i + 1).filter(|a| !a.starts_with("--")).ok_or_else(|| ConfigError("--resume needs a run directory: rl-research run --resume runs/<name>".into()))?;
+            let dir = args
+                .get(i + 1)
+                .filter(|a| !a.starts_with("--"))
+                .ok_or_else(|| ConfigError("--resume needs a run directory: rl-research run --resume runs/<name>".into()))?;
             if let Some(extra) = args.iter().enumerate().find(|(j, _)| *j != i && *j != i + 1).map(|(_, a)| a) {
                 return Err(ConfigError(format!(
                     "'{extra}': --resume continues a run exactly as configured and takes nothing else; to change its config, fork it: rl-research run --fork {dir} {extra}"
@@ -211,7 +226,9 @@ fn parse_run_mode(args: &[String]) -> Result<RunRequest, ConfigError> {
             Ok(RunRequest::Resume(PathBuf::from(dir)))
         }
         (None, Some(i)) => {
-            let spec = args.get(i + 1).filter(|a| !a.starts_with("--")).ok_or_else(|| ConfigError("--fork needs a run directory: rl-research run --fork runs/<name>[@STEP] KEY=VALUE ...".into()))?;
+            let spec = args.get(i + 1).filter(|a| !a.starts_with("--")).ok_or_else(|| {
+                ConfigError("--fork needs a run directory: rl-research run --fork runs/<name>[@STEP] KEY=VALUE ...".into())
+            })?;
             let (parent, step) = parse_fork_spec(spec)?;
             let mut overrides = Vec::new();
             for (j, a) in args.iter().enumerate() {
@@ -219,7 +236,9 @@ fn parse_run_mode(args: &[String]) -> Result<RunRequest, ConfigError> {
                     continue;
                 }
                 if a.starts_with("--") {
-                    return Err(ConfigError(format!("unknown option '{a}' with --fork: it takes RUN_DIR[@STEP] and KEY=VALUE overrides of the run's config")));
+                    return Err(ConfigError(format!(
+                        "unknown option '{a}' with --fork: it takes RUN_DIR[@STEP] and KEY=VALUE overrides of the run's config"
+                    )));
                 }
                 overrides.push(parse_override(a)?);
             }
@@ -236,7 +255,9 @@ fn parse_fork_spec(spec: &str) -> Result<(PathBuf, Option<u64>), ConfigError> {
     }
     match spec.rsplit_once('@') {
         Some((dir, step)) => {
-            let step = step.parse::<u64>().map_err(|_| ConfigError(format!("--fork {spec}: '{step}' after '@' is not a step number (use RUN_DIR@12000)")))?;
+            let step = step
+                .parse::<u64>()
+                .map_err(|_| ConfigError(format!("--fork {spec}: '{step}' after '@' is not a step number (use RUN_DIR@12000)")))?;
             Ok((PathBuf::from(dir), Some(step)))
         }
         None => Ok((PathBuf::from(spec), None)),
@@ -262,7 +283,12 @@ fn cmd_run(args: &[String]) -> i32 {
     };
     let stop = stop_on_ctrl_c();
     let (tx, rx) = std::sync::mpsc::channel();
-    let options = RunOptions { command_line: Some(run_command_line(args)), stop: stop.clone(), events: Some(runner::EventSender::new(tx)), live_episodes: false };
+    let options = RunOptions {
+        command_line: Some(run_command_line(args)),
+        stop: stop.clone(),
+        events: Some(runner::EventSender::new(tx)),
+        live_episodes: false,
+    };
     let printer = std::thread::spawn(move || progress::print_events(rx));
     let result = mode.execute(options).and_then(|o| o.trained().ok_or_else(|| RunError::Training("a batch is run by run --batch".into())));
     let _ = printer.join();
@@ -302,7 +328,9 @@ fn stop_on_ctrl_c() -> Arc<AtomicBool> {
     signals::on_stop_signals(move |name| {
         if flag.swap(true, Ordering::SeqCst) {
             crate::runs::temp_files::remove_all();
-            eprintln!("\nsecond {name}: exiting now; the run is interrupted and resumes from its last checkpoint (rl-research run --resume RUN_DIR)");
+            eprintln!(
+                "\nsecond {name}: exiting now; the run is interrupted and resumes from its last checkpoint (rl-research run --resume RUN_DIR)"
+            );
             std::process::exit(130);
         }
         let again = if name == "Ctrl-C" { "press Ctrl-C again" } else { "send it again" };
@@ -320,13 +348,14 @@ fn run_command_line(args: &[String]) -> String {
 /// one batch, each its own run; 0 all completed, 1 any failed, 2 bad input,
 /// 130 stopped.
 fn run_batch_file(file: &Path, stop: &Arc<AtomicBool>) -> i32 {
-    let batch: crate::sweep::batches::BatchFile = match std::fs::read_to_string(file).map_err(|e| e.to_string()).and_then(|t| serde_json::from_str(&t).map_err(|e| e.to_string())) {
-        Ok(b) => b,
-        Err(e) => {
-            eprintln!("error: {}: {e} (expected {{\"trials\": [[\"KEY=VALUE\", ...], ...]}})", file.display());
-            return 2;
-        }
-    };
+    let batch: crate::sweep::batches::BatchFile =
+        match std::fs::read_to_string(file).map_err(|e| e.to_string()).and_then(|t| serde_json::from_str(&t).map_err(|e| e.to_string())) {
+            Ok(b) => b,
+            Err(e) => {
+                eprintln!("error: {}: {e} (expected {{\"trials\": [[\"KEY=VALUE\", ...], ...]}})", file.display());
+                return 2;
+            }
+        };
     let mut configs = Vec::new();
     for (i, args) in batch.trials.iter().enumerate() {
         match config_from_args(args) {
@@ -337,7 +366,11 @@ fn run_batch_file(file: &Path, stop: &Arc<AtomicBool>) -> i32 {
             }
         }
     }
-    let items: Vec<BatchItem> = configs.iter().zip(&batch.trials).map(|(config, args)| BatchItem { config: config.clone(), command_line: Some(run_command_line(args)) }).collect();
+    let items: Vec<BatchItem> = configs
+        .iter()
+        .zip(&batch.trials)
+        .map(|(config, args)| BatchItem { config: config.clone(), command_line: Some(run_command_line(args)) })
+        .collect();
     eprintln!("training {} trials as one batch", configs.len());
     let options = RunOptions { stop: stop.clone(), ..RunOptions::default() };
     let outcome = match RunRequest::Batch(items).execute(options) {
@@ -360,7 +393,13 @@ fn run_batch_file(file: &Path, stop: &Arc<AtomicBool>) -> i32 {
             Ok(s) => {
                 stopped |= s.status == RunStatus::Stopped;
                 let best = s.best_mean_reward.map(|b| format!("{b:.2}")).unwrap_or_else(|| "n/a".into());
-                println!("{}: {:?} after {} timesteps; best eval mean reward {best}; {}", config.experiment.name, s.status, s.timesteps, s.run_dir.root.display());
+                println!(
+                    "{}: {:?} after {} timesteps; best eval mean reward {best}; {}",
+                    config.experiment.name,
+                    s.status,
+                    s.timesteps,
+                    s.run_dir.root.display()
+                );
             }
             Err(e) => {
                 failed = true;
@@ -510,7 +549,11 @@ fn eval_inner(args: &[String]) -> Result<(), (i32, String)> {
 /// damaged, said on stderr); a .zip path is loaded as is.
 fn model_for(target: &Path) -> Result<(SavedModel, PathBuf), String> {
     if crate::runs::group::GroupDir::is_group(target) {
-        return Err(format!("{} is a seed group: evaluate one of its seeds ({}/seed_<k>), or compare groups with rl-research compare", target.display(), target.display()));
+        return Err(format!(
+            "{} is a seed group: evaluate one of its seeds ({}/seed_<k>), or compare groups with rl-research compare",
+            target.display(),
+            target.display()
+        ));
     }
     if target.is_dir() {
         let (model, path, note) = RunDir::at(target).load_preferred_model()?;
@@ -579,7 +622,14 @@ fn video_inner(args: &[String]) -> Result<(), (i32, String)> {
         });
         println!("{o}");
     } else {
-        println!("wrote {} ({} frames, {} episode(s), mean return {:.2}) in {:.2} s", stats.path.display(), stats.frames, episodes, stats.mean_return, stats.wall_secs);
+        println!(
+            "wrote {} ({} frames, {} episode(s), mean return {:.2}) in {:.2} s",
+            stats.path.display(),
+            stats.frames,
+            episodes,
+            stats.mean_return,
+            stats.wall_secs
+        );
     }
     Ok(())
 }

@@ -1,7 +1,7 @@
 //! The CLI's progress bar, drawn from runner events on stderr.
 
-use crate::runner::group::GroupProgress;
 use crate::runner::RunEvent;
+use crate::runner::group::GroupProgress;
 use std::io::{IsTerminal, Write};
 use std::sync::mpsc::Receiver;
 
@@ -53,7 +53,13 @@ pub fn print_events(rx: Receiver<RunEvent>) {
                     let decile = (frac * 10.0) as u32;
                     if last_decile != Some(decile) {
                         last_decile = Some(decile);
-                        let _ = writeln!(err, "{:3.0}% {timesteps}/{total_timesteps} | {:.0} steps/s | ETA {}{reward}{best}", frac * 100.0, steps_per_sec, format_duration(eta));
+                        let _ = writeln!(
+                            err,
+                            "{:3.0}% {timesteps}/{total_timesteps} | {:.0} steps/s | ETA {}{reward}{best}",
+                            frac * 100.0,
+                            steps_per_sec,
+                            format_duration(eta)
+                        );
                     }
                 }
             }

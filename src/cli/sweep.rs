@@ -1,10 +1,10 @@
 //! `rl-research run --multirun ...` (grid) and `rl-research search ...` (random).
 
 use super::config_from_args;
-use crate::sweep::{self, space, Dimension, SweepSettings, SweepSpec, TrialResult, TrialStatus};
+use crate::sweep::{self, Dimension, SweepSettings, SweepSpec, TrialResult, TrialStatus, space};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 const MAX_TRIALS_WITHOUT_YES: u128 = 10_000;
 
@@ -22,7 +22,17 @@ struct Parsed {
 }
 
 fn parse(args: &[String], random: bool) -> Result<Parsed, String> {
-    let mut p = Parsed { base_args: vec![], params: vec![], settings: SweepSettings::default(), resume: false, yes: false, json: false, no_wait: false, trials: None, sampler_seed: 0 };
+    let mut p = Parsed {
+        base_args: vec![],
+        params: vec![],
+        settings: SweepSettings::default(),
+        resume: false,
+        yes: false,
+        json: false,
+        no_wait: false,
+        trials: None,
+        sampler_seed: 0,
+    };
     let mut i = 0;
     while i < args.len() {
         let a = args[i].as_str();
@@ -40,7 +50,8 @@ fn parse(args: &[String], random: bool) -> Result<Parsed, String> {
             }
             "--trials" if random => {
                 let v = value()?;
-                p.trials = Some(v.parse().ok().filter(|&n: &usize| n > 0).ok_or_else(|| format!("--trials: '{v}' is not a positive integer"))?);
+                p.trials =
+                    Some(v.parse().ok().filter(|&n: &usize| n > 0).ok_or_else(|| format!("--trials: '{v}' is not a positive integer"))?);
                 i += 1;
             }
             "--seed" if random => {
@@ -91,7 +102,9 @@ fn run_cli(args: &[String], random: bool) -> i32 {
         }
         space::random_trials(&p.params, n, p.sampler_seed)
     } else {
-        let slurm_single = p.params.is_empty() && p.settings.launcher == sweep::slurm::Launcher::Slurm && !args.iter().any(|a| a == "--multirun" || a == "-m");
+        let slurm_single = p.params.is_empty()
+            && p.settings.launcher == sweep::slurm::Launcher::Slurm
+            && !args.iter().any(|a| a == "--multirun" || a == "-m");
         if p.params.is_empty() && !slurm_single {
             eprintln!("error: --multirun needs at least one swept key, e.g. algorithm.params.batch_size=32,64");
             return 2;
@@ -155,13 +168,30 @@ fn run_cli(args: &[String], random: bool) -> i32 {
     if slurm && spec.trials.len() == 1 && spec.trials[0].is_empty() {
         eprintln!("one run on Slurm: its run directory will be {}", sweep::dir::SweepDir::at(&sweep_dir).trial_run("trial_0").display());
     } else if slurm {
-        eprintln!("sweep: {total} trials ({}) on Slurm, {} at a time, {} seed(s) each -> {}", spec.kind, spec.settings.workers, spec.settings.seeds, sweep_dir.display());
+        eprintln!(
+            "sweep: {total} trials ({}) on Slurm, {} at a time, {} seed(s) each -> {}",
+            spec.kind,
+            spec.settings.workers,
+            spec.settings.seeds,
+            sweep_dir.display()
+        );
     } else {
-        eprintln!("sweep: {total} trials ({}), {} workers, {} seed(s) each -> {}", spec.kind, spec.settings.workers, spec.settings.seeds, sweep_dir.display());
+        eprintln!(
+            "sweep: {total} trials ({}), {} workers, {} seed(s) each -> {}",
+            spec.kind,
+            spec.settings.workers,
+            spec.settings.seeds,
+            sweep_dir.display()
+        );
         let plan = sweep::batches::plan(&spec, &(0..total).collect::<Vec<_>>());
         if plan.batches() > 0 {
             let sizes: Vec<String> = plan.units.iter().filter(|u| u.len() > 1).map(|u| u.len().to_string()).collect();
-            eprintln!("batched: trials differing only in scalar hyperparameters train as {} batch(es) of {} trials (sweep.batch_trials={})", sizes.len(), sizes.join(", "), spec.settings.batch_trials);
+            eprintln!(
+                "batched: trials differing only in scalar hyperparameters train as {} batch(es) of {} trials (sweep.batch_trials={})",
+                sizes.len(),
+                sizes.join(", "),
+                spec.settings.batch_trials
+            );
         } else if let Some(why) = plan.why_not.as_deref().filter(|_| spec.settings.batch_trials != crate::config::BatchSeeds::Off) {
             eprintln!("not batched: {why}");
         }
@@ -171,7 +201,14 @@ fn run_cli(args: &[String], random: bool) -> i32 {
     let mut on_trial = |r: &TrialResult| {
         if !slurm {
             done += 1;
-            eprintln!("[{done}/{total}] trial {} {}: objective {} ({:.1} s) {}", r.id, status_name(r.status), fmt_obj(r), r.wall_secs, fmt_params(&r.params));
+            eprintln!(
+                "[{done}/{total}] trial {} {}: objective {} ({:.1} s) {}",
+                r.id,
+                status_name(r.status),
+                fmt_obj(r),
+                r.wall_secs,
+                fmt_params(&r.params)
+            );
         }
     };
     let l = sweep::launch::Launch { exe: &exe, spec: &spec, dir: &sweep_dir, resume: p.resume, no_wait: p.no_wait, stop: stop.clone() };
@@ -183,7 +220,11 @@ fn run_cli(args: &[String], random: bool) -> i32 {
         }
     };
     if let (true, Some(job_id)) = (p.no_wait, &launched.job_id) {
-        println!("Slurm job {job_id}: follow it with `rl-research sweep status {}`, stop it with `rl-research sweep cancel {}`", sweep_dir.display(), sweep_dir.display());
+        println!(
+            "Slurm job {job_id}: follow it with `rl-research sweep status {}`, stop it with `rl-research sweep cancel {}`",
+            sweep_dir.display(),
+            sweep_dir.display()
+        );
         return 0;
     }
     print_summary(&launched.results, &sweep_dir, p.json);
@@ -213,7 +254,10 @@ pub fn cmd_sweep(args: &[String]) -> i32 {
     match verb {
         "cancel" => match sweep::slurm::cancel(&dir) {
             Ok(ids) => {
-                println!("cancelled Slurm job(s) {}: running trials stop gracefully (resumable with --resume), queued ones will not start", ids.join(" "));
+                println!(
+                    "cancelled Slurm job(s) {}: running trials stop gracefully (resumable with --resume), queued ones will not start",
+                    ids.join(" ")
+                );
                 0
             }
             Err(e) => {
@@ -230,7 +274,11 @@ pub fn cmd_sweep(args: &[String]) -> i32 {
                 Ok((results, live)) => {
                     if !json {
                         for (id, state) in &live {
-                            println!("trial {id}: {} (Slurm job {})", format!("{state:?}").to_lowercase(), sweep::slurm::Jobs::read(&dir).job_of(*id).unwrap_or("?"));
+                            println!(
+                                "trial {id}: {} (Slurm job {})",
+                                format!("{state:?}").to_lowercase(),
+                                sweep::slurm::Jobs::read(&dir).job_of(*id).unwrap_or("?")
+                            );
                         }
                     }
                     print_summary(&results, &dir, json);
@@ -285,10 +333,23 @@ fn print_summary(results: &[TrialResult], sweep_dir: &Path, json: bool) {
     }
     println!("{:>4}  {:>6}  {:>18}  {:>10}  {:>8}  params", "rank", "trial", "objective", "status", "secs");
     for (rank, r) in sorted.iter().enumerate() {
-        println!("{:>4}  {:>6}  {:>18}  {:>10}  {:>8.1}  {}", rank + 1, r.id, fmt_obj(r), status_name(r.status), r.wall_secs, fmt_params(&r.params));
+        println!(
+            "{:>4}  {:>6}  {:>18}  {:>10}  {:>8.1}  {}",
+            rank + 1,
+            r.id,
+            fmt_obj(r),
+            status_name(r.status),
+            r.wall_secs,
+            fmt_params(&r.params)
+        );
     }
     match best {
-        Some(b) => println!("best: trial {} objective {} with {}", b.id, fmt_obj(b), b.params.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" ")),
+        Some(b) => println!(
+            "best: trial {} objective {} with {}",
+            b.id,
+            fmt_obj(b),
+            b.params.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" ")
+        ),
         None => println!("best: none (no trial completed)"),
     }
     println!("sweep directory: {}  (sweep.csv, sweep.json)", sweep_dir.display());

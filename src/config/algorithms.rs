@@ -3,7 +3,7 @@
 //! validation, sweep batching, the fork rules, the editor and `rl-research
 //! keys` read it instead of matching on algorithm names.
 
-use super::{check, check_arch, check_schedule, check_unit, AlgorithmConfig, Config, ConfigError, DqnParams, PpoParams};
+use super::{AlgorithmConfig, Config, ConfigError, DqnParams, PpoParams, check, check_arch, check_schedule, check_unit};
 use crate::envs::{ActionKind, ActionSpace};
 use serde_json::Value;
 
@@ -97,55 +97,67 @@ pub const ALGORITHMS: &[AlgorithmSpec] = &[
 /// PPO's range and cross-field checks (the rollout size depends on env.n_envs).
 fn validate_ppo(algorithm: &AlgorithmConfig, config: &Config) -> Result<(), ConfigError> {
     let AlgorithmConfig::Ppo(p) = algorithm else { return Ok(()) };
-        let k = |s: &str| format!("algorithm.params.{s}");
-        check_schedule(&p.learning_rate, &k("learning_rate"))?;
-        check_schedule(&p.clip_range, &k("clip_range"))?;
-        check(p.n_steps > 0, &k("n_steps"), "must be at least 1")?;
-        check(p.n_steps.saturating_mul(config.env.n_envs) <= 10_000_000, &k("n_steps"),
-            format!("n_steps * n_envs must be at most 10000000 transitions (memory), got {} * {}", p.n_steps, config.env.n_envs))?;
-        check(p.n_epochs > 0, &k("n_epochs"), "must be at least 1")?;
-        let rollout = p.n_steps * config.env.n_envs;
-        check(
-            p.batch_size > 0 && p.batch_size <= rollout,
-            &k("batch_size"),
-            format!(
-                "must be between 1 and the rollout size n_steps * n_envs = {} * {} = {rollout}, got {}",
-                p.n_steps, config.env.n_envs, p.batch_size
-            ),
-        )?;
-        check(!(rollout > 1 && p.normalize_advantage && p.batch_size == 1), &k("batch_size"),
-            "must be at least 2 when normalize_advantage is true")?;
-        check_unit(p.gamma, &k("gamma"), false)?;
-        check_unit(p.gae_lambda, &k("gae_lambda"), false)?;
-        check(p.ent_coef >= 0.0, &k("ent_coef"), format!("must be >= 0, got {}", p.ent_coef))?;
-        check(p.vf_coef >= 0.0, &k("vf_coef"), format!("must be >= 0, got {}", p.vf_coef))?;
-        check(p.max_grad_norm > 0.0, &k("max_grad_norm"), format!("must be > 0, got {}", p.max_grad_norm))?;
-        check(p.adam_eps > 0.0, &k("adam_eps"), format!("must be > 0, got {}", p.adam_eps))?;
-        check_arch(&p.net_arch, &k("net_arch"))?;
+    let k = |s: &str| format!("algorithm.params.{s}");
+    check_schedule(&p.learning_rate, &k("learning_rate"))?;
+    check_schedule(&p.clip_range, &k("clip_range"))?;
+    check(p.n_steps > 0, &k("n_steps"), "must be at least 1")?;
+    check(
+        p.n_steps.saturating_mul(config.env.n_envs) <= 10_000_000,
+        &k("n_steps"),
+        format!("n_steps * n_envs must be at most 10000000 transitions (memory), got {} * {}", p.n_steps, config.env.n_envs),
+    )?;
+    check(p.n_epochs > 0, &k("n_epochs"), "must be at least 1")?;
+    let rollout = p.n_steps * config.env.n_envs;
+    check(
+        p.batch_size > 0 && p.batch_size <= rollout,
+        &k("batch_size"),
+        format!(
+            "must be between 1 and the rollout size n_steps * n_envs = {} * {} = {rollout}, got {}",
+            p.n_steps, config.env.n_envs, p.batch_size
+        ),
+    )?;
+    check(
+        !(rollout > 1 && p.normalize_advantage && p.batch_size == 1),
+        &k("batch_size"),
+        "must be at least 2 when normalize_advantage is true",
+    )?;
+    check_unit(p.gamma, &k("gamma"), false)?;
+    check_unit(p.gae_lambda, &k("gae_lambda"), false)?;
+    check(p.ent_coef >= 0.0, &k("ent_coef"), format!("must be >= 0, got {}", p.ent_coef))?;
+    check(p.vf_coef >= 0.0, &k("vf_coef"), format!("must be >= 0, got {}", p.vf_coef))?;
+    check(p.max_grad_norm > 0.0, &k("max_grad_norm"), format!("must be > 0, got {}", p.max_grad_norm))?;
+    check(p.adam_eps > 0.0, &k("adam_eps"), format!("must be > 0, got {}", p.adam_eps))?;
+    check_arch(&p.net_arch, &k("net_arch"))?;
     Ok(())
 }
 
 /// DQN's range and cross-field checks.
 fn validate_dqn(algorithm: &AlgorithmConfig, _config: &Config) -> Result<(), ConfigError> {
     let AlgorithmConfig::Dqn(d) = algorithm else { return Ok(()) };
-        let k = |s: &str| format!("algorithm.params.{s}");
-        check_schedule(&d.learning_rate, &k("learning_rate"))?;
-        check(d.buffer_size > 0, &k("buffer_size"), "must be at least 1")?;
-        check(d.buffer_size <= 10_000_000, &k("buffer_size"), format!("must be at most 10000000 transitions (memory), got {}", d.buffer_size))?;
-        check(d.batch_size > 0, &k("batch_size"), "must be at least 1")?;
-        check(d.batch_size <= d.buffer_size, &k("batch_size"),
-            format!("must not exceed buffer_size ({}), got {}", d.buffer_size, d.batch_size))?;
-        check_unit(d.gamma, &k("gamma"), false)?;
-        check(d.target_update_interval > 0, &k("target_update_interval"), "must be at least 1")?;
-        check(d.train_freq > 0, &k("train_freq"), "must be at least 1")?;
-        check(d.gradient_steps == -1 || d.gradient_steps > 0, &k("gradient_steps"),
-            format!("must be -1 (as many as env steps collected) or at least 1, got {}", d.gradient_steps))?;
-        check_unit(d.exploration_fraction, &k("exploration_fraction"), true)?;
-        check_unit(d.exploration_initial_eps, &k("exploration_initial_eps"), false)?;
-        check_unit(d.exploration_final_eps, &k("exploration_final_eps"), false)?;
-        check(d.max_grad_norm > 0.0, &k("max_grad_norm"), format!("must be > 0, got {}", d.max_grad_norm))?;
-        check(d.adam_eps > 0.0, &k("adam_eps"), format!("must be > 0, got {}", d.adam_eps))?;
-        check_arch(&d.net_arch, &k("net_arch"))?;
+    let k = |s: &str| format!("algorithm.params.{s}");
+    check_schedule(&d.learning_rate, &k("learning_rate"))?;
+    check(d.buffer_size > 0, &k("buffer_size"), "must be at least 1")?;
+    check(d.buffer_size <= 10_000_000, &k("buffer_size"), format!("must be at most 10000000 transitions (memory), got {}", d.buffer_size))?;
+    check(d.batch_size > 0, &k("batch_size"), "must be at least 1")?;
+    check(
+        d.batch_size <= d.buffer_size,
+        &k("batch_size"),
+        format!("must not exceed buffer_size ({}), got {}", d.buffer_size, d.batch_size),
+    )?;
+    check_unit(d.gamma, &k("gamma"), false)?;
+    check(d.target_update_interval > 0, &k("target_update_interval"), "must be at least 1")?;
+    check(d.train_freq > 0, &k("train_freq"), "must be at least 1")?;
+    check(
+        d.gradient_steps == -1 || d.gradient_steps > 0,
+        &k("gradient_steps"),
+        format!("must be -1 (as many as env steps collected) or at least 1, got {}", d.gradient_steps),
+    )?;
+    check_unit(d.exploration_fraction, &k("exploration_fraction"), true)?;
+    check_unit(d.exploration_initial_eps, &k("exploration_initial_eps"), false)?;
+    check_unit(d.exploration_final_eps, &k("exploration_final_eps"), false)?;
+    check(d.max_grad_norm > 0.0, &k("max_grad_norm"), format!("must be > 0, got {}", d.max_grad_norm))?;
+    check(d.adam_eps > 0.0, &k("adam_eps"), format!("must be > 0, got {}", d.adam_eps))?;
+    check_arch(&d.net_arch, &k("net_arch"))?;
     Ok(())
 }
 

@@ -141,7 +141,10 @@ fn word_ci(c: &[char], i: usize, word: &str) -> usize {
 
 fn float_len(c: &[char], i: usize) -> usize {
     let s = usize::from(matches!(c.get(i), Some('+' | '-')));
-    let body = [point_float(c, i + s), exponent_float(c, i + s), word_ci(c, i + s, "inf"), word_ci(c, i + s, "nan")].into_iter().max().unwrap_or(0);
+    let body = [point_float(c, i + s), exponent_float(c, i + s), word_ci(c, i + s, "inf"), word_ci(c, i + s, "nan")]
+        .into_iter()
+        .max()
+        .unwrap_or(0);
     if body == 0 { 0 } else { s + body }
 }
 
@@ -260,9 +263,11 @@ fn unescape_quoted(raw: &str) -> String {
     let mut i = 0;
     loop {
         // The leftmost run of backslashes followed by the quote character.
-        let found = (i..text.len()).find(|&s| text[s] == '\\' && {
-            let run = text[s..].iter().take_while(|x| **x == '\\').count();
-            text.get(s + run) == Some(&q)
+        let found = (i..text.len()).find(|&s| {
+            text[s] == '\\' && {
+                let run = text[s..].iter().take_while(|x| **x == '\\').count();
+                text.get(s + run) == Some(&q)
+            }
         });
         let Some(start) = found else { break };
         let run = text[start..].iter().take_while(|x| **x == '\\').count();
@@ -422,7 +427,13 @@ fn token_text(t: &Tok) -> String {
         Tok::Esc(s) => s.chars().skip(1).step_by(2).collect(),
         Tok::Id(s) | Tok::Int(s) | Tok::Float(s) | Tok::Ws(s) | Tok::Colon(s) | Tok::Interpolation(s) => s.clone(),
         Tok::Unquoted(ch) => ch.to_string(),
-        Tok::Bool(b) => if *b { "true".into() } else { "false".into() },
+        Tok::Bool(b) => {
+            if *b {
+                "true".into()
+            } else {
+                "false".into()
+            }
+        }
         Tok::Null => "null".into(),
         other => describe(other),
     }
@@ -447,12 +458,20 @@ fn describe(t: &Tok) -> String {
 pub fn python_str(v: &HydraValue) -> String {
     match v {
         HydraValue::Null => "None".into(),
-        HydraValue::Bool(b) => if *b { "True".into() } else { "False".into() },
+        HydraValue::Bool(b) => {
+            if *b {
+                "True".into()
+            } else {
+                "False".into()
+            }
+        }
         HydraValue::Int(i) => i.to_string(),
         HydraValue::Float(f) => python_float_repr(*f),
         HydraValue::Str(s) => s.clone(),
         HydraValue::List(items) => format!("[{}]", items.iter().map(python_repr).collect::<Vec<_>>().join(", ")),
-        HydraValue::Dict(items) => format!("{{{}}}", items.iter().map(|(k, v)| format!("'{k}': {}", python_repr(v))).collect::<Vec<_>>().join(", ")),
+        HydraValue::Dict(items) => {
+            format!("{{{}}}", items.iter().map(|(k, v)| format!("'{k}': {}", python_repr(v))).collect::<Vec<_>>().join(", "))
+        }
     }
 }
 

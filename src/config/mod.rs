@@ -5,13 +5,13 @@
 //! checks ranges and cross-field constraints. Every error names the offending
 //! key and what is allowed.
 
-mod names;
 pub mod algorithms;
-pub mod params;
 pub mod batch;
 pub mod docs;
 pub mod hydra;
+mod names;
 pub mod overrides;
+pub mod params;
 pub mod schedule;
 
 use crate::envs::{EnvSpec, ParamValues};
@@ -23,7 +23,6 @@ pub use batch::BatchSeeds;
 pub use overrides::apply_overrides;
 pub use params::{Activation, DqnParams, PpoParams};
 pub use schedule::Schedule;
-
 
 /// The presets shipped in `configs/`, built in so an installed binary (started
 /// anywhere: the app, `bench`) has them too.
@@ -292,7 +291,7 @@ impl AlgorithmConfig {
     }
 }
 
-pub use names::{elide, validate_experiment_name, MAX_NAME_BYTES};
+pub use names::{MAX_NAME_BYTES, elide, validate_experiment_name};
 
 /// The largest config file read (`--config`): far above any real one.
 pub const MAX_CONFIG_FILE_BYTES: u64 = 4 << 20;
@@ -316,15 +315,23 @@ impl Config {
     pub fn group_seeds(&self) -> Result<Option<Vec<u64>>, ConfigError> {
         let e = &self.experiment;
         match (&e.seeds, e.n_seeds) {
-            (Some(_), Some(_)) => err("experiment.seeds and experiment.n_seeds are both set: give the list (experiment.seeds=[0,1,2]) or the count (experiment.n_seeds=3), not both"),
+            (Some(_), Some(_)) => err(
+                "experiment.seeds and experiment.n_seeds are both set: give the list (experiment.seeds=[0,1,2]) or the count (experiment.n_seeds=3), not both",
+            ),
             (None, None) => Ok(None),
             (None, Some(n)) => {
                 check((1..=1000).contains(&n), "experiment.n_seeds", format!("must be between 1 and 1000, got {n}"))?;
                 let seeds: Option<Vec<u64>> = (0..n as u64).map(|k| e.seed.checked_add(k)).collect();
-                seeds.map(Some).ok_or_else(|| ConfigError(format!("experiment.n_seeds={n} from experiment.seed={} runs past the largest seed", e.seed)))
+                seeds.map(Some).ok_or_else(|| {
+                    ConfigError(format!("experiment.n_seeds={n} from experiment.seed={} runs past the largest seed", e.seed))
+                })
             }
             (Some(list), None) => {
-                check(!list.is_empty(), "experiment.seeds", "the list is empty: give at least one seed, e.g. experiment.seeds=[0,1,2], or null for a single run")?;
+                check(
+                    !list.is_empty(),
+                    "experiment.seeds",
+                    "the list is empty: give at least one seed, e.g. experiment.seeds=[0,1,2], or null for a single run",
+                )?;
                 check(list.len() <= 1000, "experiment.seeds", format!("has {} seeds: at most 1000", list.len()))?;
                 let mut seen = std::collections::BTreeSet::new();
                 if let Some(dup) = list.iter().find(|s| !seen.insert(**s)) {
@@ -339,18 +346,42 @@ impl Config {
     pub fn validate(&self) -> Result<(), ConfigError> {
         let e = &self.experiment;
         validate_experiment_name(&e.name)?;
-        check(!e.runs_dir.as_os_str().is_empty(), "experiment.runs_dir", "is empty: give the directory runs are written to, e.g. experiment.runs_dir=runs")?;
+        check(
+            !e.runs_dir.as_os_str().is_empty(),
+            "experiment.runs_dir",
+            "is empty: give the directory runs are written to, e.g. experiment.runs_dir=runs",
+        )?;
         check(e.total_timesteps > 0, "experiment.total_timesteps", "must be at least 1")?;
         check(e.n_eval_episodes > 0, "experiment.n_eval_episodes", "must be at least 1")?;
         check(e.n_eval_episodes <= 10_000, "experiment.n_eval_episodes", format!("must be at most 10000, got {}", e.n_eval_episodes))?;
-        check(e.video_episodes <= 100, "experiment.video_episodes", format!("must be at most 100 (0 disables the video), got {}", e.video_episodes))?;
+        check(
+            e.video_episodes <= 100,
+            "experiment.video_episodes",
+            format!("must be at most 100 (0 disables the video), got {}", e.video_episodes),
+        )?;
         let s = self.logging.system_metrics_secs;
-        check(s == 0.0 || (0.01..=86_400.0).contains(&s), "logging.system_metrics_secs", format!("must be 0 (off) or between 0.01 and 86400 seconds, got {s}"))?;
-        check((1..=1000).contains(&e.keep_checkpoints), "experiment.keep_checkpoints", format!("must be between 1 and 1000, got {}", e.keep_checkpoints))?;
+        check(
+            s == 0.0 || (0.01..=86_400.0).contains(&s),
+            "logging.system_metrics_secs",
+            format!("must be 0 (off) or between 0.01 and 86400 seconds, got {s}"),
+        )?;
+        check(
+            (1..=1000).contains(&e.keep_checkpoints),
+            "experiment.keep_checkpoints",
+            format!("must be between 1 and 1000, got {}", e.keep_checkpoints),
+        )?;
         self.group_seeds()?;
         let st = &self.stats;
-        check((1..=1_000_000).contains(&st.bootstrap_reps), "stats.bootstrap_reps", format!("must be between 1 and 1000000, got {}", st.bootstrap_reps))?;
-        check(st.confidence > 0.0 && st.confidence < 1.0, "stats.confidence", format!("must be strictly between 0 and 1 (e.g. 0.95), got {}", st.confidence))?;
+        check(
+            (1..=1_000_000).contains(&st.bootstrap_reps),
+            "stats.bootstrap_reps",
+            format!("must be between 1 and 1000000, got {}", st.bootstrap_reps),
+        )?;
+        check(
+            st.confidence > 0.0 && st.confidence < 1.0,
+            "stats.confidence",
+            format!("must be strictly between 0 and 1 (e.g. 0.95), got {}", st.confidence),
+        )?;
         check(st.reference_score.is_none_or(f64::is_finite), "stats.reference_score", "must be a finite number or null")?;
         let spec = self.env.spec()?;
         check(self.env.n_envs > 0, "env.n_envs", "must be at least 1")?;
@@ -370,12 +401,14 @@ impl Config {
         // A config is a few KiB: a huge file is a wrong path, and parsing it would cost memory for nothing.
         if let Ok(m) = std::fs::metadata(path) {
             if m.len() > MAX_CONFIG_FILE_BYTES {
-                return err(format!("config file {} is {} bytes: a config file is at most {MAX_CONFIG_FILE_BYTES} bytes; is it the right file?", path.display(), m.len()));
+                return err(format!(
+                    "config file {} is {} bytes: a config file is at most {MAX_CONFIG_FILE_BYTES} bytes; is it the right file?",
+                    path.display(),
+                    m.len()
+                ));
             }
         }
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            ConfigError(format!("cannot read config file {}: {e}", path.display()))
-        })?;
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError(format!("cannot read config file {}: {e}", path.display())))?;
         let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
         let comment = if ext == "ron" { "//" } else { "#" };
         if text.trim_start_matches('\u{feff}').lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with(comment)) {
@@ -385,14 +418,10 @@ impl Config {
             ));
         }
         let parsed = match ext.as_str() {
-            "ron" => ron::from_str::<Config>(&text).map_err(|e| {
-                ConfigError(format!("config file {}:{}:{}: {}", path.display(), e.span.start.line, e.span.start.col, e.code))
-            }),
+            "ron" => ron::from_str::<Config>(&text)
+                .map_err(|e| ConfigError(format!("config file {}:{}:{}: {}", path.display(), e.span.start.line, e.span.start.col, e.code))),
             "yaml" | "yml" => parse_yaml(&text).map_err(|e| ConfigError(format!("config file {}: {e}", path.display()))),
-            _ => err(format!(
-                "config file {}: unknown extension '{ext}': use .ron, .yaml or .yml",
-                path.display()
-            )),
+            _ => err(format!("config file {}: unknown extension '{ext}': use .ron, .yaml or .yml", path.display())),
         }?;
         Ok(parsed)
     }
@@ -408,8 +437,11 @@ impl Config {
 }
 
 fn check_arch(arch: &[usize], key: &str) -> Result<(), ConfigError> {
-    check(!arch.is_empty() && arch.iter().all(|&w| w > 0 && w <= 65536), key,
-        format!("must list 1 or more layer widths between 1 and 65536, got {arch:?}"))
+    check(
+        !arch.is_empty() && arch.iter().all(|&w| w > 0 && w <= 65536),
+        key,
+        format!("must list 1 or more layer widths between 1 and 65536, got {arch:?}"),
+    )
 }
 
 /// YAML config text, tolerating the `command_line` key that run directories add.
@@ -432,8 +464,9 @@ fn parse_yaml(text: &str) -> Result<Config, String> {
         command_line: Option<String>,
     }
     // The parser's hint about its own options means nothing to a user: say what to fix.
-    let f: RunFile = serde_saphyr::from_str(text)
-        .map_err(|e| e.to_string().replace(", set DuplicateKeyPolicy in Options if acceptable", ": each key may appear once in its section; remove one"))?;
+    let f: RunFile = serde_saphyr::from_str(text).map_err(|e| {
+        e.to_string().replace(", set DuplicateKeyPolicy in Options if acceptable", ": each key may appear once in its section; remove one")
+    })?;
     Ok(Config { experiment: f.experiment, env: f.env, algorithm: f.algorithm, logging: f.logging, stats: f.stats })
 }
 

@@ -1,7 +1,7 @@
 //! Run names (`experiment.name` becomes a directory name) and values shown
 //! in messages, kept short whatever the user typed.
 
-use super::{err, ConfigError};
+use super::{ConfigError, err};
 
 /// The longest `experiment.name`: file systems allow 255 bytes per directory
 /// name, and a taken name gets a `_<n>` suffix (up to `_9999`).

@@ -37,9 +37,7 @@ pub fn parse_override(arg: &str) -> Result<Override, ConfigError> {
         )));
     }
     let Some((key, raw)) = arg.split_once('=') else {
-        return Err(ConfigError(format!(
-            "argument '{arg}' is not an override: write key=value, e.g. experiment.name=my_run"
-        )));
+        return Err(ConfigError(format!("argument '{arg}' is not an override: write key=value, e.g. experiment.name=my_run")));
     };
     let key = key.trim();
     if key.is_empty() || !key.split('.').all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')) {
@@ -86,10 +84,10 @@ fn parse_value(raw: &str) -> Result<(HydraValue, Value), String> {
             return Err(format!(
                 "'{}' is a sweep (comma-separated values); run several values with --multirun, or quote the value if the comma is part of it",
                 raw.trim()
-            ))
+            ));
         }
         Parsed::Function(name) => {
-            return Err(format!("'{}' is a sweep ({name}(...)); use it with --multirun or rl-research search", raw.trim()))
+            return Err(format!("'{}' is a sweep ({name}(...)); use it with --multirun or rl-research search", raw.trim()));
         }
     };
     let json = to_json(&parsed)?;
@@ -102,7 +100,7 @@ fn to_json(v: &HydraValue) -> Result<Value, String> {
         HydraValue::Bool(b) => Value::Bool(*b),
         HydraValue::Int(i) => Value::Number((*i).into()),
         HydraValue::Float(f) if !f.is_finite() => {
-            return Err(format!("{} is not allowed here: the config's numbers must be finite", hydra::python_float_repr(*f)))
+            return Err(format!("{} is not allowed here: the config's numbers must be finite", hydra::python_float_repr(*f)));
         }
         // 1e5 for an integer key is common; integral floats go in as integers.
         HydraValue::Float(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => Value::Number((*f as i64).into()),
@@ -134,9 +132,8 @@ pub fn apply_overrides(base: &Config, overrides: &[Override]) -> Result<Config, 
     for o in ids.into_iter().chain(rest) {
         set_path(&mut tree, o)?;
         // Deserialising after each override pins a type error on the key that caused it.
-        serde_json::from_value::<Config>(tree.clone()).map_err(|e| {
-            ConfigError(format!("{}: invalid value '{}': {}", o.key, o.raw.trim(), describe_serde_error(&e.to_string())))
-        })?;
+        serde_json::from_value::<Config>(tree.clone())
+            .map_err(|e| ConfigError(format!("{}: invalid value '{}': {}", o.key, o.raw.trim(), describe_serde_error(&e.to_string()))))?;
     }
     let mut config: Config = serde_json::from_value(tree).map_err(|e| ConfigError(format!("config after overrides is invalid: {e}")))?;
     crate::envs::registry::normalize(&mut config.env.params);
@@ -199,7 +196,9 @@ fn set_path(tree: &mut Value, o: &Override) -> Result<(), ConfigError> {
             }
             *slot = match (&*slot, &o.parsed) {
                 // A string key takes any scalar as Python's str() of it (OmegaConf's rule).
-                (Value::String(_), v) if !matches!(v, HydraValue::Str(_) | HydraValue::List(_) | HydraValue::Dict(_)) => Value::String(hydra::python_str(v)),
+                (Value::String(_), v) if !matches!(v, HydraValue::Str(_) | HydraValue::List(_) | HydraValue::Dict(_)) => {
+                    Value::String(hydra::python_str(v))
+                }
                 _ => coerce(slot, o.value.clone()),
             };
             return Ok(());
@@ -407,8 +406,15 @@ mod tests {
 
     #[test]
     fn sets_typed_values() {
-        let c = apply(&["experiment.name=my_exp", "env.n_envs=4", "algorithm.params.learning_rate=3e-4",
-            "algorithm.params.clip_range=lin_0.1", "experiment.total_timesteps=2e4", "algorithm.params.net_arch=[32, 16]"]).unwrap();
+        let c = apply(&[
+            "experiment.name=my_exp",
+            "env.n_envs=4",
+            "algorithm.params.learning_rate=3e-4",
+            "algorithm.params.clip_range=lin_0.1",
+            "experiment.total_timesteps=2e4",
+            "algorithm.params.net_arch=[32, 16]",
+        ])
+        .unwrap();
         assert_eq!(c.experiment.name, "my_exp");
         assert_eq!(c.env.n_envs, 4);
         assert_eq!(c.experiment.total_timesteps, 20_000);

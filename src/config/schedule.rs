@@ -8,7 +8,9 @@ use std::fmt;
 pub enum Schedule {
     Constant(f64),
     /// Linear from `initial` at the start of training to 0 at the end.
-    Linear { initial: f64 },
+    Linear {
+        initial: f64,
+    },
 }
 
 impl Schedule {

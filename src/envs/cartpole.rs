@@ -33,7 +33,11 @@ pub fn spec() -> EnvSpec {
         action_space: ActionSpace::discrete(2, &["push left", "push right"]),
         max_episode_steps: 500,
         reference_score: Some(500.0),
-        params: vec![ParamSpec::bool("sutton_barto_reward", false, "CartPole: reward 0 per step and -1 on failure (Sutton & Barto). Default false.")],
+        params: vec![ParamSpec::bool(
+            "sutton_barto_reward",
+            false,
+            "CartPole: reward 0 per step and -1 on failure (Sutton & Barto). Default false.",
+        )],
         gymnasium_id: Some(ID.into()),
         needs_box2d: false,
         make: std::sync::Arc::new(|p, limit| {
@@ -91,12 +95,7 @@ impl Env for CartPole {
     }
 
     fn observation_space(&self) -> BoxSpace {
-        let high = [
-            (X_THRESHOLD * 2.0) as f32,
-            f32::MAX,
-            (THETA_THRESHOLD_RADIANS * 2.0) as f32,
-            f32::MAX,
-        ];
+        let high = [(X_THRESHOLD * 2.0) as f32, f32::MAX, (THETA_THRESHOLD_RADIANS * 2.0) as f32, f32::MAX];
         BoxSpace { low: high.iter().map(|h| -h).collect(), high: high.to_vec() }
     }
 
@@ -144,8 +143,7 @@ impl Env for CartPole {
         let costheta = theta.cos();
         let sintheta = theta.sin();
         let temp = (force + POLEMASS_LENGTH * (theta_dot * theta_dot) * sintheta) / TOTAL_MASS;
-        let thetaacc = (GRAVITY * sintheta - costheta * temp)
-            / (LENGTH * (4.0 / 3.0 - MASSPOLE * (costheta * costheta) / TOTAL_MASS));
+        let thetaacc = (GRAVITY * sintheta - costheta * temp) / (LENGTH * (4.0 / 3.0 - MASSPOLE * (costheta * costheta) / TOTAL_MASS));
         let xacc = temp - POLEMASS_LENGTH * thetaacc * costheta / TOTAL_MASS;
         // Gymnasium's default "euler" integrator.
         self.state = [x + TAU * x_dot, x_dot + TAU * xacc, theta + TAU * theta_dot, theta_dot + TAU * thetaacc];

@@ -10,7 +10,7 @@
 //! Engine particles are decoration in Gymnasium (separate islands that never
 //! touch the lander) and are not simulated.
 
-use super::params::{excl, incl, ParamSpec};
+use super::params::{ParamSpec, excl, incl};
 use super::registry::{EnvAlias, EnvSpec};
 use super::{Action, ActionSpace, BoxSpace, Env, EnvSnapshot, StepOutcome};
 use crate::rng::Rng;
@@ -118,7 +118,10 @@ pub fn spec() -> EnvSpec {
         id: ID.into(),
         aliases: vec![EnvAlias {
             id: "LunarLander-v2".into(),
-            note: Some("note: LunarLander-v2 runs LunarLander-v3's dynamics (the same with wind off; v3 re-draws the wind phase at every reset)".into()),
+            note: Some(
+                "note: LunarLander-v2 runs LunarLander-v3's dynamics (the same with wind off; v3 re-draws the wind phase at every reset)"
+                    .into(),
+            ),
         }],
         summary: "land on the pad with main and side engines (4 actions, 8 observations)".into(),
         observation_space: LunarLander::default().observation_space(),
@@ -126,11 +129,35 @@ pub fn spec() -> EnvSpec {
         max_episode_steps: 1000,
         reference_score: Some(200.0),
         params: vec![
-            ParamSpec::float("gravity", d.gravity, excl(-12.0), excl(0.0), "LunarLander: gravity in m/s^2, strictly between -12 and 0. Default -10.").unit(" m/s²"),
-            ParamSpec::bool("enable_wind", d.enable_wind, "LunarLander: apply Gymnasium's wind and turbulence while airborne. Default false."),
-            ParamSpec::float("wind_power", d.wind_power, incl(0.0), None, "LunarLander: maximum wind force (Gymnasium recommends 0..20). Default 15.").recommended(0.0, 20.0),
-            ParamSpec::float("turbulence_power", d.turbulence_power, incl(0.0), None, "LunarLander: maximum turbulence torque (Gymnasium recommends 0..2). Default 1.5.")
-                .recommended(0.0, 2.0),
+            ParamSpec::float(
+                "gravity",
+                d.gravity,
+                excl(-12.0),
+                excl(0.0),
+                "LunarLander: gravity in m/s^2, strictly between -12 and 0. Default -10.",
+            )
+            .unit(" m/s²"),
+            ParamSpec::bool(
+                "enable_wind",
+                d.enable_wind,
+                "LunarLander: apply Gymnasium's wind and turbulence while airborne. Default false.",
+            ),
+            ParamSpec::float(
+                "wind_power",
+                d.wind_power,
+                incl(0.0),
+                None,
+                "LunarLander: maximum wind force (Gymnasium recommends 0..20). Default 15.",
+            )
+            .recommended(0.0, 20.0),
+            ParamSpec::float(
+                "turbulence_power",
+                d.turbulence_power,
+                incl(0.0),
+                None,
+                "LunarLander: maximum turbulence torque (Gymnasium recommends 0..2). Default 1.5.",
+            )
+            .recommended(0.0, 2.0),
         ],
         gymnasium_id: Some(ID.into()),
         needs_box2d: true,
@@ -290,7 +317,12 @@ impl LunarLander {
         let Some(scene) = &self.scene else { return Vec::new() };
         let mut out = Vec::new();
         let lander_local: Vec<(f64, f64)> = LANDER_POLY.iter().map(|&(x, y)| (x / SCALE, y / SCALE)).collect();
-        let leg_local = vec![(-LEG_W / SCALE, -LEG_H / SCALE), (LEG_W / SCALE, -LEG_H / SCALE), (LEG_W / SCALE, LEG_H / SCALE), (-LEG_W / SCALE, LEG_H / SCALE)];
+        let leg_local = vec![
+            (-LEG_W / SCALE, -LEG_H / SCALE),
+            (LEG_W / SCALE, -LEG_H / SCALE),
+            (LEG_W / SCALE, LEG_H / SCALE),
+            (-LEG_W / SCALE, LEG_H / SCALE),
+        ];
         for (part, body, local) in [
             (Part::Lander, &scene.lander, &lander_local),
             (Part::Leg0, &scene.legs[0], &leg_local),
@@ -418,7 +450,10 @@ impl LunarLander {
             return StepOutcome { reward: 0.0, terminated: true, truncated: false };
         };
         let (lander, world) = (scene.lander.clone(), scene.world.clone());
-        let legs_touch = { let c = self.contacts.borrow(); c.legs[0] || c.legs[1] };
+        let legs_touch = {
+            let c = self.contacts.borrow();
+            c.legs[0] || c.legs[1]
+        };
         if self.params.enable_wind && !legs_touch {
             let wi = self.wind_idx as f64;
             let wind_mag = ((0.02 * wi).sin() + (std::f64::consts::PI * 0.01 * wi).sin()).tanh() * self.params.wind_power;
@@ -430,7 +465,10 @@ impl LunarLander {
             lander.borrow_mut().apply_torque(torque_mag as f32, true);
         }
 
-        let (angle, pos) = { let b = lander.borrow(); (b.get_angle() as f64, b.get_position()) };
+        let (angle, pos) = {
+            let b = lander.borrow();
+            (b.get_angle() as f64, b.get_position())
+        };
         let tip = (angle.sin(), angle.cos());
         let side = (-tip.1, tip.0);
         let dispersion = [self.draw(-1.0, 1.0) / SCALE, self.draw(-1.0, 1.0) / SCALE];

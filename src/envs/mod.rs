@@ -30,13 +30,26 @@ fn builtin_specs() -> Vec<EnvSpec> {
 /// An env's exact state, so a checkpointed run continues identically.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum EnvSnapshot {
-    CartPole { state: [f64; 4], rng: Rng, steps_beyond_terminated: Option<u32> },
+    CartPole {
+        state: [f64; 4],
+        rng: Rng,
+        steps_beyond_terminated: Option<u32>,
+    },
     /// A Box2D world cannot be serialised, so the episode is replayed on
     /// restore: the generator as the episode began, then its actions.
-    LunarLander { episode_rng: Rng, actions: Vec<u8> },
-    TimeLimit { elapsed: u32, inner: Box<EnvSnapshot> },
+    LunarLander {
+        episode_rng: Rng,
+        actions: Vec<u8>,
+    },
+    TimeLimit {
+        elapsed: u32,
+        inner: Box<EnvSnapshot>,
+    },
     /// An env registered outside this crate, in its own encoding.
-    Custom { env_id: String, state: Vec<u8> },
+    Custom {
+        env_id: String,
+        state: Vec<u8>,
+    },
 }
 
 impl EnvSnapshot {

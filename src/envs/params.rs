@@ -64,7 +64,9 @@ pub struct Limit {
 /// What a parameter holds, with its default and valid range.
 #[derive(Clone, Debug, PartialEq)]
 pub enum ParamKind {
-    Bool { default: bool },
+    Bool {
+        default: bool,
+    },
     Float {
         default: f64,
         min: Option<Limit>,
@@ -118,14 +120,11 @@ impl ParamSpec {
     pub fn editor_range(&self) -> Option<std::ops::RangeInclusive<f64>> {
         let ParamKind::Float { default, min, max, recommended, .. } = &self.kind else { return None };
         let step_in = |l: &Limit, up: bool| {
-            if l.inclusive {
-                l.value
-            } else {
-                l.value + if up { 0.01 } else { -0.01 }
-            }
+            if l.inclusive { l.value } else { l.value + if up { 0.01 } else { -0.01 } }
         };
         let lo = min.as_ref().map(|l| step_in(l, true)).or(recommended.map(|r| r.0)).unwrap_or(default - 10.0 * default.abs().max(1.0));
-        let hi = max.as_ref().map(|l| step_in(l, false)).or(recommended.map(|r| r.1 * 5.0)).unwrap_or(default + 10.0 * default.abs().max(1.0));
+        let hi =
+            max.as_ref().map(|l| step_in(l, false)).or(recommended.map(|r| r.1 * 5.0)).unwrap_or(default + 10.0 * default.abs().max(1.0));
         Some(lo..=hi)
     }
 

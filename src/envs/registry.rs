@@ -91,7 +91,12 @@ impl EnvSpec {
         let env = (self.make)(&params, max_episode_steps.unwrap_or(self.max_episode_steps))?;
         let space = env.action_space();
         if space != self.action_space {
-            return Err(format!("{}: the env built has the action space {}, its registry entry says {}", self.id, space.describe(), self.action_space.describe()));
+            return Err(format!(
+                "{}: the env built has the action space {}, its registry entry says {}",
+                self.id,
+                space.describe(),
+                self.action_space.describe()
+            ));
         }
         Ok(env)
     }
@@ -161,10 +166,10 @@ pub fn register(spec: EnvSpec) -> Result<(), String> {
     }
     match &spec.action_space {
         ActionSpace::Discrete { n, names } if *n == 0 || (!names.is_empty() && names.len() != *n) => {
-            return Err(format!("{}: a Discrete action space needs n >= 1 and either no names or one per action", spec.id))
+            return Err(format!("{}: a Discrete action space needs n >= 1 and either no names or one per action", spec.id));
         }
         ActionSpace::Box { low, high } if low.is_empty() || low.len() != high.len() || low.iter().zip(high).any(|(l, h)| !(l <= h)) => {
-            return Err(format!("{}: a Box action space needs as many low as high bounds, at least one, low <= high", spec.id))
+            return Err(format!("{}: a Box action space needs as many low as high bounds, at least one, low <= high", spec.id));
         }
         _ => {}
     }

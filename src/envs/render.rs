@@ -174,7 +174,8 @@ fn draw_cartpole(pixmap: &mut Pixmap, x: &[f64; 4]) {
     let cartx = x[0] * scale + FRAME_W as f64 / 2.0;
     let carty = 100.0;
     let (l, r, t, b) = (-cartwidth / 2.0, cartwidth / 2.0, cartheight / 2.0, -cartheight / 2.0);
-    let cart: Vec<(f32, f32)> = [(l, b), (l, t), (r, t), (r, b)].iter().map(|&(px, py)| ((px + cartx) as f32, (py + carty) as f32)).collect();
+    let cart: Vec<(f32, f32)> =
+        [(l, b), (l, t), (r, t), (r, b)].iter().map(|&(px, py)| ((px + cartx) as f32, (py + carty) as f32)).collect();
     fill(pixmap, &cart, &paint(0, 0, 0));
     let (l, r, t, b) = (-polewidth / 2.0, polewidth / 2.0, polelen - polewidth / 2.0, -polewidth / 2.0);
     let (s, c) = (-x[2]).sin_cos();

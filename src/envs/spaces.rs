@@ -214,11 +214,7 @@ impl<'a> Actions<'a> {
             (Actions::Continuous { dim, values }, ActionSpace::Box { low, .. }) => *dim == low.len() && values.len() == n * dim,
             _ => false,
         };
-        if ok {
-            Ok(())
-        } else {
-            Err(format!("expected {n} actions of the space {}, got {}", space.describe(), self.describe()))
-        }
+        if ok { Ok(()) } else { Err(format!("expected {n} actions of the space {}, got {}", space.describe(), self.describe())) }
     }
 
     fn describe(&self) -> String {

@@ -129,7 +129,8 @@ impl VecEnv {
     }
 
     pub fn snapshot(&self) -> Result<VecEnvSnapshot, String> {
-        let envs = self.envs.iter().enumerate().map(|(i, e)| e.snapshot().map_err(|m| format!("env {i}: {m}"))).collect::<Result<_, _>>()?;
+        let envs =
+            self.envs.iter().enumerate().map(|(i, e)| e.snapshot().map_err(|m| format!("env {i}: {m}"))).collect::<Result<_, _>>()?;
         Ok(VecEnvSnapshot { obs: self.obs.clone(), ep_returns: self.ep_returns.clone(), ep_lengths: self.ep_lengths.clone(), envs })
     }
 

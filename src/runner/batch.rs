@@ -6,8 +6,8 @@
 //! group's seeds ([`train_batched`]) or sweep trials that differ only in
 //! scalar hyperparameters ([`train_runs`]).
 
-use super::group::{injected_failure, seed_options, SeedJob};
-use super::{begin_new, begin_resume, Begun, RunError, RunEvent, RunOptions, RunSummary, Session};
+use super::group::{SeedJob, injected_failure, seed_options};
+use super::{Begun, RunError, RunEvent, RunOptions, RunSummary, Session, begin_new, begin_resume};
 use crate::algos;
 use crate::config::Config;
 use crate::runs::group::GroupDir;
@@ -60,7 +60,13 @@ fn train_begun(begun: Vec<(Begun, &RunOptions)>, apart_note: &dyn Fn(&str)) -> (
             }
         }
     }
-    (results.into_iter().map(|r| r.unwrap_or_else(|| Err(RunError::Training("the batch ended before this run was trained".into())))).collect(), apart)
+    (
+        results
+            .into_iter()
+            .map(|r| r.unwrap_or_else(|| Err(RunError::Training("the batch ended before this run was trained".into()))))
+            .collect(),
+        apart,
+    )
 }
 
 /// What [`train_runs`] did.
@@ -79,7 +85,11 @@ pub struct BatchOutcome {
 pub fn train_runs(configs: &[Config], options: &[RunOptions]) -> BatchOutcome {
     if configs.len() != options.len() {
         let why = format!("{} configs for {} run options", configs.len(), options.len());
-        return BatchOutcome { results: configs.iter().map(|_| Err(RunError::Training(why.clone()))).collect(), apart: Some(why), device_note: None };
+        return BatchOutcome {
+            results: configs.iter().map(|_| Err(RunError::Training(why.clone()))).collect(),
+            apart: Some(why),
+            device_note: None,
+        };
     }
     let _fp = crate::fpmode::FlushDenormals::enter();
     // `auto` decided once for the whole batch (one batch on either device).
@@ -116,11 +126,21 @@ pub fn train_runs(configs: &[Config], options: &[RunOptions]) -> BatchOutcome {
     for (r, i) in trained.into_iter().zip(index) {
         results[i] = Some(r);
     }
-    BatchOutcome { results: results.into_iter().map(|r| r.unwrap_or_else(|| Err(RunError::Training("not trained".into())))).collect(), apart, device_note }
+    BatchOutcome {
+        results: results.into_iter().map(|r| r.unwrap_or_else(|| Err(RunError::Training("not trained".into())))).collect(),
+        apart,
+        device_note,
+    }
 }
 
 /// Trains a seed group's `jobs` as one batch on this thread; returns the seeds that failed, with why.
-pub(crate) fn train_batched(jobs: Vec<(u64, SeedJob)>, options: &RunOptions, first_seed: Option<u64>, send: &(dyn Fn(RunEvent) + Sync), group: &GroupDir) -> Vec<(u64, String)> {
+pub(crate) fn train_batched(
+    jobs: Vec<(u64, SeedJob)>,
+    options: &RunOptions,
+    first_seed: Option<u64>,
+    send: &(dyn Fn(RunEvent) + Sync),
+    group: &GroupDir,
+) -> Vec<(u64, String)> {
     // Denormals flushed on this thread and the rayon pool for the whole batch, restored after.
     let _fp = crate::fpmode::FlushDenormals::enter();
     let mut errors = Vec::new();

@@ -7,15 +7,15 @@
 //! A stop (flag or stop file) lets every callback finish the current step,
 //! so its evaluation (if due) and its checkpoint happen, then training ends.
 
-use super::{evaluate_batched, replay, EvalRecord, RunEvent, RunOptions, EVAL_SEED_OFFSET};
+use super::{EVAL_SEED_OFFSET, EvalRecord, RunEvent, RunOptions, evaluate_batched, replay};
 use crate::algos::{AgentView, Callback, Control, Metrics};
 use crate::config::Config;
 use crate::envs::Env;
 use crate::runs::model_file::{ModelMetadata, NetworkInfo};
-use crate::runs::{unix_now_secs, Logger, SavedModel};
+use crate::runs::{Logger, SavedModel, unix_now_secs};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 /// What every callback of one run shares.
@@ -81,7 +81,10 @@ impl RunContext<'_> {
             action_space: (self.action_space.kind() == crate::envs::ActionKind::Box).then(|| self.action_space.clone()),
             policy_network,
             policy_head: agent.policy_head(),
-            networks: networks.iter().map(|(n, w)| NetworkInfo { name: n.clone(), sizes: w.sizes.clone(), activation: w.activation }).collect(),
+            networks: networks
+                .iter()
+                .map(|(n, w)| NetworkInfo { name: n.clone(), sizes: w.sizes.clone(), activation: w.activation })
+                .collect(),
             timesteps: agent.num_timesteps(),
             eval_mean_reward: eval.map(|e| e.0),
             eval_std_reward: eval.map(|e| e.1),
@@ -408,11 +411,15 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         let run = RunDir::create_unique(&dir, "run").unwrap();
         let (config, options) = (Config::default(), RunOptions::default());
-        let batch = crate::algos::make_agent(&config.algorithm, 4, &crate::envs::ActionSpace::discrete(2, &[]), 0, &burn::tensor::Device::flex()).unwrap();
+        let batch =
+            crate::algos::make_agent(&config.algorithm, 4, &crate::envs::ActionSpace::discrete(2, &[]), 0, &burn::tensor::Device::flex())
+                .unwrap();
         let agent = batch.view(0);
         let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let stop = StopCallback { stop: options.stop.clone(), stop_file: run.stop_file(), last_check: Instant::now() - Duration::from_secs(1) };
-        let mut list = CallbackList { ctx: context(&config, &options, &run), callbacks: vec![Box::new(stop), Box::new(Count(calls.clone()))] };
+        let stop =
+            StopCallback { stop: options.stop.clone(), stop_file: run.stop_file(), last_check: Instant::now() - Duration::from_secs(1) };
+        let mut list =
+            CallbackList { ctx: context(&config, &options, &run), callbacks: vec![Box::new(stop), Box::new(Count(calls.clone()))] };
 
         assert_eq!(list.on_step(agent.as_ref(), 8), Control::Continue);
         assert_eq!(calls.load(Ordering::SeqCst), 1);

@@ -6,13 +6,13 @@
 //! clocks, the metrics.csv length). Resuming from it continues bit for bit
 //! as if the run had never stopped (CPU; the tests check it).
 
-use super::callbacks::{next_multiple, RunCallback, RunContext, DIVERGED_HINT};
 use super::EvalRecord;
+use super::callbacks::{DIVERGED_HINT, RunCallback, RunContext, next_multiple};
 use crate::algos::{AgentView, Control, TrainingState};
 use crate::config::Config;
 use crate::runs::checkpoint_file::{prune_checkpoints, read_checkpoint, write_checkpoint};
 use crate::runs::row_log::RowDigest;
-use crate::runs::{unix_now_secs, RunDir};
+use crate::runs::{RunDir, unix_now_secs};
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
 
@@ -162,8 +162,9 @@ impl CheckpointCallback {
         };
         let keep = self.keep;
         let write = move || -> Result<(), String> {
-            write_checkpoint(&run.checkpoint_path(t), &ckpt.to_bytes()?)
-                .map_err(|e| format!("{e}; the previous checkpoints are intact (free disk space, or set experiment.runs_dir to a writable disk)"))?;
+            write_checkpoint(&run.checkpoint_path(t), &ckpt.to_bytes()?).map_err(|e| {
+                format!("{e}; the previous checkpoints are intact (free disk space, or set experiment.runs_dir to a writable disk)")
+            })?;
             prune_checkpoints(&run, keep).map_err(|e| format!("removing old checkpoints in {}: {e}", run.checkpoints_dir().display()))
         };
         let handle = std::thread::Builder::new().name("checkpoint-writer".into()).spawn(write);

@@ -6,7 +6,7 @@
 //! on the CPU, 256 of them on a GPU, and where the crossover lies depends on
 //! the network, the env and the machine.
 
-use crate::algos::{self, device, AgentView, Callback, Control, Member, Metrics};
+use crate::algos::{self, AgentView, Callback, Control, Member, Metrics, device};
 use crate::config::{AlgorithmConfig, Config, DeviceChoice};
 use crate::envs::VecEnv;
 use std::collections::HashMap;
@@ -87,7 +87,14 @@ fn decide(config: &Config, n_agents: usize, gpu_name: &str, gpu: Layout, cpu: La
 }
 
 /// The faster of the two measured seconds per env step, with the note that says so.
-fn pick(gpu_secs: Result<f64, String>, cpu_secs: Result<f64, String>, n_agents: usize, gpu_name: &str, cpu: Layout, scaled_from: Option<usize>) -> Choice {
+fn pick(
+    gpu_secs: Result<f64, String>,
+    cpu_secs: Result<f64, String>,
+    n_agents: usize,
+    gpu_name: &str,
+    cpu: Layout,
+    scaled_from: Option<usize>,
+) -> Choice {
     let what = format!("{n_agents} agent{}", if n_agents == 1 { "" } else { "s" });
     match (gpu_secs, cpu_secs) {
         (Ok(g), Ok(c)) => {
@@ -103,8 +110,14 @@ fn pick(gpu_secs: Result<f64, String>, cpu_secs: Result<f64, String>, n_agents: 
             );
             Choice { device: if on_gpu { DeviceChoice::Gpu } else { DeviceChoice::Cpu }, note: Some(note) }
         }
-        (Err(e), _) => Choice { device: DeviceChoice::Cpu, note: Some(format!("experiment.device=auto: the GPU '{gpu_name}' failed its trial run ({e}); training {what} on the CPU")) },
-        (Ok(_), Err(e)) => Choice { device: DeviceChoice::Gpu, note: Some(format!("experiment.device=auto: the CPU trial run failed ({e}); training {what} on the GPU '{gpu_name}'")) },
+        (Err(e), _) => Choice {
+            device: DeviceChoice::Cpu,
+            note: Some(format!("experiment.device=auto: the GPU '{gpu_name}' failed its trial run ({e}); training {what} on the CPU")),
+        },
+        (Ok(_), Err(e)) => Choice {
+            device: DeviceChoice::Gpu,
+            note: Some(format!("experiment.device=auto: the CPU trial run failed ({e}); training {what} on the GPU '{gpu_name}'")),
+        },
     }
 }
 
@@ -145,9 +158,14 @@ fn measure(config: &Config, choice: DeviceChoice, n: usize) -> Result<f64, Strin
     }
     let mut batch = algos::merge_agents(agents).map_err(|(e, _)| e)?;
     let clock = Arc::new(Mutex::new(Clock::default()));
-    let mut callbacks: Vec<ProbeCallback> = (0..venvs.len()).map(|k| ProbeCallback { clock: (k == 0).then(|| clock.clone()), steps: 0, done: false, window: None }).collect();
-    let mut members: Vec<Member<'_>> =
-        venvs.iter_mut().zip(callbacks.iter_mut()).enumerate().map(|(k, (venv, cb))| Member { venv, seed: config.experiment.seed + k as u64, callback: cb }).collect();
+    let mut callbacks: Vec<ProbeCallback> =
+        (0..venvs.len()).map(|k| ProbeCallback { clock: (k == 0).then(|| clock.clone()), steps: 0, done: false, window: None }).collect();
+    let mut members: Vec<Member<'_>> = venvs
+        .iter_mut()
+        .zip(callbacks.iter_mut())
+        .enumerate()
+        .map(|(k, (venv, cb))| Member { venv, seed: config.experiment.seed + k as u64, callback: cb })
+        .collect();
     batch.learn(&mut members, 1 << 40)?;
     let c = clock.lock().map_err(|_| "the probe's clock was poisoned".to_string())?;
     match c.per_step_secs {
@@ -179,18 +197,17 @@ const MAX_PROBE_STEPS: u64 = 20_000;
 impl Callback for ProbeCallback {
     fn on_step(&mut self, _agent: &dyn AgentView, _num_timesteps: u64) -> Control {
         self.steps += 1;
-        if self.done || self.steps > MAX_PROBE_STEPS {
-            Control::Stop
-        } else {
-            Control::Continue
-        }
+        if self.done || self.steps > MAX_PROBE_STEPS { Control::Stop } else { Control::Continue }
     }
 
     fn on_update(&mut self, _metrics: &Metrics) {
         match self.window {
             None => self.window = Some((self.steps, Instant::now())),
             // A slow device ends its window early, after at least one timed step.
-            Some((start, t0)) if !self.done && (self.steps >= start + WINDOW_STEPS || (self.steps > start && t0.elapsed().as_secs_f64() > MAX_WINDOW_SECS)) => {
+            Some((start, t0))
+                if !self.done
+                    && (self.steps >= start + WINDOW_STEPS || (self.steps > start && t0.elapsed().as_secs_f64() > MAX_WINDOW_SECS)) =>
+            {
                 self.done = true;
                 if let Some(clock) = &self.clock {
                     if let Ok(mut c) = clock.lock() {
@@ -224,7 +241,14 @@ mod tests {
         let c = pick(Ok(0.002), Ok(0.040), 256, "NVIDIA H200", cpu, Some(4));
         assert_eq!(c.device, DeviceChoice::Gpu);
         let note = c.note.unwrap_or_default();
-        assert!(note.contains("256 agents") && note.contains("2.00 ms") && note.contains("40.00 ms") && note.contains("2 batches of 128 at once, scaled from 4 agents") && note.contains("20.0x"), "{note}");
+        assert!(
+            note.contains("256 agents")
+                && note.contains("2.00 ms")
+                && note.contains("40.00 ms")
+                && note.contains("2 batches of 128 at once, scaled from 4 agents")
+                && note.contains("20.0x"),
+            "{note}"
+        );
         let c = pick(Ok(0.030), Ok(0.010), 1, "NVIDIA H200", Layout::ALONE, None);
         assert_eq!(c.device, DeviceChoice::Cpu);
         assert!(c.note.unwrap_or_default().contains("training on the CPU (3.0x faster)"));

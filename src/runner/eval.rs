@@ -44,7 +44,12 @@ pub fn evaluate_episodes(policy: &Policy, env: &mut dyn Env, n_episodes: usize) 
 
 /// [`evaluate_episodes`] whose first episode starts with `reset(first_seed)`,
 /// as a Gymnasium loop does with `env.reset(seed=s)` and then `env.reset()`.
-pub fn evaluate_episodes_from(policy: &Policy, env: &mut dyn Env, n_episodes: usize, first_seed: Option<u64>) -> Result<EvalResult, String> {
+pub fn evaluate_episodes_from(
+    policy: &Policy,
+    env: &mut dyn Env,
+    n_episodes: usize,
+    first_seed: Option<u64>,
+) -> Result<EvalResult, String> {
     let _fp = crate::fpmode::FlushDenormals::enter();
     let space = check_shapes(policy, env)?;
     let mut obs = vec![0.0f32; env.observation_space().dim()];

@@ -4,7 +4,7 @@
 //! metrics and models the caller logs, so such runs show in the runs browser
 //! like any other.
 
-use super::{create_run_dir, environment, monitor, new_run_info, RunError};
+use super::{RunError, create_run_dir, environment, monitor, new_run_info};
 use crate::config::Config;
 use crate::runs::{Logger, RunDir, RunInfo, RunLock, RunStatus};
 

@@ -7,14 +7,14 @@
 //! directory, so seed k gives the same run in a group as alone). The layout
 //! and statistics do not depend on how seeds execute.
 
-use super::{resume_experiment, run_experiment_with, send_notes, RunError, RunEvent, RunOptions, RunSummary};
+use super::{RunError, RunEvent, RunOptions, RunSummary, resume_experiment, run_experiment_with, send_notes};
 use crate::config::{Config, ConfigError};
 use crate::runs::group::{self, Aggregate, GroupDir, GroupInfo, GroupStatus, SeedEntry, SeedState};
-use crate::runs::{unix_now_secs, RunStatus};
+use crate::runs::{RunStatus, unix_now_secs};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::Ordering;
-use std::sync::mpsc::{channel, Sender};
 use std::sync::Mutex;
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::{Sender, channel};
 use std::time::Instant;
 
 /// A finished (or stopped) group: its record, statistics and what else is in its directory.
@@ -120,7 +120,11 @@ impl GroupProgress {
 /// mostly serial). The budget is `RAYON_NUM_THREADS` where set (a sweep gives
 /// each trial its share that way), else the cores this process may use.
 pub fn parallel_seeds(n_seeds: usize) -> usize {
-    let budget = std::env::var("RAYON_NUM_THREADS").ok().and_then(|v| v.parse::<usize>().ok()).filter(|&n| n > 0).unwrap_or_else(crate::sweep::cores);
+    let budget = std::env::var("RAYON_NUM_THREADS")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or_else(crate::sweep::cores);
     budget.min(n_seeds).max(1)
 }
 
@@ -141,7 +145,7 @@ pub(crate) struct Execution {
 /// batch steps its envs on its own thread). Else `parallel` threads of one
 /// seed each. `auto` times both devices as they would lay the seeds out.
 fn execution(config: &Config, n_seeds: usize) -> Execution {
-    use super::device_choice::{for_batch, Layout};
+    use super::device_choice::{Layout, for_batch};
     use crate::config::DeviceChoice;
     let parallel = parallel_seeds(n_seeds);
     let rounds = n_seeds.div_ceil(parallel);
@@ -182,7 +186,9 @@ pub(crate) enum SeedJob {
 /// Trains a new seed group of `config` (which must name its seeds).
 pub fn run_group(config: &Config, options: RunOptions) -> Result<GroupSummary, RunError> {
     config.validate()?;
-    let seeds = config.group_seeds()?.ok_or_else(|| ConfigError("not a seed group: set experiment.seeds=[0,1,2] or experiment.n_seeds=3".into()))?;
+    let seeds = config
+        .group_seeds()?
+        .ok_or_else(|| ConfigError("not a seed group: set experiment.seeds=[0,1,2] or experiment.n_seeds=3".into()))?;
     let group = GroupDir::create_unique(&config.experiment.runs_dir, &config.experiment.name)?;
     let exec = execution(config, seeds.len());
     let (batched, parallel) = (exec.batched, exec.parallel);
@@ -200,7 +206,10 @@ pub fn run_group(config: &Config, options: RunOptions) -> Result<GroupSummary, R
         wall_secs: None,
         parallel,
         batched,
-        seed_runs: seeds.iter().map(|&s| SeedEntry { seed: s, dir: GroupDir::seed_name(s), status: RunStatus::Running, final_score: None, error: None }).collect(),
+        seed_runs: seeds
+            .iter()
+            .map(|&s| SeedEntry { seed: s, dir: GroupDir::seed_name(s), status: RunStatus::Running, final_score: None, error: None })
+            .collect(),
         final_score: None,
     };
     info.write(&group)?;
@@ -221,7 +230,11 @@ pub fn resume_group(dir: &Path, options: RunOptions) -> Result<GroupSummary, Run
         match state.info.as_ref().map(|i| i.status) {
             Some(RunStatus::Completed) => {}
             Some(_) if !state.run.checkpoints().is_empty() => jobs.push((seed, SeedJob::Resume(state.run.root.clone()))),
-            Some(status) => notes.push(format!("seed {seed} ({}) has no checkpoint to resume from: it stays as it is; {} keeps its logs", status.as_str(), state.run.root.display())),
+            Some(status) => notes.push(format!(
+                "seed {seed} ({}) has no checkpoint to resume from: it stays as it is; {} keeps its logs",
+                status.as_str(),
+                state.run.root.display()
+            )),
             None if !state.run.root.exists() => jobs.push((seed, SeedJob::New(Box::new(seed_config(&info.config, &group, seed))))),
             None => notes.push(format!("seed {seed}: {} has no readable logs/run_info.json: left as it is", state.run.root.display())),
         }
@@ -262,10 +275,21 @@ fn with_device(jobs: Vec<(u64, SeedJob)>, device: crate::config::DeviceChoice) -
 
 /// Trains `jobs` (in `info.parallel` batches at once, or `info.parallel` threads
 /// of one seed each at a time), then writes the statistics.
-fn execute(group: GroupDir, mut info: GroupInfo, jobs: Vec<(u64, SeedJob)>, options: RunOptions, wall0: f64) -> Result<GroupSummary, RunError> {
+fn execute(
+    group: GroupDir,
+    mut info: GroupInfo,
+    jobs: Vec<(u64, SeedJob)>,
+    options: RunOptions,
+    wall0: f64,
+) -> Result<GroupSummary, RunError> {
     let t0 = Instant::now();
     let send = |ev: RunEvent| options.send(ev);
-    send(RunEvent::GroupStarted { group_dir: group.root.clone(), seeds: info.seeds.clone(), parallel: info.parallel, batched: info.batched });
+    send(RunEvent::GroupStarted {
+        group_dir: group.root.clone(),
+        seeds: info.seeds.clone(),
+        parallel: info.parallel,
+        batched: info.batched,
+    });
     let first_seed = info.seeds.first().copied();
     let errors = if info.batched {
         train_in_batches(jobs, info.parallel, &options, first_seed, &send, &group)
@@ -284,7 +308,11 @@ fn execute(group: GroupDir, mut info: GroupInfo, jobs: Vec<(u64, SeedJob)>, opti
         };
         entry.status = status;
         entry.final_score = state.final_score();
-        entry.error = errors.iter().find(|(s, _)| *s == entry.seed).map(|(_, e)| e.clone()).or_else(|| state.info.as_ref().and_then(|i| i.error.clone()));
+        entry.error = errors
+            .iter()
+            .find(|(s, _)| *s == entry.seed)
+            .map(|(_, e)| e.clone())
+            .or_else(|| state.info.as_ref().and_then(|i| i.error.clone()));
         statuses.push(status);
     }
     info.status = GroupStatus::of(&statuses);
@@ -304,7 +332,14 @@ fn execute(group: GroupDir, mut info: GroupInfo, jobs: Vec<(u64, SeedJob)>, opti
 }
 
 /// `jobs` split into `n_batches` batches of consecutive seeds, each trained on its own thread.
-fn train_in_batches(jobs: Vec<(u64, SeedJob)>, n_batches: usize, options: &RunOptions, first_seed: Option<u64>, send: &(dyn Fn(RunEvent) + Sync), group: &GroupDir) -> Vec<(u64, String)> {
+fn train_in_batches(
+    jobs: Vec<(u64, SeedJob)>,
+    n_batches: usize,
+    options: &RunOptions,
+    first_seed: Option<u64>,
+    send: &(dyn Fn(RunEvent) + Sync),
+    group: &GroupDir,
+) -> Vec<(u64, String)> {
     let size = jobs.len().div_ceil(n_batches.max(1)).max(1);
     let mut chunks: Vec<Vec<(u64, SeedJob)>> = Vec::new();
     for job in jobs {
@@ -314,8 +349,14 @@ fn train_in_batches(jobs: Vec<(u64, SeedJob)>, n_batches: usize, options: &RunOp
         }
     }
     std::thread::scope(|scope| {
-        let handles: Vec<_> = chunks.into_iter().map(|chunk| scope.spawn(move || super::batch::train_batched(chunk, options, first_seed, send, group))).collect();
-        handles.into_iter().flat_map(|h| h.join().unwrap_or_else(|_| vec![(first_seed.unwrap_or(0), "a batch of seeds panicked".to_string())])).collect()
+        let handles: Vec<_> = chunks
+            .into_iter()
+            .map(|chunk| scope.spawn(move || super::batch::train_batched(chunk, options, first_seed, send, group)))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_else(|_| vec![(first_seed.unwrap_or(0), "a batch of seeds panicked".to_string())]))
+            .collect()
     })
 }
 
@@ -340,38 +381,47 @@ pub(crate) fn injected_failure(seed: u64, group: &GroupDir, send: &(dyn Fn(RunEv
 }
 
 /// Runs `jobs` `parallel` at a time, one thread per seed; returns the seeds that failed, with why.
-fn train_threaded(jobs: Vec<(u64, SeedJob)>, options: &RunOptions, parallel: usize, first_seed: Option<u64>, send: &(dyn Fn(RunEvent) + Sync), group: &GroupDir) -> Vec<(u64, String)> {
+fn train_threaded(
+    jobs: Vec<(u64, SeedJob)>,
+    options: &RunOptions,
+    parallel: usize,
+    first_seed: Option<u64>,
+    send: &(dyn Fn(RunEvent) + Sync),
+    group: &GroupDir,
+) -> Vec<(u64, String)> {
     let errors: Mutex<Vec<(u64, String)>> = Mutex::new(Vec::new());
     let queue = Mutex::new(jobs.into_iter());
     std::thread::scope(|scope| {
         for _ in 0..parallel {
-            scope.spawn(|| loop {
-                if options.stop.load(Ordering::SeqCst) {
-                    return;
-                }
-                let Some((seed, job)) = queue.lock().ok().and_then(|mut q| q.next()) else { return };
-                if let Some(e) = injected_failure(seed, group, send) {
-                    if let Ok(mut errs) = errors.lock() {
-                        errs.push(e);
+            scope.spawn(|| {
+                loop {
+                    if options.stop.load(Ordering::SeqCst) {
+                        return;
                     }
-                    continue;
-                }
-                let (tx, rx) = channel::<RunEvent>();
-                let seed_options = seed_options(options, seed, first_seed, tx);
-                let forward = std::thread::scope(|inner| {
-                    inner.spawn(|| {
-                        for event in rx {
-                            send(RunEvent::Seed { seed, event: Box::new(event) });
+                    let Some((seed, job)) = queue.lock().ok().and_then(|mut q| q.next()) else { return };
+                    if let Some(e) = injected_failure(seed, group, send) {
+                        if let Ok(mut errs) = errors.lock() {
+                            errs.push(e);
+                        }
+                        continue;
+                    }
+                    let (tx, rx) = channel::<RunEvent>();
+                    let seed_options = seed_options(options, seed, first_seed, tx);
+                    let forward = std::thread::scope(|inner| {
+                        inner.spawn(|| {
+                            for event in rx {
+                                send(RunEvent::Seed { seed, event: Box::new(event) });
+                            }
+                        });
+                        match job {
+                            SeedJob::New(config) => run_experiment_with(&config, seed_options),
+                            SeedJob::Resume(dir) => resume_experiment(&dir, seed_options),
                         }
                     });
-                    match job {
-                        SeedJob::New(config) => run_experiment_with(&config, seed_options),
-                        SeedJob::Resume(dir) => resume_experiment(&dir, seed_options),
-                    }
-                });
-                if let Err(e) = forward {
-                    if let Ok(mut errs) = errors.lock() {
-                        errs.push((seed, e.to_string()));
+                    if let Err(e) = forward {
+                        if let Ok(mut errs) = errors.lock() {
+                            errs.push((seed, e.to_string()));
+                        }
                     }
                 }
             });

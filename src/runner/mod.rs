@@ -15,24 +15,26 @@ pub mod replay;
 pub mod request;
 mod resume;
 
-pub use eval::{evaluate_batched, evaluate_episodes, evaluate_policy, mean_std, EvalResult};
-pub use replay::{record_episodes, record_video, EpisodeRecord, VideoStats};
-pub use resume::{fork_experiment, fork_experiment_with, fork_name, resume_experiment};
+pub use eval::{EvalResult, evaluate_batched, evaluate_episodes, evaluate_policy, mean_std};
+pub use replay::{EpisodeRecord, VideoStats, record_episodes, record_video};
 pub(crate) use resume::begin_resume;
+pub use resume::{fork_experiment, fork_experiment_with, fork_name, resume_experiment};
 
 use crate::algos::{self, device};
-use callbacks::{next_multiple, CallbackList, EvalCallback, MetricsCallback, NanGuardCallback, ProgressCallback, RunCallback, RunContext, StopCallback};
-pub use checkpoint::{Checkpoint, CheckpointCallback};
 use crate::config::{Config, ConfigError};
 use crate::envs::{Env, VecEnv};
 use crate::runs::logger;
 use crate::runs::sysinfo::EnvironmentInfo;
-use crate::runs::{unix_now_secs, Logger, RunDir, RunInfo, RunLock, RunStatus, SavedModel};
+use crate::runs::{Logger, RunDir, RunInfo, RunLock, RunStatus, SavedModel, unix_now_secs};
+use callbacks::{
+    CallbackList, EvalCallback, MetricsCallback, NanGuardCallback, ProgressCallback, RunCallback, RunContext, StopCallback, next_multiple,
+};
+pub use checkpoint::{Checkpoint, CheckpointCallback};
 use std::fmt;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::Sender;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Seeds of evaluation envs are offset so they never replay training starts.
@@ -80,21 +82,56 @@ impl From<std::io::Error> for RunError {
 /// What the runner reports while it works (to the CLI's progress bar or the GUI).
 #[derive(Clone, Debug)]
 pub enum RunEvent {
-    Started { run_dir: PathBuf, device: String, note: Option<String> },
-    Progress { timesteps: u64, total_timesteps: u64, steps_per_sec: f64, mean_reward: Option<f64> },
-    Metrics { timesteps: u64, wall_secs: f64, metrics: Vec<(String, f64)> },
-    Evaluated { timesteps: u64, wall_secs: f64, mean_reward: f64, std_reward: f64, new_best: bool },
+    Started {
+        run_dir: PathBuf,
+        device: String,
+        note: Option<String>,
+    },
+    Progress {
+        timesteps: u64,
+        total_timesteps: u64,
+        steps_per_sec: f64,
+        mean_reward: Option<f64>,
+    },
+    Metrics {
+        timesteps: u64,
+        wall_secs: f64,
+        metrics: Vec<(String, f64)>,
+    },
+    Evaluated {
+        timesteps: u64,
+        wall_secs: f64,
+        mean_reward: f64,
+        std_reward: f64,
+        new_best: bool,
+    },
     /// The first evaluation episode of each evaluation, with frames (only when
     /// `RunOptions::live_episodes` is set): the GUI's live view of the agent.
-    EvalEpisode { timesteps: u64, episode: Box<EpisodeRecord> },
-    Finished { status: RunStatus, run_dir: PathBuf },
+    EvalEpisode {
+        timesteps: u64,
+        episode: Box<EpisodeRecord>,
+    },
+    Finished {
+        status: RunStatus,
+        run_dir: PathBuf,
+    },
     /// Something to tell the user (a fallback, a warning).
-    Note { message: String },
+    Note {
+        message: String,
+    },
     /// A seed group starts (or resumes): its directory, seeds and how many train at once.
     /// `batched`: all of them as one computation (stacked networks), else `parallel` threads.
-    GroupStarted { group_dir: PathBuf, seeds: Vec<u64>, parallel: usize, batched: bool },
+    GroupStarted {
+        group_dir: PathBuf,
+        seeds: Vec<u64>,
+        parallel: usize,
+        batched: bool,
+    },
     /// An event of one seed of a group (the group itself ends with `Finished`).
-    Seed { seed: u64, event: Box<RunEvent> },
+    Seed {
+        seed: u64,
+        event: Box<RunEvent>,
+    },
 }
 
 /// Where a run's events go: a channel, and what wakes its reader (the GUI's
@@ -296,10 +333,10 @@ impl Prepared {
         let env_cfg = &config.env;
         let envs: Vec<Box<dyn Env>> = (0..env_cfg.n_envs).map(|_| env_cfg.make()).collect::<Result<_, _>>()?;
         let mut venv = VecEnv::new(envs);
-        let eval_envs: Vec<Box<dyn Env>> =
-            (0..config.experiment.n_eval_episodes).map(|_| env_cfg.make()).collect::<Result<_, _>>()?;
+        let eval_envs: Vec<Box<dyn Env>> = (0..config.experiment.n_eval_episodes).map(|_| env_cfg.make()).collect::<Result<_, _>>()?;
         let space = venv.observation_space().ok_or_else(|| RunError::Training("no envs".into()))?;
-        let mut agent = algos::make_agent(&config.algorithm, venv.obs_dim, &venv.action_space, config.experiment.seed, &device.device).map_err(RunError::Training)?;
+        let mut agent = algos::make_agent(&config.algorithm, venv.obs_dim, &venv.action_space, config.experiment.seed, &device.device)
+            .map_err(RunError::Training)?;
         if let Some(c) = ckpt {
             let fail = |e: String| RunError::Checkpoint(format!("the checkpoint at step {} cannot be restored: {e}", c.timesteps));
             agent.restore(&c.training.agent).map_err(fail)?;
@@ -350,7 +387,11 @@ fn train(begun: Begun, options: RunOptions) -> Result<RunSummary, RunError> {
 
 impl<'a> Session<'a> {
     /// Opens the run's logs and sinks, builds its callbacks and says it started.
-    pub(crate) fn start(config: &'a Config, options: &'a RunOptions, begun: Begun) -> Result<(Session<'a>, Box<dyn algos::Agent>), RunError> {
+    pub(crate) fn start(
+        config: &'a Config,
+        options: &'a RunOptions,
+        begun: Begun,
+    ) -> Result<(Session<'a>, Box<dyn algos::Agent>), RunError> {
         let Begun { prepared, run, lock, info, restored, .. } = begun;
         let Prepared { device: resolved, venv, eval_envs, agent, obs_low, obs_high } = prepared;
         let wall0 = restored.as_ref().map(|r| r.ckpt.wall_secs).unwrap_or(0.0);
@@ -440,7 +481,11 @@ impl<'a> Session<'a> {
         ]);
         let cb = CallbackList { ctx, callbacks };
         let note = [resolved.note.clone(), crate::config::env_note(&config.env)].into_iter().flatten().collect::<Vec<_>>().join("\n");
-        cb.ctx.send(RunEvent::Started { run_dir: run.root.clone(), device: resolved.description.clone(), note: (!note.is_empty()).then_some(note) });
+        cb.ctx.send(RunEvent::Started {
+            run_dir: run.root.clone(),
+            device: resolved.description.clone(),
+            note: (!note.is_empty()).then_some(note),
+        });
         Ok((Session { config, options, resolved, venv, cb, run, _lock: lock }, agent))
     }
 
@@ -473,7 +518,13 @@ impl<'a> Session<'a> {
         let best = ctx.best_mean;
         let mut logger = ctx.logger;
         if status != RunStatus::Failed && config.experiment.video_episodes > 0 {
-            options.send(RunEvent::Note { message: format!("recording {} evaluation episode(s) to {}", config.experiment.video_episodes, run.evaluation_video().display()) });
+            options.send(RunEvent::Note {
+                message: format!(
+                    "recording {} evaluation episode(s) to {}",
+                    config.experiment.video_episodes,
+                    run.evaluation_video().display()
+                ),
+            });
             if let Err(e) = record_run_video(&run, config.experiment.video_episodes, None, &mut |_, _| {}) {
                 let msg = format!("videos/evaluation.mp4 was not written: {e}");
                 options.send(RunEvent::Note { message: format!("warning: {msg}") });
@@ -488,7 +539,16 @@ impl<'a> Session<'a> {
         if let (RunStatus::Failed, Some(e)) = (status, error) {
             return Err(RunError::Training(format!("{e} (run directory {} records it)", run.root.display())));
         }
-        Ok(RunSummary { run_dir: run, status, timesteps, wall_secs, train_secs, evaluations, best_mean_reward: best, device: resolved.description })
+        Ok(RunSummary {
+            run_dir: run,
+            status,
+            timesteps,
+            wall_secs,
+            train_secs,
+            evaluations,
+            best_mean_reward: best,
+            device: resolved.description,
+        })
     }
 }
 
@@ -527,13 +587,23 @@ pub fn load_policy(model: &SavedModel) -> Result<algos::Policy, String> {
 /// Records `n_episodes` of a run's best model (final model if no best) into
 /// `out` (default `videos/evaluation.mp4`) and `logs/eval_episodes.jsonl`.
 /// Refused while another process writes into the run (it is still training).
-pub fn write_run_video(run: &RunDir, n_episodes: usize, out: Option<&std::path::Path>, progress: &mut dyn FnMut(u64, u64)) -> Result<replay::VideoStats, String> {
+pub fn write_run_video(
+    run: &RunDir,
+    n_episodes: usize,
+    out: Option<&std::path::Path>,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<replay::VideoStats, String> {
     let _lock = run.lock("video export").map_err(|e| e.to_string())?;
     record_run_video(run, n_episodes, out, progress)
 }
 
 /// [`write_run_video`] for a caller that holds the run's lock.
-fn record_run_video(run: &RunDir, n_episodes: usize, out: Option<&std::path::Path>, progress: &mut dyn FnMut(u64, u64)) -> Result<replay::VideoStats, String> {
+fn record_run_video(
+    run: &RunDir,
+    n_episodes: usize,
+    out: Option<&std::path::Path>,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<replay::VideoStats, String> {
     if n_episodes == 0 {
         return Err("--episodes must be at least 1".into());
     }

@@ -11,9 +11,9 @@
 //! finish): return, length, seconds since the run started. Also the sampler
 //! of the `system/…` metrics and what a run's TensorBoard file starts with.
 
-use super::callbacks::{write_failed, RunCallback, RunContext};
+use super::callbacks::{RunCallback, RunContext, write_failed};
 use crate::algos::{AgentView, Control};
-use crate::runs::row_log::{csv_fields, digest_of_file, parse_count, LogFormat, RowDigest};
+use crate::runs::row_log::{LogFormat, RowDigest, csv_fields, digest_of_file, parse_count};
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::path::Path;
@@ -26,7 +26,8 @@ pub struct MonitorCallback {
 }
 
 /// monitor.csv's layout, for a resume that keeps its rows by content.
-pub const MONITOR_FORMAT: LogFormat = LogFormat { name: "monitor.csv", header_lines: 2, check_header: check_monitor_header, canonical: canonical_monitor_row };
+pub const MONITOR_FORMAT: LogFormat =
+    LogFormat { name: "monitor.csv", header_lines: 2, check_header: check_monitor_header, canonical: canonical_monitor_row };
 
 fn check_monitor_header(lines: &[&str]) -> Result<(), String> {
     let columns = lines.get(1).and_then(|l| csv_fields(l));
@@ -54,10 +55,16 @@ impl MonitorCallback {
     /// `t_start_unix_secs` is when the run started (a resumed run keeps its own).
     pub fn create(path: &Path, env_id: &str, t_start_unix_secs: f64) -> io::Result<Self> {
         let is_new = std::fs::metadata(path).map(|m| m.len() == 0).unwrap_or(true);
-        let mut file = OpenOptions::new().create(true).append(true).open(path).map_err(|e| io::Error::new(e.kind(), format!("cannot open {}: {e}", path.display())))?;
+        let mut file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(|e| io::Error::new(e.kind(), format!("cannot open {}: {e}", path.display())))?;
         if is_new {
             let header = serde_json::json!({ "t_start": t_start_unix_secs, "env_id": env_id });
-            write!(file, "#{header}\nr,l,t\n").and_then(|()| file.flush()).map_err(|e| io::Error::new(e.kind(), format!("writing {}: {e}", path.display())))?;
+            write!(file, "#{header}\nr,l,t\n")
+                .and_then(|()| file.flush())
+                .map_err(|e| io::Error::new(e.kind(), format!("writing {}: {e}", path.display())))?;
         }
         let rows = digest_of_file(path, &MONITOR_FORMAT)?;
         Ok(Self { file, line: String::new(), rows })
@@ -119,7 +126,11 @@ impl RunCallback for SystemMetricsCallback {
             ctx.error = Some(super::callbacks::log_failed(e));
             return Control::Stop;
         }
-        ctx.send(super::RunEvent::Metrics { timesteps: t, wall_secs: ctx.wall_secs(), metrics: rows.iter().map(|(k, v)| (k.to_string(), *v)).collect() });
+        ctx.send(super::RunEvent::Metrics {
+            timesteps: t,
+            wall_secs: ctx.wall_secs(),
+            metrics: rows.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+        });
         Control::Continue
     }
 }
@@ -134,8 +145,12 @@ const HPARAM_METRICS: [&str; 3] = ["eval/mean_reward", "eval/best_mean_reward", 
 /// The HParams session (the config's flattened keys; the experiment's columns
 /// cover every algorithm's keys, since TensorBoard takes them from one run of
 /// the directory) and the config and environment as text.
-pub fn tensorboard_header(config: &crate::config::Config, environment: &crate::runs::sysinfo::EnvironmentInfo, step: u64) -> crate::runs::tfevents::EventHeader {
-    use crate::config::{overrides::flat_values, AlgorithmConfig, Config};
+pub fn tensorboard_header(
+    config: &crate::config::Config,
+    environment: &crate::runs::sysinfo::EnvironmentInfo,
+    step: u64,
+) -> crate::runs::tfevents::EventHeader {
+    use crate::config::{AlgorithmConfig, Config, overrides::flat_values};
     use crate::runs::tb_plugins::hparams_from_json;
     let hparams = hparams_from_json(&flat_values(config));
     let mut hparam_infos = hparams.clone();

@@ -95,7 +95,14 @@ pub fn record_episodes(policy: &Policy, env: &mut dyn Env, n_episodes: usize, se
             let o = env.step(action.as_action(), &mut obs);
             rec.episode_return += o.reward;
             rec.length += 1;
-            rec.steps.push(StepRecord { action, reward: o.reward, terminated: o.terminated, truncated: o.truncated, obs: obs.clone(), policy: view });
+            rec.steps.push(StepRecord {
+                action,
+                reward: o.reward,
+                terminated: o.terminated,
+                truncated: o.truncated,
+                obs: obs.clone(),
+                policy: view,
+            });
             rec.frames.push(snapshot(&*env)?);
             if o.terminated || o.truncated {
                 break;
@@ -125,9 +132,10 @@ pub fn load_episodes(path: &Path) -> std::io::Result<Vec<EpisodeRecord>> {
         if line.trim().is_empty() {
             continue;
         }
-        out.push(serde_json::from_str(&line).map_err(|e| {
-            std::io::Error::new(std::io::ErrorKind::InvalidData, format!("{}:{}: {e}", path.display(), i + 1))
-        })?);
+        out.push(
+            serde_json::from_str(&line)
+                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, format!("{}:{}: {e}", path.display(), i + 1)))?,
+        );
     }
     Ok(out)
 }
@@ -144,7 +152,12 @@ pub struct VideoStats {
 
 /// Renders every frame of `episodes` on a second thread while this one encodes.
 /// `progress(done, total)` is called after each encoded frame.
-pub fn write_episodes_video(episodes: &[EpisodeRecord], path: &Path, fps: f64, progress: &mut dyn FnMut(u64, u64)) -> Result<VideoStats, String> {
+pub fn write_episodes_video(
+    episodes: &[EpisodeRecord],
+    path: &Path,
+    fps: f64,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<VideoStats, String> {
     let total: u64 = episodes.iter().map(|e| e.n_frames() as u64).sum();
     if total == 0 {
         return Err("no episodes to put in the video: ask for at least 1 episode".into());
@@ -187,7 +200,13 @@ pub const RENDER_FPS: f64 = 50.0;
 
 /// Records `n_episodes` greedy episodes and writes them as an MP4 at the env's
 /// render fps. Returns the episodes (for `eval_episodes.jsonl`) and video stats.
-pub fn record_video(policy: &Policy, env: &mut dyn Env, path: &Path, n_episodes: usize, seed: u64) -> Result<(Vec<EpisodeRecord>, VideoStats), String> {
+pub fn record_video(
+    policy: &Policy,
+    env: &mut dyn Env,
+    path: &Path,
+    n_episodes: usize,
+    seed: u64,
+) -> Result<(Vec<EpisodeRecord>, VideoStats), String> {
     if n_episodes == 0 {
         return Err("episodes must be at least 1".into());
     }

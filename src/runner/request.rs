@@ -2,11 +2,11 @@
 //! binding build a [`RunRequest`] and [`execute`](RunRequest::execute) it, so
 //! New / Resume / Fork / Batch are dispatched in one place.
 
-use super::batch::{train_runs, BatchOutcome};
+use super::batch::{BatchOutcome, train_runs};
 use super::group::{self, Trained};
-use super::{fork_experiment, fork_experiment_with, RunError, RunOptions};
-use crate::config::overrides::Override;
+use super::{RunError, RunOptions, fork_experiment, fork_experiment_with};
 use crate::config::Config;
+use crate::config::overrides::Override;
 use std::path::PathBuf;
 
 /// How a fork changes its parent's config.
@@ -70,7 +70,8 @@ impl RunRequest {
                 Ok(Outcome::Trained(Trained::Run(Box::new(summary))))
             }
             RunRequest::Batch(items) => {
-                let per_run: Vec<RunOptions> = items.iter().map(|i| RunOptions { command_line: i.command_line.clone(), ..options.clone() }).collect();
+                let per_run: Vec<RunOptions> =
+                    items.iter().map(|i| RunOptions { command_line: i.command_line.clone(), ..options.clone() }).collect();
                 let configs: Vec<Config> = items.into_iter().map(|i| i.config).collect();
                 Ok(Outcome::Batch(train_runs(&configs, &per_run)))
             }

@@ -2,9 +2,12 @@
 //! (a new run from a checkpoint, with an edited config): both restore the
 //! checkpoint's state in memory before anything on disk is changed.
 
-use super::{checkpoint, create_run_dir, environment, new_run_info, send_notes, train, write_config_file, Begun, Prepared, Restored, RunError, RunOptions, RunSummary};
-use crate::config::{apply_overrides, overrides::Override, Config, ConfigError};
-use crate::runs::{unix_now_secs, ForkOrigin, ResumeRecord, RunDir, RunInfo, RunStatus};
+use super::{
+    Begun, Prepared, Restored, RunError, RunOptions, RunSummary, checkpoint, create_run_dir, environment, new_run_info, send_notes, train,
+    write_config_file,
+};
+use crate::config::{Config, ConfigError, apply_overrides, overrides::Override};
+use crate::runs::{ForkOrigin, ResumeRecord, RunDir, RunInfo, RunStatus, unix_now_secs};
 use checkpoint::Checkpoint;
 use std::path::Path;
 
@@ -32,10 +35,18 @@ pub(crate) fn begin_resume(run_dir: &Path, options: &RunOptions) -> Result<Begun
     let lock = run.lock("resume")?;
     if info.status == RunStatus::Completed {
         let how = match run.checkpoints().last() {
-            Some(c) => format!("to train it further, fork it: rl-research run --fork {}@{} experiment.total_timesteps=N", run.root.display(), c.step),
+            Some(c) => format!(
+                "to train it further, fork it: rl-research run --fork {}@{} experiment.total_timesteps=N",
+                run.root.display(),
+                c.step
+            ),
             None => "it has no checkpoint to fork from either".into(),
         };
-        return Err(RunError::Input(format!("{} completed all {} timesteps: there is nothing to resume; {how}", run.root.display(), info.total_timesteps)));
+        return Err(RunError::Input(format!(
+            "{} completed all {} timesteps: there is nothing to resume; {how}",
+            run.root.display(),
+            info.total_timesteps
+        )));
     }
     let mut notes = Vec::new();
     if run.checkpoints().is_empty() {
@@ -95,7 +106,12 @@ pub fn fork_name(parent: &Path) -> String {
 
 /// [`fork_experiment`] with the config made by `edit` from the checkpoint's
 /// (the GUI passes the config edited in its editor).
-pub fn fork_experiment_with(parent: &Path, step: Option<u64>, edit: &dyn Fn(&Config) -> Result<Config, ConfigError>, options: RunOptions) -> Result<RunSummary, RunError> {
+pub fn fork_experiment_with(
+    parent: &Path,
+    step: Option<u64>,
+    edit: &dyn Fn(&Config) -> Result<Config, ConfigError>,
+    options: RunOptions,
+) -> Result<RunSummary, RunError> {
     let _fp = crate::fpmode::FlushDenormals::enter();
     let parent_run = RunDir::at(parent);
     if crate::runs::group::GroupDir::is_group(parent) {
@@ -146,7 +162,8 @@ fn restore_config_yaml(run: &RunDir, config: &Config) -> Result<Vec<String>, Run
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
         Err(e) => return Err(RunError::Io(std::io::Error::new(e.kind(), format!("cannot read {}: {e}", path.display())))),
     };
-    let fork_hint = format!("to train with other values, fork the run instead: rl-research run --fork {} KEY=VALUE ...", run.root.display());
+    let fork_hint =
+        format!("to train with other values, fork the run instead: rl-research run --fork {} KEY=VALUE ...", run.root.display());
     let Some(text) = text else {
         write_config_file(run, config, None)?;
         return Ok(vec![format!("note: {} was missing: written again from the checkpoint's config", path.display())]);
@@ -169,8 +186,13 @@ fn restore_config_yaml(run: &RunDir, config: &Config) -> Result<Vec<String>, Run
         .lines()
         .find_map(|l| l.strip_prefix("command_line: ").and_then(|q| serde_json::from_str::<String>(q).ok()));
     let copy = crate::runs::row_log::free_copy_name(&path);
-    std::fs::write(&copy, &text).map_err(|e| RunError::Io(std::io::Error::new(e.kind(), format!("cannot keep the edited {} as {}: {e}", path.display(), copy.display()))))?;
+    std::fs::write(&copy, &text).map_err(|e| {
+        RunError::Io(std::io::Error::new(e.kind(), format!("cannot keep the edited {} as {}: {e}", path.display(), copy.display())))
+    })?;
     write_config_file(run, config, command_line.as_deref())?;
-    Ok(vec![format!("note: {} {why}: written again from the checkpoint, your version kept as {}; {fork_hint}", path.display(), copy.display())])
+    Ok(vec![format!(
+        "note: {} {why}: written again from the checkpoint, your version kept as {}; {fork_hint}",
+        path.display(),
+        copy.display()
+    )])
 }
-

@@ -59,7 +59,10 @@ impl RunDir {
         let steps = || all.iter().map(|c| c.step.to_string()).collect::<Vec<_>>().join(", ");
         match step {
             None => all.last().cloned().ok_or_else(|| {
-                format!("{} has no checkpoints (checkpoints/step_<n>.ckpt): it stopped before its first one, so it cannot be resumed", self.root.display())
+                format!(
+                    "{} has no checkpoints (checkpoints/step_<n>.ckpt): it stopped before its first one, so it cannot be resumed",
+                    self.root.display()
+                )
             }),
             Some(s) => all.iter().find(|c| c.step == s).cloned().ok_or_else(|| {
                 if all.is_empty() {

@@ -2,10 +2,10 @@
 //! probability of improvement of each pair, and the config keys that differ.
 //! `rl-research compare` prints it; the GUI's Compare view draws it.
 
-use super::group::{self, bootstrap_of, GroupDir, GroupStatus};
+use super::group::{self, GroupDir, GroupStatus, bootstrap_of};
 use super::{RunDir, RunInfo, RunStatus};
 use crate::config::Config;
-use crate::stats::{improvement, Bootstrap, FinalScores, Interval};
+use crate::stats::{Bootstrap, FinalScores, Interval, improvement};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
@@ -47,7 +47,11 @@ pub fn load_target(path: &Path) -> Result<Target, String> {
         if !foreign.is_empty() {
             notes.push(format!(
                 "not part of the group, ignored: {}",
-                foreign.iter().map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()).collect::<Vec<_>>().join(", ")
+                foreign
+                    .iter()
+                    .map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ));
         }
         return Ok(Target {
@@ -76,15 +80,22 @@ pub fn load_target(path: &Path) -> Result<Target, String> {
     })?;
     let config = Config::load(&run.config_yaml()).ok();
     // A completed run's final score: its last evaluation's mean reward.
-    let scores: Vec<f64> = if info.status == RunStatus::Completed { super::logger::last_eval_mean_reward(&run).into_iter().collect() } else { Vec::new() };
+    let scores: Vec<f64> =
+        if info.status == RunStatus::Completed { super::logger::last_eval_mean_reward(&run).into_iter().collect() } else { Vec::new() };
     let reference = config.as_ref().and_then(|c| c.stats.reference_for(&c.env.id));
     let b = config.as_ref().map(bootstrap_of).unwrap_or_default();
-    let mut notes = vec!["a single run: one seed, so its interval has no width; run it as a seed group (experiment.n_seeds=5) for honest intervals".to_string()];
+    let mut notes = vec![
+        "a single run: one seed, so its interval has no width; run it as a seed group (experiment.n_seeds=5) for honest intervals"
+            .to_string(),
+    ];
     if scores.is_empty() {
         let why = match info.status {
             RunStatus::Completed => match super::logger::read_metrics(&run.metrics_csv()) {
                 Err(e) => format!("it completed, but {e}"),
-                Ok(_) => format!("it completed, but {} has no eval/mean_reward row (evaluation off, or the file was edited)", run.metrics_csv().display()),
+                Ok(_) => format!(
+                    "it completed, but {} has no eval/mean_reward row (evaluation off, or the file was edited)",
+                    run.metrics_csv().display()
+                ),
             },
             RunStatus::Interrupted => format!("its process is gone before it finished; {}", RunInfo::resume_hint(&run)),
             status => format!("it is {}", status.as_str()),

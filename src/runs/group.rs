@@ -11,7 +11,7 @@
 //! processes, one batched computation) is the runner's business.
 
 use super::logger::read_metrics;
-use super::{write_atomic, RunDir, RunInfo, RunStatus};
+use super::{RunDir, RunInfo, RunStatus, write_atomic};
 use crate::config::Config;
 use crate::stats::curves::{self, CurvePoint, SeedCurve};
 use crate::stats::{Bootstrap, FinalScores};
@@ -167,7 +167,8 @@ impl GroupInfo {
     pub fn read(group: &GroupDir) -> io::Result<Self> {
         let path = group.group_json();
         let text = std::fs::read_to_string(&path).map_err(|e| io::Error::new(e.kind(), format!("cannot read {}: {e}", path.display())))?;
-        let info: Self = serde_json::from_str(&text).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("{} is not a seed group's group.json: {e}", path.display())))?;
+        let info: Self = serde_json::from_str(&text)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("{} is not a seed group's group.json: {e}", path.display())))?;
         if info.kind != "seed_group" {
             return Err(io::Error::new(io::ErrorKind::InvalidData, format!("{}: kind '{}' is not seed_group", path.display(), info.kind)));
         }
@@ -191,7 +192,8 @@ impl SeedState {
         let run = group.seed_run(seed);
         let info = RunInfo::read(&run).ok();
         let rows = read_metrics(&run.metrics_csv()).unwrap_or_default();
-        let curves = CURVE_METRICS.iter().map(|m| rows.iter().filter(|r| r.metric == *m).map(|r| (r.timesteps, r.value)).collect()).collect();
+        let curves =
+            CURVE_METRICS.iter().map(|m| rows.iter().filter(|r| r.metric == *m).map(|r| (r.timesteps, r.value)).collect()).collect();
         Self { seed, run, info, curves }
     }
     pub fn status(&self) -> RunStatus {
@@ -231,7 +233,11 @@ pub fn aggregate(config: &Config, seeds: &[SeedState]) -> Aggregate {
                 .iter()
                 .zip(per_seed)
                 .map(|(s, values)| {
-                    let done = s.info.as_ref().map(|i| if i.status == RunStatus::Completed { total.max(i.timesteps_done) } else { i.timesteps_done }).unwrap_or(0);
+                    let done = s
+                        .info
+                        .as_ref()
+                        .map(|i| if i.status == RunStatus::Completed { total.max(i.timesteps_done) } else { i.timesteps_done })
+                        .unwrap_or(0);
                     SeedCurve { end: done.max(values.last().map(|(t, _)| *t).unwrap_or(0)), values }
                 })
                 .collect();

@@ -5,7 +5,7 @@
 //! A lock left by a killed process on this host is taken over: its pid is gone,
 //! or now belongs to a process that started at another time.
 
-use super::{host_name, RunDir};
+use super::{RunDir, host_name};
 use serde::{Deserialize, Serialize};
 use std::io::{self, Write};
 use std::path::PathBuf;
@@ -128,14 +128,29 @@ impl RunDir {
                     Holder::Arriving => {
                         return Err(io::Error::new(
                             io::ErrorKind::WouldBlock,
-                            format!("{} is being taken by another process right now ({} is still being written); try again in a moment", self.root.display(), path.display()),
+                            format!(
+                                "{} is being taken by another process right now ({} is still being written); try again in a moment",
+                                self.root.display(),
+                                path.display()
+                            ),
                         ));
                     }
                 },
-                Err(e) => return Err(io::Error::new(e.kind(), format!("cannot lock {}: {e}; the run directory must be writable (check its permissions, mount and free space)", path.display()))),
+                Err(e) => {
+                    return Err(io::Error::new(
+                        e.kind(),
+                        format!(
+                            "cannot lock {}: {e}; the run directory must be writable (check its permissions, mount and free space)",
+                            path.display()
+                        ),
+                    ));
+                }
             }
         }
-        Err(io::Error::new(io::ErrorKind::WouldBlock, format!("{} is in use: {} could not be taken over", self.root.display(), path.display())))
+        Err(io::Error::new(
+            io::ErrorKind::WouldBlock,
+            format!("{} is in use: {} could not be taken over", self.root.display(), path.display()),
+        ))
     }
 }
 

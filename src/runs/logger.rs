@@ -10,8 +10,8 @@
 //! ```
 //! Wide view: `df.pivot_table(index="timesteps", columns="metric", values="value")`.
 
-use super::row_log::{csv_fields, digest_of_file, parse_count, LogFormat, RowDigest};
-use super::{write_atomic, RunDir, RunInfo, RunStatus, SavedModel};
+use super::row_log::{LogFormat, RowDigest, csv_fields, digest_of_file, parse_count};
+use super::{RunDir, RunInfo, RunStatus, SavedModel, write_atomic};
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufRead, Write};
 use std::path::Path;
@@ -20,7 +20,8 @@ use std::time::Instant;
 pub const METRICS_HEADER: &str = "timesteps,wall_secs,metric,value";
 
 /// metrics.csv's layout, for a resume that keeps its rows by content.
-pub const METRICS_FORMAT: LogFormat = LogFormat { name: "metrics.csv", header_lines: 1, check_header: check_metrics_header, canonical: canonical_metrics_row };
+pub const METRICS_FORMAT: LogFormat =
+    LogFormat { name: "metrics.csv", header_lines: 1, check_header: check_metrics_header, canonical: canonical_metrics_row };
 
 fn check_metrics_header(lines: &[&str]) -> Result<(), String> {
     match lines.first().and_then(|l| csv_fields(l)) {
@@ -72,9 +73,11 @@ impl Logger {
         }
         let named = |e: io::Error| io::Error::new(e.kind(), format!("writing {}: {e}", path.display()));
         let is_new = std::fs::metadata(&path).map_or(true, |m| m.len() == 0);
-        let mut file = OpenOptions::new().create(true).append(true).open(&path).map_err(|e| {
-            io::Error::new(e.kind(), format!("cannot open {} for appending: {e}", path.display()))
-        })?;
+        let mut file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(|e| io::Error::new(e.kind(), format!("cannot open {} for appending: {e}", path.display())))?;
         if is_new {
             writeln!(file, "{METRICS_HEADER}").and_then(|()| file.flush()).map_err(named)?;
         }
@@ -150,7 +153,10 @@ impl Logger {
     /// Saves `models/<name>.zip` (e.g. "best_model", "final_model") atomically.
     pub fn save_model(&self, name: &str, model: &SavedModel) -> io::Result<std::path::PathBuf> {
         if name.is_empty() || name.contains(['/', '\\']) || name.contains("..") {
-            return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("model name '{name}' must be a plain file name like best_model")));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("model name '{name}' must be a plain file name like best_model"),
+            ));
         }
         let path = self.run.models_dir().join(format!("{name}.zip"));
         let bytes = model.to_zip_bytes()?;
@@ -192,11 +198,7 @@ pub fn instant_secs_ago(secs: f64) -> Instant {
 }
 
 fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
+    if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
 }
 
 /// One row of metrics.csv.

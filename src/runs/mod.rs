@@ -114,7 +114,10 @@ impl RunDir {
 
     /// What to say of a directory with neither model.
     pub fn no_models_message(&self) -> String {
-        format!("{} has no models/best_model.zip or final_model.zip: is it a run directory (runs/<name>)? A run has them once it trained (rl-research run)", self.root.display())
+        format!(
+            "{} has no models/best_model.zip or final_model.zip: is it a run directory (runs/<name>)? A run has them once it trained (rl-research run)",
+            self.root.display()
+        )
     }
 
     /// Creates `runs_dir/name`, or `name_1`, `name_2`, ... if taken: an existing
@@ -141,7 +144,10 @@ impl RunDir {
 /// atomic, so concurrent sweeps never share one): a run or group is never overwritten.
 pub fn create_unique_dir(runs_dir: &Path, name: &str) -> io::Result<PathBuf> {
     std::fs::create_dir_all(runs_dir).map_err(|e| {
-        io::Error::new(e.kind(), format!("cannot create runs directory {}: {e}; set experiment.runs_dir to a writable directory", runs_dir.display()))
+        io::Error::new(
+            e.kind(),
+            format!("cannot create runs directory {}: {e}; set experiment.runs_dir to a writable directory", runs_dir.display()),
+        )
     })?;
     for i in 0..10_000u32 {
         let candidate = if i == 0 { name.to_string() } else { format!("{name}_{i}") };
@@ -328,10 +334,7 @@ impl RunInfo {
 /// Writes through a temporary file and a rename, so readers never see half a file
 /// and a crash mid-write never loses the previous version. The error names the file.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let tmp = path.with_extension(format!(
-        "{}.tmp",
-        path.extension().and_then(|e| e.to_str()).unwrap_or("")
-    ));
+    let tmp = path.with_extension(format!("{}.tmp", path.extension().and_then(|e| e.to_str()).unwrap_or("")));
     let _pending = temp_files::Pending::new(&tmp);
     std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path)).map_err(|e| {
         let _ = std::fs::remove_file(&tmp);

@@ -42,7 +42,11 @@ impl MlpWeights {
             if l.weight.len() != s[0] * s[1] || l.bias.len() != s[1] {
                 return Err(format!(
                     "layer {i}: expected {}x{} weights and {} biases, found {} and {}",
-                    s[0], s[1], s[1], l.weight.len(), l.bias.len()
+                    s[0],
+                    s[1],
+                    s[1],
+                    l.weight.len(),
+                    l.bias.len()
                 ));
             }
             if l.weight.iter().chain(&l.bias).any(|v| !v.is_finite()) {
@@ -183,7 +187,8 @@ impl SavedModel {
 
     /// Loads and checks a model file; errors name the file and what is wrong.
     pub fn load(path: &Path) -> io::Result<Self> {
-        let file = std::fs::File::open(path).map_err(|e| io::Error::new(e.kind(), format!("cannot open model file {}: {e}", path.display())))?;
+        let file =
+            std::fs::File::open(path).map_err(|e| io::Error::new(e.kind(), format!("cannot open model file {}: {e}", path.display())))?;
         Self::from_reader(file, &path.display().to_string())
     }
 
@@ -214,17 +219,32 @@ impl SavedModel {
                 .windows(2)
                 .try_fold(0usize, |acc, s| s[0].checked_mul(s[1]).and_then(|w| w.checked_add(s[1])).and_then(|l| acc.checked_add(l)))
                 .filter(|&n| n <= MAX_NETWORK_BYTES / 4)
-                .ok_or_else(|| ctx(format!("network {} claims shape {:?}: more than this build loads ({} MiB)", info.name, info.sizes, MAX_NETWORK_BYTES >> 20)))?;
+                .ok_or_else(|| {
+                    ctx(format!(
+                        "network {} claims shape {:?}: more than this build loads ({} MiB)",
+                        info.name,
+                        info.sizes,
+                        MAX_NETWORK_BYTES >> 20
+                    ))
+                })?;
             if info.sizes.len() < 2 {
                 return Err(ctx(format!("network {} has shape {:?}: it needs inputs and outputs", info.name, info.sizes)));
             }
             let bytes = {
-                let entry = zip.by_name(&format!("networks/{}.bin", info.name)).map_err(|_| ctx(format!("networks/{}.bin is missing", info.name)))?;
+                let entry = zip
+                    .by_name(&format!("networks/{}.bin", info.name))
+                    .map_err(|_| ctx(format!("networks/{}.bin is missing", info.name)))?;
                 read_bounded(entry, expected as u64 * 4).map_err(|e| ctx(format!("networks/{}.bin: {e}", info.name)))?
             };
             let floats: Vec<f32> = bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
             if bytes.len() % 4 != 0 || floats.len() != expected {
-                return Err(ctx(format!("networks/{}.bin holds {} bytes, expected {} for shape {:?}", info.name, bytes.len(), expected * 4, info.sizes)));
+                return Err(ctx(format!(
+                    "networks/{}.bin holds {} bytes, expected {} for shape {:?}",
+                    info.name,
+                    bytes.len(),
+                    expected * 4,
+                    info.sizes
+                )));
             }
             let mut layers = Vec::new();
             let mut at = 0;

@@ -175,7 +175,8 @@ pub fn plan_cut(path: &Path, format: &LogFormat, digest: &RowDigest, step: u64) 
         if line.trim().is_empty() {
             continue;
         }
-        let row = (format.canonical)(line).ok_or_else(|| refuse(format!("line {line_no} is not a {} row: '{}'", format.name, crate::config::elide(line, 80))))?;
+        let row = (format.canonical)(line)
+            .ok_or_else(|| refuse(format!("line {line_no} is not a {} row: '{}'", format.name, crate::config::elide(line, 80))))?;
         seen.add(&row);
         out.push_str(&row);
         out.push('\n');
@@ -207,8 +208,9 @@ impl CutPlan {
             }
             Some((original, text)) => {
                 let copy = free_copy_name(&path);
-                std::fs::write(&copy, &original)
-                    .map_err(|e| format!("cannot keep a copy of the edited {} as {}: {e}; nothing was changed", path.display(), copy.display()))?;
+                std::fs::write(&copy, &original).map_err(|e| {
+                    format!("cannot keep a copy of the edited {} as {}: {e}; nothing was changed", path.display(), copy.display())
+                })?;
                 super::write_atomic(&path, text.as_bytes()).map_err(|e| format!("{e}; the edited file is kept as {}", copy.display()))?;
                 report.kept_copy = Some(copy);
             }

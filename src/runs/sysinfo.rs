@@ -115,10 +115,7 @@ fn meminfo_kib(key: &str) -> Option<u64> {
 fn os_name() -> String {
     std::fs::read_to_string("/etc/os-release")
         .ok()
-        .and_then(|t| {
-            t.lines()
-                .find_map(|l| l.strip_prefix("PRETTY_NAME=").map(|v| v.trim_matches('"').to_string()))
-        })
+        .and_then(|t| t.lines().find_map(|l| l.strip_prefix("PRETTY_NAME=").map(|v| v.trim_matches('"').to_string())))
         .unwrap_or_else(|| std::env::consts::OS.to_string())
 }
 
@@ -158,7 +155,8 @@ impl SystemSampler {
             }
             self.last = Some((now, cpu));
         }
-        if let Some(pages) = std::fs::read_to_string("/proc/self/statm").ok().and_then(|s| s.split_whitespace().nth(1)?.parse::<f64>().ok()) {
+        if let Some(pages) = std::fs::read_to_string("/proc/self/statm").ok().and_then(|s| s.split_whitespace().nth(1)?.parse::<f64>().ok())
+        {
             out.push(("system/rss_mib", (pages * 4096.0 / 1048576.0).round()));
         }
         if let Ok(text) = std::fs::read_to_string("/proc/meminfo") {

@@ -18,7 +18,7 @@
 
 use super::logger::MetricsSink;
 use super::tb_plugins::{self, HParamValue, SessionStatus};
-use super::{unix_now_f64, RunStatus};
+use super::{RunStatus, unix_now_f64};
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -319,7 +319,13 @@ pub fn read_event_file(path: &Path) -> Result<EventFile, String> {
                         1 => tag = String::from_utf8_lossy(s).into_owned(),
                         2 if s.len() == 4 => val = Some(f32::from_le_bytes([s[0], s[1], s[2], s[3]])),
                         9 => plugin = Some(plugin_data(s).ok_or_else(|| bad("malformed SummaryMetadata", i))?),
-                        8 => text = fields(s).ok_or_else(|| bad("malformed TensorProto", i))?.into_iter().find(|t| t.0 == 8).map(|t| String::from_utf8_lossy(t.1).into_owned()),
+                        8 => {
+                            text = fields(s)
+                                .ok_or_else(|| bad("malformed TensorProto", i))?
+                                .into_iter()
+                                .find(|t| t.0 == 8)
+                                .map(|t| String::from_utf8_lossy(t.1).into_owned())
+                        }
                         _ => {}
                     }
                 }
@@ -398,7 +404,10 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let header = EventHeader {
             step: 7,
-            hparam_infos: vec![("algorithm.params.learning_rate".into(), HParamValue::Number(3e-4)), ("algorithm.params.gamma".into(), HParamValue::Number(0.99))],
+            hparam_infos: vec![
+                ("algorithm.params.learning_rate".into(), HParamValue::Number(3e-4)),
+                ("algorithm.params.gamma".into(), HParamValue::Number(0.99)),
+            ],
             hparams: vec![("algorithm.params.learning_rate".into(), HParamValue::Number(3e-4))],
             metric_tags: vec!["eval/mean_reward"],
             group_name: String::new(),
@@ -411,7 +420,12 @@ mod tests {
         let tags: Vec<(i64, &str, &str)> = file.plugins.iter().map(|p| (p.step, p.tag.as_str(), p.plugin.as_str())).collect();
         assert_eq!(
             tags,
-            vec![(7, tb_plugins::EXPERIMENT_TAG, "hparams"), (7, tb_plugins::SESSION_START_TAG, "hparams"), (7, "config", "text"), (8, tb_plugins::SESSION_END_TAG, "hparams")]
+            vec![
+                (7, tb_plugins::EXPERIMENT_TAG, "hparams"),
+                (7, tb_plugins::SESSION_START_TAG, "hparams"),
+                (7, "config", "text"),
+                (8, tb_plugins::SESSION_END_TAG, "hparams")
+            ]
         );
         assert_eq!(file.plugins[2].text.as_deref(), Some("    a: 1"));
         assert!(file.plugins[0].content.windows(5).any(|w| w == b"gamma"), "the experiment lists every column");

@@ -9,7 +9,7 @@
 //! or whose log already ended (a failed seed), is left out of that step and
 //! `n_seeds` says how many seeds a step covers.
 
-use super::{iqm, max, mean, median, min, sample_std, stratified_bootstrap_ci, Bootstrap, ScoreMatrix};
+use super::{Bootstrap, ScoreMatrix, iqm, max, mean, median, min, sample_std, stratified_bootstrap_ci};
 use serde::{Deserialize, Serialize};
 
 /// One step of a metric over seeds.

@@ -134,7 +134,13 @@ pub fn prob_greater(x: &[f64], y: &[f64]) -> f64 {
     let mut u = 0.0;
     for &a in x {
         for &b in y {
-            u += if a > b { 1.0 } else if a == b { 0.5 } else { 0.0 };
+            u += if a > b {
+                1.0
+            } else if a == b {
+                0.5
+            } else {
+                0.0
+            };
         }
     }
     u / (x.len() * y.len()) as f64
@@ -225,7 +231,12 @@ pub fn stratified_bootstrap_ci(m: &ScoreMatrix, statistic: &dyn Fn(&ScoreMatrix)
 
 /// `statistic(x, y)` with its percentile-bootstrap interval, resampling the
 /// runs of `x` and of `y` independently (rliable's `StratifiedIndependentBootstrap`).
-pub fn independent_bootstrap_ci(x: &ScoreMatrix, y: &ScoreMatrix, statistic: &dyn Fn(&ScoreMatrix, &ScoreMatrix) -> f64, b: Bootstrap) -> Interval {
+pub fn independent_bootstrap_ci(
+    x: &ScoreMatrix,
+    y: &ScoreMatrix,
+    statistic: &dyn Fn(&ScoreMatrix, &ScoreMatrix) -> f64,
+    b: Bootstrap,
+) -> Interval {
     let point = statistic(x, y);
     if x.runs == 0 || y.runs == 0 || b.reps == 0 {
         return Interval { value: point, low: f64::NAN, high: f64::NAN };

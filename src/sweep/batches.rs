@@ -6,12 +6,12 @@
 //! shape form their own batches; a trial whose config does not parse runs
 //! alone (and fails there, as it would unbatched).
 
-use super::{trial_args, watch_child, Child, SweepSpec, TrialStatus};
-use crate::config::{overrides::config_from_args, BatchSeeds};
+use super::{Child, SweepSpec, TrialStatus, trial_args, watch_child};
+use crate::config::{BatchSeeds, overrides::config_from_args};
 use crate::runs::{RunDir, RunInfo, RunStatus};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicBool;
 use std::sync::Mutex;
+use std::sync::atomic::AtomicBool;
 
 /// Which trials train together.
 #[derive(Clone, Debug, PartialEq)]
@@ -49,7 +49,9 @@ pub fn plan(spec: &SweepSpec, ids: &[usize]) -> Plan {
     // A batch's trials finish together, so the median pruner would have few
     // finished trials to compare with: auto leaves pruned sweeps unbatched.
     if s.pruner && s.batch_trials == BatchSeeds::Auto {
-        return alone(Some("sweep.pruner=median compares with finished trials, and a batch's trials finish together (sweep.batch_trials=true batches anyway)"));
+        return alone(Some(
+            "sweep.pruner=median compares with finished trials, and a batch's trials finish together (sweep.batch_trials=true batches anyway)",
+        ));
     }
     let configs: Vec<Option<crate::config::Config>> = ids
         .iter()
@@ -107,8 +109,16 @@ pub struct BatchFile {
 /// Trains trials `ids` (named `names`) as one batch in one child process;
 /// per trial its status, run directory and error, from its own run_info.json.
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn run_batch(exe: &Path, spec: &SweepSpec, sweep_dir: &Path, ids: &[usize], names: &[String], threads: usize,
-    stop: &AtomicBool, completed: &Mutex<Vec<Vec<(u64, f64)>>>) -> Vec<(TrialStatus, PathBuf, Option<String>)> {
+pub(crate) fn run_batch(
+    exe: &Path,
+    spec: &SweepSpec,
+    sweep_dir: &Path,
+    ids: &[usize],
+    names: &[String],
+    threads: usize,
+    stop: &AtomicBool,
+    completed: &Mutex<Vec<Vec<(u64, f64)>>>,
+) -> Vec<(TrialStatus, PathBuf, Option<String>)> {
     let tag = format!("batch_{}_of_{}", ids[0], ids.len());
     let log = super::dir::SweepDir::trial_log_name(&tag);
     let (mut trials, mut dirs) = (Vec::new(), Vec::new());
@@ -145,8 +155,12 @@ pub(crate) fn run_batch(exe: &Path, spec: &SweepSpec, sweep_dir: &Path, ids: &[u
                     RunStatus::Completed => (TrialStatus::Completed, None),
                     RunStatus::Stopped if pruned => (TrialStatus::Pruned, None),
                     RunStatus::Stopped => (TrialStatus::Stopped, None),
-                    RunStatus::Failed => (TrialStatus::Failed, Some(info.error.map(|e| format!("{e} (see {log})")).unwrap_or_else(|| ended.clone()))),
-                    RunStatus::Running | RunStatus::Interrupted => (TrialStatus::Failed, Some(format!("its batch ended while it was running: {ended}"))),
+                    RunStatus::Failed => {
+                        (TrialStatus::Failed, Some(info.error.map(|e| format!("{e} (see {log})")).unwrap_or_else(|| ended.clone())))
+                    }
+                    RunStatus::Running | RunStatus::Interrupted => {
+                        (TrialStatus::Failed, Some(format!("its batch ended while it was running: {ended}")))
+                    }
                 },
                 Err(_) => (TrialStatus::Failed, Some(ended.clone())),
             };

@@ -3,10 +3,10 @@
 //! which trials a resumed sweep reruns or continues, the median pruner's
 //! decision, and the trial result (objective, seeds, status).
 
-use super::{evals, median_prune, trial_objective, trial_runs, SweepSpec, TrialResult, TrialStatus};
+use super::{SweepSpec, TrialResult, TrialStatus, evals, median_prune, trial_objective, trial_runs};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 /// Where a sweep's trials run (`sweep.launcher`).
 pub use super::slurm::Launcher;
@@ -32,7 +32,11 @@ pub struct Launched {
 
 /// Runs the sweep with its launcher; `on_event` hears progress lines (Slurm
 /// states), `on_trial` each trial as it finishes.
-pub fn launch(l: Launch<'_>, on_event: &mut (dyn FnMut(&str) + Send), on_trial: &mut (dyn FnMut(&TrialResult) + Send)) -> Result<Launched, String> {
+pub fn launch(
+    l: Launch<'_>,
+    on_event: &mut (dyn FnMut(&str) + Send),
+    on_trial: &mut (dyn FnMut(&TrialResult) + Send),
+) -> Result<Launched, String> {
     match l.spec.settings.launcher {
         Launcher::Slurm => {
             let (job_id, results) = super::slurm::run(l.exe, l.spec, l.dir, l.resume, l.no_wait, &l.stop, on_event, on_trial)?;
@@ -53,7 +57,10 @@ pub fn launch(l: Launch<'_>, on_event: &mut (dyn FnMut(&str) + Send), on_trial: 
 /// a checkpoint (or a seed group) behind.
 pub fn resumable(previous: Option<&TrialResult>, params: &[(String, String)]) -> Option<PathBuf> {
     let p = previous.filter(|p| p.params == params && p.status != TrialStatus::Completed)?;
-    p.run_dirs.first().filter(|d| crate::runs::group::GroupDir::is_group(d) || !crate::runs::RunDir::at(d).checkpoints().is_empty()).cloned()
+    p.run_dirs
+        .first()
+        .filter(|d| crate::runs::group::GroupDir::is_group(d) || !crate::runs::RunDir::at(d).checkpoints().is_empty())
+        .cloned()
 }
 
 /// The median pruner on a running trial: below the median of the completed
@@ -61,13 +68,25 @@ pub fn resumable(previous: Option<&TrialResult>, params: &[(String, String)]) ->
 /// true is returned once every run of it was asked.
 pub fn prune_if_below_median(trial_dir: &Path, completed: &[Vec<(u64, f64)>]) -> bool {
     let Some(&(t, v)) = evals(trial_dir).last() else { return false };
-    median_prune(completed, t, v) && trial_runs(trial_dir).iter().filter(|r| r.root.exists()).all(|r| std::fs::write(r.stop_file(), b"pruned by the median pruner\n").is_ok())
+    median_prune(completed, t, v)
+        && trial_runs(trial_dir)
+            .iter()
+            .filter(|r| r.root.exists())
+            .all(|r| std::fs::write(r.stop_file(), b"pruned by the median pruner\n").is_ok())
 }
 
 impl TrialResult {
     /// Trial `id`'s result from its directory: the objective (for a completed
     /// trial), the seeds it ran (`planned_seeds` when it left none).
-    pub fn of_trial(spec: &SweepSpec, id: usize, dir: &Path, status: TrialStatus, error: Option<String>, wall_secs: f64, planned_seeds: Vec<u64>) -> Self {
+    pub fn of_trial(
+        spec: &SweepSpec,
+        id: usize,
+        dir: &Path,
+        status: TrialStatus,
+        error: Option<String>,
+        wall_secs: f64,
+        planned_seeds: Vec<u64>,
+    ) -> Self {
         let (value, spread, seeds) = trial_objective(dir, spec.settings.objective());
         let completed = status == TrialStatus::Completed;
         TrialResult {

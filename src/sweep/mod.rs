@@ -11,7 +11,7 @@ pub mod slurm;
 pub mod space;
 
 use crate::runs::logger::read_metrics;
-use crate::runs::{write_atomic, RunDir, RunInfo};
+use crate::runs::{RunDir, RunInfo, write_atomic};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-pub use space::{grid, parse_param, random_trials, Dimension, Param};
+pub use space::{Dimension, Param, grid, parse_param, random_trials};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -70,7 +70,15 @@ pub struct SweepSettings {
 
 impl Default for SweepSettings {
     fn default() -> Self {
-        Self { workers: cores(), seeds: 1, objective: None, pruner: false, launcher: slurm::Launcher::Local, slurm: slurm::SlurmSettings::default(), batch_trials: Default::default() }
+        Self {
+            workers: cores(),
+            seeds: 1,
+            objective: None,
+            pruner: false,
+            launcher: slurm::Launcher::Local,
+            slurm: slurm::SlurmSettings::default(),
+            batch_trials: Default::default(),
+        }
     }
 }
 
@@ -89,7 +97,8 @@ impl SweepSettings {
     /// Applies one `sweep.key=value` argument.
     pub fn set(&mut self, arg: &str) -> Result<(), String> {
         let (key, value) = arg.split_once('=').ok_or_else(|| format!("'{arg}' is not sweep.key=value"))?;
-        let positive = |v: &str| v.parse::<usize>().ok().filter(|&n| n > 0).ok_or_else(|| format!("{key}: '{v}' is not a positive integer"));
+        let positive =
+            |v: &str| v.parse::<usize>().ok().filter(|&n| n > 0).ok_or_else(|| format!("{key}: '{v}' is not a positive integer"));
         match key {
             "sweep.workers" => self.workers = positive(value)?,
             "sweep.seeds" => self.seeds = positive(value)?,
@@ -116,9 +125,15 @@ impl SweepSettings {
                     _ => return Err(format!("sweep.launcher: '{value}' is not local or slurm")),
                 }
             }
-            "sweep.batch_trials" => self.batch_trials = value.parse().map_err(|()| format!("sweep.batch_trials: '{value}' is not true, false or auto"))?,
+            "sweep.batch_trials" => {
+                self.batch_trials = value.parse().map_err(|()| format!("sweep.batch_trials: '{value}' is not true, false or auto"))?
+            }
             k if k.starts_with("sweep.slurm.") => self.slurm.set(&k["sweep.slurm.".len()..], value)?,
-            _ => return Err(format!("unknown sweep key '{key}': valid keys are sweep.workers, sweep.seeds, sweep.objective, sweep.pruner, sweep.launcher, sweep.batch_trials, sweep.slurm.*")),
+            _ => {
+                return Err(format!(
+                    "unknown sweep key '{key}': valid keys are sweep.workers, sweep.seeds, sweep.objective, sweep.pruner, sweep.launcher, sweep.batch_trials, sweep.slurm.*"
+                ));
+            }
         }
         Ok(())
     }
@@ -196,7 +211,11 @@ pub fn trial_objective(dir: &Path, objective: Objective) -> (Option<f64>, Option
 pub(crate) fn evals(run: &Path) -> Vec<(u64, f64)> {
     let per_run: Vec<Vec<(u64, f64)>> = trial_runs(run)
         .iter()
-        .map(|r| read_metrics(&r.metrics_csv()).map(|rows| rows.into_iter().filter(|r| r.metric == "eval/mean_reward").map(|r| (r.timesteps, r.value)).collect()).unwrap_or_default())
+        .map(|r| {
+            read_metrics(&r.metrics_csv())
+                .map(|rows| rows.into_iter().filter(|r| r.metric == "eval/mean_reward").map(|r| (r.timesteps, r.value)).collect())
+                .unwrap_or_default()
+        })
         .collect();
     if per_run.len() == 1 {
         return per_run.into_iter().next().unwrap_or_default();
@@ -229,7 +248,12 @@ pub fn median_prune(completed: &[Vec<(u64, f64)>], t: u64, value: f64) -> bool {
 /// A seed of a trial to run: a new run, or a stopped one continued from its checkpoint.
 pub(crate) enum Child<'a> {
     /// `seeds` > 1: a seed group of that many seeds from `seed`.
-    New { name: &'a str, params: &'a [(String, String)], seed: u64, seeds: usize },
+    New {
+        name: &'a str,
+        params: &'a [(String, String)],
+        seed: u64,
+        seeds: usize,
+    },
     Resume(&'a Path),
 }
 
@@ -278,14 +302,22 @@ pub(crate) fn trial_args(spec: &SweepSpec, sweep_dir: &Path, child: &Child) -> (
     }
 }
 
-fn run_child(exe: &Path, spec: &SweepSpec, sweep_dir: &Path, child_run: Child, threads: usize,
-    stop: &AtomicBool, completed: &Mutex<Vec<Vec<(u64, f64)>>>) -> (TrialStatus, PathBuf, Option<String>) {
+fn run_child(
+    exe: &Path,
+    spec: &SweepSpec,
+    sweep_dir: &Path,
+    child_run: Child,
+    threads: usize,
+    stop: &AtomicBool,
+    completed: &Mutex<Vec<Vec<(u64, f64)>>>,
+) -> (TrialStatus, PathBuf, Option<String>) {
     let (args, run_dir, name) = trial_args(spec, sweep_dir, &child_run);
     let log = dir::SweepDir::trial_log_name(&name);
-    let (code, pruned) = match watch_child(exe, &args, sweep_dir, &log, threads, std::slice::from_ref(&run_dir), spec.settings.pruner, stop, completed) {
-        Ok(r) => r,
-        Err(e) => return (TrialStatus::Failed, run_dir, Some(e)),
-    };
+    let (code, pruned) =
+        match watch_child(exe, &args, sweep_dir, &log, threads, std::slice::from_ref(&run_dir), spec.settings.pruner, stop, completed) {
+            Ok(r) => r,
+            Err(e) => return (TrialStatus::Failed, run_dir, Some(e)),
+        };
     let (status, error) = match code {
         Some(code) => exit_status(code, pruned[0], &run_dir, &log),
         None => (TrialStatus::Failed, Some(format!("killed by a signal (see {log})"))),
@@ -297,8 +329,17 @@ fn run_child(exe: &Path, spec: &SweepSpec, sweep_dir: &Path, child_run: Child, t
 /// trial directories `dirs` it trains until it exits: asks them to stop when
 /// the sweep stops, prunes them with the median pruner. Its exit code (None:
 /// killed by a signal) and which trials were pruned.
-pub(crate) fn watch_child(exe: &Path, args: &[String], sweep_dir: &Path, log: &str, threads: usize, dirs: &[PathBuf], pruner: bool,
-    stop: &AtomicBool, completed: &Mutex<Vec<Vec<(u64, f64)>>>) -> Result<(Option<i32>, Vec<bool>), String> {
+pub(crate) fn watch_child(
+    exe: &Path,
+    args: &[String],
+    sweep_dir: &Path,
+    log: &str,
+    threads: usize,
+    dirs: &[PathBuf],
+    pruner: bool,
+    stop: &AtomicBool,
+    completed: &Mutex<Vec<Vec<(u64, f64)>>>,
+) -> Result<(Option<i32>, Vec<bool>), String> {
     let mut cmd = trial_command(exe);
     cmd.args(args);
     let _ = std::fs::create_dir_all(dir::SweepDir::at(sweep_dir).trial_logs());
@@ -352,18 +393,27 @@ pub(crate) fn exit_status(code: i32, pruned: bool, run_dir: &Path, log: &str) ->
 /// Runs every trial not already completed in `sweep_dir/sweep.csv` (when
 /// resuming; trials the sweep had stopped continue from their checkpoints).
 /// `on_trial` is called as each trial finishes.
-pub fn run_sweep(exe: &Path, spec: &SweepSpec, sweep_dir: &Path, resume: bool, stop: Arc<AtomicBool>,
-    on_trial: &mut (dyn FnMut(&TrialResult) + Send)) -> Result<Vec<TrialResult>, String> {
+pub fn run_sweep(
+    exe: &Path,
+    spec: &SweepSpec,
+    sweep_dir: &Path,
+    resume: bool,
+    stop: Arc<AtomicBool>,
+    on_trial: &mut (dyn FnMut(&TrialResult) + Send),
+) -> Result<Vec<TrialResult>, String> {
     std::fs::create_dir_all(sweep_dir).map_err(|e| format!("cannot create {}: {e}", sweep_dir.display()))?;
     let spec_text = serde_json::to_string_pretty(spec).map_err(|e| e.to_string())?;
     write_atomic(&dir::SweepDir::at(sweep_dir).spec_file(), spec_text.as_bytes()).map_err(|e| e.to_string())?;
-    let previous: BTreeMap<usize, TrialResult> = if resume { load_results(sweep_dir).into_iter().map(|r| (r.id, r)).collect() } else { BTreeMap::new() };
+    let previous: BTreeMap<usize, TrialResult> =
+        if resume { load_results(sweep_dir).into_iter().map(|r| (r.id, r)).collect() } else { BTreeMap::new() };
     let results: Mutex<Vec<TrialResult>> = Mutex::new(Vec::new());
     let mut queue: Vec<usize> = Vec::new();
     let stopped_before = |id: usize| previous.get(&id).is_some_and(|p| p.status == TrialStatus::Stopped && p.params == spec.trials[id]);
     for (id, params) in spec.trials.iter().enumerate() {
         match previous.get(&id) {
-            Some(r) if r.status == TrialStatus::Completed && r.params == *params => results.lock().map_err(|e| e.to_string())?.push(r.clone()),
+            Some(r) if r.status == TrialStatus::Completed && r.params == *params => {
+                results.lock().map_err(|e| e.to_string())?.push(r.clone())
+            }
             _ => queue.push(id),
         }
     }
@@ -402,29 +452,45 @@ pub fn run_sweep(exe: &Path, spec: &SweepSpec, sweep_dir: &Path, resume: bool, s
     };
     std::thread::scope(|scope| {
         for _ in 0..workers {
-            scope.spawn(|| loop {
-                if stop.load(Ordering::SeqCst) {
-                    return;
-                }
-                let Some(unit) = queue.lock().ok().and_then(|mut q| q.next()) else { return };
-                let t0 = Instant::now();
-                let seeds = spec.settings.seeds;
-                let ran: Vec<(usize, (TrialStatus, PathBuf, Option<String>))> = if unit.len() > 1 {
-                    let names: Vec<String> = unit.iter().map(|&id| trial_name(sweep_dir, id)).collect();
-                    unit.iter().copied().zip(batches::run_batch(exe, spec, sweep_dir, &unit, &names, threads, &stop, &completed_curves)).collect()
-                } else {
-                    let id = unit[0];
-                    let params = &spec.trials[id];
-                    // A trial the sweep stopped continues from its checkpoints (a seed group: its unfinished seeds).
-                    let earlier = if stopped_before(id) { launch::resumable(previous.get(&id), params) } else { None };
-                    let name = trial_name(sweep_dir, id);
-                    vec![(id, match earlier {
-                        Some(d) => run_child(exe, spec, sweep_dir, Child::Resume(&d), threads, &stop, &completed_curves),
-                        _ => run_child(exe, spec, sweep_dir, Child::New { name: &name, params, seed: spec.base_seed, seeds }, threads, &stop, &completed_curves),
-                    })]
-                };
-                for (id, outcome) in ran {
-                    record(id, outcome, t0.elapsed().as_secs_f64());
+            scope.spawn(|| {
+                loop {
+                    if stop.load(Ordering::SeqCst) {
+                        return;
+                    }
+                    let Some(unit) = queue.lock().ok().and_then(|mut q| q.next()) else { return };
+                    let t0 = Instant::now();
+                    let seeds = spec.settings.seeds;
+                    let ran: Vec<(usize, (TrialStatus, PathBuf, Option<String>))> = if unit.len() > 1 {
+                        let names: Vec<String> = unit.iter().map(|&id| trial_name(sweep_dir, id)).collect();
+                        unit.iter()
+                            .copied()
+                            .zip(batches::run_batch(exe, spec, sweep_dir, &unit, &names, threads, &stop, &completed_curves))
+                            .collect()
+                    } else {
+                        let id = unit[0];
+                        let params = &spec.trials[id];
+                        // A trial the sweep stopped continues from its checkpoints (a seed group: its unfinished seeds).
+                        let earlier = if stopped_before(id) { launch::resumable(previous.get(&id), params) } else { None };
+                        let name = trial_name(sweep_dir, id);
+                        vec![(
+                            id,
+                            match earlier {
+                                Some(d) => run_child(exe, spec, sweep_dir, Child::Resume(&d), threads, &stop, &completed_curves),
+                                _ => run_child(
+                                    exe,
+                                    spec,
+                                    sweep_dir,
+                                    Child::New { name: &name, params, seed: spec.base_seed, seeds },
+                                    threads,
+                                    &stop,
+                                    &completed_curves,
+                                ),
+                            },
+                        )]
+                    };
+                    for (id, outcome) in ran {
+                        record(id, outcome, t0.elapsed().as_secs_f64());
+                    }
                 }
             });
         }
@@ -455,8 +521,20 @@ pub(crate) fn save_results(sweep_dir: &Path, spec: &SweepSpec, results: &[TrialR
     for r in results {
         let status = serde_json::to_value(r.status).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
         let seeds = r.seeds.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(" ");
-        let dirs = r.run_dirs.iter().map(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()).collect::<Vec<_>>().join(" ");
-        csv.push_str(&format!("{},{status},{},{},{:.2},{seeds},{}", r.id, opt(r.objective_mean), opt(r.objective_std), r.wall_secs, csv_escape(&dirs)));
+        let dirs = r
+            .run_dirs
+            .iter()
+            .map(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default())
+            .collect::<Vec<_>>()
+            .join(" ");
+        csv.push_str(&format!(
+            "{},{status},{},{},{:.2},{seeds},{}",
+            r.id,
+            opt(r.objective_mean),
+            opt(r.objective_std),
+            r.wall_secs,
+            csv_escape(&dirs)
+        ));
         if slurm {
             csv.push_str(&format!(",{},{}", r.job_id.as_deref().unwrap_or(""), r.slurm_state.as_deref().unwrap_or("")));
         }
@@ -473,7 +551,10 @@ pub(crate) fn save_results(sweep_dir: &Path, spec: &SweepSpec, results: &[TrialR
 }
 
 pub fn load_results(sweep_dir: &Path) -> Vec<TrialResult> {
-    std::fs::read_to_string(dir::SweepDir::at(sweep_dir).results_json()).ok().and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default()
+    std::fs::read_to_string(dir::SweepDir::at(sweep_dir).results_json())
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default()
 }
 
 /// Random search in-process, as the seed's Python example: samples `n_trials`

@@ -10,7 +10,7 @@
 //! Slurm's job-completion log (so no accounting database is needed), filling
 //! sweep.csv as trials end. No scheduling of our own: Slurm runs the trials.
 
-use super::{load_results, save_results, trial_args, trial_name, Child, SweepSpec, TrialResult, TrialStatus};
+use super::{Child, SweepSpec, TrialResult, TrialStatus, load_results, save_results, trial_args, trial_name};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -57,9 +57,28 @@ impl SlurmSettings {
         match key {
             "partition" => self.partition = text(),
             "time" => self.time = text(),
-            "cpus_per_task" => self.cpus_per_task = Some(value.parse().ok().filter(|&n: &usize| n > 0).ok_or_else(|| format!("sweep.slurm.cpus_per_task: '{value}' is not a positive integer"))?),
-            "mem_gb" => self.mem_gb = Some(value.parse().ok().filter(|v: &f64| *v > 0.0 && v.is_finite()).ok_or_else(|| format!("sweep.slurm.mem_gb: '{value}' is not a positive number of GB"))?),
-            "gpus_per_task" => self.gpus_per_task = Some(value.parse().map_err(|_| format!("sweep.slurm.gpus_per_task: '{value}' is not a non-negative integer"))?),
+            "cpus_per_task" => {
+                self.cpus_per_task = Some(
+                    value
+                        .parse()
+                        .ok()
+                        .filter(|&n: &usize| n > 0)
+                        .ok_or_else(|| format!("sweep.slurm.cpus_per_task: '{value}' is not a positive integer"))?,
+                )
+            }
+            "mem_gb" => {
+                self.mem_gb = Some(
+                    value
+                        .parse()
+                        .ok()
+                        .filter(|v: &f64| *v > 0.0 && v.is_finite())
+                        .ok_or_else(|| format!("sweep.slurm.mem_gb: '{value}' is not a positive number of GB"))?,
+                )
+            }
+            "gpus_per_task" => {
+                self.gpus_per_task =
+                    Some(value.parse().map_err(|_| format!("sweep.slurm.gpus_per_task: '{value}' is not a non-negative integer"))?)
+            }
             "account" => self.account = text(),
             "qos" => self.qos = text(),
             "extra" => self.extra.push(value.to_string()),
@@ -68,7 +87,7 @@ impl SlurmSettings {
             _ => {
                 return Err(format!(
                     "unknown key 'sweep.slurm.{key}': valid keys are sweep.slurm.partition, time, cpus_per_task, mem_gb, gpus_per_task, account, qos, extra, setup, exe"
-                ))
+                ));
             }
         }
         Ok(())
@@ -125,7 +144,14 @@ pub struct TrialEntry {
 }
 
 /// The job-array script: each task runs its trial and records its exit code.
-pub fn batch_script(name: &str, sweep_dir: &Path, entries: &[TrialEntry], command: &[String], s: &SlurmSettings, default_cpus: usize) -> String {
+pub fn batch_script(
+    name: &str,
+    sweep_dir: &Path,
+    entries: &[TrialEntry],
+    command: &[String],
+    s: &SlurmSettings,
+    default_cpus: usize,
+) -> String {
     let layout = super::dir::SweepDir::at(sweep_dir);
     let (logs, output) = (layout.trial_logs(), layout.slurm_output_pattern());
     let mut out = String::from("#!/bin/bash\n");
@@ -182,7 +208,10 @@ pub fn batch_script(name: &str, sweep_dir: &Path, entries: &[TrialEntry], comman
     out.push_str(&format!("{} \"${{args[@]}}\" &\n", cmd.join(" ")));
     // `wait` returns early when the trap runs: wait again while the trial still runs.
     out.push_str("child=$!\nwhile true; do\n    wait \"$child\"; code=$?\n    kill -0 \"$child\" 2>/dev/null || break\ndone\n");
-    out.push_str(&format!("echo \"$code\" > {}/trial_\"$SLURM_ARRAY_TASK_ID\".exit\nexit \"$code\"\n", sh_quote(&logs.display().to_string())));
+    out.push_str(&format!(
+        "echo \"$code\" > {}/trial_\"$SLURM_ARRAY_TASK_ID\".exit\nexit \"$code\"\n",
+        sh_quote(&logs.display().to_string())
+    ));
     out
 }
 
@@ -207,7 +236,10 @@ pub struct Job {
 
 impl Jobs {
     pub fn read(sweep_dir: &Path) -> Self {
-        std::fs::read_to_string(super::dir::SweepDir::at(sweep_dir).slurm_jobs()).ok().and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default()
+        std::fs::read_to_string(super::dir::SweepDir::at(sweep_dir).slurm_jobs())
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or_default()
     }
     fn write(&self, sweep_dir: &Path) -> Result<(), String> {
         let text = serde_json::to_string_pretty(self).map_err(|e| e.to_string())?;
@@ -305,29 +337,51 @@ fn exit_record(sweep_dir: &Path, id: usize) -> PathBuf {
 }
 
 /// What became of a trial that left the queue.
-fn finished(spec: &SweepSpec, sweep_dir: &Path, entry: &TrialEntry, job: &str, slurm_state: Option<&str>, pruned: bool, cancelled: bool) -> TrialResult {
+fn finished(
+    spec: &SweepSpec,
+    sweep_dir: &Path,
+    entry: &TrialEntry,
+    job: &str,
+    slurm_state: Option<&str>,
+    pruned: bool,
+    cancelled: bool,
+) -> TrialResult {
     let exit = std::fs::read_to_string(exit_record(sweep_dir, entry.id)).ok().and_then(|t| t.trim().parse::<i32>().ok());
     let log = super::dir::SweepDir::slurm_log_name(job, entry.id);
     let by_slurm = slurm_state.map(map_state);
     let (status, error) = match (&by_slurm, exit) {
         // Slurm's own verdicts that an exit code cannot tell.
         (Some(TrialState::Stopped(why)), _) => (TrialStatus::Stopped, Some(why.clone())),
-        (Some(TrialState::Failed(why)), _) if slurm_state.is_some_and(|s| s != "FAILED") => (TrialStatus::Failed, Some(format!("{why} (see {log})"))),
+        (Some(TrialState::Failed(why)), _) if slurm_state.is_some_and(|s| s != "FAILED") => {
+            (TrialStatus::Failed, Some(format!("{why} (see {log})")))
+        }
         (_, Some(code)) => super::exit_status(code, pruned, &entry.run_dir, &log),
         (None, None) if cancelled && !entry.run_dir.exists() => (TrialStatus::Stopped, Some("cancelled before it started".into())),
-        (Some(TrialState::Completed), None) => (TrialStatus::Failed, Some(format!("Slurm says COMPLETED but the task left no exit record in {}: is the sweep directory on storage the nodes share?", super::dir::SweepDir::at(sweep_dir).trial_logs().display()))),
-        (_, None) => (TrialStatus::Failed, Some(format!("the task ended without an exit record (see {log}); is the sweep directory on storage the nodes share?"))),
+        (Some(TrialState::Completed), None) => (
+            TrialStatus::Failed,
+            Some(format!(
+                "Slurm says COMPLETED but the task left no exit record in {}: is the sweep directory on storage the nodes share?",
+                super::dir::SweepDir::at(sweep_dir).trial_logs().display()
+            )),
+        ),
+        (_, None) => (
+            TrialStatus::Failed,
+            Some(format!("the task ended without an exit record (see {log}); is the sweep directory on storage the nodes share?")),
+        ),
     };
     let wall = crate::runs::RunInfo::read(&crate::runs::RunDir::at(&entry.run_dir)).ok().and_then(|i| i.wall_secs).unwrap_or(0.0);
     TrialResult {
         job_id: Some(format!("{job}_{}", entry.id)),
         // Without a completion log, the state Slurm gave it, as far as the exit record tells.
         slurm_state: slurm_state.map(str::to_string).or_else(|| {
-            Some(match status {
-                TrialStatus::Completed => "COMPLETED",
-                TrialStatus::Stopped | TrialStatus::Pruned => "CANCELLED",
-                TrialStatus::Failed => "FAILED",
-            }.into())
+            Some(
+                match status {
+                    TrialStatus::Completed => "COMPLETED",
+                    TrialStatus::Stopped | TrialStatus::Pruned => "CANCELLED",
+                    TrialStatus::Failed => "FAILED",
+                }
+                .into(),
+            )
         }),
         ..TrialResult::of_trial(spec, entry.id, &entry.run_dir, status, error, wall, vec![entry.seed])
     }
@@ -336,11 +390,13 @@ fn finished(spec: &SweepSpec, sweep_dir: &Path, entry: &TrialEntry, job: &str, s
 /// Submits the trials not yet completed (all, or when resuming those that
 /// did not complete) as one array; returns the job id and the trials.
 pub fn submit(exe: &Path, spec: &SweepSpec, sweep_dir: &Path, resume: bool) -> Result<(String, Vec<TrialEntry>), String> {
-    std::fs::create_dir_all(super::dir::SweepDir::at(sweep_dir).trial_logs()).map_err(|e| format!("cannot create {}: {e}", sweep_dir.display()))?;
+    std::fs::create_dir_all(super::dir::SweepDir::at(sweep_dir).trial_logs())
+        .map_err(|e| format!("cannot create {}: {e}", sweep_dir.display()))?;
     let sweep_dir = &std::fs::canonicalize(sweep_dir).map_err(|e| format!("{}: {e}", sweep_dir.display()))?;
     let spec_text = serde_json::to_string_pretty(spec).map_err(|e| e.to_string())?;
     crate::runs::write_atomic(&super::dir::SweepDir::at(sweep_dir).spec_file(), spec_text.as_bytes()).map_err(|e| e.to_string())?;
-    let previous: BTreeMap<usize, TrialResult> = if resume { load_results(sweep_dir).into_iter().map(|r| (r.id, r)).collect() } else { BTreeMap::new() };
+    let previous: BTreeMap<usize, TrialResult> =
+        if resume { load_results(sweep_dir).into_iter().map(|r| (r.id, r)).collect() } else { BTreeMap::new() };
     let mut entries = Vec::new();
     for (id, params) in spec.trials.iter().enumerate() {
         let earlier = previous.get(&id).filter(|p| p.params == *params);
@@ -405,7 +461,10 @@ pub fn cancel(sweep_dir: &Path) -> Result<Vec<String>, String> {
 /// squeue, the others as they ended); finished ones are written to sweep.csv.
 pub fn poll(spec: &SweepSpec, sweep_dir: &Path, pruned: &[usize]) -> Result<(Vec<TrialResult>, BTreeMap<usize, TrialState>), String> {
     let jobs = Jobs::read(sweep_dir);
-    let entries: Vec<TrialEntry> = std::fs::read_to_string(super::dir::SweepDir::at(sweep_dir).slurm_trials()).ok().and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default();
+    let entries: Vec<TrialEntry> = std::fs::read_to_string(super::dir::SweepDir::at(sweep_dir).slurm_trials())
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default();
     let previous: BTreeMap<usize, TrialResult> = load_results(sweep_dir).into_iter().map(|r| (r.id, r)).collect();
     // Each poll asks squeue once per job; the completion log is found and read
     // only for trials that left the queue since the last poll (the others' results are kept).
@@ -430,12 +489,23 @@ pub fn poll(spec: &SweepSpec, sweep_dir: &Path, pruned: &[usize]) -> Result<(Vec
             }
             // Kept as found before, unless it looked failed for want of an exit record
             // (shared storage can show a file late): that one is looked at again.
-            None => match previous.get(&id).filter(|r| r.job_id.as_deref() == Some(format!("{job}_{id}").as_str()) && (r.status != TrialStatus::Failed || exit_record(sweep_dir, id).exists())) {
+            None => match previous.get(&id).filter(|r| {
+                r.job_id.as_deref() == Some(format!("{job}_{id}").as_str())
+                    && (r.status != TrialStatus::Failed || exit_record(sweep_dir, id).exists())
+            }) {
                 Some(known) => results.push(known.clone()),
                 None => {
                     let log = log.get_or_insert_with(jobcomp_log);
                     let states = ended.entry(job.to_string()).or_insert_with(|| completed_states(log.as_deref(), job));
-                    results.push(finished(spec, sweep_dir, entry, job, states.get(&id).map(String::as_str), pruned.contains(&id), jobs.cancelled(job)));
+                    results.push(finished(
+                        spec,
+                        sweep_dir,
+                        entry,
+                        job,
+                        states.get(&id).map(String::as_str),
+                        pruned.contains(&id),
+                        jobs.cancelled(job),
+                    ));
                 }
             },
         }
@@ -448,9 +518,23 @@ pub fn poll(spec: &SweepSpec, sweep_dir: &Path, pruned: &[usize]) -> Result<(Vec
 /// Submits the sweep and follows it to the end (unless `no_wait`): progress
 /// through `on_trial` as trials end, the median pruner through stop files, and
 /// `scancel` on `stop` (Ctrl-C). Returns the job id and the results.
-pub fn run(exe: &Path, spec: &SweepSpec, sweep_dir: &Path, resume: bool, no_wait: bool, stop: &AtomicBool, on_event: &mut dyn FnMut(&str), on_trial: &mut dyn FnMut(&TrialResult)) -> Result<(String, Vec<TrialResult>), String> {
+pub fn run(
+    exe: &Path,
+    spec: &SweepSpec,
+    sweep_dir: &Path,
+    resume: bool,
+    no_wait: bool,
+    stop: &AtomicBool,
+    on_event: &mut dyn FnMut(&str),
+    on_trial: &mut dyn FnMut(&TrialResult),
+) -> Result<(String, Vec<TrialResult>), String> {
     let (job_id, entries) = submit(exe, spec, sweep_dir, resume)?;
-    on_event(&format!("submitted Slurm job array {job_id} ({} trials, {} at a time): {}", entries.len(), spec.settings.workers, super::dir::SweepDir::at(sweep_dir).slurm_script().display()));
+    on_event(&format!(
+        "submitted Slurm job array {job_id} ({} trials, {} at a time): {}",
+        entries.len(),
+        spec.settings.workers,
+        super::dir::SweepDir::at(sweep_dir).slurm_script().display()
+    ));
     if no_wait {
         return Ok((job_id, Vec::new()));
     }
@@ -483,13 +567,22 @@ pub fn run(exe: &Path, spec: &SweepSpec, sweep_dir: &Path, resume: bool, no_wait
             let text = format!("{:?}", r.status).to_lowercase();
             if reported.get(&r.id) != Some(&text) && entries.iter().any(|e| e.id == r.id) {
                 let obj = r.objective_mean.map(|o| format!(" objective {o:.2}")).unwrap_or_default();
-                on_event(&format!("trial {} {text}{obj} (Slurm {}){}", r.id, r.slurm_state.as_deref().unwrap_or("?"), r.error.as_ref().map(|e| format!(": {e}")).unwrap_or_default()));
+                on_event(&format!(
+                    "trial {} {text}{obj} (Slurm {}){}",
+                    r.id,
+                    r.slurm_state.as_deref().unwrap_or("?"),
+                    r.error.as_ref().map(|e| format!(": {e}")).unwrap_or_default()
+                ));
                 reported.insert(r.id, text);
                 on_trial(r);
             }
         }
         if spec.settings.pruner {
-            let done: Vec<Vec<(u64, f64)>> = results.iter().filter(|r| r.status == TrialStatus::Completed).flat_map(|r| r.run_dirs.iter().map(|d| super::evals(d))).collect();
+            let done: Vec<Vec<(u64, f64)>> = results
+                .iter()
+                .filter(|r| r.status == TrialStatus::Completed)
+                .flat_map(|r| r.run_dirs.iter().map(|d| super::evals(d)))
+                .collect();
             for id in live.iter().filter(|(_, s)| **s == TrialState::Running).map(|(id, _)| *id) {
                 let Some(e) = entries.iter().find(|e| e.id == id) else { continue };
                 if pruned.contains(&id) {
@@ -527,12 +620,33 @@ mod tests {
     #[test]
     fn batch_script_selects_trials_by_task_id_and_records_exit_codes() {
         let entries = vec![
-            TrialEntry { id: 0, args: vec!["run".into(), "algorithm.params.learning_rate=1e-3".into()], seed: 0, run_dir: "/s/trial_0".into(), resume_if_started: false },
-            TrialEntry { id: 3, args: vec!["run".into(), "--resume".into(), "/s/it's here".into()], seed: 0, run_dir: "/s/trial_3".into(), resume_if_started: false },
+            TrialEntry {
+                id: 0,
+                args: vec!["run".into(), "algorithm.params.learning_rate=1e-3".into()],
+                seed: 0,
+                run_dir: "/s/trial_0".into(),
+                resume_if_started: false,
+            },
+            TrialEntry {
+                id: 3,
+                args: vec!["run".into(), "--resume".into(), "/s/it's here".into()],
+                seed: 0,
+                run_dir: "/s/trial_3".into(),
+                resume_if_started: false,
+            },
             TrialEntry { id: 4, args: vec!["run".into(), "x=1".into()], seed: 0, run_dir: "/s/trial_4".into(), resume_if_started: true },
         ];
         let mut s = SlurmSettings::default();
-        for (k, v) in [("partition", "gpu"), ("time", "1:00:00"), ("mem_gb", "2.5"), ("gpus_per_task", "1"), ("account", "lab"), ("qos", "high"), ("extra", "--constraint=a100"), ("setup", "module load cuda")] {
+        for (k, v) in [
+            ("partition", "gpu"),
+            ("time", "1:00:00"),
+            ("mem_gb", "2.5"),
+            ("gpus_per_task", "1"),
+            ("account", "lab"),
+            ("qos", "high"),
+            ("extra", "--constraint=a100"),
+            ("setup", "module load cuda"),
+        ] {
             s.set(k, v).unwrap();
         }
         assert!(s.set("partitions", "x").unwrap_err().contains("valid keys"));

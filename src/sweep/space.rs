@@ -4,8 +4,8 @@
 //! * random: `key=interval(lo,hi)` uniform, `key=tag(log,interval(lo,hi))` log-uniform,
 //!   `key=int(interval(lo,hi))` integer, `key=choice(a,b,c)`, or a plain value.
 
-use crate::config::overrides::parse_override;
 use crate::config::ConfigError;
+use crate::config::overrides::parse_override;
 use crate::rng::Rng;
 use serde::{Deserialize, Serialize};
 
@@ -18,9 +18,18 @@ fn err<T>(m: impl Into<String>) -> Result<T, ConfigError> {
 pub enum Dimension {
     /// Values as typed (each later parsed as an override value).
     Values(Vec<String>),
-    Uniform { low: f64, high: f64 },
-    LogUniform { low: f64, high: f64 },
-    IntUniform { low: i64, high: i64 },
+    Uniform {
+        low: f64,
+        high: f64,
+    },
+    LogUniform {
+        low: f64,
+        high: f64,
+    },
+    IntUniform {
+        low: i64,
+        high: i64,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -155,19 +164,20 @@ pub fn grid(params: &[Param]) -> Result<Vec<Vec<(String, String)>>, ConfigError>
         let Dimension::Values(values) = &p.dim else {
             return err(format!("{}: interval/log/int distributions need random search (rl-research search), not --multirun", p.key));
         };
-        trials = trials
-            .into_iter()
-            .flat_map(|t| values.iter().map(move |v| [t.clone(), vec![(p.key.clone(), v.clone())]].concat()))
-            .collect();
+        trials =
+            trials.into_iter().flat_map(|t| values.iter().map(move |v| [t.clone(), vec![(p.key.clone(), v.clone())]].concat())).collect();
     }
     Ok(trials)
 }
 
 pub fn grid_size(params: &[Param]) -> u128 {
-    params.iter().map(|p| match &p.dim {
-        Dimension::Values(v) => v.len() as u128,
-        _ => 1,
-    }).product()
+    params
+        .iter()
+        .map(|p| match &p.dim {
+            Dimension::Values(v) => v.len() as u128,
+            _ => 1,
+        })
+        .product()
 }
 
 /// Draws one value of a dimension.

@@ -2,11 +2,11 @@
 //! seed k trained in a batch is seed k trained alone, bit for bit on the CPU —
 //! every logged metric and every weight of its final model and checkpoint.
 
+use rl_research::config::BatchSeeds;
 use rl_research::runner::group::run_group;
 use rl_research::runs::group::{GroupDir, GroupInfo};
 use rl_research::runs::logger::read_metrics;
-use rl_research::config::BatchSeeds;
-use rl_research::{run_experiment, Config, RunDir, SavedModel};
+use rl_research::{Config, RunDir, SavedModel, run_experiment};
 use std::path::Path;
 
 /// Every metric row but the clock-dependent ones (fps, CPU and memory use).
@@ -21,7 +21,11 @@ fn deterministic_metrics(run: &Path) -> Vec<(u64, String, u64)> {
 
 fn final_weights(run: &Path) -> Vec<(String, Vec<u32>)> {
     let model = SavedModel::load(&run.join("models/final_model.zip")).unwrap();
-    model.networks.iter().map(|(n, w)| (n.clone(), w.layers.iter().flat_map(|l| l.weight.iter().chain(&l.bias)).map(|v| v.to_bits()).collect())).collect()
+    model
+        .networks
+        .iter()
+        .map(|(n, w)| (n.clone(), w.layers.iter().flat_map(|l| l.weight.iter().chain(&l.bias)).map(|v| v.to_bits()).collect()))
+        .collect()
 }
 
 /// `batched` (what it is: `what`) and `alone` logged the same deterministic
@@ -141,7 +145,9 @@ fn check_trials_batch_equals_alone(configs: Vec<Config>, dir: &Path) {
     let alone = run_experiment(&small(configs[1].clone(), dir, "alone")).unwrap().run_dir.root;
     assert_same_run(&roots[1], &alone, "trial 1 in a batch");
     // Each trial trained with its own hyperparameters.
-    let lr_of = |run: &Path| read_metrics(&run.join("logs/metrics.csv")).unwrap().into_iter().find(|r| r.metric == "train/learning_rate").map(|r| r.value);
+    let lr_of = |run: &Path| {
+        read_metrics(&run.join("logs/metrics.csv")).unwrap().into_iter().find(|r| r.metric == "train/learning_rate").map(|r| r.value)
+    };
     let lrs: Vec<Option<f64>> = roots.iter().map(|r| lr_of(r)).collect();
     assert!(lrs[0] != lrs[1] && lrs[1] != lrs[2], "{lrs:?}");
     assert_ne!(final_weights(&roots[0]), final_weights(&roots[1]));
@@ -168,7 +174,11 @@ fn ppo_trials_differing_in_scalars_batch_and_each_is_bit_for_bit_alone() {
         c
     };
     check_trials_batch_equals_alone(
-        vec![trial(1e-3, 0.2, 0.0, 0.98, 0.8, 0.5, 0.5), trial(3e-4, 0.1, 0.01, 0.99, 0.95, 0.25, 1.0), trial(2e-3, 0.3, 0.001, 0.95, 0.9, 1.0, 0.3)],
+        vec![
+            trial(1e-3, 0.2, 0.0, 0.98, 0.8, 0.5, 0.5),
+            trial(3e-4, 0.1, 0.01, 0.99, 0.95, 0.25, 1.0),
+            trial(2e-3, 0.3, 0.001, 0.95, 0.9, 1.0, 0.3),
+        ],
         &dir,
     );
 }
@@ -194,7 +204,10 @@ fn dqn_trials_differing_in_scalars_batch_and_each_is_bit_for_bit_alone() {
         }
         c
     };
-    check_trials_batch_equals_alone(vec![trial(2.3e-3, 0.99, 0.04, 0.5, 10.0), trial(1e-3, 0.95, 0.1, 0.3, 5.0), trial(5e-4, 0.9, 0.02, 0.6, 1.0)], &dir);
+    check_trials_batch_equals_alone(
+        vec![trial(2.3e-3, 0.99, 0.04, 0.5, 10.0), trial(1e-3, 0.95, 0.1, 0.3, 5.0), trial(5e-4, 0.9, 0.02, 0.6, 1.0)],
+        &dir,
+    );
 }
 
 #[test]

@@ -86,7 +86,11 @@ fn kill_and_resume(preset: &str, points: usize, seed: u64) -> Tally {
             tally.after_completion += 1;
         } else {
             assert_eq!(info.status, RunStatus::Interrupted, "{preset} kill {k}: a killed run reads as interrupted");
-            assert_eq!(RunInfo::read_as_written(&run).unwrap().status, RunStatus::Interrupted, "{preset} kill {k}: run_info.json says so once read");
+            assert_eq!(
+                RunInfo::read_as_written(&run).unwrap().status,
+                RunStatus::Interrupted,
+                "{preset} kill {k}: run_info.json says so once read"
+            );
             assert_eq!(info.process_alive(), Some(false), "{preset} kill {k}");
             assert!(rows[0].dead, "{preset} kill {k}: the browser shows it interrupted");
             let out = Command::new(BIN).args(["run", "--resume"]).arg(&run.root).output().unwrap();
@@ -100,7 +104,11 @@ fn kill_and_resume(preset: &str, points: usize, seed: u64) -> Tally {
             assert!(out.status.success(), "{preset} kill {k}: resume failed: {stderr}");
             tally.resumed += 1;
         }
-        assert_eq!(metrics_without_clock(&run), metrics_without_clock(&reference), "{preset} kill {k}: metrics differ from the uninterrupted run");
+        assert_eq!(
+            metrics_without_clock(&run),
+            metrics_without_clock(&reference),
+            "{preset} kill {k}: metrics differ from the uninterrupted run"
+        );
         assert_eq!(networks(&run.final_model()), networks(&reference.final_model()), "{preset} kill {k}: final weights differ");
     }
     let _ = std::fs::remove_dir_all(&dir);
@@ -135,28 +143,54 @@ fn a_full_disk_fails_the_run_cleanly_with_what_was_saved_intact() {
         return;
     }
     // The replay buffer grows with every checkpoint until one no longer fits.
-    let config = small_config("cartpole_dqn", &disk, &["experiment.total_timesteps=60000", "algorithm.params.buffer_size=60000", "experiment.checkpoint_freq=2000", "experiment.eval_freq=4000"]);
+    let config = small_config(
+        "cartpole_dqn",
+        &disk,
+        &[
+            "experiment.total_timesteps=60000",
+            "algorithm.params.buffer_size=60000",
+            "experiment.checkpoint_freq=2000",
+            "experiment.eval_freq=4000",
+        ],
+    );
     let result = rl_research::runner::run_experiment(&config);
     let run = RunDir::at(disk.join("cartpole_dqn"));
     let checkpoints = run.checkpoints();
-    let leftovers: Vec<_> = std::fs::read_dir(run.checkpoints_dir()).unwrap().flatten().map(|e| e.file_name()).filter(|n| n.to_string_lossy().ends_with(".tmp")).collect();
+    let leftovers: Vec<_> = std::fs::read_dir(run.checkpoints_dir())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .filter(|n| n.to_string_lossy().ends_with(".tmp"))
+        .collect();
     let info = RunInfo::read(&run);
     // What was saved is intact: every checkpoint and model loads, metrics.csv parses.
     let intact: Vec<String> = checkpoints
         .iter()
         .filter_map(|c| rl_research::runner::Checkpoint::load(&c.path).err())
-        .chain([run.best_model()].iter().filter(|p| p.exists()).filter_map(|p| rl_research::runs::SavedModel::load(p).err().map(|e| e.to_string())))
+        .chain(
+            [run.best_model()]
+                .iter()
+                .filter(|p| p.exists())
+                .filter_map(|p| rl_research::runs::SavedModel::load(p).err().map(|e| e.to_string())),
+        )
         .chain(read_metrics(&run.metrics_csv()).err().map(|e| e.to_string()))
         .collect();
     let _ = Command::new("umount").arg(&disk).status();
     assert!(intact.is_empty(), "{intact:?}");
     let e = result.unwrap_err().to_string();
     // Whichever write meets the full disk first (a checkpoint or metrics.csv) is named.
-    assert!(e.contains("No space left on device") && (e.contains("checkpoint") || e.contains("metrics.csv")) && e.contains("free disk space"), "{e}");
+    assert!(
+        e.contains("No space left on device") && (e.contains("checkpoint") || e.contains("metrics.csv")) && e.contains("free disk space"),
+        "{e}"
+    );
     let info = info.unwrap();
     assert_eq!(info.status, RunStatus::Failed, "{info:?}");
     assert!(info.error.as_deref().is_some_and(|m| m.contains("No space left")));
     assert!(!checkpoints.is_empty() && leftovers.is_empty(), "{checkpoints:?} {leftovers:?}: {e}");
-    eprintln!("disk full after step {}: kept checkpoints {:?}", info.timesteps_done, checkpoints.iter().map(|c| c.step).collect::<Vec<_>>());
+    eprintln!(
+        "disk full after step {}: kept checkpoints {:?}",
+        info.timesteps_done,
+        checkpoints.iter().map(|c| c.step).collect::<Vec<_>>()
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -2,7 +2,7 @@
 //! library caller's own floating-point mode is given back afterwards.
 
 use burn::prelude::*;
-use rl_research::{fpmode, run_experiment_with, Config, RunOptions};
+use rl_research::{Config, RunOptions, fpmode, run_experiment_with};
 use std::sync::{Arc, Mutex};
 
 /// 1e-30 * 1e-10 on burn's CPU backend, read back: 0 when denormals are flushed.

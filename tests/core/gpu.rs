@@ -9,14 +9,16 @@ use rl_research::config::{BatchSeeds, DeviceChoice};
 use rl_research::runner::group::run_group;
 use rl_research::runs::group::{GroupDir, GroupInfo};
 use rl_research::runs::logger::read_metrics;
-use rl_research::{run_experiment, Config, SavedModel};
+use rl_research::{Config, SavedModel, run_experiment};
 use std::path::Path;
 
 /// Whether a wgpu adapter answers; without one the test is skipped unless CI requires it.
 fn have_wgpu(test: &str) -> bool {
     match probe_gpu() {
         Ok(_) => true,
-        Err(e) if std::env::var_os("RL_RESEARCH_REQUIRE_WGPU").is_some() => panic!("{test}: RL_RESEARCH_REQUIRE_WGPU is set but no wgpu adapter opened: {e}"),
+        Err(e) if std::env::var_os("RL_RESEARCH_REQUIRE_WGPU").is_some() => {
+            panic!("{test}: RL_RESEARCH_REQUIRE_WGPU is set but no wgpu adapter opened: {e}")
+        }
         Err(e) => {
             eprintln!("{test}: skipped, no wgpu adapter ({e}); Debian's mesa-vulkan-drivers gives a software one");
             false
@@ -48,7 +50,11 @@ fn metrics(run: &Path) -> Vec<(u64, String, f64)> {
 
 fn weights(run: &Path) -> Vec<f32> {
     let model = SavedModel::load(&run.join("models/final_model.zip")).unwrap();
-    model.networks.iter().flat_map(|(_, w)| w.layers.iter().flat_map(|l| l.weight.iter().chain(&l.bias).copied()).collect::<Vec<_>>()).collect()
+    model
+        .networks
+        .iter()
+        .flat_map(|(_, w)| w.layers.iter().flat_map(|l| l.weight.iter().chain(&l.bias).copied()).collect::<Vec<_>>())
+        .collect()
 }
 
 /// On wgpu a batched matmul and a single one may sum in different orders, so a
@@ -112,13 +118,31 @@ fn auto_measures_the_gpu_against_the_cpu_for_the_batch_and_says_which_won() {
         .current_dir(&dir)
         // A software adapter counts as a GPU for the probe only with this set.
         .env("RL_RESEARCH_AUTO_SOFTWARE_GPU", "1")
-        .args(["run", "experiment.device=auto", "experiment.n_seeds=2", "experiment.total_timesteps=512", "experiment.eval_freq=512", "experiment.n_eval_episodes=2", "experiment.video_episodes=0", "experiment.name=auto"])
+        .args([
+            "run",
+            "experiment.device=auto",
+            "experiment.n_seeds=2",
+            "experiment.total_timesteps=512",
+            "experiment.eval_freq=512",
+            "experiment.n_eval_episodes=2",
+            "experiment.video_episodes=0",
+            "experiment.name=auto",
+        ])
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{text}");
-    let note = text.lines().find(|l| l.starts_with("experiment.device=auto: measured 2 agents: GPU '")).unwrap_or_else(|| panic!("no measurement note in:\n{text}"));
-    let picked = if note.contains("training on the GPU") { "gpu" } else if note.contains("training on the CPU") { "cpu" } else { panic!("{note}") };
+    let note = text
+        .lines()
+        .find(|l| l.starts_with("experiment.device=auto: measured 2 agents: GPU '"))
+        .unwrap_or_else(|| panic!("no measurement note in:\n{text}"));
+    let picked = if note.contains("training on the GPU") {
+        "gpu"
+    } else if note.contains("training on the CPU") {
+        "cpu"
+    } else {
+        panic!("{note}")
+    };
     for seed in 0..2 {
         let yaml = std::fs::read_to_string(dir.join(format!("runs/auto/seed_{seed}/configs/config.yaml"))).unwrap();
         assert!(yaml.contains(&format!("device: {picked}")), "seed {seed} should record device {picked} ({note}):\n{yaml}");

@@ -1,9 +1,9 @@
 //! Seed groups end to end (real short runs through the CLI) and the
 //! statistics against the real `rliable` package.
 
+use rl_research::runs::RunStatus;
 use rl_research::runs::group::{GroupDir, GroupInfo, GroupStatus};
 use rl_research::runs::logger::read_metrics;
-use rl_research::runs::RunStatus;
 use rl_research::stats::{self, Bootstrap, ScoreMatrix};
 use std::path::Path;
 use std::process::Command;
@@ -13,17 +13,28 @@ fn exe() -> &'static Path {
 }
 
 fn small(dir: &Path, extra: &[&str]) -> Vec<String> {
-    let mut a: Vec<String> = ["run", "experiment.total_timesteps=2048", "experiment.eval_freq=1024", "experiment.n_eval_episodes=2", "experiment.video_episodes=0"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+    let mut a: Vec<String> = [
+        "run",
+        "experiment.total_timesteps=2048",
+        "experiment.eval_freq=1024",
+        "experiment.n_eval_episodes=2",
+        "experiment.video_episodes=0",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
     a.push(format!("experiment.runs_dir={}", dir.display()));
     a.extend(extra.iter().map(|s| s.to_string()));
     a
 }
 
 fn evals(run: &Path) -> Vec<(u64, f64)> {
-    read_metrics(&run.join("logs/metrics.csv")).unwrap().into_iter().filter(|r| r.metric == "eval/mean_reward").map(|r| (r.timesteps, r.value)).collect()
+    read_metrics(&run.join("logs/metrics.csv"))
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.metric == "eval/mean_reward")
+        .map(|r| (r.timesteps, r.value))
+        .collect()
 }
 
 #[test]
@@ -76,7 +87,11 @@ fn a_three_seed_group_runs_aggregates_and_prints_its_table() {
     assert_eq!(evals(&g.join("seed_5")), evals(&dir.join("alone")), "seed 5 trained in a group differs from seed 5 alone");
 
     // A failing seed: the group is partial and its statistics say how many seeds they cover.
-    let out = Command::new(exe()).args(small(&dir, &["experiment.seeds=[4,5,6]", "experiment.name=p"])).env("RL_RESEARCH_FAULT_SEEDS", "5").output().unwrap();
+    let out = Command::new(exe())
+        .args(small(&dir, &["experiment.seeds=[4,5,6]", "experiment.name=p"]))
+        .env("RL_RESEARCH_FAULT_SEEDS", "5")
+        .output()
+        .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
     let p = GroupInfo::read(&GroupDir::at(dir.join("p"))).unwrap();
@@ -90,7 +105,10 @@ fn a_three_seed_group_runs_aggregates_and_prints_its_table() {
     // A foreign directory inside a group is reported, ignored and left alone.
     std::fs::create_dir_all(g.join("notes")).unwrap();
     std::fs::write(g.join("notes/keep.txt"), "mine").unwrap();
-    let out = Command::new(exe()).args(["compare", g.to_str().unwrap(), dir.join("p").to_str().unwrap(), dir.join("alone").to_str().unwrap(), "--json"]).output().unwrap();
+    let out = Command::new(exe())
+        .args(["compare", g.to_str().unwrap(), dir.join("p").to_str().unwrap(), dir.join("alone").to_str().unwrap(), "--json"])
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let targets = j["targets"].as_array().unwrap();
@@ -173,8 +191,20 @@ fn statistics_match_rliable() {
     let check_ci = |what: &str, ci: (f64, f64), q: &serde_json::Value| {
         let qv = |k: &str| q[k].as_f64().unwrap();
         let eps = 1e-9;
-        assert!(qv("0.5") - eps <= ci.0 && ci.0 <= qv("4.5") + eps, "{what}: our low {} outside rliable's [{}, {}]", ci.0, qv("0.5"), qv("4.5"));
-        assert!(qv("95.5") - eps <= ci.1 && ci.1 <= qv("99.5") + eps, "{what}: our high {} outside rliable's [{}, {}]", ci.1, qv("95.5"), qv("99.5"));
+        assert!(
+            qv("0.5") - eps <= ci.0 && ci.0 <= qv("4.5") + eps,
+            "{what}: our low {} outside rliable's [{}, {}]",
+            ci.0,
+            qv("0.5"),
+            qv("4.5")
+        );
+        assert!(
+            qv("95.5") - eps <= ci.1 && ci.1 <= qv("99.5") + eps,
+            "{what}: our high {} outside rliable's [{}, {}]",
+            ci.1,
+            qv("95.5"),
+            qv("99.5")
+        );
     };
     for (name, rows) in &matrices {
         let m = ScoreMatrix::from_rows(rows).unwrap();
@@ -209,7 +239,11 @@ fn statistics_match_rliable() {
 fn a_stopped_group_resumes_its_unfinished_seeds() {
     use std::sync::atomic::{AtomicBool, Ordering};
     let dir = crate::temp_dir("groups-resume");
-    let config = crate::resume::small_config("cartpole_ppo", &dir, &["experiment.name=g", "experiment.n_seeds=3", "experiment.total_timesteps=40000"]);
+    let config = crate::resume::small_config(
+        "cartpole_ppo",
+        &dir,
+        &["experiment.name=g", "experiment.n_seeds=3", "experiment.total_timesteps=40000"],
+    );
     let stop = std::sync::Arc::new(AtomicBool::new(false));
     let watcher = {
         let (stop, seed0) = (stop.clone(), dir.join("g/seed_0"));
@@ -231,7 +265,8 @@ fn a_stopped_group_resumes_its_unfinished_seeds() {
     assert_eq!(info.status, GroupStatus::Completed);
     assert_eq!(info.final_score.map(|f| f.n_seeds), Some(3));
     // Seeds that had started continued in place; none was run twice.
-    let names: Vec<String> = std::fs::read_dir(dir.join("g")).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let names: Vec<String> =
+        std::fs::read_dir(dir.join("g")).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     assert!(!names.iter().any(|n| n.matches('_').count() > 1), "{names:?}");
     let s0 = rl_research::runs::RunInfo::read(&rl_research::RunDir::at(dir.join("g/seed_0"))).unwrap();
     assert_eq!((s0.resumed.len(), s0.timesteps_done >= 40000), (1, true));

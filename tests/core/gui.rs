@@ -1,9 +1,9 @@
 //! The desktop app driven through egui_kittest by its accessible labels.
 
-use egui_kittest::kittest::Queryable;
 use egui_kittest::Harness;
-use rl_research::app::{RlApp, Settings, Tab};
+use egui_kittest::kittest::Queryable;
 use rl_research::RunStatus;
+use rl_research::app::{RlApp, Settings, Tab};
 use std::time::{Duration, Instant};
 
 fn wait_until(harness: &mut Harness<'_, RlApp>, what: &str, secs: u64, done: impl Fn(&RlApp) -> bool) {
@@ -26,7 +26,8 @@ fn gui_validates_runs_stops_replays_and_exports() {
     e.eval_freq = 1024;
     e.n_eval_episodes = 2;
     e.name = "gui_run".into();
-    let mut harness = Harness::builder().with_size(egui::vec2(1280.0, 800.0)).build_ui_state(|ui, app: &mut RlApp| app.ui(ui), RlApp::new(settings));
+    let mut harness =
+        Harness::builder().with_size(egui::vec2(1280.0, 800.0)).build_ui_state(|ui, app: &mut RlApp| app.ui(ui), RlApp::new(settings));
     harness.step();
 
     // Inline validation: a bad value is reported and Run does nothing.
@@ -184,7 +185,8 @@ fn gui_resumes_a_stopped_run_and_forks_it_from_a_checkpoint() {
     let mut settings = Settings::default();
     settings.runs_dir = dir.clone();
     settings.tab = Tab::Runs;
-    let mut harness = Harness::builder().with_size(egui::vec2(1280.0, 800.0)).build_ui_state(|ui, app: &mut RlApp| app.ui(ui), RlApp::new(settings));
+    let mut harness =
+        Harness::builder().with_size(egui::vec2(1280.0, 800.0)).build_ui_state(|ui, app: &mut RlApp| app.ui(ui), RlApp::new(settings));
     wait_until(&mut harness, "the runs scan", 30, |a| a.browser.rows.len() == 1);
     harness.get_by_label("stopped_run").click();
     harness.run_steps(2);
@@ -226,7 +228,11 @@ fn gui_resumes_a_stopped_run_and_forks_it_from_a_checkpoint() {
     wait_until(&mut harness, "the fork in the browser", 30, |a| a.browser.rows.len() == 2);
     harness.get_by_label("stopped_run_fork").click();
     wait_until(&mut harness, "the fork's curve", 30, |a| {
-        a.browser.selected.first().and_then(|p| a.plotted_series(p, "rollout/ep_rew_mean")).is_some_and(|pts| pts.iter().any(|p| p[0] > 4096.0))
+        a.browser
+            .selected
+            .first()
+            .and_then(|p| a.plotted_series(p, "rollout/ep_rew_mean"))
+            .is_some_and(|pts| pts.iter().any(|p| p[0] > 4096.0))
     });
     let app = harness.state();
     let pts = app.plotted_series(&fork_dir, "rollout/ep_rew_mean").unwrap();
@@ -239,13 +245,18 @@ fn gui_resumes_a_stopped_run_and_forks_it_from_a_checkpoint() {
 fn gui_trains_a_seed_group_draws_its_band_and_compares_groups() {
     let dir = crate::temp_dir("gui-groups");
     // A second group to compare with, trained through the library: another learning rate.
-    let other = crate::resume::small_config("cartpole_ppo", &dir, &["experiment.name=lr_low", "experiment.n_seeds=3", "algorithm.params.learning_rate=1e-5"]);
+    let other = crate::resume::small_config(
+        "cartpole_ppo",
+        &dir,
+        &["experiment.name=lr_low", "experiment.n_seeds=3", "algorithm.params.learning_rate=1e-5"],
+    );
     let done = rl_research::runner::group::run_group(&other, Default::default()).unwrap();
     assert_eq!(done.info.status, rl_research::runs::group::GroupStatus::Completed);
     let mut settings = Settings::default();
     settings.runs_dir = dir.clone();
     settings.config = crate::resume::small_config("cartpole_ppo", &dir, &["experiment.name=gui_group"]);
-    let mut harness = Harness::builder().with_size(egui::vec2(1280.0, 800.0)).build_ui_state(|ui, app: &mut RlApp| app.ui(ui), RlApp::new(settings));
+    let mut harness =
+        Harness::builder().with_size(egui::vec2(1280.0, 800.0)).build_ui_state(|ui, app: &mut RlApp| app.ui(ui), RlApp::new(settings));
     harness.step();
     harness.get_by_label("Seeds");
     harness.get_by_label("Run");

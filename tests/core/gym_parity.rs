@@ -14,7 +14,11 @@ fn fixtures_dir() -> PathBuf {
 }
 
 fn f64s(v: &Value, what: &str) -> Vec<f64> {
-    v.as_array().unwrap_or_else(|| panic!("{what} is not an array")).iter().map(|x| x.as_f64().unwrap_or_else(|| panic!("{what}: not a number"))).collect()
+    v.as_array()
+        .unwrap_or_else(|| panic!("{what} is not an array"))
+        .iter()
+        .map(|x| x.as_f64().unwrap_or_else(|| panic!("{what}: not a number")))
+        .collect()
 }
 
 /// Checks one CartPole episode; returns the number of steps checked.
@@ -137,9 +141,16 @@ fn gym_parity() {
                         r.flight_steps,
                         r.max_flight_dev,
                         r.first_over_1e4.map(|s| s.to_string()).unwrap_or_else(|| "none".into()),
-                        r.outcome.0, r.outcome.1, r.length.0, r.length.1
+                        r.outcome.0,
+                        r.outcome.1,
+                        r.length.0,
+                        r.length.1
                     );
-                    assert!(r.max_flight_dev <= LUNAR_FLIGHT_TOL, "{where_}: flight-phase deviation {:.3e} > {LUNAR_FLIGHT_TOL}", r.max_flight_dev);
+                    assert!(
+                        r.max_flight_dev <= LUNAR_FLIGHT_TOL,
+                        "{where_}: flight-phase deviation {:.3e} > {LUNAR_FLIGHT_TOL}",
+                        r.max_flight_dev
+                    );
                     worst = worst.max(r.max_flight_dev);
                     lunar_episodes += 1;
                     lunar_matches += usize::from(r.outcome.0 == r.outcome.1 && r.length.0 == r.length.1);
@@ -150,7 +161,9 @@ fn gym_parity() {
     }
     println!("gym_parity: {episodes} episodes, {steps} steps checked exactly (CartPole-v1)");
     if lunar_episodes > 0 {
-        println!("gym_parity: {lunar_episodes} LunarLander-v3 episodes, flight phase within {worst:.2e} (tolerance {LUNAR_FLIGHT_TOL:e}); outcome and length match in {lunar_matches}/{lunar_episodes}");
+        println!(
+            "gym_parity: {lunar_episodes} LunarLander-v3 episodes, flight phase within {worst:.2e} (tolerance {LUNAR_FLIGHT_TOL:e}); outcome and length match in {lunar_matches}/{lunar_episodes}"
+        );
     }
     for (env, n) in &skipped {
         println!("gym_parity: {n} episodes of {env} skipped (env not implemented in this build)");

@@ -151,7 +151,13 @@ fn config_yaml_always_describes_the_run_and_dead_runs_read_interrupted() {
     let (tx, rx) = std::sync::mpsc::channel();
     let resumed = runner::resume_experiment(&run.root, RunOptions { events: Some(tx.into()), ..RunOptions::default() }).unwrap();
     assert_eq!(resumed.status, RunStatus::Completed);
-    let notes: Vec<String> = rx.try_iter().filter_map(|e| match e { runner::RunEvent::Note { message } => Some(message), _ => None }).collect();
+    let notes: Vec<String> = rx
+        .try_iter()
+        .filter_map(|e| match e {
+            runner::RunEvent::Note { message } => Some(message),
+            _ => None,
+        })
+        .collect();
     assert!(notes.iter().any(|n| n.contains("env.n_envs: 4 -> 8") && n.contains("--fork")), "{notes:?}");
     assert_eq!(std::fs::read_to_string(run.config_yaml()).unwrap(), original, "config.yaml restored, command line included");
     assert!(std::fs::read_to_string(run.root.join("configs/config.yaml.edited")).unwrap().contains("n_envs: 8"));
@@ -174,7 +180,13 @@ fn a_full_disk_at_start_up_leaves_nothing_and_names_the_file() {
         let _ = std::fs::remove_dir_all(mnt.join("runs"));
         std::fs::write(&filler, vec![0u8; (64 - free_kib) * 1024]).unwrap_or(());
         let runs = mnt.join("runs");
-        let o = cli(&["run", "experiment.total_timesteps=512", "experiment.video_episodes=0", "logging.tensorboard=false", &format!("experiment.runs_dir={}", runs.display())]);
+        let o = cli(&[
+            "run",
+            "experiment.total_timesteps=512",
+            "experiment.video_episodes=0",
+            "logging.tensorboard=false",
+            &format!("experiment.runs_dir={}", runs.display()),
+        ]);
         if o.status.success() {
             continue;
         }
@@ -186,7 +198,11 @@ fn a_full_disk_at_start_up_leaves_nothing_and_names_the_file() {
         // Nothing left, or a run that lists as failed with its reason.
         for entry in std::fs::read_dir(&runs).map(|d| d.flatten().collect::<Vec<_>>()).unwrap_or_default() {
             let info = RunInfo::read(&RunDir::at(entry.path()));
-            assert!(matches!(&info, Ok(i) if i.status == RunStatus::Failed && i.error.is_some()), "{free_kib} KiB free: {} left as {info:?}", entry.path().display());
+            assert!(
+                matches!(&info, Ok(i) if i.status == RunStatus::Failed && i.error.is_some()),
+                "{free_kib} KiB free: {} left as {info:?}",
+                entry.path().display()
+            );
         }
     }
     let _ = Command::new("umount").arg(&mnt).status();
@@ -268,7 +284,15 @@ fn a_double_sigterm_names_the_signal_leaves_no_temp_file_and_reads_interrupted()
     let dir = crate::temp_dir("hardening-signal");
     // The final evaluation and video after the first SIGTERM take long enough for the second to land mid-finish.
     let child = Command::new(BIN)
-        .args(["run", "experiment.total_timesteps=1000000", "experiment.eval_freq=2048", "experiment.checkpoint_freq=2048", "experiment.n_eval_episodes=100", "experiment.video_episodes=20", "experiment.name=sig"])
+        .args([
+            "run",
+            "experiment.total_timesteps=1000000",
+            "experiment.eval_freq=2048",
+            "experiment.checkpoint_freq=2048",
+            "experiment.n_eval_episodes=100",
+            "experiment.video_episodes=20",
+            "experiment.name=sig",
+        ])
         .arg(format!("experiment.runs_dir={}", dir.display()))
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
@@ -310,7 +334,15 @@ fn simultaneous_resumes_one_wins_and_no_loser_is_told_to_delete_a_live_lock() {
     let config = small_config("cartpole_ppo", &dir, &["experiment.total_timesteps=1024", "experiment.eval_freq=512"]);
     let run = runner::run_experiment_with(&config, stop_after(512)).unwrap().run_dir;
     let children: Vec<_> = (0..8)
-        .map(|_| Command::new(BIN).args(["run", "--resume"]).arg(&run.root).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::piped()).spawn().unwrap())
+        .map(|_| {
+            Command::new(BIN)
+                .args(["run", "--resume"])
+                .arg(&run.root)
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
         .collect();
     let outs: Vec<Output> = children.into_iter().map(|c| c.wait_with_output().unwrap()).collect();
     let won = outs.iter().filter(|o| o.status.success()).count();
@@ -320,7 +352,13 @@ fn simultaneous_resumes_one_wins_and_no_loser_is_told_to_delete_a_live_lock() {
         assert!(e.contains("is in use") || e.contains("is being taken") || e.contains("nothing to resume"), "{e}");
         assert!(!e.contains("delete"), "a live lock is never offered for deletion: {e}");
     }
-    eprintln!("{won} of 8 simultaneous resumes ran; the others: {:?}", outs.iter().filter(|o| !o.status.success()).map(|o| stderr(o).lines().last().unwrap_or_default().chars().take(90).collect::<String>()).collect::<Vec<_>>());
+    eprintln!(
+        "{won} of 8 simultaneous resumes ran; the others: {:?}",
+        outs.iter()
+            .filter(|o| !o.status.success())
+            .map(|o| stderr(o).lines().last().unwrap_or_default().chars().take(90).collect::<String>())
+            .collect::<Vec<_>>()
+    );
     assert!(won >= 1, "one resume finishes the run");
     assert_eq!(RunInfo::read(&run).unwrap().status, RunStatus::Completed);
     assert_eq!(RunInfo::read(&run).unwrap().resumed.len(), won, "each successful resume is recorded");

@@ -6,7 +6,7 @@
 //! failure reproduces; the counts are printed. CI runs a short slice; a long
 //! run: `RL_RESEARCH_FUZZ_SEED=S RL_RESEARCH_FUZZ_INPUTS=N cargo test --test core hostile -- --nocapture`.
 
-use rl_research::config::{apply_overrides, hydra, overrides::parse_override, Config};
+use rl_research::config::{Config, apply_overrides, hydra, overrides::parse_override};
 use rl_research::rng::Rng;
 use rl_research::runs::{RunDir, SavedModel};
 use std::io::{Cursor, Write};
@@ -61,7 +61,14 @@ fn mutate(base: &[u8], rng: &mut Rng, alphabet: &[u8]) -> Vec<u8> {
 #[test]
 fn override_parser_never_panics() {
     let alphabet: Vec<char> = "01259_.eE+-aZx ,:=[]{}()'\"\\$%@?|/~#\té∞".chars().collect();
-    let keys = ["experiment.name", "experiment.total_timesteps", "env.params", "algorithm.params.learning_rate", "algorithm.params.net_arch", "env.max_episode_steps"];
+    let keys = [
+        "experiment.name",
+        "experiment.total_timesteps",
+        "env.params",
+        "algorithm.params.learning_rate",
+        "algorithm.params.net_arch",
+        "env.max_episode_steps",
+    ];
     let mut rng = fuzz_rng(7);
     let n = budget(50_000);
     let (mut ok, mut refused) = (0, 0);
@@ -174,7 +181,9 @@ fn model_loader_refuses_hostile_files_without_big_allocations() {
     let long = vec![0u8; 8 << 20];
     let stuffed = zip_of(&[("metadata.json", meta.to_string().as_bytes()), ("networks/actor.bin", &long)]);
     assert!(SavedModel::from_reader(Cursor::new(stuffed), "stuffed").is_err());
-    println!("model fuzz: {n} mutated model zips, {refused} refused, the rest loaded and checked; claimed-size, overflow, zip-bomb and stuffed files refused");
+    println!(
+        "model fuzz: {n} mutated model zips, {refused} refused, the rest loaded and checked; claimed-size, overflow, zip-bomb and stuffed files refused"
+    );
 }
 
 #[test]
@@ -212,7 +221,15 @@ fn checkpoint_loader_never_panics_on_damaged_or_crafted_files() {
     // A real checkpoint of each algorithm to start from (DQN's holds a replay buffer).
     let mut bases = Vec::new();
     for preset in ["cartpole_ppo", "cartpole_dqn"] {
-        let config = crate::resume::small_config(preset, &dir, &["experiment.total_timesteps=1024", "experiment.eval_freq=512", "algorithm.params.learning_starts=100"].iter().copied().filter(|o| preset.ends_with("dqn") || !o.contains("learning_starts")).collect::<Vec<_>>());
+        let config = crate::resume::small_config(
+            preset,
+            &dir,
+            &["experiment.total_timesteps=1024", "experiment.eval_freq=512", "algorithm.params.learning_starts=100"]
+                .iter()
+                .copied()
+                .filter(|o| preset.ends_with("dqn") || !o.contains("learning_starts"))
+                .collect::<Vec<_>>(),
+        );
         let run = runner::run_experiment(&config).unwrap().run_dir;
         let path = run.find_checkpoint(None).unwrap().path;
         let ckpt = Checkpoint::load(&path).unwrap();
@@ -261,10 +278,15 @@ fn checkpoint_loader_never_panics_on_damaged_or_crafted_files() {
 
 #[test]
 fn resume_cut_of_mutated_logs_keeps_matching_rows_or_refuses() {
-    use rl_research::runs::row_log::{plan_cut, RowDigest};
+    use rl_research::runs::row_log::{RowDigest, plan_cut};
     let dir = crate::temp_dir("hostile_cut");
     let header = rl_research::runs::logger::METRICS_HEADER;
-    let rows = ["1024,0.532,rollout/ep_rew_mean,22.5", "1024,0.533,\"we,ird\"\"name\",NaN", "2048,1.100,eval/mean_reward,-3.25", "2048,1.101,train/loss,0.0001"];
+    let rows = [
+        "1024,0.532,rollout/ep_rew_mean,22.5",
+        "1024,0.533,\"we,ird\"\"name\",NaN",
+        "2048,1.100,eval/mean_reward,-3.25",
+        "2048,1.101,train/loss,0.0001",
+    ];
     let mut digest = RowDigest::new();
     rows[..3].iter().for_each(|r| digest.add(r));
     let base = format!("{header}\n{}\n", rows.join("\n"));

@@ -1,6 +1,6 @@
 //! LunarLander population statistics with Gymnasium's heuristic controller.
 
-use rl_research::envs::lunar_lander::{heuristic, LunarLander};
+use rl_research::envs::lunar_lander::{LunarLander, heuristic};
 use rl_research::envs::{Action, Env, TimeLimit};
 
 #[test]
@@ -24,7 +24,10 @@ fn heuristic_lands_like_in_gymnasium() {
     }
     let mean = total / episodes as f64;
     let rate = landed as f64 / episodes as f64;
-    println!("heuristic over {episodes} seeds: mean return {mean:.1}, landed {:.0}% (Gymnasium over 500 seeds: mean 241, 93% land)", rate * 100.0);
+    println!(
+        "heuristic over {episodes} seeds: mean return {mean:.1}, landed {:.0}% (Gymnasium over 500 seeds: mean 241, 93% land)",
+        rate * 100.0
+    );
     assert!(mean >= 215.0, "mean return {mean:.1} < 215");
     assert!(rate >= 0.85, "landing rate {rate:.2} < 0.85");
 }

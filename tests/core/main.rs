@@ -3,11 +3,11 @@
 mod batched;
 mod crash;
 mod fpmode;
-mod groups;
-mod hardening;
 mod gpu;
+mod groups;
 mod gui;
 mod gym_parity;
+mod hardening;
 mod hostile;
 mod hydra_grammar;
 mod learning;

@@ -41,7 +41,13 @@ fn gae_matches_hand_computed_values_with_a_truncated_episode() {
 fn model_file_round_trip_and_bad_files() {
     let dir = crate::temp_dir("model_file");
     let device = rl_research::algos::device::cpu().device;
-    let net = Mlp::new(&[4, 8, 2], Activation::Tanh, Init::Orthogonal { hidden_gain: 2f64.sqrt(), output_gain: 0.01 }, &mut Rng::seed_from_u64(5), &device);
+    let net = Mlp::new(
+        &[4, 8, 2],
+        Activation::Tanh,
+        Init::Orthogonal { hidden_gain: 2f64.sqrt(), output_gain: 0.01 },
+        &mut Rng::seed_from_u64(5),
+        &device,
+    );
     let weights = net.to_weights().unwrap();
     let config = Config::default();
     let metadata = rl_research::runs::ModelMetadata {
@@ -56,7 +62,11 @@ fn model_file_round_trip_and_bad_files() {
         action_space: None,
         policy_network: "actor".into(),
         policy_head: PolicyHead::Logits,
-        networks: vec![rl_research::runs::model_file::NetworkInfo { name: "actor".into(), sizes: weights.sizes.clone(), activation: weights.activation }],
+        networks: vec![rl_research::runs::model_file::NetworkInfo {
+            name: "actor".into(),
+            sizes: weights.sizes.clone(),
+            activation: weights.activation,
+        }],
         timesteps: 123,
         eval_mean_reward: Some(1.5),
         eval_std_reward: Some(0.5),
@@ -123,7 +133,13 @@ fn bad_cli_input_exits_2_with_a_clear_error() {
         let c = cli::config_from_args(&args(&["--config", preset])).unwrap();
         assert_eq!(c.env.id, "CartPole-v1");
     }
-    assert_eq!(cli::config_from_args(&args(&["--config", "configs/cartpole_ppo.ron"])).unwrap(), Config { experiment: rl_research::config::ExperimentConfig { name: "cartpole_ppo".into(), ..Default::default() }, ..Config::default() });
+    assert_eq!(
+        cli::config_from_args(&args(&["--config", "configs/cartpole_ppo.ron"])).unwrap(),
+        Config {
+            experiment: rl_research::config::ExperimentConfig { name: "cartpole_ppo".into(), ..Default::default() },
+            ..Config::default()
+        }
+    );
 }
 
 fn small_ppo(runs_dir: &std::path::Path, name: &str) -> Config {
@@ -164,9 +180,21 @@ fn runs_layout_and_eval_command() {
     let text = std::fs::read_to_string(run.metrics_csv()).unwrap();
     assert!(text.starts_with("timesteps,wall_secs,metric,value\n"));
     let rows = read_metrics(&run.metrics_csv()).unwrap();
-    for m in ["rollout/ep_rew_mean", "rollout/ep_len_mean", "train/learning_rate", "train/policy_gradient_loss", "train/value_loss",
-        "train/entropy_loss", "train/approx_kl", "train/clip_fraction", "train/explained_variance", "time/fps", "time/total_timesteps",
-        "eval/mean_reward", "eval/std_reward"] {
+    for m in [
+        "rollout/ep_rew_mean",
+        "rollout/ep_len_mean",
+        "train/learning_rate",
+        "train/policy_gradient_loss",
+        "train/value_loss",
+        "train/entropy_loss",
+        "train/approx_kl",
+        "train/clip_fraction",
+        "train/explained_variance",
+        "time/fps",
+        "time/total_timesteps",
+        "eval/mean_reward",
+        "eval/std_reward",
+    ] {
         assert!(rows.iter().any(|r| r.metric == m), "metric {m} missing");
     }
     let evals: Vec<_> = rows.iter().filter(|r| r.metric == "eval/mean_reward").map(|r| r.timesteps).collect();
@@ -244,7 +272,8 @@ fn gui_without_a_display_prints_a_one_line_hint() {
     let log = std::fs::read_to_string(dir.join("rl-research/rl-research.log")).expect("a log file");
     assert!(log.contains("no display"), "{log}");
 
-    let bad = std::process::Command::new(env!("CARGO_BIN_EXE_rl-research")).args(["gui", "--tab", "plots"]).output().expect("run the binary");
+    let bad =
+        std::process::Command::new(env!("CARGO_BIN_EXE_rl-research")).args(["gui", "--tab", "plots"]).output().expect("run the binary");
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("--tab 'plots' is not a tab"));
     let _ = std::fs::remove_dir_all(&dir);
@@ -352,7 +381,10 @@ fn an_unwritable_runs_directory_is_a_clear_error() {
         cases.push((read_only.to_path_buf(), "not permitted"));
     }
     for (dir, why) in cases {
-        let args: Vec<String> = ["rl-research", "run", &format!("experiment.runs_dir={}", dir.display()), "experiment.total_timesteps=256"].iter().map(|s| s.to_string()).collect();
+        let args: Vec<String> = ["rl-research", "run", &format!("experiment.runs_dir={}", dir.display()), "experiment.total_timesteps=256"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         assert_eq!(cli::main(args), 1, "{}", dir.display());
         let mut config = Config::default();
         config.experiment.runs_dir = dir.clone();
@@ -370,7 +402,11 @@ fn a_run_written_by_an_external_loop_is_listed_like_any_other() {
     config.experiment.name = "my_loop".into();
     let mut run = rl_research::runner::external::ExternalRun::start(&config, Some("Pendulum-v1"), "custom", None).unwrap();
     for step in 1..=3u64 {
-        run.log_metrics(step * 100, &[("train/loss".into(), 1.0 / step as f64), ("eval/mean_reward".into(), [5.0, 9.0, 7.0][step as usize - 1])]).unwrap();
+        run.log_metrics(
+            step * 100,
+            &[("train/loss".into(), 1.0 / step as f64), ("eval/mean_reward".into(), [5.0, 9.0, 7.0][step as usize - 1])],
+        )
+        .unwrap();
     }
     let root = run.run_dir().root.clone();
     assert!(root.join("logs/LOCK").exists(), "one writer while it runs");

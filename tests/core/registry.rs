@@ -7,9 +7,9 @@
 use rl_research::algos::buffers::{ReplayBuffer, ReplaySample, RolloutBuffer};
 use rl_research::algos::nets::{Init, Mlp};
 use rl_research::algos::{Policy, PolicyHead};
-use rl_research::config::overrides::config_from_args;
 use rl_research::config::Activation;
-use rl_research::envs::params::{excl, incl, ParamSpec};
+use rl_research::config::overrides::config_from_args;
+use rl_research::envs::params::{ParamSpec, excl, incl};
 use rl_research::envs::registry::{self, EnvSpec};
 use rl_research::envs::render::{RenderState, Shape};
 use rl_research::envs::{Action, ActionBatch, ActionSpace, ActionValue, Actions, BoxSpace, Env, EnvSnapshot, StepOutcome, VecEnv};
@@ -134,7 +134,12 @@ fn register_test_envs() {
             params: vec![ParamSpec::float("corridor_length", 3.0, excl(0.0), incl(20.0), "Corridor: cells to the goal. Default 3.")],
             gymnasium_id: None,
             needs_box2d: false,
-            make: Arc::new(|p, limit| Ok(rl_research::envs::with_time_limit(Corridor { length: p.f64("corridor_length"), pos: 0.0, rng: Rng::seed_from_u64(0) }, limit))),
+            make: Arc::new(|p, limit| {
+                Ok(rl_research::envs::with_time_limit(
+                    Corridor { length: p.f64("corridor_length"), pos: 0.0, rng: Rng::seed_from_u64(0) },
+                    limit,
+                ))
+            }),
         })
         .unwrap();
         registry::register(EnvSpec {
@@ -177,8 +182,19 @@ fn a_discrete_env_defined_here_trains_with_ppo_and_dqn_evaluates_and_replays() {
     assert!(rl_research::config::overrides::all_keys(&c).contains(&"env.params.corridor_length".to_string()));
     assert_eq!(c.stats.reference_for(CORRIDOR), Some(0.97));
 
-    let common = ["env.id=TestCorridor-v0", "env.params.corridor_length=3", "env.n_envs=2", "experiment.total_timesteps=1024", "experiment.eval_freq=512", "experiment.n_eval_episodes=2", &runs];
-    for (algo, extra) in [("ppo", vec!["algorithm.params.n_steps=64", "algorithm.params.batch_size=64"]), ("dqn", vec!["algorithm.params.learning_starts=64", "algorithm.params.train_freq=16", "algorithm.params.gradient_steps=8"])] {
+    let common = [
+        "env.id=TestCorridor-v0",
+        "env.params.corridor_length=3",
+        "env.n_envs=2",
+        "experiment.total_timesteps=1024",
+        "experiment.eval_freq=512",
+        "experiment.n_eval_episodes=2",
+        &runs,
+    ];
+    for (algo, extra) in [
+        ("ppo", vec!["algorithm.params.n_steps=64", "algorithm.params.batch_size=64"]),
+        ("dqn", vec!["algorithm.params.learning_starts=64", "algorithm.params.train_freq=16", "algorithm.params.gradient_steps=8"]),
+    ] {
         let name = format!("experiment.name=corridor_{algo}");
         let alg = format!("algorithm.name={algo}");
         let mut args: Vec<&str> = common.to_vec();
@@ -244,7 +260,13 @@ fn a_box_action_env_goes_through_env_vec_env_buffers_and_a_model_file() {
             rollout.add(&before, Actions::Continuous { dim: 1, values: &values }, &venv.rewards, &[step == 0; 3], &[0.0; 3], &[0.0; 3]);
         }
         for i in 0..3 {
-            replay.add(&before[i * 2..i * 2 + 2], &venv.obs[i * 2..i * 2 + 2], Action::Continuous(&values[i..i + 1]), venv.rewards[i], venv.terminated[i]);
+            replay.add(
+                &before[i * 2..i * 2 + 2],
+                &venv.obs[i * 2..i * 2 + 2],
+                Action::Continuous(&values[i..i + 1]),
+                venv.rewards[i],
+                venv.terminated[i],
+            );
         }
         episodes += venv.finished.drain(..).count();
     }
@@ -281,7 +303,11 @@ fn a_box_action_env_goes_through_env_vec_env_buffers_and_a_model_file() {
         action_space: Some(space.clone()),
         policy_network: "actor".into(),
         policy_head: PolicyHead::GaussianMean,
-        networks: vec![rl_research::runs::model_file::NetworkInfo { name: "actor".into(), sizes: weights.sizes.clone(), activation: weights.activation }],
+        networks: vec![rl_research::runs::model_file::NetworkInfo {
+            name: "actor".into(),
+            sizes: weights.sizes.clone(),
+            activation: weights.activation,
+        }],
         timesteps: 0,
         eval_mean_reward: None,
         eval_std_reward: None,
@@ -295,10 +321,16 @@ fn a_box_action_env_goes_through_env_vec_env_buffers_and_a_model_file() {
     assert_eq!(loaded, model);
     assert_eq!(loaded.metadata.format_version, 2, "a Box model is format 2, which older builds refuse by version");
     let policy = rl_research::runner::load_policy(&loaded).unwrap();
-    let ActionBatch::Continuous { dim: 1, values } = policy.act_deterministic(&[0.3, -0.2, 5.0, 5.0], 2).unwrap() else { panic!("continuous actions expected") };
+    let ActionBatch::Continuous { dim: 1, values } = policy.act_deterministic(&[0.3, -0.2, 5.0, 5.0], 2).unwrap() else {
+        panic!("continuous actions expected")
+    };
     assert!(values.iter().all(|v| (-1.0..=1.0).contains(v)), "actions are clipped into the bounds: {values:?}");
     // A discrete policy does not fit the Box env, and says why.
-    let discrete = Policy::new(Mlp::new(&[2, 4, 2], Activation::Tanh, Init::TorchDefault, &mut Rng::seed_from_u64(1), &device), PolicyHead::Logits, device.clone());
+    let discrete = Policy::new(
+        Mlp::new(&[2, 4, 2], Activation::Tanh, Init::TorchDefault, &mut Rng::seed_from_u64(1), &device),
+        PolicyHead::Logits,
+        device.clone(),
+    );
     let e = rl_research::runner::eval::evaluate_episodes(&discrete, env.as_mut(), 1).unwrap_err();
     assert!(e.contains("Box(-1.0, 1.0, (1,))"), "{e}");
     // Evaluation and a replay with the loaded policy: 20-step episodes, continuous actions recorded.

@@ -3,30 +3,62 @@
 //! CartPole and LunarLander.
 
 use rl_research::config::overrides::parse_override;
-use rl_research::config::{apply_overrides, Config};
+use rl_research::config::{Config, apply_overrides};
 use rl_research::runner::{self, RunEvent, RunOptions};
 use rl_research::runs::logger::read_metrics;
 use rl_research::runs::{RunDir, RunInfo, RunStatus, SavedModel};
 
 use std::path::Path;
 use std::sync::atomic::Ordering;
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::{Arc, Mutex, mpsc};
 
 /// A small but complete config: evaluations and checkpoints before and after
 /// the halfway point, no video.
 pub fn small_config(preset: &str, runs_dir: &Path, extra: &[&str]) -> Config {
     let base = rl_research::config::builtin_preset(preset).unwrap();
     let mut overrides: Vec<String> = match preset {
-        "cartpole_ppo" => vec!["env.n_envs=4", "algorithm.params.n_steps=64", "algorithm.params.batch_size=64", "algorithm.params.n_epochs=4", "experiment.total_timesteps=4096", "experiment.eval_freq=1024"],
-        "cartpole_dqn" => vec!["env.n_envs=4", "algorithm.params.learning_starts=500", "algorithm.params.buffer_size=3000", "algorithm.params.train_freq=4", "experiment.total_timesteps=4000", "experiment.eval_freq=1000"],
-        "lunarlander_ppo" => vec!["env.n_envs=4", "algorithm.params.n_steps=64", "algorithm.params.batch_size=64", "algorithm.params.n_epochs=2", "experiment.total_timesteps=2048", "experiment.eval_freq=512"],
-        "lunarlander_dqn" => vec!["env.n_envs=4", "algorithm.params.learning_starts=400", "algorithm.params.buffer_size=2000", "algorithm.params.train_freq=4", "experiment.total_timesteps=2400", "experiment.eval_freq=800"],
+        "cartpole_ppo" => vec![
+            "env.n_envs=4",
+            "algorithm.params.n_steps=64",
+            "algorithm.params.batch_size=64",
+            "algorithm.params.n_epochs=4",
+            "experiment.total_timesteps=4096",
+            "experiment.eval_freq=1024",
+        ],
+        "cartpole_dqn" => vec![
+            "env.n_envs=4",
+            "algorithm.params.learning_starts=500",
+            "algorithm.params.buffer_size=3000",
+            "algorithm.params.train_freq=4",
+            "experiment.total_timesteps=4000",
+            "experiment.eval_freq=1000",
+        ],
+        "lunarlander_ppo" => vec![
+            "env.n_envs=4",
+            "algorithm.params.n_steps=64",
+            "algorithm.params.batch_size=64",
+            "algorithm.params.n_epochs=2",
+            "experiment.total_timesteps=2048",
+            "experiment.eval_freq=512",
+        ],
+        "lunarlander_dqn" => vec![
+            "env.n_envs=4",
+            "algorithm.params.learning_starts=400",
+            "algorithm.params.buffer_size=2000",
+            "algorithm.params.train_freq=4",
+            "experiment.total_timesteps=2400",
+            "experiment.eval_freq=800",
+        ],
         other => panic!("no small config for {other}"),
     }
     .into_iter()
     .map(String::from)
     .collect();
-    overrides.extend(["experiment.n_eval_episodes=2".to_string(), "experiment.video_episodes=0".to_string(), "env.max_episode_steps=300".to_string()]);
+    overrides.extend([
+        "experiment.n_eval_episodes=2".to_string(),
+        "experiment.video_episodes=0".to_string(),
+        "env.max_episode_steps=300".to_string(),
+    ]);
     overrides.push(format!("experiment.runs_dir={}", runs_dir.display()));
     overrides.push(format!("experiment.name={preset}"));
     overrides.extend(extra.iter().map(|s| s.to_string()));
@@ -69,7 +101,10 @@ pub fn metrics_without_clock(run: &RunDir) -> Vec<(u64, String, u64)> {
 
 pub fn networks(path: &Path) -> Vec<(String, Vec<u32>)> {
     let m = SavedModel::load(path).unwrap();
-    m.networks.iter().map(|(n, w)| (n.clone(), w.layers.iter().flat_map(|l| l.weight.iter().chain(&l.bias)).map(|v| v.to_bits()).collect())).collect()
+    m.networks
+        .iter()
+        .map(|(n, w)| (n.clone(), w.layers.iter().flat_map(|l| l.weight.iter().chain(&l.bias)).map(|v| v.to_bits()).collect()))
+        .collect()
 }
 
 fn assert_same_run(a: &RunDir, b: &RunDir, what: &str) {
@@ -93,7 +128,11 @@ fn resume_equals_uninterrupted(preset: &str) {
     let half = config.experiment.total_timesteps / 2;
     let stopped = runner::run_experiment_with(&config, stop_after(half)).unwrap();
     assert_eq!(stopped.status, RunStatus::Stopped, "{preset}");
-    assert!(stopped.timesteps >= half && stopped.timesteps < config.experiment.total_timesteps, "{preset}: stopped at {}", stopped.timesteps);
+    assert!(
+        stopped.timesteps >= half && stopped.timesteps < config.experiment.total_timesteps,
+        "{preset}: stopped at {}",
+        stopped.timesteps
+    );
     // The stop wrote a checkpoint at the step it stopped on.
     assert_eq!(stopped.run_dir.checkpoints().last().map(|c| c.step), Some(stopped.timesteps));
     assert!(stopped.run_dir.checkpoints().len() <= config.experiment.keep_checkpoints);
@@ -102,8 +141,11 @@ fn resume_equals_uninterrupted(preset: &str) {
     assert_eq!(resumed.status, RunStatus::Completed);
     assert_eq!(resumed.run_dir, stopped.run_dir, "a resume continues in the same directory");
     assert_same_run(&straight.run_dir, &resumed.run_dir, preset);
-    assert_eq!(straight.evaluations.iter().map(|e| (e.timesteps, e.mean_reward.to_bits())).collect::<Vec<_>>(),
-        resumed.evaluations.iter().map(|e| (e.timesteps, e.mean_reward.to_bits())).collect::<Vec<_>>(), "{preset}: evaluation history");
+    assert_eq!(
+        straight.evaluations.iter().map(|e| (e.timesteps, e.mean_reward.to_bits())).collect::<Vec<_>>(),
+        resumed.evaluations.iter().map(|e| (e.timesteps, e.mean_reward.to_bits())).collect::<Vec<_>>(),
+        "{preset}: evaluation history"
+    );
     let info = RunInfo::read(&resumed.run_dir).unwrap();
     assert_eq!(info.status, RunStatus::Completed);
     assert_eq!(info.resumed.len(), 1);
@@ -152,7 +194,11 @@ fn fork_continues_from_a_checkpoint_with_an_edited_config_and_refuses_fixed_keys
     let ckpt = runner::Checkpoint::load(&parent.run_dir.checkpoint_path(2048)).unwrap();
     let text = std::fs::read_to_string(parent.run_dir.metrics_csv()).unwrap();
     let after = RunDir::create_unique(&dir, "after").unwrap();
-    std::fs::write(after.metrics_csv(), format!("{}\n{}", rl_research::runs::logger::METRICS_HEADER, &text[ckpt.metrics_csv_len as usize..])).unwrap();
+    std::fs::write(
+        after.metrics_csv(),
+        format!("{}\n{}", rl_research::runs::logger::METRICS_HEADER, &text[ckpt.metrics_csv_len as usize..]),
+    )
+    .unwrap();
     let fork_rows = metrics_without_clock(&same.run_dir);
     assert!(fork_rows.iter().all(|r| r.0 >= 2048), "a fork's metrics.csv holds only its own steps");
     // Except the best evaluation so far: a fork's best counts only its own evaluations (like its best_model.zip).
@@ -160,11 +206,23 @@ fn fork_continues_from_a_checkpoint_with_an_edited_config_and_refuses_fixed_keys
     assert_eq!(own_best(fork_rows.clone()), own_best(metrics_without_clock(&after)));
     let fork_best: Vec<f64> = fork_rows.iter().filter(|r| r.1 == "eval/best_mean_reward").map(|r| f64::from_bits(r.2)).collect();
     let fork_evals: Vec<f64> = fork_rows.iter().filter(|r| r.1 == "eval/mean_reward").map(|r| f64::from_bits(r.2)).collect();
-    assert_eq!(fork_best, fork_evals.iter().scan(f64::MIN, |b, &e| { *b = b.max(e); Some(*b) }).collect::<Vec<_>>());
+    assert_eq!(
+        fork_best,
+        fork_evals
+            .iter()
+            .scan(f64::MIN, |b, &e| {
+                *b = b.max(e);
+                Some(*b)
+            })
+            .collect::<Vec<_>>()
+    );
     assert_eq!(networks(&same.run_dir.final_model()), networks(&parent.run_dir.final_model()));
 
     // A lower learning rate and more timesteps: a new branch from step 2048.
-    let edits: Vec<_> = ["algorithm.params.learning_rate=1e-5", "experiment.total_timesteps=5120", "experiment.name=lowlr"].iter().map(|o| parse_override(o).unwrap()).collect();
+    let edits: Vec<_> = ["algorithm.params.learning_rate=1e-5", "experiment.total_timesteps=5120", "experiment.name=lowlr"]
+        .iter()
+        .map(|o| parse_override(o).unwrap())
+        .collect();
     let branch = runner::fork_experiment(&parent.run_dir.root, Some(2048), &edits, RunOptions::default()).unwrap();
     assert_eq!((branch.run_dir.name().as_str(), branch.timesteps), ("lowlr", 5120));
     let lr = read_metrics(&branch.run_dir.metrics_csv()).unwrap().into_iter().find(|r| r.metric == "train/learning_rate").unwrap();
@@ -173,8 +231,16 @@ fn fork_continues_from_a_checkpoint_with_an_edited_config_and_refuses_fixed_keys
     assert!(yaml.contains("total_timesteps: 5120"), "{yaml}");
 
     // Keys that cannot change mid-run are refused by name; so are missing steps.
-    for (edit, key) in [("env.n_envs=8", "env.n_envs"), ("algorithm.params.net_arch=[32,32]", "algorithm.params.net_arch"), ("algorithm.name=dqn", "algorithm.name"), ("env.id=LunarLander-v3", "env.id"), ("experiment.seed=3", "experiment.seed")] {
-        let e = runner::fork_experiment(&parent.run_dir.root, None, &[parse_override(edit).unwrap()], RunOptions::default()).unwrap_err().to_string();
+    for (edit, key) in [
+        ("env.n_envs=8", "env.n_envs"),
+        ("algorithm.params.net_arch=[32,32]", "algorithm.params.net_arch"),
+        ("algorithm.name=dqn", "algorithm.name"),
+        ("env.id=LunarLander-v3", "env.id"),
+        ("experiment.seed=3", "experiment.seed"),
+    ] {
+        let e = runner::fork_experiment(&parent.run_dir.root, None, &[parse_override(edit).unwrap()], RunOptions::default())
+            .unwrap_err()
+            .to_string();
         assert!(e.contains(key) && e.contains("cannot change"), "{edit}: {e}");
     }
     let e = runner::fork_experiment(&parent.run_dir.root, Some(1000), &[], RunOptions::default()).unwrap_err().to_string();
@@ -201,7 +267,8 @@ fn damaged_checkpoints_are_skipped_or_refused_with_the_file_named() {
     bytes[mid] ^= 0x55;
     std::fs::write(&newest.path, &bytes).unwrap();
     let (tx, rx) = mpsc::channel();
-    let resumed = runner::resume_experiment(&stopped.run_dir.root, RunOptions { events: Some(tx.into()), ..RunOptions::default() }).unwrap();
+    let resumed =
+        runner::resume_experiment(&stopped.run_dir.root, RunOptions { events: Some(tx.into()), ..RunOptions::default() }).unwrap();
     assert_eq!(resumed.status, RunStatus::Completed);
     let notes: Vec<String> = rx.try_iter().filter_map(|e| if let RunEvent::Note { message } = e { Some(message) } else { None }).collect();
     assert!(notes.iter().any(|n| n.contains("skipped damaged") && n.contains(&newest.path.display().to_string())), "{notes:?}");
@@ -214,7 +281,12 @@ fn damaged_checkpoints_are_skipped_or_refused_with_the_file_named() {
 fn a_budget_that_ends_mid_rollout_checkpoints_once_at_the_end() {
     let dir = crate::temp_dir("ckpt-end");
     // 4 envs x 64 steps = 256 per rollout: 1000 ends inside the fourth rollout (at 1024).
-    let run = runner::run_experiment(&small_config("cartpole_ppo", &dir, &["experiment.total_timesteps=1000", "experiment.eval_freq=500", "experiment.keep_checkpoints=10"])).unwrap();
+    let run = runner::run_experiment(&small_config(
+        "cartpole_ppo",
+        &dir,
+        &["experiment.total_timesteps=1000", "experiment.eval_freq=500", "experiment.keep_checkpoints=10"],
+    ))
+    .unwrap();
     let steps: Vec<u64> = run.run_dir.checkpoints().iter().map(|c| c.step).collect();
     assert_eq!(steps, vec![500, 1000], "periodic ones and one at the first step past the budget");
     let _ = std::fs::remove_dir_all(&dir);

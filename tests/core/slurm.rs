@@ -13,18 +13,32 @@ fn exe() -> &'static Path {
 fn slurm_up() -> bool {
     let up = Command::new("sinfo").args(["-h", "-o", "%t"]).output().is_ok_and(|o| o.status.success() && !o.stdout.is_empty());
     if !up {
-        assert!(std::env::var_os("RL_RESEARCH_SLURM").is_none(), "RL_RESEARCH_SLURM is set but sinfo does not answer (SLURM_CONF={:?})", std::env::var_os("SLURM_CONF"));
+        assert!(
+            std::env::var_os("RL_RESEARCH_SLURM").is_none(),
+            "RL_RESEARCH_SLURM is set but sinfo does not answer (SLURM_CONF={:?})",
+            std::env::var_os("SLURM_CONF")
+        );
         eprintln!("skipped the Slurm tests: no Slurm cluster answers here (tests/slurm/start.sh starts one; .ci/run does)");
     }
     up
 }
 
 fn small(dir: &Path) -> Vec<String> {
-    ["run", "--multirun", "--yes", "experiment.total_timesteps=2048", "experiment.eval_freq=1024", "experiment.n_eval_episodes=2", "experiment.video_episodes=0", "sweep.launcher=slurm", "sweep.workers=2"]
-        .iter()
-        .map(|s| s.to_string())
-        .chain([format!("experiment.runs_dir={}", dir.display())])
-        .collect()
+    [
+        "run",
+        "--multirun",
+        "--yes",
+        "experiment.total_timesteps=2048",
+        "experiment.eval_freq=1024",
+        "experiment.n_eval_episodes=2",
+        "experiment.video_episodes=0",
+        "sweep.launcher=slurm",
+        "sweep.workers=2",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .chain([format!("experiment.runs_dir={}", dir.display())])
+    .collect()
 }
 
 #[test]
@@ -65,7 +79,16 @@ fn a_grid_runs_as_one_slurm_job_array_and_a_cancelled_sweep_ends_stopped() {
     // A long sweep, submitted without waiting, cancelled once a trial trains: it ends stopped, what ran is kept.
     let mut args = small(&dir);
     args.retain(|a| !a.starts_with("experiment.total_timesteps"));
-    args.extend(["experiment.total_timesteps=3000000", "experiment.name=long", "algorithm.params.learning_rate=1e-3,3e-4,1e-4", "--no-wait", "sweep.workers=1"].map(String::from));
+    args.extend(
+        [
+            "experiment.total_timesteps=3000000",
+            "experiment.name=long",
+            "algorithm.params.learning_rate=1e-3,3e-4,1e-4",
+            "--no-wait",
+            "sweep.workers=1",
+        ]
+        .map(String::from),
+    );
     let out = Command::new(exe()).args(&args).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stdout).contains("rl-research sweep status"));
@@ -109,7 +132,9 @@ fn the_gui_sends_a_sweep_to_slurm_and_shows_job_ids() {
     let mut settings = Settings::default();
     settings.runs_dir = dir.clone();
     settings.config = crate::resume::small_config("cartpole_ppo", &dir, &["experiment.name=gui", "experiment.total_timesteps=2048"]);
-    let mut harness = egui_kittest::Harness::builder().with_size(egui::vec2(1280.0, 800.0)).build_ui_state(|ui, app: &mut RlApp| app.ui(ui), RlApp::new(settings));
+    let mut harness = egui_kittest::Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .build_ui_state(|ui, app: &mut RlApp| app.ui(ui), RlApp::new(settings));
     {
         let app = harness.state_mut();
         app.sweep.exe = exe().to_path_buf();
@@ -131,7 +156,10 @@ fn the_gui_sends_a_sweep_to_slurm_and_shows_job_ids() {
     }
     harness.run_steps(2);
     let results = harness.state().sweep.results.clone();
-    assert!(results.iter().all(|r| r.status == rl_research::sweep::TrialStatus::Completed && r.slurm_state.as_deref() == Some("COMPLETED")), "{results:?}");
+    assert!(
+        results.iter().all(|r| r.status == rl_research::sweep::TrialStatus::Completed && r.slurm_state.as_deref() == Some("COMPLETED")),
+        "{results:?}"
+    );
     let job = results[0].job_id.clone().expect("a job id");
     harness.get_by_label("Slurm job");
     harness.get_by_label(&format!("{job} COMPLETED"));

@@ -31,17 +31,33 @@ fn a_disk_filled_by_metrics_and_events_stops_the_run_with_both_files_whole() {
     let config = small_config(
         "cartpole_ppo",
         &disk,
-        &["experiment.total_timesteps=5000000", "experiment.eval_freq=0", "experiment.checkpoint_freq=0", "logging.monitor_csv=false", "logging.system_metrics_secs=0.01"],
+        &[
+            "experiment.total_timesteps=5000000",
+            "experiment.eval_freq=0",
+            "experiment.checkpoint_freq=0",
+            "logging.monitor_csv=false",
+            "logging.system_metrics_secs=0.01",
+        ],
     );
     let result = rl_research::runner::run_experiment(&config);
     let run = RunDir::at(disk.join("cartpole_ppo"));
     let info = RunInfo::read(&run);
     let rows = read_metrics(&run.metrics_csv());
-    let events: Vec<_> = std::fs::read_dir(run.logs_dir()).unwrap().flatten().map(|e| e.path()).filter(|p| p.to_string_lossy().contains("tfevents")).collect();
+    let events: Vec<_> = std::fs::read_dir(run.logs_dir())
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.to_string_lossy().contains("tfevents"))
+        .collect();
     let file = read_event_file(&events[0]);
     let _ = Command::new("umount").arg(&disk).status();
     let e = result.unwrap_err().to_string();
-    assert!(e.contains("No space left on device") && (e.contains("metrics.csv") || e.contains("events.out.tfevents")) && e.contains("free disk space"), "{e}");
+    assert!(
+        e.contains("No space left on device")
+            && (e.contains("metrics.csv") || e.contains("events.out.tfevents"))
+            && e.contains("free disk space"),
+        "{e}"
+    );
     // The status made it to run_info.json although the disk is full.
     let info = info.unwrap();
     assert_eq!(info.status, RunStatus::Failed, "{info:?}");
@@ -51,7 +67,12 @@ fn a_disk_filled_by_metrics_and_events_stops_the_run_with_both_files_whole() {
     let rows = rows.unwrap();
     let file = file.unwrap();
     assert!(rows.len() > 100, "{} rows", rows.len());
-    assert!(file.scalars.len() <= rows.len() && file.scalars.len() + 20 >= rows.len(), "{} scalars, {} rows", file.scalars.len(), rows.len());
+    assert!(
+        file.scalars.len() <= rows.len() && file.scalars.len() + 20 >= rows.len(),
+        "{} scalars, {} rows",
+        file.scalars.len(),
+        rows.len()
+    );
     for (s, r) in file.scalars.iter().zip(&rows) {
         assert!(s.step == r.timesteps as i64 && s.tag == r.metric && (s.value == r.value as f32 || s.value.is_nan()), "{s:?} vs {r:?}");
     }
@@ -70,7 +91,8 @@ fn an_unwritable_logs_directory_refuses_to_resume_and_changes_nothing() {
     let run = stopped.run_dir;
     let logs = run.logs_dir();
     let before: Vec<(std::ffi::OsString, Vec<u8>)> = {
-        let mut v: Vec<_> = std::fs::read_dir(&logs).unwrap().flatten().map(|e| (e.file_name(), std::fs::read(e.path()).unwrap())).collect();
+        let mut v: Vec<_> =
+            std::fs::read_dir(&logs).unwrap().flatten().map(|e| (e.file_name(), std::fs::read(e.path()).unwrap())).collect();
         v.sort();
         v
     };
@@ -83,10 +105,13 @@ fn an_unwritable_logs_directory_refuses_to_resume_and_changes_nothing() {
         eprintln!("skipped: cannot bind-mount here (needs root)");
         return;
     }
-    let code = rl_research::cli::main(["rl-research", "run", "--resume"].iter().map(|s| s.to_string()).chain([run.root.display().to_string()]).collect());
+    let code = rl_research::cli::main(
+        ["rl-research", "run", "--resume"].iter().map(|s| s.to_string()).chain([run.root.display().to_string()]).collect(),
+    );
     let direct = rl_research::runner::resume_experiment(&run.root, Default::default()).map(|_| ()).unwrap_err().to_string();
     let after: Vec<(std::ffi::OsString, Vec<u8>)> = {
-        let mut v: Vec<_> = std::fs::read_dir(&logs).unwrap().flatten().map(|e| (e.file_name(), std::fs::read(e.path()).unwrap())).collect();
+        let mut v: Vec<_> =
+            std::fs::read_dir(&logs).unwrap().flatten().map(|e| (e.file_name(), std::fs::read(e.path()).unwrap())).collect();
         v.sort();
         v
     };

@@ -1,9 +1,9 @@
 //! Sweeps with real `rl-research run` child processes and tiny budgets.
 
-use rl_research::sweep::{run_sweep, SweepSettings, SweepSpec, TrialStatus};
+use rl_research::sweep::{SweepSettings, SweepSpec, TrialStatus, run_sweep};
 use std::path::Path;
-use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 fn exe() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_rl-research"))
@@ -47,7 +47,10 @@ fn grid_runs_every_trial_survives_a_failure_and_resumes() {
     }
     let csv = std::fs::read_to_string(sweep_dir.join("sweep.csv")).unwrap();
     let lines: Vec<&str> = csv.lines().collect();
-    assert_eq!(lines[0], "trial,status,objective_mean,objective_std,wall_secs,seeds,run_dirs,algorithm.params.learning_rate,algorithm.params.n_epochs");
+    assert_eq!(
+        lines[0],
+        "trial,status,objective_mean,objective_std,wall_secs,seeds,run_dirs,algorithm.params.learning_rate,algorithm.params.n_epochs"
+    );
     assert_eq!(lines.len(), 5);
     assert!(lines[3].starts_with("2,failed,"), "{}", lines[3]);
     assert!(lines[4].starts_with("3,completed,") && lines[4].ends_with(",3e-4,4"), "{}", lines[4]);
@@ -67,7 +70,8 @@ fn grid_runs_every_trial_survives_a_failure_and_resumes() {
 #[test]
 fn search_cli_runs_sampled_trials_and_rejects_bad_specs() {
     let dir = crate::temp_dir("search");
-    let mut args: Vec<String> = ["rl-research", "search", "--trials", "2", "--seed", "3", "experiment.name=rs"].iter().map(|s| s.to_string()).collect();
+    let mut args: Vec<String> =
+        ["rl-research", "search", "--trials", "2", "--seed", "3", "experiment.name=rs"].iter().map(|s| s.to_string()).collect();
     args.extend(base(&dir));
     args.push("algorithm.params.learning_rate=tag(log,interval(1e-4,1e-2))".into());
     args.push("algorithm.params.n_epochs=choice(1,2)".into());
@@ -164,7 +168,10 @@ fn with_several_seeds_each_trial_is_a_seed_group_ranked_by_iqm() {
         assert_eq!(info.seeds, vec![10, 11, 12]);
         assert_eq!(r.seeds, vec![10, 11, 12]);
         let finals: Vec<f64> = info.seed_runs.iter().map(|e| e.final_score.unwrap()).collect();
-        assert!((r.objective_mean.unwrap() - rl_research::stats::iqm(&finals)).abs() < 1e-9, "objective = IQM of the seeds' final evaluations");
+        assert!(
+            (r.objective_mean.unwrap() - rl_research::stats::iqm(&finals)).abs() < 1e-9,
+            "objective = IQM of the seeds' final evaluations"
+        );
         assert_eq!(r.run_dirs, vec![group.clone()]);
     }
     let csv = std::fs::read_to_string(sweep_dir.join("sweep.csv")).unwrap();
@@ -197,20 +204,30 @@ fn trials_differing_only_in_scalars_train_as_one_batch_with_the_results_of_unbat
     assert_eq!(plan(&spec(BatchSeeds::On), &all).units, vec![vec![0, 1, 2], vec![3], vec![4]]);
     assert_eq!(plan(&spec(BatchSeeds::Auto), &all).units, vec![vec![0, 1, 2], vec![3], vec![4]], "auto batches PPO trials on the CPU");
     assert_eq!(plan(&spec(BatchSeeds::Off), &all).batches(), 0);
-    let pruned = |batch_trials| SweepSpec { settings: SweepSettings { workers: 1, pruner: true, batch_trials, ..SweepSettings::default() }, ..spec(BatchSeeds::On) };
+    let pruned = |batch_trials| SweepSpec {
+        settings: SweepSettings { workers: 1, pruner: true, batch_trials, ..SweepSettings::default() },
+        ..spec(BatchSeeds::On)
+    };
     let p = plan(&pruned(BatchSeeds::Auto), &all);
     assert!(p.batches() == 0 && p.why_not.as_deref().is_some_and(|w| w.contains("sweep.pruner")), "{p:?}");
     assert_eq!(plan(&pruned(BatchSeeds::On), &all).batches(), 1, "true batches a pruned sweep anyway");
-    let two_workers = SweepSpec { settings: SweepSettings { workers: 2, batch_trials: BatchSeeds::On, ..SweepSettings::default() }, ..spec(BatchSeeds::On) };
+    let two_workers = SweepSpec {
+        settings: SweepSettings { workers: 2, batch_trials: BatchSeeds::On, ..SweepSettings::default() },
+        ..spec(BatchSeeds::On)
+    };
     assert_eq!(plan(&two_workers, &all).units, vec![vec![0, 1], vec![2], vec![3], vec![4]], "on the CPU one batch per worker");
     let mut settings = SweepSettings::default();
     let err = settings.set("sweep.batch_trials=maybe").unwrap_err();
     assert!(err.contains("sweep.batch_trials") && err.contains("true, false or auto"), "{err}");
 
-    let batched = run_sweep(exe(), &spec(BatchSeeds::On), &dir.join("batched"), false, Arc::new(AtomicBool::new(false)), &mut |_| {}).unwrap();
+    let batched =
+        run_sweep(exe(), &spec(BatchSeeds::On), &dir.join("batched"), false, Arc::new(AtomicBool::new(false)), &mut |_| {}).unwrap();
     let apart = run_sweep(exe(), &spec(BatchSeeds::Off), &dir.join("apart"), false, Arc::new(AtomicBool::new(false)), &mut |_| {}).unwrap();
     let statuses: Vec<TrialStatus> = batched.iter().map(|r| r.status).collect();
-    assert_eq!(statuses, vec![TrialStatus::Completed, TrialStatus::Completed, TrialStatus::Completed, TrialStatus::Completed, TrialStatus::Failed]);
+    assert_eq!(
+        statuses,
+        vec![TrialStatus::Completed, TrialStatus::Completed, TrialStatus::Completed, TrialStatus::Completed, TrialStatus::Failed]
+    );
     assert!(dir.join("batched/trial_logs/batch_0_of_3.log").is_file(), "trials 0-2 trained in one child");
     let log = std::fs::read_to_string(dir.join("batched/trial_logs/batch_0_of_3.log")).unwrap();
     assert!(log.contains("training 3 trials as one batch") && !log.contains("not batched"), "{log}");
@@ -219,7 +236,11 @@ fn trials_differing_only_in_scalars_train_as_one_batch_with_the_results_of_unbat
         assert_eq!(b.objective_mean, a.objective_mean, "trial {}: batched and alone give the same objective", b.id);
         if b.status == TrialStatus::Completed {
             let run = dir.join("batched").join(format!("trial_{}", b.id));
-            assert!(run.join("models/best_model.zip").is_file() && run.join("logs/metrics.csv").is_file(), "trial {} has the standard layout", b.id);
+            assert!(
+                run.join("models/best_model.zip").is_file() && run.join("logs/metrics.csv").is_file(),
+                "trial {} has the standard layout",
+                b.id
+            );
         }
     }
     // Each batched trial's config.yaml records a command that reruns it alone.

@@ -32,7 +32,12 @@ fn every_metric_is_a_tensorboard_scalar_that_tensorboard_reads() {
     let config = crate::resume::small_config("cartpole_ppo", &dir, &["experiment.total_timesteps=2048", "experiment.eval_freq=1024"]);
     let run = rl_research::runner::run_experiment(&config).unwrap().run_dir;
     let rows = read_metrics(&run.metrics_csv()).unwrap();
-    let events: Vec<_> = std::fs::read_dir(run.logs_dir()).unwrap().flatten().map(|e| e.path()).filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("events.out.tfevents."))).collect();
+    let events: Vec<_> = std::fs::read_dir(run.logs_dir())
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("events.out.tfevents.")))
+        .collect();
     assert_eq!(events.len(), 1, "{events:?}");
     let (version, scalars) = read_events(&events[0]).unwrap();
     assert_eq!(version, "brain.Event:2");
@@ -40,14 +45,23 @@ fn every_metric_is_a_tensorboard_scalar_that_tensorboard_reads() {
     let want: Vec<(i64, &str, f32)> = rows.iter().map(|r| (r.timesteps as i64, r.metric.as_str(), r.value as f32)).collect();
     let got: Vec<(i64, &str, f32)> = scalars.iter().map(|s| (s.step, s.tag.as_str(), s.value)).collect();
     assert_eq!(got.len(), want.len());
-    assert!(got.iter().zip(&want).all(|(a, b)| a.0 == b.0 && a.1 == b.1 && (a.2 == b.2 || (a.2.is_nan() && b.2.is_nan()))), "event file differs from metrics.csv");
+    assert!(
+        got.iter().zip(&want).all(|(a, b)| a.0 == b.0 && a.1 == b.1 && (a.2 == b.2 || (a.2.is_nan() && b.2.is_nan()))),
+        "event file differs from metrics.csv"
+    );
 
     // Our own reader: the HParams session, the config and environment texts, the session's end.
     let file = rl_research::runs::tfevents::read_event_file(&events[0]).unwrap();
     let plugins: Vec<(&str, &str)> = file.plugins.iter().map(|p| (p.tag.as_str(), p.plugin.as_str())).collect();
     assert_eq!(
         plugins,
-        [("_hparams_/experiment", "hparams"), ("_hparams_/session_start_info", "hparams"), ("config", "text"), ("environment", "text"), ("_hparams_/session_end_info", "hparams")]
+        [
+            ("_hparams_/experiment", "hparams"),
+            ("_hparams_/session_start_info", "hparams"),
+            ("config", "text"),
+            ("environment", "text"),
+            ("_hparams_/session_end_info", "hparams")
+        ]
     );
     let info = rl_research::runs::RunInfo::read(&run).unwrap();
     let env = &info.environment;
@@ -107,11 +121,13 @@ pub fn monitor_rows(run: &rl_research::RunDir) -> Vec<(f64, u32)> {
     let mut lines = text.lines();
     assert!(lines.next().is_some_and(|l| l.starts_with("#{") && l.contains("\"t_start\"") && l.contains("\"env_id\"")));
     assert_eq!(lines.next(), Some("r,l,t"));
-    lines.map(|l| {
-        let f: Vec<&str> = l.split(',').collect();
-        assert_eq!(f.len(), 3, "{l}");
-        (f[0].parse().unwrap(), f[1].parse().unwrap())
-    }).collect()
+    lines
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            assert_eq!(f.len(), 3, "{l}");
+            (f[0].parse().unwrap(), f[1].parse().unwrap())
+        })
+        .collect()
 }
 
 #[test]
@@ -142,14 +158,22 @@ fn monitor_csv_has_every_training_episode_and_loads_as_sb3_loads_it() {
 #[test]
 fn system_metrics_are_sampled_into_the_run_and_can_be_turned_off() {
     let dir = crate::temp_dir("system-metrics");
-    let config = crate::resume::small_config("cartpole_ppo", &dir, &["logging.system_metrics_secs=0.05", "experiment.total_timesteps=16384", "experiment.eval_freq=4096"]);
+    let config = crate::resume::small_config(
+        "cartpole_ppo",
+        &dir,
+        &["logging.system_metrics_secs=0.05", "experiment.total_timesteps=16384", "experiment.eval_freq=4096"],
+    );
     let run = rl_research::runner::run_experiment(&config).unwrap().run_dir;
     let rows = read_metrics(&run.metrics_csv()).unwrap();
     let rss: Vec<f64> = rows.iter().filter(|r| r.metric == "system/rss_mib").map(|r| r.value).collect();
     assert!(!rss.is_empty() && rss.iter().all(|&v| v > 1.0), "{rss:?}");
     assert!(rows.iter().any(|r| r.metric == "system/cpu_percent" && r.value >= 0.0));
     assert!(rows.iter().any(|r| r.metric == "system/mem_used_mib" && r.value > 0.0));
-    let off = crate::resume::small_config("cartpole_ppo", &dir, &["logging.system_metrics_secs=0", "experiment.total_timesteps=4096", "experiment.name=off"]);
+    let off = crate::resume::small_config(
+        "cartpole_ppo",
+        &dir,
+        &["logging.system_metrics_secs=0", "experiment.total_timesteps=4096", "experiment.name=off"],
+    );
     let run = rl_research::runner::run_experiment(&off).unwrap().run_dir;
     assert!(read_metrics(&run.metrics_csv()).unwrap().iter().all(|r| !r.metric.starts_with("system/")));
     let e = rl_research::cli::main(["rl-research", "run", "logging.system_metrics_secs=-1"].iter().map(|s| s.to_string()).collect());

@@ -4,7 +4,7 @@
 use rl_research::algos::nets::{Init, Mlp};
 use rl_research::algos::{Policy, PolicyHead};
 use rl_research::config::Activation;
-use rl_research::envs::render::{render, Frame, RenderState};
+use rl_research::envs::render::{Frame, RenderState, render};
 use rl_research::envs::{Action, Env};
 use rl_research::rng::Rng;
 use rl_research::runner::replay::{load_episodes, record_episodes, save_episodes, write_episodes_video};
@@ -100,10 +100,13 @@ fn lunar_frame_has_sky_lander_flags_and_flames() {
     check_golden("lunarlander", &f);
     // Firing the main engine leaves flame particles in the next frames.
     let (g, _) = lunar_frame_after(&[2; 5]);
-    let reddish = (0..400).flat_map(|y| (0..600).map(move |x| (x, y))).filter(|&(x, y)| {
-        let p = g.pixel(x, y);
-        p[0] > 150 && p[1] < 140 && p[2] < 140
-    }).count();
+    let reddish = (0..400)
+        .flat_map(|y| (0..600).map(move |x| (x, y)))
+        .filter(|&(x, y)| {
+            let p = g.pixel(x, y);
+            p[0] > 150 && p[1] < 140 && p[2] < 140
+        })
+        .count();
     assert!(reddish > 5, "no engine particles drawn");
 }
 
@@ -111,7 +114,8 @@ fn lunar_frame_has_sky_lander_flags_and_flames() {
 fn random_policy(obs_dim: usize, n_actions: usize) -> Policy {
     let device = rl_research::algos::device::cpu().device;
     let net = Mlp::new(&[obs_dim, 16, n_actions], Activation::Tanh, Init::TorchDefault, &mut Rng::seed_from_u64(1), &device);
-    let critic = Mlp::new(&[obs_dim, 16, 1], Activation::Tanh, Init::TorchDefault, &mut Rng::seed_from_u64(2), &device).to_weights().unwrap();
+    let critic =
+        Mlp::new(&[obs_dim, 16, 1], Activation::Tanh, Init::TorchDefault, &mut Rng::seed_from_u64(2), &device).to_weights().unwrap();
     Policy::new(net, PolicyHead::Logits, device).with_critic(&critic).unwrap()
 }
 

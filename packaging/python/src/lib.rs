@@ -8,10 +8,10 @@ use pyo3::create_exception;
 use pyo3::exceptions::{PyKeyboardInterrupt, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
-use rl_research::config::overrides::{apply_overrides, override_from_json};
 use rl_research::config::Config;
+use rl_research::config::overrides::{apply_overrides, override_from_json};
 use rl_research::envs::{Action, ActionSpace, Actions, Env, VecEnv};
-use rl_research::runner::{self, external::ExternalRun, group::Trained, RunError, RunOptions};
+use rl_research::runner::{self, RunError, RunOptions, external::ExternalRun, group::Trained};
 use rl_research::runs::{RunStatus, SavedModel};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -24,7 +24,12 @@ use std::time::Duration;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 create_exception!(_core, ConfigError, PyValueError, "A config key or value is wrong (the message names the key and what is allowed).");
-create_exception!(_core, RunFailed, PyRuntimeError, "A run could not start or failed (the message says why; its run directory records it).");
+create_exception!(
+    _core,
+    RunFailed,
+    PyRuntimeError,
+    "A run could not start or failed (the message says why; its run directory records it)."
+);
 
 fn config_err(e: impl std::fmt::Display) -> PyErr {
     ConfigError::new_err(e.to_string())
@@ -47,7 +52,8 @@ fn build_config(base_path: Option<PathBuf>, pairs: Vec<(String, String)>) -> PyR
     let overrides = pairs
         .into_iter()
         .map(|(k, v)| {
-            let value: serde_json::Value = serde_json::from_str(&v).map_err(|e| ConfigError::new_err(format!("{k}: value is not JSON ({e})")))?;
+            let value: serde_json::Value =
+                serde_json::from_str(&v).map_err(|e| ConfigError::new_err(format!("{k}: value is not JSON ({e})")))?;
             override_from_json(&k, value).map_err(config_err)
         })
         .collect::<PyResult<Vec<_>>>()?;
@@ -70,7 +76,13 @@ fn resolve_config(base_path: Option<PathBuf>, pairs: Vec<(String, String)>, vali
 /// and raises KeyboardInterrupt once it has stopped. Returns the summary as JSON.
 #[pyfunction]
 #[pyo3(signature = (base_path, pairs, verbose=true, command_line=None))]
-fn run_experiment(py: Python<'_>, base_path: Option<PathBuf>, pairs: Vec<(String, String)>, verbose: bool, command_line: Option<String>) -> PyResult<String> {
+fn run_experiment(
+    py: Python<'_>,
+    base_path: Option<PathBuf>,
+    pairs: Vec<(String, String)>,
+    verbose: bool,
+    command_line: Option<String>,
+) -> PyResult<String> {
     let config = build_config(base_path, pairs)?;
     config.validate().map_err(config_err)?;
     let (tx, rx) = std::sync::mpsc::channel();
@@ -109,7 +121,12 @@ fn run_experiment(py: Python<'_>, base_path: Option<PathBuf>, pairs: Vec<(String
 /// Ctrl-C: the first one sets `stop` (training stops gracefully after its
 /// step; `saved` says what is kept) and is remembered. Returns what `work`
 /// returned (`None` if it panicked) and whether Ctrl-C came.
-fn train_watching_ctrl_c<T: Send + 'static>(py: Python<'_>, stop: &Arc<AtomicBool>, saved: &str, work: impl FnOnce() -> T + Send + 'static) -> (Option<T>, bool) {
+fn train_watching_ctrl_c<T: Send + 'static>(
+    py: Python<'_>,
+    stop: &Arc<AtomicBool>,
+    saved: &str,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> (Option<T>, bool) {
     let (done_tx, done_rx) = std::sync::mpsc::channel();
     let trainer = std::thread::spawn(move || {
         let _ = done_tx.send(work());
@@ -117,7 +134,9 @@ fn train_watching_ctrl_c<T: Send + 'static>(py: Python<'_>, stop: &Arc<AtomicBoo
     let mut interrupted = false;
     let done_rx = Mutex::new(done_rx); // Sync, for the detached wait
     let result = loop {
-        match py.detach(|| done_rx.lock().map_err(|_| std::sync::mpsc::RecvTimeoutError::Disconnected)?.recv_timeout(Duration::from_millis(100))) {
+        match py.detach(|| {
+            done_rx.lock().map_err(|_| std::sync::mpsc::RecvTimeoutError::Disconnected)?.recv_timeout(Duration::from_millis(100))
+        }) {
             Ok(r) => break Some(r),
             Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
                 if py.check_signals().is_err() && !interrupted {
@@ -142,8 +161,15 @@ fn train_watching_ctrl_c<T: Send + 'static>(py: Python<'_>, stop: &Arc<AtomicBoo
 /// together. Ctrl-C stops gracefully, as in `run_experiment`.
 #[pyfunction]
 #[pyo3(signature = (items, batch, workers, verbose=true))]
-fn run_experiments(py: Python<'_>, items: Vec<(Option<PathBuf>, Vec<(String, String)>, String)>, batch: &str, workers: usize, verbose: bool) -> PyResult<(Vec<String>, Vec<Vec<usize>>)> {
-    let mode: rl_research::config::BatchSeeds = batch.parse().map_err(|()| ConfigError::new_err(format!("batch_trials must be auto, true or false, got {batch:?}")))?;
+fn run_experiments(
+    py: Python<'_>,
+    items: Vec<(Option<PathBuf>, Vec<(String, String)>, String)>,
+    batch: &str,
+    workers: usize,
+    verbose: bool,
+) -> PyResult<(Vec<String>, Vec<Vec<usize>>)> {
+    let mode: rl_research::config::BatchSeeds =
+        batch.parse().map_err(|()| ConfigError::new_err(format!("batch_trials must be auto, true or false, got {batch:?}")))?;
     let mut configs = Vec::new();
     let mut commands = Vec::new();
     for (i, (base, pairs, command)) in items.into_iter().enumerate() {
@@ -161,12 +187,19 @@ fn run_experiments(py: Python<'_>, items: Vec<(Option<PathBuf>, Vec<(String, Str
             if stop2.load(Ordering::SeqCst) {
                 break;
             }
-            let options = |i: usize, events: Option<std::sync::mpsc::Sender<runner::RunEvent>>| RunOptions { command_line: Some(commands[i].clone()), stop: stop2.clone(), events: events.map(runner::EventSender::new), ..RunOptions::default() };
+            let options = |i: usize, events: Option<std::sync::mpsc::Sender<runner::RunEvent>>| RunOptions {
+                command_line: Some(commands[i].clone()),
+                stop: stop2.clone(),
+                events: events.map(runner::EventSender::new),
+                ..RunOptions::default()
+            };
             if let [i] = unit[..] {
                 let (tx, rx) = std::sync::mpsc::channel();
                 let printer = verbose.then(|| std::thread::spawn(move || rl_research::cli::progress::print_events(rx)));
                 let request = runner::request::RunRequest::New(Box::new(configs[i].clone()));
-                let result = request.execute(options(i, verbose.then_some(tx))).and_then(|o| o.trained().ok_or_else(|| RunError::Training("a new run's request trained a batch".into())));
+                let result = request
+                    .execute(options(i, verbose.then_some(tx)))
+                    .and_then(|o| o.trained().ok_or_else(|| RunError::Training("a new run's request trained a batch".into())));
                 if let Some(p) = printer {
                     let _ = p.join();
                 }
@@ -180,16 +213,20 @@ fn run_experiments(py: Python<'_>, items: Vec<(Option<PathBuf>, Vec<(String, Str
             if verbose {
                 eprintln!("training trials {} as one batch", unit.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(", "));
             }
-            let items = unit.iter().map(|&i| runner::request::BatchItem { config: configs[i].clone(), command_line: Some(commands[i].clone()) }).collect();
-            let outcome = match runner::request::RunRequest::Batch(items).execute(RunOptions { stop: stop2.clone(), ..RunOptions::default() }) {
-                Ok(runner::request::Outcome::Batch(o)) => o,
-                Ok(runner::request::Outcome::Trained(_)) | Err(_) => {
-                    for &i in unit {
-                        out[i] = serde_json::json!({ "error": "the batch could not start" });
+            let items = unit
+                .iter()
+                .map(|&i| runner::request::BatchItem { config: configs[i].clone(), command_line: Some(commands[i].clone()) })
+                .collect();
+            let outcome =
+                match runner::request::RunRequest::Batch(items).execute(RunOptions { stop: stop2.clone(), ..RunOptions::default() }) {
+                    Ok(runner::request::Outcome::Batch(o)) => o,
+                    Ok(runner::request::Outcome::Trained(_)) | Err(_) => {
+                        for &i in unit {
+                            out[i] = serde_json::json!({ "error": "the batch could not start" });
+                        }
+                        continue;
                     }
-                    continue;
-                }
-            };
+                };
             if let (Some(note), true) = (&outcome.device_note, verbose) {
                 eprintln!("{note}");
             }
@@ -207,7 +244,9 @@ fn run_experiments(py: Python<'_>, items: Vec<(Option<PathBuf>, Vec<(String, Str
     });
     let out = out.ok_or_else(|| RunFailed::new_err("the training thread panicked"))?;
     if interrupted {
-        return Err(PyKeyboardInterrupt::new_err("the search stopped; its runs are saved (resume one: rl-research run --resume runs/<name>)"));
+        return Err(PyKeyboardInterrupt::new_err(
+            "the search stopped; its runs are saved (resume one: rl-research run --resume runs/<name>)",
+        ));
     }
     Ok((out.into_iter().map(|v| v.to_string()).collect(), units))
 }
@@ -271,7 +310,13 @@ struct LoggedRun {
 impl LoggedRun {
     #[new]
     #[pyo3(signature = (base_path, pairs, env_id=None, algorithm="custom", command_line=None))]
-    fn new(base_path: Option<PathBuf>, pairs: Vec<(String, String)>, env_id: Option<String>, algorithm: &str, command_line: Option<String>) -> PyResult<Self> {
+    fn new(
+        base_path: Option<PathBuf>,
+        pairs: Vec<(String, String)>,
+        env_id: Option<String>,
+        algorithm: &str,
+        command_line: Option<String>,
+    ) -> PyResult<Self> {
         let config = build_config(base_path, pairs)?;
         let run = ExternalRun::start(&config, env_id.as_deref(), algorithm, command_line).map_err(run_err)?;
         let root = run.run_dir().root.clone();
@@ -286,13 +331,17 @@ impl LoggedRun {
     /// Appends `(name, value)` rows at `step` to metrics.csv and the TensorBoard file.
     fn log_metrics(&self, step: u64, metrics: Vec<(String, f64)>) -> PyResult<()> {
         let mut guard = self.run.lock().map_err(|_| RunFailed::new_err("the logger was poisoned by a panic"))?;
-        let run = guard.as_mut().ok_or_else(|| RunFailed::new_err(format!("the run {} is finished: start a new ExperimentLogger", self.root.display())))?;
-        run.log_metrics(step, &metrics).map_err(|e| RunFailed::new_err(format!("{e}; free disk space, or set experiment.runs_dir to a writable disk")))
+        let run = guard
+            .as_mut()
+            .ok_or_else(|| RunFailed::new_err(format!("the run {} is finished: start a new ExperimentLogger", self.root.display())))?;
+        run.log_metrics(step, &metrics)
+            .map_err(|e| RunFailed::new_err(format!("{e}; free disk space, or set experiment.runs_dir to a writable disk")))
     }
 
     /// Saves one of our models (bytes of a model zip) as `models/<name>.zip`.
     fn save_model_zip(&self, name: &str, zip: &[u8]) -> PyResult<PathBuf> {
-        let model = SavedModel::from_reader(std::io::Cursor::new(zip), "given to save_model").map_err(|e| PyValueError::new_err(format!("not an rl-research model: {e}")))?;
+        let model = SavedModel::from_reader(std::io::Cursor::new(zip), "given to save_model")
+            .map_err(|e| PyValueError::new_err(format!("not an rl-research model: {e}")))?;
         let guard = self.run.lock().map_err(|_| RunFailed::new_err("the logger was poisoned by a panic"))?;
         let run = guard.as_ref().ok_or_else(|| RunFailed::new_err("the run is finished"))?;
         run.logger.save_model(name, &model).map_err(|e| PyValueError::new_err(e.to_string()))
@@ -380,7 +429,8 @@ impl EnvCore {
         let action = match &self.space {
             ActionSpace::Discrete { .. } => {
                 let a: i64 = action.extract()?;
-                let index = usize::try_from(a).map_err(|_| PyValueError::new_err(format!("action {a} is outside the action space {}", self.space.describe())))?;
+                let index = usize::try_from(a)
+                    .map_err(|_| PyValueError::new_err(format!("action {a} is outside the action space {}", self.space.describe())))?;
                 Action::Discrete(index)
             }
             ActionSpace::Box { .. } => {
@@ -414,7 +464,8 @@ impl EnvCore {
         let EnvSnapshot::CartPole { rng, .. } = *inner else {
             return Err(PyValueError::new_err(format!("set_cartpole_state: {} is not CartPole", self.id)));
         };
-        let fresh = EnvSnapshot::TimeLimit { elapsed: 0, inner: Box::new(EnvSnapshot::CartPole { state, rng, steps_beyond_terminated: None }) };
+        let fresh =
+            EnvSnapshot::TimeLimit { elapsed: 0, inner: Box::new(EnvSnapshot::CartPole { state, rng, steps_beyond_terminated: None }) };
         env.restore(&fresh, &mut obs).map_err(PyValueError::new_err)?;
         Ok(PyBytes::new(py, &f32_bytes(&obs)))
     }
@@ -437,7 +488,13 @@ struct VecEnvCore {
 }
 
 /// A Python batch of actions (ints, or row-major floats for a Box space), checked.
-fn batch_actions<'a>(space: &ActionSpace, n: usize, ints: &'a mut Vec<usize>, floats: &'a [f32], given: &Bound<'_, PyAny>) -> PyResult<Actions<'a>> {
+fn batch_actions<'a>(
+    space: &ActionSpace,
+    n: usize,
+    ints: &'a mut Vec<usize>,
+    floats: &'a [f32],
+    given: &Bound<'_, PyAny>,
+) -> PyResult<Actions<'a>> {
     let actions = match space {
         ActionSpace::Discrete { .. } => {
             let raw: Vec<i64> = given.extract()?;
@@ -475,13 +532,21 @@ impl VecEnvCore {
 
     /// Steps every env (GIL released): (observations, rewards, terminated, truncated, final observations of finished envs).
     #[allow(clippy::type_complexity)]
-    fn step<'py>(&self, py: Python<'py>, actions: &Bound<'py, PyAny>) -> PyResult<(Bound<'py, PyBytes>, Vec<f64>, Vec<bool>, Vec<bool>, Bound<'py, PyBytes>)> {
+    fn step<'py>(
+        &self,
+        py: Python<'py>,
+        actions: &Bound<'py, PyAny>,
+    ) -> PyResult<(Bound<'py, PyBytes>, Vec<f64>, Vec<bool>, Vec<bool>, Bound<'py, PyBytes>)> {
         let count: usize = actions.len()?;
         let mut venv = lock(&self.venv)?;
         let space = venv.action_space.clone();
         let expect = self.num_envs * space.width();
         if count != expect {
-            return Err(PyValueError::new_err(format!("got {count} action values for {} envs of the action space {} ({expect} expected)", self.num_envs, space.describe())));
+            return Err(PyValueError::new_err(format!(
+                "got {count} action values for {} envs of the action space {} ({expect} expected)",
+                self.num_envs,
+                space.describe()
+            )));
         }
         let floats: Vec<f32> = if space.kind() == rl_research::envs::ActionKind::Box { actions.extract()? } else { Vec::new() };
         let mut ints = Vec::new();
@@ -523,11 +588,21 @@ impl ModelCore {
     #[new]
     fn new(path: PathBuf) -> PyResult<Self> {
         let zip = std::fs::read(&path).map_err(|e| PyValueError::new_err(format!("cannot read model {}: {e}", path.display())))?;
-        let model = SavedModel::from_reader(std::io::Cursor::new(&zip), &path.display().to_string()).map_err(|e| PyValueError::new_err(format!("{}: {e}", path.display())))?;
+        let model = SavedModel::from_reader(std::io::Cursor::new(&zip), &path.display().to_string())
+            .map_err(|e| PyValueError::new_err(format!("{}: {e}", path.display())))?;
         let policy = runner::load_policy(&model).map_err(|e| PyValueError::new_err(format!("{}: {e}", path.display())))?;
         let m = &model.metadata;
         let action_space_json = serde_json::to_string(&m.action_space()).map_err(|e| PyValueError::new_err(e.to_string()))?;
-        Ok(Self { env_id: m.env_id.clone(), algorithm: m.algorithm.clone(), obs_dim: m.obs_dim, n_actions: m.n_actions, action_space_json, policy: Mutex::new(policy), zip, path })
+        Ok(Self {
+            env_id: m.env_id.clone(),
+            algorithm: m.algorithm.clone(),
+            obs_dim: m.obs_dim,
+            n_actions: m.n_actions,
+            action_space_json,
+            policy: Mutex::new(policy),
+            zip,
+            path,
+        })
     }
 
     /// Greedy actions for `n` observations (f32 bytes, row-major): n ints, or
@@ -554,7 +629,8 @@ impl ModelCore {
         let policy = lock(&self.policy)?;
         let mut env = lock(&env.env)?;
         let env_ref: &mut dyn Env = env.as_mut();
-        let result = py.detach(|| runner::eval::evaluate_episodes_from(&policy, env_ref, n_episodes, seed)).map_err(PyValueError::new_err)?;
+        let result =
+            py.detach(|| runner::eval::evaluate_episodes_from(&policy, env_ref, n_episodes, seed)).map_err(PyValueError::new_err)?;
         Ok(result.returns)
     }
 
@@ -563,7 +639,8 @@ impl ModelCore {
         let policy = lock(&self.policy)?;
         let mut env = lock(&env.env)?;
         let env_ref: &mut dyn Env = env.as_mut();
-        let (_, stats) = py.detach(|| runner::replay::record_video(&policy, env_ref, &path, n_episodes, seed)).map_err(RunFailed::new_err)?;
+        let (_, stats) =
+            py.detach(|| runner::replay::record_video(&policy, env_ref, &path, n_episodes, seed)).map_err(RunFailed::new_err)?;
         Ok(stats.mean_return)
     }
 }
@@ -588,7 +665,12 @@ impl VideoWriter {
     fn push(&self, py: Python<'_>, rgb: &[u8]) -> PyResult<()> {
         let want = (self.width * self.height * 3) as usize;
         if rgb.len() != want {
-            return Err(PyValueError::new_err(format!("a frame must be {}x{}x3 = {want} bytes, got {}", self.height, self.width, rgb.len())));
+            return Err(PyValueError::new_err(format!(
+                "a frame must be {}x{}x3 = {want} bytes, got {}",
+                self.height,
+                self.width,
+                rgb.len()
+            )));
         }
         let mut guard = lock(&self.writer)?;
         let w = guard.as_mut().ok_or_else(|| PyValueError::new_err("the video is finished"))?;
