@@ -1,13 +1,83 @@
 //! Scanning a runs directory (runs, sweep trials, foreign directories) and the
 //! file operations of the runs browser (open folder, move to trash, dates).
 
-use super::runs_browser::{RunRow, SortKey};
 use crate::runs::group::{GroupDir, GroupInfo};
 use crate::runs::{RunDir, RunInfo, RunStatus};
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::SystemTime;
+
+/// A running run whose files have not changed for this long is marked as
+/// possibly dead (its process may have been killed).
+pub(super) const STALE_SECS: f64 = 300.0;
+
+#[derive(Clone, Debug)]
+pub struct RunRow {
+    pub path: PathBuf,
+    /// Directory name.
+    pub name: String,
+    /// The sweep directory it belongs to, for trials; the seed group's label
+    /// (`name`, or `sweep/trial_3`) for a group's seeds.
+    pub group: Option<String>,
+    /// For a seed of a seed group: the group's group.json.
+    pub seed_group: Option<Arc<crate::runs::group::GroupInfo>>,
+    /// `Err` for broken or foreign directories, saying what is wrong.
+    pub info: Result<RunInfo, String>,
+    /// Seconds since a running run last wrote anything.
+    pub idle_secs: Option<f64>,
+    /// A "running" run whose process is gone (killed before it could record an end).
+    pub dead: bool,
+    /// Steps of its checkpoints, oldest first (what Resume and Fork… start from).
+    pub checkpoints: Vec<u64>,
+}
+
+impl RunRow {
+    /// "sweep/trial_3" for trials.
+    pub fn label(&self) -> String {
+        match &self.group {
+            Some(g) => format!("{g}/{}", self.name),
+            None => self.name.clone(),
+        }
+    }
+    pub fn status_text(&self) -> String {
+        match &self.info {
+            Ok(i) if i.status == RunStatus::Running && self.dead => "interrupted".into(),
+            Ok(i) if i.status == RunStatus::Running && self.idle_secs.is_some_and(|s| s > STALE_SECS) => "running?".into(),
+            Ok(i) => i.status.as_str().into(),
+            Err(_) => "unreadable".into(),
+        }
+    }
+    /// Stopped, failed or interrupted, with a checkpoint to continue from.
+    pub fn resumable(&self) -> bool {
+        let unfinished = match &self.info {
+            Ok(i) => i.status.is_resumable() || (i.status == RunStatus::Running && self.dead),
+            Err(_) => false,
+        };
+        unfinished && !self.checkpoints.is_empty()
+    }
+    pub fn wall_secs(&self) -> Option<f64> {
+        let i = self.info.as_ref().ok()?;
+        match (i.status, i.wall_secs) {
+            (RunStatus::Running | RunStatus::Interrupted, w) if self.dead => w,
+            (RunStatus::Running, _) => Some(crate::runs::unix_now_secs().saturating_sub(i.started_at_unix_secs) as f64),
+            (_, w) => w,
+        }
+    }
+}
+
+/// Columns the table can be sorted by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SortKey {
+    Name,
+    Env,
+    Algo,
+    Status,
+    Timesteps,
+    Best,
+    Wall,
+    Started,
+}
 
 pub type InfoCache = HashMap<PathBuf, (Option<SystemTime>, Result<RunInfo, String>)>;
 

@@ -10,8 +10,6 @@
 //! Engine particles are decoration in Gymnasium (separate islands that never
 //! touch the lander) and are not simulated.
 
-use super::params::{ParamSpec, excl, incl};
-use super::registry::{EnvAlias, EnvSpec};
 use super::{Action, ActionSpace, BoxSpace, Env, EnvSnapshot, StepOutcome};
 use crate::rng::Rng;
 use box2d_rs::b2_body::{B2body, B2bodyDef, B2bodyType, BodyPtr};
@@ -108,85 +106,7 @@ impl B2contactListener<LanderData> for ContactDetector {
     }
 }
 
-pub const ID: &str = "LunarLander-v3";
-const ACTION_NAMES: [&str; 4] = ["do nothing", "left engine", "main engine", "right engine"];
-
-/// LunarLander-v3's registry entry (v2 is its alias).
-pub fn spec() -> EnvSpec {
-    let d = LunarLanderParams::default();
-    EnvSpec {
-        id: ID.into(),
-        aliases: vec![EnvAlias {
-            id: "LunarLander-v2".into(),
-            note: Some(
-                "note: LunarLander-v2 runs LunarLander-v3's dynamics (the same with wind off; v3 re-draws the wind phase at every reset)"
-                    .into(),
-            ),
-        }],
-        summary: "land on the pad with main and side engines (4 actions, 8 observations)".into(),
-        observation_space: LunarLander::default().observation_space(),
-        action_space: ActionSpace::discrete(4, &ACTION_NAMES),
-        max_episode_steps: 1000,
-        reference_score: Some(200.0),
-        params: vec![
-            ParamSpec::float(
-                "gravity",
-                d.gravity,
-                excl(-12.0),
-                excl(0.0),
-                "LunarLander: gravity in m/s^2, strictly between -12 and 0. Default -10.",
-            )
-            .unit(" m/s²"),
-            ParamSpec::bool(
-                "enable_wind",
-                d.enable_wind,
-                "LunarLander: apply Gymnasium's wind and turbulence while airborne. Default false.",
-            ),
-            ParamSpec::float(
-                "wind_power",
-                d.wind_power,
-                incl(0.0),
-                None,
-                "LunarLander: maximum wind force (Gymnasium recommends 0..20). Default 15.",
-            )
-            .recommended(0.0, 20.0),
-            ParamSpec::float(
-                "turbulence_power",
-                d.turbulence_power,
-                incl(0.0),
-                None,
-                "LunarLander: maximum turbulence torque (Gymnasium recommends 0..2). Default 1.5.",
-            )
-            .recommended(0.0, 2.0),
-        ],
-        gymnasium_id: Some(ID.into()),
-        needs_box2d: true,
-        make: std::sync::Arc::new(|p, limit| {
-            let params = LunarLanderParams {
-                gravity: p.f64("gravity"),
-                enable_wind: p.bool("enable_wind"),
-                wind_power: p.f64("wind_power"),
-                turbulence_power: p.f64("turbulence_power"),
-            };
-            Ok(super::with_time_limit(LunarLander::new(params), limit))
-        }),
-    }
-}
-
-/// Env parameters, Gymnasium's `make` kwargs.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct LunarLanderParams {
-    pub gravity: f64,
-    pub enable_wind: bool,
-    pub wind_power: f64,
-    pub turbulence_power: f64,
-}
-
-impl Default for LunarLanderParams {
-    fn default() -> Self {
-        Self { gravity: -10.0, enable_wind: false, wind_power: 15.0, turbulence_power: 1.5 }
-    }
-}
+pub use super::lunar_lander_entry::{ACTION_NAMES, ID, LunarLanderParams, heuristic, spec};
 
 /// The scene, as needed to draw it.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -658,29 +578,5 @@ impl Env for LunarLander {
             bodies: self.body_polygons().into_iter().map(|(_, pts)| pts.into_iter().map(|(x, y)| (x as f32, y as f32)).collect()).collect(),
             particles: self.particles.iter().map(|p| super::render::Particle { x: p.x as f32, y: p.y as f32, ttl: p.ttl as f32 }).collect(),
         })
-    }
-}
-
-/// Gymnasium's `heuristic(env, s)` controller for the discrete env. NumPy 2
-/// keeps float32 observations in float32 through the Python-float arithmetic
-/// (NEP 50), so this computes in f32 too.
-pub fn heuristic(s: &[f32]) -> usize {
-    let mut angle_targ = s[0] * 0.5 + s[2] * 1.0;
-    angle_targ = angle_targ.clamp(-0.4, 0.4);
-    let hover_targ = 0.55 * s[0].abs();
-    let mut angle_todo = (angle_targ - s[4]) * 0.5 - s[5] * 1.0;
-    let mut hover_todo = (hover_targ - s[1]) * 0.5 - s[3] * 0.5;
-    if s[6] != 0.0 || s[7] != 0.0 {
-        angle_todo = 0.0;
-        hover_todo = -s[3] * 0.5;
-    }
-    if hover_todo > angle_todo.abs() && hover_todo > 0.05 {
-        2
-    } else if angle_todo < -0.05 {
-        3
-    } else if angle_todo > 0.05 {
-        1
-    } else {
-        0
     }
 }

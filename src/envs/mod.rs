@@ -3,6 +3,7 @@
 
 pub mod cartpole;
 pub mod lunar_lander;
+mod lunar_lander_entry;
 pub mod params;
 pub mod registry;
 pub mod render;

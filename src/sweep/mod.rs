@@ -8,6 +8,7 @@ pub mod batches;
 pub mod dir;
 pub mod launch;
 pub mod slurm;
+mod slurm_script;
 pub mod space;
 
 use crate::runs::logger::read_metrics;
