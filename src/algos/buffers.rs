@@ -43,10 +43,7 @@ impl RolloutBuffer {
     /// A buffer for actions of `space`.
     pub fn for_space(n_steps: usize, n_envs: usize, obs_dim: usize, space: &ActionSpace) -> Self {
         let n = n_steps * n_envs;
-        let action_dim = match space {
-            ActionSpace::Discrete { .. } => 0,
-            ActionSpace::Box { low, .. } => low.len(),
-        };
+        let action_dim = space.box_dim();
         Self {
             n_steps,
             n_envs,
@@ -177,10 +174,7 @@ impl ReplayBuffer {
 
     /// A buffer for actions of `space`.
     pub fn for_space(capacity: usize, obs_dim: usize, space: &ActionSpace) -> Self {
-        let action_dim = match space {
-            ActionSpace::Discrete { .. } => 0,
-            ActionSpace::Box { low, .. } => low.len(),
-        };
+        let action_dim = space.box_dim();
         Self {
             capacity,
             obs_dim,

@@ -81,6 +81,14 @@ impl ActionSpace {
         }
     }
 
+    /// A Box space's dimension; 0 for a discrete space (what buffers store per action as floats).
+    pub fn box_dim(&self) -> usize {
+        match self {
+            ActionSpace::Discrete { .. } => 0,
+            ActionSpace::Box { low, .. } => low.len(),
+        }
+    }
+
     /// Values per action in a batch: 1 for an index, the dimension for a Box.
     pub fn width(&self) -> usize {
         match self {
