@@ -212,6 +212,18 @@ pub enum AlgoState {
     Dqn(dqn::DqnState),
 }
 
+impl AlgoState {
+    /// What a resume from this state should tell the user (what it could not restore).
+    pub fn restore_note(&self) -> Option<String> {
+        match self {
+            AlgoState::Dqn(d) if d.replay.is_none() => Some(
+                "note: the checkpoint has no replay buffer (experiment.checkpoint_replay_buffer=false): DQN continues with an empty one, so this run will differ from an uninterrupted one".into(),
+            ),
+            _ => None,
+        }
+    }
+}
+
 /// One training step's complete state: the agent's and the envs'.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TrainingState {

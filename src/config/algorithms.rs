@@ -37,6 +37,9 @@ pub struct AlgorithmSpec {
     pub batch_seeds_on_cpu: bool,
     /// Range and cross-field checks of its params (messages name the key).
     pub validate: fn(&AlgorithmConfig, &Config) -> Result<(), ConfigError>,
+    /// Adjusts a config for `device=auto`'s short timing run, so that it
+    /// measures the work of training (DQN: updates start at once).
+    pub for_timing: fn(&mut AlgorithmConfig),
 }
 
 /// The algorithms of this build, in menu order.
@@ -66,6 +69,7 @@ pub const ALGORITHMS: &[AlgorithmSpec] = &[
         defaults: || AlgorithmConfig::Ppo(PpoParams::default()),
         batch_seeds_on_cpu: true,
         validate: validate_ppo,
+        for_timing: |_| {},
     },
     AlgorithmSpec {
         name: "dqn",
@@ -91,6 +95,12 @@ pub const ALGORITHMS: &[AlgorithmSpec] = &[
         defaults: || AlgorithmConfig::Dqn(DqnParams::default()),
         batch_seeds_on_cpu: false,
         validate: validate_dqn,
+        for_timing: |a| {
+            if let AlgorithmConfig::Dqn(p) = a {
+                // What one update costs does not depend on when it happens.
+                p.learning_starts = p.learning_starts.min(p.batch_size as u64);
+            }
+        },
     },
 ];
 

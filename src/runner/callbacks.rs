@@ -30,17 +30,14 @@ pub struct RunContext<'a> {
     pub started: Instant,
     /// Wall seconds spent evaluating and saving best models (not training).
     pub eval_secs: f64,
-    pub evaluations: Vec<EvalRecord>,
-    pub best_mean: Option<f64>,
+    /// Evaluations so far and the schedule (shared, so a checkpoint captures it).
+    pub eval: super::EvalState,
     /// Latest `rollout/ep_rew_mean`, for progress reports.
     pub last_mean_reward: Option<f64>,
     /// The first error; once set, training stops and the run is marked failed.
     pub error: Option<String>,
     /// A stop was asked for: this step's callbacks still run, then training ends.
     pub stopping: bool,
-    /// The evaluation schedule (shared, so a checkpoint captures it).
-    pub next_eval_at: u64,
-    pub last_eval_at: Option<u64>,
     /// The rows monitor.csv holds (when it is written), for the checkpoint.
     pub monitor_rows: Option<crate::runs::row_log::RowDigest>,
 }
@@ -213,7 +210,7 @@ impl EvalCallback {
         let seed = ctx.config.experiment.seed.wrapping_add(EVAL_SEED_OFFSET);
         let result = evaluate_batched(&policy, &mut self.eval_envs, seed)?;
         let (mean, std) = result.mean_std();
-        let new_best = ctx.best_mean.is_none_or(|b| mean > b);
+        let new_best = ctx.eval.best_mean_reward.is_none_or(|b| mean > b);
         ctx.logger
             .log_metrics(
                 timesteps,
@@ -221,21 +218,21 @@ impl EvalCallback {
                     ("eval/mean_reward", mean),
                     ("eval/std_reward", std),
                     ("eval/mean_ep_length", result.mean_length()),
-                    ("eval/best_mean_reward", ctx.best_mean.map_or(mean, |b| b.max(mean))),
+                    ("eval/best_mean_reward", ctx.eval.best_mean_reward.map_or(mean, |b| b.max(mean))),
                 ],
             )
             .map_err(log_failed)?;
         if new_best {
-            ctx.best_mean = Some(mean);
+            ctx.eval.best_mean_reward = Some(mean);
             let model = ctx.saved_model(agent, Some((mean, std)))?;
             ctx.logger.save_model("best_model", &model).map_err(|e| format!("saving best_model.zip: {e}"))?;
             ctx.logger.info_mut().best_eval_mean_reward = Some(mean);
         }
         ctx.logger.info_mut().timesteps_done = timesteps;
         ctx.logger.update_info().map_err(|e| e.to_string())?;
-        ctx.last_eval_at = Some(timesteps);
+        ctx.eval.last_eval_at = Some(timesteps);
         let wall_secs = ctx.wall_secs();
-        ctx.evaluations.push(EvalRecord { timesteps, wall_secs, mean_reward: mean, std_reward: std });
+        ctx.eval.evaluations.push(EvalRecord { timesteps, wall_secs, mean_reward: mean, std_reward: std });
         ctx.send(RunEvent::Evaluated { timesteps, wall_secs, mean_reward: mean, std_reward: std, new_best });
         if ctx.options.live_episodes && ctx.options.events.is_some() {
             if let Some(env) = self.eval_envs.first_mut() {
@@ -255,8 +252,8 @@ impl EvalCallback {
 impl RunCallback for EvalCallback {
     fn on_step(&mut self, ctx: &mut RunContext, agent: &dyn AgentView, num_timesteps: u64) -> Control {
         let eval_freq = ctx.config.experiment.eval_freq;
-        if eval_freq > 0 && num_timesteps >= ctx.next_eval_at {
-            ctx.next_eval_at = next_multiple(num_timesteps, eval_freq);
+        if eval_freq > 0 && num_timesteps >= ctx.eval.next_eval_at {
+            ctx.eval.next_eval_at = next_multiple(num_timesteps, eval_freq);
             if let Err(e) = self.evaluate(ctx, agent, num_timesteps) {
                 ctx.error = Some(e);
                 return Control::Stop;
@@ -267,13 +264,13 @@ impl RunCallback for EvalCallback {
 
     fn on_training_end(&mut self, ctx: &mut RunContext, agent: &dyn AgentView) {
         let t = agent.num_timesteps();
-        if ctx.error.is_none() && ctx.last_eval_at != Some(t) && t > 0 {
+        if ctx.error.is_none() && ctx.eval.last_eval_at != Some(t) && t > 0 {
             if let Err(e) = self.evaluate(ctx, agent, t) {
                 ctx.error = Some(e);
             }
         }
         if ctx.error.is_none() {
-            let last = ctx.evaluations.last().map(|e| (e.mean_reward, e.std_reward));
+            let last = ctx.eval.evaluations.last().map(|e| (e.mean_reward, e.std_reward));
             match ctx.saved_model(agent, last) {
                 Ok(m) => {
                     if let Err(e) = ctx.logger.save_model("final_model", &m) {
@@ -385,13 +382,10 @@ mod tests {
             action_space: crate::envs::ActionSpace::discrete(2, &[]),
             started: Instant::now(),
             eval_secs: 0.0,
-            evaluations: vec![],
-            best_mean: None,
+            eval: Default::default(),
             last_mean_reward: None,
             error: None,
             stopping: false,
-            next_eval_at: 0,
-            last_eval_at: None,
             monitor_rows: None,
         }
     }

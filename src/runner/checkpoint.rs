@@ -6,7 +6,6 @@
 //! clocks, the metrics.csv length). Resuming from it continues bit for bit
 //! as if the run had never stopped (CPU; the tests check it).
 
-use super::EvalRecord;
 use super::callbacks::{DIVERGED_HINT, RunCallback, RunContext, next_multiple};
 use crate::algos::{AgentView, Control, TrainingState};
 use crate::config::Config;
@@ -43,10 +42,9 @@ pub struct Checkpoint {
     pub metrics_rows: Option<RowDigest>,
     #[serde(default)]
     pub monitor_rows: Option<RowDigest>,
-    pub evaluations: Vec<EvalRecord>,
-    pub best_mean_reward: Option<f64>,
-    pub next_eval_at: u64,
-    pub last_eval_at: Option<u64>,
+    /// The run's evaluations and schedule (its fields sit at the top level, as before).
+    #[serde(flatten)]
+    pub eval: super::EvalState,
     pub last_mean_reward: Option<f64>,
     /// best_model.zip as it was at this step (a stop's final evaluation may
     /// replace the file; a resume puts this one back).
@@ -152,10 +150,7 @@ impl CheckpointCallback {
             monitor_csv_len: std::fs::metadata(run.monitor_csv()).ok().map(|m| m.len()),
             metrics_rows: Some(ctx.logger.metrics_rows()),
             monitor_rows: ctx.monitor_rows,
-            evaluations: ctx.evaluations.clone(),
-            best_mean_reward: ctx.best_mean,
-            next_eval_at: ctx.next_eval_at,
-            last_eval_at: ctx.last_eval_at,
+            eval: ctx.eval.clone(),
             last_mean_reward: ctx.last_mean_reward,
             best_model_zip,
             training,

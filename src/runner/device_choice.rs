@@ -7,7 +7,7 @@
 //! the network, the env and the machine.
 
 use crate::algos::{self, AgentView, Callback, Control, Member, Metrics, device};
-use crate::config::{AlgorithmConfig, Config, DeviceChoice};
+use crate::config::{Config, DeviceChoice};
 use crate::envs::VecEnv;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -144,10 +144,7 @@ fn measure(config: &Config, choice: DeviceChoice, n: usize) -> Result<f64, Strin
     let _fp = crate::fpmode::FlushDenormals::enter();
     let resolved = device::resolve(choice)?;
     let mut algorithm = config.algorithm.clone();
-    if let AlgorithmConfig::Dqn(p) = &mut algorithm {
-        // Updates start at once; what one costs does not depend on when.
-        p.learning_starts = p.learning_starts.min(p.batch_size as u64);
-    }
+    (algorithm.spec().for_timing)(&mut algorithm);
     let mut venvs = Vec::new();
     let mut agents = Vec::new();
     for k in 0..n.max(1) {

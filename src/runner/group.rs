@@ -14,7 +14,7 @@ use crate::runs::{RunStatus, unix_now_secs};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::Ordering;
-use std::sync::mpsc::{Sender, channel};
+use std::sync::mpsc::Sender;
 use std::time::Instant;
 
 /// A finished (or stopped) group: its record, statistics and what else is in its directory.
@@ -292,9 +292,12 @@ fn execute(
     });
     let first_seed = info.seeds.first().copied();
     let errors = if info.batched {
-        train_in_batches(jobs, info.parallel, &options, first_seed, &send, &group)
+        // `parallel` batches of consecutive seeds, all at once.
+        let size = jobs.len().div_ceil(info.parallel.max(1)).max(1);
+        train_units(jobs, size, info.parallel, &options, first_seed, &send, &group)
     } else {
-        train_threaded(jobs, &options, info.parallel, first_seed, &send, &group)
+        // Batches of one, `parallel` at a time.
+        train_units(jobs, 1, info.parallel, &options, first_seed, &send, &group)
     };
     let seeds: Vec<SeedState> = info.seeds.iter().map(|&s| SeedState::read(&group, s)).collect();
     let aggregate = group::aggregate(&info.config, &seeds);
@@ -331,33 +334,49 @@ fn execute(
     Ok(GroupSummary { group, info, aggregate, seeds, foreign })
 }
 
-/// `jobs` split into `n_batches` batches of consecutive seeds, each trained on its own thread.
-fn train_in_batches(
+/// The one seed-group executor: `jobs` in units of consecutive seeds (one
+/// batch each; a threaded group's units are single seeds), `workers` units
+/// training at once, each on its own thread. A unit not yet started when a
+/// stop comes is left for a resume.
+fn train_units(
     jobs: Vec<(u64, SeedJob)>,
-    n_batches: usize,
+    unit_size: usize,
+    workers: usize,
     options: &RunOptions,
     first_seed: Option<u64>,
     send: &(dyn Fn(RunEvent) + Sync),
     group: &GroupDir,
 ) -> Vec<(u64, String)> {
-    let size = jobs.len().div_ceil(n_batches.max(1)).max(1);
-    let mut chunks: Vec<Vec<(u64, SeedJob)>> = Vec::new();
+    let mut units: Vec<Vec<(u64, SeedJob)>> = Vec::new();
     for job in jobs {
-        match chunks.last_mut() {
-            Some(c) if c.len() < size => c.push(job),
-            _ => chunks.push(vec![job]),
+        match units.last_mut() {
+            Some(u) if u.len() < unit_size.max(1) => u.push(job),
+            _ => units.push(vec![job]),
         }
     }
+    let errors: Mutex<Vec<(u64, String)>> = Mutex::new(Vec::new());
+    let queue = Mutex::new(units.into_iter());
     std::thread::scope(|scope| {
-        let handles: Vec<_> = chunks
-            .into_iter()
-            .map(|chunk| scope.spawn(move || super::batch::train_batched(chunk, options, first_seed, send, group)))
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_else(|_| vec![(first_seed.unwrap_or(0), "a batch of seeds panicked".to_string())]))
-            .collect()
-    })
+        for _ in 0..workers.max(1) {
+            scope.spawn(|| {
+                loop {
+                    if options.stop.load(Ordering::SeqCst) {
+                        return;
+                    }
+                    let Some(unit) = queue.lock().ok().and_then(|mut q| q.next()) else { return };
+                    let first = unit.first().map(|(s, _)| *s).unwrap_or(0);
+                    let errs = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        super::batch::train_batched(unit, options, first_seed, send, group)
+                    }))
+                    .unwrap_or_else(|_| vec![(first, "a batch of seeds panicked".to_string())]);
+                    if let Ok(mut all) = errors.lock() {
+                        all.extend(errs);
+                    }
+                }
+            });
+        }
+    });
+    errors.into_inner().unwrap_or_default()
 }
 
 /// Seed `seed`'s run options: the group's command line and stop flag, its own event channel.
@@ -378,56 +397,6 @@ pub(crate) fn injected_failure(seed: u64, group: &GroupDir, send: &(dyn Fn(RunEv
     }
     send(RunEvent::Seed { seed, event: Box::new(RunEvent::Finished { status: RunStatus::Failed, run_dir: group.seed_run(seed).root }) });
     Some((seed, format!("injected failure (RL_RESEARCH_FAULT_SEEDS lists seed {seed})")))
-}
-
-/// Runs `jobs` `parallel` at a time, one thread per seed; returns the seeds that failed, with why.
-fn train_threaded(
-    jobs: Vec<(u64, SeedJob)>,
-    options: &RunOptions,
-    parallel: usize,
-    first_seed: Option<u64>,
-    send: &(dyn Fn(RunEvent) + Sync),
-    group: &GroupDir,
-) -> Vec<(u64, String)> {
-    let errors: Mutex<Vec<(u64, String)>> = Mutex::new(Vec::new());
-    let queue = Mutex::new(jobs.into_iter());
-    std::thread::scope(|scope| {
-        for _ in 0..parallel {
-            scope.spawn(|| {
-                loop {
-                    if options.stop.load(Ordering::SeqCst) {
-                        return;
-                    }
-                    let Some((seed, job)) = queue.lock().ok().and_then(|mut q| q.next()) else { return };
-                    if let Some(e) = injected_failure(seed, group, send) {
-                        if let Ok(mut errs) = errors.lock() {
-                            errs.push(e);
-                        }
-                        continue;
-                    }
-                    let (tx, rx) = channel::<RunEvent>();
-                    let seed_options = seed_options(options, seed, first_seed, tx);
-                    let forward = std::thread::scope(|inner| {
-                        inner.spawn(|| {
-                            for event in rx {
-                                send(RunEvent::Seed { seed, event: Box::new(event) });
-                            }
-                        });
-                        match job {
-                            SeedJob::New(config) => run_experiment_with(&config, seed_options),
-                            SeedJob::Resume(dir) => resume_experiment(&dir, seed_options),
-                        }
-                    });
-                    if let Err(e) = forward {
-                        if let Ok(mut errs) = errors.lock() {
-                            errs.push((seed, e.to_string()));
-                        }
-                    }
-                }
-            });
-        }
-    });
-    errors.into_inner().unwrap_or_default()
 }
 
 /// Reads a group and computes its statistics from its seeds' directories as

@@ -78,6 +78,17 @@ impl From<std::io::Error> for RunError {
     }
 }
 
+/// A run's evaluations and their schedule: what its callbacks update and a
+/// checkpoint holds, one value in both (a fork starts a fresh one).
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct EvalState {
+    pub evaluations: Vec<EvalRecord>,
+    pub best_mean_reward: Option<f64>,
+    /// The step the next periodic evaluation is due at.
+    pub next_eval_at: u64,
+    pub last_eval_at: Option<u64>,
+}
+
 /// One periodic evaluation.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct EvalRecord {
@@ -316,30 +327,20 @@ impl<'a> Session<'a> {
             action_space: venv.action_space.clone(),
             started: logger::instant_secs_ago(wall0),
             eval_secs: 0.0,
-            evaluations: Vec::new(),
-            best_mean: None,
+            eval: EvalState { next_eval_at: next_multiple(t0, config.experiment.eval_freq), ..EvalState::default() },
             last_mean_reward: None,
             error: None,
             stopping: false,
-            next_eval_at: next_multiple(t0, config.experiment.eval_freq),
-            last_eval_at: None,
             monitor_rows: monitor_csv.as_ref().map(|m| m.rows()),
         };
         if let Some(Restored { ckpt, fork }) = &restored {
             ctx.eval_secs = ckpt.eval_secs;
             ctx.last_mean_reward = ckpt.last_mean_reward;
             if !fork {
-                ctx.evaluations = ckpt.evaluations.clone();
-                ctx.best_mean = ckpt.best_mean_reward;
-                ctx.next_eval_at = ckpt.next_eval_at;
-                ctx.last_eval_at = ckpt.last_eval_at;
+                ctx.eval = ckpt.eval.clone();
             }
-            if let crate::algos::AlgoState::Dqn(d) = &ckpt.training.agent.algo {
-                if d.replay.is_none() {
-                    ctx.send(RunEvent::Note {
-                        message: "note: the checkpoint has no replay buffer (experiment.checkpoint_replay_buffer=false): DQN continues with an empty one, so this run will differ from an uninterrupted one".into(),
-                    });
-                }
+            if let Some(message) = ckpt.training.agent.algo.restore_note() {
+                ctx.send(RunEvent::Note { message });
             }
         }
         // Order matters: stop first (it marks the step as the last), then evaluate,
@@ -402,8 +403,8 @@ impl<'a> Session<'a> {
         let wall_secs = ctx.wall_secs();
         let train_secs = wall_secs - ctx.eval_secs;
         let error = ctx.error.clone();
-        let evaluations = ctx.evaluations;
-        let best = ctx.best_mean;
+        let evaluations = ctx.eval.evaluations;
+        let best = ctx.eval.best_mean_reward;
         let mut logger = ctx.logger;
         if status != RunStatus::Failed && config.experiment.video_episodes > 0 {
             options.send(RunEvent::Note {

@@ -75,7 +75,7 @@ pub(crate) fn begin_resume(run_dir: &Path, options: &RunOptions) -> Result<Begun
     info.warnings.clear();
     info.finished_at_unix_secs = None;
     info.timesteps_done = ckpt.timesteps;
-    info.best_eval_mean_reward = ckpt.best_mean_reward;
+    info.best_eval_mean_reward = ckpt.eval.best_mean_reward;
     // Where it continues (the machine or device may differ from the first session's).
     info.environment = environment(&prepared.device, config.experiment.seed);
     info.claim_for_this_process();
