@@ -6,7 +6,7 @@
 //! (a test file, a Python-defined env), and it is then trained, evaluated and
 //! replayed like a built-in one.
 
-use super::params::{ParamSpec, ParamValue, ParamValues};
+use super::params::{ParamSpec, ParamValues};
 use super::{ActionSpace, BoxSpace, Env};
 use std::sync::{Arc, OnceLock, RwLock};
 
@@ -201,9 +201,4 @@ pub fn normalize(values: &mut ParamValues) {
             *value = typed;
         }
     }
-}
-
-/// A value as the config holds it, from JSON (the Python binding's kwargs).
-pub fn param_value_from_json(v: &serde_json::Value) -> Option<ParamValue> {
-    serde_json::from_value(v.clone()).ok()
 }

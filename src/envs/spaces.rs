@@ -73,14 +73,6 @@ impl ActionSpace {
         }
     }
 
-    /// Discrete actions' count (None for a Box space).
-    pub fn n_discrete(&self) -> Option<usize> {
-        match self {
-            ActionSpace::Discrete { n, .. } => Some(*n),
-            ActionSpace::Box { .. } => None,
-        }
-    }
-
     /// A Box space's dimension; 0 for a discrete space (what buffers store per action as floats).
     pub fn box_dim(&self) -> usize {
         match self {

@@ -319,7 +319,7 @@ fn a_box_action_env_goes_through_env_vec_env_buffers_and_a_model_file() {
     model.save(&path).unwrap();
     let loaded = SavedModel::load(&path).unwrap();
     assert_eq!(loaded, model);
-    assert_eq!(loaded.metadata.format_version, 2, "a Box model is format 2, which older builds refuse by version");
+    assert_eq!(loaded.metadata.format_version, 2, "a Box model is format 2 (older builds refuse it: they do not know its head)");
     let policy = rl_research::runner::load_policy(&loaded).unwrap();
     let ActionBatch::Continuous { dim: 1, values } = policy.act_deterministic(&[0.3, -0.2, 5.0, 5.0], 2).unwrap() else {
         panic!("continuous actions expected")
