@@ -151,6 +151,13 @@ impl Form<'_> {
 fn env_params_ui(ui: &mut Ui, f: &Form<'_>, env: &mut crate::config::EnvConfig) {
     let Some(found) = crate::envs::registry::find(&env.id) else { return };
     for p in &found.spec.params {
+        let shown = |k: &str| match env.params.get(k) {
+            Some(v) => matches!(v, ParamValue::Bool(true)),
+            None => found.spec.param(k).is_some_and(|d| d.default_value() == ParamValue::Bool(true)),
+        };
+        if p.only_with.as_deref().is_some_and(|k| !shown(k)) {
+            continue;
+        }
         let key = format!("env.params.{}", p.key);
         let current = env.params.get(&p.key).cloned().unwrap_or_else(|| p.default_value());
         match &p.kind {

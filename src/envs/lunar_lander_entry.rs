@@ -46,7 +46,8 @@ pub fn spec() -> EnvSpec {
                 None,
                 "LunarLander: maximum wind force (Gymnasium recommends 0..20). Default 15.",
             )
-            .recommended(0.0, 20.0),
+            .recommended(0.0, 20.0)
+            .only_with("enable_wind"),
             ParamSpec::float(
                 "turbulence_power",
                 d.turbulence_power,
@@ -54,7 +55,8 @@ pub fn spec() -> EnvSpec {
                 None,
                 "LunarLander: maximum turbulence torque (Gymnasium recommends 0..2). Default 1.5.",
             )
-            .recommended(0.0, 2.0),
+            .recommended(0.0, 2.0)
+            .only_with("enable_wind"),
         ],
         gymnasium_id: Some(ID.into()),
         needs_box2d: true,

@@ -84,21 +84,35 @@ pub struct ParamSpec {
     pub key: String,
     pub doc: String,
     pub kind: ParamKind,
+    /// A bool parameter this one only matters with (LunarLander's wind power
+    /// needs `enable_wind`): the editor shows it only while that is on.
+    pub only_with: Option<String>,
 }
 
 impl ParamSpec {
     pub fn bool(key: &str, default: bool, doc: &str) -> Self {
-        Self { key: key.into(), doc: doc.into(), kind: ParamKind::Bool { default } }
+        Self { key: key.into(), doc: doc.into(), kind: ParamKind::Bool { default }, only_with: None }
     }
 
     pub fn float(key: &str, default: f64, min: Option<Limit>, max: Option<Limit>, doc: &str) -> Self {
-        Self { key: key.into(), doc: doc.into(), kind: ParamKind::Float { default, min, max, recommended: None, unit: "" } }
+        Self {
+            key: key.into(),
+            doc: doc.into(),
+            kind: ParamKind::Float { default, min, max, recommended: None, unit: "" },
+            only_with: None,
+        }
     }
 
     pub fn recommended(mut self, lo: f64, hi: f64) -> Self {
         if let ParamKind::Float { recommended, .. } = &mut self.kind {
             *recommended = Some((lo, hi));
         }
+        self
+    }
+
+    /// Shown in the editor only while the bool parameter `key` is on.
+    pub fn only_with(mut self, key: &str) -> Self {
+        self.only_with = Some(key.to_string());
         self
     }
 

@@ -177,6 +177,14 @@ pub fn register(spec: EnvSpec) -> Result<(), String> {
         return Err(format!("{}: max_episode_steps must be at least 1", spec.id));
     }
     for p in &spec.params {
+        if let Some(k) = &p.only_with {
+            if !matches!(spec.param(k).map(|d| &d.kind), Some(super::params::ParamKind::Bool { .. })) {
+                return Err(format!(
+                    "{}: parameter {} is shown only with '{k}', which is not a bool parameter of this env",
+                    spec.id, p.key
+                ));
+            }
+        }
         p.check(&format!("{} parameter {}", spec.id, p.key), &p.default_value())?;
         if let Some(other) = param_anywhere(&p.key) {
             if std::mem::discriminant(&other.kind) != std::mem::discriminant(&p.kind) {

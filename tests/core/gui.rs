@@ -308,3 +308,28 @@ fn gui_trains_a_seed_group_draws_its_band_and_compares_groups() {
     assert_eq!(c.targets.iter().map(|t| t.scores.len()).collect::<Vec<_>>(), vec![3, 3]);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The editor's env form comes from the registry entry: each env shows its
+/// own parameters, and one that only matters with a flag shows with it.
+#[test]
+fn gui_env_form_follows_the_registry() {
+    use rl_research::envs::ParamValue;
+    let mut settings = Settings::default();
+    settings.runs_dir = crate::temp_dir("gui_env_form");
+    settings.config.env.id = "LunarLander-v3".into();
+    let mut harness =
+        Harness::builder().with_size(egui::vec2(1280.0, 800.0)).build_ui_state(|ui, app: &mut RlApp| app.ui(ui), RlApp::new(settings));
+    harness.step();
+    harness.get_by_label("gravity");
+    harness.get_by_label("enable_wind");
+    assert!(harness.query_by_label("wind_power").is_none(), "wind power is hidden while the wind is off");
+    assert!(harness.query_by_label("sutton_barto_reward").is_none());
+    harness.state_mut().settings.config.env.params.set("enable_wind", ParamValue::Bool(true));
+    harness.step();
+    harness.get_by_label("wind_power");
+    harness.get_by_label("turbulence_power");
+    harness.state_mut().settings.config.env.id = "CartPole-v1".into();
+    harness.step();
+    harness.get_by_label("sutton_barto_reward");
+    assert!(harness.query_by_label("gravity").is_none());
+}
