@@ -3,6 +3,7 @@
 //! answers the Stop button, like SB3's callbacks.
 
 pub mod adam;
+pub mod batch;
 pub mod buffers;
 pub mod device;
 pub mod dqn;
@@ -109,52 +110,27 @@ pub trait Agent: Send {
     fn learn(&mut self, members: &mut [Member<'_>], total_timesteps: u64) -> Result<(), String>;
     /// Loads a [`TrainingState`]'s agent part into a one-agent batch (the caller restores the envs).
     fn restore(&mut self, state: &AgentState) -> Result<(), String>;
+    fn as_any(&self) -> &dyn std::any::Any;
     fn into_any(self: Box<Self>) -> Box<dyn std::any::Any>;
     /// Its `algorithm.name`, so a batch is only formed of one algorithm's agents.
     fn algorithm(&self) -> &'static str;
+    /// One batch of this agent's and `others`' agents (in order), or why not, with every agent
+    /// given back (none lost) when they cannot be batched.
+    fn merge_with(self: Box<Self>, others: Vec<Box<dyn Agent>>) -> Result<Box<dyn Agent>, (String, Vec<Box<dyn Agent>>)>;
 }
 
 /// One batch of the agents of `agents` (in order), or why they cannot be
 /// batched (different algorithms, shapes or steps) with the agents given back:
 /// the caller then trains them apart.
 pub fn merge_agents(agents: Vec<Box<dyn Agent>>) -> Result<Box<dyn Agent>, (String, Vec<Box<dyn Agent>>)> {
-    let n = agents.len();
     let names: Vec<&'static str> = agents.iter().map(|a| a.algorithm()).collect();
     if let Some(other) = names.iter().find(|&&a| a != names[0]) {
         let why = format!("{} and {other} agents cannot be batched together", names[0]);
         return Err((why, agents));
     }
-    if let Some(name) = names.first().filter(|&&a| a != Ppo::NAME && a != Dqn::NAME) {
-        return Err((format!("{name} agents have no batched form: they train apart"), agents));
-    }
-    let mut ppo = Vec::new();
-    let mut dqn = Vec::new();
-    for a in agents {
-        match a.into_any().downcast::<Ppo>() {
-            Ok(p) => ppo.push(*p),
-            Err(any) => match any.downcast::<Dqn>() {
-                Ok(d) => dqn.push(*d),
-                // The names were checked above: every agent is PPO or DQN.
-                Err(_) => continue,
-            },
-        }
-    }
-    let back = |ppo: Vec<Ppo>, dqn: Vec<Dqn>| -> Vec<Box<dyn Agent>> {
-        ppo.into_iter().map(|p| Box::new(p) as Box<dyn Agent>).chain(dqn.into_iter().map(|d| Box::new(d) as Box<dyn Agent>)).collect()
-    };
-    if ppo.len() == n {
-        if let Err(e) = Ppo::check_mergeable(&ppo) {
-            return Err((e, back(ppo, dqn)));
-        }
-        return Ppo::merge(ppo).map(|p| Box::new(p) as Box<dyn Agent>).map_err(|e| (e, Vec::new()));
-    }
-    if dqn.len() == n {
-        if let Err(e) = Dqn::check_mergeable(&dqn) {
-            return Err((e, back(ppo, dqn)));
-        }
-        return Dqn::merge(dqn).map(|d| Box::new(d) as Box<dyn Agent>).map_err(|e| (e, Vec::new()));
-    }
-    Err(("PPO and DQN agents cannot be batched together".into(), back(ppo, dqn)))
+    let mut agents = agents.into_iter();
+    let Some(first) = agents.next() else { return Err(("no agents to batch".into(), Vec::new())) };
+    first.merge_with(agents.collect())
 }
 
 /// An agent as it was when its callbacks said stop, while the rest of its
@@ -265,13 +241,12 @@ pub fn make_agent(
     device: &Device,
 ) -> Result<Box<dyn Agent>, String> {
     let kinds = config.spec().action_kinds;
-    let n_actions = match action_space {
-        ActionSpace::Discrete { n, .. } if kinds.contains(&crate::envs::ActionKind::Discrete) => *n,
-        other => return Err(format!("{} cannot train the action space {}", config.name(), other.describe())),
-    };
+    if !kinds.contains(&action_space.kind()) {
+        return Err(format!("{} cannot train the action space {}", config.name(), action_space.describe()));
+    }
     Ok(match config {
-        AlgorithmConfig::Ppo(p) => Box::new(Ppo::new(p.clone(), obs_dim, n_actions, seed, device)),
-        AlgorithmConfig::Dqn(p) => Box::new(Dqn::new(p.clone(), obs_dim, n_actions, seed, device)),
+        AlgorithmConfig::Ppo(p) => Box::new(Ppo::agent(p.clone(), obs_dim, action_space, seed, device)),
+        AlgorithmConfig::Dqn(p) => Box::new(Dqn::agent(p.clone(), obs_dim, action_space, seed, device)),
     })
 }
 

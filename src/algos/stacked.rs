@@ -72,6 +72,10 @@ impl StackedMlp {
         x
     }
 
+    pub fn activation(&self) -> Activation {
+        self.activation
+    }
+
     pub fn n_members(&self) -> usize {
         self.weights.first().map(|w| w.dims()[0]).unwrap_or(0)
     }

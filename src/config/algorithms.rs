@@ -42,6 +42,13 @@ pub struct AlgorithmSpec {
     pub for_timing: fn(&mut AlgorithmConfig),
 }
 
+impl AlgorithmSpec {
+    /// The keys each agent of a batch may set on its own.
+    pub fn scalar_keys(&self) -> Vec<&'static str> {
+        self.keys.iter().filter(|(_, role)| *role == KeyRole::Scalar).map(|(key, _)| *key).collect()
+    }
+}
+
 /// The algorithms of this build, in menu order.
 pub const ALGORITHMS: &[AlgorithmSpec] = &[
     AlgorithmSpec {
