@@ -1,7 +1,8 @@
 //! The config editor: a form generated from the typed config, validated with
 //! the same rules as the CLI.
 
-use crate::config::{AlgorithmConfig, Config, DeviceChoice, Schedule};
+use crate::config::algorithms::Field;
+use crate::config::{Activation, AlgorithmConfig, Config, DeviceChoice, Schedule};
 use crate::envs::params::{ParamKind, ParamValue};
 use egui::{ComboBox, DragValue, Grid, RichText, Ui};
 
@@ -134,7 +135,16 @@ impl Form<'_> {
         self.parsed(ui, key, s, text, |s| s.to_string(), Schedule::parse, "A number (constant) or lin_<number> (linear decay to 0).");
     }
 
-    fn arch(&self, ui: &mut Ui, arch: &mut Vec<usize>, text: &mut String) {
+    /// A real number: dragged at a pace that follows its size, shown in full (1e-5 stays 0.00001).
+    fn real(&self, ui: &mut Ui, key: &str, v: &mut f64, range: std::ops::RangeInclusive<f64>) {
+        let l = self.label(ui, key);
+        let speed = if v.abs() > 0.0 { v.abs() / 100.0 } else { 0.001 };
+        let drag = DragValue::new(v).range(range).speed(speed).custom_formatter(|x, _| format!("{x}"));
+        ui.add(drag).on_hover_text(self.tip(key)).labelled_by(l.id);
+        ui.end_row();
+    }
+
+    fn arch(&self, ui: &mut Ui, key: &str, arch: &mut Vec<usize>, text: &mut String) {
         let format = |a: &Vec<usize>| a.iter().map(|w| w.to_string()).collect::<Vec<_>>().join(",");
         let parse = |t: &str| {
             t.split(',')
@@ -142,7 +152,7 @@ impl Form<'_> {
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(|_| "widths must be whole numbers separated by commas".to_string())
         };
-        self.parsed(ui, "algorithm.params.net_arch", arch, text, format, parse, "Comma-separated widths, e.g. 64,64.");
+        self.parsed(ui, key, arch, text, format, parse, "Comma-separated widths, e.g. 64,64.");
     }
 }
 
@@ -187,6 +197,81 @@ fn env_params_ui(ui: &mut Ui, f: &Form<'_>, env: &mut crate::config::EnvConfig) 
     }
 }
 
+/// The algorithm's hyperparameters, a row per key of its descriptor: each
+/// key's widget and range come from its field, the one validation checks.
+fn algorithm_params_ui(ui: &mut Ui, f: &Form<'_>, algorithm: &mut AlgorithmConfig, texts: &mut std::collections::BTreeMap<String, String>) {
+    let spec = algorithm.spec();
+    let Ok(mut value) = serde_json::to_value(&*algorithm) else { return };
+    let Some(params) = value.get_mut("params").and_then(|p| p.as_object_mut()) else { return };
+    let mut changed = false;
+    for key in spec.keys {
+        let Some(v) = params.get_mut(key.name) else { continue };
+        let full = format!("algorithm.params.{}", key.name);
+        let text = texts.entry(full.clone()).or_default();
+        changed |= field_ui(ui, f, &full, key.field, v, text);
+    }
+    // A value the params cannot hold (none the widgets make) leaves the config as it was.
+    if let (true, Ok(a)) = (changed, serde_json::from_value::<AlgorithmConfig>(value)) {
+        *algorithm = a;
+    }
+}
+
+/// One hyperparameter's row; whether it changed `v`.
+fn field_ui(ui: &mut Ui, f: &Form<'_>, key: &str, field: Field, v: &mut serde_json::Value, text: &mut String) -> bool {
+    let before = v.clone();
+    match field {
+        Field::Schedule => {
+            let Ok(mut s) = serde_json::from_value::<Schedule>(v.clone()) else { return false };
+            f.schedule(ui, key, &mut s, text);
+            *v = serde_json::to_value(s).unwrap_or(before.clone());
+        }
+        Field::Count { min, unit } => {
+            let mut x = v.as_i64().unwrap_or(min);
+            let speed = (x.unsigned_abs() as f64 / 200.0).max(1.0);
+            f.num(ui, key, &mut x, min..=i64::MAX, speed, unit);
+            *v = x.into();
+        }
+        Field::Real { lo, lo_open, hi } => {
+            let mut x = v.as_f64().unwrap_or(lo);
+            // An open bound: the smallest value the editor offers lies just above it.
+            let low = if lo_open { lo + 1e-9 } else { lo };
+            f.real(ui, key, &mut x, low..=hi.unwrap_or(f64::MAX));
+            *v = x.into();
+        }
+        Field::Flag => {
+            let mut on = v.as_bool().unwrap_or(false);
+            let l = f.label(ui, key);
+            ui.checkbox(&mut on, "").on_hover_text(f.tip(key)).labelled_by(l.id);
+            ui.end_row();
+            *v = on.into();
+        }
+        Field::Widths => {
+            let Ok(mut widths) = serde_json::from_value::<Vec<usize>>(v.clone()) else { return false };
+            f.arch(ui, key, &mut widths, text);
+            *v = widths.into();
+        }
+        Field::Activation => {
+            let l = f.label(ui, key);
+            let current = v.as_str().unwrap_or_default().to_string();
+            ComboBox::from_id_salt(key)
+                .selected_text(current)
+                .show_ui(ui, |ui| {
+                    for a in Activation::ALL {
+                        let name = a.as_str();
+                        if ui.selectable_label(v.as_str() == Some(name), name).clicked() {
+                            *v = name.into();
+                        }
+                    }
+                })
+                .response
+                .on_hover_text(f.tip(key))
+                .labelled_by(l.id);
+            ui.end_row();
+        }
+    }
+    *v != before
+}
+
 /// The config key a validation message is about ("algorithm.params.batch_size: ...").
 pub fn error_key(message: &str) -> Option<String> {
     if let Some(i) = message.find("for key ") {
@@ -199,9 +284,8 @@ pub fn error_key(message: &str) -> Option<String> {
 /// Text buffers for fields edited as text (schedules, lists), reset when the config is replaced.
 #[derive(Default)]
 pub struct EditorBuffers {
-    lr: String,
-    clip: String,
-    arch: String,
+    /// Per config key, what is typed into its text field.
+    texts: std::collections::BTreeMap<String, String>,
     /// Config file path for Open/Save (typed, or filled by the native dialog).
     pub config_path: String,
 }
@@ -317,35 +401,7 @@ pub fn editor_ui(ui: &mut Ui, config: &mut Config, buf: &mut EditorBuffers, pres
                 }
             }
             ui.end_row();
-            let k = |s: &str| format!("algorithm.params.{s}");
-            match &mut config.algorithm {
-                AlgorithmConfig::Ppo(p) => {
-                    f.schedule(ui, &k("learning_rate"), &mut p.learning_rate, &mut buf.lr);
-                    f.num(ui, &k("n_steps"), &mut p.n_steps, 1..=100_000, 1.0, " steps");
-                    f.num(ui, &k("batch_size"), &mut p.batch_size, 1..=1_000_000, 1.0, "");
-                    f.num(ui, &k("n_epochs"), &mut p.n_epochs, 1..=1000, 1.0, "");
-                    f.num(ui, &k("gamma"), &mut p.gamma, 0.0..=1.0, 0.001, "");
-                    f.num(ui, &k("gae_lambda"), &mut p.gae_lambda, 0.0..=1.0, 0.01, "");
-                    f.schedule(ui, &k("clip_range"), &mut p.clip_range, &mut buf.clip);
-                    f.num(ui, &k("ent_coef"), &mut p.ent_coef, 0.0..=1.0, 0.001, "");
-                    f.num(ui, &k("vf_coef"), &mut p.vf_coef, 0.0..=10.0, 0.01, "");
-                    f.num(ui, &k("max_grad_norm"), &mut p.max_grad_norm, 0.001..=100.0, 0.01, "");
-                    f.arch(ui, &mut p.net_arch, &mut buf.arch);
-                }
-                AlgorithmConfig::Dqn(d) => {
-                    f.schedule(ui, &k("learning_rate"), &mut d.learning_rate, &mut buf.lr);
-                    f.num(ui, &k("buffer_size"), &mut d.buffer_size, 1..=10_000_000, 100.0, " transitions");
-                    f.num(ui, &k("learning_starts"), &mut d.learning_starts, 0..=10_000_000, 100.0, " steps");
-                    f.num(ui, &k("batch_size"), &mut d.batch_size, 1..=100_000, 1.0, "");
-                    f.num(ui, &k("gamma"), &mut d.gamma, 0.0..=1.0, 0.001, "");
-                    f.num(ui, &k("target_update_interval"), &mut d.target_update_interval, 1..=10_000_000, 1.0, " steps");
-                    f.num(ui, &k("train_freq"), &mut d.train_freq, 1..=100_000, 1.0, " steps");
-                    f.num(ui, &k("gradient_steps"), &mut d.gradient_steps, -1..=100_000, 1.0, "");
-                    f.num(ui, &k("exploration_fraction"), &mut d.exploration_fraction, 0.001..=1.0, 0.01, "");
-                    f.num(ui, &k("exploration_final_eps"), &mut d.exploration_final_eps, 0.0..=1.0, 0.01, "");
-                    f.arch(ui, &mut d.net_arch, &mut buf.arch);
-                }
-            }
+            algorithm_params_ui(ui, &f, &mut config.algorithm, &mut buf.texts);
         });
     });
     ui.separator();

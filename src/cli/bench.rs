@@ -3,37 +3,15 @@
 //! with the default PPO run and the DQN preset, and achieved training GFLOP/s
 //! (analytic FLOP count of the gradient steps / training wall time).
 
-use crate::config::{AlgorithmConfig, Config};
+use crate::config::Config;
 use crate::envs::{Action, CartPole, Env, TimeLimit};
 use crate::rng::Rng;
 use crate::runner::{RunSummary, run_experiment};
 use std::time::Instant;
 
-/// Multiply-adds of one forward pass of an MLP, times 2 = FLOPs per sample.
-fn mlp_flops(sizes: &[usize]) -> f64 {
-    sizes.windows(2).map(|w| 2.0 * (w[0] * w[1]) as f64).sum()
-}
-
-/// FLOPs of all gradient steps of a run (forward + backward ~ 3x forward).
+/// FLOPs of all gradient steps of a run, from its algorithm's descriptor.
 pub fn training_flops(config: &Config, obs_dim: usize, n_actions: usize, timesteps: u64) -> f64 {
-    match &config.algorithm {
-        AlgorithmConfig::Ppo(p) => {
-            let actor = mlp_flops(&[vec![obs_dim], p.net_arch.clone(), vec![n_actions]].concat());
-            let critic = mlp_flops(&[vec![obs_dim], p.net_arch.clone(), vec![1]].concat());
-            let rollout = (p.n_steps * config.env.n_envs) as f64;
-            let updates = (timesteps as f64 / rollout).floor();
-            updates * p.n_epochs as f64 * rollout * 3.0 * (actor + critic)
-        }
-        AlgorithmConfig::Dqn(d) => {
-            let q = mlp_flops(&[vec![obs_dim], d.net_arch.clone(), vec![n_actions]].concat());
-            let n_envs = config.env.n_envs as u64;
-            let per_phase = d.train_freq * n_envs;
-            let phases = (timesteps.saturating_sub(d.learning_starts) / per_phase) as f64;
-            let steps = if d.gradient_steps < 0 { phases * per_phase as f64 } else { phases * d.gradient_steps as f64 };
-            // online forward + backward, target forward
-            steps * d.batch_size as f64 * (3.0 * q + q)
-        }
-    }
+    (config.algorithm.spec().training_flops)(&config.algorithm, config.env.n_envs, obs_dim, n_actions, timesteps)
 }
 
 pub fn cartpole_steps_per_sec(steps: u64) -> f64 {
@@ -400,7 +378,7 @@ fn parse_bench_args(args: &[String]) -> Result<BenchArgs, String> {
                         let seeds = super::bench_seeds::parse_seed_counts(&v)?;
                         b.seeds = Some(super::bench_seeds::SeedsBench {
                             seeds,
-                            algos: vec!["ppo".into(), "dqn".into()],
+                            algos: crate::config::algorithms::names().into_iter().map(String::from).collect(),
                             device: crate::config::DeviceChoice::Cpu,
                             quick: false,
                         });
@@ -418,7 +396,7 @@ fn parse_bench_args(args: &[String]) -> Result<BenchArgs, String> {
             }
             other => {
                 return Err(format!(
-                    "unknown bench option '{other}': use --quick, --ui, --seeds 1,8,32 [--algo ppo,dqn] [--device cpu|gpu] or --vs-sb3 [--python PY] [--only KEY,...]"
+                    "unknown bench option '{other}': use --quick, --ui, --seeds 1,8,32 [--algo NAME,...] [--device cpu|gpu] or --vs-sb3 [--python PY] [--only KEY,...]"
                 ));
             }
         }
@@ -426,8 +404,9 @@ fn parse_bench_args(args: &[String]) -> Result<BenchArgs, String> {
     match (&mut b.seeds, algos, device) {
         (Some(s), algos, device) => {
             if let Some(a) = algos {
-                if let Some(bad) = a.iter().find(|x| !["ppo", "dqn"].contains(&x.as_str())) {
-                    return Err(format!("--algo takes ppo and/or dqn (e.g. --algo ppo,dqn), got '{bad}'"));
+                let names = crate::config::algorithms::names();
+                if let Some(bad) = a.iter().find(|x| !names.contains(&x.as_str())) {
+                    return Err(format!("--algo takes algorithm names separated by commas ({}), got '{bad}'", names.join(", ")));
                 }
                 s.algos = a;
             }

@@ -8,7 +8,7 @@
 //! evaluations). Both evaluate `n_eval_episodes` greedy episodes every
 //! `eval_freq` env steps and once at the end.
 
-use crate::config::{AlgorithmConfig, Config};
+use crate::config::Config;
 use crate::runs::logger::read_metrics;
 use crate::runs::{RunDir, RunInfo};
 use serde_json::{Value, json};
@@ -49,11 +49,7 @@ pub struct SideResult {
 /// schedules serialise as rl-zoo writes them (a number or `lin_<x>`), so the
 /// params go over as they are: nothing to translate, nothing to drift apart.
 pub fn sb3_spec(config: &Config) -> Value {
-    let params = match &config.algorithm {
-        AlgorithmConfig::Ppo(p) => serde_json::to_value(p),
-        AlgorithmConfig::Dqn(d) => serde_json::to_value(d),
-    }
-    .unwrap_or_default();
+    let params = config.algorithm.params_json();
     let e = &config.env;
     let found = crate::envs::registry::find(&e.id);
     // Our parameters are named as Gymnasium's make kwargs: they go over as resolved.

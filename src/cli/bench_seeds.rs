@@ -50,17 +50,17 @@ pub fn matmul_gflops(s: usize, m: usize, k: usize, n: usize, device: &burn::tens
 }
 
 fn preset(algo: &str, dir: &Path, quick: bool, device: DeviceChoice) -> Result<Config, String> {
-    let mut c = match algo {
-        "ppo" => Config::default(),
-        "dqn" => crate::config::builtin_preset("cartpole_dqn").map_err(|e| e.to_string())?,
-        other => return Err(format!("--algo takes ppo and/or dqn, got '{other}'")),
+    let spec = crate::config::algorithms::spec(algo).map_err(|e| e.to_string())?;
+    let mut c = match spec.bench_preset {
+        None => Config::default(),
+        Some(preset) => crate::config::builtin_preset(preset).map_err(|e| e.to_string())?,
     };
     c.experiment.runs_dir = dir.to_path_buf();
     c.experiment.video_episodes = 0;
     c.experiment.device = device;
     c.logging.system_metrics_secs = 0.0;
     if quick {
-        c.experiment.total_timesteps = if algo == "ppo" { 20_000 } else { 5_000 };
+        c.experiment.total_timesteps = spec.bench_quick_timesteps;
     }
     Ok(c)
 }
@@ -79,10 +79,10 @@ fn run_in(b: &SeedsBench, dir: &Path) -> Result<(), String> {
     for algo in &b.algos {
         let config = preset(algo, dir, b.quick, b.device)?;
         // The floor: this machine's batched matmul rate at the widest layer's shape, for the biggest S.
-        let (batch, width) = match &config.algorithm {
-            crate::config::AlgorithmConfig::Ppo(p) => (p.batch_size, p.net_arch.iter().copied().max().unwrap_or(64)),
-            crate::config::AlgorithmConfig::Dqn(d) => (d.batch_size, d.net_arch.iter().copied().max().unwrap_or(64)),
-        };
+        let params = config.algorithm.params_json();
+        let batch = params.get("batch_size").and_then(|v| v.as_u64()).unwrap_or(64) as usize;
+        let width = params.get("net_arch").and_then(|v| v.as_array()).and_then(|a| a.iter().filter_map(|w| w.as_u64()).max()).unwrap_or(64)
+            as usize;
         let s_max = b.seeds.iter().copied().max().unwrap_or(1);
         let peak = matmul_gflops(s_max, batch, width, width, if resolved.is_gpu { &resolved.device } else { &flex });
         println!(

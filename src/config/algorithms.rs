@@ -3,7 +3,7 @@
 //! validation, sweep batching, the fork rules, the editor and `rl-research
 //! keys` read it instead of matching on algorithm names.
 
-use super::{AlgorithmConfig, Config, ConfigError, DqnParams, PpoParams, check, check_arch, check_schedule, check_unit};
+use super::{AlgorithmConfig, Config, ConfigError, DqnParams, PpoParams, Schedule, check, check_arch};
 use crate::envs::{ActionKind, ActionSpace};
 use serde_json::Value;
 
@@ -19,6 +19,89 @@ pub enum KeyRole {
     Shared,
 }
 
+/// How a hyperparameter is entered and what it may be: validation and the
+/// editor read the same bounds (cross-field rules stay in `validate`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Field {
+    /// A positive number, or `lin_<number>` (linear decay to 0).
+    Schedule,
+    /// A whole number of at least `min`, in `unit`s.
+    Count {
+        min: i64,
+        unit: &'static str,
+    },
+    /// A real number above `lo` (or at it, unless `lo_open`) and at most `hi`.
+    Real {
+        lo: f64,
+        lo_open: bool,
+        hi: Option<f64>,
+    },
+    Flag,
+    /// Hidden layer widths.
+    Widths,
+    /// The hidden activation's name.
+    Activation,
+}
+
+/// One key of `algorithm.params`.
+pub struct Key {
+    pub name: &'static str,
+    pub role: KeyRole,
+    pub field: Field,
+}
+
+impl Field {
+    /// Checks `value` (its JSON form), `full_key` naming it in the message.
+    pub fn check(&self, full_key: &str, value: &Value) -> Result<(), ConfigError> {
+        match *self {
+            Field::Schedule => {
+                let s: Schedule = serde_json::from_value(value.clone())
+                    .map_err(|_| ConfigError(format!("{full_key}: expected a number or lin_<number>, got {value}")))?;
+                check(s.initial() > 0.0 && s.initial().is_finite(), full_key, format!("must be positive, got {s}"))
+            }
+            Field::Count { min, .. } => {
+                // Beyond i64, a u64 is at least any minimum.
+                let ok = value.as_i64().map_or(value.as_u64().is_some(), |x| x >= min);
+                check(ok, full_key, format!("must be at least {min}, got {value}"))
+            }
+            Field::Real { lo, lo_open, hi } => {
+                let v = value.as_f64().unwrap_or(f64::NAN);
+                let ok = (if lo_open { v > lo } else { v >= lo }) && hi.is_none_or(|hi| v <= hi) && v.is_finite();
+                let range = match hi {
+                    Some(hi) => format!("in {}{lo}, {hi}]", if lo_open { "(" } else { "[" }),
+                    None => format!("{} {lo}", if lo_open { ">" } else { ">=" }),
+                };
+                check(ok, full_key, format!("must be {range}, got {v}"))
+            }
+            Field::Widths => {
+                let widths: Vec<usize> = serde_json::from_value(value.clone()).unwrap_or_default();
+                check_arch(&widths, full_key)
+            }
+            // Their types are checked when the config is read.
+            Field::Flag | Field::Activation => Ok(()),
+        }
+    }
+}
+
+const fn key(name: &'static str, role: KeyRole, field: Field) -> Key {
+    Key { name, role, field }
+}
+
+const fn count(min: i64, unit: &'static str) -> Field {
+    Field::Count { min, unit }
+}
+
+/// `[lo, hi]`, `(lo, hi]`, `>= lo` or `> lo`.
+const fn real(lo: f64, lo_open: bool, hi: Option<f64>) -> Field {
+    Field::Real { lo, lo_open, hi }
+}
+
+const UNIT: Field = real(0.0, false, Some(1.0));
+const POSITIVE: Field = real(0.0, true, None);
+const NON_NEGATIVE: Field = real(0.0, false, None);
+const NET_ARCH: Key = key("net_arch", KeyRole::Shape("the network's shape is fixed by its weights"), Field::Widths);
+const ACTIVATION: Key = key("activation", KeyRole::Shape("the weights were trained with it"), Field::Activation);
+
 /// Everything the rest of the program knows about one algorithm.
 pub struct AlgorithmSpec {
     /// `algorithm.name`.
@@ -27,8 +110,8 @@ pub struct AlgorithmSpec {
     pub summary: &'static str,
     /// The action spaces it trains on.
     pub action_kinds: &'static [ActionKind],
-    /// Each key of `algorithm.params` with its role (every key appears once).
-    pub keys: &'static [(&'static str, KeyRole)],
+    /// Each key of `algorithm.params` with its role and field (every key once, in the editor's order).
+    pub keys: &'static [Key],
     pub defaults: fn() -> AlgorithmConfig,
     /// Whether seeds train faster batched than one thread each on the CPU
     /// (`batch_seeds: auto`), as `bench --seeds` measured: PPO's many small
@@ -40,12 +123,43 @@ pub struct AlgorithmSpec {
     /// Adjusts a config for `device=auto`'s short timing run, so that it
     /// measures the work of training (DQN: updates start at once).
     pub for_timing: fn(&mut AlgorithmConfig),
+    /// What `bench --seeds` trains: a built-in preset (`None`: the default
+    /// config) and the env steps of its `--quick` form.
+    pub bench_preset: Option<&'static str>,
+    pub bench_quick_timesteps: u64,
+    /// FLOPs of all gradient steps of a run (forward + backward ~ 3x forward),
+    /// for benchmarks' GFLOP/s: `(params, n_envs, obs_dim, n_actions, timesteps)`.
+    pub training_flops: fn(&AlgorithmConfig, usize, usize, usize, u64) -> f64,
+}
+
+/// Multiply-adds of one forward pass of an MLP, times 2 = FLOPs per sample.
+fn mlp_flops(sizes: &[usize]) -> f64 {
+    sizes.windows(2).map(|w| 2.0 * (w[0] * w[1]) as f64).sum()
+}
+
+fn ppo_flops(algorithm: &AlgorithmConfig, n_envs: usize, obs_dim: usize, n_actions: usize, timesteps: u64) -> f64 {
+    let AlgorithmConfig::Ppo(p) = algorithm else { return f64::NAN };
+    let actor = mlp_flops(&[vec![obs_dim], p.net_arch.clone(), vec![n_actions]].concat());
+    let critic = mlp_flops(&[vec![obs_dim], p.net_arch.clone(), vec![1]].concat());
+    let rollout = (p.n_steps * n_envs) as f64;
+    let updates = (timesteps as f64 / rollout).floor();
+    updates * p.n_epochs as f64 * rollout * 3.0 * (actor + critic)
+}
+
+fn dqn_flops(algorithm: &AlgorithmConfig, n_envs: usize, obs_dim: usize, n_actions: usize, timesteps: u64) -> f64 {
+    let AlgorithmConfig::Dqn(d) = algorithm else { return f64::NAN };
+    let q = mlp_flops(&[vec![obs_dim], d.net_arch.clone(), vec![n_actions]].concat());
+    let per_phase = d.train_freq * n_envs as u64;
+    let phases = (timesteps.saturating_sub(d.learning_starts) / per_phase) as f64;
+    let steps = if d.gradient_steps < 0 { phases * per_phase as f64 } else { phases * d.gradient_steps as f64 };
+    // online forward + backward, target forward
+    steps * d.batch_size as f64 * (3.0 * q + q)
 }
 
 impl AlgorithmSpec {
     /// The keys each agent of a batch may set on its own.
     pub fn scalar_keys(&self) -> Vec<&'static str> {
-        self.keys.iter().filter(|(_, role)| *role == KeyRole::Scalar).map(|(key, _)| *key).collect()
+        self.keys.iter().filter(|k| k.role == KeyRole::Scalar).map(|k| k.name).collect()
     }
 }
 
@@ -56,48 +170,52 @@ pub const ALGORITHMS: &[AlgorithmSpec] = &[
         summary: "Proximal Policy Optimization (on-policy, clipped surrogate)",
         action_kinds: &[ActionKind::Discrete],
         keys: &[
-            ("learning_rate", KeyRole::Scalar),
-            ("n_steps", KeyRole::Shape("the checkpoint holds a rollout of this length")),
-            ("batch_size", KeyRole::Shared),
-            ("n_epochs", KeyRole::Shared),
-            ("gamma", KeyRole::Scalar),
-            ("gae_lambda", KeyRole::Scalar),
-            ("clip_range", KeyRole::Scalar),
-            ("ent_coef", KeyRole::Scalar),
-            ("vf_coef", KeyRole::Scalar),
-            ("max_grad_norm", KeyRole::Scalar),
-            ("normalize_advantage", KeyRole::Shared),
-            ("net_arch", KeyRole::Shape("the network's shape is fixed by its weights")),
-            ("activation", KeyRole::Shape("the weights were trained with it")),
+            key("learning_rate", KeyRole::Scalar, Field::Schedule),
+            key("n_steps", KeyRole::Shape("the checkpoint holds a rollout of this length"), count(1, " steps")),
+            key("batch_size", KeyRole::Shared, count(1, "")),
+            key("n_epochs", KeyRole::Shared, count(1, "")),
+            key("gamma", KeyRole::Scalar, UNIT),
+            key("gae_lambda", KeyRole::Scalar, UNIT),
+            key("clip_range", KeyRole::Scalar, Field::Schedule),
+            key("ent_coef", KeyRole::Scalar, NON_NEGATIVE),
+            key("vf_coef", KeyRole::Scalar, NON_NEGATIVE),
+            key("max_grad_norm", KeyRole::Scalar, POSITIVE),
+            key("normalize_advantage", KeyRole::Shared, Field::Flag),
+            NET_ARCH,
+            ACTIVATION,
             // Only the initial weights depend on it, and each agent initialises its own.
-            ("ortho_init", KeyRole::Scalar),
-            ("adam_eps", KeyRole::Shared),
+            key("ortho_init", KeyRole::Scalar, Field::Flag),
+            key("adam_eps", KeyRole::Shared, POSITIVE),
         ],
         defaults: || AlgorithmConfig::Ppo(PpoParams::default()),
         batch_seeds_on_cpu: true,
         validate: validate_ppo,
         for_timing: |_| {},
+        bench_preset: None,
+        bench_quick_timesteps: 20_000,
+        training_flops: ppo_flops,
     },
     AlgorithmSpec {
         name: "dqn",
         summary: "Deep Q-Network (off-policy, replay buffer, target network)",
         action_kinds: &[ActionKind::Discrete],
         keys: &[
-            ("learning_rate", KeyRole::Scalar),
-            ("buffer_size", KeyRole::Shape("the checkpoint holds a replay buffer of this size")),
-            ("learning_starts", KeyRole::Shared),
-            ("batch_size", KeyRole::Shared),
-            ("gamma", KeyRole::Scalar),
-            ("target_update_interval", KeyRole::Shared),
-            ("train_freq", KeyRole::Shared),
-            ("gradient_steps", KeyRole::Shared),
-            ("exploration_fraction", KeyRole::Scalar),
-            ("exploration_initial_eps", KeyRole::Scalar),
-            ("exploration_final_eps", KeyRole::Scalar),
-            ("max_grad_norm", KeyRole::Scalar),
-            ("net_arch", KeyRole::Shape("the network's shape is fixed by its weights")),
-            ("activation", KeyRole::Shape("the weights were trained with it")),
-            ("adam_eps", KeyRole::Shared),
+            key("learning_rate", KeyRole::Scalar, Field::Schedule),
+            key("buffer_size", KeyRole::Shape("the checkpoint holds a replay buffer of this size"), count(1, " transitions")),
+            key("learning_starts", KeyRole::Shared, count(0, " steps")),
+            key("batch_size", KeyRole::Shared, count(1, "")),
+            key("gamma", KeyRole::Scalar, UNIT),
+            key("target_update_interval", KeyRole::Shared, count(1, " steps")),
+            key("train_freq", KeyRole::Shared, count(1, " steps")),
+            // -1: as many as env steps collected (checked in validate_dqn).
+            key("gradient_steps", KeyRole::Shared, count(-1, "")),
+            key("exploration_fraction", KeyRole::Scalar, real(0.0, true, Some(1.0))),
+            key("exploration_initial_eps", KeyRole::Scalar, UNIT),
+            key("exploration_final_eps", KeyRole::Scalar, UNIT),
+            key("max_grad_norm", KeyRole::Scalar, POSITIVE),
+            NET_ARCH,
+            ACTIVATION,
+            key("adam_eps", KeyRole::Shared, POSITIVE),
         ],
         defaults: || AlgorithmConfig::Dqn(DqnParams::default()),
         batch_seeds_on_cpu: false,
@@ -108,6 +226,9 @@ pub const ALGORITHMS: &[AlgorithmSpec] = &[
                 p.learning_starts = p.learning_starts.min(p.batch_size as u64);
             }
         },
+        bench_preset: Some("cartpole_dqn"),
+        bench_quick_timesteps: 5_000,
+        training_flops: dqn_flops,
     },
 ];
 
@@ -115,15 +236,11 @@ pub const ALGORITHMS: &[AlgorithmSpec] = &[
 fn validate_ppo(algorithm: &AlgorithmConfig, config: &Config) -> Result<(), ConfigError> {
     let AlgorithmConfig::Ppo(p) = algorithm else { return Ok(()) };
     let k = |s: &str| format!("algorithm.params.{s}");
-    check_schedule(&p.learning_rate, &k("learning_rate"))?;
-    check_schedule(&p.clip_range, &k("clip_range"))?;
-    check(p.n_steps > 0, &k("n_steps"), "must be at least 1")?;
     check(
         p.n_steps.saturating_mul(config.env.n_envs) <= 10_000_000,
         &k("n_steps"),
         format!("n_steps * n_envs must be at most 10000000 transitions (memory), got {} * {}", p.n_steps, config.env.n_envs),
     )?;
-    check(p.n_epochs > 0, &k("n_epochs"), "must be at least 1")?;
     let rollout = p.n_steps * config.env.n_envs;
     check(
         p.batch_size > 0 && p.batch_size <= rollout,
@@ -138,13 +255,6 @@ fn validate_ppo(algorithm: &AlgorithmConfig, config: &Config) -> Result<(), Conf
         &k("batch_size"),
         "must be at least 2 when normalize_advantage is true",
     )?;
-    check_unit(p.gamma, &k("gamma"), false)?;
-    check_unit(p.gae_lambda, &k("gae_lambda"), false)?;
-    check(p.ent_coef >= 0.0, &k("ent_coef"), format!("must be >= 0, got {}", p.ent_coef))?;
-    check(p.vf_coef >= 0.0, &k("vf_coef"), format!("must be >= 0, got {}", p.vf_coef))?;
-    check(p.max_grad_norm > 0.0, &k("max_grad_norm"), format!("must be > 0, got {}", p.max_grad_norm))?;
-    check(p.adam_eps > 0.0, &k("adam_eps"), format!("must be > 0, got {}", p.adam_eps))?;
-    check_arch(&p.net_arch, &k("net_arch"))?;
     Ok(())
 }
 
@@ -152,29 +262,17 @@ fn validate_ppo(algorithm: &AlgorithmConfig, config: &Config) -> Result<(), Conf
 fn validate_dqn(algorithm: &AlgorithmConfig, _config: &Config) -> Result<(), ConfigError> {
     let AlgorithmConfig::Dqn(d) = algorithm else { return Ok(()) };
     let k = |s: &str| format!("algorithm.params.{s}");
-    check_schedule(&d.learning_rate, &k("learning_rate"))?;
-    check(d.buffer_size > 0, &k("buffer_size"), "must be at least 1")?;
     check(d.buffer_size <= 10_000_000, &k("buffer_size"), format!("must be at most 10000000 transitions (memory), got {}", d.buffer_size))?;
-    check(d.batch_size > 0, &k("batch_size"), "must be at least 1")?;
     check(
         d.batch_size <= d.buffer_size,
         &k("batch_size"),
         format!("must not exceed buffer_size ({}), got {}", d.buffer_size, d.batch_size),
     )?;
-    check_unit(d.gamma, &k("gamma"), false)?;
-    check(d.target_update_interval > 0, &k("target_update_interval"), "must be at least 1")?;
-    check(d.train_freq > 0, &k("train_freq"), "must be at least 1")?;
     check(
         d.gradient_steps == -1 || d.gradient_steps > 0,
         &k("gradient_steps"),
         format!("must be -1 (as many as env steps collected) or at least 1, got {}", d.gradient_steps),
     )?;
-    check_unit(d.exploration_fraction, &k("exploration_fraction"), true)?;
-    check_unit(d.exploration_initial_eps, &k("exploration_initial_eps"), false)?;
-    check_unit(d.exploration_final_eps, &k("exploration_final_eps"), false)?;
-    check(d.max_grad_norm > 0.0, &k("max_grad_norm"), format!("must be > 0, got {}", d.max_grad_norm))?;
-    check(d.adam_eps > 0.0, &k("adam_eps"), format!("must be > 0, got {}", d.adam_eps))?;
-    check_arch(&d.net_arch, &k("net_arch"))?;
     Ok(())
 }
 
@@ -191,8 +289,19 @@ pub fn spec(name: &str) -> Result<&'static AlgorithmSpec, ConfigError> {
 }
 
 impl AlgorithmSpec {
+    /// Checks every key's value against its field (the ranges; `validate` adds the cross-field rules).
+    pub fn check_fields(&self, algorithm: &AlgorithmConfig) -> Result<(), ConfigError> {
+        let value = serde_json::to_value(algorithm).map_err(|e| ConfigError(format!("algorithm.params: {e}")))?;
+        for key in self.keys {
+            if let Some(v) = value.get("params").and_then(|p| p.get(key.name)) {
+                key.field.check(&format!("algorithm.params.{}", key.name), v)?;
+            }
+        }
+        Ok(())
+    }
+
     pub fn role(&self, key: &str) -> Option<KeyRole> {
-        self.keys.iter().find(|(k, _)| *k == key).map(|(_, r)| *r)
+        self.keys.iter().find(|k| k.name == key).map(|k| k.role)
     }
 
     /// Refuses an action space this algorithm cannot train, saying which can.
@@ -222,6 +331,11 @@ impl AlgorithmConfig {
         ALGORITHMS.iter().find(|a| a.name == self.name()).unwrap_or(&ALGORITHMS[0])
     }
 
+    /// `algorithm.params` as JSON (the keys of its descriptor).
+    pub fn params_json(&self) -> Value {
+        serde_json::to_value(self).ok().and_then(|v| v.get("params").cloned()).unwrap_or(Value::Null)
+    }
+
     /// These params with every per-agent scalar at its default: two configs
     /// with equal shapes train as one batch.
     pub fn batch_shape(&self) -> Self {
@@ -232,10 +346,10 @@ impl AlgorithmConfig {
             return self.clone();
         };
         if let (Some(Value::Object(p)), Some(Value::Object(d))) = (mine.get_mut("params"), defaults.get("params")) {
-            for (key, role) in spec.keys {
-                if *role == KeyRole::Scalar {
-                    if let Some(v) = d.get(*key) {
-                        p.insert(key.to_string(), v.clone());
+            for key in spec.keys {
+                if key.role == KeyRole::Scalar {
+                    if let Some(v) = d.get(key.name) {
+                        p.insert(key.name.to_string(), v.clone());
                     }
                 }
             }
@@ -258,7 +372,7 @@ mod tests {
             let keys: Vec<&String> = p.keys().collect();
             assert_eq!(keys.len(), spec.keys.len(), "{}: {keys:?}", spec.name);
             for k in keys {
-                assert_eq!(spec.keys.iter().filter(|(n, _)| n == k).count(), 1, "{}: {k}", spec.name);
+                assert_eq!(spec.keys.iter().filter(|n| n.name == k).count(), 1, "{}: {k}", spec.name);
             }
         }
     }

@@ -300,15 +300,6 @@ fn check(cond: bool, key: &str, msg: impl fmt::Display) -> Result<(), ConfigErro
     if cond { Ok(()) } else { err(format!("{key}: {msg}")) }
 }
 
-fn check_schedule(s: &Schedule, key: &str) -> Result<(), ConfigError> {
-    check(s.initial() > 0.0 && s.initial().is_finite(), key, format!("must be positive, got {s}"))
-}
-
-fn check_unit(v: f64, key: &str, lo_open: bool) -> Result<(), ConfigError> {
-    let ok = if lo_open { v > 0.0 && v <= 1.0 } else { (0.0..=1.0).contains(&v) };
-    check(ok, key, format!("must be in {}0, 1], got {v}", if lo_open { "(" } else { "[" }))
-}
-
 impl Config {
     /// The seeds of a seed group (experiment.seeds or experiment.n_seeds), or
     /// `None` for a single run.
@@ -391,6 +382,7 @@ impl Config {
         if let Some(m) = self.env.max_episode_steps {
             check(m > 0, "env.max_episode_steps", "must be at least 1 (or null for the env's default)")?;
         }
+        self.algorithm.spec().check_fields(&self.algorithm)?;
         (self.algorithm.spec().validate)(&self.algorithm, self)?;
         Ok(())
     }

@@ -13,6 +13,18 @@ pub enum Activation {
     Relu,
 }
 
+impl Activation {
+    pub const ALL: [Activation; 2] = [Activation::Tanh, Activation::Relu];
+
+    /// Its name in configs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Activation::Tanh => "tanh",
+            Activation::Relu => "relu",
+        }
+    }
+}
+
 /// PPO hyperparameters; defaults are rl-baselines3-zoo's for CartPole-v1
 /// (SB3's defaults where the zoo sets nothing).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

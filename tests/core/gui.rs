@@ -333,3 +333,35 @@ fn gui_env_form_follows_the_registry() {
     harness.get_by_label("sutton_barto_reward");
     assert!(harness.query_by_label("gravity").is_none());
 }
+
+/// The algorithm form is its descriptor's keys: every key of every algorithm
+/// has a row, a flag toggles as a checkbox, and a value below a field's bound
+/// is marked with the message validation gives.
+#[test]
+fn gui_algorithm_form_follows_the_descriptor() {
+    use rl_research::config::AlgorithmConfig;
+    use rl_research::config::algorithms::ALGORITHMS;
+    let mut settings = Settings::default();
+    settings.runs_dir = crate::temp_dir("gui_algo_form");
+    let mut harness =
+        Harness::builder().with_size(egui::vec2(1280.0, 1400.0)).build_ui_state(|ui, app: &mut RlApp| app.ui(ui), RlApp::new(settings));
+    for spec in ALGORITHMS {
+        harness.state_mut().settings.config.algorithm = (spec.defaults)();
+        harness.step();
+        for key in spec.keys {
+            harness.get_by_label(key.name);
+        }
+    }
+    harness.state_mut().settings.config.algorithm = AlgorithmConfig::default();
+    harness.step();
+    harness.get_by_label("normalize_advantage").click();
+    harness.step();
+    let AlgorithmConfig::Ppo(p) = &harness.state().settings.config.algorithm else { panic!("PPO expected") };
+    assert!(!p.normalize_advantage, "the checkbox turns normalize_advantage off");
+    if let AlgorithmConfig::Ppo(p) = &mut harness.state_mut().settings.config.algorithm {
+        p.n_epochs = 0;
+    }
+    harness.step();
+    harness.get_by_label_contains("algorithm.params.n_epochs: must be at least 1, got 0");
+    harness.get_by_label("n_epochs (!)");
+}
