@@ -1,6 +1,7 @@
-//! Trainings started from the GUI: each on its own thread, reporting through a
-//! channel of runner events and waking the UI with `request_repaint`.
+//! Trainings started from the GUI: each a background task ([`Pending`]) that
+//! reports the runner's events as it goes, each waking the UI.
 
+use super::pending::Pending;
 use super::plots::RunMetrics;
 use crate::config::Config;
 use crate::runner::group::GroupProgress;
@@ -10,15 +11,13 @@ use crate::runs::RunStatus;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{Receiver, channel};
-use std::thread::JoinHandle;
 
 pub struct Job {
     pub name: String,
     pub run_dir: Option<PathBuf>,
     pub stop: Arc<AtomicBool>,
-    rx: Receiver<RunEvent>,
-    handle: Option<JoinHandle<Result<(), String>>>,
+    /// The training: its runner events as it goes, its result at the end.
+    task: Pending<Result<(), String>, RunEvent>,
     pub timesteps: u64,
     pub total_timesteps: u64,
     pub steps_per_sec: f64,
@@ -129,14 +128,8 @@ impl Jobs {
 
     /// Starts any run request (new, resume, fork) on a background thread.
     pub fn start_request(&mut self, request: RunRequest, waker: Arc<dyn Fn() + Send + Sync>) {
-        let (tx, rx) = channel();
         let stop = Arc::new(AtomicBool::new(false));
-        let options = RunOptions {
-            command_line: Some("rl-research (GUI)".into()),
-            stop: stop.clone(),
-            events: Some(runner::EventSender::new(tx).waking(waker.clone())),
-            live_episodes: true,
-        };
+        let stop_flag = stop.clone();
         let (name, total) = match (request.planned(), &request) {
             (Some(planned), _) => planned,
             (None, RunRequest::Resume(dir) | RunRequest::Fork { parent: dir, .. }) => {
@@ -146,21 +139,22 @@ impl Jobs {
             (None, _) => (String::new(), 0),
         };
         log::info!("training {name} started from the GUI");
-        let handle = std::thread::Builder::new()
-            .name(format!("train-{name}"))
-            .spawn(move || {
-                let result = request.execute(options).map(|_| ());
-                waker();
-                result.map_err(|e| e.to_string())
-            })
-            .ok();
-        let error = handle.is_none().then(|| "could not start a training thread".to_string());
+        let mut task = Pending::spawn_reporting(&format!("train-{name}"), waker, move |events| {
+            let (tx, waker) = events.into_parts();
+            let options = RunOptions {
+                command_line: Some("rl-research (GUI)".into()),
+                stop: stop_flag,
+                events: Some(runner::EventSender::new(tx).waking(waker)),
+                live_episodes: true,
+            };
+            request.execute(options).map(|_| ()).map_err(|e| e.to_string())
+        });
+        let error = task.lost().then(|| "could not start a training thread".to_string());
         self.list.push(Job {
             name,
             run_dir: None,
             stop,
-            rx,
-            handle,
+            task,
             timesteps: 0,
             total_timesteps: total,
             steps_per_sec: 0.0,
@@ -177,23 +171,17 @@ impl Jobs {
     /// Drains every job's events (never blocks).
     pub fn poll(&mut self) {
         for job in &mut self.list {
-            while let Ok(ev) = job.rx.try_recv() {
+            for ev in job.task.updates() {
                 job.apply(ev);
             }
-            if job.handle.as_ref().is_some_and(|h| h.is_finished()) {
-                if let Some(h) = job.handle.take() {
-                    match h.join() {
-                        Ok(Err(e)) => {
-                            log::error!("training {} failed: {e}", job.name);
-                            job.error = Some(e);
-                        }
-                        Err(_) => job.error = Some("the training thread crashed".into()),
-                        Ok(Ok(())) => {}
-                    }
+            match job.task.take() {
+                Some(Err(e)) => {
+                    log::error!("training {} failed: {e}", job.name);
+                    job.error = Some(e);
                 }
-                if job.status.is_none() && job.error.is_none() {
-                    job.status = Some(RunStatus::Completed);
-                }
+                Some(Ok(())) if job.status.is_none() => job.status = Some(RunStatus::Completed),
+                None if job.task.lost() && job.running() => job.error = Some("the training thread crashed".into()),
+                _ => {}
             }
         }
     }
@@ -205,7 +193,7 @@ impl Jobs {
             job.request_stop();
         }
         let t0 = std::time::Instant::now();
-        while self.list.iter().any(|j| j.handle.as_ref().is_some_and(|h| !h.is_finished())) && t0.elapsed() < timeout {
+        while self.list.iter_mut().any(|j| j.task.busy()) && t0.elapsed() < timeout {
             std::thread::sleep(std::time::Duration::from_millis(20));
         }
         self.poll();

@@ -1,7 +1,10 @@
 //! Follows the metrics.csv of the runs selected in the browser on a background
 //! thread (a 1M-row file takes a while to parse; the UI must not wait), sending
-//! only new rows, so runs training in other processes plot live.
+//! only new rows, so runs training in other processes plot live. The thread is
+//! a [`Pending`] task that reports rows as it reads them and ends when the
+//! follower is dropped.
 
+use super::pending::{Pending, Reporter};
 use super::plots::RunMetrics;
 use crate::runs::logger::{MetricsRow, MetricsTail, read_metrics};
 use crate::runs::{RunDir, RunInfo};
@@ -17,18 +20,18 @@ const POLL: Duration = Duration::from_millis(1000);
 pub struct MetricsFollower {
     wanted: Vec<PathBuf>,
     tx: Option<Sender<Vec<PathBuf>>>,
-    rx: Option<Receiver<(PathBuf, Vec<MetricsRow>)>>,
+    task: Option<Pending<(), (PathBuf, Vec<MetricsRow>)>>,
     /// Metrics of the followed runs, as far as read.
     pub data: BTreeMap<PathBuf, RunMetrics>,
 }
 
 impl Default for MetricsFollower {
     fn default() -> Self {
-        Self { wanted: Vec::new(), tx: None, rx: None, data: BTreeMap::new() }
+        Self { wanted: Vec::new(), tx: None, task: None, data: BTreeMap::new() }
     }
 }
 
-fn follow_loop(requests: Receiver<Vec<PathBuf>>, out: Sender<(PathBuf, Vec<MetricsRow>)>, waker: Arc<dyn Fn() + Send + Sync>) {
+fn follow_loop(requests: Receiver<Vec<PathBuf>>, out: Reporter<(PathBuf, Vec<MetricsRow>)>) {
     let mut tails: Vec<(PathBuf, MetricsTail)> = Vec::new();
     loop {
         match requests.recv_timeout(POLL) {
@@ -42,7 +45,7 @@ fn follow_loop(requests: Receiver<Vec<PathBuf>>, out: Sender<(PathBuf, Vec<Metri
                             // A fork's curve starts as its parent's, up to the fork step.
                             let prefix = parent_prefix(&p);
                             if !prefix.is_empty() {
-                                let _ = out.send((p.clone(), prefix));
+                                out.send((p.clone(), prefix));
                             }
                             let tail = MetricsTail::new(&RunDir::at(&p).metrics_csv());
                             tails.push((p, tail));
@@ -57,20 +60,13 @@ fn follow_loop(requests: Receiver<Vec<PathBuf>>, out: Sender<(PathBuf, Vec<Metri
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => return,
         }
-        let mut sent = false;
         for (p, tail) in &mut tails {
             // An unreadable file is shown as "no data"; it is retried next time.
             if let Ok(rows) = tail.poll() {
                 if !rows.is_empty() {
-                    if out.send((p.clone(), rows)).is_err() {
-                        return;
-                    }
-                    sent = true;
+                    out.send((p.clone(), rows));
                 }
             }
-        }
-        if sent {
-            waker();
         }
     }
 }
@@ -111,13 +107,12 @@ impl MetricsFollower {
         }
         if self.tx.is_none() {
             let (req_tx, req_rx) = channel();
-            let (out_tx, out_rx) = channel();
-            let spawned = std::thread::Builder::new().name("metrics-follow".into()).spawn(move || follow_loop(req_rx, out_tx, waker));
-            if spawned.is_err() {
+            let mut task = Pending::spawn_reporting("metrics-follow", waker, move |out| follow_loop(req_rx, out));
+            if task.lost() {
                 return;
             }
             self.tx = Some(req_tx);
-            self.rx = Some(out_rx);
+            self.task = Some(task);
         }
         if let Some(tx) = &self.tx {
             let _ = tx.send(paths.to_vec());
@@ -126,8 +121,8 @@ impl MetricsFollower {
 
     /// Appends what the thread has read so far (never blocks).
     pub fn poll(&mut self) {
-        let Some(rx) = &self.rx else { return };
-        while let Ok((path, rows)) = rx.try_recv() {
+        let Some(task) = &mut self.task else { return };
+        for (path, rows) in task.updates() {
             let Some(m) = self.data.get_mut(&path) else { continue };
             for r in rows {
                 m.entry(r.metric).or_default().push([r.timesteps as f64, r.wall_secs, r.value]);

@@ -10,17 +10,11 @@ use egui::{ColorImage, Key, RichText, TextureHandle, TextureOptions, Ui};
 use egui_plot::{Line, Plot, PlotPoints, VLine};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, channel};
 use std::time::Instant;
 
-/// Messages from the export thread.
-enum ExportMsg {
-    Progress(u64, u64),
-    Done(Result<PathBuf, String>),
-}
-
+/// A video export: frames done of the total as it goes, the file at the end.
 struct Export {
-    rx: Receiver<ExportMsg>,
+    task: Pending<Result<PathBuf, String>, (u64, u64)>,
     started: Instant,
     progress: (u64, u64),
 }
@@ -166,45 +160,40 @@ impl Replay {
 
     fn poll_export(&mut self) {
         let Some(ex) = &mut self.export else { return };
-        while let Ok(msg) = ex.rx.try_recv() {
-            match msg {
-                ExportMsg::Progress(done, total) => ex.progress = (done, total),
-                ExportMsg::Done(r) => {
-                    self.message = Some(match r {
-                        Ok(p) => format!("Exported {} in {:.1} s", p.display(), ex.started.elapsed().as_secs_f64()),
-                        Err(e) => format!("Export failed: {e}"),
-                    });
-                    self.export = None;
-                    return;
-                }
-            }
+        if let Some(&last) = ex.task.updates().last() {
+            ex.progress = last;
         }
+        let done = match ex.task.take() {
+            Some(Ok(p)) => format!("Exported {} in {:.1} s", p.display(), ex.started.elapsed().as_secs_f64()),
+            Some(Err(e)) => format!("Export failed: {e}"),
+            None if ex.task.lost() => "Export failed: the export thread crashed".into(),
+            None => return,
+        };
+        self.message = Some(done);
+        self.export = None;
     }
 
     /// Encodes the chosen episode(s) to `out` on a background thread.
     fn start_export(&mut self, out: PathBuf, ctx: &egui::Context) {
         let episodes: Vec<EpisodeRecord> = if self.export_all { self.episodes.clone() } else { vec![self.episodes[self.episode].clone()] };
-        let (tx, rx) = channel();
         let ctx = ctx.clone();
-        let spawned = std::thread::Builder::new().name("export-video".into()).spawn(move || {
+        let waker: super::pending::Waker = Arc::new(move || ctx.request_repaint());
+        let mut task = Pending::spawn_reporting("export-video", waker, move |progress| {
             let mut last = Instant::now();
             let r = write_episodes_video(&episodes, &out, RENDER_FPS, &mut |done, total| {
                 if last.elapsed().as_millis() >= 100 {
                     last = Instant::now();
-                    let _ = tx.send(ExportMsg::Progress(done, total));
-                    ctx.request_repaint();
+                    progress.send((done, total));
                 }
             });
-            let _ = tx.send(ExportMsg::Done(r.map(|s| s.path)));
-            ctx.request_repaint();
+            r.map(|s| s.path)
         });
-        match spawned {
-            Ok(_) => {
-                self.export = Some(Export { rx, started: Instant::now(), progress: (0, 0) });
-                self.message = Some("Exporting…".into());
-            }
-            Err(e) => self.message = Some(format!("Export failed: cannot start a thread: {e}")),
+        if task.lost() {
+            self.message = Some("Export failed: cannot start a thread".into());
+            return;
         }
+        self.export = Some(Export { task, started: Instant::now(), progress: (0, 0) });
+        self.message = Some("Exporting…".into());
     }
 
     /// The panel; `runs` are the runs that have replay data (for the picker).

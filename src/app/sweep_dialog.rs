@@ -3,13 +3,13 @@
 //! trials run through the sweep engine as CLI processes (as on a cluster), and
 //! a sortable results table with the best trial highlighted.
 
+use super::pending::Pending;
 use crate::config::Config;
 use crate::sweep::{self, SweepSettings, SweepSpec, TrialResult, TrialStatus, space};
 use egui::{ComboBox, DragValue, RichText, Ui};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{Receiver, channel};
 
 /// One swept parameter.
 #[derive(Clone, Debug, PartialEq)]
@@ -81,7 +81,8 @@ fn sweepable_keys(config: &Config) -> Vec<String> {
 }
 
 struct Running {
-    rx: Receiver<TrialResult>,
+    /// The launcher: each trial's result as it ends.
+    task: Pending<(), TrialResult>,
     stop: Arc<AtomicBool>,
     dir: PathBuf,
     total: usize,
@@ -224,36 +225,31 @@ impl SweepDialog {
         let total = spec.trials.len();
         let units = sweep::batches::plan(&spec, &(0..total).collect::<Vec<_>>()).units;
         let batches = units.iter().filter(|u| u.len() > 1).count();
-        let (tx, rx) = channel();
         let stop = Arc::new(AtomicBool::new(false));
         let (exe, dir, stop2) = (self.exe.clone(), sweep_dir.clone(), stop.clone());
         let status = self.slurm_status.clone();
         if let Ok(mut l) = status.lock() {
             l.clear();
         }
-        std::thread::Builder::new()
-            .name("sweep".into())
-            .spawn(move || {
-                let mut on_trial = |r: &TrialResult| {
-                    let _ = tx.send(r.clone());
-                    waker();
-                };
-                let w = waker.clone();
-                let mut on_event = |m: &str| {
-                    if let Ok(mut l) = status.lock() {
-                        l.push(m.to_string());
-                    }
-                    w();
-                };
-                let l = sweep::launch::Launch { exe: &exe, spec: &spec, dir: &dir, resume: false, no_wait: false, stop: stop2 };
-                if let Err(e) = sweep::launch::launch(l, &mut on_event, &mut on_trial) {
-                    on_event(&format!("error: {e}"));
+        let w = waker.clone();
+        let mut task = Pending::spawn_reporting("sweep", waker, move |trials| {
+            let mut on_trial = |r: &TrialResult| trials.send(r.clone());
+            let mut on_event = |m: &str| {
+                if let Ok(mut l) = status.lock() {
+                    l.push(m.to_string());
                 }
-                waker();
-            })
-            .map_err(|e| format!("cannot start the sweep thread: {e}"))?;
+                w();
+            };
+            let l = sweep::launch::Launch { exe: &exe, spec: &spec, dir: &dir, resume: false, no_wait: false, stop: stop2 };
+            if let Err(e) = sweep::launch::launch(l, &mut on_event, &mut on_trial) {
+                on_event(&format!("error: {e}"));
+            }
+        });
+        if task.lost() {
+            return Err("cannot start the sweep thread".into());
+        }
         self.results.clear();
-        self.running = Some(Running { rx, stop, dir: sweep_dir.clone(), total, units, workers: self.workers.max(1) });
+        self.running = Some(Running { task, stop, dir: sweep_dir.clone(), total, units, workers: self.workers.max(1) });
         let batched = if batches > 0 { format!("; trials differing only in scalars train as {batches} batch(es)") } else { String::new() };
         self.message =
             Some(format!("sweep of {total} trials running in {}{batched} (trials show up in the Runs tab)", sweep_dir.display()));
@@ -261,13 +257,12 @@ impl SweepDialog {
     }
 
     fn poll(&mut self) {
-        if let Some(r) = &self.running {
-            while let Ok(t) = r.rx.try_recv() {
-                self.results.push(t);
-            }
-            // Done when every trial reported, or the sweep thread (holding the other
-            // handle of `stop`) has ended, e.g. after Stop sweep.
-            if self.results.len() >= r.total || Arc::strong_count(&r.stop) == 1 {
+        if let Some(r) = &mut self.running {
+            self.results.extend(r.task.updates());
+            // Done when every trial reported, or the sweep thread has ended (e.g. after Stop sweep).
+            if self.results.len() >= r.total || !r.task.busy() {
+                // What it reported between the drain above and its end.
+                self.results.extend(r.task.updates());
                 self.message = Some(format!("sweep finished: {} of {} trials in {}", self.results.len(), r.total, r.dir.display()));
                 self.running = None;
             }
