@@ -252,6 +252,19 @@ impl EnvConfig {
         crate::envs::registry::lookup(&self.id).map(|f| f.spec).map_err(ConfigError)
     }
 
+    /// The env part of a config's checks: id, env count, parameters, time limit
+    /// (what an env made on its own, as the Python package makes one, needs).
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let spec = self.spec()?;
+        check(self.n_envs > 0, "env.n_envs", "must be at least 1")?;
+        check(self.n_envs <= 4096, "env.n_envs", format!("must be at most 4096, got {}", self.n_envs))?;
+        spec.resolve_params(&self.params).map_err(ConfigError)?;
+        if let Some(m) = self.max_episode_steps {
+            check(m > 0, "env.max_episode_steps", "must be at least 1 (or null for the env's default)")?;
+        }
+        Ok(())
+    }
+
     /// One env as configured: registry entry, parameters, time limit.
     pub fn make(&self) -> Result<Box<dyn crate::envs::Env>, ConfigError> {
         self.spec()?.make(&self.params, self.max_episode_steps).map_err(ConfigError)
@@ -374,14 +387,8 @@ impl Config {
             format!("must be strictly between 0 and 1 (e.g. 0.95), got {}", st.confidence),
         )?;
         check(st.reference_score.is_none_or(f64::is_finite), "stats.reference_score", "must be a finite number or null")?;
-        let spec = self.env.spec()?;
-        check(self.env.n_envs > 0, "env.n_envs", "must be at least 1")?;
-        check(self.env.n_envs <= 4096, "env.n_envs", format!("must be at most 4096, got {}", self.env.n_envs))?;
-        spec.resolve_params(&self.env.params).map_err(ConfigError)?;
-        self.algorithm.spec().check_action_space(&self.env.id, &spec.action_space)?;
-        if let Some(m) = self.env.max_episode_steps {
-            check(m > 0, "env.max_episode_steps", "must be at least 1 (or null for the env's default)")?;
-        }
+        self.env.validate()?;
+        self.algorithm.spec().check_action_space(&self.env.id, &self.env.spec()?.action_space)?;
         self.algorithm.spec().check_fields(&self.algorithm)?;
         (self.algorithm.spec().validate)(&self.algorithm, self)?;
         Ok(())

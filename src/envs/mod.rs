@@ -1,10 +1,14 @@
 //! Environments, faithful to Gymnasium. This module knows neither burn nor egui:
 //! observations are `f32` slices, frames (later) plain RGB buffers.
 
+pub mod acrobot;
 pub mod cartpole;
+pub mod classic;
 pub mod lunar_lander;
 mod lunar_lander_entry;
+pub mod mountain_car;
 pub mod params;
+pub mod pendulum;
 pub mod registry;
 pub mod render;
 pub mod spaces;
@@ -25,7 +29,7 @@ pub const DEFAULT_ENV_ID: &str = cartpole::ID;
 
 /// The built-in entries, in the order `env.id`'s list shows them.
 fn builtin_specs() -> Vec<EnvSpec> {
-    vec![cartpole::spec(), lunar_lander::spec()]
+    vec![cartpole::spec(), acrobot::spec(), mountain_car::spec(), mountain_car::continuous_spec(), pendulum::spec(), lunar_lander::spec()]
 }
 
 /// An env's exact state, so a checkpointed run continues identically.
@@ -46,6 +50,12 @@ pub enum EnvSnapshot {
         elapsed: u32,
         inner: Box<EnvSnapshot>,
     },
+    /// A classic-control env (Acrobot, MountainCar, Pendulum): its state and reset generator.
+    Classic {
+        env_id: String,
+        state: Vec<f64>,
+        rng: Rng,
+    },
     /// An env registered outside this crate, in its own encoding.
     Custom {
         env_id: String,
@@ -60,6 +70,7 @@ impl EnvSnapshot {
             EnvSnapshot::CartPole { .. } => "CartPole",
             EnvSnapshot::LunarLander { .. } => "LunarLander",
             EnvSnapshot::TimeLimit { inner, .. } => inner.kind(),
+            EnvSnapshot::Classic { .. } => "classic-control",
             EnvSnapshot::Custom { .. } => "custom",
         }
     }

@@ -63,6 +63,19 @@ pub enum RenderState {
     /// of the 600x400 frame (pygame's convention, as the built-in envs draw):
     /// an env added outside this crate renders through this.
     Scene(Vec<Shape>),
+    /// Shapes as [`RenderState::Scene`], on a frame of another size (Acrobot
+    /// and Pendulum draw 500x500, as Gymnasium does).
+    Sized { width: u32, height: u32, shapes: Vec<Shape> },
+}
+
+impl RenderState {
+    /// The frame's width and height in pixels.
+    pub fn size(&self) -> (u32, u32) {
+        match self {
+            RenderState::Sized { width, height, .. } => (*width, *height),
+            _ => (FRAME_W, FRAME_H),
+        }
+    }
 }
 
 /// One shape of a [`RenderState::Scene`], drawn in order over a white frame.
@@ -80,40 +93,42 @@ fn paint(r: u8, g: u8, b: u8) -> Paint<'static> {
     p
 }
 
-/// Points in pygame's y-up surface coordinates, flipped as Gymnasium flips the surface.
-fn polygon(points: &[(f32, f32)]) -> Option<tiny_skia::Path> {
+/// Points in pygame's y-up surface coordinates (`h` the surface's height),
+/// flipped as Gymnasium flips the surface.
+fn polygon(points: &[(f32, f32)], h: f32) -> Option<tiny_skia::Path> {
     let mut pb = PathBuilder::new();
     let (x0, y0) = *points.first()?;
-    pb.move_to(x0, FRAME_H as f32 - y0);
+    pb.move_to(x0, h - y0);
     for &(x, y) in &points[1..] {
-        pb.line_to(x, FRAME_H as f32 - y);
+        pb.line_to(x, h - y);
     }
     pb.close();
     pb.finish()
 }
 
 fn fill(pixmap: &mut Pixmap, points: &[(f32, f32)], p: &Paint) {
-    if let Some(path) = polygon(points) {
+    if let Some(path) = polygon(points, pixmap.height() as f32) {
         pixmap.fill_path(&path, p, FillRule::Winding, Transform::identity(), None);
     }
 }
 
 fn outline(pixmap: &mut Pixmap, points: &[(f32, f32)], p: &Paint) {
-    if let Some(path) = polygon(points) {
+    if let Some(path) = polygon(points, pixmap.height() as f32) {
         pixmap.stroke_path(&path, p, &Stroke { width: 1.0, ..Stroke::default() }, Transform::identity(), None);
     }
 }
 
 fn circle(pixmap: &mut Pixmap, x: f32, y: f32, r: f32, p: &Paint) {
-    if let Some(path) = PathBuilder::from_circle(x, FRAME_H as f32 - y, r) {
+    if let Some(path) = PathBuilder::from_circle(x, pixmap.height() as f32 - y, r) {
         pixmap.fill_path(&path, p, FillRule::Winding, Transform::identity(), None);
     }
 }
 
 fn line(pixmap: &mut Pixmap, a: (f32, f32), b: (f32, f32), p: &Paint) {
+    let h = pixmap.height() as f32;
     let mut pb = PathBuilder::new();
-    pb.move_to(a.0, FRAME_H as f32 - a.1);
-    pb.line_to(b.0, FRAME_H as f32 - b.1);
+    pb.move_to(a.0, h - a.1);
+    pb.line_to(b.0, h - b.1);
     if let Some(path) = pb.finish() {
         pixmap.stroke_path(&path, p, &Stroke { width: 1.0, ..Stroke::default() }, Transform::identity(), None);
     }
@@ -126,22 +141,30 @@ pub fn canvas() -> Option<Pixmap> {
 
 /// Draws a frame (allocates a fresh canvas; see [`render_into`] to reuse one).
 pub fn render(state: &RenderState) -> Frame {
-    let mut frame = Frame { width: FRAME_W, height: FRAME_H, rgb: vec![255; (FRAME_W * FRAME_H * 3) as usize] };
-    if let Some(mut pixmap) = canvas() {
+    let (w, h) = state.size();
+    let mut frame = Frame { width: w, height: h, rgb: vec![255; (w * h * 3) as usize] };
+    if let Some(mut pixmap) = Pixmap::new(w, h) {
         render_into(state, &mut pixmap, &mut frame);
     }
     frame
 }
 
-/// Draws into a reused pixmap and frame buffer (no per-frame allocation).
+/// Draws into a reused pixmap and frame buffer (no per-frame allocation while
+/// the frame size stays; a state of another size gets a canvas of its own size).
 pub fn render_into(state: &RenderState, pixmap: &mut Pixmap, frame: &mut Frame) {
+    let (w, h) = state.size();
+    if (pixmap.width(), pixmap.height()) != (w, h) {
+        if let Some(p) = Pixmap::new(w, h) {
+            *pixmap = p;
+        }
+    }
     pixmap.fill(Color::WHITE);
     match state {
         RenderState::CartPole { state } => draw_cartpole(pixmap, state),
         RenderState::LunarLander { chunk_x, smooth_y, helipad_x1, helipad_x2, helipad_y, bodies, particles } => {
             draw_lunar(pixmap, chunk_x, smooth_y, (*helipad_x1, *helipad_x2, *helipad_y), bodies, particles)
         }
-        RenderState::Scene(shapes) => draw_scene(pixmap, shapes),
+        RenderState::Scene(shapes) | RenderState::Sized { shapes, .. } => draw_scene(pixmap, shapes),
     }
     frame.width = pixmap.width();
     frame.height = pixmap.height();

@@ -163,7 +163,9 @@ pub fn write_episodes_video(
         return Err("no episodes to put in the video: ask for at least 1 episode".into());
     }
     let t0 = Instant::now();
-    let mut writer = Mp4Writer::create(path, render::FRAME_W, render::FRAME_H, fps).map_err(|e| e.to_string())?;
+    // One env per video: every frame has the first one's size.
+    let (width, height) = episodes.iter().flat_map(|e| e.frames.first()).next().map_or((render::FRAME_W, render::FRAME_H), |s| s.size());
+    let mut writer = Mp4Writer::create(path, width, height, fps).map_err(|e| e.to_string())?;
     // Render and convert to yuv420p on a second thread; this one only encodes.
     let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Yuv420, String>>(8);
     std::thread::scope(|scope| -> Result<(), String> {

@@ -1,7 +1,10 @@
 //! Replays Gymnasium's reference episodes and demands exact equality.
 //! Reads every `*.jsonl` in `$RL_RESEARCH_GYM_FIXTURES` (default `../shared/fixtures/gym`).
 
+use rl_research::envs::acrobot::Acrobot;
 use rl_research::envs::lunar_lander::LunarLander;
+use rl_research::envs::mountain_car::{MountainCar, MountainCarContinuous};
+use rl_research::envs::pendulum::Pendulum;
 use rl_research::envs::{Action, CartPole, Env, TimeLimit};
 use serde_json::Value;
 use std::path::PathBuf;
@@ -40,6 +43,93 @@ fn replay_cartpole(ep: &Value, where_: &str) -> usize {
         let want_obs = f64s(&s["obs"], "obs");
         for k in 0..4 {
             assert!(env.inner.state[k] == state[k], "{at}: state[{k}] = {:e}, Gymnasium {:e}", env.inner.state[k], state[k]);
+            assert_eq!(obs[k], want_obs[k] as f32, "{at}: obs[{k}]");
+        }
+        assert_eq!(out.reward, s["reward"].as_f64().expect("reward"), "{at}: reward");
+        assert_eq!(out.terminated, s["terminated"].as_bool().expect("terminated"), "{at}: terminated");
+        assert_eq!(out.truncated, s["truncated"].as_bool().expect("truncated"), "{at}: truncated");
+    }
+    assert_eq!(steps.len() as u64, ep["episode_length"].as_u64().expect("episode_length"), "{where_}: length");
+    steps.len()
+}
+
+/// A classic-control env as the replay drives it: started from the recorded
+/// state, its own state read back after every step (`None` where the file
+/// records none: MountainCarContinuous's observation is its state).
+trait Classic: Env {
+    const LIMIT: u32;
+    fn start(&mut self, state: &[f64], obs: &mut [f32]);
+    fn state(&self) -> Option<Vec<f64>>;
+}
+
+impl Classic for Acrobot {
+    const LIMIT: u32 = 500;
+    fn start(&mut self, s: &[f64], obs: &mut [f32]) {
+        self.reset_to_state([s[0], s[1], s[2], s[3]], obs)
+    }
+    fn state(&self) -> Option<Vec<f64>> {
+        Some(self.state.to_vec())
+    }
+}
+
+impl Classic for MountainCar {
+    const LIMIT: u32 = 200;
+    fn start(&mut self, s: &[f64], obs: &mut [f32]) {
+        self.reset_to_state([s[0], s[1]], obs)
+    }
+    fn state(&self) -> Option<Vec<f64>> {
+        Some(self.state.to_vec())
+    }
+}
+
+impl Classic for MountainCarContinuous {
+    const LIMIT: u32 = 999;
+    fn start(&mut self, s: &[f64], obs: &mut [f32]) {
+        self.reset_to_state([s[0], s[1]], obs)
+    }
+    fn state(&self) -> Option<Vec<f64>> {
+        None
+    }
+}
+
+impl Classic for Pendulum {
+    const LIMIT: u32 = 200;
+    fn start(&mut self, s: &[f64], obs: &mut [f32]) {
+        self.reset_to_state([s[0], s[1]], obs)
+    }
+    fn state(&self) -> Option<Vec<f64>> {
+        Some(self.state.to_vec())
+    }
+}
+
+/// Checks one classic-control episode for exact equality at every step; returns the steps checked.
+fn replay_classic<E: Classic + Default>(ep: &Value, where_: &str) -> usize {
+    let init = f64s(&ep["initial_state"], "initial_state");
+    let reset_obs = f64s(&ep["reset_obs"], "reset_obs");
+    let mut env = TimeLimit::new(E::default(), E::LIMIT);
+    let mut obs = vec![0f32; reset_obs.len()];
+    env.reset_with(|e| e.start(&init, &mut obs));
+    for (k, want) in reset_obs.iter().enumerate() {
+        assert_eq!(obs[k], *want as f32, "{where_}: reset obs[{k}]");
+    }
+    let steps = ep["steps"].as_array().expect("steps");
+    for (i, s) in steps.iter().enumerate() {
+        let at = format!("{where_} step {}", i + 1);
+        let out = match &s["action"] {
+            Value::Array(a) => {
+                let a: Vec<f32> = a.iter().map(|x| x.as_f64().expect("action value") as f32).collect();
+                env.step(Action::Continuous(&a), &mut obs)
+            }
+            a => env.step(Action::Discrete(a.as_u64().expect("action") as usize), &mut obs),
+        };
+        if let Some(state) = env.inner.state() {
+            let want = f64s(&s["state"], "state");
+            for k in 0..want.len() {
+                assert!(state[k] == want[k], "{at}: state[{k}] = {:e}, Gymnasium {:e}", state[k], want[k]);
+            }
+        }
+        let want_obs = f64s(&s["obs"], "obs");
+        for k in 0..want_obs.len() {
             assert_eq!(obs[k], want_obs[k] as f32, "{at}: obs[{k}]");
         }
         assert_eq!(out.reward, s["reward"].as_f64().expect("reward"), "{at}: reward");
@@ -111,6 +201,17 @@ fn replay_lunar(ep: &Value) -> LunarReport {
     }
 }
 
+/// Episodes and steps replayed.
+#[derive(Default)]
+struct Counts(usize, usize);
+
+impl std::ops::AddAssign<(usize, usize)> for Counts {
+    fn add_assign(&mut self, (e, s): (usize, usize)) {
+        self.0 += e;
+        self.1 += s;
+    }
+}
+
 #[test]
 fn gym_parity() {
     let dir = fixtures_dir();
@@ -123,6 +224,7 @@ fn gym_parity() {
     assert!(!files.is_empty(), "no *.jsonl fixtures in {}", dir.display());
     let (mut episodes, mut steps, mut skipped) = (0usize, 0usize, std::collections::BTreeMap::<String, usize>::new());
     let (mut lunar_episodes, mut lunar_matches, mut worst) = (0usize, 0usize, 0.0f64);
+    let mut classic = std::collections::BTreeMap::<String, Counts>::new();
     for file in &files {
         let text = std::fs::read_to_string(file).unwrap();
         for (line_no, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
@@ -133,6 +235,15 @@ fn gym_parity() {
                 "CartPole-v1" => {
                     steps += replay_cartpole(&ep, &where_);
                     episodes += 1;
+                }
+                "Acrobot-v1" | "MountainCar-v0" | "MountainCarContinuous-v0" | "Pendulum-v1" => {
+                    let n = match env.as_str() {
+                        "Acrobot-v1" => replay_classic::<Acrobot>(&ep, &where_),
+                        "MountainCar-v0" => replay_classic::<MountainCar>(&ep, &where_),
+                        "MountainCarContinuous-v0" => replay_classic::<MountainCarContinuous>(&ep, &where_),
+                        _ => replay_classic::<Pendulum>(&ep, &where_),
+                    };
+                    *classic.entry(env.clone()).or_default() += (1, n);
                 }
                 "LunarLander-v3" => {
                     let r = replay_lunar(&ep);
@@ -160,6 +271,12 @@ fn gym_parity() {
         }
     }
     println!("gym_parity: {episodes} episodes, {steps} steps checked exactly (CartPole-v1)");
+    for (env, c) in &classic {
+        println!("gym_parity: {} episodes, {} steps checked exactly ({env})", c.0, c.1);
+    }
+    for env in ["Acrobot-v1", "MountainCar-v0", "MountainCarContinuous-v0", "Pendulum-v1"] {
+        assert!(classic.get(env).is_some_and(|c| c.0 > 0), "no {env} episode found in {}", dir.display());
+    }
     if lunar_episodes > 0 {
         println!(
             "gym_parity: {lunar_episodes} LunarLander-v3 episodes, flight phase within {worst:.2e} (tolerance {LUNAR_FLIGHT_TOL:e}); outcome and length match in {lunar_matches}/{lunar_episodes}"
@@ -169,4 +286,35 @@ fn gym_parity() {
         println!("gym_parity: {n} episodes of {env} skipped (env not implemented in this build)");
     }
     assert!(episodes > 0, "no CartPole-v1 episode found in {}", dir.display());
+}
+
+/// Every built-in env draws frames of Gymnasium's `rgb_array` size, with
+/// something on them, from its registry entry after a few steps.
+#[test]
+fn every_builtin_env_draws_gymnasiums_frame_size() {
+    use rl_research::envs::registry;
+    use rl_research::envs::render::render;
+    let sizes = [
+        ("CartPole-v1", (600, 400)),
+        ("Acrobot-v1", (500, 500)),
+        ("MountainCar-v0", (600, 400)),
+        ("MountainCarContinuous-v0", (600, 400)),
+        ("Pendulum-v1", (500, 500)),
+        ("LunarLander-v3", (600, 400)),
+    ];
+    for (id, (w, h)) in sizes {
+        let found = registry::find(id).unwrap_or_else(|| panic!("{id} is registered"));
+        let mut env = (found.spec.make)(&Default::default(), found.spec.max_episode_steps).unwrap();
+        env.set_render(true);
+        let mut obs = vec![0f32; found.spec.observation_space.dim()];
+        env.reset(Some(3), &mut obs);
+        let values = vec![0.5f32; found.spec.action_space.box_dim()];
+        for _ in 0..5 {
+            let action = if values.is_empty() { Action::Discrete(1) } else { Action::Continuous(&values) };
+            env.step(action, &mut obs);
+        }
+        let frame = render(&env.render_state().unwrap_or_else(|| panic!("{id} renders")));
+        assert_eq!((frame.width, frame.height), (w, h), "{id}");
+        assert!(frame.rgb.iter().any(|&v| v != 255), "{id}: the frame is blank");
+    }
 }

@@ -12,7 +12,10 @@ from gymnasium.utils.env_checker import check_env
 import rl_research.envs as envs
 
 
-@pytest.mark.parametrize("env_id", ["CartPole-v1", "LunarLander-v3", "LunarLander-v2"])
+@pytest.mark.parametrize(
+    "env_id",
+    ["CartPole-v1", "LunarLander-v3", "LunarLander-v2", "Acrobot-v1", "MountainCar-v0", "MountainCarContinuous-v0", "Pendulum-v1"],
+)
 def test_check_env_passes(env_id):
     check_env(envs.make(env_id, render_mode="rgb_array"), skip_render_check=False)
     check_env(gym.make(f"rl_research/{env_id}").unwrapped)
@@ -24,6 +27,11 @@ def test_frames_are_rgb_arrays():
     frame = env.render()
     assert frame.shape == (400, 600, 3) and frame.dtype == np.uint8 and frame.std() > 0
     assert envs.make("CartPole-v1").render() is None, "no render_mode, no frames"
+    # Gymnasium's sizes: Acrobot and Pendulum draw 500x500.
+    for env_id, shape in [("Acrobot-v1", (500, 500, 3)), ("MountainCar-v0", (400, 600, 3)), ("Pendulum-v1", (500, 500, 3))]:
+        env = envs.make(env_id, render_mode="rgb_array")
+        env.reset(seed=0)
+        assert env.render().shape == shape, env_id
 
 
 def test_cartpole_equals_gymnasium_step_for_step():
