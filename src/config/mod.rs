@@ -27,10 +27,12 @@ pub use schedule::Schedule;
 /// The presets shipped in `configs/`, built in so an installed binary (started
 /// anywhere: the app, `bench`) has them too.
 pub const BUILTIN_PRESETS: &[(&str, &str)] = &[
+    ("acrobot_dqn", include_str!("../../configs/acrobot_dqn.ron")),
     ("cartpole_dqn", include_str!("../../configs/cartpole_dqn.ron")),
     ("cartpole_ppo", include_str!("../../configs/cartpole_ppo.ron")),
     ("lunarlander_dqn", include_str!("../../configs/lunarlander_dqn.ron")),
     ("lunarlander_ppo", include_str!("../../configs/lunarlander_ppo.ron")),
+    ("mountaincar_dqn", include_str!("../../configs/mountaincar_dqn.ron")),
 ];
 
 /// A built-in preset by name (`cartpole_dqn`, ...).
@@ -388,7 +390,7 @@ impl Config {
         )?;
         check(st.reference_score.is_none_or(f64::is_finite), "stats.reference_score", "must be a finite number or null")?;
         self.env.validate()?;
-        self.algorithm.spec().check_action_space(&self.env.id, &self.env.spec()?.action_space)?;
+        self.algorithm.spec().check_action_space(&self.env.id, &self.env.spec()?.action_space_for(&self.env.params))?;
         self.algorithm.spec().check_fields(&self.algorithm)?;
         (self.algorithm.spec().validate)(&self.algorithm, self)?;
         Ok(())

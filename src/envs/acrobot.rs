@@ -24,6 +24,7 @@ pub fn spec() -> EnvSpec {
         summary: "swing a two-link arm's tip above the bar (3 torques, 6 observations)".into(),
         observation_space: Acrobot::default().observation_space(),
         action_space: Acrobot::default().action_space(),
+        action_switch: None,
         max_episode_steps: 500,
         // Gymnasium's reward_threshold for Acrobot-v1.
         reference_score: Some(-100.0),

@@ -31,6 +31,7 @@ pub fn spec() -> EnvSpec {
         summary: "balance a pole on a cart (2 actions, 4 observations)".into(),
         observation_space: CartPole::new().observation_space(),
         action_space: ActionSpace::discrete(2, &["push left", "push right"]),
+        action_switch: None,
         max_episode_steps: 500,
         reference_score: Some(500.0),
         params: vec![ParamSpec::bool(

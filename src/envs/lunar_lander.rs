@@ -106,7 +106,8 @@ impl B2contactListener<LanderData> for ContactDetector {
     }
 }
 
-pub use super::lunar_lander_entry::{ACTION_NAMES, ID, LunarLanderParams, heuristic, spec};
+use super::lunar_lander_entry::Engines;
+pub use super::lunar_lander_entry::{ACTION_NAMES, CONTINUOUS_ID, ID, LunarLanderParams, continuous_spec, heuristic, spec};
 
 /// The scene, as needed to draw it.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -144,6 +145,7 @@ pub struct LunarLander {
     /// enough to replay the episode exactly (a checkpoint of the env).
     episode_rng: Rng,
     episode_actions: Vec<u8>,
+    episode_continuous_actions: Vec<[f32; 2]>,
 }
 
 /// A decorative particle: ballistic flight under gravity, fading with `ttl`.
@@ -186,6 +188,7 @@ impl LunarLander {
             particles: Vec::new(),
             episode_rng: Rng::seed_from_u64(0),
             episode_actions: Vec::new(),
+            episode_continuous_actions: Vec::new(),
         }
     }
 
@@ -363,8 +366,8 @@ impl LunarLander {
         Scene { world, lander, legs }
     }
 
-    /// One Gymnasium step; `action` 0 noop, 1 left engine, 2 main, 3 right.
-    fn step_physics(&mut self, action: usize, obs: &mut [f32]) -> StepOutcome {
+    /// One Gymnasium step with these engines firing.
+    fn step_physics(&mut self, engines: Engines, obs: &mut [f32]) -> StepOutcome {
         let Some(scene) = self.scene.as_ref() else {
             obs.fill(0.0);
             return StepOutcome { reward: 0.0, terminated: true, truncated: false };
@@ -394,8 +397,8 @@ impl LunarLander {
         let dispersion = [self.draw(-1.0, 1.0) / SCALE, self.draw(-1.0, 1.0) / SCALE];
 
         let mut m_power = 0.0;
-        if action == 2 {
-            m_power = 1.0;
+        if let Some(power) = engines.main {
+            m_power = power;
             let ox = tip.0 * (4.0 / SCALE + 2.0 * dispersion[0]) + side.0 * dispersion[1];
             let oy = -tip.1 * (4.0 / SCALE + 2.0 * dispersion[0]) - side.1 * dispersion[1];
             let impulse_pos = B2vec2::new((pos.x as f64 + ox) as f32, (pos.y as f64 + oy) as f32);
@@ -405,9 +408,8 @@ impl LunarLander {
             self.spawn_particle(3.5, p, (ox * MAIN_ENGINE_POWER * m_power, oy * MAIN_ENGINE_POWER * m_power), m_power);
         }
         let mut s_power = 0.0;
-        if action == 1 || action == 3 {
-            let direction = action as f64 - 2.0;
-            s_power = 1.0;
+        if let Some((direction, power)) = engines.side {
+            s_power = power;
             let ox = tip.0 * dispersion[0] + side.0 * (3.0 * dispersion[1] + direction * SIDE_ENGINE_AWAY / SCALE);
             let oy = -tip.1 * dispersion[0] - side.1 * (3.0 * dispersion[1] + direction * SIDE_ENGINE_AWAY / SCALE);
             // Gymnasium's quirk kept: -tip.x * 17 in x but +tip.y * SIDE_ENGINE_HEIGHT in y.
@@ -501,7 +503,7 @@ impl Env for LunarLander {
     }
 
     fn action_space(&self) -> ActionSpace {
-        ActionSpace::discrete(4, &ACTION_NAMES)
+        if self.params.continuous { super::lunar_lander_entry::continuous_action_space() } else { ActionSpace::discrete(4, &ACTION_NAMES) }
     }
 
     fn reset(&mut self, seed: Option<u64>, obs: &mut [f32]) {
@@ -510,6 +512,7 @@ impl Env for LunarLander {
         }
         self.episode_rng = self.rng.clone();
         self.episode_actions.clear();
+        self.episode_continuous_actions.clear();
         if self.params.enable_wind {
             // v3 draws the wind and turbulence phases at every reset.
             self.wind_idx = self.rng.below(19_998) as i64 - 9_999;
@@ -520,29 +523,48 @@ impl Env for LunarLander {
         self.particles.clear();
         let scene = self.build_scene();
         self.scene = Some(scene);
-        // Gymnasium's reset ends with step(0): it sets prev_shaping and draws dispersion.
-        self.step_physics(0, obs);
+        // Gymnasium's reset ends with a step firing no engine: it sets prev_shaping and draws dispersion.
+        self.step_physics(Engines::default(), obs);
     }
 
     fn step(&mut self, action: Action<'_>, obs: &mut [f32]) -> StepOutcome {
-        let action = action.index();
-        self.episode_actions.push(action.min(u8::MAX as usize) as u8);
-        self.step_physics(action, obs)
+        let engines = if self.params.continuous {
+            let v = action.values();
+            let a = [v.first().copied().unwrap_or(0.0), v.get(1).copied().unwrap_or(0.0)];
+            self.episode_continuous_actions.push(a);
+            Engines::continuous(a)
+        } else {
+            let action = action.index();
+            self.episode_actions.push(action.min(u8::MAX as usize) as u8);
+            Engines::discrete(action)
+        };
+        self.step_physics(engines, obs)
     }
 
     fn snapshot(&self) -> Result<EnvSnapshot, String> {
         if !self.injected.is_empty() {
             return Err("a LunarLander replaying recorded draws cannot be checkpointed".into());
         }
-        Ok(EnvSnapshot::LunarLander { episode_rng: self.episode_rng.clone(), actions: self.episode_actions.clone() })
+        Ok(EnvSnapshot::LunarLander {
+            episode_rng: self.episode_rng.clone(),
+            actions: self.episode_actions.clone(),
+            continuous_actions: self.episode_continuous_actions.clone(),
+        })
     }
 
     /// Replays the episode: Box2D is deterministic, so the same generator and
     /// actions rebuild the same world, bit for bit.
     fn restore(&mut self, snapshot: &EnvSnapshot, obs: &mut [f32]) -> Result<(), String> {
-        let EnvSnapshot::LunarLander { episode_rng, actions } = snapshot else {
+        let EnvSnapshot::LunarLander { episode_rng, actions, continuous_actions } = snapshot else {
             return Err(format!("a {} env's state cannot be restored into LunarLander", snapshot.kind()));
         };
+        if self.params.continuous != actions.is_empty() && !(actions.is_empty() && continuous_actions.is_empty()) {
+            let (mine, theirs) = if self.params.continuous { ("continuous", "discrete") } else { ("discrete", "continuous") };
+            return Err(format!("the checkpointed LunarLander episode is a {theirs} one; this env is {mine} (env.params.continuous)"));
+        }
+        if continuous_actions.iter().flatten().any(|v| !v.is_finite()) {
+            return Err("the checkpointed LunarLander episode holds a non-finite action".into());
+        }
         if let Some(a) = actions.iter().find(|&&a| a as usize >= ACTION_NAMES.len()) {
             return Err(format!("the checkpointed LunarLander episode holds action {a}; actions are 0..=3"));
         }
@@ -551,6 +573,9 @@ impl Env for LunarLander {
         self.reset(None, obs);
         for &a in actions {
             self.step(Action::Discrete(a as usize), obs);
+        }
+        for a in continuous_actions {
+            self.step(Action::Continuous(a), obs);
         }
         Ok(())
     }

@@ -2,15 +2,36 @@
 
 use super::lunar_lander::LunarLander;
 use super::params::{ParamSpec, excl, incl};
-use super::registry::{EnvAlias, EnvSpec};
+use super::registry::{ActionSwitch, EnvAlias, EnvSpec};
 use super::{ActionSpace, Env};
 
 pub const ID: &str = "LunarLander-v3";
+pub const CONTINUOUS_ID: &str = "LunarLanderContinuous-v3";
 pub const ACTION_NAMES: [&str; 4] = ["do nothing", "left engine", "main engine", "right engine"];
+
+/// Main throttle and lateral engine in [-1, 1] each (Gymnasium's continuous LunarLander).
+pub fn continuous_action_space() -> ActionSpace {
+    ActionSpace::Box { low: vec![-1.0, -1.0], high: vec![1.0, 1.0] }
+}
 
 /// LunarLander-v3's registry entry (v2 is its alias).
 pub fn spec() -> EnvSpec {
+    entry(false)
+}
+
+/// LunarLanderContinuous-v3's: LunarLander-v3 with `continuous` on by default, as Gymnasium registers it.
+pub fn continuous_spec() -> EnvSpec {
+    let mut spec = entry(true);
+    spec.id = CONTINUOUS_ID.into();
+    spec.aliases.clear();
+    spec.summary = "land on the pad with a main throttle and a lateral engine in [-1, 1] (8 observations)".into();
+    spec.gymnasium_id = Some(CONTINUOUS_ID.into());
+    spec
+}
+
+fn entry(continuous: bool) -> EnvSpec {
     let d = LunarLanderParams::default();
+    let switch = ActionSwitch { param: "continuous".into(), on: continuous_action_space(), off: ActionSpace::discrete(4, &ACTION_NAMES) };
     EnvSpec {
         id: ID.into(),
         aliases: vec![EnvAlias {
@@ -22,10 +43,16 @@ pub fn spec() -> EnvSpec {
         }],
         summary: "land on the pad with main and side engines (4 actions, 8 observations)".into(),
         observation_space: LunarLander::default().observation_space(),
-        action_space: ActionSpace::discrete(4, &ACTION_NAMES),
+        action_space: if continuous { switch.on.clone() } else { switch.off.clone() },
+        action_switch: Some(switch),
         max_episode_steps: 1000,
         reference_score: Some(200.0),
         params: vec![
+            ParamSpec::bool(
+                "continuous",
+                continuous,
+                "LunarLander: a Box action space (main throttle, lateral engine in [-1, 1]) instead of 4 discrete actions.",
+            ),
             ParamSpec::float(
                 "gravity",
                 d.gravity,
@@ -62,6 +89,7 @@ pub fn spec() -> EnvSpec {
         needs_box2d: true,
         make: std::sync::Arc::new(|p, limit| {
             let params = LunarLanderParams {
+                continuous: p.bool("continuous"),
                 gravity: p.f64("gravity"),
                 enable_wind: p.bool("enable_wind"),
                 wind_power: p.f64("wind_power"),
@@ -72,9 +100,40 @@ pub fn spec() -> EnvSpec {
     }
 }
 
+/// Which engines fire on a step, and how hard.
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct Engines {
+    /// The main engine's power (0.5..=1 continuous, 1 discrete).
+    pub(super) main: Option<f64>,
+    /// The side engine's direction (-1 left, +1 right) and power.
+    pub(super) side: Option<(f64, f64)>,
+}
+
+impl Engines {
+    /// Discrete action 0 noop, 1 left engine, 2 main, 3 right.
+    pub(super) fn discrete(action: usize) -> Self {
+        match action {
+            2 => Engines { main: Some(1.0), side: None },
+            1 | 3 => Engines { main: None, side: Some((action as f64 - 2.0, 1.0)) },
+            _ => Engines::default(),
+        }
+    }
+
+    /// Gymnasium's continuous mapping: the main engine fires above 0 at a
+    /// throttle of 50..100%, a side engine beyond |0.5| (its sign the side).
+    pub(super) fn continuous(a: [f32; 2]) -> Self {
+        let [a0, a1] = a.map(|v| v.clamp(-1.0, 1.0) as f64);
+        let main = (a0 > 0.0).then(|| (a0.clamp(0.0, 1.0) + 1.0) * 0.5);
+        let side = (a1.abs() > 0.5).then(|| (a1.signum(), a1.abs().clamp(0.5, 1.0)));
+        Engines { main, side }
+    }
+}
+
 /// Env parameters, Gymnasium's `make` kwargs.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct LunarLanderParams {
+    /// Box actions (main throttle, lateral engine) instead of 4 discrete ones.
+    pub continuous: bool,
     pub gravity: f64,
     pub enable_wind: bool,
     pub wind_power: f64,
@@ -83,7 +142,7 @@ pub struct LunarLanderParams {
 
 impl Default for LunarLanderParams {
     fn default() -> Self {
-        Self { gravity: -10.0, enable_wind: false, wind_power: 15.0, turbulence_power: 1.5 }
+        Self { continuous: false, gravity: -10.0, enable_wind: false, wind_power: 15.0, turbulence_power: 1.5 }
     }
 }
 

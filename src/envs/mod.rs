@@ -29,7 +29,15 @@ pub const DEFAULT_ENV_ID: &str = cartpole::ID;
 
 /// The built-in entries, in the order `env.id`'s list shows them.
 fn builtin_specs() -> Vec<EnvSpec> {
-    vec![cartpole::spec(), acrobot::spec(), mountain_car::spec(), mountain_car::continuous_spec(), pendulum::spec(), lunar_lander::spec()]
+    vec![
+        cartpole::spec(),
+        acrobot::spec(),
+        mountain_car::spec(),
+        mountain_car::continuous_spec(),
+        pendulum::spec(),
+        lunar_lander::spec(),
+        lunar_lander::continuous_spec(),
+    ]
 }
 
 /// An env's exact state, so a checkpointed run continues identically.
@@ -45,6 +53,9 @@ pub enum EnvSnapshot {
     LunarLander {
         episode_rng: Rng,
         actions: Vec<u8>,
+        /// The continuous env's actions (empty for the discrete one).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        continuous_actions: Vec<[f32; 2]>,
     },
     TimeLimit {
         elapsed: u32,

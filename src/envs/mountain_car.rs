@@ -44,6 +44,7 @@ pub fn spec() -> EnvSpec {
         summary: "drive an underpowered car up a hill (3 actions, 2 observations)".into(),
         observation_space: observation_space(),
         action_space: MountainCar::default().action_space(),
+        action_switch: None,
         max_episode_steps: 200,
         // Gymnasium's reward_threshold.
         reference_score: Some(-110.0),
@@ -65,6 +66,7 @@ pub fn continuous_spec() -> EnvSpec {
         summary: "drive an underpowered car up a hill with a throttle in [-1, 1] (2 observations)".into(),
         observation_space: observation_space(),
         action_space: MountainCarContinuous::default().action_space(),
+        action_switch: None,
         max_episode_steps: 999,
         // Gymnasium's reward_threshold.
         reference_score: Some(90.0),

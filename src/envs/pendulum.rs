@@ -25,6 +25,7 @@ pub fn spec() -> EnvSpec {
         summary: "swing a pendulum up and hold it upright with a torque in [-2, 2] (3 observations)".into(),
         observation_space: Pendulum::default().observation_space(),
         action_space: Pendulum::default().action_space(),
+        action_switch: None,
         max_episode_steps: 200,
         // rl-zoo's tuned agents reach about -150; Gymnasium sets no threshold.
         reference_score: Some(-150.0),

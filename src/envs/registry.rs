@@ -23,6 +23,15 @@ pub struct EnvAlias {
     pub note: Option<String>,
 }
 
+/// An action space a bool parameter picks, as Gymnasium's `make` takes
+/// LunarLander's `continuous=True`: `on` while the parameter is true, else `off`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ActionSwitch {
+    pub param: String,
+    pub on: ActionSpace,
+    pub off: ActionSpace,
+}
+
 /// Everything known about one environment.
 #[derive(Clone)]
 pub struct EnvSpec {
@@ -32,7 +41,10 @@ pub struct EnvSpec {
     /// One line for menus and `rl-research keys`.
     pub summary: String,
     pub observation_space: BoxSpace,
+    /// The action space with the default parameters.
     pub action_space: ActionSpace,
+    /// Set when a parameter changes the action space ([`EnvSpec::action_space_for`] reads it).
+    pub action_switch: Option<ActionSwitch>,
     /// The registered `TimeLimit` (`env.max_episode_steps` overrides it).
     pub max_episode_steps: u32,
     /// The score a seed group's optimality gap is measured against (the env's "solved" score).
@@ -54,6 +66,16 @@ impl std::fmt::Debug for EnvSpec {
 impl EnvSpec {
     pub fn param(&self, key: &str) -> Option<&ParamSpec> {
         self.params.iter().find(|p| p.key == key)
+    }
+
+    /// The action space with these parameters (those not given at their defaults).
+    pub fn action_space_for(&self, given: &ParamValues) -> ActionSpace {
+        let Some(switch) = &self.action_switch else { return self.action_space.clone() };
+        let on = match given.get(&switch.param) {
+            Some(v) => matches!(v, super::params::ParamValue::Bool(true)),
+            None => self.param(&switch.param).is_some_and(|p| p.default_value() == super::params::ParamValue::Bool(true)),
+        };
+        if on { switch.on.clone() } else { switch.off.clone() }
     }
 
     /// Checks the values set and fills in the defaults. Keys another
@@ -89,13 +111,13 @@ impl EnvSpec {
     pub fn make(&self, given: &ParamValues, max_episode_steps: Option<u32>) -> Result<Box<dyn Env>, String> {
         let params = self.resolve_params(given)?;
         let env = (self.make)(&params, max_episode_steps.unwrap_or(self.max_episode_steps))?;
-        let space = env.action_space();
-        if space != self.action_space {
+        let (space, declared) = (env.action_space(), self.action_space_for(&params));
+        if space != declared {
             return Err(format!(
                 "{}: the env built has the action space {}, its registry entry says {}",
                 self.id,
                 space.describe(),
-                self.action_space.describe()
+                declared.describe()
             ));
         }
         Ok(env)
@@ -175,6 +197,14 @@ pub fn register(spec: EnvSpec) -> Result<(), String> {
     }
     if spec.max_episode_steps == 0 {
         return Err(format!("{}: max_episode_steps must be at least 1", spec.id));
+    }
+    if let Some(switch) = &spec.action_switch {
+        if !matches!(spec.param(&switch.param).map(|d| &d.kind), Some(super::params::ParamKind::Bool { .. })) {
+            return Err(format!("{}: the action space switches on '{}', which is not a bool parameter of this env", spec.id, switch.param));
+        }
+        if spec.action_space_for(&ParamValues::default()) != spec.action_space {
+            return Err(format!("{}: action_space must be the switch's space at the parameter's default", spec.id));
+        }
     }
     for p in &spec.params {
         if let Some(k) = &p.only_with {

@@ -154,7 +154,9 @@ struct LunarReport {
 
 /// Replays one LunarLander episode with the recorded draws and actions.
 fn replay_lunar(ep: &Value) -> LunarReport {
-    let mut env = TimeLimit::new(LunarLander::default(), 1000);
+    let continuous = ep["continuous"].as_bool().unwrap_or(false);
+    let params = rl_research::envs::LunarLanderParams { continuous, ..Default::default() };
+    let mut env = TimeLimit::new(LunarLander::new(params), 1000);
     let mut obs = [0f32; 8];
     let terrain = f64s(&ep["terrain_heights"], "terrain_heights");
     env.reset_with(|ll| {
@@ -174,7 +176,13 @@ fn replay_lunar(ep: &Value) -> LunarReport {
     let mut ours = ("running".to_string(), 0usize);
     for (i, s) in steps.iter().enumerate() {
         env.inner.inject_draws(&f64s(&s["dispersion"], "dispersion"));
-        let out = env.step(Action::Discrete(s["action"].as_u64().expect("action") as usize), &mut obs);
+        let out = match &s["action"] {
+            Value::Array(a) => {
+                let a: Vec<f32> = a.iter().map(|x| x.as_f64().expect("action value") as f32).collect();
+                env.step(Action::Continuous(&a), &mut obs)
+            }
+            a => env.step(Action::Discrete(a.as_u64().expect("action") as usize), &mut obs),
+        };
         let want = f64s(&s["obs"], "obs");
         if in_flight && (want[6] != 0.0 || want[7] != 0.0) {
             in_flight = false;
@@ -245,7 +253,7 @@ fn gym_parity() {
                     };
                     *classic.entry(env.clone()).or_default() += (1, n);
                 }
-                "LunarLander-v3" => {
+                "LunarLander-v3" | "LunarLanderContinuous-v3" => {
                     let r = replay_lunar(&ep);
                     println!(
                         "gym_parity: {where_}: flight {} steps, max |dobs| {:.2e}, first step over 1e-4: {}, outcome {} (Gymnasium {}), length {} (Gymnasium {})",
@@ -279,7 +287,7 @@ fn gym_parity() {
     }
     if lunar_episodes > 0 {
         println!(
-            "gym_parity: {lunar_episodes} LunarLander-v3 episodes, flight phase within {worst:.2e} (tolerance {LUNAR_FLIGHT_TOL:e}); outcome and length match in {lunar_matches}/{lunar_episodes}"
+            "gym_parity: {lunar_episodes} LunarLander-v3 episodes (discrete and continuous), flight phase within {worst:.2e} (tolerance {LUNAR_FLIGHT_TOL:e}); outcome and length match in {lunar_matches}/{lunar_episodes}"
         );
     }
     for (env, n) in &skipped {
@@ -301,6 +309,7 @@ fn every_builtin_env_draws_gymnasiums_frame_size() {
         ("MountainCarContinuous-v0", (600, 400)),
         ("Pendulum-v1", (500, 500)),
         ("LunarLander-v3", (600, 400)),
+        ("LunarLanderContinuous-v3", (600, 400)),
     ];
     for (id, (w, h)) in sizes {
         let found = registry::find(id).unwrap_or_else(|| panic!("{id} is registered"));

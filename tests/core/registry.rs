@@ -129,6 +129,7 @@ fn register_test_envs() {
             summary: "walk right to the end of a corridor".into(),
             observation_space: BoxSpace { low: vec![0.0, 0.0], high: vec![1.0, 1.0] },
             action_space: ActionSpace::discrete(2, &["left", "right"]),
+            action_switch: None,
             max_episode_steps: 40,
             reference_score: Some(0.97),
             params: vec![ParamSpec::float("corridor_length", 3.0, excl(0.0), incl(20.0), "Corridor: cells to the goal. Default 3.")],
@@ -148,6 +149,7 @@ fn register_test_envs() {
             summary: "push a cart to the origin".into(),
             observation_space: BoxSpace { low: vec![-10.0, -10.0], high: vec![10.0, 10.0] },
             action_space: ActionSpace::Box { low: vec![-1.0], high: vec![1.0] },
+            action_switch: None,
             max_episode_steps: 20,
             reference_score: None,
             params: vec![],
@@ -382,4 +384,28 @@ fn no_env_id_is_spelled_outside_the_env_registry() {
         }
     }
     assert!(found.is_empty(), "env ids spelled outside src/envs: {found:#?}");
+}
+
+/// `env.params.continuous` switches LunarLander's action space as
+/// `gymnasium.make(..., continuous=True)` does, and validation follows it.
+#[test]
+fn a_parameter_switches_lunar_landers_action_space() {
+    use rl_research::envs::{ActionSpace, ParamValue, ParamValues};
+    let spec = registry::find("LunarLander-v3").expect("registered").spec;
+    let mut on = ParamValues::default();
+    assert!(matches!(spec.action_space_for(&on), ActionSpace::Discrete { n: 4, .. }));
+    on.set("continuous", ParamValue::Bool(true));
+    assert_eq!(spec.action_space_for(&on).box_dim(), 2);
+    assert_eq!(spec.make(&on, None).expect("continuous LunarLander").action_space().box_dim(), 2);
+    let continuous = registry::find("LunarLanderContinuous-v3").expect("registered").spec;
+    assert_eq!(continuous.action_space_for(&ParamValues::default()).box_dim(), 2);
+    let mut off = ParamValues::default();
+    off.set("continuous", ParamValue::Bool(false));
+    assert!(matches!(continuous.make(&off, None).expect("discrete").action_space(), ActionSpace::Discrete { n: 4, .. }));
+
+    let mut config = rl_research::config::builtin_preset("lunarlander_dqn").expect("preset");
+    config.validate().expect("the discrete preset is valid");
+    config.env.params = on;
+    let e = config.validate().expect_err("DQN cannot train Box actions").0;
+    assert!(e.contains("dqn") && e.contains("LunarLander-v3") && e.contains("Box"), "{e}");
 }

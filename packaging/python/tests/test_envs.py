@@ -14,7 +14,7 @@ import rl_research.envs as envs
 
 @pytest.mark.parametrize(
     "env_id",
-    ["CartPole-v1", "LunarLander-v3", "LunarLander-v2", "Acrobot-v1", "MountainCar-v0", "MountainCarContinuous-v0", "Pendulum-v1"],
+    ["CartPole-v1", "LunarLander-v3", "LunarLander-v2", "Acrobot-v1", "MountainCar-v0", "MountainCarContinuous-v0", "Pendulum-v1", "LunarLanderContinuous-v3"],
 )
 def test_check_env_passes(env_id):
     check_env(envs.make(env_id, render_mode="rgb_array"), skip_render_check=False)
@@ -73,6 +73,16 @@ def test_cartpole_replays_the_shared_fixtures_exactly():
             assert np.array_equal(obs, np.asarray(s["obs"], dtype=np.float64).astype(np.float32)), k
             assert (reward, terminated, truncated) == (s["reward"], s["terminated"], s["truncated"]), k
         assert len(ep["steps"]) == ep["episode_length"]
+
+
+def test_continuous_lunar_lander_as_gymnasium_makes_it():
+    """`continuous=True` switches LunarLander-v3 to Box actions, as gymnasium.make takes it."""
+    for env in [envs.make("LunarLander-v3", continuous=True), envs.make("LunarLanderContinuous-v3")]:
+        assert env.action_space == gym.spaces.Box(-1.0, 1.0, (2,), np.float32)
+        env.reset(seed=0)
+        obs, reward, *_ = env.step(np.array([1.0, -0.8], np.float32))
+        assert obs.shape == (8,) and np.isfinite(reward)
+    assert isinstance(envs.make("LunarLanderContinuous-v3", continuous=False).action_space, gym.spaces.Discrete)
 
 
 def test_parameters_and_bad_ones():

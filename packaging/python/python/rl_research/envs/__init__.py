@@ -34,8 +34,6 @@ def _pairs(env_id: str, params: Dict[str, Any]) -> List[Tuple[str, str]]:
     allowed = _params(env_id)
     pairs = []
     for k, v in params.items():
-        if k == "continuous" and not v:
-            continue
         if k not in allowed:
             raise TypeError(f"{env_id}: unknown parameter {k!r}; allowed: {', '.join(sorted(allowed))}")
         pairs.append((allowed[k], _json_value(allowed[k], v)))
