@@ -490,6 +490,8 @@ pub fn cmd_bench(args: &[String]) -> i32 {
         vec / single
     );
 
+    super::bench_envs::print_env_rates(quick);
+
     match video_fps(1000) {
         Ok((r, e, both)) => println!(
             "Video, 1000 LunarLander frames 600x400: render {r:.0} fps, H.264 encode {e:.0} fps ({}), render+encode pipelined {both:.0} fps (target >= 250)",

@@ -3,6 +3,7 @@
 //! path that is not a run or model, a step with no checkpoint), 130 stopped by a signal.
 
 pub mod bench;
+mod bench_envs;
 mod bench_sb3;
 mod bench_seeds;
 pub mod compare;

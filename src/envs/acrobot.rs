@@ -4,10 +4,10 @@
 //! wrap loop for the angles (a modulo gives other doubles).
 
 use super::classic::{ClassicState, pow2};
+use super::np_random::EnvRng;
 use super::registry::EnvSpec;
 use super::render::{RenderState, Shape};
 use super::{Action, ActionSpace, BoxSpace, Env, EnvSnapshot, StepOutcome};
-use crate::rng::Rng;
 use std::f64::consts::PI;
 
 pub const ID: &str = "Acrobot-v1";
@@ -39,12 +39,12 @@ pub fn spec() -> EnvSpec {
 pub struct Acrobot {
     /// θ1 (rad, 0 = hanging down), θ2 (rad, relative to link 1), θ̇1, θ̇2 (rad/s).
     pub state: [f64; 4],
-    rng: Rng,
+    rng: EnvRng,
 }
 
 impl Default for Acrobot {
     fn default() -> Self {
-        Self { state: [0.0; 4], rng: Rng::seed_from_u64(0) }
+        Self { state: [0.0; 4], rng: EnvRng::seeded(0) }
     }
 }
 
@@ -121,7 +121,7 @@ impl Env for Acrobot {
 
     fn reset(&mut self, seed: Option<u64>, obs: &mut [f32]) {
         if let Some(seed) = seed {
-            self.rng = Rng::seed_from_u64(seed);
+            self.rng = EnvRng::seeded(seed);
         }
         // Drawn in f64, then cast to float32 as Gymnasium does.
         let s: [f64; 4] = std::array::from_fn(|_| self.rng.uniform(-0.1, 0.1) as f32 as f64);

@@ -4,10 +4,10 @@
 //! library's `sin`/`cos` (Rust's `f64::sin` calls libm), so states match the
 //! reference trajectories exactly, not just approximately.
 
+use super::np_random::EnvRng;
 use super::params::ParamSpec;
 use super::registry::EnvSpec;
 use super::{Action, ActionSpace, BoxSpace, Env, EnvSnapshot, StepOutcome};
-use crate::rng::Rng;
 
 const GRAVITY: f64 = 9.8;
 const MASSCART: f64 = 1.0;
@@ -53,7 +53,7 @@ pub struct CartPole {
     /// x (m), x_dot (m/s), theta (rad, 0 = upright), theta_dot (rad/s).
     pub state: [f64; 4],
     pub sutton_barto_reward: bool,
-    rng: Rng,
+    rng: EnvRng,
     /// Steps taken after termination (Gymnasium warns and returns reward 0).
     steps_beyond_terminated: Option<u32>,
 }
@@ -66,7 +66,7 @@ impl Default for CartPole {
 
 impl CartPole {
     pub fn new() -> Self {
-        Self { state: [0.0; 4], sutton_barto_reward: false, rng: Rng::seed_from_u64(0), steps_beyond_terminated: None }
+        Self { state: [0.0; 4], sutton_barto_reward: false, rng: EnvRng::seeded(0), steps_beyond_terminated: None }
     }
 
     /// Starts an episode from a given state, as the reference replays do.
@@ -128,7 +128,7 @@ impl Env for CartPole {
 
     fn reset(&mut self, seed: Option<u64>, obs: &mut [f32]) {
         if let Some(seed) = seed {
-            self.rng = Rng::seed_from_u64(seed);
+            self.rng = EnvRng::seeded(seed);
         }
         let mut s = [0.0; 4];
         for v in &mut s {

@@ -2,7 +2,7 @@
 //! and their checkpoint form (a few doubles and the reset generator).
 
 use super::EnvSnapshot;
-use crate::rng::Rng;
+use super::np_random::EnvRng;
 
 /// `x**2` as Python computes it on a float: C `pow(x, 2.0)`, which glibc does
 /// not round as `x*x` does. The exponent is hidden from the optimiser, which
@@ -22,7 +22,7 @@ pub fn pow2f(x: f32) -> f32 {
 pub struct ClassicState {
     pub env_id: String,
     pub state: Vec<f64>,
-    pub rng: Rng,
+    pub rng: EnvRng,
 }
 
 impl From<ClassicState> for EnvSnapshot {

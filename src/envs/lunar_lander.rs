@@ -10,8 +10,8 @@
 //! Engine particles are decoration in Gymnasium (separate islands that never
 //! touch the lander) and are not simulated.
 
+use super::np_random::EnvRng;
 use super::{Action, ActionSpace, BoxSpace, Env, EnvSnapshot, StepOutcome};
-use crate::rng::Rng;
 use box2d_rs::b2_body::{B2body, B2bodyDef, B2bodyType, BodyPtr};
 use box2d_rs::b2_contact::B2contactDynTrait;
 use box2d_rs::b2_fixture::B2fixtureDef;
@@ -127,7 +127,7 @@ struct Scene {
 
 pub struct LunarLander {
     pub params: LunarLanderParams,
-    rng: Rng,
+    rng: EnvRng,
     /// Recorded draws to use before the generator (reference replays).
     injected: VecDeque<f64>,
     scene: Option<Scene>,
@@ -143,7 +143,7 @@ pub struct LunarLander {
     particles: Vec<SimParticle>,
     /// The generator as the current episode began and the actions since:
     /// enough to replay the episode exactly (a checkpoint of the env).
-    episode_rng: Rng,
+    episode_rng: EnvRng,
     episode_actions: Vec<u8>,
     episode_continuous_actions: Vec<[f32; 2]>,
 }
@@ -175,7 +175,7 @@ impl LunarLander {
     pub fn new(params: LunarLanderParams) -> Self {
         Self {
             params,
-            rng: Rng::seed_from_u64(0),
+            rng: EnvRng::seeded(0),
             injected: VecDeque::new(),
             scene: None,
             contacts: Rc::new(RefCell::new(Contacts::default())),
@@ -186,7 +186,7 @@ impl LunarLander {
             last_state: [0.0; 8],
             render: false,
             particles: Vec::new(),
-            episode_rng: Rng::seed_from_u64(0),
+            episode_rng: EnvRng::seeded(0),
             episode_actions: Vec::new(),
             episode_continuous_actions: Vec::new(),
         }
@@ -508,15 +508,15 @@ impl Env for LunarLander {
 
     fn reset(&mut self, seed: Option<u64>, obs: &mut [f32]) {
         if let Some(seed) = seed {
-            self.rng = Rng::seed_from_u64(seed);
+            self.rng = EnvRng::seeded(seed);
         }
         self.episode_rng = self.rng.clone();
         self.episode_actions.clear();
         self.episode_continuous_actions.clear();
         if self.params.enable_wind {
             // v3 draws the wind and turbulence phases at every reset.
-            self.wind_idx = self.rng.below(19_998) as i64 - 9_999;
-            self.torque_idx = self.rng.below(19_998) as i64 - 9_999;
+            self.wind_idx = self.rng.integers(-9_999, 9_999);
+            self.torque_idx = self.rng.integers(-9_999, 9_999);
         }
         self.scene = None;
         self.prev_shaping = None;

@@ -7,6 +7,7 @@ pub mod classic;
 pub mod lunar_lander;
 mod lunar_lander_entry;
 pub mod mountain_car;
+pub mod np_random;
 pub mod params;
 pub mod pendulum;
 pub mod registry;
@@ -21,7 +22,7 @@ pub use registry::{EnvSpec, Found};
 pub use spaces::{Action, ActionBatch, ActionKind, ActionSpace, ActionValue, Actions, BoxSpace};
 pub use vec_env::{VecEnv, VecEnvSnapshot};
 
-use crate::rng::Rng;
+use np_random::EnvRng;
 use serde::{Deserialize, Serialize};
 
 /// The env a config trains when it names none.
@@ -45,13 +46,13 @@ fn builtin_specs() -> Vec<EnvSpec> {
 pub enum EnvSnapshot {
     CartPole {
         state: [f64; 4],
-        rng: Rng,
+        rng: EnvRng,
         steps_beyond_terminated: Option<u32>,
     },
     /// A Box2D world cannot be serialised, so the episode is replayed on
     /// restore: the generator as the episode began, then its actions.
     LunarLander {
-        episode_rng: Rng,
+        episode_rng: EnvRng,
         actions: Vec<u8>,
         /// The continuous env's actions (empty for the discrete one).
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -65,7 +66,7 @@ pub enum EnvSnapshot {
     Classic {
         env_id: String,
         state: Vec<f64>,
-        rng: Rng,
+        rng: EnvRng,
     },
     /// An env registered outside this crate, in its own encoding.
     Custom {

@@ -8,11 +8,11 @@
 //! to float32 first).
 
 use super::classic::ClassicState;
+use super::np_random::EnvRng;
 use super::params::ParamSpec;
 use super::registry::EnvSpec;
 use super::render::{RenderState, Shape};
 use super::{Action, ActionSpace, BoxSpace, Env, EnvSnapshot, StepOutcome};
-use crate::rng::Rng;
 
 pub const ID: &str = "MountainCar-v0";
 pub const CONTINUOUS_ID: &str = "MountainCarContinuous-v0";
@@ -81,7 +81,7 @@ pub fn continuous_spec() -> EnvSpec {
 }
 
 /// Gymnasium's reset: position uniform in [-0.6, -0.4), velocity 0.
-fn reset_state(rng: &mut Rng) -> [f64; 2] {
+fn reset_state(rng: &mut EnvRng) -> [f64; 2] {
     [rng.uniform(-0.6, -0.4), 0.0]
 }
 
@@ -90,12 +90,12 @@ pub struct MountainCar {
     /// Position (x) and velocity (x per step).
     pub state: [f64; 2],
     pub goal_velocity: f64,
-    rng: Rng,
+    rng: EnvRng,
 }
 
 impl Default for MountainCar {
     fn default() -> Self {
-        Self { state: [0.0; 2], goal_velocity: 0.0, rng: Rng::seed_from_u64(0) }
+        Self { state: [0.0; 2], goal_velocity: 0.0, rng: EnvRng::seeded(0) }
     }
 }
 
@@ -124,7 +124,7 @@ impl Env for MountainCar {
 
     fn reset(&mut self, seed: Option<u64>, obs: &mut [f32]) {
         if let Some(seed) = seed {
-            self.rng = Rng::seed_from_u64(seed);
+            self.rng = EnvRng::seeded(seed);
         }
         let s = reset_state(&mut self.rng);
         self.reset_to_state(s, obs);
@@ -170,12 +170,12 @@ pub struct MountainCarContinuous {
     /// Whether the state is Gymnasium's float32 array (after a step) rather than the f64 reset one.
     stepped: bool,
     pub goal_velocity: f64,
-    rng: Rng,
+    rng: EnvRng,
 }
 
 impl Default for MountainCarContinuous {
     fn default() -> Self {
-        Self { state: [0.0; 2], stepped: false, goal_velocity: 0.0, rng: Rng::seed_from_u64(0) }
+        Self { state: [0.0; 2], stepped: false, goal_velocity: 0.0, rng: EnvRng::seeded(0) }
     }
 }
 
@@ -213,7 +213,7 @@ impl Env for MountainCarContinuous {
 
     fn reset(&mut self, seed: Option<u64>, obs: &mut [f32]) {
         if let Some(seed) = seed {
-            self.rng = Rng::seed_from_u64(seed);
+            self.rng = EnvRng::seeded(seed);
         }
         let s = reset_state(&mut self.rng);
         self.reset_to_state(s, obs);

@@ -4,11 +4,11 @@
 //! for the source's `**2`.
 
 use super::classic::{ClassicState, pow2, pow2f};
+use super::np_random::EnvRng;
 use super::params::{Limit, ParamSpec};
 use super::registry::EnvSpec;
 use super::render::{RenderState, Shape};
 use super::{Action, ActionSpace, BoxSpace, Env, EnvSnapshot, StepOutcome};
-use crate::rng::Rng;
 use std::f64::consts::PI;
 
 pub const ID: &str = "Pendulum-v1";
@@ -52,12 +52,12 @@ pub struct Pendulum {
     pub g: f64,
     /// The last clipped torque, for the frame's arrow.
     last_u: Option<f32>,
-    rng: Rng,
+    rng: EnvRng,
 }
 
 impl Default for Pendulum {
     fn default() -> Self {
-        Self { state: [0.0; 2], g: 10.0, last_u: None, rng: Rng::seed_from_u64(0) }
+        Self { state: [0.0; 2], g: 10.0, last_u: None, rng: EnvRng::seeded(0) }
     }
 }
 
@@ -96,7 +96,7 @@ impl Env for Pendulum {
 
     fn reset(&mut self, seed: Option<u64>, obs: &mut [f32]) {
         if let Some(seed) = seed {
-            self.rng = Rng::seed_from_u64(seed);
+            self.rng = EnvRng::seeded(seed);
         }
         let th = self.rng.uniform(-PI, PI);
         let thdot = self.rng.uniform(-1.0, 1.0);

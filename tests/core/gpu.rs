@@ -91,8 +91,12 @@ fn wgpu_batch_trains_each_seed_as_it_trains_alone_up_to_rounding() {
             assert_eq!(va, vb, "{na} at step {sa}: {va} batched, {vb} alone");
         } else if na == "train/clip_fraction" {
             // A count: a ratio within rounding of the clip bound may fall on
-            // either side (at the end the clip range decays to 0, where many do).
-            assert!((va - vb).abs() <= 0.01, "{na} at step {sa}: {va} batched, {vb} alone");
+            // either side. At a clip range of 0 (the linear schedule's last
+            // update) it counts ratios that rounding moved off 1.0: nothing to compare.
+            let clip_range = a.iter().find(|(s, n, _)| s == sa && n == "train/clip_range").map(|(_, _, v)| *v);
+            if clip_range != Some(0.0) {
+                assert!((va - vb).abs() <= 0.01, "{na} at step {sa}: {va} batched, {vb} alone");
+            }
         } else {
             assert!((va - vb).abs() <= 1e-4 * va.abs().max(vb.abs()).max(1e-3), "{na} at step {sa}: {va} batched, {vb} alone");
         }

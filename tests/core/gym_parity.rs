@@ -27,6 +27,10 @@ fn f64s(v: &Value, what: &str) -> Vec<f64> {
 /// Checks one CartPole episode; returns the number of steps checked.
 fn replay_cartpole(ep: &Value, where_: &str) -> usize {
     let init = f64s(&ep["initial_state"], "initial_state");
+    // Gymnasium's seeding: reset(seed) alone draws the recorded start.
+    let mut seeded = CartPole::new();
+    seeded.reset(Some(ep["seed"].as_u64().expect("seed")), &mut [0f32; 4]);
+    assert_eq!(seeded.state.to_vec(), init, "{where_}: reset(seed) draws another start than Gymnasium");
     let reset_obs = f64s(&ep["reset_obs"], "reset_obs");
     let mut env = TimeLimit::new(CartPole::new(), 500);
     let mut obs = [0f32; 4];
@@ -60,9 +64,14 @@ trait Classic: Env {
     const LIMIT: u32;
     fn start(&mut self, state: &[f64], obs: &mut [f32]);
     fn state(&self) -> Option<Vec<f64>>;
+    /// The state right after a reset (every env keeps it, MountainCarContinuous too).
+    fn start_state(&self) -> Vec<f64>;
 }
 
 impl Classic for Acrobot {
+    fn start_state(&self) -> Vec<f64> {
+        self.state.to_vec()
+    }
     const LIMIT: u32 = 500;
     fn start(&mut self, s: &[f64], obs: &mut [f32]) {
         self.reset_to_state([s[0], s[1], s[2], s[3]], obs)
@@ -73,6 +82,9 @@ impl Classic for Acrobot {
 }
 
 impl Classic for MountainCar {
+    fn start_state(&self) -> Vec<f64> {
+        self.state.to_vec()
+    }
     const LIMIT: u32 = 200;
     fn start(&mut self, s: &[f64], obs: &mut [f32]) {
         self.reset_to_state([s[0], s[1]], obs)
@@ -83,6 +95,9 @@ impl Classic for MountainCar {
 }
 
 impl Classic for MountainCarContinuous {
+    fn start_state(&self) -> Vec<f64> {
+        self.state.to_vec()
+    }
     const LIMIT: u32 = 999;
     fn start(&mut self, s: &[f64], obs: &mut [f32]) {
         self.reset_to_state([s[0], s[1]], obs)
@@ -93,6 +108,9 @@ impl Classic for MountainCarContinuous {
 }
 
 impl Classic for Pendulum {
+    fn start_state(&self) -> Vec<f64> {
+        self.state.to_vec()
+    }
     const LIMIT: u32 = 200;
     fn start(&mut self, s: &[f64], obs: &mut [f32]) {
         self.reset_to_state([s[0], s[1]], obs)
@@ -106,6 +124,12 @@ impl Classic for Pendulum {
 fn replay_classic<E: Classic + Default>(ep: &Value, where_: &str) -> usize {
     let init = f64s(&ep["initial_state"], "initial_state");
     let reset_obs = f64s(&ep["reset_obs"], "reset_obs");
+    // Gymnasium's seeding: reset(seed) alone draws the recorded start and observation.
+    let mut seeded = E::default();
+    let mut seeded_obs = vec![0f32; reset_obs.len()];
+    seeded.reset(Some(ep["seed"].as_u64().expect("seed")), &mut seeded_obs);
+    assert_eq!(seeded.start_state(), init, "{where_}: reset(seed) draws another start than Gymnasium");
+    assert_eq!(seeded_obs, reset_obs.iter().map(|&v| v as f32).collect::<Vec<_>>(), "{where_}: seeded reset obs");
     let mut env = TimeLimit::new(E::default(), E::LIMIT);
     let mut obs = vec![0f32; reset_obs.len()];
     env.reset_with(|e| e.start(&init, &mut obs));
@@ -167,6 +191,10 @@ fn replay_lunar(ep: &Value) -> LunarReport {
     });
     let smooth = f64s(&ep["terrain_smooth_y"], "terrain_smooth_y");
     assert_eq!(env.inner.terrain.smooth_y, smooth, "terrain_smooth_y differs");
+    // Gymnasium's seeding: reset(seed) alone draws the recorded terrain.
+    let mut seeded = LunarLander::new(params);
+    seeded.reset(Some(ep["seed"].as_u64().expect("seed")), &mut [0f32; 8]);
+    assert_eq!(seeded.terrain.smooth_y, smooth, "reset(seed) draws another terrain than Gymnasium");
     let dev = |a: &[f32], b: &[f64]| a.iter().zip(b).map(|(x, y)| (*x as f64 - y).abs()).fold(0.0, f64::max);
     let mut max_flight_dev = dev(&obs, &f64s(&ep["reset_obs"], "reset_obs"));
     let mut first_over = (max_flight_dev > 1e-4).then_some(0);

@@ -34,9 +34,19 @@ def test_frames_are_rgb_arrays():
         assert env.render().shape == shape, env_id
 
 
+@pytest.mark.parametrize("env_id", ["CartPole-v1", "Acrobot-v1", "MountainCar-v0", "MountainCarContinuous-v0", "Pendulum-v1"])
+def test_reset_seed_starts_gymnasiums_episode(env_id):
+    """Gymnasium's seeding (SeedSequence + PCG64): reset(seed=s) gives Gymnasium's start s."""
+    ours, theirs = envs.make(env_id), gym.make(env_id)
+    for seed in [0, 1, 7, 123456, 2**40 + 3]:
+        a, _ = ours.reset(seed=seed)
+        b, _ = theirs.reset(seed=seed)
+        assert np.array_equal(a, b), (env_id, seed, a, b)
+
+
 def test_cartpole_equals_gymnasium_step_for_step():
-    """From Gymnasium's seeded start (our seeds draw other starts), every
-    observation, reward and flag is equal, to the time limit."""
+    """From Gymnasium's seeded start, every observation, reward and flag is
+    equal, to the time limit."""
     ours, theirs = envs.make("CartPole-v1"), gym.make("CartPole-v1")
     rng = np.random.default_rng(7)
     for seed in range(5):
