@@ -76,6 +76,16 @@ pub enum EnvSnapshot {
 }
 
 impl EnvSnapshot {
+    /// Whether it holds a generator from before Gymnasium's seeding (an older version's checkpoint).
+    pub fn uses_legacy_rng(&self) -> bool {
+        match self {
+            EnvSnapshot::CartPole { rng, .. } | EnvSnapshot::Classic { rng, .. } => matches!(rng, EnvRng::Legacy(_)),
+            EnvSnapshot::LunarLander { episode_rng, .. } => matches!(episode_rng, EnvRng::Legacy(_)),
+            EnvSnapshot::TimeLimit { inner, .. } => inner.uses_legacy_rng(),
+            EnvSnapshot::Custom { .. } => false,
+        }
+    }
+
     /// Which env wrote it, for errors.
     pub fn kind(&self) -> &'static str {
         match self {

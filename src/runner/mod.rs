@@ -342,6 +342,10 @@ impl<'a> Session<'a> {
             if let Some(message) = ckpt.training.agent.algo.restore_note() {
                 ctx.send(RunEvent::Note { message });
             }
+            if ckpt.training.venv.envs.iter().any(|e| e.uses_legacy_rng()) {
+                let message = "note: this checkpoint was written before the envs drew Gymnasium's starts (NumPy's PCG64): training continues exactly with the generator it was written with, while evaluation episodes from here on start from Gymnasium's seeded states, so later evaluations differ from what the earlier version would have measured".to_string();
+                ctx.send(RunEvent::Note { message });
+            }
         }
         // Order matters: stop first (it marks the step as the last), then evaluate,
         // write monitor rows, checkpoint (including that evaluation and this step's monitor rows), report progress.
