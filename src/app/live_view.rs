@@ -4,7 +4,6 @@
 
 use super::jobs::Job;
 use super::replay::FrameTexture;
-use crate::runner::replay::RENDER_FPS;
 use egui::{RichText, Ui};
 use std::collections::HashMap;
 
@@ -36,6 +35,8 @@ impl LiveView {
         }
         let dt = ui.input(|i| i.stable_dt).min(0.1) as f64;
         let mut animate = false;
+        // The fastest frame rate among the episodes shown: the next repaint is due after one of its frames.
+        let mut fps: f64 = 1.0;
         for job in shown {
             let Some((t, ep)) = &job.live_episode else { continue };
             let p =
@@ -46,14 +47,15 @@ impl LiveView {
                 p.frame = 0;
                 p.clock = 0.0;
             } else if job.running() {
-                p.clock += dt * RENDER_FPS;
+                p.clock += dt * ep.render_fps();
                 let adv = p.clock.floor() as usize;
                 p.clock -= adv as f64;
                 // Loop, holding the last frame for half a second.
-                let hold = (RENDER_FPS / 2.0) as usize;
+                let hold = (ep.render_fps() / 2.0) as usize;
                 p.frame = (p.frame + adv) % (ep.n_frames() + hold);
             }
             animate |= job.running();
+            fps = fps.max(ep.render_fps());
             let shown_frame = p.frame.min(ep.n_frames().saturating_sub(1));
             ui.label(RichText::new(&job.name).strong());
             if let Some(tex) = p.texture.show(ui.ctx(), &format!("live_{}", job.name), ep, *t, shown_frame) {
@@ -68,7 +70,7 @@ impl LiveView {
         }
         self.players.retain(|name, _| jobs.iter().any(|j| &j.name == name));
         if animate {
-            ui.ctx().request_repaint_after(std::time::Duration::from_secs_f64(1.0 / RENDER_FPS));
+            ui.ctx().request_repaint_after(std::time::Duration::from_secs_f64(1.0 / fps));
         }
     }
 }

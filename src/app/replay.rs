@@ -4,7 +4,7 @@
 
 use super::pending::Pending;
 use crate::envs::ActionValue;
-use crate::runner::replay::{EpisodeRecord, RENDER_FPS, load_episodes, write_episodes_video};
+use crate::runner::replay::{EpisodeRecord, episodes_fps, load_episodes, write_episodes_video};
 use crate::runs::RunDir;
 use egui::{ColorImage, Key, RichText, TextureHandle, TextureOptions, Ui};
 use egui_plot::{Line, Plot, PlotPoints, VLine};
@@ -180,7 +180,8 @@ impl Replay {
         let waker: super::pending::Waker = Arc::new(move || ctx.request_repaint());
         let mut task = Pending::spawn_reporting("export-video", waker, move |progress| {
             let mut last = Instant::now();
-            let r = write_episodes_video(&episodes, &out, RENDER_FPS, &mut |done, total| {
+            let fps = episodes_fps(&episodes);
+            let r = write_episodes_video(&episodes, &out, fps, &mut |done, total| {
                 if last.elapsed().as_millis() >= 100 {
                     last = Instant::now();
                     progress.send((done, total));
@@ -337,7 +338,8 @@ impl Replay {
             return;
         }
         let dt = ui.input(|i| i.stable_dt).min(0.1) as f64;
-        self.play_clock += dt * RENDER_FPS * self.speed;
+        let fps = self.episodes.get(self.episode).map_or(50.0, EpisodeRecord::render_fps);
+        self.play_clock += dt * fps * self.speed;
         let adv = self.play_clock.floor() as usize;
         self.play_clock -= adv as f64;
         self.frame = (self.frame + adv).min(n_frames - 1);

@@ -26,6 +26,7 @@ pub fn spec() -> EnvSpec {
         action_space: Acrobot::default().action_space(),
         action_switch: None,
         max_episode_steps: 500,
+        render_fps: 15.0,
         // Gymnasium's reward_threshold for Acrobot-v1.
         reference_score: Some(-100.0),
         params: Vec::new(),

@@ -33,6 +33,7 @@ pub fn spec() -> EnvSpec {
         action_space: ActionSpace::discrete(2, &["push left", "push right"]),
         action_switch: None,
         max_episode_steps: 500,
+        render_fps: 50.0,
         reference_score: Some(500.0),
         params: vec![ParamSpec::bool(
             "sutton_barto_reward",

@@ -46,6 +46,7 @@ fn entry(continuous: bool) -> EnvSpec {
         action_space: if continuous { switch.on.clone() } else { switch.off.clone() },
         action_switch: Some(switch),
         max_episode_steps: 1000,
+        render_fps: 50.0,
         reference_score: Some(200.0),
         params: vec![
             ParamSpec::bool(

@@ -46,6 +46,7 @@ pub fn spec() -> EnvSpec {
         action_space: MountainCar::default().action_space(),
         action_switch: None,
         max_episode_steps: 200,
+        render_fps: 30.0,
         // Gymnasium's reward_threshold.
         reference_score: Some(-110.0),
         params: vec![goal_velocity_param()],
@@ -68,6 +69,7 @@ pub fn continuous_spec() -> EnvSpec {
         action_space: MountainCarContinuous::default().action_space(),
         action_switch: None,
         max_episode_steps: 999,
+        render_fps: 30.0,
         // Gymnasium's reward_threshold.
         reference_score: Some(90.0),
         params: vec![goal_velocity_param()],

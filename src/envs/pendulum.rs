@@ -27,6 +27,7 @@ pub fn spec() -> EnvSpec {
         action_space: Pendulum::default().action_space(),
         action_switch: None,
         max_episode_steps: 200,
+        render_fps: 30.0,
         // rl-zoo's tuned agents reach about -150; Gymnasium sets no threshold.
         reference_score: Some(-150.0),
         params: vec![

@@ -47,6 +47,8 @@ pub struct EnvSpec {
     pub action_switch: Option<ActionSwitch>,
     /// The registered `TimeLimit` (`env.max_episode_steps` overrides it).
     pub max_episode_steps: u32,
+    /// Gymnasium's `metadata["render_fps"]`: videos and replays play at this rate.
+    pub render_fps: f64,
     /// The score a seed group's optimality gap is measured against (the env's "solved" score).
     pub reference_score: Option<f64>,
     pub params: Vec<ParamSpec>,
@@ -128,6 +130,11 @@ impl EnvSpec {
     }
 }
 
+/// The frame rate episodes of `env_id` play at (Gymnasium's; 50 for an id no longer registered).
+pub fn render_fps(env_id: &str) -> f64 {
+    find(env_id).map_or(50.0, |f| f.spec.render_fps)
+}
+
 /// A registry lookup: the entry and, for an alias, its note.
 #[derive(Clone, Debug)]
 pub struct Found {
@@ -197,6 +204,9 @@ pub fn register(spec: EnvSpec) -> Result<(), String> {
     }
     if spec.max_episode_steps == 0 {
         return Err(format!("{}: max_episode_steps must be at least 1", spec.id));
+    }
+    if !(spec.render_fps.is_finite() && spec.render_fps >= 1.0 && spec.render_fps <= 240.0) {
+        return Err(format!("{}: render_fps must be between 1 and 240, got {}", spec.id, spec.render_fps));
     }
     if let Some(switch) = &spec.action_switch {
         if !matches!(spec.param(&switch.param).map(|d| &d.kind), Some(super::params::ParamKind::Bool { .. })) {

@@ -507,7 +507,7 @@ fn record_run_video(
     let seed = config.experiment.seed.wrapping_add(EVAL_SEED_OFFSET);
     let episodes = replay::record_episodes(&policy, env.as_mut(), n_episodes, seed)?;
     let out = out.map(|p| p.to_path_buf()).unwrap_or_else(|| run.evaluation_video());
-    let mut stats = replay::write_episodes_video(&episodes, &out, replay::RENDER_FPS, progress)?;
+    let mut stats = replay::write_episodes_video(&episodes, &out, replay::episodes_fps(&episodes), progress)?;
     stats.notes.extend(note);
     replay::save_episodes(&run.eval_episodes(), &episodes).map_err(|e| format!("writing {}: {e}", run.eval_episodes().display()))?;
     Ok(stats)

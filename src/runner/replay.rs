@@ -45,6 +45,11 @@ pub struct EpisodeRecord {
 }
 
 impl EpisodeRecord {
+    /// The rate its frames play at: its env's (Gymnasium's `metadata["render_fps"]`).
+    pub fn render_fps(&self) -> f64 {
+        crate::envs::registry::render_fps(&self.env_id)
+    }
+
     /// The action space the episode was played in.
     pub fn action_space(&self) -> Option<ActionSpace> {
         self.action_space.clone().or_else(|| crate::envs::registry::find(&self.env_id).map(|f| f.spec.action_space.clone()))
@@ -197,8 +202,10 @@ pub fn write_episodes_video(
     Ok(VideoStats { path, frames, wall_secs: t0.elapsed().as_secs_f64(), mean_return, notes: Vec::new() })
 }
 
-/// Gymnasium's `metadata["render_fps"]`: 50 for both CartPole and LunarLander.
-pub const RENDER_FPS: f64 = 50.0;
+/// The frame rate of a video of `episodes`: their env's (Gymnasium's `render_fps`).
+pub fn episodes_fps(episodes: &[EpisodeRecord]) -> f64 {
+    episodes.first().map_or(50.0, EpisodeRecord::render_fps)
+}
 
 /// Records `n_episodes` greedy episodes and writes them as an MP4 at the env's
 /// render fps. Returns the episodes (for `eval_episodes.jsonl`) and video stats.
@@ -213,6 +220,6 @@ pub fn record_video(
         return Err("episodes must be at least 1".into());
     }
     let episodes = record_episodes(policy, env, n_episodes, seed)?;
-    let stats = write_episodes_video(&episodes, path, RENDER_FPS, &mut |_, _| {})?;
+    let stats = write_episodes_video(&episodes, path, episodes_fps(&episodes), &mut |_, _| {})?;
     Ok((episodes, stats))
 }

@@ -325,21 +325,23 @@ fn gym_parity() {
 }
 
 /// Every built-in env draws frames of Gymnasium's `rgb_array` size, with
-/// something on them, from its registry entry after a few steps.
+/// something on them, from its registry entry after a few steps; its episodes
+/// play at Gymnasium's `render_fps`.
 #[test]
 fn every_builtin_env_draws_gymnasiums_frame_size() {
     use rl_research::envs::registry;
     use rl_research::envs::render::render;
     let sizes = [
-        ("CartPole-v1", (600, 400)),
-        ("Acrobot-v1", (500, 500)),
-        ("MountainCar-v0", (600, 400)),
-        ("MountainCarContinuous-v0", (600, 400)),
-        ("Pendulum-v1", (500, 500)),
-        ("LunarLander-v3", (600, 400)),
-        ("LunarLanderContinuous-v3", (600, 400)),
+        ("CartPole-v1", (600, 400), 50.0),
+        ("Acrobot-v1", (500, 500), 15.0),
+        ("MountainCar-v0", (600, 400), 30.0),
+        ("MountainCarContinuous-v0", (600, 400), 30.0),
+        ("Pendulum-v1", (500, 500), 30.0),
+        ("LunarLander-v3", (600, 400), 50.0),
+        ("LunarLanderContinuous-v3", (600, 400), 50.0),
     ];
-    for (id, (w, h)) in sizes {
+    for (id, (w, h), fps) in sizes {
+        assert_eq!(registry::render_fps(id), fps, "{id}");
         let found = registry::find(id).unwrap_or_else(|| panic!("{id} is registered"));
         let mut env = (found.spec.make)(&Default::default(), found.spec.max_episode_steps).unwrap();
         env.set_render(true);

@@ -22,6 +22,9 @@ pub(crate) struct EnvCore {
     /// The action space as JSON: {"type": "discrete", "n", "names"} or {"type": "box", "low", "high"}.
     #[pyo3(get)]
     action_space_json: String,
+    /// Gymnasium's `metadata["render_fps"]` for this env.
+    #[pyo3(get)]
+    render_fps: f64,
     #[pyo3(get)]
     obs_low: Vec<f32>,
     #[pyo3(get)]
@@ -53,6 +56,7 @@ impl EnvCore {
             obs: Mutex::new(vec![0.0; space.dim()]),
             obs_low: space.low,
             obs_high: space.high,
+            render_fps: rl_research::envs::registry::render_fps(&cfg.id),
             id: cfg.id,
             env: Mutex::new(env),
         })

@@ -44,6 +44,11 @@ def test_reset_seed_starts_gymnasiums_episode(env_id):
         assert np.array_equal(a, b), (env_id, seed, a, b)
 
 
+@pytest.mark.parametrize("env_id", ["CartPole-v1", "Acrobot-v1", "MountainCar-v0", "MountainCarContinuous-v0", "Pendulum-v1"])
+def test_render_fps_is_gymnasiums(env_id):
+    assert envs.make(env_id).metadata["render_fps"] == gym.make(env_id).metadata["render_fps"]
+
+
 def test_cartpole_equals_gymnasium_step_for_step():
     """From Gymnasium's seeded start, every observation, reward and flag is
     equal, to the time limit."""

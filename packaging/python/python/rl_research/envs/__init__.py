@@ -59,6 +59,7 @@ class RustEnv(gym.Env):
             raise ValueError(f"render_mode {render_mode!r}: only 'rgb_array' (or None) is supported")
         self._core = _core.EnvCore(env_id, _pairs(env_id, params))
         self.env_id = self._core.id
+        self.metadata = {**RustEnv.metadata, "render_fps": self._core.render_fps}
         self.render_mode = render_mode
         low = np.asarray(self._core.obs_low, dtype=np.float32)
         high = np.asarray(self._core.obs_high, dtype=np.float32)
@@ -120,7 +121,7 @@ class RustVecEnv(gym.vector.VectorEnv):
         self.single_action_space = single.action_space
         self.observation_space = gym.vector.utils.batch_space(self.single_observation_space, num_envs)
         self.action_space = gym.vector.utils.batch_space(self.single_action_space, num_envs)
-        self.metadata = {"autoreset_mode": gym.vector.AutoresetMode.SAME_STEP, "render_fps": 50}
+        self.metadata = {"autoreset_mode": gym.vector.AutoresetMode.SAME_STEP, "render_fps": single.metadata["render_fps"]}
         self._dim = self._core.obs_dim
 
     def reset(self, *, seed: Optional[int] = None, options: Optional[dict] = None):
