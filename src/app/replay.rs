@@ -490,10 +490,20 @@ fn step_info_ui(ui: &mut Ui, ep: &EpisodeRecord, frame: usize) {
             let text = format!("{}: {p:.2}", name_of(a));
             ui.add(egui::ProgressBar::new(*p).text(text).desired_width(bar_w));
         }
-    } else if matches!(step.action, ActionValue::Continuous(_)) {
-        ui.label("policy mean per action dimension");
-        for (i, m) in step.policy.scores.iter().enumerate() {
-            ui.label(format!("  a[{i}]: {m:.3}"));
+    } else if let ActionValue::Continuous(values) = &step.action {
+        ui.label("action per dimension")
+            .on_hover_text("Each bar spans the action space's bounds for that dimension; the policy's mean is shown where it has one");
+        let bounds = |i: usize| match space.as_ref() {
+            Some(crate::envs::ActionSpace::Box { low, high }) => low.get(i).copied().zip(high.get(i).copied()),
+            _ => None,
+        };
+        for (i, &v) in values.iter().enumerate() {
+            let mean = step.policy.scores.get(i).map(|m| format!(" (mean {m:.3})")).unwrap_or_default();
+            let (frac, range) = match bounds(i) {
+                Some((lo, hi)) if hi > lo => (((v - lo) / (hi - lo)).clamp(0.0, 1.0), format!(" in [{lo}, {hi}]")),
+                _ => (0.5, String::new()),
+            };
+            ui.add(egui::ProgressBar::new(frac).text(format!("a[{i}] = {v:.3}{mean}{range}")).desired_width(bar_w));
         }
     } else {
         ui.label("Q-values").on_hover_text("Bar lengths span this step's lowest to highest Q-value, so the greedy action stands out");

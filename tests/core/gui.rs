@@ -365,3 +365,55 @@ fn gui_algorithm_form_follows_the_descriptor() {
     harness.get_by_label_contains("algorithm.params.n_epochs: must be at least 1, got 0");
     harness.get_by_label("n_epochs (!)");
 }
+
+/// A continuous action shows in the replay panel as its values against the
+/// action space's bounds, with the policy's mean, on a Pendulum frame of
+/// Gymnasium's size.
+#[test]
+fn gui_replay_shows_a_continuous_action_against_its_bounds() {
+    use rl_research::algos::PolicyView;
+    use rl_research::app::replay::Replay;
+    use rl_research::envs::{Action, ActionValue, registry};
+    use rl_research::runner::replay::{EpisodeRecord, StepRecord};
+    let found = registry::find("Pendulum-v1").expect("registered");
+    let mut env = (found.spec.make)(&Default::default(), 200).unwrap();
+    env.set_render(true);
+    let mut obs = vec![0f32; 3];
+    env.reset(Some(0), &mut obs);
+    let reset_obs = obs.clone();
+    let mut frames = vec![env.render_state().expect("frame")];
+    let mut steps = Vec::new();
+    for u in [1.5f32, -0.5] {
+        let out = env.step(Action::Continuous(&[u]), &mut obs);
+        frames.push(env.render_state().expect("frame"));
+        let policy = PolicyView { scores: vec![u - 0.1], probs: None, value: None };
+        steps.push(StepRecord {
+            action: ActionValue::Continuous(vec![u]),
+            reward: out.reward,
+            terminated: false,
+            truncated: false,
+            obs: obs.clone(),
+            policy,
+        });
+    }
+    let episode = EpisodeRecord {
+        env_id: "Pendulum-v1".into(),
+        action_space: Some(env.action_space()),
+        seed: 0,
+        episode_return: steps.iter().map(|s| s.reward).sum(),
+        length: 2,
+        reset_obs,
+        steps,
+        frames,
+    };
+    let mut replay = Replay::default();
+    replay.episodes = vec![episode];
+    replay.run = Some(crate::temp_dir("gui_replay_box").join("pendulum_run"));
+    let mut harness =
+        Harness::builder().with_size(egui::vec2(1280.0, 800.0)).build_ui_state(|ui, r: &mut Replay| r.replay_ui(ui, &[]), replay);
+    harness.step();
+    harness.get_by_label_contains("a[0] = 1.500 (mean 1.400) in [-2, 2]");
+    harness.state_mut().frame = 1;
+    harness.step();
+    harness.get_by_label_contains("a[0] = -0.500 (mean -0.600) in [-2, 2]");
+}
