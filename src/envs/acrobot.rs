@@ -121,9 +121,7 @@ impl Env for Acrobot {
     }
 
     fn reset(&mut self, seed: Option<u64>, obs: &mut [f32]) {
-        if let Some(seed) = seed {
-            self.rng = EnvRng::seeded(seed);
-        }
+        self.rng.reseed(seed);
         // Drawn in f64, then cast to float32 as Gymnasium does.
         let s: [f64; 4] = std::array::from_fn(|_| self.rng.uniform(-0.1, 0.1) as f32 as f64);
         self.reset_to_state(s, obs);

@@ -128,9 +128,7 @@ impl Env for CartPole {
     }
 
     fn reset(&mut self, seed: Option<u64>, obs: &mut [f32]) {
-        if let Some(seed) = seed {
-            self.rng = EnvRng::seeded(seed);
-        }
+        self.rng.reseed(seed);
         let mut s = [0.0; 4];
         for v in &mut s {
             *v = self.rng.uniform(-0.05, 0.05);

@@ -507,9 +507,7 @@ impl Env for LunarLander {
     }
 
     fn reset(&mut self, seed: Option<u64>, obs: &mut [f32]) {
-        if let Some(seed) = seed {
-            self.rng = EnvRng::seeded(seed);
-        }
+        self.rng.reseed(seed);
         self.episode_rng = self.rng.clone();
         self.episode_actions.clear();
         self.episode_continuous_actions.clear();

@@ -125,9 +125,7 @@ impl Env for MountainCar {
     }
 
     fn reset(&mut self, seed: Option<u64>, obs: &mut [f32]) {
-        if let Some(seed) = seed {
-            self.rng = EnvRng::seeded(seed);
-        }
+        self.rng.reseed(seed);
         let s = reset_state(&mut self.rng);
         self.reset_to_state(s, obs);
     }
@@ -214,9 +212,7 @@ impl Env for MountainCarContinuous {
     }
 
     fn reset(&mut self, seed: Option<u64>, obs: &mut [f32]) {
-        if let Some(seed) = seed {
-            self.rng = EnvRng::seeded(seed);
-        }
+        self.rng.reseed(seed);
         let s = reset_state(&mut self.rng);
         self.reset_to_state(s, obs);
     }

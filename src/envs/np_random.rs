@@ -131,6 +131,13 @@ impl EnvRng {
         EnvRng::Pcg64(Pcg64::from_seed(seed))
     }
 
+    /// Gymnasium's `reset(seed=...)`: a seed starts a fresh generator, `None` continues this one.
+    pub fn reseed(&mut self, seed: Option<u64>) {
+        if let Some(seed) = seed {
+            *self = Self::seeded(seed);
+        }
+    }
+
     /// `np_random.uniform(low, high)`: `low + (high - low) * next_double`.
     pub fn uniform(&mut self, low: f64, high: f64) -> f64 {
         match self {

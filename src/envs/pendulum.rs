@@ -96,9 +96,7 @@ impl Env for Pendulum {
     }
 
     fn reset(&mut self, seed: Option<u64>, obs: &mut [f32]) {
-        if let Some(seed) = seed {
-            self.rng = EnvRng::seeded(seed);
-        }
+        self.rng.reseed(seed);
         let th = self.rng.uniform(-PI, PI);
         let thdot = self.rng.uniform(-1.0, 1.0);
         self.reset_to_state([th, thdot], obs);
