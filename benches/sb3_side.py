@@ -38,6 +38,7 @@ def main():
     from stable_baselines3.common.callbacks import EvalCallback
     from stable_baselines3.common.env_util import make_vec_env
     from stable_baselines3.common.evaluation import evaluate_policy
+    from stable_baselines3.common.vec_env import VecNormalize
     import_secs = time.perf_counter() - t_import
 
     class TimedEval(EvalCallback):
@@ -56,8 +57,9 @@ def main():
     activation = {"tanh": torch.nn.Tanh, "relu": torch.nn.ReLU}[p.pop("activation")]
     policy_kwargs = {"net_arch": p.pop("net_arch"), "activation_fn": activation,
                      "optimizer_kwargs": {"eps": p.pop("adam_eps")}}
-    if "ortho_init" in p:
-        policy_kwargs["ortho_init"] = p.pop("ortho_init")
+    for key in ("ortho_init", "log_std_init"):
+        if key in p:
+            policy_kwargs[key] = p.pop(key)
     for key in ("learning_rate", "clip_range"):
         if key in p:
             p[key] = schedule(p[key])
@@ -67,6 +69,11 @@ def main():
     n_envs = int(spec["n_envs"])
     env = make_vec_env(spec["env_id"], n_envs=n_envs, seed=seed, env_kwargs=env_kwargs)
     eval_env = make_vec_env(spec["env_id"], n_envs=1, seed=seed + 1_000_000, env_kwargs=env_kwargs)
+    norm_obs, norm_reward = bool(spec.get("normalize_obs")), bool(spec.get("normalize_reward"))
+    if norm_obs or norm_reward:
+        # As rl-zoo's `normalize: true`: EvalCallback syncs the statistics into the frozen eval wrapper.
+        env = VecNormalize(env, norm_obs=norm_obs, norm_reward=norm_reward, gamma=float(p.get("gamma", 0.99)))
+        eval_env = VecNormalize(eval_env, training=False, norm_obs=norm_obs, norm_reward=False)
     algo = {"ppo": PPO, "dqn": DQN}[spec["algo"]]
     model = algo("MlpPolicy", env, policy_kwargs=policy_kwargs, seed=seed, device="cpu", verbose=0, **p)
 
@@ -84,6 +91,8 @@ def main():
     best = float(callbacks[0].best_mean_reward) if callbacks else None
     best = best if best is not None and best != float("-inf") else None
 
+    if isinstance(env, VecNormalize):
+        eval_env.obs_rms = env.obs_rms
     final_mean, final_std = evaluate_policy(model, eval_env, n_eval_episodes=n_eval, deterministic=True)
     out = {
         "sb3_version": stable_baselines3.__version__,

@@ -2,7 +2,7 @@
 # Screenshots of every panel of the real app under Xvfb, for a human to look at.
 #   tests/screenshots.sh [OUT_DIR]      (default: target/screenshots)
 # Needs: xvfb (Xvfb), imagemagick (import); builds the binary with cargo.
-# It makes its own runs (a CartPole PPO run with replay data, a LunarLander run,
+# It makes its own runs (a CartPole PPO run with replay data, a LunarLander run, Pendulum and Acrobot runs,
 # a 2-trial sweep, a killed run and a broken directory) in a temporary directory, and keeps
 # the app's persisted settings out of your home directory.
 set -euo pipefail
@@ -27,6 +27,8 @@ echo "making runs in $RUNS"
 "$BIN" run --fork "$RUNS/cartpole_ppo@5000" algorithm.params.learning_rate=1e-5 >/dev/null 2>&1
 "$BIN" run experiment.name=seeds_lr1e-3 experiment.runs_dir="$RUNS" experiment.n_seeds=5 experiment.total_timesteps=30000 experiment.eval_freq=3000 experiment.video_episodes=0 >/dev/null 2>&1
 "$BIN" run experiment.name=seeds_lr3e-4 experiment.runs_dir="$RUNS" experiment.n_seeds=5 experiment.total_timesteps=30000 experiment.eval_freq=3000 experiment.video_episodes=0 algorithm.params.learning_rate=3e-4 >/dev/null 2>&1
+"$BIN" run --config configs/pendulum_ppo.ron experiment.name=pendulum experiment.runs_dir="$RUNS" experiment.total_timesteps=40960 experiment.eval_freq=10240 experiment.video_episodes=1 env.normalize_obs=true >/dev/null 2>&1
+"$BIN" run --config configs/acrobot_ppo.ron experiment.name=acrobot experiment.runs_dir="$RUNS" experiment.total_timesteps=100000 experiment.eval_freq=25000 experiment.n_eval_episodes=3 experiment.video_episodes=1 >/dev/null 2>&1
 mkdir -p "$RUNS/not_a_run"
 # A run killed (kill -9) after its first checkpoint: it lists as interrupted, resumable.
 "$BIN" run experiment.name=killed experiment.runs_dir="$RUNS" experiment.total_timesteps=1000000 experiment.eval_freq=5000 experiment.video_episodes=0 >/dev/null 2>&1 &
@@ -61,4 +63,7 @@ shot groups 6 --tab runs --select "$RUNS/seeds_lr1e-3" --select "$RUNS/seeds_lr3
 shot compare 6 --tab runs --select "$RUNS/seeds_lr1e-3" --select "$RUNS/seeds_lr3e-4" --select "$RUNS/cartpole_ppo" --compare
 shot replay 6 --replay "$RUNS/cartpole_ppo"
 shot replay_lunar 6 --replay "$RUNS/lunar_short"
+shot replay_pendulum 6 --replay "$RUNS/pendulum"
+shot replay_acrobot 6 --replay "$RUNS/acrobot"
+shot train_continuous 6 --tab train --config configs/mountaincarcontinuous_ppo.ron
 echo "screenshots in $OUT"

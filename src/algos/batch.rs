@@ -16,6 +16,7 @@ use super::stacked::{HostCopy, PerAgent, StackedMlp, acting_policy, member_momen
 use super::{Agent, AgentState, AgentView, AlgoState, Callback, Control, EpisodeWindow, FrozenAgent, Member, Policy, PolicyHead};
 use super::{TrainingState, check_network};
 use crate::config::AlgorithmConfig;
+use crate::envs::normalize::ObsNorm;
 use crate::envs::{ActionSpace, VecEnv};
 use crate::rng::Rng;
 use burn::module::Module;
@@ -26,9 +27,10 @@ use burn::prelude::*;
 pub trait Algorithm: Sized + Send + 'static {
     /// Its `algorithm.name`.
     const NAME: &'static str;
-    /// The networks Adam trains, by checkpoint name, in checkpoint order.
-    const TRAINED: &'static [&'static str];
-    /// Networks kept as plain copies, not trained by the optimizer (DQN's target), after `TRAINED`.
+    /// The networks Adam trains, by checkpoint name, in checkpoint order (may
+    /// depend on the action space: a Gaussian policy adds its `log_std`).
+    fn trained(&self) -> &'static [&'static str];
+    /// Networks kept as plain copies, not trained by the optimizer (DQN's target), after the trained ones.
     const FIXED: &'static [&'static str];
     /// Its hyperparameters (each agent has its own; only scalars may differ within a batch).
     type Params: Clone + Send;
@@ -61,6 +63,9 @@ pub struct Slot<A: Algorithm> {
     pub resume: Option<A::Resume>,
     /// Set when its callbacks said stop while others trained on.
     pub frozen: Option<FrozenAgent>,
+    /// Its envs' observation statistics after its latest step (`env.normalize_obs`),
+    /// which its policy applies.
+    pub obs_norm: Option<ObsNorm>,
 }
 
 /// One agent as a checkpoint describes it.
@@ -74,7 +79,7 @@ pub struct Restored<A: Algorithm> {
 
 /// The batch's networks, stacked along the agent axis, and their optimizer.
 pub struct Networks {
-    /// Trained by Adam on the autodiff device (`Algorithm::TRAINED` order).
+    /// Trained by Adam on the autodiff device (`Algorithm::trained` order).
     pub trained: Vec<StackedMlp>,
     /// No-autodiff snapshots of `trained`: what acts, refreshed by [`Networks::updated`].
     pub acting: Vec<StackedMlp>,
@@ -112,6 +117,12 @@ impl Networks {
         self.host[n + j].clear();
     }
 
+    /// Agent `k`'s copy of acting network `i` on the host (read back once per update).
+    pub fn acting_member(&self, i: usize, k: usize) -> Result<MlpWeights, String> {
+        let net = self.acting.get(i).ok_or_else(|| format!("no acting network {i}"))?;
+        self.host[i].member(net, k)
+    }
+
     fn all(&self) -> impl Iterator<Item = &StackedMlp> {
         self.acting.iter().chain(&self.fixed)
     }
@@ -129,14 +140,14 @@ pub struct Batch<A: Algorithm> {
     pub ad_device: Device,
 }
 
-/// One agent's networks (`TRAINED` then `FIXED`) and Adam state in checkpoint form.
+/// One agent's networks (trained then `FIXED`) and Adam state in checkpoint form.
 struct MemberNets {
     networks: Vec<super::NetworkState>,
     optimizer: Vec<AdamMoments>,
 }
 
 impl<A: Algorithm> Batch<A> {
-    /// A batch of one fresh agent: its networks' weights in `TRAINED` then `FIXED` order.
+    /// A batch of one fresh agent: its networks' weights in trained then `FIXED` order.
     pub fn new(
         algo: A,
         params: A::Params,
@@ -148,8 +159,10 @@ impl<A: Algorithm> Batch<A> {
         device: &Device,
     ) -> Self {
         let members: Vec<Vec<&MlpWeights>> = weights.iter().map(|w| vec![w]).collect();
-        let nets = Self::build(&members, &[], algo.adam_eps(), device).unwrap_or_else(|e| unreachable!("fresh networks stack: {e}"));
-        let agent = Slot { params, rng, num_timesteps: 0, episodes: EpisodeWindow::default(), own, resume: None, frozen: None };
+        let nets = Self::build(&members, &[], algo.trained().len(), algo.adam_eps(), device)
+            .unwrap_or_else(|e| unreachable!("fresh networks stack: {e}"));
+        let agent =
+            Slot { params, rng, num_timesteps: 0, episodes: EpisodeWindow::default(), own, resume: None, frozen: None, obs_norm: None };
         Self {
             algo,
             nets,
@@ -166,10 +179,10 @@ impl<A: Algorithm> Batch<A> {
     fn build(
         members: &[Vec<&MlpWeights>],
         moments: &[(&[AdamMoments], Vec<&[u64]>)],
+        n_trained: usize,
         adam_eps: f64,
         device: &Device,
     ) -> Result<Networks, String> {
-        let n_trained = A::TRAINED.len();
         if members.len() != n_trained + A::FIXED.len() {
             return Err(format!("{} networks given, {} has {}", members.len(), A::NAME, n_trained + A::FIXED.len()));
         }
@@ -210,6 +223,9 @@ impl<A: Algorithm> Batch<A> {
         if members.iter().any(|m| m.venv.num_envs() != n_envs) {
             return Err("every agent of a batch needs the same number of envs".into());
         }
+        for (a, m) in self.agents.iter_mut().zip(members) {
+            a.obs_norm = m.venv.obs_norm();
+        }
         Ok((n_envs, self.agents.iter_mut().map(|a| a.resume.take()).collect()))
     }
 
@@ -222,6 +238,9 @@ impl<A: Algorithm> Batch<A> {
         callback: &mut dyn Callback,
         state: &dyn Fn(&Self, bool) -> Result<AlgoState, String>,
     ) -> Result<bool, String> {
+        if venv.normalizes_obs() {
+            self.agents[k].obs_norm = venv.obs_norm();
+        }
         let view = View { batch: self, k, during: Some((venv, state)) };
         if callback.on_step(&view, self.agents[k].num_timesteps) == Control::Stop {
             self.agents[k].frozen = Some(self.freeze(k)?);
@@ -232,12 +251,14 @@ impl<A: Algorithm> Batch<A> {
 
     /// Agent `k`'s acting policy.
     pub fn policy_of(&self, k: usize) -> Policy {
-        acting_policy(&self.nets.acting[0], &self.nets.host[0], k, self.algo.head(), &self.device).with_action_space(&self.action_space)
+        acting_policy(&self.nets.acting[0], &self.nets.host[0], k, self.algo.head(), &self.device)
+            .with_action_space(&self.action_space)
+            .with_obs_norm(self.agents[k].obs_norm.clone())
     }
 
     /// Agent `k`'s networks, named.
     pub fn networks_of(&self, k: usize) -> Result<Vec<(String, MlpWeights)>, String> {
-        let names = A::TRAINED.iter().chain(A::FIXED);
+        let names = self.algo.trained().iter().chain(A::FIXED);
         names.zip(self.nets.all().zip(&self.nets.host)).map(|(name, (net, host))| Ok((name.to_string(), host.member(net, k)?))).collect()
     }
 
@@ -255,11 +276,12 @@ impl<A: Algorithm> Batch<A> {
         let s = self.agents.len();
         let stacked = self.nets.optimizer.moments()?;
         let (mut networks, mut optimizer) = (Vec::new(), Vec::new());
+        let n_trained = self.algo.trained().len();
         for (i, (name, weights)) in self.networks_of(k)?.into_iter().enumerate() {
-            let net = if i < A::TRAINED.len() { &self.nets.trained[i] } else { &self.nets.fixed[i - A::TRAINED.len()] };
+            let net = if i < n_trained { &self.nets.trained[i] } else { &self.nets.fixed[i - n_trained] };
             let slots = net.slots();
             let param_ids = member_param_ids(i, slots.len());
-            if i < A::TRAINED.len() {
+            if i < n_trained {
                 optimizer.extend(member_moments(&stacked, &slots, &param_ids, k, s)?);
             }
             networks.push(super::NetworkState { name, weights, param_ids });
@@ -278,12 +300,13 @@ impl<A: Algorithm> Batch<A> {
         if self.agents.len() != 1 {
             return Err("a checkpoint restores into a batch of one agent (merge batches after restoring)".into());
         }
-        let names: Vec<&str> = A::TRAINED.iter().chain(A::FIXED).copied().collect();
+        let n_trained = self.algo.trained().len();
+        let names: Vec<&str> = self.algo.trained().iter().chain(A::FIXED).copied().collect();
         let saved = names.iter().map(|n| state.network(n)).collect::<Result<Vec<_>, String>>()?;
         for (net, now) in saved.iter().zip(self.nets.all()) {
             check_network(net, &now.sizes(), now.activation())?;
         }
-        for net in &saved[..A::TRAINED.len()] {
+        for net in &saved[..n_trained] {
             if net.param_ids.len() != 2 * (net.weights.sizes.len() - 1) {
                 return Err(format!("the checkpoint's network '{}' lists the wrong number of parameter ids", net.name));
             }
@@ -291,8 +314,8 @@ impl<A: Algorithm> Batch<A> {
         let restored = self.algo.restore(&state.algo, self.obs_dim, &self.action_space)?;
         restored.episodes.check()?;
         let members: Vec<Vec<&MlpWeights>> = saved.iter().map(|n| vec![&n.weights]).collect();
-        let ids: Vec<&[u64]> = saved[..A::TRAINED.len()].iter().map(|n| &n.param_ids[..]).collect();
-        self.nets = Self::build(&members, &[(&state.optimizer[..], ids)], self.algo.adam_eps(), &self.device)?;
+        let ids: Vec<&[u64]> = saved[..n_trained].iter().map(|n| &n.param_ids[..]).collect();
+        self.nets = Self::build(&members, &[(&state.optimizer[..], ids)], n_trained, self.algo.adam_eps(), &self.device)?;
         let params = self.agents[0].params.clone();
         self.agents[0] = Slot {
             params,
@@ -302,6 +325,7 @@ impl<A: Algorithm> Batch<A> {
             own: restored.own,
             resume: Some(restored.resume),
             frozen: None,
+            obs_norm: None,
         };
         Ok(())
     }
@@ -336,13 +360,14 @@ impl<A: Algorithm> Batch<A> {
                 nets.push(p.member_nets(k)?);
             }
         }
-        let n_nets = A::TRAINED.len() + A::FIXED.len();
+        let n_trained = parts[0].algo.trained().len();
+        let n_nets = n_trained + A::FIXED.len();
         let members: Vec<Vec<&MlpWeights>> = (0..n_nets).map(|i| nets.iter().map(|n| &n.networks[i].weights).collect()).collect();
         let moments: Vec<(&[AdamMoments], Vec<&[u64]>)> =
-            nets.iter().map(|n| (&n.optimizer[..], n.networks[..A::TRAINED.len()].iter().map(|w| &w.param_ids[..]).collect())).collect();
+            nets.iter().map(|n| (&n.optimizer[..], n.networks[..n_trained].iter().map(|w| &w.param_ids[..]).collect())).collect();
         let mut parts = parts.into_iter();
         let first = parts.next().ok_or("no agents to batch")?;
-        let networks = Self::build(&members, &moments, first.algo.adam_eps(), &first.device)?;
+        let networks = Self::build(&members, &moments, n_trained, first.algo.adam_eps(), &first.device)?;
         let mut agents = first.agents;
         agents.extend(parts.flat_map(|p| p.agents));
         Ok(Batch { nets: networks, agents, ..first })

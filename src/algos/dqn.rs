@@ -77,7 +77,9 @@ impl Dqn {
 
 impl Algorithm for Dqn {
     const NAME: &'static str = "dqn";
-    const TRAINED: &'static [&'static str] = &["q_net"];
+    fn trained(&self) -> &'static [&'static str] {
+        &["q_net"]
+    }
     const FIXED: &'static [&'static str] = &["target_q_net"];
     type Params = DqnParams;
     /// Its epsilon now (from its own exploration schedule).

@@ -12,6 +12,7 @@ pub mod ppo;
 pub mod stacked;
 
 use crate::config::AlgorithmConfig;
+use crate::envs::normalize::ObsNorm;
 use crate::envs::{ActionBatch, ActionSpace, ActionValue, BoxSpace, VecEnv};
 use burn::prelude::*;
 use nets::{Mlp, MlpWeights};
@@ -259,7 +260,22 @@ pub struct Policy {
     pub critic: Option<Mlp>,
     /// A Box action space's bounds, which a Gaussian mean is clipped to (as SB3's `predict` clips).
     pub action_bounds: Option<BoxSpace>,
+    /// The observation statistics it was trained with (`env.normalize_obs`):
+    /// every observation is normalized with them before the networks see it.
+    pub obs_norm: Option<ObsNorm>,
+    /// A Gaussian policy's exploration noise, for showing its std in replays.
+    pub noise: Option<PolicyNoise>,
     device: Device,
+}
+
+/// How a Gaussian policy's standard deviation is found.
+#[derive(Clone, Debug, PartialEq)]
+pub enum PolicyNoise {
+    /// One std per action dimension (`exp(log_std)`).
+    Diagonal(Vec<f32>),
+    /// gSDE: `sqrt(latent^2 @ exp(log_std)^2 + 1e-6)` over the actor's last hidden
+    /// features; `log_std` is `[latent, dim]` row-major.
+    StateDependent { log_std: Vec<f32>, dim: usize },
 }
 
 /// What the policy thought at one step (shown in replays).
@@ -271,11 +287,14 @@ pub struct PolicyView {
     pub probs: Option<Vec<f32>>,
     /// V(s) (PPO only).
     pub value: Option<f32>,
+    /// A Gaussian policy's standard deviation per action dimension.
+    #[serde(default)]
+    pub std: Option<Vec<f32>>,
 }
 
 impl Policy {
     pub fn new(net: Mlp, head: PolicyHead, device: Device) -> Self {
-        Self { net, head, critic: None, action_bounds: None, device }
+        Self { net, head, critic: None, action_bounds: None, obs_norm: None, noise: None, device }
     }
 
     pub fn from_weights(weights: &MlpWeights, head: PolicyHead, device: &Device) -> Result<Self, String> {
@@ -290,6 +309,38 @@ impl Policy {
         self
     }
 
+    /// Normalizes observations with `norm` (the statistics it was trained with).
+    pub fn with_obs_norm(mut self, norm: Option<ObsNorm>) -> Self {
+        self.obs_norm = norm;
+        self
+    }
+
+    /// A Gaussian policy's `log_std` network (a PPO model's "log_std"): its std shows in replays.
+    pub fn with_log_std(mut self, log_std: &MlpWeights) -> Self {
+        let values = log_std.layers.first().map(|l| l.bias.clone()).unwrap_or_default();
+        let dim = self.n_outputs();
+        self.noise = if values.len() == dim {
+            Some(PolicyNoise::Diagonal(values.iter().map(|l| l.exp()).collect()))
+        } else if dim > 0 && values.len() % dim == 0 {
+            Some(PolicyNoise::StateDependent { log_std: values, dim })
+        } else {
+            None
+        };
+        self
+    }
+
+    /// `obs` as the networks see it (normalized where the policy normalizes).
+    fn prepared<'a>(&self, obs: &'a [f32]) -> std::borrow::Cow<'a, [f32]> {
+        match &self.obs_norm {
+            Some(n) => {
+                let mut v = obs.to_vec();
+                n.apply(&mut v);
+                std::borrow::Cow::Owned(v)
+            }
+            None => std::borrow::Cow::Borrowed(obs),
+        }
+    }
+
     pub fn with_critic(mut self, critic: &MlpWeights) -> Result<Self, String> {
         self.critic = Some(Mlp::from_weights(critic, &self.device)?);
         Ok(self)
@@ -298,6 +349,7 @@ impl Policy {
     /// Scores, probabilities and value for one observation.
     pub fn view(&self, obs: &[f32]) -> Result<PolicyView, String> {
         let scores = self.scores(obs, 1)?;
+        let obs = &*self.prepared(obs);
         let probs = (self.head == PolicyHead::Logits).then(|| {
             let max = scores.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
             let e: Vec<f32> = scores.iter().map(|&v| (v - max).exp()).collect();
@@ -311,7 +363,22 @@ impl Policy {
             }
             None => None,
         };
-        Ok(PolicyView { scores, probs, value })
+        let std = match &self.noise {
+            Some(PolicyNoise::Diagonal(std)) => Some(std.clone()),
+            Some(PolicyNoise::StateDependent { log_std, dim })
+                if log_std.len() == dim * self.net.sizes().iter().rev().nth(1).copied().unwrap_or(0) =>
+            {
+                let x = Tensor::<2>::from_data(TensorData::new(obs.to_vec(), [1, obs.len()]), &self.device);
+                let latent = read_vec(self.net.forward_latent(x).0)?;
+                let std = (0..*dim).map(|j| {
+                    let var: f64 = latent.iter().enumerate().map(|(l, &x)| (x as f64 * (log_std[l * dim + j] as f64).exp()).powi(2)).sum();
+                    (var + 1e-6).sqrt() as f32
+                });
+                Some(std.collect())
+            }
+            _ => None,
+        };
+        Ok(PolicyView { scores, probs, value, std })
     }
 
     /// Outputs per observation: one score per discrete action, one mean per Box dimension.
@@ -362,7 +429,7 @@ impl Policy {
         if obs.len() != n * dim {
             return Err(format!("policy expects {n} observations of {dim} values, got {} values", obs.len()));
         }
-        let x = Tensor::<2>::from_data(TensorData::new(obs.to_vec(), [n, dim]), &self.device);
+        let x = Tensor::<2>::from_data(TensorData::new(self.prepared(obs).into_owned(), [n, dim]), &self.device);
         read_vec(self.net.forward(x))
     }
 

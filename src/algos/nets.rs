@@ -44,9 +44,18 @@ impl Mlp {
         Self { layers, activation, host_tanh }
     }
 
-    pub fn forward(&self, mut x: Tensor<2>) -> Tensor<2> {
+    pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
+        self.forward_latent(x).1
+    }
+
+    /// The last hidden layer's activations (gSDE's features) and the output.
+    pub fn forward_latent(&self, mut x: Tensor<2>) -> (Tensor<2>, Tensor<2>) {
         let last = self.layers.len() - 1;
+        let mut latent = None;
         for (i, layer) in self.layers.iter().enumerate() {
+            if i == last {
+                latent = Some(x.clone());
+            }
             x = layer.forward(x);
             if i < last {
                 x = match self.activation {
@@ -56,7 +65,7 @@ impl Mlp {
                 };
             }
         }
-        x
+        (latent.unwrap_or_else(|| x.clone()), x)
     }
 
     pub fn sizes(&self) -> Vec<usize> {

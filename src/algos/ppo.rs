@@ -10,21 +10,24 @@
 //! episode statistics. Agents may differ in the scalars (learning rate, clip
 //! range, gamma, GAE lambda, loss coefficients, gradient clip), never in shapes.
 
+mod dist;
+
 use super::batch::{Algorithm, Batch, Restored, Slot};
 use super::buffers::RolloutBuffer;
 use super::nets::{Init, init_weights};
-use super::stacked::{PerAgent, clip_grad_norm_per_agent, stack3};
+use super::stacked::{PerAgent, StackedMlp, clip_grad_norm_per_agent, stack3};
 use super::{AlgoState, EpisodeWindow, Member, Metrics, PolicyHead, read_vec};
 use crate::config::{AlgorithmConfig, PpoParams};
 use crate::envs::{ActionSpace, Actions};
 use crate::rng::Rng;
 use burn::prelude::*;
-use burn::tensor::activation::log_softmax;
+use dist::{Dist, Sampler};
 use serde::{Deserialize, Serialize};
 
-/// The batch's PPO config and update count.
+/// The batch's PPO config, action distribution and update count.
 pub struct Ppo {
     pub params: PpoParams,
+    dist: Dist,
     n_updates: u64,
 }
 
@@ -39,6 +42,9 @@ pub struct PpoState {
     pub rollout: RolloutBuffer,
     pub last_obs: Vec<f32>,
     pub last_episode_starts: Vec<bool>,
+    /// gSDE's exploration matrices, one per env (empty without gSDE).
+    #[serde(default)]
+    pub sde_noise: Vec<f64>,
 }
 
 /// Where `learn` continues: the rollout, the last observations and episode starts.
@@ -46,11 +52,14 @@ pub struct Rollout {
     buffer: RolloutBuffer,
     last_obs: Vec<f32>,
     starts: Vec<bool>,
+    /// gSDE's exploration matrices, `n_envs x latent x dim` (empty without gSDE).
+    noise: Vec<f64>,
 }
 
-/// The networks, in checkpoint order.
+/// The networks, in checkpoint order (a Gaussian policy's `log_std` third).
 const ACTOR: usize = 0;
 const CRITIC: usize = 1;
+const LOG_STD: usize = 2;
 
 impl Ppo {
     /// One agent, initialised from `seed` exactly as it is inside any batch.
@@ -62,14 +71,18 @@ impl Ppo {
         let sizes = |out: usize| [vec![obs_dim], params.net_arch.clone(), vec![out]].concat();
         let actor = init_weights(&sizes(space.policy_outputs()), params.activation, init(0.01), &mut init_rng);
         let critic = init_weights(&sizes(1), params.activation, init(1.0), &mut init_rng);
-        let algo = Ppo { params: params.clone(), n_updates: 0 };
-        Batch::new(algo, params, &[actor, critic], (), Rng::derive(seed, 2), obs_dim, space, device)
+        let dist = Dist::of(space, &params, obs_dim);
+        let nets: Vec<_> = [Some(actor), Some(critic), dist.log_std_weights(params.log_std_init)].into_iter().flatten().collect();
+        let algo = Ppo { params: params.clone(), dist, n_updates: 0 };
+        Batch::new(algo, params, &nets, (), Rng::derive(seed, 2), obs_dim, space, device)
     }
 }
 
 impl Algorithm for Ppo {
     const NAME: &'static str = "ppo";
-    const TRAINED: &'static [&'static str] = &["actor", "critic"];
+    fn trained(&self) -> &'static [&'static str] {
+        self.dist.trained()
+    }
     const FIXED: &'static [&'static str] = &[];
     type Params = PpoParams;
     type Own = ();
@@ -79,7 +92,10 @@ impl Algorithm for Ppo {
         AlgorithmConfig::Ppo(self.params.clone())
     }
     fn head(&self) -> PolicyHead {
-        PolicyHead::Logits
+        match self.dist {
+            Dist::Categorical { .. } => PolicyHead::Logits,
+            Dist::Gaussian { .. } | Dist::Sde { .. } => PolicyHead::GaussianMean,
+        }
     }
     fn adam_eps(&self) -> f64 {
         self.params.adam_eps
@@ -92,9 +108,22 @@ impl Algorithm for Ppo {
         let AlgoState::Ppo(s) = state else { return Err("the checkpoint is a DQN run's; this run is PPO".into()) };
         let r = &s.rollout;
         let n = r.n_steps * r.n_envs;
+        let actions_ok = match space {
+            ActionSpace::Discrete { n: n_actions, .. } => {
+                r.action_dim == 0 && r.actions.len() == n && r.actions.iter().all(|&a| a < *n_actions)
+            }
+            ActionSpace::Box { low, .. } => {
+                r.action_dim == low.len() && r.actions.is_empty() && r.continuous_actions.len() == n * low.len()
+            }
+        };
+        let noise_len = match self.dist {
+            Dist::Sde { dim, latent } => r.n_envs * dim * latent,
+            _ => 0,
+        };
         let lens_ok = [
             r.obs.len() == n * r.obs_dim,
-            r.actions.len() == n,
+            actions_ok,
+            s.sde_noise.len() == noise_len,
             r.rewards.len() == n,
             r.episode_starts.len() == n,
             r.values.len() == n,
@@ -102,22 +131,23 @@ impl Algorithm for Ppo {
             r.advantages.len() == n,
             r.returns.len() == n,
         ];
-        if r.n_steps != self.params.n_steps
-            || r.obs_dim != obs_dim
-            || r.pos > r.n_steps
-            || lens_ok.contains(&false)
-            || r.actions.iter().any(|&a| a >= space.policy_outputs())
-        {
+        if r.n_steps != self.params.n_steps || r.obs_dim != obs_dim || r.pos > r.n_steps || lens_ok.contains(&false) {
             return Err(format!(
-                "the checkpoint's rollout ({} steps x {} envs, at step {}) does not fit algorithm.params.n_steps={} and {obs_dim} observation values",
-                r.n_steps, r.n_envs, r.pos, self.params.n_steps
+                "the checkpoint's rollout ({} steps x {} envs, at step {}) does not fit algorithm.params.n_steps={}, {obs_dim} observation values, the action space {} and use_sde={}",
+                r.n_steps,
+                r.n_envs,
+                r.pos,
+                self.params.n_steps,
+                space.describe(),
+                self.params.use_sde
             ));
         }
         if s.last_obs.len() != r.n_envs * obs_dim || s.last_episode_starts.len() != r.n_envs {
             return Err("the checkpoint's last observations do not match its rollout's env count".into());
         }
         self.n_updates = s.n_updates;
-        let resume = Rollout { buffer: r.clone(), last_obs: s.last_obs.clone(), starts: s.last_episode_starts.clone() };
+        let resume =
+            Rollout { buffer: r.clone(), last_obs: s.last_obs.clone(), starts: s.last_episode_starts.clone(), noise: s.sde_noise.clone() };
         Ok(Restored { rng: s.rng.clone(), num_timesteps: s.num_timesteps, episodes: s.episodes.clone(), own: (), resume })
     }
 
@@ -137,6 +167,7 @@ fn state_of(b: &Batch<Ppo>, k: usize, r: &Rollout) -> AlgoState {
         rollout: r.buffer.clone(),
         last_obs: r.last_obs.clone(),
         last_episode_starts: r.starts.clone(),
+        sde_noise: r.noise.clone(),
     })
 }
 
@@ -151,8 +182,8 @@ impl Batch<Ppo> {
                 Some(r) => return Err(format!("the checkpoint's rollout is for {} envs, the run has {n_envs}", r.buffer.n_envs)),
                 None => {
                     m.venv.reset(m.seed);
-                    let buffer = RolloutBuffer::new(self.algo.params.n_steps, n_envs, self.obs_dim);
-                    Rollout { buffer, last_obs: m.venv.obs.clone(), starts: vec![true; n_envs] }
+                    let buffer = RolloutBuffer::for_space(self.algo.params.n_steps, n_envs, self.obs_dim, &self.action_space);
+                    Rollout { buffer, last_obs: m.venv.obs.clone(), starts: vec![true; n_envs], noise: Vec::new() }
                 }
             });
         }
@@ -166,12 +197,28 @@ impl Batch<Ppo> {
                 return Ok(());
             }
             // 1. Collect n_steps x n_envs transitions per agent with the current policies.
+            let width = self.dist().dim();
+            let mut indices = Vec::new();
+            let mut clipped = Vec::new();
             while !rollouts[lead].buffer.full() {
+                self.draw_sde_noise(&mut rollouts, &active, n_envs)?;
                 let sampled = self.sample_actions(&rollouts, n_envs)?;
                 let mut any_truncated = false;
                 for k in (0..s).filter(|&k| active[k]) {
                     let venv = &mut *members[k].venv;
-                    venv.step(Actions::Discrete(&sampled[k].0))?;
+                    // The buffer keeps the sampled action; the env gets it clipped into the bounds (SB3).
+                    if let Dist::Categorical { .. } = self.dist() {
+                        indices.clear();
+                        indices.extend(sampled[k].0.iter().map(|&a| a as usize));
+                        venv.step(Actions::Discrete(&indices))?;
+                    } else {
+                        clipped.clear();
+                        clipped.extend_from_slice(&sampled[k].0);
+                        for row in clipped.chunks_mut(width) {
+                            self.action_space.clip_into(row);
+                        }
+                        venv.step(Actions::Continuous { dim: width, values: &clipped })?;
+                    }
                     self.agents[k].num_timesteps += n_envs as u64;
                     self.agents[k].episodes.drain_from(venv);
                     any_truncated |= venv.truncated.iter().any(|&t| t);
@@ -195,7 +242,20 @@ impl Batch<Ppo> {
                     }
                     let (actions, values, log_probs) = &sampled[k];
                     let r = &mut rollouts[k];
-                    r.buffer.add(&r.last_obs, Actions::Discrete(actions), &rewards, &r.starts, values, log_probs);
+                    if let Dist::Categorical { .. } = self.algo.dist {
+                        indices.clear();
+                        indices.extend(actions.iter().map(|&a| a as usize));
+                        r.buffer.add(&r.last_obs, Actions::Discrete(&indices), &rewards, &r.starts, values, log_probs);
+                    } else {
+                        r.buffer.add(
+                            &r.last_obs,
+                            Actions::Continuous { dim: width, values: actions },
+                            &rewards,
+                            &r.starts,
+                            values,
+                            log_probs,
+                        );
+                    }
                     r.last_obs.copy_from_slice(&venv.obs);
                     for (i, start) in r.starts.iter_mut().enumerate() {
                         *start = venv.done(i);
@@ -236,35 +296,65 @@ impl Batch<Ppo> {
         }
     }
 
-    /// Samples every agent's actions from its categorical policy: per agent
-    /// actions, V(s), log pi(a|s), for each agent's `n` last observations.
-    fn sample_actions(&mut self, rollouts: &[Rollout], n: usize) -> Result<Vec<(Vec<usize>, Vec<f64>, Vec<f64>)>, String> {
+    fn dist(&self) -> Dist {
+        self.algo.dist
+    }
+
+    /// Agent `k`'s log_std values (empty for a categorical policy): host copies, read back once per update.
+    fn log_std_host(&self, k: usize) -> Result<Vec<f32>, String> {
+        if self.nets.acting.len() <= LOG_STD {
+            return Ok(Vec::new());
+        }
+        Ok(self.nets.acting_member(LOG_STD, k)?.layers.first().map(|l| l.bias.clone()).unwrap_or_default())
+    }
+
+    /// gSDE: new exploration matrices for every env of the active agents at a
+    /// rollout's start and every `sde_sample_freq` steps (SB3's `reset_noise`).
+    fn draw_sde_noise(&mut self, rollouts: &mut [Rollout], active: &[bool], n_envs: usize) -> Result<(), String> {
+        if !self.dist().is_sde() {
+            return Ok(());
+        }
+        for k in (0..rollouts.len()).filter(|&k| active[k]) {
+            let (pos, freq) = (rollouts[k].buffer.pos as i64, self.agents[k].params.sde_sample_freq);
+            if pos != 0 && !(freq > 0 && pos % freq == 0) {
+                continue;
+            }
+            let log_std = self.log_std_host(k)?;
+            let sampler = Sampler { dist: self.dist(), log_std: &log_std };
+            let rng = &mut self.agents[k].rng;
+            rollouts[k].noise = (0..n_envs).flat_map(|_| sampler.draw_noise(rng)).collect();
+        }
+        Ok(())
+    }
+
+    /// Samples every agent's actions from its policy: per agent the actions
+    /// (indices as floats, or `dim` values each, unclipped), V(s) and
+    /// log pi(a|s), for each agent's `n` last observations.
+    fn sample_actions(&mut self, rollouts: &[Rollout], n: usize) -> Result<Vec<(Vec<f32>, Vec<f64>, Vec<f64>)>, String> {
         let s = rollouts.len();
+        let dist = self.dist();
         let x = stack3(rollouts.iter().flat_map(|r| r.last_obs.iter().copied()).collect(), s, n, self.obs_dim, &self.device);
-        // Logits and values on one read-back: [S, n, n_actions + 1].
+        // Actor outputs, values (and gSDE's features) on one read-back: [S, n, a + 1 (+ h)].
         let (actor, critic) = (&self.nets.acting[ACTOR], &self.nets.acting[CRITIC]);
-        let out = read_vec(Tensor::cat(vec![actor.forward(x.clone()), critic.forward(x)], 2))?;
+        let (latent, out) = actor.forward_latent(x.clone());
+        let h = if dist.is_sde() { latent.dims()[2] } else { 0 };
+        let mut parts = vec![out, critic.forward(x)];
+        if dist.is_sde() {
+            parts.push(latent);
+        }
+        let out = read_vec(Tensor::cat(parts, 2))?;
         let a = self.action_space.policy_outputs();
+        let row_len = a + 1 + h;
+        let log_stds: Vec<Vec<f32>> = (0..s).map(|k| self.log_std_host(k)).collect::<Result<_, _>>()?;
         let mut sampled = Vec::with_capacity(s);
-        for (agent, rows) in self.agents.iter_mut().zip(out.chunks(n * (a + 1))) {
-            let (mut actions, mut values, mut log_probs) = (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
-            for row in rows.chunks(a + 1) {
-                let logits = &row[..a];
-                let max = logits.iter().fold(f32::NEG_INFINITY, |m, &l| m.max(l)) as f64;
-                let sum_exp: f64 = logits.iter().map(|&l| (l as f64 - max).exp()).sum();
-                let log_z = max + sum_exp.ln();
-                let u = agent.rng.next_f64() * sum_exp;
-                let mut acc = 0.0;
-                let mut action = a - 1;
-                for (j, &l) in logits.iter().enumerate() {
-                    acc += (l as f64 - max).exp();
-                    if u < acc {
-                        action = j;
-                        break;
-                    }
-                }
-                actions.push(action);
-                log_probs.push(logits[action] as f64 - log_z);
+        for (k, (agent, rows)) in self.agents.iter_mut().zip(out.chunks(n * row_len)).enumerate() {
+            let sampler = Sampler { dist, log_std: &log_stds[k] };
+            let noise_len = rollouts[k].noise.len() / n.max(1);
+            let (mut actions, mut values, mut log_probs) =
+                (Vec::with_capacity(n * dist.dim()), Vec::with_capacity(n), Vec::with_capacity(n));
+            for (i, row) in rows.chunks(row_len).enumerate() {
+                let noise = rollouts[k].noise.get(i * noise_len..(i + 1) * noise_len).unwrap_or(&[]);
+                log_probs.push(sampler.sample(&row[..a], &row[a + 1..], noise, &mut agent.rng, &mut actions)?);
                 values.push(row[a] as f64);
             }
             sampled.push((actions, values, log_probs));
@@ -290,6 +380,7 @@ impl Batch<Ppo> {
         let mut indices: Vec<Vec<usize>> = vec![(0..n).collect(); s];
         let mut stats: Vec<Tensor<2>> = Vec::new();
         let (mut mb_obs, mut mb_act, mut mb_logp, mut mb_adv, mut mb_ret) = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let (dist, w) = (self.dist(), self.dist().dim());
         let mut adv = Vec::new();
         let mut last_loss = Tensor::<2>::zeros([s, 1], &self.device);
 
@@ -309,7 +400,10 @@ impl Batch<Ppo> {
                     adv.clear();
                     for &k in &idx[start..start + m] {
                         mb_obs.extend_from_slice(&buffer.obs[k * d..(k + 1) * d]);
-                        mb_act.push(buffer.actions[k] as i64);
+                        match buffer.action(k) {
+                            crate::envs::Action::Discrete(a) => mb_act.push(a as f32),
+                            crate::envs::Action::Continuous(v) => mb_act.extend_from_slice(v),
+                        }
                         mb_logp.push(buffer.log_probs[k] as f32);
                         adv.push(buffer.advantages[k]);
                         mb_ret.push(buffer.returns[k] as f32);
@@ -321,14 +415,12 @@ impl Batch<Ppo> {
                 }
                 let dev = &self.ad_device;
                 let obs = stack3(mb_obs.clone(), s, m, d, dev);
-                let actions = Tensor::<3, Int>::from_data(TensorData::new(mb_act.clone(), [s, m, 1]), dev);
+                let actions = Tensor::<3>::from_data(TensorData::new(mb_act.clone(), [s, m, w]), dev);
                 let old_log_prob = Tensor::<2>::from_data(TensorData::new(mb_logp.clone(), [s, m]), dev);
                 let advantages = Tensor::<2>::from_data(TensorData::new(mb_adv.clone(), [s, m]), dev);
                 let returns = Tensor::<2>::from_data(TensorData::new(mb_ret.clone(), [s, m]), dev);
 
-                let log_probs_all = log_softmax(self.nets.trained[ACTOR].forward(obs.clone()), 2);
-                let log_prob = log_probs_all.clone().gather(2, actions).reshape([s, m]);
-                let entropy = (log_probs_all.clone().exp() * log_probs_all).sum_dim(2).reshape([s, m]).neg();
+                let (log_prob, entropy) = dist.log_prob_entropy(&self.nets.trained, obs.clone(), actions);
                 let values = self.nets.trained[CRITIC].forward(obs).reshape([s, m]);
 
                 // Per agent [S, 1]: each agent's losses are means over its own minibatch.
@@ -342,7 +434,8 @@ impl Batch<Ppo> {
                 let loss = policy_loss.clone() + ent_coef.mul(entropy_loss.clone()) + vf_coef.mul(value_loss.clone());
 
                 let mut grads = self.nets.grads(loss.clone());
-                clip_grad_norm_per_agent(&mut grads, &[&self.nets.trained[ACTOR], &self.nets.trained[CRITIC]], &max_grad_norm);
+                let trained: Vec<&StackedMlp> = self.nets.trained.iter().collect();
+                clip_grad_norm_per_agent(&mut grads, &trained, &max_grad_norm);
                 self.nets.step(&lr, grads);
 
                 // Diagnostics stay on the device and are read once per update.
@@ -376,6 +469,11 @@ impl Batch<Ppo> {
             m.push("train/loss", last_loss.get(k).copied().unwrap_or(f32::NAN) as f64);
             m.push("train/explained_variance", explained_variance(&rollout.buffer.values, &rollout.buffer.returns));
             m.push("train/n_updates", self.algo.n_updates as f64);
+            if let Ok(log_std) = self.log_std_host(k).map(|v| v.iter().map(|&l| (l as f64).exp()).collect::<Vec<_>>()) {
+                if !log_std.is_empty() {
+                    m.push("train/std", log_std.iter().sum::<f64>() / log_std.len() as f64);
+                }
+            }
             out.push(m);
         }
         Ok(out)

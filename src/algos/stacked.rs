@@ -57,9 +57,19 @@ impl StackedMlp {
     }
 
     /// `[S, B, in]` -> `[S, B, out]`.
-    pub fn forward(&self, mut x: Tensor<3>) -> Tensor<3> {
+    pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
+        self.forward_latent(x).1
+    }
+
+    /// The last hidden layer's activations `[S, B, hidden]` (gSDE's features;
+    /// the input for a network without hidden layers) and the output.
+    pub fn forward_latent(&self, mut x: Tensor<3>) -> (Tensor<3>, Tensor<3>) {
         let last = self.weights.len() - 1;
+        let mut latent = None;
         for (i, (w, b)) in self.weights.iter().zip(&self.biases).enumerate() {
+            if i == last {
+                latent = Some(x.clone());
+            }
             x = x.matmul(w.val()) + b.val();
             if i < last {
                 x = match self.activation {
@@ -69,7 +79,7 @@ impl StackedMlp {
                 };
             }
         }
-        x
+        (latent.unwrap_or_else(|| x.clone()), x)
     }
 
     pub fn activation(&self) -> Activation {

@@ -377,6 +377,13 @@ pub fn editor_ui(ui: &mut Ui, config: &mut Config, buf: &mut EditorBuffers, pres
             ui.end_row();
             f.num(ui, "env.n_envs", &mut config.env.n_envs, 1..=4096, 1.0, "");
             env_params_ui(ui, &f, &mut config.env);
+            for (key, on) in
+                [("env.normalize_obs", &mut config.env.normalize_obs), ("env.normalize_reward", &mut config.env.normalize_reward)]
+            {
+                let l = f.label(ui, key);
+                ui.checkbox(on, "").on_hover_text(f.tip(key)).labelled_by(l.id);
+                ui.end_row();
+            }
         });
         ui.separator();
         ui.heading("Algorithm");

@@ -34,6 +34,13 @@ pub const WORKLOADS: &[Workload] = &[
     Workload { key: "ppo_cartpole", label: "PPO, default run (1e5 steps)", preset: "cartpole_ppo", total_timesteps: None },
     Workload { key: "dqn_cartpole", label: "DQN preset (5e4 steps)", preset: "cartpole_dqn", total_timesteps: None },
     Workload { key: "ppo_lunar", label: "PPO preset, first 1e5 steps", preset: "lunarlander_ppo", total_timesteps: Some(100_000) },
+    Workload {
+        key: "ppo_acrobot",
+        label: "PPO preset (VecNormalize), first 1e5 steps",
+        preset: "acrobot_ppo",
+        total_timesteps: Some(100_000),
+    },
+    Workload { key: "ppo_pendulum", label: "PPO preset (gSDE, 1e5 steps)", preset: "pendulum_ppo", total_timesteps: None },
 ];
 
 /// One side's result.
@@ -65,6 +72,8 @@ pub fn sb3_spec(config: &Config) -> Value {
         "env_id": found.as_ref().and_then(|f| f.spec.gymnasium_id.clone()).unwrap_or_else(|| e.id.clone()),
         "env_kwargs": env_kwargs,
         "n_envs": e.n_envs,
+        "normalize_obs": e.normalize_obs,
+        "normalize_reward": e.normalize_reward,
         "seed": config.experiment.seed,
         "total_timesteps": config.experiment.total_timesteps,
         "eval_freq": config.experiment.eval_freq,
@@ -277,6 +286,8 @@ mod tests {
         "vf_coef",
         "max_grad_norm",
         "normalize_advantage",
+        "use_sde",
+        "sde_sample_freq",
     ];
     const SB3_DQN: &[&str] = &[
         "learning_rate",
@@ -292,7 +303,7 @@ mod tests {
         "exploration_final_eps",
         "max_grad_norm",
     ];
-    const POLICY: &[&str] = &["net_arch", "activation", "ortho_init", "adam_eps"];
+    const POLICY: &[&str] = &["net_arch", "activation", "ortho_init", "adam_eps", "log_std_init"];
 
     fn keys(spec: &Value) -> Vec<String> {
         spec["params"].as_object().map(|o| o.keys().cloned().collect()).unwrap_or_default()

@@ -118,6 +118,10 @@ pub struct AlgorithmSpec {
     /// minibatch ops are overhead-bound and the batch amortises them; DQN's
     /// wide layers already run near the matmul rate alone.
     pub batch_seeds_on_cpu: bool,
+    /// Whether it trains with `env.normalize_obs` / `env.normalize_reward`
+    /// (an off-policy algorithm would have to normalize its replay samples
+    /// with the current statistics, as SB3 does; ours does not yet).
+    pub env_normalization: bool,
     /// Range and cross-field checks of its params (messages name the key).
     pub validate: fn(&AlgorithmConfig, &Config) -> Result<(), ConfigError>,
     /// Adjusts a config for `device=auto`'s short timing run, so that it
@@ -168,7 +172,7 @@ pub const ALGORITHMS: &[AlgorithmSpec] = &[
     AlgorithmSpec {
         name: "ppo",
         summary: "Proximal Policy Optimization (on-policy, clipped surrogate)",
-        action_kinds: &[ActionKind::Discrete],
+        action_kinds: &[ActionKind::Discrete, ActionKind::Box],
         keys: &[
             key("learning_rate", KeyRole::Scalar, Field::Schedule),
             key("n_steps", KeyRole::Shape("the checkpoint holds a rollout of this length"), count(1, " steps")),
@@ -186,9 +190,15 @@ pub const ALGORITHMS: &[AlgorithmSpec] = &[
             // Only the initial weights depend on it, and each agent initialises its own.
             key("ortho_init", KeyRole::Scalar, Field::Flag),
             key("adam_eps", KeyRole::Shared, POSITIVE),
+            // Like ortho_init, it only sets each agent's initial weights.
+            key("log_std_init", KeyRole::Scalar, real(-20.0, false, Some(2.0))),
+            key("use_sde", KeyRole::Shape("the log_std parameter's shape depends on it"), Field::Flag),
+            // -1: once per rollout (checked in validate_ppo).
+            key("sde_sample_freq", KeyRole::Shared, count(-1, " steps")),
         ],
         defaults: || AlgorithmConfig::Ppo(PpoParams::default()),
         batch_seeds_on_cpu: true,
+        env_normalization: true,
         validate: validate_ppo,
         for_timing: |_| {},
         bench_preset: None,
@@ -219,6 +229,7 @@ pub const ALGORITHMS: &[AlgorithmSpec] = &[
         ],
         defaults: || AlgorithmConfig::Dqn(DqnParams::default()),
         batch_seeds_on_cpu: false,
+        env_normalization: false,
         validate: validate_dqn,
         for_timing: |a| {
             if let AlgorithmConfig::Dqn(p) = a {
@@ -255,6 +266,22 @@ fn validate_ppo(algorithm: &AlgorithmConfig, config: &Config) -> Result<(), Conf
         &k("batch_size"),
         "must be at least 2 when normalize_advantage is true",
     )?;
+    check(
+        p.sde_sample_freq == -1 || p.sde_sample_freq > 0,
+        &k("sde_sample_freq"),
+        format!("must be -1 (once per rollout) or at least 1, got {}", p.sde_sample_freq),
+    )?;
+    if p.use_sde {
+        let space = config.env.spec().ok().map(|s| s.action_space_for(&config.env.params));
+        if let Some(space) = space.filter(|s| s.kind() != ActionKind::Box) {
+            return Err(ConfigError(format!(
+                "{}: gSDE explores with Gaussian noise, so it needs a Box action space; {} has {}: set use_sde=false",
+                k("use_sde"),
+                config.env.id,
+                space.describe()
+            )));
+        }
+    }
     Ok(())
 }
 
@@ -302,6 +329,19 @@ impl AlgorithmSpec {
 
     pub fn role(&self, key: &str) -> Option<KeyRole> {
         self.keys.iter().find(|k| k.name == key).map(|k| k.role)
+    }
+
+    /// Refuses `env.normalize_*` for an algorithm that does not train with it.
+    pub fn check_normalization(&self, env: &super::EnvConfig) -> Result<(), ConfigError> {
+        if self.env_normalization || !(env.normalize_obs || env.normalize_reward) {
+            return Ok(());
+        }
+        let able: Vec<&str> = ALGORITHMS.iter().filter(|a| a.env_normalization).map(|a| a.name).collect();
+        Err(ConfigError(format!(
+            "env.normalize_obs / env.normalize_reward: {} does not train with normalization yet (it would have to normalize replay samples with the current statistics); set both to false, or use algorithm.name={}",
+            self.name,
+            able.join(" or algorithm.name=")
+        )))
     }
 
     /// Refuses an action space this algorithm cannot train, saying which can.

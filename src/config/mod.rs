@@ -28,11 +28,16 @@ pub use schedule::Schedule;
 /// anywhere: the app, `bench`) has them too.
 pub const BUILTIN_PRESETS: &[(&str, &str)] = &[
     ("acrobot_dqn", include_str!("../../configs/acrobot_dqn.ron")),
+    ("acrobot_ppo", include_str!("../../configs/acrobot_ppo.ron")),
     ("cartpole_dqn", include_str!("../../configs/cartpole_dqn.ron")),
     ("cartpole_ppo", include_str!("../../configs/cartpole_ppo.ron")),
     ("lunarlander_dqn", include_str!("../../configs/lunarlander_dqn.ron")),
     ("lunarlander_ppo", include_str!("../../configs/lunarlander_ppo.ron")),
+    ("lunarlandercontinuous_ppo", include_str!("../../configs/lunarlandercontinuous_ppo.ron")),
     ("mountaincar_dqn", include_str!("../../configs/mountaincar_dqn.ron")),
+    ("mountaincar_ppo", include_str!("../../configs/mountaincar_ppo.ron")),
+    ("mountaincarcontinuous_ppo", include_str!("../../configs/mountaincarcontinuous_ppo.ron")),
+    ("pendulum_ppo", include_str!("../../configs/pendulum_ppo.ron")),
 ];
 
 /// A built-in preset by name (`cartpole_dqn`, ...).
@@ -240,11 +245,26 @@ pub struct EnvConfig {
     /// Env-specific parameters, Gymnasium's make kwargs (`rl-research keys`
     /// lists each env's; unset ones take the env's default, those of other envs are ignored).
     pub params: ParamValues,
+    /// Normalize observations by their running mean and std while training
+    /// (SB3's VecNormalize, clip 10); the statistics are saved in the model
+    /// file and applied wherever it acts. Default false.
+    pub normalize_obs: bool,
+    /// Scale rewards by the running std of the discounted return (the
+    /// algorithm's gamma, clip 10) while training; metrics and evaluations
+    /// report the env's own rewards. Default false.
+    pub normalize_reward: bool,
 }
 
 impl Default for EnvConfig {
     fn default() -> Self {
-        Self { id: crate::envs::DEFAULT_ENV_ID.into(), n_envs: 8, max_episode_steps: None, params: ParamValues::default() }
+        Self {
+            id: crate::envs::DEFAULT_ENV_ID.into(),
+            n_envs: 8,
+            max_episode_steps: None,
+            params: ParamValues::default(),
+            normalize_obs: false,
+            normalize_reward: false,
+        }
     }
 }
 
@@ -303,6 +323,11 @@ impl AlgorithmConfig {
     /// Default hyperparameters for an algorithm name.
     pub fn defaults_for(name: &str) -> Result<Self, ConfigError> {
         algorithms::spec(name).map(|a| (a.defaults)())
+    }
+
+    /// The discount factor (what reward normalization discounts returns with).
+    pub fn gamma(&self) -> f64 {
+        self.params_json().get("gamma").and_then(|g| g.as_f64()).unwrap_or(0.99)
     }
 }
 
@@ -392,6 +417,7 @@ impl Config {
         self.env.validate()?;
         self.algorithm.spec().check_action_space(&self.env.id, &self.env.spec()?.action_space_for(&self.env.params))?;
         self.algorithm.spec().check_fields(&self.algorithm)?;
+        self.algorithm.spec().check_normalization(&self.env)?;
         (self.algorithm.spec().validate)(&self.algorithm, self)?;
         Ok(())
     }

@@ -60,6 +60,15 @@ pub struct PpoParams {
     pub ortho_init: bool,
     /// Adam epsilon; SB3 sets 1e-5 for PPO.
     pub adam_eps: f64,
+    /// Initial log standard deviation of a Gaussian policy (Box action
+    /// spaces; ignored for discrete ones); SB3: 0.0.
+    pub log_std_init: f64,
+    /// Generalized State-Dependent Exploration (gSDE) instead of independent
+    /// Gaussian noise per step (Box action spaces only); SB3: false.
+    pub use_sde: bool,
+    /// With use_sde: draw new exploration weights every this many steps;
+    /// -1 = once per rollout; SB3: -1.
+    pub sde_sample_freq: i64,
 }
 
 impl Default for PpoParams {
@@ -80,6 +89,9 @@ impl Default for PpoParams {
             activation: Activation::Tanh,
             ortho_init: true,
             adam_eps: 1e-5,
+            log_std_init: 0.0,
+            use_sde: false,
+            sde_sample_freq: -1,
         }
     }
 }

@@ -7,6 +7,7 @@ pub mod classic;
 pub mod lunar_lander;
 mod lunar_lander_entry;
 pub mod mountain_car;
+pub mod normalize;
 pub mod np_random;
 pub mod params;
 pub mod pendulum;

@@ -2,6 +2,7 @@
 //! finish are reset at once, and the observation that ended the episode is kept
 //! in `final_obs`, so a truncated episode can still be bootstrapped from it.
 
+use super::normalize::{Normalizer, ObsNorm};
 use super::{Action, ActionSpace, Actions, BoxSpace, Env, EnvSnapshot, StepOutcome};
 use rayon::prelude::*;
 
@@ -16,19 +17,27 @@ pub struct EpisodeStats {
 /// A vectorized env's exact state (its envs' and the Monitor's), for checkpoints.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct VecEnvSnapshot {
+    /// The envs' own observations (before any normalization).
     pub obs: Vec<f32>,
     pub ep_returns: Vec<f64>,
     pub ep_lengths: Vec<u32>,
     pub envs: Vec<EnvSnapshot>,
+    /// The normalizer's statistics, where the run normalizes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub normalizer: Option<Normalizer>,
 }
 
 pub struct VecEnv {
     envs: Vec<Box<dyn Env>>,
     pub obs_dim: usize,
     pub action_space: ActionSpace,
-    /// Current observations, `n_envs * obs_dim`, already reset where an episode ended.
+    /// Current observations, `n_envs * obs_dim`, already reset where an episode
+    /// ended (normalized where the env normalizes).
     pub obs: Vec<f32>,
-    /// Per env, from the last `step`.
+    /// The envs' own observations where `obs` is normalized (else empty).
+    raw_obs: Vec<f32>,
+    /// Per env, from the last `step` (scaled where the env normalizes rewards;
+    /// episode returns are always the env's own rewards).
     pub rewards: Vec<f64>,
     pub terminated: Vec<bool>,
     pub truncated: Vec<bool>,
@@ -41,6 +50,8 @@ pub struct VecEnv {
     /// Step envs on rayon's threads (physics envs); results are merged in env
     /// order, so runs stay deterministic.
     parallel: bool,
+    /// SB3's VecNormalize, while training with `env.normalize_*`.
+    normalizer: Option<Normalizer>,
 }
 
 impl VecEnv {
@@ -62,6 +73,35 @@ impl VecEnv {
             ep_lengths: vec![0; n],
             finished: Vec::new(),
             parallel,
+            raw_obs: Vec::new(),
+            normalizer: None,
+        }
+    }
+
+    /// Normalizes observations and/or rewards from now on, as SB3's VecNormalize
+    /// (rewards by the std of the `gamma`-discounted return).
+    pub fn normalize(&mut self, obs: bool, reward: bool, gamma: f64) {
+        self.normalizer = (obs || reward).then(|| Normalizer::new(obs, reward, gamma, self.obs_dim, self.envs.len()));
+        self.raw_obs = if obs { self.obs.clone() } else { Vec::new() };
+    }
+
+    /// The observation statistics a policy trained on these envs must apply.
+    pub fn obs_norm(&self) -> Option<ObsNorm> {
+        self.normalizer.as_ref().and_then(|n| n.obs_norm())
+    }
+
+    /// Whether observations are normalized (then [`VecEnv::obs_norm`] is `Some`).
+    pub fn normalizes_obs(&self) -> bool {
+        self.normalizer.as_ref().is_some_and(|n| n.obs.is_some())
+    }
+
+    /// After the envs wrote `obs`: keep their own values and normalize (updating the statistics).
+    fn observe(&mut self) {
+        if let Some(n) = &mut self.normalizer {
+            if n.obs.is_some() {
+                self.raw_obs.copy_from_slice(&self.obs);
+                n.observe(&mut self.obs, self.envs.len());
+            }
         }
     }
 
@@ -81,6 +121,10 @@ impl VecEnv {
         }
         self.ep_returns.fill(0.0);
         self.ep_lengths.fill(0);
+        if let Some(n) = &mut self.normalizer {
+            n.reset_returns();
+        }
+        self.observe();
     }
 
     /// Steps every env with its action; actions of the wrong kind or count are
@@ -107,6 +151,17 @@ impl VecEnv {
                 self.record(i, out);
             }
         }
+        if self.normalizer.is_some() {
+            self.observe();
+            let (terminated, truncated) = (&self.terminated, &self.truncated);
+            if let Some(n) = &mut self.normalizer {
+                n.rewards(&mut self.rewards, |i| terminated[i] || truncated[i]);
+                // The observations that ended episodes, scaled like the rest.
+                for i in (0..self.envs.len()).filter(|&i| terminated[i] || truncated[i]) {
+                    n.normalize_obs(&mut self.final_obs[i * d..(i + 1) * d]);
+                }
+            }
+        }
         Ok(())
     }
 
@@ -131,7 +186,14 @@ impl VecEnv {
     pub fn snapshot(&self) -> Result<VecEnvSnapshot, String> {
         let envs =
             self.envs.iter().enumerate().map(|(i, e)| e.snapshot().map_err(|m| format!("env {i}: {m}"))).collect::<Result<_, _>>()?;
-        Ok(VecEnvSnapshot { obs: self.obs.clone(), ep_returns: self.ep_returns.clone(), ep_lengths: self.ep_lengths.clone(), envs })
+        let obs = if self.raw_obs.is_empty() { &self.obs } else { &self.raw_obs };
+        Ok(VecEnvSnapshot {
+            obs: obs.clone(),
+            ep_returns: self.ep_returns.clone(),
+            ep_lengths: self.ep_lengths.clone(),
+            envs,
+            normalizer: self.normalizer.clone(),
+        })
     }
 
     /// Restores every env; an env whose restored observation differs from the
@@ -151,6 +213,25 @@ impl VecEnv {
             let want = &s.obs[i * d..(i + 1) * d];
             if obs.iter().zip(want).any(|(a, b)| a.to_bits() != b.to_bits()) {
                 return Err(format!("env {i} did not replay to its checkpointed observation {want:?} (got {obs:?})"));
+            }
+        }
+        match (&mut self.normalizer, &s.normalizer) {
+            (None, None) => {}
+            (Some(mine), Some(theirs)) => {
+                mine.check_against(theirs)?;
+                // The config's gamma stays (a fork may change it); the statistics continue.
+                *mine = Normalizer { gamma: mine.gamma, ..theirs.clone() };
+                if mine.obs.is_some() {
+                    self.raw_obs.copy_from_slice(&self.obs);
+                    mine.normalize_obs(&mut self.obs);
+                }
+            }
+            (mine, theirs) => {
+                return Err(format!(
+                    "the checkpoint was written {} normalization, the config asks {} (env.normalize_obs and env.normalize_reward cannot change in a resume or fork)",
+                    if theirs.is_some() { "with" } else { "without" },
+                    if mine.is_some() { "for it" } else { "for none" }
+                ));
             }
         }
         self.ep_returns.copy_from_slice(&s.ep_returns);

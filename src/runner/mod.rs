@@ -232,6 +232,7 @@ impl Prepared {
         let env_cfg = &config.env;
         let envs: Vec<Box<dyn Env>> = (0..env_cfg.n_envs).map(|_| env_cfg.make()).collect::<Result<_, _>>()?;
         let mut venv = VecEnv::new(envs);
+        venv.normalize(env_cfg.normalize_obs, env_cfg.normalize_reward, config.algorithm.gamma());
         let eval_envs: Vec<Box<dyn Env>> = (0..config.experiment.n_eval_episodes).map(|_| env_cfg.make()).collect::<Result<_, _>>()?;
         let space = venv.observation_space().ok_or_else(|| RunError::Training("no envs".into()))?;
         let mut agent = algos::make_agent(&config.algorithm, venv.obs_dim, &venv.action_space, config.experiment.seed, &device.device)
@@ -470,9 +471,14 @@ pub fn load_policy(model: &SavedModel) -> Result<algos::Policy, String> {
     let name = &model.metadata.policy_network;
     let weights = model.network(name).ok_or_else(|| format!("model has no network '{name}'"))?;
     let head = model.metadata.policy_head;
-    let policy = algos::Policy::from_weights(weights, head, &device::cpu().device)?.with_action_space(&model.metadata.action_space());
+    let mut policy = algos::Policy::from_weights(weights, head, &device::cpu().device)?
+        .with_action_space(&model.metadata.action_space())
+        .with_obs_norm(model.metadata.obs_normalization.clone());
+    if let Some(log_std) = model.network("log_std").filter(|_| head == algos::PolicyHead::GaussianMean) {
+        policy = policy.with_log_std(log_std);
+    }
     match model.network("critic") {
-        Some(c) if head == algos::PolicyHead::Logits => policy.with_critic(c),
+        Some(c) if head != algos::PolicyHead::QValues => policy.with_critic(c),
         _ => Ok(policy),
     }
 }

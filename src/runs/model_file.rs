@@ -14,9 +14,11 @@ use std::io::{self, Read, Write};
 use std::path::Path;
 
 /// The newest format this build reads. Version 2 adds `action_space` (a Box
-/// action space needs it); files of discrete-action models are still written
-/// as version 1, which every earlier build reads.
-pub const FORMAT_VERSION: u32 = 2;
+/// action space needs it), version 3 `obs_normalization` (a policy trained on
+/// normalized observations acts wrongly without it, so a build that cannot
+/// apply it must refuse the file). Each file is written as the oldest version
+/// that holds it, so older builds keep reading what they can use.
+pub const FORMAT_VERSION: u32 = 3;
 
 /// One linear layer's parameters, burn layout: `weight` is row-major [in, out].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -94,6 +96,10 @@ pub struct ModelMetadata {
     /// The env's action space (format 2; absent in version 1 files, which are `Discrete(n_actions)`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub action_space: Option<crate::envs::ActionSpace>,
+    /// The observation statistics the policy was trained with (format 3;
+    /// absent when observations were not normalized).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub obs_normalization: Option<crate::envs::normalize::ObsNorm>,
     /// Network that picks actions ("actor" or "q_net").
     pub policy_network: String,
     pub policy_head: PolicyHead,
@@ -148,9 +154,10 @@ impl ModelMetadata {
         })
     }
 
-    /// The format version a model with this action space is written as (see [`FORMAT_VERSION`]).
-    pub fn format_for(space: &crate::envs::ActionSpace) -> u32 {
+    /// The format version a model with this action space and normalization is written as (see [`FORMAT_VERSION`]).
+    pub fn format_for(space: &crate::envs::ActionSpace, normalized: bool) -> u32 {
         match space {
+            _ if normalized => 3,
             crate::envs::ActionSpace::Discrete { .. } => 1,
             crate::envs::ActionSpace::Box { .. } => 2,
         }
@@ -210,6 +217,9 @@ impl SavedModel {
                 "format version {} is newer than this build reads ({FORMAT_VERSION}); upgrade rl-research",
                 metadata.format_version
             )));
+        }
+        if let Some(n) = &metadata.obs_normalization {
+            n.check(metadata.obs_dim).map_err(|e| ctx(format!("obs_normalization: {e}")))?;
         }
         let mut networks = Vec::new();
         for info in &metadata.networks {

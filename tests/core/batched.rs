@@ -84,6 +84,24 @@ fn ppo_seed_in_a_batch_is_bit_for_bit_the_seed_alone() {
     check_batch_equals_alone(config, &dir, 11);
 }
 
+/// A Gaussian policy with gSDE on normalized observations and rewards: the
+/// exploration matrices, log_std and each seed's normalizer stay its own.
+#[test]
+fn gaussian_ppo_seed_in_a_batch_is_bit_for_bit_the_seed_alone() {
+    let dir = crate::temp_dir("batched-gaussian");
+    let mut config = rl_research::config::builtin_preset("pendulum_ppo").unwrap();
+    config.experiment.total_timesteps = 1024;
+    config.experiment.eval_freq = 512;
+    config.env.n_envs = 2;
+    config.env.normalize_obs = true;
+    config.env.normalize_reward = true;
+    if let rl_research::config::AlgorithmConfig::Ppo(p) = &mut config.algorithm {
+        p.n_steps = 128;
+        p.n_epochs = 2;
+    }
+    check_batch_equals_alone(config, &dir, 5);
+}
+
 #[test]
 fn dqn_seed_in_a_batch_is_bit_for_bit_the_seed_alone() {
     let dir = crate::temp_dir("batched-dqn");

@@ -93,7 +93,7 @@ fn override_parser_never_panics() {
 #[test]
 fn config_loaders_never_panic_or_hang() {
     let dir = crate::temp_dir("hostile_config");
-    let ron_text = rl_research::config::BUILTIN_PRESETS[1].1.as_bytes().to_vec();
+    let ron_text = rl_research::config::BUILTIN_PRESETS.iter().find(|(n, _)| *n == "cartpole_dqn").unwrap().1.as_bytes().to_vec();
     let yaml_text = Config::default().to_yaml().into_bytes();
     let alphabet = b"()[]{}:,\"' -_.0123456789aez\n\t#&*!|>";
     let mut rng = fuzz_rng(11);

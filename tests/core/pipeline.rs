@@ -60,6 +60,7 @@ fn model_file_round_trip_and_bad_files() {
         obs_high: vec![1.0; 4],
         n_actions: 2,
         action_space: None,
+        obs_normalization: None,
         policy_network: "actor".into(),
         policy_head: PolicyHead::Logits,
         networks: vec![rl_research::runs::model_file::NetworkInfo {

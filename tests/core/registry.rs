@@ -296,7 +296,8 @@ fn a_box_action_env_goes_through_env_vec_env_buffers_and_a_model_file() {
     let mut cfg = rl_research::config::Config::default();
     cfg.env.id = SLIDER.into();
     let metadata = ModelMetadata {
-        format_version: ModelMetadata::format_for(&space),
+        format_version: ModelMetadata::format_for(&space, false),
+        obs_normalization: None,
         crate_version: "test".into(),
         algorithm: "test".into(),
         env_id: SLIDER.into(),
@@ -348,11 +349,17 @@ fn a_box_action_env_goes_through_env_vec_env_buffers_and_a_model_file() {
     assert_eq!(back, recorded[0]);
     assert!(back.frame(20).is_some());
 
-    // Training it is refused by name until an algorithm for Box spaces exists.
-    for algo in ["ppo", "dqn"] {
-        let e = config(&["env.id=TestSlider-v0", &format!("algorithm.name={algo}")]).unwrap_err();
-        assert!(e.contains(algo) && e.contains("Box(-1.0, 1.0, (1,))") && e.contains("TestSlider-v0"), "{e}");
-    }
+    // DQN refuses it by name and points at PPO, which trains it (and refuses gSDE on a discrete env).
+    let e = config(&["env.id=TestSlider-v0", "algorithm.name=dqn"]).unwrap_err();
+    assert!(
+        e.contains("dqn") && e.contains("Box(-1.0, 1.0, (1,))") && e.contains("TestSlider-v0") && e.contains("algorithm.name=ppo"),
+        "{e}"
+    );
+    config(&["env.id=TestSlider-v0", "algorithm.name=ppo", "algorithm.params.use_sde=true"]).unwrap();
+    let e = config(&["algorithm.params.use_sde=true"]).unwrap_err();
+    assert!(e.contains("algorithm.params.use_sde") && e.contains("Discrete(2)"), "{e}");
+    let e = config(&["algorithm.name=dqn", "env.normalize_obs=true"]).unwrap_err();
+    assert!(e.contains("env.normalize_obs") && e.contains("algorithm.name=ppo"), "{e}");
 }
 
 /// An env is known by its registry entry alone: no env id is written as a

@@ -1,6 +1,6 @@
 //! Checkpoints, exact resume and fork: a run stopped halfway and resumed ends
 //! bit for bit where an uninterrupted run ends (CPU), for PPO and DQN on
-//! CartPole and LunarLander.
+//! CartPole and LunarLander, Gaussian PPO with gSDE and normalization on Pendulum.
 
 use rl_research::config::overrides::parse_override;
 use rl_research::config::{Config, apply_overrides};
@@ -48,6 +48,16 @@ pub fn small_config(preset: &str, runs_dir: &Path, extra: &[&str]) -> Config {
             "algorithm.params.train_freq=4",
             "experiment.total_timesteps=2400",
             "experiment.eval_freq=800",
+        ],
+        // gSDE (new noise every 4 steps) on normalized observations and rewards.
+        "pendulum_ppo" => vec![
+            "env.n_envs=2",
+            "env.normalize_obs=true",
+            "env.normalize_reward=true",
+            "algorithm.params.n_steps=64",
+            "algorithm.params.n_epochs=2",
+            "experiment.total_timesteps=1024",
+            "experiment.eval_freq=256",
         ],
         other => panic!("no small config for {other}"),
     }
@@ -170,6 +180,11 @@ fn dqn_cartpole_resume_equals_uninterrupted() {
 #[test]
 fn ppo_lunarlander_resume_equals_uninterrupted() {
     resume_equals_uninterrupted("lunarlander_ppo");
+}
+
+#[test]
+fn gaussian_ppo_with_gsde_and_normalization_resume_equals_uninterrupted() {
+    resume_equals_uninterrupted("pendulum_ppo");
 }
 
 #[test]
