@@ -354,7 +354,13 @@ impl Batch<Ppo> {
                 (Vec::with_capacity(n * dist.dim()), Vec::with_capacity(n), Vec::with_capacity(n));
             for (i, row) in rows.chunks(row_len).enumerate() {
                 let noise = rollouts[k].noise.get(i * noise_len..(i + 1) * noise_len).unwrap_or(&[]);
-                log_probs.push(sampler.sample(&row[..a], &row[a + 1..], noise, &mut agent.rng, &mut actions)?);
+                let log_prob = sampler.sample(&row[..a], &row[a + 1..], noise, &mut agent.rng, &mut actions).map_err(|e| {
+                    format!(
+                        "{e} at step {}: training diverged; lower algorithm.params.learning_rate (or max_grad_norm) and run again",
+                        agent.num_timesteps
+                    )
+                })?;
+                log_probs.push(log_prob);
                 values.push(row[a] as f64);
             }
             sampled.push((actions, values, log_probs));

@@ -411,7 +411,12 @@ impl Replay {
             if has_value {
                 ui.selectable_value(&mut self.timeline, Timeline::Value, "V(s)");
             }
-            let score = if has_value { "p(chosen action)" } else { "Q(chosen action)" };
+            let continuous = ep.steps.first().is_some_and(|s| matches!(s.action, ActionValue::Continuous(_)));
+            let score = match (continuous, has_value) {
+                (true, _) => "action a[0]",
+                (false, true) => "p(chosen action)",
+                (false, false) => "Q(chosen action)",
+            };
             ui.selectable_value(&mut self.timeline, Timeline::ChosenScore, score);
         });
         let mut ret = 0.0;
@@ -492,18 +497,21 @@ fn step_info_ui(ui: &mut Ui, ep: &EpisodeRecord, frame: usize) {
         }
     } else if let ActionValue::Continuous(values) = &step.action {
         ui.label("action per dimension")
-            .on_hover_text("Each bar spans the action space's bounds for that dimension; the policy's mean is shown where it has one");
+            .on_hover_text("Each bar spans the action space's bounds for that dimension; the policy's mean and exploration std are shown where it has them (the replay acts with the mean)");
         let bounds = |i: usize| match space.as_ref() {
             Some(crate::envs::ActionSpace::Box { low, high }) => low.get(i).copied().zip(high.get(i).copied()),
             _ => None,
         };
         for (i, &v) in values.iter().enumerate() {
-            let mean = step.policy.scores.get(i).map(|m| format!(" (mean {m:.3})")).unwrap_or_default();
+            let std = step.policy.std.as_ref().and_then(|s| s.get(i)).map(|s| format!(", std {s:.3}")).unwrap_or_default();
+            let mean = step.policy.scores.get(i).map(|m| format!(" (mean {m:.3}{std})")).unwrap_or_default();
             let (frac, range) = match bounds(i) {
                 Some((lo, hi)) if hi > lo => (((v - lo) / (hi - lo)).clamp(0.0, 1.0), format!(" in [{lo}, {hi}]")),
                 _ => (0.5, String::new()),
             };
-            ui.add(egui::ProgressBar::new(frac).text(format!("a[{i}] = {v:.3}{mean}{range}")).desired_width(bar_w));
+            // The numbers above the bar, so none is cut off however many there are.
+            ui.label(format!("a[{i}] = {v:.3}{mean}{range}"));
+            ui.add(egui::ProgressBar::new(frac).desired_width(bar_w));
         }
     } else {
         ui.label("Q-values").on_hover_text("Bar lengths span this step's lowest to highest Q-value, so the greedy action stands out");

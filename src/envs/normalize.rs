@@ -182,3 +182,45 @@ impl Normalizer {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn running_stats_in_batches_equal_the_stats_of_all_rows() {
+        let rows: Vec<f64> = (0..600).map(|i| ((i * 37 % 101) as f64 - 40.0) * if i % 2 == 0 { 1.0 } else { 0.01 }).collect();
+        let mut s = RunningMeanStd::new(2);
+        for chunk in rows.chunks(14) {
+            s.update(chunk.iter().copied(), chunk.len() / 2);
+        }
+        for j in 0..2 {
+            let col: Vec<f64> = rows.iter().skip(j).step_by(2).copied().collect();
+            let mean = col.iter().sum::<f64>() / col.len() as f64;
+            let var = col.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / col.len() as f64;
+            // The prior (count 1e-4, mean 0, var 1) weighs next to nothing against 300 rows.
+            assert!((s.mean[j] - mean).abs() < 1e-4 * (1.0 + mean.abs()), "{j}: {} vs {mean}", s.mean[j]);
+            assert!((s.var[j] - var).abs() < 1e-4 * (1.0 + var), "{j}: {} vs {var}", s.var[j]);
+        }
+        assert!((s.count - 300.0).abs() < 1e-3);
+    }
+
+    #[test]
+    fn observations_are_scaled_and_clipped_and_returns_reset_at_episode_ends() {
+        let n = ObsNorm { mean: vec![1.0, 0.0], var: vec![4.0, 1e-12], clip: CLIP, epsilon: EPSILON };
+        let mut obs = [3.0f32, 1.0, -1.0, -1.0];
+        n.apply(&mut obs);
+        assert_eq!(obs[0], 1.0);
+        assert_eq!(obs[1], 10.0, "clipped at 10");
+        assert_eq!(obs[2], -1.0);
+        assert_eq!(obs[3], -10.0);
+
+        let mut norm = Normalizer::new(false, true, 0.5, 2, 2);
+        let mut r = [1.0, 1.0];
+        norm.rewards(&mut r, |i| i == 1);
+        assert_eq!(norm.returns, vec![1.0, 0.0], "env 1's episode ended: its return starts again");
+        let ret = norm.ret.as_ref().unwrap();
+        assert!((r[0] - (1.0 / (ret.var[0] + EPSILON).sqrt()).min(CLIP)).abs() < 1e-12, "{r:?}");
+        assert_eq!(r[0], CLIP, "two equal returns: a tiny variance, so the scaled reward is clipped");
+    }
+}

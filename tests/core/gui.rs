@@ -412,8 +412,8 @@ fn gui_replay_shows_a_continuous_action_against_its_bounds() {
     let mut harness =
         Harness::builder().with_size(egui::vec2(1280.0, 800.0)).build_ui_state(|ui, r: &mut Replay| r.replay_ui(ui, &[]), replay);
     harness.step();
-    harness.get_by_label_contains("a[0] = 1.500 (mean 1.400) in [-2, 2]");
+    harness.get_by_label_contains("a[0] = 1.500 (mean 1.400, std 0.500) in [-2, 2]");
     harness.state_mut().frame = 1;
     harness.step();
-    harness.get_by_label_contains("a[0] = -0.500 (mean -0.600) in [-2, 2]");
+    harness.get_by_label_contains("a[0] = -0.500 (mean -0.600, std 0.500) in [-2, 2]");
 }

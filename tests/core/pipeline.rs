@@ -283,8 +283,10 @@ fn gui_without_a_display_prints_a_one_line_hint() {
 #[test]
 fn diverging_training_fails_naming_the_metric_and_keeps_only_finite_models() {
     let dir = crate::temp_dir("nan_guard");
-    for algo in ["ppo", "dqn"] {
+    // A Gaussian policy's NaN mean is caught before an action is drawn from it.
+    for (algo, env_id) in [("ppo", "CartPole-v1"), ("dqn", "CartPole-v1"), ("ppo", "Pendulum-v1")] {
         let mut config = Config::default();
+        config.env.id = env_id.into();
         config.algorithm = AlgorithmConfig::defaults_for(algo).unwrap();
         if let AlgorithmConfig::Dqn(d) = &mut config.algorithm {
             d.learning_starts = 200;
@@ -304,7 +306,7 @@ fn diverging_training_fails_naming_the_metric_and_keeps_only_finite_models() {
             }
         };
         config.env.n_envs = if algo == "dqn" { 1 } else { 8 };
-        config.experiment.name = format!("diverge_{algo}");
+        config.experiment.name = format!("diverge_{algo}_{env_id}");
         config.experiment.runs_dir = dir.clone();
         config.experiment.total_timesteps = 20_000;
         config.experiment.eval_freq = 512;

@@ -18,6 +18,7 @@ def test_pendulum_policy_acts_in_real_gymnasium(in_tmp):
     params = {"learning_rate": 1e-3, "n_steps": 1024, "batch_size": 64, "n_epochs": 10, "gamma": 0.9, "gae_lambda": 0.95,
               "clip_range": 0.2, "use_sde": True, "sde_sample_freq": 4}
     config = {
+        "experiment.name": "pendulum",
         "env.id": "Pendulum-v1",
         "env.n_envs": 4,
         **{f"algorithm.params.{k}": v for k, v in params.items()},

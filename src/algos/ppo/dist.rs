@@ -147,12 +147,11 @@ pub struct Sampler<'a> {
 impl Sampler<'_> {
     /// Draws an action for env `i` from `out` (the actor's output) and, for gSDE,
     /// `latent` with the env's exploration matrix `noise[i]`; pushes its values
-    /// into `actions` and returns log pi(a|s). A NaN output is an error.
+    /// into `actions` and returns log pi(a|s). A NaN or infinite output is an error
+    /// (a diverged policy: no action can be drawn from it).
     pub fn sample(&self, out: &[f32], latent: &[f32], noise: &[f64], rng: &mut Rng, actions: &mut Vec<f32>) -> Result<f64, String> {
         if out.iter().any(|v| !v.is_finite()) {
-            return Err(format!(
-                "the policy produced a NaN or infinite action output {out:?}: training diverged (lower algorithm.params.learning_rate or max_grad_norm)"
-            ));
+            return Err(format!("the policy's action output became {out:?}"));
         }
         match self.dist {
             Dist::Categorical { n } => {
@@ -208,5 +207,41 @@ impl Sampler<'_> {
     /// gSDE's exploration matrix for one env: `W[l, j] ~ N(0, exp(log_std[l, j]))`.
     pub fn draw_noise(&self, rng: &mut Rng) -> Vec<f64> {
         self.log_std.iter().map(|&l| (l as f64).exp() * rng.normal()).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_nan_output_is_an_error_not_an_action() {
+        let mut actions = Vec::new();
+        let log_std = [0.0f32];
+        for (dist, out) in [(Dist::Categorical { n: 2 }, vec![0.0, f32::INFINITY]), (Dist::Gaussian { dim: 1 }, vec![f32::NAN])] {
+            let sampler = Sampler { dist, log_std: &log_std };
+            let e = sampler.sample(&out, &[], &[], &mut Rng::seed_from_u64(0), &mut actions).unwrap_err();
+            assert!(e.contains("action output"), "{e}");
+        }
+        assert!(actions.is_empty());
+    }
+
+    #[test]
+    fn gaussian_log_prob_is_the_summed_normal_density() {
+        // N(0.5, exp(-1)^2) at a = 0.5 + 0.3: -0.5 z^2 - log_std - ln sqrt(2 pi), with a drawn value checked the same way.
+        let log_std = [-1.0f32, 0.5];
+        let sampler = Sampler { dist: Dist::Gaussian { dim: 2 }, log_std: &log_std };
+        let mut actions = Vec::new();
+        let lp = sampler.sample(&[0.5, -1.0], &[], &[], &mut Rng::seed_from_u64(3), &mut actions).unwrap();
+        let want: f64 = actions
+            .iter()
+            .zip([0.5f64, -1.0])
+            .zip(log_std)
+            .map(|((&a, m), l)| {
+                let z = (a as f64 - m) / (l as f64).exp();
+                -0.5 * z * z - l as f64 - LN_SQRT_2PI
+            })
+            .sum();
+        assert!((lp - want).abs() < 1e-12, "{lp} vs {want}");
     }
 }

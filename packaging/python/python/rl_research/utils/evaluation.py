@@ -28,8 +28,9 @@ def _act(model: Any, obs: Any, deterministic: bool) -> Any:
     if not callable(predict):
         raise TypeError(f"{type(model).__name__} is not a model: pass rl_research.load_model(path), a run summary, a model path, or an object with predict(obs, deterministic=...)")
     out = predict(obs, deterministic=deterministic)
-    action = out[0] if isinstance(out, tuple) else out
-    return np.asarray(action).item() if np.asarray(action).size == 1 else action
+    action = np.asarray(out[0] if isinstance(out, tuple) else out)
+    # A discrete action goes to the env as a plain int; a Box action keeps its shape, (1,) included.
+    return action.item() if action.size == 1 and np.issubdtype(action.dtype, np.integer) else action
 
 
 def _reset(env: Any, seed: Optional[int]):
