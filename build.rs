@@ -34,6 +34,7 @@ fn key_docs() {
         ("EnvConfig", "env.", ""),
         ("PpoParams", "algorithm.params.", "ppo:"),
         ("DqnParams", "algorithm.params.", "dqn:"),
+        ("A2cParams", "algorithm.params.", "a2c:"),
         ("LoggingConfig", "logging.", ""),
         ("StatsConfig", "stats.", ""),
     ];

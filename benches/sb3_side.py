@@ -34,7 +34,7 @@ def main():
     import gymnasium
     import stable_baselines3
     import torch
-    from stable_baselines3 import DQN, PPO
+    from stable_baselines3 import A2C, DQN, PPO
     from stable_baselines3.common.callbacks import EvalCallback
     from stable_baselines3.common.env_util import make_vec_env
     from stable_baselines3.common.evaluation import evaluate_policy
@@ -74,7 +74,7 @@ def main():
         # As rl-zoo's `normalize: true`: EvalCallback syncs the statistics into the frozen eval wrapper.
         env = VecNormalize(env, norm_obs=norm_obs, norm_reward=norm_reward, gamma=float(p.get("gamma", 0.99)))
         eval_env = VecNormalize(eval_env, training=False, norm_obs=norm_obs, norm_reward=False)
-    algo = {"ppo": PPO, "dqn": DQN}[spec["algo"]]
+    algo = {"ppo": PPO, "dqn": DQN, "a2c": A2C}[spec["algo"]]
     model = algo("MlpPolicy", env, policy_kwargs=policy_kwargs, seed=seed, device="cpu", verbose=0, **p)
 
     eval_freq = int(spec["eval_freq"])

@@ -1,4 +1,5 @@
-//! Adam for our networks, with its state where a checkpoint can take it.
+//! Adam (and torch's RMSprop, A2C's optimizer) for our networks, with its
+//! state where a checkpoint can take it.
 //!
 //! The update is burn's Adam (`burn::optim::Adam::step` without weight decay
 //! or AMSGrad) op for op, applied parameter by parameter as `ModuleOptimizer`
@@ -29,18 +30,37 @@ pub struct AdamMoments {
     pub moment_2: Vec<f32>,
 }
 
+/// Which update rule an algorithm trains with.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum OptimizerKind {
+    /// burn's (torch's) Adam, betas 0.9 and 0.999.
+    Adam { eps: f64 },
+    /// torch's `RMSprop` without momentum or centering: `v = alpha v + (1 - alpha) g^2`,
+    /// `p -= lr g / (sqrt(v) + eps)` (its state is `moment_2`; `moment_1` stays 0).
+    RmsProp { alpha: f64, eps: f64 },
+}
+
 pub struct AdamOptimizer {
     beta_1: f32,
     beta_2: f32,
     epsilon: f32,
+    /// RMSprop's smoothing constant, when this optimizer is RMSprop.
+    rms_alpha: Option<f32>,
     /// Per parameter id, an `AdamState<D>` for the parameter's rank D.
     states: BTreeMap<u64, Box<dyn Any + Send>>,
 }
 
 impl AdamOptimizer {
-    pub fn new(epsilon: f64) -> Self {
-        // burn's AdamConfig defaults (torch's).
-        Self { beta_1: 0.9, beta_2: 0.999, epsilon: epsilon as f32, states: BTreeMap::new() }
+    pub fn new(kind: OptimizerKind) -> Self {
+        match kind {
+            // burn's AdamConfig defaults (torch's).
+            OptimizerKind::Adam { eps } => {
+                Self { beta_1: 0.9, beta_2: 0.999, epsilon: eps as f32, rms_alpha: None, states: BTreeMap::new() }
+            }
+            OptimizerKind::RmsProp { alpha, eps } => {
+                Self { beta_1: 0.0, beta_2: alpha as f32, epsilon: eps as f32, rms_alpha: Some(alpha as f32), states: BTreeMap::new() }
+            }
+        }
     }
 
     /// One update of every parameter of `module` that has a gradient; `lr`
@@ -58,6 +78,9 @@ impl AdamOptimizer {
         grad: Tensor<D>,
         state: Option<AdamState<D>>,
     ) -> (Tensor<D>, AdamState<D>) {
+        if let Some(alpha) = self.rms_alpha {
+            return self.rms_prop(alpha, lr, lr_values, tensor, grad, state);
+        }
         let (b1, b2) = (self.beta_1, self.beta_2);
         let momentum = match state {
             Some(s) => {
@@ -77,6 +100,29 @@ impl AdamOptimizer {
             .clone()
             .mul_scalar(combined_factor)
             .div(momentum.moment_2.clone().sqrt().add_scalar(self.epsilon * bias_correction2_sqrt));
+        (tensor - lr.mul_reusing(update, lr_values), AdamState::new(momentum))
+    }
+
+    /// torch's `RMSprop` step (square average from 0, eps added after the root).
+    fn rms_prop<const D: usize>(
+        &self,
+        alpha: f32,
+        lr: &PerAgent,
+        lr_values: &mut Option<Tensor<1>>,
+        tensor: Tensor<D>,
+        grad: Tensor<D>,
+        state: Option<AdamState<D>>,
+    ) -> (Tensor<D>, AdamState<D>) {
+        let momentum = match state {
+            Some(s) => {
+                let mut m = s.momentum;
+                m.moment_2 = m.moment_2.mul_scalar(alpha).add(grad.clone().square().mul_scalar(1.0 - alpha));
+                m.time += 1;
+                m
+            }
+            None => AdaptiveMomentumState::new(1, grad.zeros_like(), grad.clone().square().mul_scalar(1.0 - alpha)),
+        };
+        let update = grad.div(momentum.moment_2.clone().sqrt().add_scalar(self.epsilon));
         (tensor - lr.mul_reusing(update, lr_values), AdamState::new(momentum))
     }
 
@@ -187,7 +233,7 @@ mod tests {
         };
         let t = |v: Vec<f32>| Tensor::<3>::from_data(TensorData::new(v, [2, 3, 4]), &device);
         let burn_adam = AdamConfig::new().with_epsilon(1e-5).build();
-        let ours = AdamOptimizer::new(1e-5);
+        let ours = AdamOptimizer::new(OptimizerKind::Adam { eps: 1e-5 });
         let (mut a, mut b) = (t(values(1)), t(values(1)));
         let (mut sa, mut sb) = (None, None);
         for step in 0..5u32 {
@@ -225,6 +271,38 @@ mod tests {
                 p.into_data().try_to_vec::<f32>().expect("f32 data"),
                 "agent {k}"
             );
+        }
+    }
+}
+
+#[cfg(test)]
+mod rms_prop_tests {
+    use super::*;
+
+    /// torch's RMSprop, written out on the host in f32 for three steps.
+    #[test]
+    fn rms_prop_is_torchs_update() {
+        let device = Device::flex();
+        let (alpha, eps, lr) = (0.99f32, 1e-5f32, 7e-4f32);
+        let opt = AdamOptimizer::new(OptimizerKind::RmsProp { alpha: alpha as f64, eps: eps as f64 });
+        let mut p = vec![0.5f32, -1.0, 2.0];
+        let mut v = vec![0.0f32; 3];
+        let mut t = Tensor::<1>::from_data(TensorData::new(p.clone(), [3]), &device);
+        let mut state = None;
+        for step in 0..3 {
+            let g: Vec<f32> = (0..3).map(|i| (i as f32 - 1.0) * 0.3 + step as f32 * 0.1).collect();
+            for i in 0..3 {
+                v[i] = alpha * v[i] + (1.0 - alpha) * g[i] * g[i];
+                p[i] -= lr * (g[i] / (v[i].sqrt() + eps));
+            }
+            let gt = Tensor::<1>::from_data(TensorData::new(g, [3]), &device);
+            let (n, s) = opt.update(&PerAgent::Same(lr as f64), &mut None, t, gt, state);
+            t = n;
+            state = Some(s);
+        }
+        let got = t.into_data().try_to_vec::<f32>().expect("f32 data");
+        for (a, b) in got.iter().zip(&p) {
+            assert!((a - b).abs() <= 1e-6 * b.abs().max(1.0), "{got:?} vs {p:?}");
         }
     }
 }

@@ -10,7 +10,7 @@
 //! merging batches. The algorithm's loop is `impl Batch<Self>` code in its
 //! own file, so it reads top to bottom.
 
-use super::adam::{AdamMoments, AdamOptimizer};
+use super::adam::{AdamMoments, AdamOptimizer, OptimizerKind};
 use super::nets::MlpWeights;
 use super::stacked::{HostCopy, PerAgent, StackedMlp, acting_policy, member_moments, member_param_ids, stack_moments};
 use super::{Agent, AgentState, AgentView, AlgoState, Callback, Control, EpisodeWindow, FrozenAgent, Member, Policy, PolicyHead};
@@ -42,7 +42,8 @@ pub trait Algorithm: Sized + Send + 'static {
     /// The batch's params (agent 0's) as a config: batches merge only when their shapes agree.
     fn config(&self) -> AlgorithmConfig;
     fn head(&self) -> PolicyHead;
-    fn adam_eps(&self) -> f64;
+    /// The optimizer its networks train with.
+    fn optimizer(&self) -> OptimizerKind;
     /// The loop counters and buffer positions of one agent: agents merge only when these agree.
     fn position(&self, slot: &Slot<Self>) -> Vec<u64>;
     /// A checkpoint's algorithm state checked against this config (and the env's spaces): the
@@ -159,7 +160,7 @@ impl<A: Algorithm> Batch<A> {
         device: &Device,
     ) -> Self {
         let members: Vec<Vec<&MlpWeights>> = weights.iter().map(|w| vec![w]).collect();
-        let nets = Self::build(&members, &[], algo.trained().len(), algo.adam_eps(), device)
+        let nets = Self::build(&members, &[], algo.trained().len(), algo.optimizer(), device)
             .unwrap_or_else(|e| unreachable!("fresh networks stack: {e}"));
         let agent =
             Slot { params, rng, num_timesteps: 0, episodes: EpisodeWindow::default(), own, resume: None, frozen: None, obs_norm: None };
@@ -180,7 +181,7 @@ impl<A: Algorithm> Batch<A> {
         members: &[Vec<&MlpWeights>],
         moments: &[(&[AdamMoments], Vec<&[u64]>)],
         n_trained: usize,
-        adam_eps: f64,
+        optimizer: OptimizerKind,
         device: &Device,
     ) -> Result<Networks, String> {
         if members.len() != n_trained + A::FIXED.len() {
@@ -189,7 +190,7 @@ impl<A: Algorithm> Batch<A> {
         let ad = device.clone().autodiff();
         let trained = members[..n_trained].iter().map(|m| StackedMlp::from_members(m, &ad)).collect::<Result<Vec<StackedMlp>, String>>()?;
         let fixed = members[n_trained..].iter().map(|m| StackedMlp::from_members(m, device)).collect::<Result<Vec<_>, String>>()?;
-        let mut optimizer = AdamOptimizer::new(adam_eps);
+        let mut optimizer = AdamOptimizer::new(optimizer);
         if !moments.is_empty() {
             let s = members.first().map_or(0, |m| m.len());
             let (mut stacked, mut shapes) = (Vec::new(), Vec::new());
@@ -315,7 +316,7 @@ impl<A: Algorithm> Batch<A> {
         restored.episodes.check()?;
         let members: Vec<Vec<&MlpWeights>> = saved.iter().map(|n| vec![&n.weights]).collect();
         let ids: Vec<&[u64]> = saved[..n_trained].iter().map(|n| &n.param_ids[..]).collect();
-        self.nets = Self::build(&members, &[(&state.optimizer[..], ids)], n_trained, self.algo.adam_eps(), &self.device)?;
+        self.nets = Self::build(&members, &[(&state.optimizer[..], ids)], n_trained, self.algo.optimizer(), &self.device)?;
         let params = self.agents[0].params.clone();
         self.agents[0] = Slot {
             params,
@@ -367,7 +368,7 @@ impl<A: Algorithm> Batch<A> {
             nets.iter().map(|n| (&n.optimizer[..], n.networks[..n_trained].iter().map(|w| &w.param_ids[..]).collect())).collect();
         let mut parts = parts.into_iter();
         let first = parts.next().ok_or("no agents to batch")?;
-        let networks = Self::build(&members, &moments, n_trained, first.algo.adam_eps(), &first.device)?;
+        let networks = Self::build(&members, &moments, n_trained, first.algo.optimizer(), &first.device)?;
         let mut agents = first.agents;
         agents.extend(parts.flat_map(|p| p.agents));
         Ok(Batch { nets: networks, agents, ..first })

@@ -7,6 +7,7 @@
 //! networks with a leading agent axis), each with its own envs, replay
 //! buffer, generator and exploration coin; a plain run is S = 1.
 
+use super::adam::OptimizerKind;
 use super::batch::{Algorithm, Batch, Restored, Slot};
 use super::buffers::{ReplayBuffer, ReplaySample};
 use super::nets::{Init, init_weights};
@@ -92,8 +93,8 @@ impl Algorithm for Dqn {
     fn head(&self) -> PolicyHead {
         PolicyHead::QValues
     }
-    fn adam_eps(&self) -> f64 {
-        self.params.adam_eps
+    fn optimizer(&self) -> OptimizerKind {
+        OptimizerKind::Adam { eps: self.params.adam_eps }
     }
     fn position(&self, slot: &Slot<Self>) -> Vec<u64> {
         let (obs, collected) = slot.resume.as_ref().map_or((u64::MAX, u64::MAX), |r| (r.last_obs.len() as u64, r.collected));
@@ -102,7 +103,7 @@ impl Algorithm for Dqn {
 
     /// Without a replay buffer in the checkpoint, training continues with an empty one.
     fn restore(&mut self, state: &AlgoState, obs_dim: usize, space: &ActionSpace) -> Result<Restored<Self>, String> {
-        let AlgoState::Dqn(s) = state else { return Err("the checkpoint is a PPO run's; this run is DQN".into()) };
+        let AlgoState::Dqn(s) = state else { return Err("the checkpoint is not a DQN run's".into()) };
         if s.last_obs.is_empty() || s.last_obs.len() % obs_dim != 0 || s.collected > self.params.train_freq {
             return Err(format!(
                 "the checkpoint's loop state ({} observation values, {} steps collected) does not fit this config",

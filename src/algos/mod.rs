@@ -1,13 +1,15 @@
-//! PPO and DQN on burn. Algorithms see envs and a [`Callback`]; they never touch
+//! PPO, A2C and DQN on burn. Algorithms see envs and a [`Callback`]; they never touch
 //! the filesystem or the GUI. The runner's callback evaluates, logs, saves and
 //! answers the Stop button, like SB3's callbacks.
 
+pub mod a2c;
 pub mod adam;
 pub mod batch;
 pub mod buffers;
 pub mod device;
 pub mod dqn;
 pub mod nets;
+pub mod on_policy;
 pub mod ppo;
 pub mod stacked;
 
@@ -18,6 +20,7 @@ use burn::prelude::*;
 use nets::{Mlp, MlpWeights};
 use serde::{Deserialize, Serialize};
 
+pub use a2c::A2c;
 pub use dqn::Dqn;
 pub use ppo::Ppo;
 
@@ -187,6 +190,7 @@ pub struct AgentState {
 pub enum AlgoState {
     Ppo(ppo::PpoState),
     Dqn(dqn::DqnState),
+    A2c(on_policy::OnPolicyState),
 }
 
 impl AlgoState {
@@ -248,6 +252,7 @@ pub fn make_agent(
     Ok(match config {
         AlgorithmConfig::Ppo(p) => Box::new(Ppo::agent(p.clone(), obs_dim, action_space, seed, device)),
         AlgorithmConfig::Dqn(p) => Box::new(Dqn::agent(p.clone(), obs_dim, action_space, seed, device)),
+        AlgorithmConfig::A2c(p) => Box::new(A2c::agent(p.clone(), obs_dim, action_space, seed, device)),
     })
 }
 

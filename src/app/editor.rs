@@ -388,9 +388,8 @@ pub fn editor_ui(ui: &mut Ui, config: &mut Config, buf: &mut EditorBuffers, pres
         ui.separator();
         ui.heading("Algorithm");
         Grid::new("algo_grid").num_columns(2).striped(true).show(ui, |ui| {
-            let l = ui
-                .label("algorithm")
-                .on_hover_text("algorithm.name\nppo or dqn; switching resets the hyperparameters to that algorithm's defaults.");
+            let l =
+                ui.label("algorithm").on_hover_text("algorithm.name\nswitching resets the hyperparameters to that algorithm's defaults.");
             let mut name = config.algorithm.name().to_string();
             ComboBox::from_id_salt("algo")
                 .selected_text(name.clone())

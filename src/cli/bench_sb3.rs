@@ -41,6 +41,7 @@ pub const WORKLOADS: &[Workload] = &[
         total_timesteps: Some(100_000),
     },
     Workload { key: "ppo_pendulum", label: "PPO preset (gSDE, 1e5 steps)", preset: "pendulum_ppo", total_timesteps: None },
+    Workload { key: "a2c_cartpole", label: "A2C preset, first 1e5 steps", preset: "cartpole_a2c", total_timesteps: Some(100_000) },
 ];
 
 /// One side's result.
@@ -289,6 +290,20 @@ mod tests {
         "use_sde",
         "sde_sample_freq",
     ];
+    const SB3_A2C: &[&str] = &[
+        "learning_rate",
+        "n_steps",
+        "gamma",
+        "gae_lambda",
+        "ent_coef",
+        "vf_coef",
+        "max_grad_norm",
+        "use_rms_prop",
+        "rms_prop_eps",
+        "normalize_advantage",
+        "use_sde",
+        "sde_sample_freq",
+    ];
     const SB3_DQN: &[&str] = &[
         "learning_rate",
         "buffer_size",
@@ -328,6 +343,11 @@ mod tests {
         assert_eq!(d["params"]["gradient_steps"], 128);
         for k in keys(&d) {
             assert!(SB3_DQN.contains(&k.as_str()) || POLICY.contains(&k.as_str()), "DQN param {k} is no SB3 DQN argument");
+        }
+        let a = sb3_spec(&crate::config::builtin_preset("pendulum_a2c").unwrap());
+        assert_eq!(a["params"]["learning_rate"], "lin_0.0007");
+        for k in keys(&a) {
+            assert!(SB3_A2C.contains(&k.as_str()) || POLICY.contains(&k.as_str()), "A2C param {k} is no SB3 A2C argument");
         }
         let l = sb3_spec(&crate::config::builtin_preset("lunarlander_ppo").unwrap());
         assert_eq!(l["env_id"], crate::envs::lunar_lander::ID);

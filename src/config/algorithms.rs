@@ -3,7 +3,7 @@
 //! validation, sweep batching, the fork rules, the editor and `rl-research
 //! keys` read it instead of matching on algorithm names.
 
-use super::{AlgorithmConfig, Config, ConfigError, DqnParams, PpoParams, Schedule, check, check_arch};
+use super::{A2cParams, AlgorithmConfig, Config, ConfigError, DqnParams, PpoParams, Schedule, check, check_arch};
 use crate::envs::{ActionKind, ActionSpace};
 use serde_json::Value;
 
@@ -150,6 +150,15 @@ fn ppo_flops(algorithm: &AlgorithmConfig, n_envs: usize, obs_dim: usize, n_actio
     updates * p.n_epochs as f64 * rollout * 3.0 * (actor + critic)
 }
 
+fn a2c_flops(algorithm: &AlgorithmConfig, n_envs: usize, obs_dim: usize, n_actions: usize, timesteps: u64) -> f64 {
+    let AlgorithmConfig::A2c(p) = algorithm else { return f64::NAN };
+    let actor = mlp_flops(&[vec![obs_dim], p.net_arch.clone(), vec![n_actions]].concat());
+    let critic = mlp_flops(&[vec![obs_dim], p.net_arch.clone(), vec![1]].concat());
+    let rollout = (p.n_steps * n_envs) as f64;
+    // One gradient step on the whole rollout per update.
+    (timesteps as f64 / rollout).floor() * rollout * 3.0 * (actor + critic)
+}
+
 fn dqn_flops(algorithm: &AlgorithmConfig, n_envs: usize, obs_dim: usize, n_actions: usize, timesteps: u64) -> f64 {
     let AlgorithmConfig::Dqn(d) = algorithm else { return f64::NAN };
     let q = mlp_flops(&[vec![obs_dim], d.net_arch.clone(), vec![n_actions]].concat());
@@ -241,6 +250,38 @@ pub const ALGORITHMS: &[AlgorithmSpec] = &[
         bench_quick_timesteps: 5_000,
         training_flops: dqn_flops,
     },
+    AlgorithmSpec {
+        name: "a2c",
+        summary: "Advantage Actor-Critic (on-policy, one update per short rollout)",
+        action_kinds: &[ActionKind::Discrete, ActionKind::Box],
+        keys: &[
+            key("learning_rate", KeyRole::Scalar, Field::Schedule),
+            key("n_steps", KeyRole::Shape("the checkpoint holds a rollout of this length"), count(1, " steps")),
+            key("gamma", KeyRole::Scalar, UNIT),
+            key("gae_lambda", KeyRole::Scalar, UNIT),
+            key("ent_coef", KeyRole::Scalar, NON_NEGATIVE),
+            key("vf_coef", KeyRole::Scalar, NON_NEGATIVE),
+            key("max_grad_norm", KeyRole::Scalar, POSITIVE),
+            // The optimizer's state differs between the two (a checkpoint holds one).
+            key("use_rms_prop", KeyRole::Shape("the checkpoint holds that optimizer's state"), Field::Flag),
+            key("rms_prop_eps", KeyRole::Shared, POSITIVE),
+            key("normalize_advantage", KeyRole::Shared, Field::Flag),
+            NET_ARCH,
+            ACTIVATION,
+            key("ortho_init", KeyRole::Scalar, Field::Flag),
+            key("log_std_init", KeyRole::Scalar, real(-20.0, false, Some(2.0))),
+            key("use_sde", KeyRole::Shape("the log_std parameter's shape depends on it"), Field::Flag),
+            key("sde_sample_freq", KeyRole::Shared, count(-1, " steps")),
+        ],
+        defaults: || AlgorithmConfig::A2c(A2cParams::default()),
+        batch_seeds_on_cpu: true,
+        env_normalization: true,
+        validate: validate_a2c,
+        for_timing: |_| {},
+        bench_preset: Some("cartpole_a2c"),
+        bench_quick_timesteps: 20_000,
+        training_flops: a2c_flops,
+    },
 ];
 
 /// PPO's range and cross-field checks (the rollout size depends on env.n_envs).
@@ -266,12 +307,18 @@ fn validate_ppo(algorithm: &AlgorithmConfig, config: &Config) -> Result<(), Conf
         &k("batch_size"),
         "must be at least 2 when normalize_advantage is true",
     )?;
+    check_sde(p.use_sde, p.sde_sample_freq, config)
+}
+
+/// gSDE's checks, shared by the on-policy algorithms.
+fn check_sde(use_sde: bool, sde_sample_freq: i64, config: &Config) -> Result<(), ConfigError> {
+    let k = |s: &str| format!("algorithm.params.{s}");
     check(
-        p.sde_sample_freq == -1 || p.sde_sample_freq > 0,
+        sde_sample_freq == -1 || sde_sample_freq > 0,
         &k("sde_sample_freq"),
-        format!("must be -1 (once per rollout) or at least 1, got {}", p.sde_sample_freq),
+        format!("must be -1 (once per rollout) or at least 1, got {sde_sample_freq}"),
     )?;
-    if p.use_sde {
+    if use_sde {
         let space = config.env.spec().ok().map(|s| s.action_space_for(&config.env.params));
         if let Some(space) = space.filter(|s| s.kind() != ActionKind::Box) {
             return Err(ConfigError(format!(
@@ -283,6 +330,22 @@ fn validate_ppo(algorithm: &AlgorithmConfig, config: &Config) -> Result<(), Conf
         }
     }
     Ok(())
+}
+
+/// A2C's range and cross-field checks.
+fn validate_a2c(algorithm: &AlgorithmConfig, config: &Config) -> Result<(), ConfigError> {
+    let AlgorithmConfig::A2c(p) = algorithm else { return Ok(()) };
+    check(
+        p.n_steps.saturating_mul(config.env.n_envs) <= 10_000_000,
+        "algorithm.params.n_steps",
+        format!("n_steps * n_envs must be at most 10000000 transitions (memory), got {} * {}", p.n_steps, config.env.n_envs),
+    )?;
+    check(
+        !(p.normalize_advantage && p.n_steps * config.env.n_envs < 2),
+        "algorithm.params.normalize_advantage",
+        "needs a rollout of at least 2 transitions (n_steps * n_envs)",
+    )?;
+    check_sde(p.use_sde, p.sde_sample_freq, config)
 }
 
 /// DQN's range and cross-field checks.

@@ -3,7 +3,7 @@
 
 include!(concat!(env!("OUT_DIR"), "/key_docs.rs"));
 
-/// The doc of `key` (e.g. "algorithm.params.gamma") for algorithm `algo` ("ppo" or "dqn").
+/// The doc of `key` (e.g. "algorithm.params.gamma") for algorithm `algo` (an `algorithm.name`).
 pub fn key_doc(algo: &str, key: &str) -> Option<std::borrow::Cow<'static, str>> {
     let tagged = format!("{algo}:{key}");
     if let Some((_, d)) = KEY_DOCS.iter().find(|(k, _)| *k == tagged).or_else(|| KEY_DOCS.iter().find(|(k, _)| *k == key)) {
@@ -21,7 +21,7 @@ mod tests {
 
     #[test]
     fn every_key_is_documented() {
-        for algo in ["ppo", "dqn"] {
+        for algo in crate::config::algorithms::names() {
             let mut c = Config::default();
             c.algorithm = AlgorithmConfig::defaults_for(algo).unwrap();
             for key in crate::config::overrides::all_keys(&c) {

@@ -21,14 +21,16 @@ use std::path::{Path, PathBuf};
 
 pub use batch::BatchSeeds;
 pub use overrides::apply_overrides;
-pub use params::{Activation, DqnParams, PpoParams};
+pub use params::{A2cParams, Activation, DqnParams, PpoParams};
 pub use schedule::Schedule;
 
 /// The presets shipped in `configs/`, built in so an installed binary (started
 /// anywhere: the app, `bench`) has them too.
 pub const BUILTIN_PRESETS: &[(&str, &str)] = &[
+    ("acrobot_a2c", include_str!("../../configs/acrobot_a2c.ron")),
     ("acrobot_dqn", include_str!("../../configs/acrobot_dqn.ron")),
     ("acrobot_ppo", include_str!("../../configs/acrobot_ppo.ron")),
+    ("cartpole_a2c", include_str!("../../configs/cartpole_a2c.ron")),
     ("cartpole_dqn", include_str!("../../configs/cartpole_dqn.ron")),
     ("cartpole_ppo", include_str!("../../configs/cartpole_ppo.ron")),
     ("lunarlander_dqn", include_str!("../../configs/lunarlander_dqn.ron")),
@@ -37,6 +39,7 @@ pub const BUILTIN_PRESETS: &[(&str, &str)] = &[
     ("mountaincar_dqn", include_str!("../../configs/mountaincar_dqn.ron")),
     ("mountaincar_ppo", include_str!("../../configs/mountaincar_ppo.ron")),
     ("mountaincarcontinuous_ppo", include_str!("../../configs/mountaincarcontinuous_ppo.ron")),
+    ("pendulum_a2c", include_str!("../../configs/pendulum_a2c.ron")),
     ("pendulum_ppo", include_str!("../../configs/pendulum_ppo.ron")),
 ];
 
@@ -304,6 +307,7 @@ pub fn env_note(config: &EnvConfig) -> Option<String> {
 pub enum AlgorithmConfig {
     Ppo(PpoParams),
     Dqn(DqnParams),
+    A2c(A2cParams),
 }
 
 impl Default for AlgorithmConfig {
@@ -317,6 +321,7 @@ impl AlgorithmConfig {
         match self {
             AlgorithmConfig::Ppo(_) => "ppo",
             AlgorithmConfig::Dqn(_) => "dqn",
+            AlgorithmConfig::A2c(_) => "a2c",
         }
     }
 

@@ -153,3 +153,65 @@ impl Default for DqnParams {
         }
     }
 }
+
+/// A2C hyperparameters; defaults are SB3's (the zoo's CartPole-v1 preset sets
+/// only `ent_coef: 0.0` and 8 envs).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct A2cParams {
+    /// Step size; SB3: 7e-4.
+    pub learning_rate: Schedule,
+    /// Steps per env per rollout (one update per rollout); SB3: 5.
+    pub n_steps: usize,
+    /// Discount; SB3: 0.99.
+    pub gamma: f64,
+    /// GAE lambda (1.0 = plain n-step returns); SB3: 1.0.
+    pub gae_lambda: f64,
+    /// Entropy bonus coefficient; SB3: 0.0.
+    pub ent_coef: f64,
+    /// Value loss coefficient; SB3: 0.5.
+    pub vf_coef: f64,
+    /// Global gradient norm clip; SB3: 0.5.
+    pub max_grad_norm: f64,
+    /// RMSprop (alpha 0.99) instead of Adam; SB3: true.
+    pub use_rms_prop: bool,
+    /// RMSprop's epsilon (Adam's too when use_rms_prop is false); SB3: 1e-5.
+    pub rms_prop_eps: f64,
+    /// Normalise the rollout's advantages; SB3: false.
+    pub normalize_advantage: bool,
+    /// Hidden layers of both actor and critic; SB3: [64, 64].
+    pub net_arch: Vec<usize>,
+    /// Hidden activation; SB3: tanh.
+    pub activation: Activation,
+    /// SB3's orthogonal init (gain sqrt 2, 0.01 for the policy head, 1 for the value head).
+    pub ortho_init: bool,
+    /// Initial log standard deviation of a Gaussian policy (Box action spaces); SB3: 0.0.
+    pub log_std_init: f64,
+    /// Generalized State-Dependent Exploration (Box action spaces only); SB3: false.
+    pub use_sde: bool,
+    /// With use_sde: new exploration weights every this many steps; -1 = once per rollout; SB3: -1.
+    pub sde_sample_freq: i64,
+}
+
+impl Default for A2cParams {
+    fn default() -> Self {
+        Self {
+            learning_rate: Schedule::Constant(7e-4),
+            n_steps: 5,
+            gamma: 0.99,
+            gae_lambda: 1.0,
+            ent_coef: 0.0,
+            vf_coef: 0.5,
+            max_grad_norm: 0.5,
+            use_rms_prop: true,
+            rms_prop_eps: 1e-5,
+            normalize_advantage: false,
+            net_arch: vec![64, 64],
+            activation: Activation::Tanh,
+            ortho_init: true,
+            log_std_init: 0.0,
+            use_sde: false,
+            sde_sample_freq: -1,
+        }
+    }
+}

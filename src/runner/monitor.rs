@@ -150,11 +150,11 @@ pub fn tensorboard_header(
     environment: &crate::runs::sysinfo::EnvironmentInfo,
     step: u64,
 ) -> crate::runs::tfevents::EventHeader {
-    use crate::config::{AlgorithmConfig, Config, overrides::flat_values};
+    use crate::config::{Config, overrides::flat_values};
     use crate::runs::tb_plugins::hparams_from_json;
     let hparams = hparams_from_json(&flat_values(config));
     let mut hparam_infos = hparams.clone();
-    for algorithm in [AlgorithmConfig::Ppo(Default::default()), AlgorithmConfig::Dqn(Default::default())] {
+    for algorithm in crate::config::algorithms::ALGORITHMS.iter().map(|a| (a.defaults)()) {
         for (key, value) in hparams_from_json(&flat_values(&Config { algorithm, ..Config::default() })) {
             if !hparam_infos.iter().any(|(k, _)| *k == key) {
                 hparam_infos.push((key, value));

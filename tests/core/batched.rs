@@ -201,6 +201,45 @@ fn ppo_trials_differing_in_scalars_batch_and_each_is_bit_for_bit_alone() {
     );
 }
 
+/// A2C (RMSprop) trials differing in scalars, one of them a Gaussian policy
+/// with gSDE on normalized Pendulum: each trial in the batch is its run alone.
+#[test]
+fn a2c_trials_differing_in_scalars_batch_and_each_is_bit_for_bit_alone() {
+    use rl_research::config::{AlgorithmConfig, Schedule};
+    for preset in ["cartpole_a2c", "pendulum_a2c"] {
+        let dir = crate::temp_dir(&format!("batched-trials-{preset}"));
+        let mut base = rl_research::config::builtin_preset(preset).unwrap();
+        base.experiment.total_timesteps = 2000;
+        base.experiment.eval_freq = 1000;
+        base.env.n_envs = 4;
+        let trial = |lr: f64, ent: f64, gamma: f64, vf: f64| {
+            let mut c = base.clone();
+            if let AlgorithmConfig::A2c(p) = &mut c.algorithm {
+                p.learning_rate = Schedule::Linear { initial: lr };
+                p.ent_coef = ent;
+                p.gamma = gamma;
+                p.vf_coef = vf;
+            }
+            c
+        };
+        check_trials_batch_equals_alone(
+            vec![trial(7e-4, 0.0, 0.99, 0.5), trial(1e-3, 0.01, 0.95, 0.25), trial(3e-4, 0.001, 0.9, 0.4)],
+            &dir,
+        );
+    }
+}
+
+/// A2C's seeds batched are each the seed alone (checkpoint included).
+#[test]
+fn a2c_seed_in_a_batch_is_bit_for_bit_the_seed_alone() {
+    let dir = crate::temp_dir("batched-a2c");
+    let mut config = rl_research::config::builtin_preset("pendulum_a2c").unwrap();
+    config.experiment.total_timesteps = 1024;
+    config.experiment.eval_freq = 512;
+    config.env.n_envs = 2;
+    check_batch_equals_alone(config, &dir, 2);
+}
+
 #[test]
 fn dqn_trials_differing_in_scalars_batch_and_each_is_bit_for_bit_alone() {
     use rl_research::config::{AlgorithmConfig, Schedule};

@@ -284,7 +284,7 @@ fn gui_without_a_display_prints_a_one_line_hint() {
 fn diverging_training_fails_naming_the_metric_and_keeps_only_finite_models() {
     let dir = crate::temp_dir("nan_guard");
     // A Gaussian policy's NaN mean is caught before an action is drawn from it.
-    for (algo, env_id) in [("ppo", "CartPole-v1"), ("dqn", "CartPole-v1"), ("ppo", "Pendulum-v1")] {
+    for (algo, env_id) in [("ppo", "CartPole-v1"), ("dqn", "CartPole-v1"), ("ppo", "Pendulum-v1"), ("a2c", "CartPole-v1")] {
         let mut config = Config::default();
         config.env.id = env_id.into();
         config.algorithm = AlgorithmConfig::defaults_for(algo).unwrap();
@@ -303,6 +303,11 @@ fn diverging_training_fails_naming_the_metric_and_keeps_only_finite_models() {
                 d.learning_rate = rl_research::config::Schedule::Constant(1e30);
                 d.max_grad_norm = 1e30;
                 AlgorithmConfig::Dqn(d)
+            }
+            AlgorithmConfig::A2c(mut a) => {
+                a.learning_rate = rl_research::config::Schedule::Constant(1e30);
+                a.max_grad_norm = 1e30;
+                AlgorithmConfig::A2c(a)
             }
         };
         config.env.n_envs = if algo == "dqn" { 1 } else { 8 };

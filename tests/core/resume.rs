@@ -1,6 +1,6 @@
 //! Checkpoints, exact resume and fork: a run stopped halfway and resumed ends
 //! bit for bit where an uninterrupted run ends (CPU), for PPO and DQN on
-//! CartPole and LunarLander, Gaussian PPO with gSDE and normalization on Pendulum.
+//! CartPole and LunarLander, Gaussian PPO with gSDE and normalization on Pendulum, A2C.
 
 use rl_research::config::overrides::parse_override;
 use rl_research::config::{Config, apply_overrides};
@@ -59,6 +59,9 @@ pub fn small_config(preset: &str, runs_dir: &Path, extra: &[&str]) -> Config {
             "experiment.total_timesteps=1024",
             "experiment.eval_freq=256",
         ],
+        "cartpole_a2c" => vec!["env.n_envs=4", "experiment.total_timesteps=2000", "experiment.eval_freq=500"],
+        // RMSprop, gSDE and normalization.
+        "pendulum_a2c" => vec!["env.n_envs=2", "experiment.total_timesteps=1024", "experiment.eval_freq=256"],
         other => panic!("no small config for {other}"),
     }
     .into_iter()
@@ -185,6 +188,12 @@ fn ppo_lunarlander_resume_equals_uninterrupted() {
 #[test]
 fn gaussian_ppo_with_gsde_and_normalization_resume_equals_uninterrupted() {
     resume_equals_uninterrupted("pendulum_ppo");
+}
+
+#[test]
+fn a2c_resume_equals_uninterrupted() {
+    resume_equals_uninterrupted("cartpole_a2c");
+    resume_equals_uninterrupted("pendulum_a2c");
 }
 
 #[test]

@@ -1,4 +1,4 @@
-//! PPO's action distributions, as SB3's: a categorical over logits for a
+//! The on-policy algorithms' action distributions, as SB3's: a categorical over logits for a
 //! discrete space; for a Box space a diagonal Gaussian around the actor's
 //! output with a learned, state-independent `log_std` (one per dimension), or
 //! with gSDE a Gaussian whose noise is `latent @ W`, `W ~ N(0, exp(log_std))`
@@ -12,7 +12,7 @@
 
 use super::super::nets::{LayerWeights, MlpWeights};
 use super::super::stacked::StackedMlp;
-use crate::config::{Activation, PpoParams};
+use crate::config::Activation;
 use crate::envs::ActionSpace;
 use crate::rng::Rng;
 use burn::prelude::*;
@@ -44,12 +44,12 @@ const CATEGORICAL_NETS: &[&str] = &["actor", "critic"];
 const GAUSSIAN_NETS: &[&str] = &["actor", "critic", "log_std"];
 
 impl Dist {
-    pub fn of(space: &ActionSpace, params: &PpoParams, obs_dim: usize) -> Self {
+    pub fn of(space: &ActionSpace, use_sde: bool, net_arch: &[usize], obs_dim: usize) -> Self {
         match space {
             ActionSpace::Discrete { n, .. } => Dist::Categorical { n: *n },
-            ActionSpace::Box { low, .. } if params.use_sde => {
+            ActionSpace::Box { low, .. } if use_sde => {
                 // The actor's last hidden width (its input width without hidden layers).
-                let latent = params.net_arch.last().copied().unwrap_or(obs_dim);
+                let latent = net_arch.last().copied().unwrap_or(obs_dim);
                 Dist::Sde { dim: low.len(), latent }
             }
             ActionSpace::Box { low, .. } => Dist::Gaussian { dim: low.len() },
