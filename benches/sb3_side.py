@@ -55,8 +55,10 @@ def main():
 
     p = dict(spec["params"])
     activation = {"tanh": torch.nn.Tanh, "relu": torch.nn.ReLU}[p.pop("activation")]
-    policy_kwargs = {"net_arch": p.pop("net_arch"), "activation_fn": activation,
-                     "optimizer_kwargs": {"eps": p.pop("adam_eps")}}
+    policy_kwargs = {"net_arch": p.pop("net_arch"), "activation_fn": activation}
+    if "adam_eps" in p:
+        # A2C has none: SB3 builds its RMSprop from rms_prop_eps itself.
+        policy_kwargs["optimizer_kwargs"] = {"eps": p.pop("adam_eps")}
     for key in ("ortho_init", "log_std_init"):
         if key in p:
             policy_kwargs[key] = p.pop(key)
