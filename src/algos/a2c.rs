@@ -14,7 +14,6 @@ use super::stacked::{PerAgent, StackedMlp, clip_grad_norm_per_agent, stack3};
 use super::{AlgoState, Member, Metrics, PolicyHead, read_vec};
 use crate::config::{A2cParams, AlgorithmConfig};
 use crate::envs::{Action, ActionSpace};
-use crate::rng::Rng;
 use burn::prelude::*;
 
 /// The batch's A2C config and the on-policy loop's state.
@@ -26,16 +25,7 @@ pub struct A2c {
 impl A2c {
     /// One agent, initialised from `seed` exactly as it is inside any batch.
     pub fn agent(params: A2cParams, obs_dim: usize, space: &ActionSpace, seed: u64, device: &Device) -> Batch<A2c> {
-        let shape = Shape {
-            net_arch: &params.net_arch,
-            activation: params.activation,
-            ortho_init: params.ortho_init,
-            log_std_init: params.log_std_init,
-            use_sde: params.use_sde,
-        };
-        let (nets, dist) = on_policy::initial_networks(&shape, obs_dim, space, seed);
-        let algo = A2c { core: Core { dist, n_steps: params.n_steps, n_updates: 0 }, params: params.clone() };
-        Batch::new(algo, params, &nets, (), Rng::derive(seed, 2), obs_dim, space, device)
+        on_policy::agent(params, obs_dim, space, seed, device)
     }
 }
 
@@ -71,6 +61,19 @@ impl Algorithm for A2c {
 }
 
 impl OnPolicy for A2c {
+    fn new(params: A2cParams, core: Core) -> Self {
+        A2c { params, core }
+    }
+    fn shape(p: &A2cParams) -> Shape<'_> {
+        Shape {
+            n_steps: p.n_steps,
+            net_arch: &p.net_arch,
+            activation: p.activation,
+            ortho_init: p.ortho_init,
+            log_std_init: p.log_std_init,
+            use_sde: p.use_sde,
+        }
+    }
     fn core(&self) -> &Core {
         &self.core
     }

@@ -353,8 +353,14 @@ impl Policy {
 
     /// Scores, probabilities and value for one observation.
     pub fn view(&self, obs: &[f32]) -> Result<PolicyView, String> {
-        let scores = self.scores(obs, 1)?;
+        if obs.len() != self.obs_dim() {
+            return Err(format!("policy expects 1 observation of {} values, got {} values", self.obs_dim(), obs.len()));
+        }
+        // One normalization and one actor pass give the scores and gSDE's features.
         let obs = &*self.prepared(obs);
+        let x = Tensor::<2>::from_data(TensorData::new(obs.to_vec(), [1, obs.len()]), &self.device);
+        let (latent, out) = self.net.forward_latent(x.clone());
+        let scores = read_vec(out)?;
         let probs = (self.head == PolicyHead::Logits).then(|| {
             let max = scores.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
             let e: Vec<f32> = scores.iter().map(|&v| (v - max).exp()).collect();
@@ -362,19 +368,13 @@ impl Policy {
             e.iter().map(|v| v / z).collect()
         });
         let value = match &self.critic {
-            Some(c) => {
-                let x = Tensor::<2>::from_data(TensorData::new(obs.to_vec(), [1, obs.len()]), &self.device);
-                read_vec(c.forward(x))?.first().copied()
-            }
+            Some(c) => read_vec(c.forward(x))?.first().copied(),
             None => None,
         };
         let std = match &self.noise {
             Some(PolicyNoise::Diagonal(std)) => Some(std.clone()),
-            Some(PolicyNoise::StateDependent { log_std, dim })
-                if log_std.len() == dim * self.net.sizes().iter().rev().nth(1).copied().unwrap_or(0) =>
-            {
-                let x = Tensor::<2>::from_data(TensorData::new(obs.to_vec(), [1, obs.len()]), &self.device);
-                let latent = read_vec(self.net.forward_latent(x).0)?;
+            Some(PolicyNoise::StateDependent { log_std, dim }) if log_std.len() == dim * latent.dims()[1] => {
+                let latent = read_vec(latent)?;
                 let std = (0..*dim).map(|j| {
                     let var: f64 = latent.iter().enumerate().map(|(l, &x)| (x as f64 * (log_std[l * dim + j] as f64).exp()).powi(2)).sum();
                     (var + 1e-6).sqrt() as f32

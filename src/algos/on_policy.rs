@@ -67,8 +67,9 @@ pub struct RolloutParams {
     pub sde_sample_freq: i64,
 }
 
-/// The shape of an on-policy agent's networks.
+/// What fixes an on-policy agent's computation: its rollout length and networks.
 pub struct Shape<'a> {
+    pub n_steps: usize,
     pub net_arch: &'a [usize],
     pub activation: Activation,
     pub ortho_init: bool,
@@ -78,6 +79,9 @@ pub struct Shape<'a> {
 
 /// What an on-policy algorithm gives the shared loop.
 pub trait OnPolicy: Algorithm<Own = (), Resume = Rollout> {
+    /// The batch's algorithm for these params, around the loop's `core`.
+    fn new(params: Self::Params, core: Core) -> Self;
+    fn shape(params: &Self::Params) -> Shape<'_>;
     fn core(&self) -> &Core;
     fn core_mut(&mut self) -> &mut Core;
     fn rollout(params: &Self::Params) -> RolloutParams;
@@ -88,9 +92,18 @@ pub trait OnPolicy: Algorithm<Own = (), Resume = Rollout> {
     fn train(batch: &mut Batch<Self>, rollouts: &[Rollout], progress_remaining: f64) -> Result<Vec<Metrics>, String>;
 }
 
+/// One agent of an on-policy algorithm, initialised from `seed` exactly as it is inside any batch.
+pub fn agent<A: OnPolicy>(params: A::Params, obs_dim: usize, space: &ActionSpace, seed: u64, device: &Device) -> Batch<A> {
+    let shape = A::shape(&params);
+    let n_steps = shape.n_steps;
+    let (nets, dist) = initial_networks(&shape, obs_dim, space, seed);
+    let algo = A::new(params.clone(), Core { dist, n_steps, n_updates: 0 });
+    Batch::new(algo, params, &nets, (), Rng::derive(seed, 2), obs_dim, space, device)
+}
+
 /// One agent's initial networks (actor, critic, and `log_std` for a Box space),
 /// drawn from `seed` exactly as inside any batch, and its distribution.
-pub fn initial_networks(shape: &Shape<'_>, obs_dim: usize, space: &ActionSpace, seed: u64) -> (Vec<MlpWeights>, Dist) {
+fn initial_networks(shape: &Shape<'_>, obs_dim: usize, space: &ActionSpace, seed: u64) -> (Vec<MlpWeights>, Dist) {
     let mut init_rng = Rng::derive(seed, 1);
     let init = |out_gain| {
         if shape.ortho_init { Init::Orthogonal { hidden_gain: 2f64.sqrt(), output_gain: out_gain } } else { Init::TorchDefault }

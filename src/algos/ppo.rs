@@ -17,7 +17,6 @@ use super::stacked::{PerAgent, StackedMlp, clip_grad_norm_per_agent, stack3};
 use super::{AlgoState, Member, Metrics, PolicyHead, read_vec};
 use crate::config::{AlgorithmConfig, PpoParams};
 use crate::envs::ActionSpace;
-use crate::rng::Rng;
 use burn::prelude::*;
 
 /// PPO's checkpoint state (the shared on-policy one).
@@ -32,16 +31,7 @@ pub struct Ppo {
 impl Ppo {
     /// One agent, initialised from `seed` exactly as it is inside any batch.
     pub fn agent(params: PpoParams, obs_dim: usize, space: &ActionSpace, seed: u64, device: &Device) -> Batch<Ppo> {
-        let shape = Shape {
-            net_arch: &params.net_arch,
-            activation: params.activation,
-            ortho_init: params.ortho_init,
-            log_std_init: params.log_std_init,
-            use_sde: params.use_sde,
-        };
-        let (nets, dist) = on_policy::initial_networks(&shape, obs_dim, space, seed);
-        let algo = Ppo { core: Core { dist, n_steps: params.n_steps, n_updates: 0 }, params: params.clone() };
-        Batch::new(algo, params, &nets, (), Rng::derive(seed, 2), obs_dim, space, device)
+        on_policy::agent(params, obs_dim, space, seed, device)
     }
 }
 
@@ -76,6 +66,19 @@ impl Algorithm for Ppo {
 }
 
 impl OnPolicy for Ppo {
+    fn new(params: PpoParams, core: Core) -> Self {
+        Ppo { params, core }
+    }
+    fn shape(p: &PpoParams) -> Shape<'_> {
+        Shape {
+            n_steps: p.n_steps,
+            net_arch: &p.net_arch,
+            activation: p.activation,
+            ortho_init: p.ortho_init,
+            log_std_init: p.log_std_init,
+            use_sde: p.use_sde,
+        }
+    }
     fn core(&self) -> &Core {
         &self.core
     }

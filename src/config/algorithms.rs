@@ -101,6 +101,13 @@ const POSITIVE: Field = real(0.0, true, None);
 const NON_NEGATIVE: Field = real(0.0, false, None);
 const NET_ARCH: Key = key("net_arch", KeyRole::Shape("the network's shape is fixed by its weights"), Field::Widths);
 const ACTIVATION: Key = key("activation", KeyRole::Shape("the weights were trained with it"), Field::Activation);
+/// The on-policy algorithms' rollout length and Gaussian-policy keys.
+const ROLLOUT_STEPS: Key = key("n_steps", KeyRole::Shape("the checkpoint holds a rollout of this length"), count(1, " steps"));
+// Like ortho_init, it only sets each agent's initial weights.
+const LOG_STD_INIT: Key = key("log_std_init", KeyRole::Scalar, real(-20.0, false, Some(2.0)));
+const USE_SDE: Key = key("use_sde", KeyRole::Shape("the log_std parameter's shape depends on it"), Field::Flag);
+// -1: once per rollout (checked in check_sde).
+const SDE_SAMPLE_FREQ: Key = key("sde_sample_freq", KeyRole::Shared, count(-1, " steps"));
 
 /// Everything the rest of the program knows about one algorithm.
 pub struct AlgorithmSpec {
@@ -184,7 +191,7 @@ pub const ALGORITHMS: &[AlgorithmSpec] = &[
         action_kinds: &[ActionKind::Discrete, ActionKind::Box],
         keys: &[
             key("learning_rate", KeyRole::Scalar, Field::Schedule),
-            key("n_steps", KeyRole::Shape("the checkpoint holds a rollout of this length"), count(1, " steps")),
+            ROLLOUT_STEPS,
             key("batch_size", KeyRole::Shared, count(1, "")),
             key("n_epochs", KeyRole::Shared, count(1, "")),
             key("gamma", KeyRole::Scalar, UNIT),
@@ -199,11 +206,9 @@ pub const ALGORITHMS: &[AlgorithmSpec] = &[
             // Only the initial weights depend on it, and each agent initialises its own.
             key("ortho_init", KeyRole::Scalar, Field::Flag),
             key("adam_eps", KeyRole::Shared, POSITIVE),
-            // Like ortho_init, it only sets each agent's initial weights.
-            key("log_std_init", KeyRole::Scalar, real(-20.0, false, Some(2.0))),
-            key("use_sde", KeyRole::Shape("the log_std parameter's shape depends on it"), Field::Flag),
-            // -1: once per rollout (checked in validate_ppo).
-            key("sde_sample_freq", KeyRole::Shared, count(-1, " steps")),
+            LOG_STD_INIT,
+            USE_SDE,
+            SDE_SAMPLE_FREQ,
         ],
         defaults: || AlgorithmConfig::Ppo(PpoParams::default()),
         batch_seeds_on_cpu: true,
@@ -256,7 +261,7 @@ pub const ALGORITHMS: &[AlgorithmSpec] = &[
         action_kinds: &[ActionKind::Discrete, ActionKind::Box],
         keys: &[
             key("learning_rate", KeyRole::Scalar, Field::Schedule),
-            key("n_steps", KeyRole::Shape("the checkpoint holds a rollout of this length"), count(1, " steps")),
+            ROLLOUT_STEPS,
             key("gamma", KeyRole::Scalar, UNIT),
             key("gae_lambda", KeyRole::Scalar, UNIT),
             key("ent_coef", KeyRole::Scalar, NON_NEGATIVE),
@@ -269,9 +274,9 @@ pub const ALGORITHMS: &[AlgorithmSpec] = &[
             NET_ARCH,
             ACTIVATION,
             key("ortho_init", KeyRole::Scalar, Field::Flag),
-            key("log_std_init", KeyRole::Scalar, real(-20.0, false, Some(2.0))),
-            key("use_sde", KeyRole::Shape("the log_std parameter's shape depends on it"), Field::Flag),
-            key("sde_sample_freq", KeyRole::Shared, count(-1, " steps")),
+            LOG_STD_INIT,
+            USE_SDE,
+            SDE_SAMPLE_FREQ,
         ],
         defaults: || AlgorithmConfig::A2c(A2cParams::default()),
         batch_seeds_on_cpu: true,
@@ -288,11 +293,7 @@ pub const ALGORITHMS: &[AlgorithmSpec] = &[
 fn validate_ppo(algorithm: &AlgorithmConfig, config: &Config) -> Result<(), ConfigError> {
     let AlgorithmConfig::Ppo(p) = algorithm else { return Ok(()) };
     let k = |s: &str| format!("algorithm.params.{s}");
-    check(
-        p.n_steps.saturating_mul(config.env.n_envs) <= 10_000_000,
-        &k("n_steps"),
-        format!("n_steps * n_envs must be at most 10000000 transitions (memory), got {} * {}", p.n_steps, config.env.n_envs),
-    )?;
+    check_rollout_size(p.n_steps, config)?;
     let rollout = p.n_steps * config.env.n_envs;
     check(
         p.batch_size > 0 && p.batch_size <= rollout,
@@ -308,6 +309,15 @@ fn validate_ppo(algorithm: &AlgorithmConfig, config: &Config) -> Result<(), Conf
         "must be at least 2 when normalize_advantage is true",
     )?;
     check_sde(p.use_sde, p.sde_sample_freq, config)
+}
+
+/// An on-policy rollout's memory bound.
+fn check_rollout_size(n_steps: usize, config: &Config) -> Result<(), ConfigError> {
+    check(
+        n_steps.saturating_mul(config.env.n_envs) <= 10_000_000,
+        "algorithm.params.n_steps",
+        format!("n_steps * n_envs must be at most 10000000 transitions (memory), got {} * {}", n_steps, config.env.n_envs),
+    )
 }
 
 /// gSDE's checks, shared by the on-policy algorithms.
@@ -335,11 +345,7 @@ fn check_sde(use_sde: bool, sde_sample_freq: i64, config: &Config) -> Result<(),
 /// A2C's range and cross-field checks.
 fn validate_a2c(algorithm: &AlgorithmConfig, config: &Config) -> Result<(), ConfigError> {
     let AlgorithmConfig::A2c(p) = algorithm else { return Ok(()) };
-    check(
-        p.n_steps.saturating_mul(config.env.n_envs) <= 10_000_000,
-        "algorithm.params.n_steps",
-        format!("n_steps * n_envs must be at most 10000000 transitions (memory), got {} * {}", p.n_steps, config.env.n_envs),
-    )?;
+    check_rollout_size(p.n_steps, config)?;
     check(
         !(p.normalize_advantage && p.n_steps * config.env.n_envs < 2),
         "algorithm.params.normalize_advantage",
