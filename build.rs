@@ -35,6 +35,8 @@ fn key_docs() {
         ("PpoParams", "algorithm.params.", "ppo:"),
         ("DqnParams", "algorithm.params.", "dqn:"),
         ("A2cParams", "algorithm.params.", "a2c:"),
+        ("SacParams", "algorithm.params.", "sac:"),
+        ("Td3Params", "algorithm.params.", "td3:"),
         ("LoggingConfig", "logging.", ""),
         ("StatsConfig", "stats.", ""),
     ];

@@ -34,7 +34,9 @@ def main():
     import gymnasium
     import stable_baselines3
     import torch
-    from stable_baselines3 import A2C, DQN, PPO
+    import numpy as np
+    from stable_baselines3 import A2C, DQN, PPO, SAC, TD3
+    from stable_baselines3.common.noise import NormalActionNoise, OrnsteinUhlenbeckActionNoise
     from stable_baselines3.common.callbacks import EvalCallback
     from stable_baselines3.common.env_util import make_vec_env
     from stable_baselines3.common.evaluation import evaluate_policy
@@ -76,7 +78,13 @@ def main():
         # As rl-zoo's `normalize: true`: EvalCallback syncs the statistics into the frozen eval wrapper.
         env = VecNormalize(env, norm_obs=norm_obs, norm_reward=norm_reward, gamma=float(p.get("gamma", 0.99)))
         eval_env = VecNormalize(eval_env, training=False, norm_obs=norm_obs, norm_reward=False)
-    algo = {"ppo": PPO, "dqn": DQN, "a2c": A2C}[spec["algo"]]
+    # TD3's exploration noise as the zoo writes it (noise_type, noise_std) becomes SB3's action_noise.
+    noise_type, noise_std = p.pop("noise_type", "none"), p.pop("noise_std", None)
+    if noise_type != "none":
+        dim = env.action_space.shape[0]
+        noise = {"normal": NormalActionNoise, "ornstein-uhlenbeck": OrnsteinUhlenbeckActionNoise}[noise_type]
+        p["action_noise"] = noise(mean=np.zeros(dim), sigma=float(noise_std) * np.ones(dim))
+    algo = {"ppo": PPO, "dqn": DQN, "a2c": A2C, "sac": SAC, "td3": TD3}[spec["algo"]]
     model = algo("MlpPolicy", env, policy_kwargs=policy_kwargs, seed=seed, device="cpu", verbose=0, **p)
 
     eval_freq = int(spec["eval_freq"])

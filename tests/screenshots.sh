@@ -2,7 +2,7 @@
 # Screenshots of every panel of the real app under Xvfb, for a human to look at.
 #   tests/screenshots.sh [OUT_DIR]      (default: target/screenshots)
 # Needs: xvfb (Xvfb), imagemagick (import); builds the binary with cargo.
-# It makes its own runs (a CartPole PPO run with replay data, a LunarLander run, Pendulum and Acrobot runs,
+# It makes its own runs (a CartPole PPO run with replay data, a LunarLander run, Pendulum (PPO, SAC) and Acrobot runs,
 # a 2-trial sweep, a killed run and a broken directory) in a temporary directory, and keeps
 # the app's persisted settings out of your home directory.
 set -euo pipefail
@@ -29,6 +29,7 @@ echo "making runs in $RUNS"
 "$BIN" run experiment.name=seeds_lr3e-4 experiment.runs_dir="$RUNS" experiment.n_seeds=5 experiment.total_timesteps=30000 experiment.eval_freq=3000 experiment.video_episodes=0 algorithm.params.learning_rate=3e-4 >/dev/null 2>&1
 "$BIN" run --config configs/pendulum_ppo.ron experiment.name=pendulum experiment.runs_dir="$RUNS" experiment.total_timesteps=40960 experiment.eval_freq=10240 experiment.video_episodes=1 env.normalize_obs=true >/dev/null 2>&1
 "$BIN" run --config configs/acrobot_ppo.ron experiment.name=acrobot experiment.runs_dir="$RUNS" experiment.total_timesteps=100000 experiment.eval_freq=25000 experiment.n_eval_episodes=3 experiment.video_episodes=1 >/dev/null 2>&1
+"$BIN" run --config configs/pendulum_sac.ron experiment.name=pendulum_sac experiment.runs_dir="$RUNS" experiment.total_timesteps=6000 experiment.eval_freq=3000 experiment.video_episodes=1 >/dev/null 2>&1
 mkdir -p "$RUNS/not_a_run"
 # A run killed (kill -9) after its first checkpoint: it lists as interrupted, resumable.
 "$BIN" run experiment.name=killed experiment.runs_dir="$RUNS" experiment.total_timesteps=1000000 experiment.eval_freq=5000 experiment.video_episodes=0 >/dev/null 2>&1 &
@@ -66,4 +67,6 @@ shot replay_lunar 6 --replay "$RUNS/lunar_short"
 shot replay_pendulum 6 --replay "$RUNS/pendulum"
 shot replay_acrobot 6 --replay "$RUNS/acrobot"
 shot train_continuous 6 --tab train --config configs/mountaincarcontinuous_ppo.ron
+shot replay_sac 6 --replay "$RUNS/pendulum_sac"
+shot train_sac 6 --tab train --config configs/pendulum_sac.ron
 echo "screenshots in $OUT"

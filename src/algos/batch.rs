@@ -44,6 +44,10 @@ pub trait Algorithm: Sized + Send + 'static {
     fn head(&self) -> PolicyHead;
     /// The optimizer its networks train with.
     fn optimizer(&self) -> OptimizerKind;
+    /// Whether a squashed actor's mean is clipped before the tanh (SAC with gSDE).
+    fn mean_clip(&self) -> Option<f32> {
+        None
+    }
     /// The loop counters and buffer positions of one agent: agents merge only when these agree.
     fn position(&self, slot: &Slot<Self>) -> Vec<u64>;
     /// A checkpoint's algorithm state checked against this config (and the env's spaces): the
@@ -116,6 +120,22 @@ impl Networks {
         self.fixed[j] = self.trained[i].valid();
         let n = self.acting.len();
         self.host[n + j].clear();
+    }
+
+    /// Fixed network `j` moves towards trained network `i` by `tau` (a soft target update).
+    pub fn soft_update(&mut self, i: usize, j: usize, tau: &PerAgent) {
+        let source = self.trained[i].valid();
+        let target = std::mem::replace(&mut self.fixed[j], source.clone());
+        self.fixed[j] = target.polyak(&source, tau);
+        let n = self.acting.len();
+        self.host[n + j].clear();
+    }
+
+    /// The gradients of `loss` for the trained networks `nets` only (an actor's
+    /// step, whose loss runs through critics that must not move).
+    pub fn grads_of(&self, loss: Tensor<2>, nets: &[usize]) -> GradientsParams {
+        let own: Vec<StackedMlp> = nets.iter().filter_map(|&i| self.trained.get(i).cloned()).collect();
+        GradientsParams::from_grads(loss.sum().backward(), &own)
     }
 
     /// Agent `k`'s copy of acting network `i` on the host (read back once per update).
@@ -255,6 +275,7 @@ impl<A: Algorithm> Batch<A> {
         acting_policy(&self.nets.acting[0], &self.nets.host[0], k, self.algo.head(), &self.device)
             .with_action_space(&self.action_space)
             .with_obs_norm(self.agents[k].obs_norm.clone())
+            .with_mean_clip(self.algo.mean_clip())
     }
 
     /// Agent `k`'s networks, named.

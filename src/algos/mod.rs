@@ -1,4 +1,4 @@
-//! PPO, A2C and DQN on burn. Algorithms see envs and a [`Callback`]; they never touch
+//! PPO, A2C, DQN, SAC and TD3 on burn. Algorithms see envs and a [`Callback`]; they never touch
 //! the filesystem or the GUI. The runner's callback evaluates, logs, saves and
 //! answers the Stop button, like SB3's callbacks.
 
@@ -9,9 +9,12 @@ pub mod buffers;
 pub mod device;
 pub mod dqn;
 pub mod nets;
+pub mod off_policy;
 pub mod on_policy;
 pub mod ppo;
+pub mod sac;
 pub mod stacked;
+pub mod td3;
 
 use crate::config::AlgorithmConfig;
 use crate::envs::normalize::ObsNorm;
@@ -23,6 +26,8 @@ use serde::{Deserialize, Serialize};
 pub use a2c::A2c;
 pub use dqn::Dqn;
 pub use ppo::Ppo;
+pub use sac::Sac;
+pub use td3::Td3;
 
 /// What a callback tells the algorithm.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -191,17 +196,27 @@ pub enum AlgoState {
     Ppo(ppo::PpoState),
     Dqn(dqn::DqnState),
     A2c(on_policy::OnPolicyState),
+    Sac(off_policy::OffPolicyState),
+    Td3(off_policy::OffPolicyState),
 }
 
 impl AlgoState {
     /// What a resume from this state should tell the user (what it could not restore).
     pub fn restore_note(&self) -> Option<String> {
         match self {
-            AlgoState::Dqn(d) if d.replay.is_none() => Some(
-                "note: the checkpoint has no replay buffer (experiment.checkpoint_replay_buffer=false): DQN continues with an empty one, so this run will differ from an uninterrupted one".into(),
-            ),
+            AlgoState::Dqn(d) if d.replay.is_none() => Some(Self::no_replay_note("DQN")),
+            AlgoState::Sac(d) if d.replay.is_none() => Some(Self::no_replay_note("SAC")),
+            AlgoState::Td3(d) if d.replay.is_none() => Some(Self::no_replay_note("TD3")),
             _ => None,
         }
+    }
+}
+
+impl AlgoState {
+    fn no_replay_note(name: &str) -> String {
+        format!(
+            "note: the checkpoint has no replay buffer (experiment.checkpoint_replay_buffer=false): {name} continues with an empty one, so this run will differ from an uninterrupted one"
+        )
     }
 }
 
@@ -253,6 +268,8 @@ pub fn make_agent(
         AlgorithmConfig::Ppo(p) => Box::new(Ppo::agent(p.clone(), obs_dim, action_space, seed, device)),
         AlgorithmConfig::Dqn(p) => Box::new(Dqn::agent(p.clone(), obs_dim, action_space, seed, device)),
         AlgorithmConfig::A2c(p) => Box::new(A2c::agent(p.clone(), obs_dim, action_space, seed, device)),
+        AlgorithmConfig::Sac(p) => Box::new(Sac::agent(p.clone(), obs_dim, action_space, seed, device)),
+        AlgorithmConfig::Td3(p) => Box::new(Td3::agent(p.clone(), obs_dim, action_space, seed, device)),
     })
 }
 
@@ -270,6 +287,10 @@ pub struct Policy {
     pub obs_norm: Option<ObsNorm>,
     /// A Gaussian policy's exploration noise, for showing its std in replays.
     pub noise: Option<PolicyNoise>,
+    /// SAC's and TD3's twin critics `Q(s, a)`, for showing Q-values in replays.
+    pub q_nets: Vec<Mlp>,
+    /// A tanh-squashed actor's mean is clipped into `[-c, c]` before the tanh (SAC with gSDE).
+    pub mean_clip: Option<f32>,
     device: Device,
 }
 
@@ -292,14 +313,17 @@ pub struct PolicyView {
     pub probs: Option<Vec<f32>>,
     /// V(s) (PPO only).
     pub value: Option<f32>,
-    /// A Gaussian policy's standard deviation per action dimension.
+    /// A Gaussian policy's standard deviation per action dimension (SAC's before the tanh).
     #[serde(default)]
     pub std: Option<Vec<f32>>,
+    /// SAC's and TD3's twin critics' Q(s, a) of the action taken.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub q_values: Option<Vec<f32>>,
 }
 
 impl Policy {
     pub fn new(net: Mlp, head: PolicyHead, device: Device) -> Self {
-        Self { net, head, critic: None, action_bounds: None, obs_norm: None, noise: None, device }
+        Self { net, head, critic: None, action_bounds: None, obs_norm: None, noise: None, q_nets: Vec::new(), mean_clip: None, device }
     }
 
     pub fn from_weights(weights: &MlpWeights, head: PolicyHead, device: &Device) -> Result<Self, String> {
@@ -346,6 +370,25 @@ impl Policy {
         }
     }
 
+    /// SAC's and TD3's critics (`obs + action -> 1`), whose Q-values show in replays.
+    pub fn with_q_nets(mut self, nets: &[&MlpWeights]) -> Result<Self, String> {
+        self.q_nets = nets.iter().map(|w| Mlp::from_weights(w, &self.device)).collect::<Result<_, _>>()?;
+        Ok(self)
+    }
+
+    pub fn with_mean_clip(mut self, clip: Option<f32>) -> Self {
+        self.mean_clip = clip;
+        self
+    }
+
+    /// Values per action: a Box space's dimension (a squashed SAC actor also outputs its log_stds), else the outputs.
+    pub fn action_dim(&self) -> usize {
+        match (&self.action_bounds, self.head) {
+            (Some(b), PolicyHead::TanhSquashed) => b.low.len(),
+            _ => self.n_outputs(),
+        }
+    }
+
     pub fn with_critic(mut self, critic: &MlpWeights) -> Result<Self, String> {
         self.critic = Some(Mlp::from_weights(critic, &self.device)?);
         Ok(self)
@@ -371,7 +414,12 @@ impl Policy {
             Some(c) => read_vec(c.forward(x))?.first().copied(),
             None => None,
         };
+        let dim = self.action_dim();
         let std = match &self.noise {
+            // SAC's actor outputs its log_stds after the means.
+            _ if self.head == PolicyHead::TanhSquashed && scores.len() == 2 * dim => {
+                Some(scores[dim..].iter().map(|l| l.clamp(-20.0, 2.0).exp()).collect())
+            }
             Some(PolicyNoise::Diagonal(std)) => Some(std.clone()),
             Some(PolicyNoise::StateDependent { log_std, dim }) if log_std.len() == dim * latent.dims()[1] => {
                 let latent = read_vec(latent)?;
@@ -383,7 +431,24 @@ impl Policy {
             }
             _ => None,
         };
-        Ok(PolicyView { scores, probs, value, std })
+        let q_values = if self.q_nets.is_empty() {
+            None
+        } else {
+            let mut sa = obs.to_vec();
+            sa.extend(self.squash(&scores[..dim.min(scores.len())]));
+            let x = Tensor::<2>::from_data(TensorData::new(sa.clone(), [1, sa.len()]), &self.device);
+            let q: Result<Vec<f32>, String> =
+                self.q_nets.iter().map(|q| Ok(read_vec(q.forward(x.clone()))?.first().copied().unwrap_or(f32::NAN))).collect();
+            Some(q?)
+        };
+        let scores = if self.head == PolicyHead::TanhSquashed { scores[..dim.min(scores.len())].to_vec() } else { scores };
+        Ok(PolicyView { scores, probs, value, std, q_values })
+    }
+
+    /// A squashed actor's deterministic action in [-1, 1] from its pre-tanh means.
+    fn squash(&self, means: &[f32]) -> Vec<f32> {
+        let clip = self.mean_clip.unwrap_or(f32::INFINITY);
+        means.iter().map(|m| m.clamp(-clip, clip).tanh()).collect()
     }
 
     /// Outputs per observation: one score per discrete action, one mean per Box dimension.
@@ -393,9 +458,12 @@ impl Policy {
 
     /// Whether this policy acts in `space` (kind and size).
     pub fn check_space(&self, space: &ActionSpace) -> Result<(), String> {
-        let continuous = self.head == PolicyHead::GaussianMean;
+        let continuous = matches!(self.head, PolicyHead::GaussianMean | PolicyHead::TanhSquashed);
         let fits = match space {
             ActionSpace::Discrete { n, .. } => !continuous && *n == self.n_outputs(),
+            ActionSpace::Box { low, .. } if self.head == PolicyHead::TanhSquashed => {
+                continuous && (low.len() == self.n_outputs() || 2 * low.len() == self.n_outputs())
+            }
             ActionSpace::Box { low, .. } => continuous && low.len() == self.n_outputs(),
         };
         if fits {
@@ -421,6 +489,17 @@ impl Policy {
                 }
                 ActionValue::Continuous(v)
             }
+            PolicyHead::TanhSquashed => {
+                let squashed = self.squash(&scores[..self.action_dim().min(scores.len())]);
+                match &self.action_bounds {
+                    Some(b) => {
+                        let mut v = Vec::new();
+                        ActionSpace::Box { low: b.low.clone(), high: b.high.clone() }.unscale_into(&squashed, &mut v);
+                        ActionValue::Continuous(v)
+                    }
+                    None => ActionValue::Continuous(squashed),
+                }
+            }
         }
     }
 
@@ -445,12 +524,12 @@ impl Policy {
         let scores = self.scores(obs, n)?;
         Ok(match self.head {
             PolicyHead::Logits | PolicyHead::QValues => ActionBatch::Discrete(scores.chunks(a).map(argmax).collect()),
-            PolicyHead::GaussianMean => {
+            PolicyHead::GaussianMean | PolicyHead::TanhSquashed => {
                 let values = scores.chunks(a).flat_map(|s| match self.choose(s) {
                     ActionValue::Continuous(v) => v,
                     ActionValue::Discrete(_) => Vec::new(),
                 });
-                ActionBatch::Continuous { dim: a, values: values.collect() }
+                ActionBatch::Continuous { dim: self.action_dim().max(1), values: values.collect() }
             }
         })
     }

@@ -82,6 +82,20 @@ impl StackedMlp {
         (latent.unwrap_or_else(|| x.clone()), x)
     }
 
+    /// `self (1 - tau) + source tau` per parameter (SB3's `polyak_update`), each agent at its own `tau`.
+    pub fn polyak(self, source: &StackedMlp, tau: &PerAgent) -> StackedMlp {
+        let keep = match tau {
+            PerAgent::Same(t) => PerAgent::Same(1.0 - t),
+            PerAgent::Each(v) => PerAgent::Each(v.iter().map(|t| 1.0 - t).collect()),
+        };
+        let mix = |mine: Vec<Param<Tensor<3>>>, theirs: &[Param<Tensor<3>>]| -> Vec<Param<Tensor<3>>> {
+            mine.into_iter().zip(theirs).map(|(p, q)| p.map(|t| keep.mul(t) + tau.mul(q.val()))).collect()
+        };
+        let weights = mix(self.weights, &source.weights);
+        let biases = mix(self.biases, &source.biases);
+        StackedMlp { weights, biases, ..self }
+    }
+
     pub fn activation(&self) -> Activation {
         self.activation
     }

@@ -250,6 +250,29 @@ fn field_ui(ui: &mut Ui, f: &Form<'_>, key: &str, field: Field, v: &mut serde_js
             f.arch(ui, key, &mut widths, text);
             *v = widths.into();
         }
+        Field::EntCoef => {
+            let Ok(mut c) = serde_json::from_value::<crate::config::EntCoef>(v.clone()) else { return false };
+            let hint = "auto (learned from 1.0), auto_<initial> (e.g. auto_0.1), or a fixed positive number.";
+            f.parsed(ui, key, &mut c, text, |c| c.to_string(), crate::config::EntCoef::parse, hint);
+            *v = serde_json::to_value(c).unwrap_or(before.clone());
+        }
+        Field::Choice(options) => {
+            let l = f.label(ui, key);
+            let current = v.as_str().unwrap_or_default().to_string();
+            ComboBox::from_id_salt(key)
+                .selected_text(current)
+                .show_ui(ui, |ui| {
+                    for &name in options {
+                        if ui.selectable_label(v.as_str() == Some(name), name).clicked() {
+                            *v = name.into();
+                        }
+                    }
+                })
+                .response
+                .on_hover_text(f.tip(key))
+                .labelled_by(l.id);
+            ui.end_row();
+        }
         Field::Activation => {
             let l = f.label(ui, key);
             let current = v.as_str().unwrap_or_default().to_string();

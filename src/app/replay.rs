@@ -55,6 +55,8 @@ pub enum Timeline {
     Return,
     Reward,
     Value,
+    /// SAC's and TD3's min over the twin critics of Q(s, a).
+    QValue,
     ChosenScore,
 }
 
@@ -404,12 +406,16 @@ impl Replay {
     fn timeline_ui(&mut self, ui: &mut Ui) {
         let ep = &self.episodes[self.episode];
         let has_value = ep.steps.iter().any(|s| s.policy.value.is_some());
+        let has_q = ep.steps.iter().any(|s| s.policy.q_values.is_some());
         ui.horizontal(|ui| {
             ui.label("timeline");
             ui.selectable_value(&mut self.timeline, Timeline::Return, "return");
             ui.selectable_value(&mut self.timeline, Timeline::Reward, "reward");
             if has_value {
                 ui.selectable_value(&mut self.timeline, Timeline::Value, "V(s)");
+            }
+            if has_q {
+                ui.selectable_value(&mut self.timeline, Timeline::QValue, "min Q(s, a)");
             }
             let continuous = ep.steps.first().is_some_and(|s| matches!(s.action, ActionValue::Continuous(_)));
             let score = match (continuous, has_value) {
@@ -430,6 +436,7 @@ impl Replay {
                     Timeline::Return => ret,
                     Timeline::Reward => s.reward,
                     Timeline::Value => s.policy.value.unwrap_or(f32::NAN) as f64,
+                    Timeline::QValue => min_q(&s.policy).unwrap_or(f32::NAN) as f64,
                     Timeline::ChosenScore => match (&s.action, &s.policy.probs) {
                         (ActionValue::Discrete(a), Some(p)) => p.get(*a).copied().unwrap_or(f32::NAN) as f64,
                         (ActionValue::Discrete(a), None) => s.policy.scores.get(*a).copied().unwrap_or(f32::NAN) as f64,
@@ -502,9 +509,11 @@ fn step_info_ui(ui: &mut Ui, ep: &EpisodeRecord, frame: usize) {
             Some(crate::envs::ActionSpace::Box { low, high }) => low.get(i).copied().zip(high.get(i).copied()),
             _ => None,
         };
+        // SAC's and TD3's actors squash a Gaussian (or a deterministic output) with tanh.
+        let mean_name = if step.policy.q_values.is_some() { "pre-tanh mean" } else { "mean" };
         for (i, &v) in values.iter().enumerate() {
             let std = step.policy.std.as_ref().and_then(|s| s.get(i)).map(|s| format!(", std {s:.3}")).unwrap_or_default();
-            let mean = step.policy.scores.get(i).map(|m| format!(" (mean {m:.3}{std})")).unwrap_or_default();
+            let mean = step.policy.scores.get(i).map(|m| format!(" ({mean_name} {m:.3}{std})")).unwrap_or_default();
             let (frac, range) = match bounds(i) {
                 Some((lo, hi)) if hi > lo => (((v - lo) / (hi - lo)).clamp(0.0, 1.0), format!(" in [{lo}, {hi}]")),
                 _ => (0.5, String::new()),
@@ -525,4 +534,14 @@ fn step_info_ui(ui: &mut Ui, ep: &EpisodeRecord, frame: usize) {
     if let Some(v) = step.policy.value {
         ui.label(format!("V(s) = {v:.3}"));
     }
+    if let Some(q) = &step.policy.q_values {
+        let each: Vec<String> = q.iter().enumerate().map(|(i, v)| format!("Q{}(s, a) = {v:.3}", i + 1)).collect();
+        ui.label(each.join(", "))
+            .on_hover_text("The twin critics' values of the action taken; the smaller one is what SAC and TD3 learn from");
+    }
+}
+
+/// The smaller of the twin critics' Q(s, a), if the policy has critics.
+fn min_q(view: &crate::algos::PolicyView) -> Option<f32> {
+    view.q_values.as_ref().and_then(|q| q.iter().copied().reduce(f32::min))
 }

@@ -10,7 +10,13 @@ use crate::runner::{RunSummary, run_experiment};
 use std::time::Instant;
 
 /// FLOPs of all gradient steps of a run, from its algorithm's descriptor.
-pub fn training_flops(config: &Config, obs_dim: usize, n_actions: usize, timesteps: u64) -> f64 {
+pub fn training_flops(config: &Config, timesteps: u64) -> f64 {
+    // The env's own observation and action sizes (CartPole's when the id is unknown).
+    let (obs_dim, n_actions) = config
+        .env
+        .spec()
+        .map(|s| (s.observation_space.low.len(), s.action_space_for(&config.env.params).policy_outputs()))
+        .unwrap_or((4, 2));
     (config.algorithm.spec().training_flops)(&config.algorithm, config.env.n_envs, obs_dim, n_actions, timesteps)
 }
 
@@ -338,7 +344,7 @@ fn bench_ui() {
 }
 
 fn report(label: &str, config: &Config, s: &RunSummary, floor_secs: f64) {
-    let flops = training_flops(config, 4, 2, s.timesteps);
+    let flops = training_flops(config, s.timesteps);
     let reach =
         s.first_reaching(475.0).map(|e| format!("{:.2} s (at {} steps)", e.wall_secs, e.timesteps)).unwrap_or_else(|| "not reached".into());
     println!("{label}:");
@@ -553,7 +559,7 @@ mod tests {
         assert!(parse_bench_args(&args(&["--only", "ppo_cartpole"])).unwrap_err().contains("--vs-sb3"));
         let s = parse_bench_args(&args(&["--seeds", "1,8", "--algo", "ppo", "--device", "gpu", "--quick"])).unwrap().seeds.unwrap();
         assert_eq!((s.seeds, s.algos, s.device, s.quick), (vec![1, 8], vec!["ppo".to_string()], crate::config::DeviceChoice::Gpu, true));
-        assert!(parse_bench_args(&args(&["--seeds", "8", "--algo", "sac"])).unwrap_err().contains("'sac'"));
+        assert!(parse_bench_args(&args(&["--seeds", "8", "--algo", "ddpg"])).unwrap_err().contains("'ddpg'"));
         assert!(parse_bench_args(&args(&["--seeds", "8", "--device", "tpu"])).unwrap_err().contains("'tpu'"));
         assert!(parse_bench_args(&args(&["--algo", "ppo"])).unwrap_err().contains("--seeds"));
     }

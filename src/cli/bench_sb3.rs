@@ -42,6 +42,8 @@ pub const WORKLOADS: &[Workload] = &[
     },
     Workload { key: "ppo_pendulum", label: "PPO preset (gSDE, 1e5 steps)", preset: "pendulum_ppo", total_timesteps: None },
     Workload { key: "a2c_cartpole", label: "A2C preset, first 1e5 steps", preset: "cartpole_a2c", total_timesteps: Some(100_000) },
+    Workload { key: "sac_pendulum", label: "SAC preset (2e4 steps)", preset: "pendulum_sac", total_timesteps: None },
+    Workload { key: "td3_pendulum", label: "TD3 preset (2e4 steps)", preset: "pendulum_td3", total_timesteps: None },
 ];
 
 /// One side's result.
@@ -318,7 +320,35 @@ mod tests {
         "exploration_final_eps",
         "max_grad_norm",
     ];
-    const POLICY: &[&str] = &["net_arch", "activation", "ortho_init", "adam_eps", "log_std_init"];
+    const SB3_SAC: &[&str] = &[
+        "learning_rate",
+        "buffer_size",
+        "learning_starts",
+        "batch_size",
+        "tau",
+        "gamma",
+        "train_freq",
+        "gradient_steps",
+        "ent_coef",
+        "target_update_interval",
+        "use_sde",
+        "sde_sample_freq",
+    ];
+    const SB3_TD3: &[&str] = &[
+        "learning_rate",
+        "buffer_size",
+        "learning_starts",
+        "batch_size",
+        "tau",
+        "gamma",
+        "train_freq",
+        "gradient_steps",
+        "policy_delay",
+        "target_policy_noise",
+        "target_noise_clip",
+    ];
+    /// Mapped by sb3_side.py: into policy_kwargs, or (TD3's noise) into an action_noise object.
+    const POLICY: &[&str] = &["net_arch", "activation", "ortho_init", "adam_eps", "log_std_init", "noise_type", "noise_std"];
 
     fn keys(spec: &Value) -> Vec<String> {
         spec["params"].as_object().map(|o| o.keys().cloned().collect()).unwrap_or_default()
@@ -348,6 +378,12 @@ mod tests {
         assert_eq!(a["params"]["learning_rate"], "lin_0.0007");
         for k in keys(&a) {
             assert!(SB3_A2C.contains(&k.as_str()) || POLICY.contains(&k.as_str()), "A2C param {k} is no SB3 A2C argument");
+        }
+        for (preset, allowed) in [("mountaincarcontinuous_sac", SB3_SAC), ("pendulum_td3", SB3_TD3)] {
+            let o = sb3_spec(&crate::config::builtin_preset(preset).unwrap());
+            for k in keys(&o) {
+                assert!(allowed.contains(&k.as_str()) || POLICY.contains(&k.as_str()), "{preset} param {k} is no SB3 argument");
+            }
         }
         let l = sb3_spec(&crate::config::builtin_preset("lunarlander_ppo").unwrap());
         assert_eq!(l["env_id"], crate::envs::lunar_lander::ID);

@@ -101,7 +101,7 @@ fn run_in(b: &SeedsBench, dir: &Path) -> Result<(), String> {
         let mut alone_cfg = config.clone();
         alone_cfg.experiment.name = format!("{algo}_alone");
         let alone = run_experiment(&alone_cfg).map_err(|e| e.to_string())?;
-        let flops_one = training_flops(&config, 4, 2, alone.timesteps);
+        let flops_one = training_flops(&config, alone.timesteps);
         println!(
             "  1 seed alone: {:.2} s wall, {:.2} s training, {:.2} GFLOP/s",
             alone.wall_secs,

@@ -41,6 +41,10 @@ pub enum Field {
     Widths,
     /// The hidden activation's name.
     Activation,
+    /// SAC's entropy coefficient: `auto`, `auto_<initial>` or a positive number.
+    EntCoef,
+    /// One of these names.
+    Choice(&'static [&'static str]),
 }
 
 /// One key of `algorithm.params`.
@@ -78,36 +82,36 @@ impl Field {
                 check_arch(&widths, full_key)
             }
             // Their types are checked when the config is read.
-            Field::Flag | Field::Activation => Ok(()),
+            Field::Flag | Field::Activation | Field::EntCoef | Field::Choice(_) => Ok(()),
         }
     }
 }
 
-const fn key(name: &'static str, role: KeyRole, field: Field) -> Key {
+pub(super) const fn key(name: &'static str, role: KeyRole, field: Field) -> Key {
     Key { name, role, field }
 }
 
-const fn count(min: i64, unit: &'static str) -> Field {
+pub(super) const fn count(min: i64, unit: &'static str) -> Field {
     Field::Count { min, unit }
 }
 
 /// `[lo, hi]`, `(lo, hi]`, `>= lo` or `> lo`.
-const fn real(lo: f64, lo_open: bool, hi: Option<f64>) -> Field {
+pub(super) const fn real(lo: f64, lo_open: bool, hi: Option<f64>) -> Field {
     Field::Real { lo, lo_open, hi }
 }
 
-const UNIT: Field = real(0.0, false, Some(1.0));
-const POSITIVE: Field = real(0.0, true, None);
-const NON_NEGATIVE: Field = real(0.0, false, None);
-const NET_ARCH: Key = key("net_arch", KeyRole::Shape("the network's shape is fixed by its weights"), Field::Widths);
-const ACTIVATION: Key = key("activation", KeyRole::Shape("the weights were trained with it"), Field::Activation);
+pub(super) const UNIT: Field = real(0.0, false, Some(1.0));
+pub(super) const POSITIVE: Field = real(0.0, true, None);
+pub(super) const NON_NEGATIVE: Field = real(0.0, false, None);
+pub(super) const NET_ARCH: Key = key("net_arch", KeyRole::Shape("the network's shape is fixed by its weights"), Field::Widths);
+pub(super) const ACTIVATION: Key = key("activation", KeyRole::Shape("the weights were trained with it"), Field::Activation);
 /// The on-policy algorithms' rollout length and Gaussian-policy keys.
 const ROLLOUT_STEPS: Key = key("n_steps", KeyRole::Shape("the checkpoint holds a rollout of this length"), count(1, " steps"));
 // Like ortho_init, it only sets each agent's initial weights.
-const LOG_STD_INIT: Key = key("log_std_init", KeyRole::Scalar, real(-20.0, false, Some(2.0)));
-const USE_SDE: Key = key("use_sde", KeyRole::Shape("the log_std parameter's shape depends on it"), Field::Flag);
+pub(super) const LOG_STD_INIT: Key = key("log_std_init", KeyRole::Scalar, real(-20.0, false, Some(2.0)));
+pub(super) const USE_SDE: Key = key("use_sde", KeyRole::Shape("the log_std parameter's shape depends on it"), Field::Flag);
 // -1: once per rollout (checked in check_sde).
-const SDE_SAMPLE_FREQ: Key = key("sde_sample_freq", KeyRole::Shared, count(-1, " steps"));
+pub(super) const SDE_SAMPLE_FREQ: Key = key("sde_sample_freq", KeyRole::Shared, count(-1, " steps"));
 
 /// Everything the rest of the program knows about one algorithm.
 pub struct AlgorithmSpec {
@@ -144,7 +148,7 @@ pub struct AlgorithmSpec {
 }
 
 /// Multiply-adds of one forward pass of an MLP, times 2 = FLOPs per sample.
-fn mlp_flops(sizes: &[usize]) -> f64 {
+pub(super) fn mlp_flops(sizes: &[usize]) -> f64 {
     sizes.windows(2).map(|w| 2.0 * (w[0] * w[1]) as f64).sum()
 }
 
@@ -287,6 +291,8 @@ pub const ALGORITHMS: &[AlgorithmSpec] = &[
         bench_quick_timesteps: 20_000,
         training_flops: a2c_flops,
     },
+    super::off_policy::SAC,
+    super::off_policy::TD3,
 ];
 
 /// PPO's range and cross-field checks (the rollout size depends on env.n_envs).
@@ -321,7 +327,7 @@ fn check_rollout_size(n_steps: usize, config: &Config) -> Result<(), ConfigError
 }
 
 /// gSDE's checks, shared by the on-policy algorithms.
-fn check_sde(use_sde: bool, sde_sample_freq: i64, config: &Config) -> Result<(), ConfigError> {
+pub(super) fn check_sde(use_sde: bool, sde_sample_freq: i64, config: &Config) -> Result<(), ConfigError> {
     let k = |s: &str| format!("algorithm.params.{s}");
     check(
         sde_sample_freq == -1 || sde_sample_freq > 0,
@@ -357,19 +363,19 @@ fn validate_a2c(algorithm: &AlgorithmConfig, config: &Config) -> Result<(), Conf
 /// DQN's range and cross-field checks.
 fn validate_dqn(algorithm: &AlgorithmConfig, _config: &Config) -> Result<(), ConfigError> {
     let AlgorithmConfig::Dqn(d) = algorithm else { return Ok(()) };
+    check_replay(d.buffer_size, d.batch_size, d.gradient_steps)
+}
+
+/// The off-policy algorithms' replay buffer and update-count checks.
+pub(super) fn check_replay(buffer_size: usize, batch_size: usize, gradient_steps: i64) -> Result<(), ConfigError> {
     let k = |s: &str| format!("algorithm.params.{s}");
-    check(d.buffer_size <= 10_000_000, &k("buffer_size"), format!("must be at most 10000000 transitions (memory), got {}", d.buffer_size))?;
+    check(buffer_size <= 10_000_000, &k("buffer_size"), format!("must be at most 10000000 transitions (memory), got {buffer_size}"))?;
+    check(batch_size <= buffer_size, &k("batch_size"), format!("must not exceed buffer_size ({buffer_size}), got {batch_size}"))?;
     check(
-        d.batch_size <= d.buffer_size,
-        &k("batch_size"),
-        format!("must not exceed buffer_size ({}), got {}", d.buffer_size, d.batch_size),
-    )?;
-    check(
-        d.gradient_steps == -1 || d.gradient_steps > 0,
+        gradient_steps == -1 || gradient_steps > 0,
         &k("gradient_steps"),
-        format!("must be -1 (as many as env steps collected) or at least 1, got {}", d.gradient_steps),
-    )?;
-    Ok(())
+        format!("must be -1 (as many as env steps collected) or at least 1, got {gradient_steps}"),
+    )
 }
 
 /// The names `algorithm.name` accepts.

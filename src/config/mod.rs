@@ -7,9 +7,11 @@
 
 pub mod algorithms;
 pub mod batch;
+pub mod coef;
 pub mod docs;
 pub mod hydra;
 mod names;
+mod off_policy;
 pub mod overrides;
 pub mod params;
 pub mod schedule;
@@ -20,8 +22,9 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 pub use batch::BatchSeeds;
+pub use coef::{EntCoef, NoiseType};
 pub use overrides::apply_overrides;
-pub use params::{A2cParams, Activation, DqnParams, PpoParams};
+pub use params::{A2cParams, Activation, DqnParams, PpoParams, SacParams, Td3Params};
 pub use schedule::Schedule;
 
 /// The presets shipped in `configs/`, built in so an installed binary (started
@@ -36,11 +39,16 @@ pub const BUILTIN_PRESETS: &[(&str, &str)] = &[
     ("lunarlander_dqn", include_str!("../../configs/lunarlander_dqn.ron")),
     ("lunarlander_ppo", include_str!("../../configs/lunarlander_ppo.ron")),
     ("lunarlandercontinuous_ppo", include_str!("../../configs/lunarlandercontinuous_ppo.ron")),
+    ("lunarlandercontinuous_sac", include_str!("../../configs/lunarlandercontinuous_sac.ron")),
+    ("lunarlandercontinuous_td3", include_str!("../../configs/lunarlandercontinuous_td3.ron")),
     ("mountaincar_dqn", include_str!("../../configs/mountaincar_dqn.ron")),
     ("mountaincar_ppo", include_str!("../../configs/mountaincar_ppo.ron")),
     ("mountaincarcontinuous_ppo", include_str!("../../configs/mountaincarcontinuous_ppo.ron")),
+    ("mountaincarcontinuous_sac", include_str!("../../configs/mountaincarcontinuous_sac.ron")),
     ("pendulum_a2c", include_str!("../../configs/pendulum_a2c.ron")),
     ("pendulum_ppo", include_str!("../../configs/pendulum_ppo.ron")),
+    ("pendulum_sac", include_str!("../../configs/pendulum_sac.ron")),
+    ("pendulum_td3", include_str!("../../configs/pendulum_td3.ron")),
 ];
 
 /// A built-in preset by name (`cartpole_dqn`, ...).
@@ -308,6 +316,8 @@ pub enum AlgorithmConfig {
     Ppo(PpoParams),
     Dqn(DqnParams),
     A2c(A2cParams),
+    Sac(SacParams),
+    Td3(Td3Params),
 }
 
 impl Default for AlgorithmConfig {
@@ -322,6 +332,8 @@ impl AlgorithmConfig {
             AlgorithmConfig::Ppo(_) => "ppo",
             AlgorithmConfig::Dqn(_) => "dqn",
             AlgorithmConfig::A2c(_) => "a2c",
+            AlgorithmConfig::Sac(_) => "sac",
+            AlgorithmConfig::Td3(_) => "td3",
         }
     }
 

@@ -440,8 +440,8 @@ mod tests {
         assert!(e.contains("algorithm.params.n_steps") && e.contains("abc"), "{e}");
         let e = apply(&["algorithm.params.n_steps=1.5"]).unwrap_err().0;
         assert!(e.contains("algorithm.params.n_steps"), "{e}");
-        let e = apply(&["algorithm.name=sac"]).unwrap_err().0;
-        assert!(e.contains("ppo, dqn, a2c"), "{e}");
+        let e = apply(&["algorithm.name=ddpg"]).unwrap_err().0;
+        assert!(e.contains("ppo, dqn, a2c, sac, td3"), "{e}");
         let e = apply(&["experiment=3"]).unwrap_err().0;
         assert!(e.contains("section"), "{e}");
         assert!(parse_override("noequals").is_err());

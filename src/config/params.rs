@@ -4,6 +4,7 @@
 //! roles live in its descriptor (`algorithms.rs`).
 
 use super::Schedule;
+use super::coef::{EntCoef, NoiseType};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -212,6 +213,123 @@ impl Default for A2cParams {
             log_std_init: 0.0,
             use_sde: false,
             sde_sample_freq: -1,
+        }
+    }
+}
+
+/// SAC hyperparameters; defaults are SB3's (the zoo's Pendulum-v1 preset sets
+/// only learning_rate 1e-3).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SacParams {
+    /// Adam step size of the actor, the critics and the entropy coefficient; SB3: 3e-4.
+    pub learning_rate: Schedule,
+    /// Replay capacity in transitions; SB3: 1_000_000.
+    pub buffer_size: usize,
+    /// Env steps of uniformly random actions before learning; SB3: 100.
+    pub learning_starts: u64,
+    /// Minibatch size; SB3: 256.
+    pub batch_size: usize,
+    /// Polyak coefficient of the target critics' soft update; SB3: 0.005.
+    pub tau: f64,
+    /// Discount; SB3: 0.99.
+    pub gamma: f64,
+    /// Env steps (per env) between training phases; SB3: 1.
+    pub train_freq: u64,
+    /// Gradient steps per training phase; -1 = as many as env steps collected; SB3: 1.
+    pub gradient_steps: i64,
+    /// Entropy coefficient: auto (learned, starting at 1.0, towards the target entropy -dim(A)), auto_<initial> (e.g. auto_0.1), or a fixed number; SB3: auto.
+    pub ent_coef: EntCoef,
+    /// Soft-update the target critics every this many gradient steps of a phase; SB3: 1.
+    pub target_update_interval: u64,
+    /// Hidden layers of the actor and of each critic; SB3: [256, 256].
+    pub net_arch: Vec<usize>,
+    /// Hidden activation; SB3: relu.
+    pub activation: Activation,
+    /// Generalized State-Dependent Exploration (gSDE) instead of a state-dependent log_std head; SB3: false.
+    pub use_sde: bool,
+    /// With use_sde: draw new exploration weights every this many steps; -1 = once per training phase; SB3: -1.
+    pub sde_sample_freq: i64,
+    /// With use_sde: initial log standard deviation of the exploration weights; SB3: -3.0.
+    pub log_std_init: f64,
+}
+
+impl Default for SacParams {
+    fn default() -> Self {
+        Self {
+            learning_rate: Schedule::Constant(3e-4),
+            buffer_size: 1_000_000,
+            learning_starts: 100,
+            batch_size: 256,
+            tau: 0.005,
+            gamma: 0.99,
+            train_freq: 1,
+            gradient_steps: 1,
+            ent_coef: EntCoef::Auto { initial: 1.0 },
+            target_update_interval: 1,
+            net_arch: vec![256, 256],
+            activation: Activation::Relu,
+            use_sde: false,
+            sde_sample_freq: -1,
+            log_std_init: -3.0,
+        }
+    }
+}
+
+/// TD3 hyperparameters; defaults are SB3's.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Td3Params {
+    /// Adam step size of the actor and the critics; SB3: 1e-3.
+    pub learning_rate: Schedule,
+    /// Replay capacity in transitions; SB3: 1_000_000.
+    pub buffer_size: usize,
+    /// Env steps of uniformly random actions before learning; SB3: 100.
+    pub learning_starts: u64,
+    /// Minibatch size; SB3: 256.
+    pub batch_size: usize,
+    /// Polyak coefficient of the target networks' soft update; SB3: 0.005.
+    pub tau: f64,
+    /// Discount; SB3: 0.99.
+    pub gamma: f64,
+    /// Env steps (per env) between training phases; SB3: 1.
+    pub train_freq: u64,
+    /// Gradient steps per training phase; -1 = as many as env steps collected; SB3: 1.
+    pub gradient_steps: i64,
+    /// Update the actor and the targets once every this many critic updates; SB3: 2.
+    pub policy_delay: u64,
+    /// Std of the Gaussian noise added to the target actor's actions (target policy smoothing); SB3: 0.2.
+    pub target_policy_noise: f64,
+    /// Clip of the target policy smoothing noise; SB3: 0.5.
+    pub target_noise_clip: f64,
+    /// Exploration noise on the actions: none, normal or ornstein-uhlenbeck; the zoo sets normal for Pendulum.
+    pub noise_type: NoiseType,
+    /// Std of the exploration noise (in the [-1, 1] action scale); zoo: 0.1.
+    pub noise_std: f64,
+    /// Hidden layers of the actor and of each critic; SB3: [400, 300].
+    pub net_arch: Vec<usize>,
+    /// Hidden activation; SB3: relu.
+    pub activation: Activation,
+}
+
+impl Default for Td3Params {
+    fn default() -> Self {
+        Self {
+            learning_rate: Schedule::Constant(1e-3),
+            buffer_size: 1_000_000,
+            learning_starts: 100,
+            batch_size: 256,
+            tau: 0.005,
+            gamma: 0.99,
+            train_freq: 1,
+            gradient_steps: 1,
+            policy_delay: 2,
+            target_policy_noise: 0.2,
+            target_noise_clip: 0.5,
+            noise_type: NoiseType::None,
+            noise_std: 0.1,
+            net_arch: vec![400, 300],
+            activation: Activation::Relu,
         }
     }
 }

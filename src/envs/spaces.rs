@@ -126,6 +126,18 @@ impl ActionSpace {
 
     /// Puts a continuous action inside the bounds (SB3 clips a Gaussian
     /// policy's action before stepping); a discrete one is returned as is.
+    /// A Box action from [-1, 1] into the bounds, as SB3's `unscale_action`
+    /// (`low + 0.5 (a + 1) (high - low)`) for the squashed actors of SAC and TD3;
+    /// `scaled` holds whole actions, row after row.
+    pub fn unscale_into(&self, scaled: &[f32], out: &mut Vec<f32>) {
+        out.clear();
+        if let ActionSpace::Box { low, high } = self {
+            for row in scaled.chunks(low.len().max(1)) {
+                out.extend(row.iter().zip(low.iter().zip(high)).map(|(&a, (&l, &h))| (l + 0.5 * (a + 1.0) * (h - l)).clamp(l, h)));
+            }
+        }
+    }
+
     pub fn clip_into(&self, values: &mut [f32]) {
         if let ActionSpace::Box { low, high } = self {
             for ((v, l), h) in values.iter_mut().zip(low).zip(high) {

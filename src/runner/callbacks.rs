@@ -68,7 +68,7 @@ impl RunContext<'_> {
         let policy_network = networks.first().map(|(n, _)| n.clone()).unwrap_or_default();
         let obs_normalization = agent.policy().obs_norm;
         let metadata = ModelMetadata {
-            format_version: ModelMetadata::format_for(&self.action_space, obs_normalization.is_some()),
+            format_version: ModelMetadata::format_for(&self.action_space, obs_normalization.is_some(), agent.policy_head()),
             obs_normalization,
             crate_version: env!("CARGO_PKG_VERSION").into(),
             algorithm: self.config.algorithm.name().into(),

@@ -474,8 +474,14 @@ pub fn load_policy(model: &SavedModel) -> Result<algos::Policy, String> {
     let mut policy = algos::Policy::from_weights(weights, head, &device::cpu().device)?
         .with_action_space(&model.metadata.action_space())
         .with_obs_norm(model.metadata.obs_normalization.clone());
-    if let Some(log_std) = model.network("log_std").filter(|_| head == algos::PolicyHead::GaussianMean) {
+    if let Some(log_std) = model.network("log_std").filter(|_| head != algos::PolicyHead::QValues) {
         policy = policy.with_log_std(log_std);
+    }
+    if head == algos::PolicyHead::TanhSquashed {
+        // A gSDE actor (with its log_std network) clips its mean before the tanh, as SB3's SAC.
+        let clip = model.network("log_std").map(|_| algos::sac::SDE_MEAN_CLIP as f32);
+        let q_nets: Vec<&algos::nets::MlpWeights> = ["qf0", "qf1"].iter().filter_map(|n| model.network(n)).collect();
+        policy = policy.with_mean_clip(clip).with_q_nets(&q_nets)?;
     }
     match model.network("critic") {
         Some(c) if head != algos::PolicyHead::QValues => policy.with_critic(c),

@@ -18,7 +18,8 @@ use std::path::Path;
 /// normalized observations acts wrongly without it, so a build that cannot
 /// apply it must refuse the file). Each file is written as the oldest version
 /// that holds it, so older builds keep reading what they can use.
-pub const FORMAT_VERSION: u32 = 3;
+/// Version 4 adds the `tanh_squashed` head (SAC, TD3).
+pub const FORMAT_VERSION: u32 = 4;
 
 /// One linear layer's parameters, burn layout: `weight` is row-major [in, out].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -80,6 +81,11 @@ pub enum PolicyHead {
     Logits,
     QValues,
     GaussianMean,
+    /// SAC's and TD3's actors: the first `dim` outputs are pre-tanh means (SAC
+    /// adds `dim` log_stds after them); the deterministic action is
+    /// `low + (tanh(mean) + 1) / 2 * (high - low)`, with the mean first clipped
+    /// into [-2, 2] when the model has a gSDE `log_std` network (SB3's `clip_mean`).
+    TanhSquashed,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -154,9 +160,10 @@ impl ModelMetadata {
         })
     }
 
-    /// The format version a model with this action space and normalization is written as (see [`FORMAT_VERSION`]).
-    pub fn format_for(space: &crate::envs::ActionSpace, normalized: bool) -> u32 {
+    /// The format version a model with this action space, normalization and head is written as (see [`FORMAT_VERSION`]).
+    pub fn format_for(space: &crate::envs::ActionSpace, normalized: bool, head: PolicyHead) -> u32 {
         match space {
+            _ if head == PolicyHead::TanhSquashed => 4,
             _ if normalized => 3,
             crate::envs::ActionSpace::Discrete { .. } => 1,
             crate::envs::ActionSpace::Box { .. } => 2,

@@ -240,6 +240,72 @@ fn a2c_seed_in_a_batch_is_bit_for_bit_the_seed_alone() {
     check_batch_equals_alone(config, &dir, 2);
 }
 
+/// SAC's (learned entropy coefficient; gSDE) and TD3's (normal noise) seeds
+/// batched are each the seed alone (checkpoint with replay buffer included).
+#[test]
+fn sac_and_td3_seed_in_a_batch_is_bit_for_bit_the_seed_alone() {
+    for (preset, extra) in [
+        ("pendulum_sac", &["algorithm.params.learning_starts=100"][..]),
+        ("mountaincarcontinuous_sac", &["algorithm.params.train_freq=8", "algorithm.params.gradient_steps=4"][..]),
+        ("pendulum_td3", &["algorithm.params.learning_starts=100", "algorithm.params.gradient_steps=3"][..]),
+    ] {
+        let dir = crate::temp_dir(&format!("batched-{preset}"));
+        let config = off_policy_small(preset, extra);
+        check_batch_equals_alone(config, &dir, 4);
+    }
+}
+
+/// A small off-policy config from a preset: narrow networks, small batches and buffer, 600 steps.
+fn off_policy_small(preset: &str, extra: &[&str]) -> Config {
+    let base = rl_research::config::builtin_preset(preset).unwrap();
+    let mut overrides = vec![
+        "algorithm.params.buffer_size=1000",
+        "algorithm.params.batch_size=32",
+        "algorithm.params.net_arch=[32,32]",
+        "experiment.total_timesteps=600",
+        "experiment.eval_freq=300",
+    ];
+    overrides.extend_from_slice(extra);
+    let parsed: Vec<_> = overrides.iter().map(|o| rl_research::config::overrides::parse_override(o).unwrap()).collect();
+    rl_research::config::apply_overrides(&base, &parsed).unwrap()
+}
+
+/// SAC and TD3 trials differing in every per-agent scalar: each trial in the batch is its run alone.
+#[test]
+fn sac_and_td3_trials_differing_in_scalars_batch_and_each_is_bit_for_bit_alone() {
+    use rl_research::config::{AlgorithmConfig, Schedule};
+    let dir = crate::temp_dir("batched-trials-sac");
+    let base = off_policy_small("pendulum_sac", &["algorithm.params.learning_starts=100"]);
+    let trial = |lr: f64, tau: f64, gamma: f64| {
+        let mut c = base.clone();
+        if let AlgorithmConfig::Sac(p) = &mut c.algorithm {
+            p.learning_rate = Schedule::Linear { initial: lr };
+            p.tau = tau;
+            p.gamma = gamma;
+        }
+        c
+    };
+    check_trials_batch_equals_alone(vec![trial(1e-3, 0.005, 0.99), trial(3e-4, 0.02, 0.95), trial(2e-3, 0.01, 0.9)], &dir);
+
+    let dir = crate::temp_dir("batched-trials-td3");
+    let base = off_policy_small("pendulum_td3", &["algorithm.params.learning_starts=100"]);
+    let trial = |lr: f64, tau: f64, noise: f64, clip: f64, std: f64| {
+        let mut c = base.clone();
+        if let AlgorithmConfig::Td3(p) = &mut c.algorithm {
+            p.learning_rate = Schedule::Constant(lr);
+            p.tau = tau;
+            p.target_policy_noise = noise;
+            p.target_noise_clip = clip;
+            p.noise_std = std;
+        }
+        c
+    };
+    check_trials_batch_equals_alone(
+        vec![trial(1e-3, 0.005, 0.2, 0.5, 0.1), trial(5e-4, 0.01, 0.1, 0.3, 0.3), trial(2e-3, 0.02, 0.3, 0.2, 0.2)],
+        &dir,
+    );
+}
+
 #[test]
 fn dqn_trials_differing_in_scalars_batch_and_each_is_bit_for_bit_alone() {
     use rl_research::config::{AlgorithmConfig, Schedule};

@@ -386,7 +386,7 @@ fn gui_replay_shows_a_continuous_action_against_its_bounds() {
     for u in [1.5f32, -0.5] {
         let out = env.step(Action::Continuous(&[u]), &mut obs);
         frames.push(env.render_state().expect("frame"));
-        let policy = PolicyView { scores: vec![u - 0.1], probs: None, value: None, std: Some(vec![0.5]) };
+        let policy = PolicyView { scores: vec![u - 0.1], probs: None, value: None, std: Some(vec![0.5]), q_values: None };
         steps.push(StepRecord {
             action: ActionValue::Continuous(vec![u]),
             reward: out.reward,

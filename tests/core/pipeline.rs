@@ -105,7 +105,9 @@ fn bad_cli_input_exits_2_with_a_clear_error() {
         (&["algorithm.params.batch_size=1000"], "rollout size"),
         (&["env.n_envs=0"], "env.n_envs"),
         (&["env.id=Pong-v5"], "CartPole-v1"),
-        (&["algorithm.name=sac"], "ppo, dqn"),
+        (&["algorithm.name=ddpg"], "ppo, dqn, a2c, sac, td3"),
+        // CartPole's discrete actions: SAC says which algorithms can train them.
+        (&["algorithm.name=sac"], "trains Box action spaces only"),
         (&["experiment.name=../evil"], "experiment.name"),
         (&["experiment.name=a/b"], "experiment.name"),
         (&["experiment.total_timesteps=many"], "experiment.total_timesteps"),
@@ -284,7 +286,15 @@ fn gui_without_a_display_prints_a_one_line_hint() {
 fn diverging_training_fails_naming_the_metric_and_keeps_only_finite_models() {
     let dir = crate::temp_dir("nan_guard");
     // A Gaussian policy's NaN mean is caught before an action is drawn from it.
-    for (algo, env_id) in [("ppo", "CartPole-v1"), ("dqn", "CartPole-v1"), ("ppo", "Pendulum-v1"), ("a2c", "CartPole-v1")] {
+    let cases = [
+        ("ppo", "CartPole-v1"),
+        ("dqn", "CartPole-v1"),
+        ("ppo", "Pendulum-v1"),
+        ("a2c", "CartPole-v1"),
+        ("sac", "Pendulum-v1"),
+        ("td3", "Pendulum-v1"),
+    ];
+    for (algo, env_id) in cases {
         let mut config = Config::default();
         config.env.id = env_id.into();
         config.algorithm = AlgorithmConfig::defaults_for(algo).unwrap();
@@ -309,8 +319,18 @@ fn diverging_training_fails_naming_the_metric_and_keeps_only_finite_models() {
                 a.max_grad_norm = 1e30;
                 AlgorithmConfig::A2c(a)
             }
+            AlgorithmConfig::Sac(mut a) => {
+                a.learning_rate = rl_research::config::Schedule::Constant(1e30);
+                (a.learning_starts, a.net_arch, a.batch_size) = (200, vec![32, 32], 32);
+                AlgorithmConfig::Sac(a)
+            }
+            AlgorithmConfig::Td3(mut a) => {
+                a.learning_rate = rl_research::config::Schedule::Constant(1e30);
+                (a.learning_starts, a.net_arch, a.batch_size) = (200, vec![32, 32], 32);
+                AlgorithmConfig::Td3(a)
+            }
         };
-        config.env.n_envs = if algo == "dqn" { 1 } else { 8 };
+        config.env.n_envs = if matches!(algo, "dqn" | "sac" | "td3") { 1 } else { 8 };
         config.experiment.name = format!("diverge_{algo}_{env_id}");
         config.experiment.runs_dir = dir.clone();
         config.experiment.total_timesteps = 20_000;

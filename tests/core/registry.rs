@@ -296,7 +296,7 @@ fn a_box_action_env_goes_through_env_vec_env_buffers_and_a_model_file() {
     let mut cfg = rl_research::config::Config::default();
     cfg.env.id = SLIDER.into();
     let metadata = ModelMetadata {
-        format_version: ModelMetadata::format_for(&space, false),
+        format_version: ModelMetadata::format_for(&space, false, PolicyHead::GaussianMean),
         obs_normalization: None,
         crate_version: "test".into(),
         algorithm: "test".into(),

@@ -62,6 +62,42 @@ pub fn small_config(preset: &str, runs_dir: &Path, extra: &[&str]) -> Config {
         "cartpole_a2c" => vec!["env.n_envs=4", "experiment.total_timesteps=2000", "experiment.eval_freq=500"],
         // RMSprop, gSDE and normalization.
         "pendulum_a2c" => vec!["env.n_envs=2", "experiment.total_timesteps=1024", "experiment.eval_freq=256"],
+        // Learned entropy coefficient, 2 envs, phases of 4 steps with 2 gradient steps.
+        "pendulum_sac" => vec![
+            "env.n_envs=2",
+            "algorithm.params.learning_starts=200",
+            "algorithm.params.buffer_size=2000",
+            "algorithm.params.batch_size=64",
+            "algorithm.params.net_arch=[32,32]",
+            "algorithm.params.train_freq=4",
+            "algorithm.params.gradient_steps=2",
+            "experiment.total_timesteps=1000",
+            "experiment.eval_freq=500",
+        ],
+        // gSDE (new exploration matrices every 3 steps), a fixed entropy coefficient.
+        "mountaincarcontinuous_sac" => vec![
+            "algorithm.params.buffer_size=2000",
+            "algorithm.params.batch_size=64",
+            "algorithm.params.net_arch=[32,32]",
+            "algorithm.params.train_freq=8",
+            "algorithm.params.gradient_steps=4",
+            "algorithm.params.sde_sample_freq=3",
+            "experiment.total_timesteps=800",
+            "experiment.eval_freq=400",
+        ],
+        // Ornstein-Uhlenbeck noise (its state in the checkpoint); the policy delay spans phases.
+        "pendulum_td3" => vec![
+            "env.n_envs=2",
+            "algorithm.params.noise_type=ornstein-uhlenbeck",
+            "algorithm.params.learning_starts=200",
+            "algorithm.params.buffer_size=2000",
+            "algorithm.params.batch_size=64",
+            "algorithm.params.net_arch=[32,32]",
+            "algorithm.params.train_freq=2",
+            "algorithm.params.gradient_steps=3",
+            "experiment.total_timesteps=1000",
+            "experiment.eval_freq=500",
+        ],
         other => panic!("no small config for {other}"),
     }
     .into_iter()
@@ -194,6 +230,13 @@ fn gaussian_ppo_with_gsde_and_normalization_resume_equals_uninterrupted() {
 fn a2c_resume_equals_uninterrupted() {
     resume_equals_uninterrupted("cartpole_a2c");
     resume_equals_uninterrupted("pendulum_a2c");
+}
+
+#[test]
+fn sac_and_td3_resume_equals_uninterrupted() {
+    resume_equals_uninterrupted("pendulum_sac");
+    resume_equals_uninterrupted("mountaincarcontinuous_sac");
+    resume_equals_uninterrupted("pendulum_td3");
 }
 
 #[test]
