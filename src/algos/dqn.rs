@@ -285,26 +285,17 @@ impl Batch<Dqn> {
         let each = |f: &dyn Fn(&DqnParams) -> f64| PerAgent::of(self.agents.iter().map(|a| f(&a.params)));
         let lr = each(&|a| a.learning_rate.value(progress_remaining));
         let (gamma, max_grad_norm) = (each(&|a| a.gamma), each(&|a| a.max_grad_norm));
-        let (s, b, d) = (self.agents.len(), self.algo.params.batch_size, self.obs_dim);
+        let (s, b) = (self.agents.len(), self.algo.params.batch_size);
         let n_actions = self.action_space.policy_outputs();
         let mut losses: Vec<Tensor<2>> = Vec::with_capacity(gradient_steps as usize);
         let mut mean_q: Vec<Tensor<2>> = Vec::with_capacity(gradient_steps as usize);
         for _ in 0..gradient_steps {
-            for ((replay, agent), sample) in replays.iter().zip(self.agents.iter_mut()).zip(samples.iter_mut()) {
-                replay.buffer.sample_into(b, &mut agent.rng, sample);
-            }
-            let cat_f = |f: fn(&ReplaySample) -> &Vec<f32>| samples.iter().flat_map(|x| f(x).iter().copied()).collect::<Vec<f32>>();
+            let mb = self.minibatch(replays.iter().map(|r| &r.buffer), samples, b);
             // TD target from the frozen target net, on the plain device (no graph).
-            let next_obs = stack3(cat_f(|x| &x.next_obs), s, b, d, &self.device);
-            let rewards = Tensor::<2>::from_data(TensorData::new(cat_f(|x| &x.rewards), [s, b]), &self.device);
-            let not_done: Vec<f32> = samples.iter().flat_map(|x| x.dones.iter().map(|v| 1.0 - v)).collect();
-            let not_done = Tensor::<2>::from_data(TensorData::new(not_done, [s, b]), &self.device);
-            let next_q = self.nets.fixed[TARGET].forward(next_obs).max_dim(2).reshape([s, b]);
-            let target_q = rewards + not_done * gamma.mul(next_q);
+            let next_q = self.nets.fixed[TARGET].forward(mb.next_obs).max_dim(2).reshape([s, b]);
+            let target_q = mb.rewards + mb.not_done * gamma.mul(next_q);
 
-            let obs = stack3(cat_f(|x| &x.obs), s, b, d, &self.ad_device);
-            let actions: Vec<i64> = samples.iter().flat_map(|x| x.actions.iter().copied()).collect();
-            let actions = Tensor::<3, Int>::from_data(TensorData::new(actions, [s, b, 1]), &self.ad_device);
+            let (obs, actions) = (mb.obs, mb.actions.int());
             let q_all = self.nets.trained[Q_NET].forward(obs);
             let q = q_all.clone().gather(2, actions).reshape([s, b]);
             let loss = smooth_l1(q, target_q);

@@ -271,31 +271,44 @@ pub struct Minibatch {
     pub obs: Tensor<3>,
     /// `[S, B, obs_dim]` on the plain device (targets need no graph).
     pub next_obs: Tensor<3>,
-    /// `[S, B, dim]` replayed actions in [-1, 1], on the autodiff device.
+    /// `[S, B, dim]` replayed actions (a Box space's in [-1, 1]; a discrete
+    /// space's indices as floats, `dim` 1), on the autodiff device.
     pub actions: Tensor<3>,
     /// `[S, B]` on the plain device.
     pub rewards: Tensor<2>,
     pub not_done: Tensor<2>,
 }
 
-impl<A: OffPolicy> Batch<A> {
-    /// Draws each agent's minibatch from its own buffer with its own generator.
-    pub fn minibatch(&mut self, replays: &[Replay], samples: &mut [ReplaySample], batch_size: usize) -> Minibatch {
-        let (s, b, d, dim) = (self.agents.len(), batch_size, self.obs_dim, self.action_space.box_dim());
-        for ((replay, agent), sample) in replays.iter().zip(self.agents.iter_mut()).zip(samples.iter_mut()) {
-            replay.buffer.sample_into(b, &mut agent.rng, sample);
+impl<A: Algorithm> Batch<A> {
+    /// Draws each agent's minibatch from its own buffer (`buffers`, agent order)
+    /// with its own generator (DQN's too).
+    pub fn minibatch<'a>(
+        &mut self,
+        buffers: impl Iterator<Item = &'a ReplayBuffer>,
+        samples: &mut [ReplaySample],
+        batch_size: usize,
+    ) -> Minibatch {
+        let (s, b, d) = (self.agents.len(), batch_size, self.obs_dim);
+        for ((buffer, agent), sample) in buffers.zip(self.agents.iter_mut()).zip(samples.iter_mut()) {
+            buffer.sample_into(b, &mut agent.rng, sample);
         }
         let cat = |f: fn(&ReplaySample) -> &Vec<f32>| samples.iter().flat_map(|x| f(x).iter().copied()).collect::<Vec<f32>>();
         let not_done: Vec<f32> = samples.iter().flat_map(|x| x.dones.iter().map(|v| 1.0 - v)).collect();
+        let (actions, dim) = match self.action_space.box_dim() {
+            0 => (samples.iter().flat_map(|x| x.actions.iter().map(|&a| a as f32)).collect(), 1),
+            dim => (cat(|x| &x.continuous_actions), dim),
+        };
         Minibatch {
             obs: stack3(cat(|x| &x.obs), s, b, d, &self.ad_device),
             next_obs: stack3(cat(|x| &x.next_obs), s, b, d, &self.device),
-            actions: stack3(cat(|x| &x.continuous_actions), s, b, dim, &self.ad_device),
+            actions: stack3(actions, s, b, dim, &self.ad_device),
             rewards: Tensor::from_data(TensorData::new(cat(|x| &x.rewards), [s, b]), &self.device),
             not_done: Tensor::from_data(TensorData::new(not_done, [s, b]), &self.device),
         }
     }
+}
 
+impl<A: OffPolicy> Batch<A> {
     /// Standard normal draws `[S, B, w]`, each agent's from its own generator, on `device`.
     pub fn normals(&mut self, b: usize, w: usize, scale: &PerAgent, device: &Device) -> Tensor<3> {
         let s = self.agents.len();

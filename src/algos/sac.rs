@@ -228,7 +228,7 @@ impl OffPolicy for Sac {
         let (mut actor_losses, mut critic_losses, mut ent_coefs, mut ent_losses) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         let one = PerAgent::Same(1.0);
         for step in 0..gradient_steps {
-            let mb = b.minibatch(replays, &mut samples, bs);
+            let mb = b.minibatch(replays.iter().map(|r| &r.buffer), &mut samples, bs);
             // Each agent's noise from its own generator: the action's, the next action's (gSDE: one matrix for both).
             let (eps_pi, eps_next) = match b.algo.sde_latent {
                 None => (b.normals(bs, dim, &one, &b.ad_device.clone()), b.normals(bs, dim, &one, &b.device.clone())),

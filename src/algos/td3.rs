@@ -164,7 +164,7 @@ impl OffPolicy for Td3 {
         let (mut actor_losses, mut critic_losses) = (Vec::new(), Vec::new());
         for _ in 0..gradient_steps {
             b.algo.n_updates += 1;
-            let mb = b.minibatch(replays, &mut samples, bs);
+            let mb = b.minibatch(replays.iter().map(|r| &r.buffer), &mut samples, bs);
             // Target policy smoothing: each agent's clipped noise from its own generator.
             let mut noise = Vec::with_capacity(s * bs * dim);
             for agent in b.agents.iter_mut() {
