@@ -104,6 +104,18 @@ impl Mlp {
 
 /// Freshly initialised weights for `sizes` (host side, so one network of a
 /// stacked batch is drawn exactly as it would be alone).
+/// A learned vector (a Gaussian policy's `log_std`, SAC's `log_ent_coef`) kept as a
+/// one-layer network `1 -> n` whose input is always 0 (weight 0, bias = the values):
+/// it stacks, checkpoints, saves and trains like any network, and its weight never
+/// moves (its gradient is input x upstream = 0).
+pub fn constant_weights(n: usize, value: f64) -> MlpWeights {
+    MlpWeights {
+        sizes: vec![1, n],
+        activation: Activation::Tanh,
+        layers: vec![LayerWeights { weight: vec![0.0; n], bias: vec![value as f32; n] }],
+    }
+}
+
 pub fn init_weights(sizes: &[usize], activation: Activation, init: Init, rng: &mut Rng) -> MlpWeights {
     let n_layers = sizes.len().saturating_sub(1);
     let mut layers = Vec::with_capacity(n_layers);

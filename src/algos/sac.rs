@@ -12,11 +12,11 @@
 use super::adam::OptimizerKind;
 use super::batch::{Algorithm, Batch, Restored, Slot};
 use super::buffers::ReplaySample;
-use super::nets::{Init, LayerWeights, MlpWeights, init_weights};
+use super::nets::{Init, constant_weights, init_weights};
 use super::off_policy::{self, ACTOR, LoopParams, OffPolicy, OffPolicyState, QF0, QF1, Replay, each, min_q, mse};
 use super::stacked::{PerAgent, StackedMlp};
 use super::{AlgoState, Member, Metrics, PolicyHead, read_vec};
-use crate::config::{Activation, AlgorithmConfig, SacParams};
+use crate::config::{AlgorithmConfig, SacParams};
 use crate::envs::ActionSpace;
 use crate::rng::Rng;
 use burn::module::Module;
@@ -58,10 +58,10 @@ impl Sac {
         let [qf0, qf1] = off_policy::critics(obs_dim, dim, &params.net_arch, params.activation, &mut rng);
         let mut nets = vec![actor, qf0.clone(), qf1.clone()];
         if let crate::config::EntCoef::Auto { initial } = params.ent_coef {
-            nets.push(constant(1, initial.ln()));
+            nets.push(constant_weights(1, initial.ln()));
         }
         if let Some(h) = sde_latent {
-            nets.push(constant(h * dim, params.log_std_init));
+            nets.push(constant_weights(h * dim, params.log_std_init));
         }
         nets.extend([qf0, qf1]);
         let algo = Sac { params: params.clone(), n_updates: 0, dim, sde_latent };
@@ -75,21 +75,6 @@ impl Sac {
     fn log_std(&self) -> Option<usize> {
         self.sde_latent.map(|_| 3 + usize::from(self.params.ent_coef.is_auto()))
     }
-}
-
-/// A learned vector kept as a one-layer network `1 -> n` whose input is always 0
-/// (weight 0, bias = the values): it stacks, checkpoints and trains like any network.
-fn constant(n: usize, value: f64) -> MlpWeights {
-    MlpWeights {
-        sizes: vec![1, n],
-        activation: Activation::Tanh,
-        layers: vec![LayerWeights { weight: vec![0.0; n], bias: vec![value as f32; n] }],
-    }
-}
-
-/// The `[S, 1, n]` values of a [`constant`] network.
-fn constant_of(net: &StackedMlp, s: usize, device: &Device) -> Tensor<3> {
-    net.forward(Tensor::zeros([s, 1, 1], device))
 }
 
 impl Algorithm for Sac {
@@ -243,7 +228,7 @@ impl OffPolicy for Sac {
             // The entropy coefficient used by this step's losses is the one before its update.
             let (ent_coef, ent_loss) = match b.algo.log_ent() {
                 Some(i) => {
-                    let log_alpha = constant_of(&b.nets.trained[i], s, &b.ad_device).reshape([s, 1]);
+                    let log_alpha = b.nets.trained[i].constant_values(s, &b.ad_device).reshape([s, 1]);
                     let loss = (log_alpha.clone() * log_prob.clone().detach().add_scalar(target_entropy)).mean_dim(1).neg();
                     (log_alpha.detach().exp(), Some(loss))
                 }
@@ -328,7 +313,7 @@ fn squashed(actor: &StackedMlp, log_std: Option<&StackedMlp>, obs: Tensor<3>, ep
             let (latent, mean) = actor.forward_latent(obs);
             let (h, dim) = (latent.dims()[2], mean.dims()[2]);
             let mean = mean.clamp(-SDE_MEAN_CLIP, SDE_MEAN_CLIP);
-            let std = constant_of(net, s, &latent.device()).reshape([s, h, dim]).exp();
+            let std = net.constant_values(s, &latent.device()).reshape([s, h, dim]).exp();
             let latent = latent.detach();
             let noise = latent.clone().matmul(std.clone() * eps);
             let sigma = latent.square().matmul(std.square()).add_scalar(EPS).sqrt();

@@ -61,6 +61,11 @@ impl StackedMlp {
         self.forward_latent(x).1
     }
 
+    /// The `[S, 1, n]` values of a [`super::nets::constant_weights`] network (its output for input 0).
+    pub fn constant_values(&self, s: usize, device: &Device) -> Tensor<3> {
+        self.forward(Tensor::zeros([s, 1, 1], device))
+    }
+
     /// The last hidden layer's activations `[S, B, hidden]` (gSDE's features;
     /// the input for a network without hidden layers) and the output.
     pub fn forward_latent(&self, mut x: Tensor<3>) -> (Tensor<3>, Tensor<3>) {

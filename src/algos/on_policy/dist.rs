@@ -10,9 +10,8 @@
 //! through the same code as every other network, and its weight never moves
 //! (its gradient is input x upstream = 0, so Adam's step is 0).
 
-use super::super::nets::{LayerWeights, MlpWeights};
+use super::super::nets::{MlpWeights, constant_weights};
 use super::super::stacked::StackedMlp;
-use crate::config::Activation;
 use crate::envs::ActionSpace;
 use crate::rng::Rng;
 use burn::prelude::*;
@@ -75,11 +74,7 @@ impl Dist {
     /// The initial `log_std` network (`log_std_init` everywhere), if the policy has one.
     pub fn log_std_weights(&self, log_std_init: f64) -> Option<MlpWeights> {
         let n = self.log_std_len();
-        (n > 0).then(|| MlpWeights {
-            sizes: vec![1, n],
-            activation: Activation::Tanh,
-            layers: vec![LayerWeights { weight: vec![0.0; n], bias: vec![log_std_init as f32; n] }],
-        })
+        (n > 0).then(|| constant_weights(n, log_std_init))
     }
 
     /// Action values per transition: 1 index, or the Box dimension.
@@ -107,24 +102,19 @@ impl Dist {
             }
             Dist::Gaussian { .. } => {
                 let mean = nets[0].forward(obs.clone());
-                let log_std = log_std_of(&nets[2], s, &obs.device());
+                let log_std = nets[2].constant_values(s, &obs.device());
                 gaussian(mean, log_std, actions, s, m)
             }
             Dist::Sde { dim, .. } => {
                 let (latent, mean) = nets[0].forward_latent(obs.clone());
                 let h = latent.dims()[2];
-                let std = log_std_of(&nets[2], s, &obs.device()).reshape([s, h, dim]).exp();
+                let std = nets[2].constant_values(s, &obs.device()).reshape([s, h, dim]).exp();
                 let variance = latent.detach().square().matmul(std.square());
                 let log_sigma = variance.add_scalar(SDE_EPS).sqrt().log();
                 gaussian(mean, log_sigma, actions, s, m)
             }
         }
     }
-}
-
-/// The `[S, 1, n]` log_std parameter (its network's output for input 0).
-fn log_std_of(net: &StackedMlp, s: usize, device: &Device) -> Tensor<3> {
-    net.forward(Tensor::zeros([s, 1, 1], device))
 }
 
 /// Log-probability and entropy of a diagonal Gaussian with `log_sigma`
