@@ -155,6 +155,8 @@ impl Batch<Dqn> {
         let (mut replays, mut collected) = (Vec::with_capacity(members.len()), 0);
         for (r, m) in resumed.into_iter().zip(members.iter_mut()) {
             replays.push(match r {
+                // Envs that could not be restored (Python workers) began new episodes.
+                Some(r) if m.venv.restarted() => Replay { last_obs: m.venv.obs.clone(), ..r },
                 Some(r) if r.last_obs.len() == n_envs * d => r,
                 Some(r) => {
                     return Err(format!(
@@ -163,7 +165,7 @@ impl Batch<Dqn> {
                     ));
                 }
                 None => {
-                    m.venv.reset(m.seed);
+                    m.venv.reset(m.seed)?;
                     Replay { buffer: ReplayBuffer::new(p.buffer_size, d), last_obs: m.venv.obs.clone(), collected: 0 }
                 }
             });

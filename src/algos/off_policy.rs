@@ -158,6 +158,8 @@ impl<A: OffPolicy> Batch<A> {
         let (mut replays, mut collected) = (Vec::with_capacity(members.len()), 0);
         for (r, m) in resumed.into_iter().zip(members.iter_mut()) {
             replays.push(match r {
+                // Envs that could not be restored (Python workers) began new episodes.
+                Some(r) if m.venv.restarted() => Replay { last_obs: m.venv.obs.clone(), ..r },
                 Some(r) if r.last_obs.len() == n_envs * d => r,
                 Some(r) => {
                     return Err(format!(
@@ -166,7 +168,7 @@ impl<A: OffPolicy> Batch<A> {
                     ));
                 }
                 None => {
-                    m.venv.reset(m.seed);
+                    m.venv.reset(m.seed)?;
                     let buffer = ReplayBuffer::for_space(p.buffer_size, d, &self.action_space);
                     let noise = vec![0.0; n_envs * self.algo.noise_len()];
                     Replay { buffer, last_obs: m.venv.obs.clone(), collected: 0, noise }

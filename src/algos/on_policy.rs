@@ -200,10 +200,14 @@ impl<A: OnPolicy> Batch<A> {
         let mut rollouts = Vec::with_capacity(members.len());
         for (r, m) in resumed.into_iter().zip(members.iter_mut()) {
             rollouts.push(match r {
+                // Envs that could not be restored (Python workers) began new episodes.
+                Some(r) if r.buffer.n_envs == n_envs && m.venv.restarted() => {
+                    Rollout { last_obs: m.venv.obs.clone(), starts: vec![true; n_envs], ..r }
+                }
                 Some(r) if r.buffer.n_envs == n_envs => r,
                 Some(r) => return Err(format!("the checkpoint's rollout is for {} envs, the run has {n_envs}", r.buffer.n_envs)),
                 None => {
-                    m.venv.reset(m.seed);
+                    m.venv.reset(m.seed)?;
                     let buffer = RolloutBuffer::for_space(self.algo.core().n_steps, n_envs, self.obs_dim, &self.action_space);
                     Rollout { buffer, last_obs: m.venv.obs.clone(), starts: vec![true; n_envs], noise: Vec::new() }
                 }

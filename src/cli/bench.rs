@@ -93,7 +93,7 @@ pub fn lunar_steps_per_sec(steps: u64) -> (f64, f64) {
     let n = 16;
     let envs: Vec<Box<dyn Env>> = (0..n).map(|_| Box::new(TimeLimit::new(LunarLander::default(), 1000)) as Box<dyn Env>).collect();
     let mut venv = VecEnv::new(envs);
-    venv.reset(0);
+    let _ = venv.reset(0);
     let mut actions = vec![0usize; n];
     let t0 = Instant::now();
     for _ in 0..steps / n as u64 {

@@ -335,7 +335,7 @@ pub(super) fn check_sde(use_sde: bool, sde_sample_freq: i64, config: &Config) ->
         format!("must be -1 (once per rollout) or at least 1, got {sde_sample_freq}"),
     )?;
     if use_sde {
-        let space = config.env.spec().ok().map(|s| s.action_space_for(&config.env.params));
+        let space = config.env.known_spec().ok().flatten().map(|s| s.action_space_for(&config.env.params));
         if let Some(space) = space.filter(|s| s.kind() != ActionKind::Box) {
             return Err(ConfigError(format!(
                 "{}: gSDE explores with Gaussian noise, so it needs a Box action space; {} has {}: set use_sde=false",

@@ -169,8 +169,23 @@ fn open_env_params(tree: &mut Value, o: &Override) {
     }
 }
 
+/// `env.gym_kwargs` is open: any key (a `gymnasium.make` keyword) can be set.
+fn open_gym_kwargs(tree: &mut Value, o: &Override) {
+    let keys: Vec<String> = match (o.key.strip_prefix("env.gym_kwargs."), o.key.as_str(), &o.value) {
+        (Some(k), _, _) if !k.contains('.') => vec![k.to_string()],
+        (_, "env.gym_kwargs", Value::Object(m)) => m.keys().cloned().collect(),
+        _ => return,
+    };
+    if let Some(Value::Object(kwargs)) = tree.get_mut("env").and_then(|e| e.get_mut("gym_kwargs")) {
+        for k in keys {
+            kwargs.entry(k).or_insert(Value::Null);
+        }
+    }
+}
+
 fn set_path(tree: &mut Value, o: &Override) -> Result<(), ConfigError> {
     open_env_params(tree, o);
+    open_gym_kwargs(tree, o);
     let parts: Vec<&str> = o.key.split('.').collect();
     let snapshot = tree.clone(); // for suggestions on the error path
     let mut node = tree;

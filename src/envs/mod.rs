@@ -4,6 +4,7 @@
 pub mod acrobot;
 pub mod cartpole;
 pub mod classic;
+pub mod gym;
 pub mod lunar_lander;
 mod lunar_lander_entry;
 pub mod mountain_car;
@@ -130,6 +131,15 @@ pub trait Env: Send {
     }
     /// Turns on what only rendering needs (LunarLander's engine particles).
     fn set_render(&mut self, _on: bool) {}
+    /// Why the env stopped working (a Python worker that failed): its last
+    /// step ended the episode, and whoever steps it fails with this.
+    fn fault(&self) -> Option<String> {
+        None
+    }
+    /// Why the last [`render_state`](Env::render_state) gave none, where the env knows.
+    fn render_error(&self) -> Option<String> {
+        None
+    }
     /// The exact state, for checkpoints.
     fn snapshot(&self) -> Result<EnvSnapshot, String>;
     /// Puts the env back into a [`snapshot`](Env::snapshot)'s state and writes
@@ -181,6 +191,9 @@ impl<E: Env> Env for TimeLimit<E> {
     }
     fn set_render(&mut self, on: bool) {
         self.inner.set_render(on)
+    }
+    fn fault(&self) -> Option<String> {
+        self.inner.fault()
     }
     fn snapshot(&self) -> Result<EnvSnapshot, String> {
         Ok(EnvSnapshot::TimeLimit { elapsed: self.elapsed, inner: Box::new(self.inner.snapshot()?) })

@@ -240,6 +240,16 @@ pub fn register(spec: EnvSpec) -> Result<(), String> {
     Ok(())
 }
 
+/// Adds an entry in place of the one with the same id, if any (a `gym:`
+/// env probed again with other kwargs), with [`register`]'s checks.
+pub fn replace(spec: EnvSpec) -> Result<(), String> {
+    {
+        let mut all = registry().write().unwrap_or_else(|e| e.into_inner());
+        all.retain(|s| s.id != spec.id);
+    }
+    register(spec)
+}
+
 /// Puts each value a registered env declares into its declared type (`-3`
 /// for a float parameter becomes `-3.0`); values that fail their check are
 /// left for validation to report.

@@ -66,16 +66,49 @@ pub enum RenderState {
     /// Shapes as [`RenderState::Scene`], on a frame of another size (Acrobot
     /// and Pendulum draw 500x500, as Gymnasium does).
     Sized { width: u32, height: u32, shapes: Vec<Shape> },
+    /// A frame the env drew itself (a Python env's `render()`), as a
+    /// base64 PNG: replays keep one per step, so it is stored compressed.
+    Image { width: u32, height: u32, png_base64: String },
 }
 
 impl RenderState {
     /// The frame's width and height in pixels.
     pub fn size(&self) -> (u32, u32) {
         match self {
-            RenderState::Sized { width, height, .. } => (*width, *height),
+            RenderState::Sized { width, height, .. } | RenderState::Image { width, height, .. } => (*width, *height),
             _ => (FRAME_W, FRAME_H),
         }
     }
+
+    /// An env's own frame, compressed for keeping.
+    pub fn from_frame(frame: &Frame) -> RenderState {
+        use base64::Engine;
+        let mut png_bytes = Vec::new();
+        let mut encoder = png::Encoder::new(&mut png_bytes, frame.width, frame.height);
+        encoder.set_color(png::ColorType::Rgb);
+        encoder.set_depth(png::BitDepth::Eight);
+        encoder.set_compression(png::Compression::Fast);
+        let written = encoder.write_header().and_then(|mut w| w.write_image_data(&frame.rgb));
+        if written.is_err() {
+            png_bytes.clear();
+        }
+        RenderState::Image {
+            width: frame.width,
+            height: frame.height,
+            png_base64: base64::engine::general_purpose::STANDARD.encode(&png_bytes),
+        }
+    }
+}
+
+/// Decodes an [`RenderState::Image`]'s PNG (None: not a valid RGB PNG of that size).
+fn decode_image(width: u32, height: u32, png_base64: &str) -> Option<Vec<u8>> {
+    use base64::Engine;
+    let bytes = base64::engine::general_purpose::STANDARD.decode(png_base64).ok()?;
+    let mut reader = png::Decoder::new(std::io::Cursor::new(bytes)).read_info().ok()?;
+    let mut buf = vec![0; reader.output_buffer_size()?];
+    let info = reader.next_frame(&mut buf).ok()?;
+    (info.width == width && info.height == height && info.color_type == png::ColorType::Rgb && info.bit_depth == png::BitDepth::Eight)
+        .then(|| buf[..(width * height * 3) as usize].to_vec())
 }
 
 /// One shape of a [`RenderState::Scene`], drawn in order over a white frame.
@@ -158,6 +191,13 @@ pub fn render_into(state: &RenderState, pixmap: &mut Pixmap, frame: &mut Frame) 
             *pixmap = p;
         }
     }
+    if let RenderState::Image { width, height, png_base64 } = state {
+        // Drawn already: copied as it is (a frame that does not decode stays white).
+        frame.width = *width;
+        frame.height = *height;
+        frame.rgb = decode_image(*width, *height, png_base64).unwrap_or_else(|| vec![255; (width * height * 3) as usize]);
+        return;
+    }
     pixmap.fill(Color::WHITE);
     match state {
         RenderState::CartPole { state } => draw_cartpole(pixmap, state),
@@ -165,6 +205,7 @@ pub fn render_into(state: &RenderState, pixmap: &mut Pixmap, frame: &mut Frame) 
             draw_lunar(pixmap, chunk_x, smooth_y, (*helipad_x1, *helipad_x2, *helipad_y), bodies, particles)
         }
         RenderState::Scene(shapes) | RenderState::Sized { shapes, .. } => draw_scene(pixmap, shapes),
+        RenderState::Image { .. } => {}
     }
     frame.width = pixmap.width();
     frame.height = pixmap.height();

@@ -27,8 +27,32 @@ pub struct VecEnvSnapshot {
     pub normalizer: Option<Normalizer>,
 }
 
+/// Envs stepped together somewhere else (Python worker processes): every
+/// call steps or resets all of them, and any may fail.
+pub trait EnvPool: Send {
+    fn id(&self) -> &str;
+    fn num_envs(&self) -> usize;
+    fn observation_space(&self) -> BoxSpace;
+    fn action_space(&self) -> ActionSpace;
+    /// Resets env `i` with `seed + i` and writes every observation.
+    fn reset_all(&mut self, seed: u64, obs: &mut [f32]) -> Result<(), String>;
+    /// Steps every env; one that finishes writes its last observation into
+    /// `final_obs` and its next episode's first into `obs`.
+    fn step_all(&mut self, actions: Actions<'_>, obs: &mut [f32], final_obs: &mut [f32], out: &mut [StepOutcome]) -> Result<(), String>;
+}
+
+/// Where the envs live.
+enum Envs {
+    Local(Vec<Box<dyn Env>>),
+    Pool { pool: Box<dyn EnvPool>, outcomes: Vec<StepOutcome> },
+}
+
 pub struct VecEnv {
-    envs: Vec<Box<dyn Env>>,
+    envs: Envs,
+    n: usize,
+    /// Set when a restore started new episodes instead of continuing the
+    /// checkpointed ones (a pool's envs cannot be saved).
+    restarted: bool,
     pub obs_dim: usize,
     pub action_space: ActionSpace,
     /// Current observations, `n_envs * obs_dim`, already reset where an episode
@@ -60,8 +84,21 @@ impl VecEnv {
         let obs_dim = envs.first().map(|e| e.observation_space().dim()).unwrap_or(0);
         let action_space = envs.first().map(|e| e.action_space()).unwrap_or(ActionSpace::Discrete { n: 0, names: Vec::new() });
         let parallel = n > 1 && envs.first().is_some_and(|e| e.prefers_threads());
+        Self::with(Envs::Local(envs), n, obs_dim, action_space, parallel)
+    }
+
+    /// Envs stepped by a pool (Python workers).
+    pub fn from_pool(pool: Box<dyn EnvPool>) -> Self {
+        let (n, obs_dim, action_space) = (pool.num_envs(), pool.observation_space().dim(), pool.action_space());
+        let outcomes = vec![StepOutcome { reward: 0.0, terminated: false, truncated: false }; n];
+        Self::with(Envs::Pool { pool, outcomes }, n, obs_dim, action_space, false)
+    }
+
+    fn with(envs: Envs, n: usize, obs_dim: usize, action_space: ActionSpace, parallel: bool) -> Self {
         Self {
             envs,
+            n,
+            restarted: false,
             obs_dim,
             action_space,
             obs: vec![0.0; n * obs_dim],
@@ -81,7 +118,7 @@ impl VecEnv {
     /// Normalizes observations and/or rewards from now on, as SB3's VecNormalize
     /// (rewards by the std of the `gamma`-discounted return).
     pub fn normalize(&mut self, obs: bool, reward: bool, gamma: f64) {
-        self.normalizer = (obs || reward).then(|| Normalizer::new(obs, reward, gamma, self.obs_dim, self.envs.len()));
+        self.normalizer = (obs || reward).then(|| Normalizer::new(obs, reward, gamma, self.obs_dim, self.n));
         self.raw_obs = if obs { self.obs.clone() } else { Vec::new() };
     }
 
@@ -100,24 +137,38 @@ impl VecEnv {
         if let Some(n) = &mut self.normalizer {
             if n.obs.is_some() {
                 self.raw_obs.copy_from_slice(&self.obs);
-                n.observe(&mut self.obs, self.envs.len());
+                n.observe(&mut self.obs, self.n);
             }
         }
     }
 
     pub fn num_envs(&self) -> usize {
-        self.envs.len()
+        self.n
     }
 
     pub fn observation_space(&self) -> Option<BoxSpace> {
-        self.envs.first().map(|e| e.observation_space())
+        match &self.envs {
+            Envs::Local(envs) => envs.first().map(|e| e.observation_space()),
+            Envs::Pool { pool, .. } => Some(pool.observation_space()),
+        }
+    }
+
+    /// Whether the last restore started new episodes (the algorithm then
+    /// continues from [`VecEnv::obs`], not its checkpointed observations).
+    pub fn restarted(&self) -> bool {
+        self.restarted
     }
 
     /// Resets every env; env `i` is seeded with `seed + i`, as SB3 does.
-    pub fn reset(&mut self, seed: u64) {
+    pub fn reset(&mut self, seed: u64) -> Result<(), String> {
         let d = self.obs_dim;
-        for (i, env) in self.envs.iter_mut().enumerate() {
-            env.reset(Some(seed.wrapping_add(i as u64)), &mut self.obs[i * d..(i + 1) * d]);
+        match &mut self.envs {
+            Envs::Local(envs) => {
+                for (i, env) in envs.iter_mut().enumerate() {
+                    env.reset(Some(seed.wrapping_add(i as u64)), &mut self.obs[i * d..(i + 1) * d]);
+                }
+            }
+            Envs::Pool { pool, .. } => pool.reset_all(seed, &mut self.obs)?,
         }
         self.ep_returns.fill(0.0);
         self.ep_lengths.fill(0);
@@ -125,30 +176,46 @@ impl VecEnv {
             n.reset_returns();
         }
         self.observe();
+        Ok(())
     }
 
     /// Steps every env with its action; actions of the wrong kind or count are
     /// an error (nothing is stepped).
     pub fn step(&mut self, actions: Actions<'_>) -> Result<(), String> {
-        actions.check_shape(&self.action_space, self.envs.len())?;
+        actions.check_shape(&self.action_space, self.n)?;
         let d = self.obs_dim;
-        if self.parallel {
-            let outs: Vec<StepOutcome> = self
-                .envs
-                .par_iter_mut()
-                .zip(self.obs.par_chunks_mut(d))
-                .zip(self.final_obs.par_chunks_mut(d))
-                .enumerate()
-                .map(|(i, ((env, obs), fin))| step_one(env.as_mut(), actions.get(i), obs, fin))
-                .collect();
-            for (i, out) in outs.into_iter().enumerate() {
-                self.record(i, out);
+        match &mut self.envs {
+            Envs::Pool { pool, outcomes } => {
+                pool.step_all(actions, &mut self.obs, &mut self.final_obs, outcomes)?;
+                let outs = std::mem::take(outcomes);
+                for (i, out) in outs.iter().enumerate() {
+                    self.record(i, *out);
+                }
+                if let Envs::Pool { outcomes, .. } = &mut self.envs {
+                    *outcomes = outs;
+                }
             }
-        } else {
-            for i in 0..self.envs.len() {
-                let (obs, fin) = (&mut self.obs[i * d..(i + 1) * d], &mut self.final_obs[i * d..(i + 1) * d]);
-                let out = step_one(self.envs[i].as_mut(), actions.get(i), obs, fin);
-                self.record(i, out);
+            Envs::Local(envs) if self.parallel => {
+                let outs: Vec<StepOutcome> = envs
+                    .par_iter_mut()
+                    .zip(self.obs.par_chunks_mut(d))
+                    .zip(self.final_obs.par_chunks_mut(d))
+                    .enumerate()
+                    .map(|(i, ((env, obs), fin))| step_one(env.as_mut(), actions.get(i), obs, fin))
+                    .collect();
+                for (i, out) in outs.into_iter().enumerate() {
+                    self.record(i, out);
+                }
+            }
+            Envs::Local(envs) => {
+                let mut outs = Vec::with_capacity(envs.len());
+                for (i, env) in envs.iter_mut().enumerate() {
+                    let (obs, fin) = (&mut self.obs[i * d..(i + 1) * d], &mut self.final_obs[i * d..(i + 1) * d]);
+                    outs.push(step_one(env.as_mut(), actions.get(i), obs, fin));
+                }
+                for (i, out) in outs.into_iter().enumerate() {
+                    self.record(i, out);
+                }
             }
         }
         if self.normalizer.is_some() {
@@ -157,7 +224,7 @@ impl VecEnv {
             if let Some(n) = &mut self.normalizer {
                 n.rewards(&mut self.rewards, |i| terminated[i] || truncated[i]);
                 // The observations that ended episodes, scaled like the rest.
-                for i in (0..self.envs.len()).filter(|&i| terminated[i] || truncated[i]) {
+                for i in (0..self.n).filter(|&i| terminated[i] || truncated[i]) {
                     n.normalize_obs(&mut self.final_obs[i * d..(i + 1) * d]);
                 }
             }
@@ -184,8 +251,13 @@ impl VecEnv {
     }
 
     pub fn snapshot(&self) -> Result<VecEnvSnapshot, String> {
-        let envs =
-            self.envs.iter().enumerate().map(|(i, e)| e.snapshot().map_err(|m| format!("env {i}: {m}"))).collect::<Result<_, _>>()?;
+        let envs = match &self.envs {
+            Envs::Local(envs) => {
+                envs.iter().enumerate().map(|(i, e)| e.snapshot().map_err(|m| format!("env {i}: {m}"))).collect::<Result<_, _>>()?
+            }
+            // Nothing of a Python env can be kept: a restore starts new episodes.
+            Envs::Pool { pool, .. } => vec![EnvSnapshot::Custom { env_id: pool.id().to_string(), state: Vec::new() }; self.n],
+        };
         let obs = if self.raw_obs.is_empty() { &self.obs } else { &self.raw_obs };
         Ok(VecEnvSnapshot {
             obs: obs.clone(),
@@ -199,7 +271,7 @@ impl VecEnv {
     /// Restores every env; an env whose restored observation differs from the
     /// checkpointed one is an error (the episode did not replay identically).
     pub fn restore(&mut self, s: &VecEnvSnapshot) -> Result<(), String> {
-        let (n, d) = (self.envs.len(), self.obs_dim);
+        let (n, d) = (self.n, self.obs_dim);
         if s.envs.len() != n || s.obs.len() != n * d || s.ep_returns.len() != n || s.ep_lengths.len() != n {
             return Err(format!(
                 "the checkpoint holds {} envs with {} observation values; this run has {n} envs of {d} values (env.n_envs cannot change)",
@@ -207,12 +279,22 @@ impl VecEnv {
                 s.obs.len()
             ));
         }
-        for (i, env) in self.envs.iter_mut().enumerate() {
-            let obs = &mut self.obs[i * d..(i + 1) * d];
-            env.restore(&s.envs[i], obs).map_err(|m| format!("env {i}: {m}"))?;
-            let want = &s.obs[i * d..(i + 1) * d];
-            if obs.iter().zip(want).any(|(a, b)| a.to_bits() != b.to_bits()) {
-                return Err(format!("env {i} did not replay to its checkpointed observation {want:?} (got {obs:?})"));
+        match &mut self.envs {
+            Envs::Local(envs) => {
+                for (i, env) in envs.iter_mut().enumerate() {
+                    let obs = &mut self.obs[i * d..(i + 1) * d];
+                    env.restore(&s.envs[i], obs).map_err(|m| format!("env {i}: {m}"))?;
+                    let want = &s.obs[i * d..(i + 1) * d];
+                    if obs.iter().zip(want).any(|(a, b)| a.to_bits() != b.to_bits()) {
+                        return Err(format!("env {i} did not replay to its checkpointed observation {want:?} (got {obs:?})"));
+                    }
+                }
+            }
+            Envs::Pool { pool, .. } => {
+                // New episodes, seeded from the checkpoint (the same resume continues the same way).
+                let seed = s.obs.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, x| (h ^ x.to_bits() as u64).wrapping_mul(0x100_0000_01b3));
+                pool.reset_all(seed, &mut self.obs)?;
+                self.restarted = true;
             }
         }
         match (&mut self.normalizer, &s.normalizer) {
@@ -234,8 +316,14 @@ impl VecEnv {
                 ));
             }
         }
-        self.ep_returns.copy_from_slice(&s.ep_returns);
-        self.ep_lengths.copy_from_slice(&s.ep_lengths);
+        if self.restarted {
+            // The interrupted episodes are gone: the Monitor starts counting afresh.
+            self.ep_returns.fill(0.0);
+            self.ep_lengths.fill(0);
+        } else {
+            self.ep_returns.copy_from_slice(&s.ep_returns);
+            self.ep_lengths.copy_from_slice(&s.ep_lengths);
+        }
         self.finished.clear();
         Ok(())
     }

@@ -8,7 +8,6 @@
 
 use crate::algos::{self, AgentView, Callback, Control, Member, Metrics, device};
 use crate::config::{Config, DeviceChoice};
-use crate::envs::VecEnv;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -148,8 +147,7 @@ fn measure(config: &Config, choice: DeviceChoice, n: usize) -> Result<f64, Strin
     let mut venvs = Vec::new();
     let mut agents = Vec::new();
     for k in 0..n.max(1) {
-        let envs = (0..config.env.n_envs).map(|_| config.env.make()).collect::<Result<Vec<_>, _>>().map_err(|e| e.to_string())?;
-        let venv = VecEnv::new(envs);
+        let venv = config.env.make_vec().map_err(|e| e.to_string())?;
         agents.push(algos::make_agent(&algorithm, venv.obs_dim, &venv.action_space, config.experiment.seed + k as u64, &resolved.device)?);
         venvs.push(venv);
     }

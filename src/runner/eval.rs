@@ -67,6 +67,9 @@ pub fn evaluate_episodes_from(
                 break;
             }
         }
+        if let Some(fault) = env.fault() {
+            return Err(fault);
+        }
         result.returns.push(ret);
         result.lengths.push(len);
     }
@@ -106,6 +109,9 @@ pub fn evaluate_batched(policy: &Policy, envs: &mut [Box<dyn Env>], seed: u64) -
             }
         }
         active = still;
+    }
+    if let Some(fault) = envs.iter().find_map(|e| e.fault()) {
+        return Err(fault);
     }
     Ok(EvalResult { returns, lengths })
 }

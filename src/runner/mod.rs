@@ -230,10 +230,14 @@ impl Prepared {
             device.note = choice.note;
         }
         let env_cfg = &config.env;
-        let envs: Vec<Box<dyn Env>> = (0..env_cfg.n_envs).map(|_| env_cfg.make()).collect::<Result<_, _>>()?;
-        let mut venv = VecEnv::new(envs);
+        if env_cfg.gym_source().is_some() {
+            // A gym: env's spaces are known once probed: the checks that need them run now.
+            env_cfg.spec()?;
+            config.validate()?;
+        }
+        let mut venv = env_cfg.make_vec()?;
         venv.normalize(env_cfg.normalize_obs, env_cfg.normalize_reward, config.algorithm.gamma());
-        let eval_envs: Vec<Box<dyn Env>> = (0..config.experiment.n_eval_episodes).map(|_| env_cfg.make()).collect::<Result<_, _>>()?;
+        let eval_envs: Vec<Box<dyn Env>> = env_cfg.make_many(config.experiment.n_eval_episodes)?;
         let space = venv.observation_space().ok_or_else(|| RunError::Training("no envs".into()))?;
         let mut agent = algos::make_agent(&config.algorithm, venv.obs_dim, &venv.action_space, config.experiment.seed, &device.device)
             .map_err(RunError::Training)?;

@@ -80,7 +80,10 @@ pub fn record_episodes(policy: &Policy, env: &mut dyn Env, n_episodes: usize, se
     for i in 0..n_episodes {
         let ep_seed = seed.wrapping_add(i as u64);
         env.reset(Some(ep_seed), &mut obs);
-        let snapshot = |env: &dyn Env| env.render_state().ok_or_else(|| format!("{} cannot render frames", env.id()));
+        let snapshot = |env: &dyn Env| {
+            env.render_state()
+                .ok_or_else(|| env.fault().or_else(|| env.render_error()).unwrap_or_else(|| format!("{} cannot render frames", env.id())))
+        };
         let mut rec = EpisodeRecord {
             env_id: env.id().to_string(),
             action_space: Some(space.clone()),
@@ -108,6 +111,9 @@ pub fn record_episodes(policy: &Policy, env: &mut dyn Env, n_episodes: usize, se
                 obs: obs.clone(),
                 policy: view,
             });
+            if let Some(fault) = env.fault() {
+                return Err(fault);
+            }
             rec.frames.push(snapshot(&*env)?);
             if o.terminated || o.truncated {
                 break;

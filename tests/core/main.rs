@@ -7,6 +7,7 @@ mod gpu;
 mod groups;
 mod gui;
 mod gym_parity;
+mod gym_workers;
 mod hardening;
 mod hostile;
 mod hydra_grammar;

@@ -250,7 +250,7 @@ fn a_box_action_env_goes_through_env_vec_env_buffers_and_a_model_file() {
 
     // Vec env: n * dim floats, the wrong kind or count is an error, the time limit applies.
     let mut venv = VecEnv::new((0..3).map(|_| spec.make(&Default::default(), None).unwrap()).collect());
-    venv.reset(7);
+    venv.reset(7).unwrap();
     assert!(venv.step(Actions::Discrete(&[0, 1, 0])).unwrap_err().contains("Box(-1.0, 1.0, (1,))"));
     assert!(venv.step(Actions::Continuous { dim: 1, values: &[0.1, 0.2] }).is_err());
     let mut rollout = RolloutBuffer::for_space(4, 3, 2, &space);

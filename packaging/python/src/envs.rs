@@ -167,15 +167,14 @@ impl VecEnvCore {
             return Err(PyValueError::new_err("num_envs must be at least 1"));
         }
         let cfg = env_config(id, pairs)?;
-        let envs = (0..num_envs).map(|_| cfg.make()).collect::<Result<Vec<_>, _>>().map_err(config_err)?;
-        let venv = VecEnv::new(envs);
+        let venv = rl_research::config::EnvConfig { n_envs: num_envs, ..cfg }.make_vec().map_err(config_err)?;
         Ok(Self { obs_dim: venv.obs_dim, num_envs, venv: Mutex::new(venv) })
     }
 
     /// Resets env `i` with `seed + i`; all observations as f32 bytes.
     fn reset<'py>(&self, py: Python<'py>, seed: u64) -> PyResult<Bound<'py, PyBytes>> {
         let mut venv = lock(&self.venv)?;
-        venv.reset(seed);
+        venv.reset(seed).map_err(|e| PyValueError::new_err(e))?;
         Ok(PyBytes::new(py, &f32_bytes(&venv.obs)))
     }
 
