@@ -6,6 +6,7 @@ pub mod bench;
 mod bench_envs;
 mod bench_sb3;
 mod bench_seeds;
+mod check_env;
 pub mod compare;
 pub mod progress;
 mod run;
@@ -27,6 +28,8 @@ USAGE:
       Train. FILE is RON or YAML (see configs/); overrides use Hydra's syntax:
         rl-research run experiment.name=my_exp env.id=CartPole-v1 algorithm.params.learning_rate=3e-4
       Schedules: a number (constant) or lin_<number> (linear decay to 0).
+      Any Gymnasium env: env.id=gym:<id> (e.g. gym:Acrobot-v1), stepped in Python
+      worker processes: env.python, env.gym_kwargs.<kwarg>=..., env.gym_imports=[my_pkg.envs].
       Prints the run directory; Ctrl-C or SIGTERM stops gracefully (models, logs
       and a checkpoint kept). Checkpoints: experiment.checkpoint_freq, keep_checkpoints.
   rl-research run experiment.n_seeds=5 | experiment.seeds=[0,1,2,3,4] [KEY=VALUE ...]
@@ -77,6 +80,10 @@ USAGE:
       Open the desktop app on a tab, runs directory, run's replay or config
       (--start: train that config at once; --select: plot these runs or seed
       groups; --compare: open the Compare view of the selected ones).
+  rl-research check-env ID [--steps N] [env.KEY=VALUE ...]
+      Check an env before training on it: spaces, Gymnasium's env_checker (gym: ids),
+      random steps (finite, within bounds, episodes that end), the same trajectory
+      twice under one seed, frames. Exit 1 if a check fails.
   rl-research keys [algorithm.name=dqn]
       List every config key with its default value and documentation.
 
@@ -103,6 +110,7 @@ pub fn main(args: Vec<String>) -> i32 {
         "eval" => cmd_eval(tail),
         "video" => cmd_video(tail),
         "bench" => bench::cmd_bench(tail),
+        "check-env" => check_env::cmd_check_env(tail),
         "keys" => {
             // `keys algorithm.name=dqn` lists DQN's keys and defaults.
             let overrides: Result<Vec<_>, _> = tail.iter().map(|a| crate::config::overrides::parse_override(a)).collect();
@@ -148,7 +156,9 @@ pub fn main(args: Vec<String>) -> i32 {
             0
         }
         other => {
-            eprintln!("error: unknown command '{other}': expected run, search, compare, sweep, eval, video, bench, gui or keys\n\n{USAGE}");
+            eprintln!(
+                "error: unknown command '{other}': expected run, search, compare, sweep, eval, video, bench, check-env, gui or keys\n\n{USAGE}"
+            );
             2
         }
     }

@@ -164,6 +164,31 @@ fn setup_faults_are_named_before_any_run_directory_is_made() {
     );
 }
 
+#[test]
+fn check_env_passes_a_good_env_and_names_what_is_wrong_with_a_bad_one() {
+    let Some(py) = python() else { return };
+    let dir = crate::temp_dir("gym-check-env");
+    let check = |id: &str| {
+        let args: Vec<String> =
+            ["check-env", id, "--steps", "300", &format!("env.python={py}"), "env.gym_imports=[rlr_test_envs]"].map(String::from).to_vec();
+        cli(&dir, &args, None).output().unwrap()
+    };
+    let out = check("gym:CartPole-v1");
+    assert!(out.status.success(), "{}", text(&out));
+    for w in ["env_checker", "deterministic", "render: 600x400", "passed"] {
+        assert!(text(&out).contains(w), "{w}: {}", text(&out));
+    }
+    let out = check("gym:rlr_test/Sloppy-v0");
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{t}");
+    for w in ["FAIL  outside the observation space: value 1 is 2", "FAIL  reset(seed=0) differs", "FAIL  not deterministic"] {
+        assert!(t.contains(w), "{w}: {t}");
+    }
+    // Ours too.
+    let out = cli(&dir, &["check-env".into(), "Pendulum-v1".into(), "--steps".into(), "300".into()], None).output().unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+}
+
 /// Starts a Faulty-v0 run, waits for its first checkpoint and best model,
 /// then makes the env misbehave with `fault`; returns the finished process's output and its run.
 fn fail_mid_run(name: &str, fault: &str, extra: &[&str]) -> Option<(Output, RunDir, PathBuf, f64)> {

@@ -89,6 +89,11 @@ pub fn recheck(source: &GymSource) -> Result<(Arc<EnvSpec>, Hello), String> {
     probe(source)
 }
 
+/// Gymnasium's `env_checker` run on `source` in a worker of its own: its warnings.
+pub fn gymnasium_check(source: &GymSource) -> Result<Vec<String>, String> {
+    Worker::spawn(source, 1, false)?.gymnasium_check()
+}
+
 fn spec_of(source: &GymSource, hello: &Hello) -> Result<Arc<EnvSpec>, String> {
     let id = source.env_id();
     if hello.obs_dim == 0 {

@@ -9,6 +9,8 @@
 #   stepall           step every env; a finished one keeps its final observation
 #                     and is reset at once (Gymnasium's same-step autoreset)
 #   render J          answer "frame H W" and H*W*3 RGB bytes
+#   check             run gymnasium.utils.env_checker.check_env on a fresh env;
+#                     answer "report [warnings]"
 #   close             exit
 # Answers go to a private copy of stdout ("ok", "hello {...}", "err {...}"); the
 # env's own prints go to stderr, which Rust keeps as the worker's last words.
@@ -122,9 +124,20 @@ def main():
     if spec.get("max_episode_steps") is not None:
         kwargs["max_episode_steps"] = int(spec["max_episode_steps"])
     envs = []
+
+    def make():
+        try:
+            return gym.make(gym_id, **kwargs)
+        except TypeError as e:
+            if "render_mode" not in kwargs or "render_mode" not in str(e):
+                raise
+            # An env without rendering: it still trains (replays and videos say it cannot draw).
+            kwargs.pop("render_mode")
+            return gym.make(gym_id, **kwargs)
+
     try:
         for _ in range(max(1, int(spec["n"]))):
-            envs.append(gym.make(gym_id, **kwargs))
+            envs.append(make())
     except gym.error.Error as e:
         fail("id", f"{type(e).__name__}: {e}")
         return 3
@@ -226,6 +239,18 @@ def main():
                 views["rew"] = view(np.float64, n, (n,))
                 views["flags"] = view(np.uint8, n, (n,))
                 send("ok")
+            elif cmd == "check":
+                # Gymnasium's own env_checker on a fresh env: signatures, dtypes, seeding, spaces.
+                import warnings
+
+                from gymnasium.utils.env_checker import check_env
+
+                fresh = gym.make(gym_id, **{k: v for k, v in kwargs.items() if k != "render_mode"})
+                with warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter("always")
+                    check_env(fresh.unwrapped, skip_render_check=True)
+                fresh.close()
+                send("report " + json.dumps(sorted({str(w.message) for w in caught})))
             elif cmd == "close":
                 break
             else:

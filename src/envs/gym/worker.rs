@@ -275,6 +275,19 @@ impl Worker {
         }
     }
 
+    /// Gymnasium's `env_checker` on a fresh env of this worker's: its warnings, or the check that failed.
+    pub fn gymnasium_check(&mut self) -> Result<Vec<String>, String> {
+        self.send("check")?;
+        match self.wait()? {
+            Reply::Line(l) => match l.strip_prefix("report ") {
+                Some(json) => serde_json::from_str(json).map_err(|e| format!("a bad report ({e}): {json}")),
+                None => Err(self.error_line(&l, "check")),
+            },
+            Reply::Frame(_) => Err(self.fail("sent a frame in answer to 'check'".into())),
+            Reply::Closed => unreachable_closed(self),
+        }
+    }
+
     fn wait(&mut self) -> Result<Reply, String> {
         if let Some(e) = &self.failed {
             return Err(e.clone());

@@ -3,10 +3,12 @@ imports this module (env.gym_imports=[rlr_test_envs]).
 
 `rlr_test/Corridor-v0`: walk right along a corridor of `length` cells (Discrete
 observation, one-hot in Rust) to the goal; rendered as a strip of cells.
+`rlr_test/Sloppy-v0`: breaks its own observation space and seeding (for check-env).
 `rlr_test/Faulty-v0`: Corridor that misbehaves once the file named by the env
 var RLR_FAULT_FILE exists and holds "raise", "kill" or "hang"."""
 
 import os
+import random
 import signal
 import sys
 import time
@@ -58,5 +60,24 @@ class Faulty(Corridor):
         return super().step(action)
 
 
+class Sloppy(gym.Env):
+    """What check-env must catch: observations outside the declared Box, and
+    starts drawn from an unseeded generator."""
+
+    def __init__(self):
+        self.observation_space = spaces.Box(-1.0, 1.0, (2,), np.float32)
+        self.action_space = spaces.Discrete(2)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.t = 0
+        return np.array([random.random(), 0.0], np.float32), {}
+
+    def step(self, action):
+        self.t += 1
+        return np.array([0.5, 2.0], np.float32), 0.0, self.t >= 10, False, {}
+
+
+gym.register("rlr_test/Sloppy-v0", entry_point=Sloppy)
 gym.register("rlr_test/Corridor-v0", entry_point=Corridor, max_episode_steps=50)
 gym.register("rlr_test/Faulty-v0", entry_point=Faulty, max_episode_steps=50)
