@@ -58,7 +58,7 @@ pub fn load_presets() -> Vec<Preset> {
 
 /// Draws labelled fields, marking the one the validation error names and
 /// taking every tooltip from the key's doc comment.
-struct Form<'a> {
+pub(super) struct Form<'a> {
     algo: &'a str,
     /// The key of the current validation error, if any.
     bad: Option<&'a str>,
@@ -66,7 +66,7 @@ struct Form<'a> {
 }
 
 impl Form<'_> {
-    fn label(&self, ui: &mut Ui, key: &str) -> egui::Response {
+    pub(super) fn label(&self, ui: &mut Ui, key: &str) -> egui::Response {
         let name = key.rsplit('.').next().unwrap_or(key);
         let doc = crate::config::docs::key_doc(self.algo, key).unwrap_or_default();
         let tip = format!("{key}\n{doc}");
@@ -78,7 +78,7 @@ impl Form<'_> {
         }
     }
 
-    fn tip(&self, key: &str) -> String {
+    pub(super) fn tip(&self, key: &str) -> String {
         crate::config::docs::key_doc(self.algo, key).unwrap_or_default().into_owned()
     }
 
@@ -311,6 +311,8 @@ pub struct EditorBuffers {
     texts: std::collections::BTreeMap<String, String>,
     /// Config file path for Open/Save (typed, or filled by the native dialog).
     pub config_path: String,
+    /// A gym: env's Check button and kwargs text.
+    pub gym: super::editor_gym::GymCheck,
 }
 
 impl EditorBuffers {
@@ -385,19 +387,33 @@ pub fn editor_ui(ui: &mut Ui, config: &mut Config, buf: &mut EditorBuffers, pres
         ui.heading("Environment");
         Grid::new("env_grid").num_columns(2).striped(true).show(ui, |ui| {
             let l = f.label(ui, "env.id");
+            let is_gym = crate::envs::gym::gym_id(&config.env.id).is_some();
             ComboBox::from_id_salt("env_id")
-                .selected_text(config.env.id.clone())
+                .selected_text(if is_gym { "Gymnasium environment…".to_string() } else { config.env.id.clone() })
                 .show_ui(ui, |ui| {
-                    for spec in crate::envs::registry::specs() {
+                    // gym: entries are probed ones: the row below edits them.
+                    for spec in crate::envs::registry::specs().into_iter().filter(|s| crate::envs::gym::gym_id(&s.id).is_none()) {
                         for id in std::iter::once(&spec.id).chain(spec.aliases.iter().map(|a| &a.id)) {
                             ui.selectable_value(&mut config.env.id, id.clone(), id.as_str()).on_hover_text(&spec.summary);
                         }
+                    }
+                    let gym = ui
+                        .selectable_label(is_gym, "Gymnasium environment…")
+                        .on_hover_text("Any Gymnasium id, stepped in Python worker processes (env.python's Gymnasium).");
+                    if gym.clicked() && !is_gym {
+                        config.env.id = super::editor_gym::FIRST_GYM_ID.to_string();
+                        config.env.params = Default::default();
                     }
                 })
                 .response
                 .on_hover_text(f.tip("env.id"))
                 .labelled_by(l.id);
             ui.end_row();
+            if is_gym {
+                let ctx = ui.ctx().clone();
+                let waker: super::pending::Waker = std::sync::Arc::new(move || ctx.request_repaint());
+                super::editor_gym::gym_env_ui(ui, &f, &mut config.env, &mut buf.gym, waker);
+            }
             f.num(ui, "env.n_envs", &mut config.env.n_envs, 1..=4096, 1.0, "");
             env_params_ui(ui, &f, &mut config.env);
             for (key, on) in

@@ -4,6 +4,7 @@
 //! The GUI never calls burn: it only uses the runner, runs, replay and video APIs.
 
 pub mod editor;
+pub mod editor_gym;
 pub mod group_view;
 pub mod jobs;
 pub mod launch;

@@ -248,7 +248,8 @@ impl fmt::Display for DeviceChoice {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct EnvConfig {
-    /// Gymnasium id. Default "CartPole-v1".
+    /// Gymnasium id of a built-in env, or gym:<id> for any Gymnasium env
+    /// (stepped in Python workers, see env.python). Default "CartPole-v1".
     pub id: String,
     /// Parallel envs in the vectorized env. Default 8.
     pub n_envs: usize,

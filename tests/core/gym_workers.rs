@@ -265,3 +265,47 @@ fn a_hung_worker_is_detected_within_its_timeout() {
     assert_failed_with(&out, &run, &["did not answer within 2 s", "worker hanging on purpose"]);
     assert!(secs < 20.0, "the hung worker was noticed only after {secs:.1} s");
 }
+
+#[test]
+fn the_gui_checks_and_trains_a_gym_env() {
+    use egui_kittest::Harness;
+    use egui_kittest::kittest::Queryable;
+    use rl_research::app::{RlApp, Settings};
+    let Some(py) = python() else { return };
+    let dir = crate::temp_dir("gym-gui");
+    let mut settings = Settings::default();
+    settings.runs_dir = dir.clone();
+    let e = &mut settings.config.experiment;
+    (e.total_timesteps, e.eval_freq, e.n_eval_episodes, e.name) = (2048, 1024, 2, "gui_gym".into());
+    let mut harness =
+        Harness::builder().with_size(egui::vec2(1280.0, 800.0)).build_ui_state(|ui, app: &mut RlApp| app.ui(ui), RlApp::new(settings));
+    harness.step();
+    // The env list's last entry turns the env rows into the Gymnasium ones.
+    harness.get_by_label("id").click();
+    harness.run();
+    harness.get_by_label("Gymnasium environment…").click();
+    harness.run();
+    assert_eq!(harness.state().settings.config.env.id, "gym:CartPole-v1");
+    harness.state_mut().settings.config.env.python = Some(py);
+    harness.step();
+    harness.get_by_label_contains("not checked yet");
+    harness.get_by_label("Check").click();
+    let t0 = Instant::now();
+    while harness.query_by_label_contains("Found: observations").is_none() {
+        assert!(t0.elapsed() < Duration::from_secs(60), "the check did not answer");
+        harness.step();
+        std::thread::sleep(Duration::from_millis(30));
+    }
+    harness.get_by_label_contains("actions Discrete(2)");
+    harness.get_by_label("Run").click();
+    harness.step();
+    let t0 = Instant::now();
+    while harness.state().jobs.list[0].running() {
+        assert!(t0.elapsed() < Duration::from_secs(120), "the run did not finish");
+        harness.step();
+        std::thread::sleep(Duration::from_millis(30));
+    }
+    let job = &harness.state().jobs.list[0];
+    assert_eq!(job.status, Some(RunStatus::Completed), "{:?}", job.error);
+    assert!(job.run_dir.as_ref().unwrap().join("models/best_model.zip").is_file());
+}
