@@ -3,6 +3,7 @@
 #   tests/screenshots.sh [OUT_DIR]      (default: target/screenshots)
 # Needs: xvfb (Xvfb), imagemagick (import); builds the binary with cargo.
 # It makes its own runs (a CartPole PPO run with replay data, a LunarLander run, Pendulum (PPO, SAC) and Acrobot runs,
+# a gym:Acrobot-v1 run in Python workers,
 # a 2-trial sweep, a killed run and a broken directory) in a temporary directory, and keeps
 # the app's persisted settings out of your home directory.
 set -euo pipefail
@@ -30,6 +31,10 @@ echo "making runs in $RUNS"
 "$BIN" run --config configs/pendulum_ppo.ron experiment.name=pendulum experiment.runs_dir="$RUNS" experiment.total_timesteps=40960 experiment.eval_freq=10240 experiment.video_episodes=1 env.normalize_obs=true >/dev/null 2>&1
 "$BIN" run --config configs/acrobot_ppo.ron experiment.name=acrobot experiment.runs_dir="$RUNS" experiment.total_timesteps=100000 experiment.eval_freq=25000 experiment.n_eval_episodes=3 experiment.video_episodes=1 >/dev/null 2>&1
 "$BIN" run --config configs/pendulum_sac.ron experiment.name=pendulum_sac experiment.runs_dir="$RUNS" experiment.total_timesteps=6000 experiment.eval_freq=3000 experiment.video_episodes=1 >/dev/null 2>&1
+# A Gymnasium env stepped in Python workers (a Python with gymnasium[classic-control]).
+GYM_PY="${RL_RESEARCH_TEST_PYTHON:-python3}"
+"$BIN" run --config configs/acrobot_ppo.ron env.id=gym:Acrobot-v1 env.python="$GYM_PY" experiment.name=gym_acrobot experiment.runs_dir="$RUNS" experiment.total_timesteps=30000 experiment.eval_freq=10000 experiment.n_eval_episodes=3 experiment.video_episodes=1 >/dev/null 2>&1
+sed 's/name: gym_acrobot/name: gym_acrobot_live/; s/total_timesteps: 30000/total_timesteps: 200000/' "$RUNS/gym_acrobot/configs/config.yaml" | grep -v '^command_line' >"$WORK/gym.yaml"
 mkdir -p "$RUNS/not_a_run"
 # A run killed (kill -9) after its first checkpoint: it lists as interrupted, resumable.
 "$BIN" run experiment.name=killed experiment.runs_dir="$RUNS" experiment.total_timesteps=1000000 experiment.eval_freq=5000 experiment.video_episodes=0 >/dev/null 2>&1 &
@@ -69,4 +74,6 @@ shot replay_acrobot 6 --replay "$RUNS/acrobot"
 shot train_continuous 6 --tab train --config configs/mountaincarcontinuous_ppo.ron
 shot replay_sac 6 --replay "$RUNS/pendulum_sac"
 shot train_sac 6 --tab train --config configs/pendulum_sac.ron
+shot train_gym 12 --config "$WORK/gym.yaml" --start
+shot replay_gym 6 --replay "$RUNS/gym_acrobot"
 echo "screenshots in $OUT"

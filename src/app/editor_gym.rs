@@ -105,7 +105,12 @@ pub(super) fn gym_env_ui(ui: &mut Ui, f: &Form<'_>, env: &mut EnvConfig, check: 
                 None => check.last = Some((s, Err("the check stopped without an answer".into()))),
             }
         }
-        // What the last check of this very source said (an edit makes it stale).
+        // What the last check of this very source said (an edit makes it stale), or a run's probe.
+        if check.last.as_ref().is_none_or(|(s, _)| *s != source) {
+            if let Some(r) = gym::known(&source) {
+                check.last = Some((source.clone(), r.map(|h| found(&h))));
+            }
+        }
         match &check.last {
             Some((s, Ok(what))) if *s == source => {
                 ui.label(RichText::new(format!("Found: {what}")).small());

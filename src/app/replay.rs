@@ -474,7 +474,7 @@ impl Replay {
 fn step_info_ui(ui: &mut Ui, ep: &EpisodeRecord, frame: usize) {
     let space = ep.action_space();
     let action_name = |a: &ActionValue| a.label(space.as_ref());
-    let name_of = |a: usize| space.as_ref().and_then(|s| s.action_name(a)).map(str::to_string).unwrap_or_else(|| "?".into());
+    let name_of = |a: usize| space.as_ref().and_then(|s| s.action_name(a)).map(str::to_string).unwrap_or_else(|| format!("action {a}"));
     ui.label(RichText::new(format!("frame {} / {}", frame, ep.n_frames() - 1)).strong());
     let ret = ep.return_before(frame);
     ui.label(format!("return so far {ret:.2} (episode {:.2})", ep.episode_return));

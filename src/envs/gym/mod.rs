@@ -70,6 +70,12 @@ pub fn known_spec(source: &GymSource) -> Option<Result<Arc<EnvSpec>, String>> {
     c.get(&source.key()).map(|r| r.clone().map(|(s, _)| s))
 }
 
+/// What the probe of `source` found, if it ran (never starts Python).
+pub fn known(source: &GymSource) -> Option<Result<Hello, String>> {
+    let c = cache().lock().unwrap_or_else(|e| e.into_inner());
+    c.get(&source.key()).map(|r| r.clone().map(|(_, h)| h))
+}
+
 /// Probes `source` once (a worker with one env), registers its entry and
 /// returns it with what the worker said; later calls answer from the cache.
 pub fn probe(source: &GymSource) -> Result<(Arc<EnvSpec>, Hello), String> {
