@@ -68,10 +68,14 @@ def main():
         if key in p:
             p[key] = schedule(p[key])
 
-    env_kwargs = spec.get("env_kwargs") or {}
+    env_kwargs = dict(spec.get("env_kwargs") or {})
+    env_kwargs.update(spec.get("env_kwargs_gym") or {})
     seed = int(spec["seed"])
     n_envs = int(spec["n_envs"])
-    env = make_vec_env(spec["env_id"], n_envs=n_envs, seed=seed, env_kwargs=env_kwargs)
+    from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
+
+    vec_env_cls = SubprocVecEnv if spec.get("vec_env") == "subproc" else DummyVecEnv
+    env = make_vec_env(spec["env_id"], n_envs=n_envs, seed=seed, env_kwargs=env_kwargs, vec_env_cls=vec_env_cls)
     eval_env = make_vec_env(spec["env_id"], n_envs=1, seed=seed + 1_000_000, env_kwargs=env_kwargs)
     norm_obs, norm_reward = bool(spec.get("normalize_obs")), bool(spec.get("normalize_reward"))
     if norm_obs or norm_reward:

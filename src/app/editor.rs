@@ -401,7 +401,7 @@ pub fn editor_ui(ui: &mut Ui, config: &mut Config, buf: &mut EditorBuffers, pres
                         .selectable_label(is_gym, "Gymnasium environment…")
                         .on_hover_text("Any Gymnasium id, stepped in Python worker processes (env.python's Gymnasium).");
                     if gym.clicked() && !is_gym {
-                        config.env.id = super::editor_gym::FIRST_GYM_ID.to_string();
+                        config.env.id = super::editor_gym::first_gym_id();
                         config.env.params = Default::default();
                     }
                 })

@@ -9,8 +9,10 @@ use crate::config::EnvConfig;
 use crate::envs::gym::{self, GymSource};
 use egui::{RichText, TextEdit, Ui};
 
-/// The id the env list's "Gymnasium environment…" entry starts from.
-pub const FIRST_GYM_ID: &str = "gym:CartPole-v1";
+/// The id the env list's "Gymnasium environment…" entry starts from: Gymnasium's twin of our default env.
+pub fn first_gym_id() -> String {
+    format!("{}{}", gym::PREFIX, crate::envs::DEFAULT_ENV_ID)
+}
 
 /// The Check button's probe and what it last said, for the source it checked.
 #[derive(Default)]

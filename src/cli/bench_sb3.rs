@@ -28,22 +28,45 @@ pub struct Workload {
     pub label: &'static str,
     pub preset: &'static str,
     pub total_timesteps: Option<u64>,
+    /// Ours steps the env as `gym:<id>` in Python workers (that Python's
+    /// Gymnasium), SB3 in a `SubprocVecEnv`: both sides step Gymnasium's env.
+    pub gym: bool,
 }
 
 pub const WORKLOADS: &[Workload] = &[
-    Workload { key: "ppo_cartpole", label: "PPO, default run (1e5 steps)", preset: "cartpole_ppo", total_timesteps: None },
-    Workload { key: "dqn_cartpole", label: "DQN preset (5e4 steps)", preset: "cartpole_dqn", total_timesteps: None },
-    Workload { key: "ppo_lunar", label: "PPO preset, first 1e5 steps", preset: "lunarlander_ppo", total_timesteps: Some(100_000) },
+    Workload { key: "ppo_cartpole", label: "PPO, default run (1e5 steps)", preset: "cartpole_ppo", total_timesteps: None, gym: false },
+    Workload { key: "dqn_cartpole", label: "DQN preset (5e4 steps)", preset: "cartpole_dqn", total_timesteps: None, gym: false },
+    Workload {
+        key: "ppo_lunar",
+        label: "PPO preset, first 1e5 steps",
+        preset: "lunarlander_ppo",
+        total_timesteps: Some(100_000),
+        gym: false,
+    },
     Workload {
         key: "ppo_acrobot",
         label: "PPO preset (VecNormalize), first 1e5 steps",
         preset: "acrobot_ppo",
         total_timesteps: Some(100_000),
+        gym: false,
     },
-    Workload { key: "ppo_pendulum", label: "PPO preset (gSDE, 1e5 steps)", preset: "pendulum_ppo", total_timesteps: None },
-    Workload { key: "a2c_cartpole", label: "A2C preset, first 1e5 steps", preset: "cartpole_a2c", total_timesteps: Some(100_000) },
-    Workload { key: "sac_pendulum", label: "SAC preset (2e4 steps)", preset: "pendulum_sac", total_timesteps: None },
-    Workload { key: "td3_pendulum", label: "TD3 preset (2e4 steps)", preset: "pendulum_td3", total_timesteps: None },
+    Workload { key: "ppo_pendulum", label: "PPO preset (gSDE, 1e5 steps)", preset: "pendulum_ppo", total_timesteps: None, gym: false },
+    Workload {
+        key: "a2c_cartpole",
+        label: "A2C preset, first 1e5 steps",
+        preset: "cartpole_a2c",
+        total_timesteps: Some(100_000),
+        gym: false,
+    },
+    Workload { key: "sac_pendulum", label: "SAC preset (2e4 steps)", preset: "pendulum_sac", total_timesteps: None, gym: false },
+    Workload { key: "td3_pendulum", label: "TD3 preset (2e4 steps)", preset: "pendulum_td3", total_timesteps: None, gym: false },
+    Workload {
+        key: "ppo_gym_cartpole",
+        label: "PPO, default run (1e5 steps), Gymnasium's CartPole in worker processes (SB3: SubprocVecEnv)",
+        preset: "cartpole_ppo",
+        total_timesteps: None,
+        gym: true,
+    },
 ];
 
 /// One side's result.
@@ -62,6 +85,7 @@ pub fn sb3_spec(config: &Config) -> Value {
     let params = config.algorithm.params_json();
     let e = &config.env;
     let found = crate::envs::registry::find(&e.id);
+    let gym_id = crate::envs::gym::gym_id(&e.id).map(str::to_string);
     // Our parameters are named as Gymnasium's make kwargs: they go over as resolved.
     let resolved = found.as_ref().and_then(|f| f.spec.resolve_params(&e.params).ok()).unwrap_or_default();
     let mut env_kwargs: serde_json::Map<String, Value> =
@@ -72,7 +96,9 @@ pub fn sb3_spec(config: &Config) -> Value {
     json!({
         "algo": config.algorithm.name(),
         // The id Gymnasium knows (1.x has no LunarLander-v2 any more: v3 is the same with wind off).
-        "env_id": found.as_ref().and_then(|f| f.spec.gymnasium_id.clone()).unwrap_or_else(|| e.id.clone()),
+        "env_id": gym_id.clone().or_else(|| found.as_ref().and_then(|f| f.spec.gymnasium_id.clone())).unwrap_or_else(|| e.id.clone()),
+        "env_kwargs_gym": e.gym_kwargs,
+        "vec_env": if gym_id.is_some() { "subproc" } else { "dummy" },
         "env_kwargs": env_kwargs,
         "n_envs": e.n_envs,
         "normalize_obs": e.normalize_obs,
@@ -237,7 +263,22 @@ pub fn cmd_vs_sb3(python: Option<&str>, only: Option<&str>) -> i32 {
         if let Some(t) = w.total_timesteps {
             config.experiment.total_timesteps = t;
         }
-        println!("\n{} {}:", config.env.id, w.label);
+        if w.gym {
+            let Ok((py, _)) = &sb3 else {
+                println!("\n{}: skipped: it needs a Python with Gymnasium (the SB3 side's)", w.key);
+                continue;
+            };
+            let native = config.env.id.clone();
+            config.env.id = format!("{}{native}", crate::envs::gym::PREFIX);
+            config.env.python = Some(py.clone());
+            println!("\n{} {}:", config.env.id, w.label);
+            match super::bench_gym::stepping(py, &native, config.env.n_envs) {
+                Ok(lines) => lines.iter().for_each(|l| println!("  {l}")),
+                Err(e) => println!("  env stepping: {e}"),
+            }
+        } else {
+            println!("\n{} {}:", config.env.id, w.label);
+        }
         let ours = match run_ours(&config, &work) {
             Ok(r) => r,
             Err(e) => {

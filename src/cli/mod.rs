@@ -4,6 +4,7 @@
 
 pub mod bench;
 mod bench_envs;
+mod bench_gym;
 mod bench_sb3;
 mod bench_seeds;
 mod check_env;

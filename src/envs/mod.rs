@@ -140,6 +140,11 @@ pub trait Env: Send {
     fn render_error(&self) -> Option<String> {
         None
     }
+    /// Whether [`snapshot`](Env::snapshot) can save it (a Python env cannot:
+    /// a restore then starts new episodes).
+    fn restorable(&self) -> bool {
+        true
+    }
     /// The exact state, for checkpoints.
     fn snapshot(&self) -> Result<EnvSnapshot, String>;
     /// Puts the env back into a [`snapshot`](Env::snapshot)'s state and writes
@@ -194,6 +199,12 @@ impl<E: Env> Env for TimeLimit<E> {
     }
     fn fault(&self) -> Option<String> {
         self.inner.fault()
+    }
+    fn render_error(&self) -> Option<String> {
+        self.inner.render_error()
+    }
+    fn restorable(&self) -> bool {
+        self.inner.restorable()
     }
     fn snapshot(&self) -> Result<EnvSnapshot, String> {
         Ok(EnvSnapshot::TimeLimit { elapsed: self.elapsed, inner: Box::new(self.inner.snapshot()?) })

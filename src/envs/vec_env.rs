@@ -252,9 +252,14 @@ impl VecEnv {
 
     pub fn snapshot(&self) -> Result<VecEnvSnapshot, String> {
         let envs = match &self.envs {
-            Envs::Local(envs) => {
-                envs.iter().enumerate().map(|(i, e)| e.snapshot().map_err(|m| format!("env {i}: {m}"))).collect::<Result<_, _>>()?
-            }
+            Envs::Local(envs) => envs
+                .iter()
+                .enumerate()
+                .map(|(i, e)| match e.restorable() {
+                    true => e.snapshot().map_err(|m| format!("env {i}: {m}")),
+                    false => Ok(EnvSnapshot::Custom { env_id: e.id().to_string(), state: Vec::new() }),
+                })
+                .collect::<Result<_, _>>()?,
             // Nothing of a Python env can be kept: a restore starts new episodes.
             Envs::Pool { pool, .. } => vec![EnvSnapshot::Custom { env_id: pool.id().to_string(), state: Vec::new() }; self.n],
         };
@@ -280,6 +285,16 @@ impl VecEnv {
             ));
         }
         match &mut self.envs {
+            Envs::Local(envs) if envs.iter().any(|e| !e.restorable()) => {
+                let seed = restart_seed(&s.obs);
+                for (i, env) in envs.iter_mut().enumerate() {
+                    env.reset(Some(seed.wrapping_add(i as u64)), &mut self.obs[i * d..(i + 1) * d]);
+                    if let Some(fault) = env.fault() {
+                        return Err(format!("env {i}: {fault}"));
+                    }
+                }
+                self.restarted = true;
+            }
             Envs::Local(envs) => {
                 for (i, env) in envs.iter_mut().enumerate() {
                     let obs = &mut self.obs[i * d..(i + 1) * d];
@@ -292,8 +307,7 @@ impl VecEnv {
             }
             Envs::Pool { pool, .. } => {
                 // New episodes, seeded from the checkpoint (the same resume continues the same way).
-                let seed = s.obs.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, x| (h ^ x.to_bits() as u64).wrapping_mul(0x100_0000_01b3));
-                pool.reset_all(seed, &mut self.obs)?;
+                pool.reset_all(restart_seed(&s.obs), &mut self.obs)?;
                 self.restarted = true;
             }
         }
@@ -332,6 +346,12 @@ impl VecEnv {
     pub fn done(&self, i: usize) -> bool {
         self.terminated[i] || self.truncated[i]
     }
+}
+
+/// The seed a restore that starts new episodes resets with: drawn from the
+/// checkpoint, so resuming the same checkpoint twice continues the same way.
+fn restart_seed(obs: &[f32]) -> u64 {
+    obs.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, x| (h ^ x.to_bits() as u64).wrapping_mul(0x100_0000_01b3))
 }
 
 /// Steps one env; at the end of an episode keeps the final observation and resets.

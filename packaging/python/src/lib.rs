@@ -19,6 +19,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 mod envs;
+mod inproc;
 use envs::{EnvCore, VecEnvCore};
 
 /// As in the `rl-research` binary: training allocates per tensor op, and the
@@ -88,6 +89,31 @@ fn run_experiment(
 ) -> PyResult<String> {
     let config = build_config(base_path, pairs)?;
     config.validate().map_err(config_err)?;
+    train_config(py, config, verbose, command_line)
+}
+
+/// `run_experiment` on a Python env stepped in this process: `factory()`
+/// returns an `rl_research._inproc.Adapter`; the env is registered as `env_id`.
+#[pyfunction]
+#[pyo3(signature = (base_path, pairs, env_id, factory, verbose=true, command_line=None))]
+fn run_experiment_env(
+    py: Python<'_>,
+    base_path: Option<PathBuf>,
+    mut pairs: Vec<(String, String)>,
+    env_id: String,
+    factory: Py<PyAny>,
+    verbose: bool,
+    command_line: Option<String>,
+) -> PyResult<String> {
+    inproc::register(factory, &env_id).map_err(RunFailed::new_err)?;
+    pairs.push(("env.id".into(), serde_json::Value::String(env_id).to_string()));
+    let config = build_config(base_path, pairs)?;
+    config.validate().map_err(config_err)?;
+    train_config(py, config, verbose, command_line)
+}
+
+/// Trains a checked config (a run or a seed group) with the GIL released; its summary as JSON.
+fn train_config(py: Python<'_>, config: Config, verbose: bool, command_line: Option<String>) -> PyResult<String> {
     let (tx, rx) = std::sync::mpsc::channel();
     let options = RunOptions { command_line, events: verbose.then(|| runner::EventSender::new(tx)), ..RunOptions::default() };
     let stop = options.stop.clone();
@@ -519,6 +545,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(env_param_keys, m)?)?;
     m.add_function(wrap_pyfunction!(resolve_config, m)?)?;
     m.add_function(wrap_pyfunction!(run_experiment, m)?)?;
+    m.add_function(wrap_pyfunction!(run_experiment_env, m)?)?;
+    m.add_function(wrap_pyfunction!(inproc::gym_worker_source, m)?)?;
     m.add_function(wrap_pyfunction!(run_experiments, m)?)?;
     m.add_function(wrap_pyfunction!(cli_main, m)?)?;
     m.add_function(wrap_pyfunction!(read_run_info, m)?)?;

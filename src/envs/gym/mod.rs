@@ -15,8 +15,8 @@ use super::{Action, ActionSpace, BoxSpace, Env, EnvSnapshot, StepOutcome};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, OnceLock};
-pub use worker::Hello;
 use worker::Worker;
+pub use worker::{Hello, SCRIPT as WORKER_SOURCE};
 
 /// The prefix that marks a Gymnasium id in `env.id`.
 pub const PREFIX: &str = "gym:";
@@ -100,33 +100,43 @@ pub fn gymnasium_check(source: &GymSource) -> Result<Vec<String>, String> {
     Worker::spawn(source, 1, false)?.gymnasium_check()
 }
 
-fn spec_of(source: &GymSource, hello: &Hello) -> Result<Arc<EnvSpec>, String> {
-    let id = source.env_id();
+/// A registry entry for envs described by `hello` (a worker's, or an
+/// in-process Python env's) and made by `make`.
+pub fn spec_from_hello(id: &str, summary: String, hello: &Hello, make: super::registry::EnvFactory) -> Result<EnvSpec, String> {
     if hello.obs_dim == 0 {
         return Err(format!("{id}: its observation space {} has no values", hello.observation_space));
     }
-    let registered_limit = hello.max_episode_steps.map(|m| m.min(u32::MAX as u64) as u32);
-    let factory_source = GymSource { max_episode_steps: None, ..source.clone() };
-    Ok(Arc::new(EnvSpec {
-        id: id.clone(),
+    Ok(EnvSpec {
+        id: id.to_string(),
         aliases: Vec::new(),
-        summary: format!("Gymnasium's {} (Python worker, {})", source.id, source.python()),
+        summary,
         observation_space: BoxSpace { low: hello.obs_low.clone(), high: hello.obs_high.clone() },
         action_space: hello.action_space.clone(),
         action_switch: None,
-        // No TimeLimit registered: episodes run until the env ends them.
-        max_episode_steps: source.max_episode_steps.or(registered_limit).unwrap_or(u32::MAX),
+        max_episode_steps: hello.max_episode_steps.map_or(u32::MAX, |m| m.min(u32::MAX as u64) as u32),
         render_fps: hello.render_fps.filter(|f| f.is_finite()).unwrap_or(30.0).clamp(1.0, 240.0),
         reference_score: hello.reward_threshold,
         params: Vec::new(),
-        gymnasium_id: Some(source.id.clone()),
+        gymnasium_id: None,
         needs_box2d: false,
-        make: Arc::new(move |_params, max_steps| {
-            let mut s = factory_source.clone();
-            s.max_episode_steps = (Some(max_steps) != registered_limit && max_steps != u32::MAX).then_some(max_steps);
-            Ok(Box::new(GymEnv::spawn_many(&s, 1)?.remove(0)) as Box<dyn Env>)
-        }),
-    }))
+        make,
+    })
+}
+
+fn spec_of(source: &GymSource, hello: &Hello) -> Result<Arc<EnvSpec>, String> {
+    let registered_limit = hello.max_episode_steps.map(|m| m.min(u32::MAX as u64) as u32);
+    let factory_source = GymSource { max_episode_steps: None, ..source.clone() };
+    let make: super::registry::EnvFactory = Arc::new(move |_params, max_steps| {
+        let mut s = factory_source.clone();
+        s.max_episode_steps = (Some(max_steps) != registered_limit && max_steps != u32::MAX).then_some(max_steps);
+        Ok(Box::new(GymEnv::spawn_many(&s, 1)?.remove(0)) as Box<dyn Env>)
+    });
+    let summary = format!("Gymnasium's {} (Python worker, {})", source.id, source.python());
+    let mut spec = spec_from_hello(&source.env_id(), summary, hello, make)?;
+    // No TimeLimit registered: episodes run until the env ends them.
+    spec.max_episode_steps = source.max_episode_steps.or(registered_limit).unwrap_or(u32::MAX);
+    spec.gymnasium_id = Some(source.id.clone());
+    Ok(Arc::new(spec))
 }
 
 /// One env of a worker shared with its siblings (evaluation and replay envs):
@@ -239,6 +249,9 @@ impl Env for GymEnv {
     }
     fn render_error(&self) -> Option<String> {
         self.render_error.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+    fn restorable(&self) -> bool {
+        false
     }
     fn snapshot(&self) -> Result<EnvSnapshot, String> {
         Err(format!("{}: a Python env's state cannot be saved", self.id))

@@ -12,6 +12,8 @@
 #   check             run gymnasium.utils.env_checker.check_env on a fresh env;
 #                     answer "report [warnings]"
 #   close             exit
+# The Python package runs its codecs in-process (it executes this file without
+# running main()).
 # Answers go to a private copy of stdout ("ok", "hello {...}", "err {...}"); the
 # env's own prints go to stderr, which Rust keeps as the worker's last words.
 import json
@@ -19,9 +21,7 @@ import os
 import sys
 import traceback
 
-PROTO = os.fdopen(os.dup(1), "wb", buffering=0)
-os.dup2(2, 1)
-sys.stdout = sys.stderr
+PROTO = None
 F32_MAX = 3.4028234663852886e38
 
 
@@ -91,6 +91,10 @@ def action_codec(np, spaces, space):
 
 
 def main():
+    global PROTO
+    PROTO = os.fdopen(os.dup(1), "wb", buffering=0)
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
     spec = json.loads(sys.argv[1])
     gym_id = spec["id"]
     try:

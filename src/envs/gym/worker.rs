@@ -17,7 +17,8 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-const SCRIPT: &str = include_str!("worker.py");
+/// The worker's Python source (the Python package runs its codecs in-process).
+pub const SCRIPT: &str = include_str!("worker.py");
 /// Lines of stderr kept as a worker's last words.
 const LAST_WORDS: usize = 40;
 /// Importing Gymnasium and making the envs may take far longer than a step.

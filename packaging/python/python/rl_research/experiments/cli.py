@@ -17,12 +17,12 @@ import shlex
 import sys
 from typing import Any, List, Optional, Union
 
-from rl_research import _core
+from rl_research import _core, _inproc
 from rl_research._config import to_pairs
 from rl_research._summary import GroupSummary, RunSummary, summary_from_json
 
 
-def run_experiment(config: Any = None, verbose: bool = True) -> Union[RunSummary, GroupSummary]:
+def run_experiment(config: Any = None, verbose: bool = True, env: Any = None) -> Union[RunSummary, GroupSummary]:
     """Trains one run and returns its summary (a seed group, with
     ``experiment.n_seeds`` or ``experiment.seeds``: all its seeds, and a
     ``GroupSummary`` whose ``float()`` is the IQM of their final evaluations).
@@ -32,10 +32,36 @@ def run_experiment(config: Any = None, verbose: bool = True) -> Union[RunSummary
     a .yaml/.ron config file, or None for the default run. Keys and values are
     checked as the CLI checks them: a wrong one raises ``ConfigError`` naming
     it. Ctrl-C stops the run gracefully (saved, resumable), then raises
-    KeyboardInterrupt. `verbose` prints the CLI's progress line to stderr."""
+    KeyboardInterrupt. `verbose` prints the CLI's progress line to stderr.
+
+    `env`: a Gymnasium env object (deep-copied for each env the run needs)
+    or a callable making one, stepped in this process (its id becomes
+    ``py:<its Gymnasium id or class>``). An ``env.id`` that is a Gymnasium id
+    but not one of ours (``FrozenLake-v1``) is made with ``gymnasium.make``
+    and stepped in this process too; ``gym:<id>`` steps it in worker processes."""
     base, pairs = to_pairs(config)
     command = "python: run_experiment(" + ", ".join(f"{k}={v}" for k, v in pairs) + ")"
-    return summary_from_json(_core.run_experiment(base, pairs, verbose, command))
+    if env is None:
+        env_id = json.loads(_core.resolve_config(base, pairs, False))["env"]["id"]
+        if env_id in _core.ENV_IDS or env_id.startswith("gym:"):
+            return summary_from_json(_core.run_experiment(base, pairs, verbose, command))
+        import gymnasium
+
+        def make(env_id=env_id):
+            try:
+                return gymnasium.make(env_id, render_mode="rgb_array")
+            except TypeError:
+                return gymnasium.make(env_id)
+
+        try:
+            gymnasium.spec(env_id)
+        except gymnasium.error.Error as e:
+            raise _core.ConfigError(f"env.id: '{env_id}' is neither one of ours ({', '.join(_core.ENV_IDS)}) nor a Gymnasium id: {e}") from None
+        factory, name = _inproc.factory_of(make), env_id
+    else:
+        factory, name = _inproc.factory_of(env), _inproc.name_of(env)
+    pairs = [(k, v) for k, v in pairs if k != "env.id"]
+    return summary_from_json(_core.run_experiment_env(base, pairs, name, factory, verbose, command))
 
 
 def _trial_command() -> str:
