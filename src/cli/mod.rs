@@ -70,7 +70,7 @@ USAGE:
   rl-research video RUN_DIR [--episodes N] [--out FILE] [--json]
       Record N greedy episodes (default 1) of the best model to an MP4 (default
       RUN_DIR/videos/evaluation.mp4) and RUN_DIR/logs/eval_episodes.jsonl.
-  rl-research bench [--quick | --ui | --seeds 1,8,32 [--algo ppo,dqn] [--device cpu|gpu] | --vs-sb3 [--python PY] [--only ppo_cartpole,dqn_cartpole,ppo_lunar]]
+  rl-research bench [--quick | --ui | --seeds 1,8,32 [--algo ppo,dqn] [--device cpu|gpu] | --vs-sb3 [--python PY] [--only ppo_cartpole,ppo_gym_cartpole,...]]
       Speed benchmark: env steps/s, time to solve CartPole with PPO and DQN, GFLOP/s,
       UI frame times (--ui: only those). --vs-sb3: our presets and Stable-Baselines3
       with the same hyperparameters back to back (needs a Python with
