@@ -337,9 +337,16 @@ impl Worker {
     fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        // The stderr reader ends once the process is gone: join it so the last words are complete.
+        // The stderr reader ends once the process is gone: wait for it so the last words are
+        // complete (a second, bounded: a grandchild may hold the pipe open).
         if let Some(t) = self.stderr_thread.take() {
-            let _ = t.join();
+            let t0 = std::time::Instant::now();
+            while !t.is_finished() && t0.elapsed() < Duration::from_secs(1) {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            if t.is_finished() {
+                let _ = t.join();
+            }
         }
     }
 
