@@ -6,17 +6,17 @@
 
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
-use rl_research::envs::gym::{Hello, fit_frame, spec_from_hello};
+use rl_research::envs::gym::{Hello, RenderErrors, spec_from_hello};
 use rl_research::envs::render::{Frame, RenderState};
 use rl_research::envs::{Action, ActionSpace, BoxSpace, Env, EnvSnapshot, StepOutcome, registry};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 pub(crate) struct PyEnv {
     adapter: Py<PyAny>,
     id: String,
     hello: Hello,
     fault: Option<String>,
-    render_error: Mutex<Option<String>>,
+    render_error: RenderErrors,
 }
 
 /// A Python exception as text, with its traceback (what the run's error shows).
@@ -31,7 +31,7 @@ impl PyEnv {
             let adapter = factory.call0(py).map_err(|e| describe(py, e))?;
             let json: String = adapter.call_method0(py, "describe").and_then(|d| d.extract(py)).map_err(|e| describe(py, e))?;
             let hello: Hello = serde_json::from_str(&json).map_err(|e| format!("{id}: a bad description ({e}): {json}"))?;
-            Ok(Self { adapter, id: id.to_string(), hello, fault: None, render_error: Mutex::new(None) })
+            Ok(Self { adapter, id: id.to_string(), hello, fault: None, render_error: RenderErrors::default() })
         })
     }
 
@@ -109,27 +109,16 @@ impl Env for PyEnv {
                 .and_then(|r| r.extract::<(u32, u32, Vec<u8>)>(py))
                 .map_err(|e| format!("{}: it cannot render frames: {}", self.id, describe(py, e)))
         });
-        let mut error = self.render_error.lock().unwrap_or_else(|e| e.into_inner());
-        match got {
-            Ok((h, w, rgb)) if rgb.len() == (h * w * 3) as usize => {
-                *error = None;
-                Some(RenderState::from_frame(&fit_frame(&Frame { width: w, height: h, rgb })))
-            }
-            Ok(_) => {
-                *error = Some(format!("{}: a frame of the wrong size", self.id));
-                None
-            }
-            Err(e) => {
-                *error = Some(e);
-                None
-            }
-        }
+        self.render_error.state(got.and_then(|(h, w, rgb)| match rgb.len() == (h * w * 3) as usize {
+            true => Ok(Frame { width: w, height: h, rgb }),
+            false => Err(format!("{}: a frame of {} bytes, not {h}x{w} RGB", self.id, rgb.len())),
+        }))
     }
     fn fault(&self) -> Option<String> {
         self.fault.clone()
     }
     fn render_error(&self) -> Option<String> {
-        self.render_error.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.render_error.last()
     }
     fn restorable(&self) -> bool {
         false

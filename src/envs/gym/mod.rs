@@ -148,7 +148,7 @@ pub struct GymEnv {
     observation_space: BoxSpace,
     action_space: ActionSpace,
     fault: Option<String>,
-    render_error: Mutex<Option<String>>,
+    render_error: RenderErrors,
 }
 
 impl GymEnv {
@@ -166,7 +166,7 @@ impl GymEnv {
                 observation_space: observation_space.clone(),
                 action_space: action_space.clone(),
                 fault: None,
-                render_error: Mutex::new(None),
+                render_error: RenderErrors::default(),
             })
             .collect())
     }
@@ -231,8 +231,33 @@ impl Env for GymEnv {
         }
     }
     fn render_state(&self) -> Option<RenderState> {
-        let got = self.worker.lock().unwrap_or_else(|e| e.into_inner()).render(self.j);
-        let mut error = self.render_error.lock().unwrap_or_else(|e| e.into_inner());
+        self.render_error.state(self.worker.lock().unwrap_or_else(|e| e.into_inner()).render(self.j))
+    }
+    fn fault(&self) -> Option<String> {
+        self.fault.clone()
+    }
+    fn render_error(&self) -> Option<String> {
+        self.render_error.last()
+    }
+    fn restorable(&self) -> bool {
+        false
+    }
+    fn snapshot(&self) -> Result<EnvSnapshot, String> {
+        Err(format!("{}: a Python env's state cannot be saved", self.id))
+    }
+    fn restore(&mut self, _snapshot: &EnvSnapshot, _obs: &mut [f32]) -> Result<(), String> {
+        Err(format!("{}: a Python env's state cannot be restored", self.id))
+    }
+}
+
+/// Why a Python env's last render gave no frame (what `Env::render_error` says).
+#[derive(Default)]
+pub struct RenderErrors(Mutex<Option<String>>);
+
+impl RenderErrors {
+    /// The frame the env drew, scaled to fit our frame size; None with the reason kept.
+    pub fn state(&self, got: Result<Frame, String>) -> Option<RenderState> {
+        let mut error = self.0.lock().unwrap_or_else(|e| e.into_inner());
         match got {
             Ok(f) => {
                 *error = None;
@@ -244,20 +269,9 @@ impl Env for GymEnv {
             }
         }
     }
-    fn fault(&self) -> Option<String> {
-        self.fault.clone()
-    }
-    fn render_error(&self) -> Option<String> {
-        self.render_error.lock().unwrap_or_else(|e| e.into_inner()).clone()
-    }
-    fn restorable(&self) -> bool {
-        false
-    }
-    fn snapshot(&self) -> Result<EnvSnapshot, String> {
-        Err(format!("{}: a Python env's state cannot be saved", self.id))
-    }
-    fn restore(&mut self, _snapshot: &EnvSnapshot, _obs: &mut [f32]) -> Result<(), String> {
-        Err(format!("{}: a Python env's state cannot be restored", self.id))
+
+    pub fn last(&self) -> Option<String> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 }
 

@@ -46,8 +46,25 @@ def version_tuple(text):
     return tuple(out)
 
 
-def describe(space):
-    return type(space).__name__ + ("(" + str(getattr(space, "n", "")) + ")" if hasattr(space, "n") else "")
+def describe_env(env, obs_dim, obs_low, obs_high, action_space, version):
+    """What Rust reads about an env (the worker's hello, the Python package's in-process env)."""
+    es = getattr(env, "spec", None)
+    metadata = getattr(env, "metadata", None) or {}
+    return {
+        "obs_dim": obs_dim,
+        "obs_low": obs_low,
+        "obs_high": obs_high,
+        "observation_space": str(env.observation_space),
+        "action_space": action_space,
+        "action_space_text": str(env.action_space),
+        "max_episode_steps": getattr(es, "max_episode_steps", None),
+        "reward_threshold": getattr(es, "reward_threshold", None),
+        "render_fps": metadata.get("render_fps"),
+        "render_modes": list(metadata.get("render_modes", [])),
+        "gymnasium": version,
+        "python": sys.version.split()[0],
+        "pid": os.getpid(),
+    }
 
 
 def observation_codec(np, spaces, space):
@@ -155,27 +172,7 @@ def main():
     except TypeError as e:
         fail("space", str(e), False)
         return 3
-    es = env.spec
-    send(
-        "hello "
-        + json.dumps(
-            {
-                "obs_dim": obs_dim,
-                "obs_low": obs_low,
-                "obs_high": obs_high,
-                "observation_space": str(env.observation_space),
-                "action_space": action_space,
-                "action_space_text": str(env.action_space),
-                "max_episode_steps": getattr(es, "max_episode_steps", None),
-                "reward_threshold": getattr(es, "reward_threshold", None),
-                "render_fps": env.metadata.get("render_fps"),
-                "render_modes": list(env.metadata.get("render_modes", [])),
-                "gymnasium": version,
-                "python": sys.version.split()[0],
-                "pid": os.getpid(),
-            }
-        )
-    )
+    send("hello " + json.dumps(describe_env(env, obs_dim, obs_low, obs_high, action_space, version)))
     n = len(envs)
     views = {}
 

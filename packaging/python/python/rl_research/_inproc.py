@@ -27,25 +27,8 @@ class Adapter:
         self._gymnasium = gymnasium.__version__
 
     def describe(self) -> str:
-        spec = getattr(self.env, "spec", None)
-        import sys
-
-        return json.dumps(
-            {
-                "obs_dim": self.obs_dim,
-                "obs_low": self.obs_low,
-                "obs_high": self.obs_high,
-                "observation_space": str(self.env.observation_space),
-                "action_space": self.action_json,
-                "action_space_text": str(self.env.action_space),
-                "max_episode_steps": getattr(spec, "max_episode_steps", None),
-                "reward_threshold": getattr(spec, "reward_threshold", None),
-                "render_fps": (getattr(self.env, "metadata", None) or {}).get("render_fps"),
-                "gymnasium": self._gymnasium,
-                "python": sys.version.split()[0],
-                "pid": 0,
-            }
-        )
+        describe_env = _codecs["describe_env"]
+        return json.dumps(describe_env(self.env, self.obs_dim, self.obs_low, self.obs_high, self.action_json, self._gymnasium))
 
     def reset(self, seed):
         obs, _ = self.env.reset(seed=seed)
