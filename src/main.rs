@@ -5,7 +5,7 @@
 
 /// burn allocates a fresh buffer for nearly every tensor op; mimalloc's
 /// thread-local free lists make that much cheaper than glibc's malloc
-/// (measured in README's Performance section).
+/// (measured in docs/benchmarks.md).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

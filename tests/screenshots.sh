@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Screenshots of every panel of the real app under Xvfb, for a human to look at.
-#   tests/screenshots.sh [OUT_DIR]      (default: target/screenshots)
+#   tests/screenshots.sh [--docs] [OUT_DIR]      (default: target/screenshots)
+# --docs also writes the user guide's pictures (docs/images/*.png, scaled to 960 px wide).
 # Needs: xvfb (Xvfb), imagemagick (import); builds the binary with cargo.
 # It makes its own runs (a CartPole PPO run with replay data, a LunarLander run, Pendulum (PPO, SAC) and Acrobot runs,
 # a gym:Acrobot-v1 run in Python workers,
@@ -8,9 +9,13 @@
 # the app's persisted settings out of your home directory.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+DOCS=false
+if [ "${1:-}" = "--docs" ]; then DOCS=true; shift; fi
 OUT="$(realpath -m "${1:-target/screenshots}")"
 mkdir -p "$OUT"
-for tool in Xvfb import; do
+tools="Xvfb import"
+$DOCS && tools="$tools convert"
+for tool in $tools; do
     command -v "$tool" >/dev/null || { echo "error: $tool not found: apt-get install xvfb imagemagick" >&2; exit 1; }
 done
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/rl-research/target}"
@@ -77,3 +82,10 @@ shot train_sac 6 --tab train --config configs/pendulum_sac.ron
 shot train_gym 12 --config "$WORK/gym.yaml" --start
 shot replay_gym 6 --replay "$RUNS/gym_acrobot"
 echo "screenshots in $OUT"
+if $DOCS; then
+    # The guide's pictures (docs/app.md, README.md): 960 px wide, 8-bit palette PNGs.
+    for name in training train_gym runs groups compare replay_lunar; do
+        convert "$OUT/$name.png" -resize 960x -colors 256 -strip "PNG8:docs/images/$name.png"
+        echo "  docs/images/$name.png"
+    done
+fi

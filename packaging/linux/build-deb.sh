@@ -38,6 +38,10 @@ for n in 16 24 32 48 64 128 256 512; do
 done
 install -Dm644 assets/icon/rl-research.svg "$root/usr/share/icons/hicolor/scalable/apps/rl-research.svg"
 install -Dm644 README.md "$root/usr/share/doc/rl-research/README.md"
+# The user guide beside it, so the README's links into docs/ resolve there too.
+for d in docs/*.md docs/images/*.png; do
+    install -Dm644 "$d" "$root/usr/share/doc/rl-research/$d"
+done
 for c in configs/*.ron; do
     install -Dm644 "$c" "$root/usr/share/doc/rl-research/examples/$(basename "$c")"
 done

@@ -41,7 +41,9 @@ trap 'dpkg -r rl-research >/dev/null 2>&1 || true' EXIT
 files=$(dpkg -L rl-research)
 expected=(/usr/bin/rl-research /usr/share/applications/rl-research.desktop
     /usr/share/metainfo/io.github.rl_research.RLResearch.metainfo.xml
-    /usr/share/icons/hicolor/scalable/apps/rl-research.svg)
+    /usr/share/icons/hicolor/scalable/apps/rl-research.svg
+    /usr/share/doc/rl-research/README.md /usr/share/doc/rl-research/docs/README.md
+    /usr/share/doc/rl-research/docs/configuration-keys.md)
 for n in 16 24 32 48 64 128 256 512; do
     expected+=("/usr/share/icons/hicolor/${n}x${n}/apps/rl-research.png")
 done

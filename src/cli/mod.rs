@@ -85,8 +85,10 @@ USAGE:
       Check an env before training on it: spaces, Gymnasium's env_checker (gym: ids),
       random steps (finite, within bounds, episodes that end), the same trajectory
       twice under one seed, frames. Exit 1 if a check fails.
-  rl-research keys [algorithm.name=dqn]
+  rl-research keys [algorithm.name=dqn] [env.id=ID]
       List every config key with its default value and documentation.
+  rl-research keys --markdown
+      The whole key reference (every algorithm and env) as Markdown: docs/configuration-keys.md.
 
 EXIT CODES: 0 ok; 1 an operation failed (I/O, training); 2 wrong input (a key or value, a path
 that is not a run or model, a step with no checkpoint); 130 stopped by Ctrl-C, SIGTERM or SIGHUP
@@ -112,32 +114,7 @@ pub fn main(args: Vec<String>) -> i32 {
         "video" => cmd_video(tail),
         "bench" => bench::cmd_bench(tail),
         "check-env" => check_env::cmd_check_env(tail),
-        "keys" => {
-            // `keys algorithm.name=dqn` lists DQN's keys and defaults.
-            let overrides: Result<Vec<_>, _> = tail.iter().map(|a| crate::config::overrides::parse_override(a)).collect();
-            let c = match overrides.and_then(|o| crate::config::apply_overrides(&Config::default(), &o)) {
-                Ok(c) => c,
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    return 2;
-                }
-            };
-            let tree = serde_json::to_value(&c).unwrap_or_default();
-            for key in crate::config::overrides::all_keys(&c) {
-                let set = key.split('.').try_fold(&tree, |t, k| t.get(k)).cloned();
-                // An env parameter left unset takes its registry default.
-                let default = || {
-                    key.strip_prefix("env.params.")
-                        .and_then(|p| Some(serde_json::to_value(c.env.spec().ok()?.param(p)?.default_value()).unwrap_or_default()))
-                };
-                let v = set.or_else(default).map(|v| v.to_string()).unwrap_or_else(|| format!("{:?}", c.algorithm.name()));
-                match crate::config::docs::key_doc(c.algorithm.name(), &key) {
-                    Some(doc) => println!("{key} = {v}\n    {doc}"),
-                    None => println!("{key} = {v}"),
-                }
-            }
-            0
-        }
+        "keys" => cmd_keys(tail),
         "gui" => {
             let opts = match parse_gui_args(tail) {
                 Ok(o) => o,
@@ -160,6 +137,34 @@ pub fn main(args: Vec<String>) -> i32 {
             eprintln!(
                 "error: unknown command '{other}': expected run, search, compare, sweep, eval, video, bench, check-env, gui or keys\n\n{USAGE}"
             );
+            2
+        }
+    }
+}
+
+/// `keys [--markdown] [KEY=VALUE ...]`: `keys algorithm.name=dqn` lists DQN's keys and defaults;
+/// `--markdown` prints the whole reference (every algorithm and env), docs/configuration-keys.md.
+fn cmd_keys(args: &[String]) -> i32 {
+    if args.iter().any(|a| a == "--markdown") {
+        if args.len() > 1 {
+            eprintln!("error: keys --markdown prints every algorithm's and env's keys: it takes no KEY=VALUE");
+            return 2;
+        }
+        print!("{}", crate::config::reference::markdown());
+        return 0;
+    }
+    if let Some(flag) = args.iter().find(|a| a.starts_with("--")) {
+        eprintln!("error: unknown keys option '{flag}': expected --markdown or KEY=VALUE overrides");
+        return 2;
+    }
+    let overrides: Result<Vec<_>, _> = args.iter().map(|a| crate::config::overrides::parse_override(a)).collect();
+    match overrides.and_then(|o| crate::config::apply_overrides(&Config::default(), &o)) {
+        Ok(c) => {
+            print!("{}", crate::config::reference::plain(&c));
+            0
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
             2
         }
     }

@@ -15,6 +15,7 @@ mod names;
 mod off_policy;
 pub mod overrides;
 pub mod params;
+pub mod reference;
 pub mod schedule;
 
 use crate::envs::ParamValues;

@@ -31,7 +31,7 @@ use serde::{Deserialize, Serialize};
 pub const DEFAULT_ENV_ID: &str = cartpole::ID;
 
 /// The built-in entries, in the order `env.id`'s list shows them.
-fn builtin_specs() -> Vec<EnvSpec> {
+pub(crate) fn builtin_specs() -> Vec<EnvSpec> {
     vec![
         cartpole::spec(),
         acrobot::spec(),

@@ -139,7 +139,7 @@ fn a_full_disk_fails_the_run_cleanly_with_what_was_saved_intact() {
     let disk = dir.join("disk");
     if small_disk(&disk, 7_000_000).is_none() {
         assert!(std::env::var_os("CI").is_none(), "CI runs as root and must be able to mount a tmpfs for this test");
-        eprintln!("skipped: cannot mount a tmpfs here (needs root)");
+        crate::skipped("the full-disk crash test", "cannot mount a tmpfs here (needs root)");
         return;
     }
     // The replay buffer grows with every checkpoint until one no longer fits.

@@ -20,7 +20,7 @@ fn have_wgpu(test: &str) -> bool {
             panic!("{test}: RL_RESEARCH_REQUIRE_WGPU is set but no wgpu adapter opened: {e}")
         }
         Err(e) => {
-            eprintln!("{test}: skipped, no wgpu adapter ({e}); Debian's mesa-vulkan-drivers gives a software one");
+            crate::skipped(test, &format!("no wgpu adapter ({e}); Debian's mesa-vulkan-drivers gives a software one"));
             false
         }
     }

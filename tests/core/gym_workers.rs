@@ -1,5 +1,5 @@
 //! `env.id=gym:<id>`: Gymnasium envs stepped in real Python worker processes
-//! (`$RL_RESEARCH_TEST_PYTHON`, which `.ci/run` creates with Gymnasium),
+//! (`$RL_RESEARCH_TEST_PYTHON`, which `tests/run-all.sh` creates with Gymnasium),
 //! trained through the real CLI: learning, a custom env registered through
 //! `env.gym_imports` (training, replay, video), and every fault the user can
 //! meet, each with its clear error and the run's files kept.
@@ -17,8 +17,11 @@ fn python() -> Option<String> {
     match std::env::var("RL_RESEARCH_TEST_PYTHON") {
         Ok(p) => Some(p),
         Err(_) => {
-            assert!(std::env::var_os("CI").is_none(), "CI must set RL_RESEARCH_TEST_PYTHON to a Python with Gymnasium (.ci/run does)");
-            println!("skipped: set RL_RESEARCH_TEST_PYTHON to a Python with Gymnasium");
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI must set RL_RESEARCH_TEST_PYTHON to a Python with Gymnasium (tests/run-all.sh does)"
+            );
+            crate::skipped("the gym: worker tests", "set RL_RESEARCH_TEST_PYTHON to a Python with Gymnasium");
             None
         }
     }

@@ -170,7 +170,7 @@ fn a_full_disk_at_start_up_leaves_nothing_and_names_the_file() {
     let mnt = dir.join("mnt");
     if crate::crash::small_disk(&mnt, 64 * 1024).is_none() {
         assert!(std::env::var_os("CI").is_none(), "CI runs as root and must be able to mount a tmpfs for this test");
-        eprintln!("skipped: cannot mount a tmpfs here (needs root)");
+        crate::skipped("a full-disk hardening test", "cannot mount a tmpfs here (needs root)");
         return;
     }
     let mut failures = 0;

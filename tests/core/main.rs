@@ -2,6 +2,7 @@
 
 mod batched;
 mod crash;
+mod docs;
 mod fpmode;
 mod gpu;
 mod groups;
@@ -23,6 +24,20 @@ mod tracking;
 mod video;
 
 use std::path::PathBuf;
+
+/// Says that a test (or a part of one) was skipped and why: on stderr, and appended to
+/// `$RL_RESEARCH_SKIP_LOG`, from which `tests/run-all.sh` lists the skips in its summary
+/// (libtest hides a passing test's output).
+pub fn skipped(what: &str, why: &str) {
+    eprintln!("skipped {what}: {why}");
+    if let Some(path) = std::env::var_os("RL_RESEARCH_SKIP_LOG") {
+        use std::io::Write;
+        // One write per line: tests running at once append whole lines.
+        if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(path) {
+            let _ = f.write_all(format!("{what}: {why}\n").as_bytes());
+        }
+    }
+}
 
 /// A fresh temporary directory for one test.
 pub fn temp_dir(name: &str) -> PathBuf {

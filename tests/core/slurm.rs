@@ -1,4 +1,4 @@
-//! Sweeps on a real Slurm (a single-node cluster `.ci/run` starts with
+//! Sweeps on a real Slurm (a single-node cluster `tests/run-all.sh` starts with
 //! tests/slurm/start.sh): a grid as one job array, and a cancelled sweep.
 
 use std::path::Path;
@@ -18,7 +18,7 @@ fn slurm_up() -> bool {
             "RL_RESEARCH_SLURM is set but sinfo does not answer (SLURM_CONF={:?})",
             std::env::var_os("SLURM_CONF")
         );
-        eprintln!("skipped the Slurm tests: no Slurm cluster answers here (tests/slurm/start.sh starts one; .ci/run does)");
+        crate::skipped("the Slurm tests", "no Slurm cluster answers here (tests/slurm/start.sh starts one; tests/run-all.sh does as root)");
     }
     up
 }

@@ -16,7 +16,7 @@ fn mounted_or_skip(dir: &std::path::Path, bytes: u64) -> bool {
         return true;
     }
     assert!(std::env::var_os("CI").is_none(), "CI runs as root and must be able to mount a tmpfs for this test");
-    eprintln!("skipped: cannot mount a tmpfs here (needs root)");
+    crate::skipped("a full-disk storage test", "cannot mount a tmpfs here (needs root)");
     false
 }
 
@@ -102,7 +102,7 @@ fn an_unwritable_logs_directory_refuses_to_resume_and_changes_nothing() {
     if !bound {
         let _ = Command::new("umount").arg(&logs).status();
         assert!(std::env::var_os("CI").is_none(), "CI runs as root and must be able to bind-mount for this test");
-        eprintln!("skipped: cannot bind-mount here (needs root)");
+        crate::skipped("the unwritable-logs storage test", "cannot bind-mount here (needs root)");
         return;
     }
     let code = rl_research::cli::main(

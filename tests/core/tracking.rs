@@ -1,6 +1,6 @@
 //! Tracking in other tools: every scalar of metrics.csv is also in the run's
 //! TensorBoard event file, read back by our reader and by TensorBoard's own
-//! `EventAccumulator` (the Python package, in the venv `.ci/run` makes).
+//! `EventAccumulator` (the Python package, in the venv `tests/run-all.sh` makes).
 
 use rl_research::runs::logger::read_metrics;
 use rl_research::runs::tfevents::read_events;
@@ -22,7 +22,7 @@ pub fn python_checker_in(dir: &str, script: &str, arg: &std::path::Path, what: &
         Err(e) => e.to_string(),
     };
     assert!(std::env::var_os("CI").is_none(), "CI must run the {what} check with {python}: {why}");
-    eprintln!("skipped the {what} check: {python}: {why} (.ci/run installs what it needs)");
+    crate::skipped(&format!("the {what} check"), &format!("{python}: {why} (tests/run-all.sh installs what it needs)"));
     None
 }
 

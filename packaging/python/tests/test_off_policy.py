@@ -15,7 +15,7 @@ from rl_research.utils.evaluation import evaluate_policy
 
 
 def numpy_actor(path):
-    """The deterministic action from metadata.json and networks/actor.bin (README: model files)."""
+    """The deterministic action from metadata.json and networks/actor.bin (docs/runs.md: model files)."""
     with zipfile.ZipFile(path) as z:
         meta = json.loads(z.read("metadata.json"))
         info = next(n for n in meta["networks"] if n["name"] == meta["policy_network"])
