@@ -137,7 +137,9 @@ pub fn init_process() -> Option<String> {
         return None;
     }
     flush_current_thread();
+    // Named, so the app's CPU meter can tell the compute pool's threads from its own.
     let built = rayon::ThreadPoolBuilder::new()
+        .thread_name(|i| format!("compute-{i}"))
         .start_handler(|_| {
             flush_current_thread();
         })

@@ -131,6 +131,7 @@ if skipping slurm; then
     skipped+=("Slurm tests (--skip slurm)")
 elif sinfo -h >/dev/null 2>&1; then
     export RL_RESEARCH_SLURM=1   # a cluster answers already: the tests must pass on it
+    passed+=("Slurm tests on the cluster sinfo answers for")
 elif $is_root && $has_apt; then
     if command -v slurmctld >/dev/null 2>&1 || apt_install slurm-wlm munge; then
         SLURM_DIR="$(mktemp -d /tmp/rl-research-slurm.XXXXXX)"
@@ -138,6 +139,7 @@ elif $is_root && $has_apt; then
         if slurm_env="$(bash tests/slurm/start.sh "$SLURM_DIR")"; then
             eval "$slurm_env"
             export RL_RESEARCH_SLURM=1
+            passed+=("single-node Slurm started for tests/core/slurm.rs")
         else
             failed+=("starting Slurm (tests/slurm/start.sh: see above)")
         fi

@@ -43,12 +43,12 @@ pub fn cpu() -> ResolvedDevice {
     ResolvedDevice { device: Device::flex(), is_gpu: false, description: "cpu (burn flex)".into(), note: None, adapter: None }
 }
 
-/// The driver of the adapter named `name`, asked once per process through a
-/// wgpu instance of our own that is never dropped (the Vulkan loader does
-/// not like instances coming and going); `None` if no adapter has that name.
-fn adapter_details(name: &str) -> Option<AdapterDetails> {
+/// The adapters wgpu lists, asked once per process through a wgpu instance of our own
+/// that is never dropped (the Vulkan loader does not like instances coming and going).
+/// Listing creates no device, so no compute threads.
+fn adapters() -> &'static [wgpu::AdapterInfo] {
     static ADAPTERS: std::sync::OnceLock<Vec<wgpu::AdapterInfo>> = std::sync::OnceLock::new();
-    let infos = ADAPTERS.get_or_init(|| {
+    ADAPTERS.get_or_init(|| {
         let instance = wgpu::Instance::new(wgpu::InstanceDescriptor {
             backends: wgpu::Backends::PRIMARY,
             ..wgpu::InstanceDescriptor::new_without_display_handle()
@@ -56,8 +56,31 @@ fn adapter_details(name: &str) -> Option<AdapterDetails> {
         let infos = block_on(instance.enumerate_adapters(wgpu::Backends::PRIMARY)).iter().map(wgpu::Adapter::get_info).collect();
         std::mem::forget(instance);
         infos
-    });
-    let info = infos.iter().find(|i| i.name == name)?;
+    })
+}
+
+/// The adapter `experiment.device=gpu` would open, named without opening it: the app shows
+/// it while nothing trains, and a burn device there would keep cubecl's server threads
+/// polling for the app's whole life. The preference order is cubecl's default (high
+/// performance: a discrete GPU first, a CPU rasterizer last); training still opens and
+/// checks the real device. Returns (name, whether it is a physical GPU).
+pub fn default_adapter() -> Result<(String, bool), String> {
+    use wgpu::DeviceType as T;
+    let rank = |t: T| match t {
+        T::DiscreteGpu => 0,
+        T::IntegratedGpu => 1,
+        T::VirtualGpu => 2,
+        T::Other => 3,
+        T::Cpu => 4,
+    };
+    let best = adapters().iter().min_by_key(|i| rank(i.device_type));
+    best.map(|i| (i.name.clone(), i.device_type != T::Cpu))
+        .ok_or_else(|| "no wgpu adapter (Vulkan, Metal or DirectX 12) found; install a GPU driver with Vulkan support".to_string())
+}
+
+/// The driver of the adapter named `name`; `None` if no adapter has that name.
+fn adapter_details(name: &str) -> Option<AdapterDetails> {
+    let info = adapters().iter().find(|i| i.name == name)?;
     let driver = [info.driver.as_str(), info.driver_info.as_str()].iter().filter(|s| !s.is_empty()).copied().collect::<Vec<_>>().join(" ");
     Some(AdapterDetails { name: info.name.clone(), backend: format!("{:?}", info.backend), driver })
 }

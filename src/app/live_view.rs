@@ -26,14 +26,16 @@ const VIEW: egui::Vec2 = egui::vec2(264.0, 176.0);
 
 impl LiveView {
     /// Runs with an episode, newest first; animates while any is training.
-    pub fn live_ui(&mut self, ui: &mut Ui, jobs: &[Job]) {
+    /// Redraws at the episodes' frame rate, or every `pace` when that is longer (frames are
+    /// then skipped: playback stays in real time).
+    pub fn live_ui(&mut self, ui: &mut Ui, jobs: &[Job], pace: std::time::Duration) {
         ui.heading("Latest evaluation");
         let shown: Vec<&Job> = jobs.iter().rev().filter(|j| j.live_episode.is_some()).take(4).collect();
         if shown.is_empty() {
             ui.label(RichText::new("Each evaluation's first episode plays here while a run trains.").weak());
             return;
         }
-        let dt = ui.input(|i| i.stable_dt).min(0.1) as f64;
+        let dt = ui.input(|i| i.stable_dt).min(pace.as_secs_f32().max(0.1)) as f64;
         let mut animate = false;
         // The fastest frame rate among the episodes shown: the next repaint is due after one of its frames.
         let mut fps: f64 = 1.0;
@@ -70,7 +72,7 @@ impl LiveView {
         }
         self.players.retain(|name, _| jobs.iter().any(|j| &j.name == name));
         if animate {
-            ui.ctx().request_repaint_after(std::time::Duration::from_secs_f64(1.0 / fps));
+            ui.ctx().request_repaint_after(std::time::Duration::from_secs_f64(1.0 / fps).max(pace));
         }
     }
 }

@@ -16,8 +16,10 @@ pub mod replay;
 pub mod runs_browser;
 mod runs_panel;
 pub mod runs_scan;
+pub mod runs_scanner;
 pub mod sweep_dialog;
 mod train_panel;
+pub mod usage;
 
 use crate::config::Config;
 use crate::runs::{RunDir, RunInfo};
@@ -77,7 +79,10 @@ pub struct RlApp {
     /// The focused run's info and config.yaml, read when the focus changes.
     details: Option<(PathBuf, Result<RunInfo, String>, String)>,
     status: String,
-    usage: ProcessUsage,
+    usage: usage::Meter,
+    /// The shortest time between frames that background work (training events, the live
+    /// evaluation view, progress) asks for: each frame costs CPU the trainings need.
+    pub frame_pace: std::time::Duration,
     gpu: GpuProbe,
     /// Set by the runs browser's Fork…: the editor's Run then forks this run.
     pub fork: Option<ForkTarget>,
@@ -110,33 +115,6 @@ impl GpuProbe {
     }
 }
 
-/// The app's own CPU and memory use, about once a second, by the same sampler
-/// that writes a run's `system/…` metrics.
-#[derive(Default)]
-struct ProcessUsage {
-    sampler: crate::runs::sysinfo::SystemSampler,
-    last: Option<std::time::Instant>,
-    cpu_percent: f64,
-    rss_mib: f64,
-}
-
-impl ProcessUsage {
-    fn sample(&mut self) {
-        let now = std::time::Instant::now();
-        if self.last.is_some_and(|t| now.duration_since(t).as_secs_f64() < 1.0) {
-            return;
-        }
-        self.last = Some(now);
-        for (name, v) in self.sampler.sample() {
-            match name {
-                "system/cpu_percent" => self.cpu_percent = v,
-                "system/rss_mib" => self.rss_mib = v,
-                _ => {}
-            }
-        }
-    }
-}
-
 impl RlApp {
     pub fn new(settings: Settings) -> Self {
         Self {
@@ -152,10 +130,16 @@ impl RlApp {
             group_view: group_view::GroupView::default(),
             details: None,
             status: String::new(),
-            usage: ProcessUsage::default(),
+            usage: usage::Meter::idle(),
+            frame_pace: FRAME_PACE,
             gpu: GpuProbe::NotStarted,
             fork: None,
         }
+    }
+
+    /// Starts the status bar's CPU meter (the window does; tests need not).
+    pub fn start_cpu_meter(&mut self, waker: Arc<dyn Fn() + Send + Sync>) {
+        self.usage = usage::Meter::start(waker);
     }
 
     /// Looks for a GPU adapter in the background (the window does; tests need not).
@@ -171,6 +155,13 @@ impl RlApp {
                 self.gpu = GpuProbe::Done(Err("the probe could not run (its thread failed)".into()));
             }
         }
+    }
+
+    /// Wakes the window for a training's events no more often than [`RlApp::frame_pace`]
+    /// (a training reports many events a second).
+    pub(crate) fn paced_waker(&self, ctx: &egui::Context) -> Arc<dyn Fn() + Send + Sync> {
+        let (ctx, pace) = (ctx.clone(), self.frame_pace);
+        Arc::new(move || ctx.request_repaint_after(pace))
     }
 
     pub(crate) fn waker(ctx: &egui::Context) -> Arc<dyn Fn() + Send + Sync> {
@@ -220,7 +211,6 @@ impl RlApp {
                 });
             });
         });
-        self.usage.sample();
         egui::Panel::bottom("status").show(ui, |ui| self.status_bar_ui(ui));
         match self.settings.tab {
             Tab::Train => self.train_ui(ui),
@@ -268,7 +258,8 @@ impl RlApp {
                 );
             }
             ui.separator();
-            ui.label(format!("app CPU {:.0}%  ·  memory {:.0} MiB", self.usage.cpu_percent, self.usage.rss_mib));
+            let usage = self.usage.latest();
+            ui.label(usage.text()).on_hover_text(usage.tooltip());
             if !self.status.is_empty() {
                 ui.separator();
                 ui.add(egui::Label::new(&self.status).truncate()).on_hover_text(&self.status);
@@ -281,7 +272,7 @@ impl eframe::App for RlApp {
     fn ui(&mut self, ui: &mut Ui, _frame: &mut eframe::Frame) {
         RlApp::ui(self, ui);
         if self.jobs.running() > 0 {
-            ui.ctx().request_repaint_after(std::time::Duration::from_millis(250));
+            ui.ctx().request_repaint_after(self.frame_pace.max(std::time::Duration::from_millis(250)));
         }
     }
 
@@ -313,6 +304,21 @@ pub struct GuiOptions {
     pub select: Vec<PathBuf>,
     /// Open the Runs tab's Compare view (of the selected runs and groups).
     pub compare: bool,
+}
+
+/// How often background work may redraw the window by default (10 frames a second).
+const FRAME_PACE: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// The frame pace: once a second on a software renderer (Mesa's llvmpipe: a frame of
+/// this window costs tens of milliseconds of CPU there, taken from the trainings), else
+/// [`FRAME_PACE`]; `RL_RESEARCH_FRAME_MS` sets it.
+fn frame_pace(software_renderer: bool) -> std::time::Duration {
+    let ms = std::env::var("RL_RESEARCH_FRAME_MS").ok().and_then(|v| v.parse::<u64>().ok());
+    match ms {
+        Some(ms) => std::time::Duration::from_millis(ms.clamp(10, 10_000)),
+        None if software_renderer => std::time::Duration::from_secs(1),
+        None => FRAME_PACE,
+    }
 }
 
 /// Opens the window (what `rl-research` with no arguments does).
@@ -364,10 +370,18 @@ pub fn run(opts: GuiOptions) -> Result<(), String> {
             }
             log::info!("runs directory {}", app.settings.runs_dir.display());
             app.start_gpu_probe(RlApp::waker(&cc.egui_ctx));
+            app.start_cpu_meter(RlApp::waker(&cc.egui_ctx));
+            let software = cc.wgpu_render_state.as_ref().is_some_and(|s| s.adapter.get_info().device_type == eframe::wgpu::DeviceType::Cpu);
+            app.frame_pace = frame_pace(software);
+            log::info!(
+                "frames paced at {} ms while training{}",
+                app.frame_pace.as_millis(),
+                if software { " (software renderer)" } else { "" }
+            );
             if opts.start {
                 let mut config = app.settings.config.clone();
                 config.experiment.runs_dir = app.settings.runs_dir.clone();
-                app.jobs.start(config, RlApp::waker(&cc.egui_ctx));
+                app.jobs.start(config, app.paced_waker(&cc.egui_ctx));
                 app.settings.tab = Tab::Train;
             }
             Ok(Box::new(app))

@@ -1,10 +1,11 @@
 //! The runs browser: every run under the runs directory as a sortable,
 //! filterable table, sweep trials grouped under their sweep. The directory is
 //! rescanned on a background thread every few seconds (run_info.json parsed
-//! only when it changed), so runs of other processes appear and advance live
-//! and 10,000 runs never stall the UI.
+//! only when it changed, the window woken only when a row did), so runs of
+//! other processes appear and advance live, 10,000 runs never stall the UI,
+//! and an idle window costs nothing.
 
-use super::pending::Pending;
+use super::runs_scanner::Scanner;
 use crate::runs::RunStatus;
 use crate::runs::group::GroupInfo;
 use egui::{RichText, Ui};
@@ -12,14 +13,10 @@ use egui_extras::{Column, TableBuilder};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use super::runs_scan::STALE_SECS;
 use super::runs_scan::{InfoCache, format_utc, move_to_trash, open_folder, scan, sort_rows};
 pub use super::runs_scan::{RunRow, SortKey};
-
-/// Rescan period.
-const RESCAN: Duration = Duration::from_secs(2);
 
 /// One line of the table: a sweep's header, a seed group's header or a run.
 enum Line {
@@ -48,13 +45,6 @@ pub enum BrowserAction {
     Fork,
 }
 
-struct Scan {
-    root: PathBuf,
-    /// The order the scan thread sorts its rows in (sorting 10,000 rows stays off the UI thread).
-    sort: (SortKey, bool),
-    task: Pending<(Vec<RunRow>, InfoCache)>,
-}
-
 pub struct Browser {
     pub rows: Vec<RunRow>,
     pub filter: String,
@@ -70,9 +60,10 @@ pub struct Browser {
     /// A run waiting for the user to confirm moving it to the trash.
     pub confirm_delete: Option<PathBuf>,
     pub message: Option<String>,
-    /// When the rows were last replaced, and for which directory.
-    scanned: Option<(PathBuf, Instant)>,
-    scanning: Option<Scan>,
+    /// The directory the rows are of (None until its first scan arrived).
+    scanned: Option<PathBuf>,
+    scanner: Option<Scanner>,
+    /// For scans on the UI thread (refresh_blocking).
     cache: Option<InfoCache>,
 }
 
@@ -89,7 +80,7 @@ impl Default for Browser {
             confirm_delete: None,
             message: None,
             scanned: None,
-            scanning: None,
+            scanner: None,
             cache: Some(InfoCache::new()),
         }
     }
@@ -98,70 +89,54 @@ impl Default for Browser {
 impl Browser {
     /// Whether the first scan of the current directory is still running.
     pub fn loading(&self) -> bool {
-        self.scanning.is_some() && self.scanned.is_none()
+        self.scanner.is_some() && self.scanned.is_none()
     }
 
     /// Takes scanned rows, sorted by `sorted_by` if given (sorted again when
     /// unsorted or the user changed the order since).
-    fn accept(&mut self, root: PathBuf, mut rows: Vec<RunRow>, cache: InfoCache, sorted_by: Option<(SortKey, bool)>) {
+    fn accept(&mut self, root: PathBuf, mut rows: Vec<RunRow>, sorted_by: Option<(SortKey, bool)>) {
         if sorted_by != Some(self.sort) {
             sort_rows(&mut rows, self.sort);
         }
         self.rows = rows;
-        self.cache = Some(cache);
-        self.scanned = Some((root, Instant::now()));
+        self.scanned = Some(root);
     }
 
-    /// Picks up a finished background scan and starts the next when due
-    /// (every 2 s, at once when the directory changed). Never blocks.
+    /// Takes what the background scanner found (it rescans every 2 s, at once when the
+    /// directory or the order changed, and wakes the window only when rows changed).
+    /// Never blocks.
     pub fn refresh(&mut self, root: &Path, waker: Arc<dyn Fn() + Send + Sync>) {
-        if let Some(s) = &mut self.scanning {
-            if let Some((rows, cache)) = s.task.take() {
-                let (root_scanned, sorted_by) = (s.root.clone(), s.sort);
-                self.scanning = None;
-                if root_scanned == root {
-                    self.accept(root_scanned, rows, cache, Some(sorted_by));
-                } else {
-                    self.cache = Some(InfoCache::new());
-                }
-            } else if s.task.lost() {
-                self.scanning = None;
-                self.cache = Some(InfoCache::new());
-            } else {
-                return;
-            }
-        }
-        let due = match &self.scanned {
-            Some((p, t)) => p != root || t.elapsed() >= RESCAN,
-            None => true,
-        };
-        if !due {
-            return;
-        }
-        if self.scanned.as_ref().is_some_and(|(p, _)| p != root) {
+        if self.scanned.as_ref().is_some_and(|p| p != root) {
             self.rows.clear();
             self.scanned = None;
         }
-        let mut cache = self.cache.take().unwrap_or_default();
-        let (dir, sort) = (root.to_path_buf(), self.sort);
-        let mut task = Pending::spawn("runs-scan", waker, move || {
-            let mut rows = scan(&dir, &mut cache);
-            sort_rows(&mut rows, sort);
-            (rows, cache)
-        });
-        if task.lost() {
-            self.message = Some(format!("cannot scan {}: no thread could be started", root.display()));
-        } else {
-            self.scanning = Some(Scan { root: root.to_path_buf(), sort, task });
+        match &self.scanner {
+            Some(scanner) => scanner.follow(root, self.sort),
+            None => match Scanner::start(root, self.sort, waker) {
+                Some(scanner) => self.scanner = Some(scanner),
+                None => {
+                    self.message = Some(format!("cannot scan {}: no thread could be started", root.display()));
+                    return;
+                }
+            },
+        }
+        if let Some(found) = self.scanner.as_ref().and_then(Scanner::take) {
+            if found.root == root {
+                self.accept(found.root, found.rows, Some(found.sort));
+            }
         }
     }
 
-    /// Scans on the calling thread (tests, benchmarks, after a delete).
+    /// Scans on the calling thread (tests, benchmarks, after a delete), and has the
+    /// background scanner look again too.
     pub fn refresh_blocking(&mut self, root: &Path) {
-        self.scanning = None;
         let mut cache = self.cache.take().unwrap_or_default();
         let rows = scan(root, &mut cache);
-        self.accept(root.to_path_buf(), rows, cache, None);
+        self.cache = Some(cache);
+        self.accept(root.to_path_buf(), rows, None);
+        if let Some(scanner) = &self.scanner {
+            scanner.rescan();
+        }
     }
 
     fn lines(&self) -> Vec<Line> {

@@ -55,7 +55,7 @@ impl RlApp {
                         self.settings.tab = Tab::Replay;
                     }
                     BrowserAction::Resume => {
-                        self.jobs.start_request(crate::runner::request::RunRequest::Resume(path.clone()), Self::waker(ui.ctx()));
+                        self.jobs.start_request(crate::runner::request::RunRequest::Resume(path.clone()), self.paced_waker(ui.ctx()));
                         self.settings.tab = Tab::Train;
                         self.status = format!("resuming {} from its last checkpoint", path.display());
                     }

@@ -4,6 +4,7 @@
 use crate::runs::group::{GroupDir, GroupInfo};
 use crate::runs::{RunDir, RunInfo, RunStatus};
 use std::collections::{HashMap, HashSet};
+use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -79,7 +80,80 @@ pub enum SortKey {
     Started,
 }
 
-pub type InfoCache = HashMap<PathBuf, (Option<SystemTime>, Result<RunInfo, String>)>;
+/// What a scan read, kept with the modification time it was read at: an unchanged file or
+/// directory is not read again (a rescan of unchanged runs is a few `stat`s per run).
+#[derive(Default)]
+pub struct InfoCache {
+    infos: HashMap<OsString, (Option<SystemTime>, Result<RunInfo, String>)>,
+    checkpoints: HashMap<OsString, (Option<SystemTime>, Vec<u64>)>,
+    groups: HashMap<OsString, (Option<SystemTime>, Result<Arc<GroupInfo>, String>)>,
+    /// Rows of runs that no longer change by themselves (not running), by run_info.json's
+    /// modification time: a resume or anything else that changes the run rewrites it.
+    settled: HashMap<OsString, (SystemTime, RunRow)>,
+    /// What each directory of the runs root is, by its own modification time (sweep.json
+    /// and group.json are created in it).
+    kinds: HashMap<OsString, (SystemTime, DirKind)>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum DirKind {
+    Sweep,
+    Group,
+    Run,
+}
+
+impl InfoCache {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn clear(&mut self) {
+        *self = Self::default();
+    }
+
+    /// Checkpoint steps of a run, read again when its checkpoints directory changed
+    /// (checkpoints are written by rename, which changes it).
+    fn checkpoints(&mut self, run: &Path) -> Vec<u64> {
+        let dir = RunDir::at(run);
+        let m = mtime(&dir.checkpoints_dir());
+        if let Some((_, steps)) = self.checkpoints.get(run.as_os_str()).filter(|(c, _)| c.is_some() && *c == m) {
+            return steps.clone();
+        }
+        let steps: Vec<u64> = dir.checkpoints().into_iter().map(|c| c.step).collect();
+        self.checkpoints.insert(run.as_os_str().to_owned(), (m, steps.clone()));
+        steps
+    }
+
+    fn kind(&mut self, dir: &Path) -> DirKind {
+        let m = mtime(dir);
+        if let Some((_, kind)) = self.kinds.get(dir.as_os_str()).filter(|(c, _)| Some(*c) == m) {
+            return *kind;
+        }
+        let kind = if crate::sweep::dir::SweepDir::is_sweep(dir) {
+            DirKind::Sweep
+        } else if GroupDir::is_group(dir) {
+            DirKind::Group
+        } else {
+            DirKind::Run
+        };
+        if let Some(m) = m {
+            self.kinds.insert(dir.as_os_str().to_owned(), (m, kind));
+        }
+        kind
+    }
+
+    /// A seed group's group.json, parsed again when it changed.
+    fn group(&mut self, dir: &Path) -> Result<Arc<GroupInfo>, String> {
+        let group = GroupDir::at(dir);
+        let m = mtime(&group.group_json());
+        if let Some((_, info)) = self.groups.get(dir.as_os_str()).filter(|(c, _)| c.is_some() && *c == m) {
+            return info.clone();
+        }
+        let info = GroupInfo::read(&group).map(Arc::new).map_err(|e| e.to_string());
+        self.groups.insert(dir.as_os_str().to_owned(), (m, info.clone()));
+        info
+    }
+}
 
 fn mtime(p: &Path) -> Option<SystemTime> {
     std::fs::metadata(p).and_then(|m| m.modified()).ok()
@@ -89,7 +163,7 @@ fn mtime(p: &Path) -> Option<SystemTime> {
 fn read_info(dir: &Path, cache: &mut InfoCache) -> Result<RunInfo, String> {
     let run = RunDir::at(dir);
     let m = mtime(&run.run_info());
-    if let Some((cached_m, info)) = cache.get(dir) {
+    if let Some((cached_m, info)) = cache.infos.get(dir.as_os_str()) {
         if *cached_m == m && m.is_some() {
             return info.clone();
         }
@@ -108,7 +182,7 @@ fn read_info(dir: &Path, cache: &mut InfoCache) -> Result<RunInfo, String> {
     } else {
         RunInfo::read(&run).map_err(|e| e.to_string())
     };
-    cache.insert(dir.to_path_buf(), (m, info.clone()));
+    cache.infos.insert(dir.as_os_str().to_owned(), (m, info.clone()));
     info
 }
 
@@ -120,7 +194,8 @@ fn subdirs(root: &Path) -> Vec<PathBuf> {
         .map(|e| e.path())
         .filter(|p| p.file_name().is_some_and(|n| !n.to_string_lossy().starts_with('.') && n != "trash"))
         .collect();
-    dirs.sort();
+    // Siblings: comparing the bytes is the path order, without walking components.
+    dirs.sort_by(|a, b| a.as_os_str().cmp(b.as_os_str()));
     dirs
 }
 
@@ -130,6 +205,12 @@ pub fn scan(root: &Path, cache: &mut InfoCache) -> Vec<RunRow> {
     let mut rows = Vec::new();
     let now = SystemTime::now();
     let mut push = |path: PathBuf, group: Option<String>, seed_group: Option<Arc<GroupInfo>>, cache: &mut InfoCache| {
+        // A settled run whose run_info.json is unchanged: one stat.
+        let info_mtime = mtime(&RunDir::at(&path).run_info());
+        if let Some((_, row)) = cache.settled.get(path.as_os_str()).filter(|(m, _)| Some(*m) == info_mtime) {
+            rows.push(RunRow { group, seed_group, ..row.clone() });
+            return;
+        }
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let info = read_info(&path, cache);
         let idle_secs = match &info {
@@ -145,8 +226,17 @@ pub fn scan(root: &Path, cache: &mut InfoCache) -> Vec<RunRow> {
             _ => None,
         };
         let dead = matches!(&info, Ok(i) if i.status == RunStatus::Interrupted || (i.status == RunStatus::Running && i.process_alive() == Some(false)));
-        let checkpoints = if info.is_ok() { RunDir::at(&path).checkpoints().into_iter().map(|c| c.step).collect() } else { Vec::new() };
-        rows.push(RunRow { path, name, group, seed_group, info, idle_secs, dead, checkpoints });
+        let checkpoints = if info.is_ok() { cache.checkpoints(&path) } else { Vec::new() };
+        let row = RunRow { path, name, group, seed_group, info, idle_secs, dead, checkpoints };
+        match (info_mtime, &row.info) {
+            (Some(m), Ok(i)) if i.status != RunStatus::Running => {
+                cache.settled.insert(row.path.as_os_str().to_owned(), (m, row.clone()));
+            }
+            _ => {
+                cache.settled.remove(row.path.as_os_str());
+            }
+        }
+        rows.push(row);
     };
     // A seed group's seeds, listed under the group (its label: `prefix/name`).
     let push_group = |d: &Path,
@@ -155,9 +245,8 @@ pub fn scan(root: &Path, cache: &mut InfoCache) -> Vec<RunRow> {
                       cache: &mut InfoCache| {
         let name = d.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let label = prefix.map(|p| format!("{p}/{name}")).unwrap_or(name);
-        match GroupInfo::read(&GroupDir::at(d)) {
+        match cache.group(d) {
             Ok(info) => {
-                let info = Arc::new(info);
                 for seed in &info.seeds {
                     push(GroupDir::at(d).seed_run(*seed).root, Some(label.clone()), Some(info.clone()), cache);
                 }
@@ -166,8 +255,11 @@ pub fn scan(root: &Path, cache: &mut InfoCache) -> Vec<RunRow> {
             Err(_) => push(d.to_path_buf(), prefix.map(String::from), None, cache),
         }
     };
-    for d in subdirs(root) {
-        if crate::sweep::dir::SweepDir::is_sweep(&d) {
+    let dirs = subdirs(root);
+    for d in dirs.iter().cloned() {
+        // A settled run stays a run: its run_info.json's stat (in `push`) is all a rescan needs.
+        let kind = if cache.settled.contains_key(d.as_os_str()) { DirKind::Run } else { cache.kind(&d) };
+        if kind == DirKind::Sweep {
             let group = d.file_name().map(|n| n.to_string_lossy().into_owned());
             // Inside a sweep only trials are listed (the engine keeps e.g. trial_logs/ there too).
             for t in subdirs(&d) {
@@ -178,14 +270,19 @@ pub fn scan(root: &Path, cache: &mut InfoCache) -> Vec<RunRow> {
                     push(t, group.clone(), None, cache);
                 }
             }
-        } else if GroupDir::is_group(&d) {
+        } else if kind == DirKind::Group {
             push_group(&d, None, &mut push, cache);
         } else {
             push(d, None, None, cache);
         }
     }
-    let present: HashSet<&PathBuf> = rows.iter().map(|r| &r.path).collect();
-    cache.retain(|p, _| present.contains(p));
+    // Forget what is gone (keys are the paths' bytes: hashing a Path walks its components).
+    let top: HashSet<&OsStr> = dirs.iter().map(|d| d.as_os_str()).collect();
+    cache.kinds.retain(|p, _| top.contains(p.as_os_str()));
+    let present: HashSet<&OsStr> = rows.iter().map(|r| r.path.as_os_str()).collect();
+    cache.infos.retain(|p, _| present.contains(p.as_os_str()));
+    cache.checkpoints.retain(|p, _| present.contains(p.as_os_str()));
+    cache.settled.retain(|p, _| present.contains(p.as_os_str()));
     rows
 }
 
@@ -194,7 +291,7 @@ pub fn sort_rows(rows: &mut [RunRow], (key, descending): (SortKey, bool)) {
         let (ia, ib) = (a.info.as_ref().ok(), b.info.as_ref().ok());
         let f = |x: Option<f64>| x.unwrap_or(f64::NEG_INFINITY);
         let o = match key {
-            SortKey::Name => a.label().cmp(&b.label()),
+            SortKey::Name => natural_cmp(&a.label(), &b.label()),
             SortKey::Env => ia.map(|i| &i.env_id).cmp(&ib.map(|i| &i.env_id)),
             SortKey::Algo => ia.map(|i| &i.algorithm).cmp(&ib.map(|i| &i.algorithm)),
             SortKey::Status => a.status_text().cmp(&b.status_text()),
@@ -203,9 +300,42 @@ pub fn sort_rows(rows: &mut [RunRow], (key, descending): (SortKey, bool)) {
             SortKey::Wall => f(a.wall_secs()).total_cmp(&f(b.wall_secs())),
             SortKey::Started => ia.map(|i| i.started_at_unix_secs).cmp(&ib.map(|i| i.started_at_unix_secs)),
         };
-        let o = o.then_with(|| a.label().cmp(&b.label()));
+        let o = o.then_with(|| natural_cmp(&a.label(), &b.label()));
         if descending { o.reverse() } else { o }
     });
+}
+
+/// Orders names as people count: `r9` < `r10` < `r100` (digit runs compare as numbers),
+/// letters without regard to case (ties broken by the exact text, so the order is total).
+pub fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    fn chunks(s: &str) -> impl Iterator<Item = &str> {
+        let mut rest = s;
+        std::iter::from_fn(move || {
+            let first = rest.chars().next()?;
+            let digit = first.is_ascii_digit();
+            let end = rest.find(|c: char| c.is_ascii_digit() != digit).unwrap_or(rest.len());
+            let (chunk, tail) = rest.split_at(end);
+            rest = tail;
+            Some(chunk)
+        })
+    }
+    let (mut x, mut y) = (chunks(a), chunks(b));
+    loop {
+        let o = match (x.next(), y.next()) {
+            (None, None) => return a.cmp(b),
+            (None, Some(_)) => return Ordering::Less,
+            (Some(_), None) => return Ordering::Greater,
+            (Some(p), Some(q)) if p.as_bytes()[0].is_ascii_digit() && q.as_bytes()[0].is_ascii_digit() => {
+                let (p, q) = (p.trim_start_matches('0'), q.trim_start_matches('0'));
+                p.len().cmp(&q.len()).then_with(|| p.cmp(q))
+            }
+            (Some(p), Some(q)) => p.to_lowercase().cmp(&q.to_lowercase()),
+        };
+        if o != Ordering::Equal {
+            return o;
+        }
+    }
 }
 
 /// "2026-11-24 12:40" (UTC) from Unix seconds.
@@ -260,6 +390,15 @@ pub fn move_to_trash(runs_root: &Path, run: &Path) -> Result<PathBuf, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_sort_naturally() {
+        let mut names = vec!["r100", "r99", "r990", "r989", "R98", "r9", "lr_1e-3", "lr_1e-4", "trial_10", "trial_2", "a", "r099"];
+        names.sort_by(|a, b| natural_cmp(a, b));
+        assert_eq!(names, ["a", "lr_1e-3", "lr_1e-4", "r9", "R98", "r099", "r99", "r100", "r989", "r990", "trial_2", "trial_10"]);
+        assert_eq!(natural_cmp("seed_2/x", "seed_10/x"), std::cmp::Ordering::Less);
+        assert_eq!(natural_cmp("run", "run"), std::cmp::Ordering::Equal);
+    }
 
     #[test]
     fn utc_dates() {

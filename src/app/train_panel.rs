@@ -23,11 +23,11 @@ impl RlApp {
                                 step: Some(f.step),
                                 edit: crate::runner::request::ForkEdit::Config(Box::new(config)),
                             },
-                            Self::waker(ui.ctx()),
+                            self.paced_waker(ui.ctx()),
                         );
                     }
                     None => {
-                        self.jobs.start(config, Self::waker(ui.ctx()));
+                        self.jobs.start(config, self.paced_waker(ui.ctx()));
                         self.status = "training started".into();
                     }
                 }
@@ -47,7 +47,7 @@ impl RlApp {
         }
         if self.jobs.list.iter().any(|j| j.live_episode.is_some()) {
             egui::Panel::right("live_view").default_size(280.0).resizable(true).show(ui, |ui| {
-                egui::ScrollArea::vertical().id_salt("live_scroll").show(ui, |ui| self.live.live_ui(ui, &self.jobs.list));
+                egui::ScrollArea::vertical().id_salt("live_scroll").show(ui, |ui| self.live.live_ui(ui, &self.jobs.list, self.frame_pace));
             });
         }
         egui::CentralPanel::default().show(ui, |ui| {

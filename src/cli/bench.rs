@@ -272,7 +272,24 @@ pub fn ui_frame_ms(points: usize, frames: usize) -> Result<(FrameStats, FrameSta
 pub fn runs_browser_first_paint(n: usize) -> Result<(f64, FrameStats), String> {
     use crate::app::{RlApp, Settings, Tab};
     let dir = std::env::temp_dir().join(format!("rl-research-browser-bench-{}", std::process::id()));
+    fake_runs(&dir, n)?;
+    let result = (|| {
+        let ctx = egui::Context::default();
+        let t0 = Instant::now();
+        let mut app = RlApp::new(Settings { runs_dir: dir.clone(), tab: Tab::Runs, ..Settings::default() });
+        frames_until(&ctx, &mut app, std::time::Duration::from_secs(60), |a| a.browser.rows.len() == n)?;
+        let first_paint = t0.elapsed().as_secs_f64();
+        Ok((first_paint, time_frames(&ctx, &mut app, 60)))
+    })();
     let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
+/// `n` completed CartPole runs (their run_info.json) under a fresh `dir`, for the runs
+/// browser's benchmarks.
+pub fn fake_runs(dir: &std::path::Path, n: usize) -> Result<(), String> {
+    let _ = std::fs::remove_dir_all(dir);
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let template = crate::runs::RunInfo {
         status: crate::runs::RunStatus::Completed,
         name: String::new(),
@@ -302,16 +319,7 @@ pub fn runs_browser_first_paint(n: usize) -> Result<(f64, FrameStats), String> {
             crate::runs::RunInfo { name: run.name(), seed: i as u64, best_eval_mean_reward: Some((i % 500) as f64), ..template.clone() };
         info.write(&run).map_err(|e| e.to_string())?;
     }
-    let result = (|| {
-        let ctx = egui::Context::default();
-        let t0 = Instant::now();
-        let mut app = RlApp::new(Settings { runs_dir: dir.clone(), tab: Tab::Runs, ..Settings::default() });
-        frames_until(&ctx, &mut app, std::time::Duration::from_secs(60), |a| a.browser.rows.len() == n)?;
-        let first_paint = t0.elapsed().as_secs_f64();
-        Ok((first_paint, time_frames(&ctx, &mut app, 60)))
-    })();
-    let _ = std::fs::remove_dir_all(&dir);
-    result
+    Ok(())
 }
 
 fn print_frames(label: &str, f: &FrameStats) {
@@ -365,6 +373,7 @@ fn report(label: &str, config: &Config, s: &RunSummary, floor_secs: f64) {
 struct BenchArgs {
     quick: bool,
     ui: bool,
+    idle: bool,
     vs_sb3: bool,
     python: Option<String>,
     only: Option<String>,
@@ -395,6 +404,7 @@ fn parse_bench_args(args: &[String]) -> Result<BenchArgs, String> {
             }
             "--quick" => b.quick = true,
             "--ui" => b.ui = true,
+            "--idle" => b.idle = true,
             "--vs-sb3" => b.vs_sb3 = true,
             "--python" | "--only" => {
                 let v = it.next().ok_or_else(|| format!("{a} needs a value"))?.clone();
@@ -402,7 +412,7 @@ fn parse_bench_args(args: &[String]) -> Result<BenchArgs, String> {
             }
             other => {
                 return Err(format!(
-                    "unknown bench option '{other}': use --quick, --ui, --seeds 1,8,32 [--algo NAME,...] [--device cpu|gpu] or --vs-sb3 [--python PY] [--only KEY,...]"
+                    "unknown bench option '{other}': use --quick, --ui, --idle, --seeds 1,8,32 [--algo NAME,...] [--device cpu|gpu] or --vs-sb3 [--python PY] [--only KEY,...]"
                 ));
             }
         }
@@ -449,6 +459,9 @@ pub fn cmd_bench(args: &[String]) -> i32 {
     if args.ui {
         bench_ui();
         return 0;
+    }
+    if args.idle {
+        return super::bench_idle::cmd_idle();
     }
     if let Some(seeds) = &args.seeds {
         let env = crate::runs::sysinfo::EnvironmentInfo::collect("cpu (burn flex)", 0);

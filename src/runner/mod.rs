@@ -463,10 +463,11 @@ fn fail_before_training(logger: Logger, message: String, fresh: bool) -> RunErro
 }
 
 /// The GPU adapter `experiment.device=gpu` would use, e.g. "NVIDIA H100 80GB HBM3",
-/// with " [software]" for a CPU rasterizer; or why there is none. Slow (opens the
-/// adapter): call it off the UI thread.
+/// with " [software]" for a CPU rasterizer; or why there is none. Lists the adapters
+/// without opening one (no compute device, no threads left behind); slow the first
+/// time (the driver loads): call it off the UI thread.
 pub fn detect_gpu() -> Result<String, String> {
-    let (_, name, physical) = device::probe_gpu()?;
+    let (name, physical) = device::default_adapter()?;
     Ok(device::adapter_label(&name, physical))
 }
 
