@@ -164,9 +164,15 @@ impl RlApp {
         Arc::new(move || ctx.request_repaint_after(pace))
     }
 
+    /// Wakes the window for background work (scans, the meter, loaded files). Inside the
+    /// window these wakes share one frame per [`RlApp::frame_pace`] (egui keeps the earliest
+    /// pending repaint), so independent timers do not add up to more frames.
     pub(crate) fn waker(ctx: &egui::Context) -> Arc<dyn Fn() + Send + Sync> {
         let ctx = ctx.clone();
-        Arc::new(move || ctx.request_repaint())
+        Arc::new(move || match WAKE_PACE_MS.load(std::sync::atomic::Ordering::Relaxed) {
+            0 => ctx.request_repaint(),
+            ms => ctx.request_repaint_after(std::time::Duration::from_millis(ms)),
+        })
     }
 
     /// Sets the editor's config file field (for tests and drag-and-drop).
@@ -306,6 +312,9 @@ pub struct GuiOptions {
     pub compare: bool,
 }
 
+/// The window's frame pace in ms for background wakes; 0 (tests, benchmarks) wakes at once.
+static WAKE_PACE_MS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 /// How often background work may redraw the window by default (10 frames a second).
 const FRAME_PACE: std::time::Duration = std::time::Duration::from_millis(100);
 
@@ -373,6 +382,7 @@ pub fn run(opts: GuiOptions) -> Result<(), String> {
             app.start_cpu_meter(RlApp::waker(&cc.egui_ctx));
             let software = cc.wgpu_render_state.as_ref().is_some_and(|s| s.adapter.get_info().device_type == eframe::wgpu::DeviceType::Cpu);
             app.frame_pace = frame_pace(software);
+            WAKE_PACE_MS.store(app.frame_pace.as_millis() as u64, std::sync::atomic::Ordering::Relaxed);
             log::info!(
                 "frames paced at {} ms while training{}",
                 app.frame_pace.as_millis(),
