@@ -80,9 +80,6 @@ pub struct RlApp {
     details: Option<(PathBuf, Result<RunInfo, String>, String)>,
     status: String,
     usage: usage::Meter,
-    /// The shortest time between frames that background work (training events, the live
-    /// evaluation view, progress) asks for: each frame costs CPU the trainings need.
-    pub frame_pace: std::time::Duration,
     gpu: GpuProbe,
     /// Set by the runs browser's Fork…: the editor's Run then forks this run.
     pub fork: Option<ForkTarget>,
@@ -131,7 +128,6 @@ impl RlApp {
             details: None,
             status: String::new(),
             usage: usage::Meter::idle(),
-            frame_pace: FRAME_PACE,
             gpu: GpuProbe::NotStarted,
             fork: None,
         }
@@ -157,10 +153,19 @@ impl RlApp {
         }
     }
 
+    /// The shortest time between frames that background work (training events, the live
+    /// evaluation view, progress) asks for: each frame costs CPU the trainings need.
+    pub fn frame_pace() -> std::time::Duration {
+        match WAKE_PACE_MS.load(std::sync::atomic::Ordering::Relaxed) {
+            0 => FRAME_PACE,
+            ms => std::time::Duration::from_millis(ms),
+        }
+    }
+
     /// Wakes the window for a training's events no more often than [`RlApp::frame_pace`]
     /// (a training reports many events a second).
     pub(crate) fn paced_waker(&self, ctx: &egui::Context) -> Arc<dyn Fn() + Send + Sync> {
-        let (ctx, pace) = (ctx.clone(), self.frame_pace);
+        let (ctx, pace) = (ctx.clone(), Self::frame_pace());
         Arc::new(move || ctx.request_repaint_after(pace))
     }
 
@@ -278,7 +283,7 @@ impl eframe::App for RlApp {
     fn ui(&mut self, ui: &mut Ui, _frame: &mut eframe::Frame) {
         RlApp::ui(self, ui);
         if self.jobs.running() > 0 {
-            ui.ctx().request_repaint_after(self.frame_pace.max(std::time::Duration::from_millis(250)));
+            ui.ctx().request_repaint_after(Self::frame_pace().max(std::time::Duration::from_millis(250)));
         }
     }
 
@@ -312,7 +317,9 @@ pub struct GuiOptions {
     pub compare: bool,
 }
 
-/// The window's frame pace in ms for background wakes; 0 (tests, benchmarks) wakes at once.
+/// The window's frame pace in ms, set when the window opens: the one place it is kept.
+/// 0 (tests, benchmarks: no window) wakes at once for background work and paces trainings
+/// at [`FRAME_PACE`].
 static WAKE_PACE_MS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// How often background work may redraw the window by default (10 frames a second).
@@ -381,13 +388,9 @@ pub fn run(opts: GuiOptions) -> Result<(), String> {
             app.start_gpu_probe(RlApp::waker(&cc.egui_ctx));
             app.start_cpu_meter(RlApp::waker(&cc.egui_ctx));
             let software = cc.wgpu_render_state.as_ref().is_some_and(|s| s.adapter.get_info().device_type == eframe::wgpu::DeviceType::Cpu);
-            app.frame_pace = frame_pace(software);
-            WAKE_PACE_MS.store(app.frame_pace.as_millis() as u64, std::sync::atomic::Ordering::Relaxed);
-            log::info!(
-                "frames paced at {} ms while training{}",
-                app.frame_pace.as_millis(),
-                if software { " (software renderer)" } else { "" }
-            );
+            let pace = frame_pace(software);
+            WAKE_PACE_MS.store(pace.as_millis() as u64, std::sync::atomic::Ordering::Relaxed);
+            log::info!("frames paced at {} ms while training{}", pace.as_millis(), if software { " (software renderer)" } else { "" });
             if opts.start {
                 let mut config = app.settings.config.clone();
                 config.experiment.runs_dir = app.settings.runs_dir.clone();

@@ -283,6 +283,9 @@ pub fn scan(root: &Path, cache: &mut InfoCache) -> Vec<RunRow> {
     cache.infos.retain(|p, _| present.contains(p.as_os_str()));
     cache.checkpoints.retain(|p, _| present.contains(p.as_os_str()));
     cache.settled.retain(|p, _| present.contains(p.as_os_str()));
+    // A group's rows are its seeds (or the group itself when its group.json is damaged).
+    let parents: HashSet<&OsStr> = rows.iter().filter_map(|r| r.path.parent()).map(Path::as_os_str).collect();
+    cache.groups.retain(|p, _| present.contains(p.as_os_str()) || parents.contains(p.as_os_str()));
     rows
 }
 

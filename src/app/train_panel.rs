@@ -47,7 +47,9 @@ impl RlApp {
         }
         if self.jobs.list.iter().any(|j| j.live_episode.is_some()) {
             egui::Panel::right("live_view").default_size(280.0).resizable(true).show(ui, |ui| {
-                egui::ScrollArea::vertical().id_salt("live_scroll").show(ui, |ui| self.live.live_ui(ui, &self.jobs.list, self.frame_pace));
+                egui::ScrollArea::vertical()
+                    .id_salt("live_scroll")
+                    .show(ui, |ui| self.live.live_ui(ui, &self.jobs.list, Self::frame_pace()));
             });
         }
         egui::CentralPanel::default().show(ui, |ui| {

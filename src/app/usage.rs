@@ -3,6 +3,7 @@
 //! (an idle egui app draws no frames, and a meter sampled per frame would freeze), and wakes
 //! the window only when what it shows is out of date.
 
+use crate::runs::sysinfo::{parse_stat, rss_mib};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -65,12 +66,8 @@ pub fn thread_times_in(proc_dir: &str) -> Vec<ThreadTime> {
     for e in entries.flatten() {
         let Some(tid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else { continue };
         let Ok(stat) = std::fs::read_to_string(e.path().join("stat")) else { continue };
-        // "tid (name) state ...": the name may hold spaces and parentheses.
-        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else { continue };
-        let name = stat[open + 1..close].to_string();
-        let f: Vec<&str> = stat[close + 1..].split_whitespace().collect();
-        let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-        out.push(ThreadTime { tid, name, cpu_secs: (ticks(11) + ticks(12)) / 100.0 });
+        let Some((name, cpu_secs)) = parse_stat(&stat) else { continue };
+        out.push(ThreadTime { tid, name: name.to_string(), cpu_secs });
     }
     out
 }
@@ -96,13 +93,6 @@ pub fn usage_between(before: &[ThreadTime], after: &[ThreadTime], secs: f64, rss
     per_thread.sort_by(|a, b| b.1.total_cmp(&a.1));
     let top = per_thread.iter().filter(|t| t.1 > 0.0).take(6).map(|t| (t.0.clone(), t.1)).collect();
     Usage { cpu_percent, training_percent, rss_mib, top, threads: after.len() }
-}
-
-fn rss_mib() -> f64 {
-    std::fs::read_to_string("/proc/self/statm")
-        .ok()
-        .and_then(|s| s.split_whitespace().nth(1)?.parse::<f64>().ok())
-        .map_or(0.0, |pages| (pages * 4096.0 / 1048576.0).round())
 }
 
 /// Whether two readings show the same thing to a reader (within 2 points of CPU, 5 MiB or
@@ -143,7 +133,7 @@ impl Meter {
                     return;
                 }
                 let now = (Instant::now(), thread_times());
-                let usage = usage_between(&before.1, &now.1, now.0.duration_since(before.0).as_secs_f64(), rss_mib());
+                let usage = usage_between(&before.1, &now.1, now.0.duration_since(before.0).as_secs_f64(), rss_mib().unwrap_or(0.0));
                 before = now;
                 let stale = {
                     let mut guard = shared.lock().unwrap_or_else(|e| e.into_inner());

@@ -5,7 +5,7 @@
 
 use crate::app::runs_scan::{InfoCache, SortKey, scan, sort_rows};
 use crate::app::runs_scanner::{RESCAN, fingerprint};
-use crate::app::usage::{ThreadTime, thread_times_in};
+use crate::app::usage::{thread_times_in, usage_between};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -94,7 +94,9 @@ fn idle_app(runs_dir: &Path, work: &Path) -> Result<(f64, Vec<(String, f64)>), S
         std::thread::sleep(MEASURE);
         alive(&mut child)?;
         let after = thread_times_in(&proc_dir);
-        Ok(usage(&before, &after, t0.elapsed().as_secs_f64()))
+        let mut usage = usage_between(&before, &after, t0.elapsed().as_secs_f64(), 0.0);
+        usage.top.truncate(4);
+        Ok((usage.cpu_percent, usage.top))
     })();
     // SIGTERM closes the window as its close button does.
     let _ = Command::new("kill").arg(child.id().to_string()).status();
@@ -113,21 +115,6 @@ fn alive(child: &mut Child) -> Result<(), String> {
         Ok(Some(status)) => Err(format!("the app exited ({status}) before it could be measured: does `rl-research gui` open here?")),
         Err(e) => Err(format!("cannot watch the app: {e}")),
     }
-}
-
-fn usage(before: &[ThreadTime], after: &[ThreadTime], secs: f64) -> (f64, Vec<(String, f64)>) {
-    let mut per: Vec<(String, f64)> = after
-        .iter()
-        .map(|t| {
-            let was = before.iter().find(|b| b.tid == t.tid).map_or(0.0, |b| b.cpu_secs);
-            (t.name.clone(), 100.0 * (t.cpu_secs - was).max(0.0) / secs)
-        })
-        .collect();
-    let total = per.iter().map(|p| p.1).sum();
-    per.sort_by(|a, b| b.1.total_cmp(&a.1));
-    per.retain(|p| p.1 > 0.0);
-    per.truncate(4);
-    (total, per)
 }
 
 /// Seconds of the first scan (with the sort that hands rows over) and the mean of ten

@@ -130,10 +130,23 @@ fn cpu_name() -> String {
 /// `stat_path` (`/proc/self/stat`, `/proc/thread-self/stat`); Linux only, in
 /// clock ticks of 10 ms.
 pub fn proc_cpu_secs(stat_path: &str) -> Option<f64> {
-    let s = std::fs::read_to_string(stat_path).ok()?;
+    parse_stat(&std::fs::read_to_string(stat_path).ok()?).map(|(_, secs)| secs)
+}
+
+/// The command (thread) name and CPU seconds of a `/proc/.../stat` text.
+pub fn parse_stat(stat: &str) -> Option<(&str, f64)> {
+    // "pid (name) state ...": the name may hold spaces and parentheses.
+    let (head, rest) = stat.rsplit_once(')')?;
+    let name = head.split_once('(')?.1;
     // utime and stime are fields 14 and 15, i.e. 12th and 13th after the ")" ending the command name.
-    let f: Vec<&str> = s.rsplit_once(')')?.1.split_whitespace().collect();
-    Some((f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?) / 100.0)
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    Some((name, (f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?) / 100.0))
+}
+
+/// This process's resident memory in MiB (Linux `/proc/self/statm`).
+pub fn rss_mib() -> Option<f64> {
+    let pages = std::fs::read_to_string("/proc/self/statm").ok()?.split_whitespace().nth(1)?.parse::<f64>().ok()?;
+    Some((pages * 4096.0 / 1048576.0).round())
 }
 
 /// Samples the process's CPU use and memory and the machine's memory, for the
@@ -155,9 +168,8 @@ impl SystemSampler {
             }
             self.last = Some((now, cpu));
         }
-        if let Some(pages) = std::fs::read_to_string("/proc/self/statm").ok().and_then(|s| s.split_whitespace().nth(1)?.parse::<f64>().ok())
-        {
-            out.push(("system/rss_mib", (pages * 4096.0 / 1048576.0).round()));
+        if let Some(mib) = rss_mib() {
+            out.push(("system/rss_mib", mib));
         }
         if let Ok(text) = std::fs::read_to_string("/proc/meminfo") {
             let kib = |key: &str| text.lines().find_map(|l| l.strip_prefix(key)?.trim().trim_end_matches("kB").trim().parse::<f64>().ok());
