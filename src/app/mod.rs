@@ -10,6 +10,7 @@ pub mod jobs;
 pub mod launch;
 pub mod live_view;
 pub mod metrics_follow;
+pub mod pace;
 pub mod pending;
 pub mod plots;
 pub mod replay;
@@ -83,6 +84,9 @@ pub struct RlApp {
     gpu: GpuProbe,
     /// Set by the runs browser's Fork…: the editor's Run then forks this run.
     pub fork: Option<ForkTarget>,
+    /// `gui --start`: the training to start once the window is shown (its first frames,
+    /// the renderer's shader compilation included, then cost the training nothing).
+    start_when_shown: Option<Config>,
 }
 
 /// A fork being prepared in the editor: the parent run and the checkpoint chosen.
@@ -130,6 +134,7 @@ impl RlApp {
             usage: usage::Meter::idle(),
             gpu: GpuProbe::NotStarted,
             fork: None,
+            start_when_shown: None,
         }
     }
 
@@ -154,30 +159,24 @@ impl RlApp {
     }
 
     /// The shortest time between frames that background work (training events, the live
-    /// evaluation view, progress) asks for: each frame costs CPU the trainings need.
+    /// evaluation view, progress) asks for: see [`pace`].
     pub fn frame_pace() -> std::time::Duration {
-        match WAKE_PACE_MS.load(std::sync::atomic::Ordering::Relaxed) {
-            0 => FRAME_PACE,
-            ms => std::time::Duration::from_millis(ms),
-        }
+        pace::current()
     }
 
-    /// Wakes the window for a training's events no more often than [`RlApp::frame_pace`]
-    /// (a training reports many events a second).
+    /// Wakes the window for a training's events no more often than the frame pace (a
+    /// training reports many events a second; the pace is read at each wake, as it adapts).
     pub(crate) fn paced_waker(&self, ctx: &egui::Context) -> Arc<dyn Fn() + Send + Sync> {
-        let (ctx, pace) = (ctx.clone(), Self::frame_pace());
-        Arc::new(move || ctx.request_repaint_after(pace))
+        let ctx = ctx.clone();
+        Arc::new(move || ctx.request_repaint_after(pace::current()))
     }
 
     /// Wakes the window for background work (scans, the meter, loaded files). Inside the
-    /// window these wakes share one frame per [`RlApp::frame_pace`] (egui keeps the earliest
-    /// pending repaint), so independent timers do not add up to more frames.
+    /// window these wakes share one frame per pace (egui keeps the earliest pending
+    /// repaint), so independent timers do not add up to more frames.
     pub(crate) fn waker(ctx: &egui::Context) -> Arc<dyn Fn() + Send + Sync> {
         let ctx = ctx.clone();
-        Arc::new(move || match WAKE_PACE_MS.load(std::sync::atomic::Ordering::Relaxed) {
-            0 => ctx.request_repaint(),
-            ms => ctx.request_repaint_after(std::time::Duration::from_millis(ms)),
-        })
+        Arc::new(move || if pace::windowed() { ctx.request_repaint_after(pace::current()) } else { ctx.request_repaint() })
     }
 
     /// Sets the editor's config file field (for tests and drag-and-drop).
@@ -282,6 +281,12 @@ impl RlApp {
 impl eframe::App for RlApp {
     fn ui(&mut self, ui: &mut Ui, _frame: &mut eframe::Frame) {
         RlApp::ui(self, ui);
+        pace::frame_drawn();
+        if let Some(config) = self.start_when_shown.take_if(|_| pace::frames() > 2) {
+            self.jobs.start(config, self.paced_waker(ui.ctx()));
+        } else if self.start_when_shown.is_some() {
+            ui.ctx().request_repaint();
+        }
         if self.jobs.running() > 0 {
             ui.ctx().request_repaint_after(Self::frame_pace().max(std::time::Duration::from_millis(250)));
         }
@@ -315,26 +320,6 @@ pub struct GuiOptions {
     pub select: Vec<PathBuf>,
     /// Open the Runs tab's Compare view (of the selected runs and groups).
     pub compare: bool,
-}
-
-/// The window's frame pace in ms, set when the window opens: the one place it is kept.
-/// 0 (tests, benchmarks: no window) wakes at once for background work and paces trainings
-/// at [`FRAME_PACE`].
-static WAKE_PACE_MS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-
-/// How often background work may redraw the window by default (10 frames a second).
-const FRAME_PACE: std::time::Duration = std::time::Duration::from_millis(100);
-
-/// The frame pace: once a second on a software renderer (Mesa's llvmpipe: a frame of
-/// this window costs tens of milliseconds of CPU there, taken from the trainings), else
-/// [`FRAME_PACE`]; `RL_RESEARCH_FRAME_MS` sets it.
-fn frame_pace(software_renderer: bool) -> std::time::Duration {
-    let ms = std::env::var("RL_RESEARCH_FRAME_MS").ok().and_then(|v| v.parse::<u64>().ok());
-    match ms {
-        Some(ms) => std::time::Duration::from_millis(ms.clamp(10, 10_000)),
-        None if software_renderer => std::time::Duration::from_secs(1),
-        None => FRAME_PACE,
-    }
 }
 
 /// Opens the window (what `rl-research` with no arguments does).
@@ -388,13 +373,16 @@ pub fn run(opts: GuiOptions) -> Result<(), String> {
             app.start_gpu_probe(RlApp::waker(&cc.egui_ctx));
             app.start_cpu_meter(RlApp::waker(&cc.egui_ctx));
             let software = cc.wgpu_render_state.as_ref().is_some_and(|s| s.adapter.get_info().device_type == eframe::wgpu::DeviceType::Cpu);
-            let pace = frame_pace(software);
-            WAKE_PACE_MS.store(pace.as_millis() as u64, std::sync::atomic::Ordering::Relaxed);
-            log::info!("frames paced at {} ms while training{}", pace.as_millis(), if software { " (software renderer)" } else { "" });
+            let pace = pace::start(software);
+            log::info!(
+                "background frames paced at {} ms to start with{}",
+                pace.as_millis(),
+                if software { " (software renderer)" } else { "" }
+            );
             if opts.start {
                 let mut config = app.settings.config.clone();
                 config.experiment.runs_dir = app.settings.runs_dir.clone();
-                app.jobs.start(config, app.paced_waker(&cc.egui_ctx));
+                app.start_when_shown = Some(config);
                 app.settings.tab = Tab::Train;
             }
             Ok(Box::new(app))

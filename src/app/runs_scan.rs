@@ -49,6 +49,12 @@ impl RunRow {
             Err(_) => "unreadable".into(),
         }
     }
+    /// Whether nothing about the row changes by itself: readable and not training (a
+    /// "running" run whose process is gone included). An unreadable directory may be a run
+    /// being created.
+    pub fn settled(&self) -> bool {
+        matches!(&self.info, Ok(i) if i.status != RunStatus::Running || self.dead)
+    }
     /// Stopped, failed or interrupted, with a checkpoint to continue from.
     pub fn resumable(&self) -> bool {
         let unfinished = match &self.info {
@@ -109,6 +115,21 @@ impl InfoCache {
 
     pub fn clear(&mut self) {
         *self = Self::default();
+    }
+
+    /// A hash of the modification times of the directories whose listings decide the rows:
+    /// the root, and every sweep and seed group in it (a trial or seed is created in them,
+    /// their sweep.json and group.json are written by rename).
+    pub fn listing_stamp(&self, root: &Path) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        mtime(root).hash(&mut h);
+        let mut containers: Vec<&OsString> = self.kinds.iter().filter(|(_, (_, k))| *k != DirKind::Run).map(|(p, _)| p).collect();
+        containers.sort();
+        for p in containers {
+            (p, mtime(Path::new(p))).hash(&mut h);
+        }
+        h.finish()
     }
 
     /// Checkpoint steps of a run, read again when its checkpoints directory changed

@@ -1,7 +1,10 @@
 //! The runs browser's background scanner: one thread that rescans the runs directory every
 //! few seconds and hands the UI new rows only when something changed, so an idle window over
 //! thousands of runs draws no frames, and runs of other processes still appear and advance
-//! without the window being touched.
+//! without the window being touched. While every run is settled (none training), a rescan
+//! waits for a directory listing to change (a new or removed run, seed or trial) and
+//! otherwise comes only every [`SETTLED_RESCANS`] periods (a finished run changed in place,
+//! e.g. resumed from the command line).
 
 use super::runs_scan::{InfoCache, RunRow, SortKey, scan, sort_rows};
 use std::collections::hash_map::DefaultHasher;
@@ -13,6 +16,8 @@ use std::time::Duration;
 
 /// Rescan period.
 pub const RESCAN: Duration = Duration::from_secs(2);
+/// While every run is settled and no listing changed, one full rescan per this many periods.
+pub const SETTLED_RESCANS: u32 = 10;
 
 /// What to scan and how to order it.
 #[derive(Clone, Debug, PartialEq)]
@@ -111,27 +116,42 @@ pub fn fingerprint(rows: &[RunRow]) -> u64 {
 fn scan_loop(request: &Mutex<Request>, nudged: &Receiver<()>, send: &Sender<Scanned>, wake: &(dyn Fn() + Send + Sync), period: Duration) {
     let mut cache = InfoCache::new();
     let mut last: Option<(Request, u64)> = None;
+    // The listings' stamp when the last full scan found every run settled, and the quiet
+    // periods since.
+    let mut settled: Option<u64> = None;
+    let mut quiet_periods = 0;
+    let mut nudge = true;
     loop {
         let wanted = request.lock().unwrap_or_else(|e| e.into_inner()).clone();
         if last.as_ref().is_some_and(|(r, _)| r.root != wanted.root) {
             cache.clear();
         }
-        // Rows come in directory order, so an unchanged directory has an unchanged
-        // fingerprint, and only changed rows are sorted and handed over.
-        let mut rows = scan(&wanted.root, &mut cache);
-        let print = fingerprint(&rows);
-        if last.as_ref() != Some(&(wanted.clone(), print)) {
-            sort_rows(&mut rows, wanted.sort);
-            if send.send(Scanned { root: wanted.root.clone(), sort: wanted.sort, rows }).is_err() {
-                return;
+        let same_request = last.as_ref().is_some_and(|(r, _)| *r == wanted);
+        let stamp = cache.listing_stamp(&wanted.root);
+        if !nudge && same_request && settled == Some(stamp) && quiet_periods + 1 < SETTLED_RESCANS {
+            quiet_periods += 1;
+        } else {
+            quiet_periods = 0;
+            // Rows come in directory order, so an unchanged directory has an unchanged
+            // fingerprint, and only changed rows are sorted and handed over.
+            let mut rows = scan(&wanted.root, &mut cache);
+            settled = rows.iter().all(RunRow::settled).then_some(stamp);
+            let print = fingerprint(&rows);
+            if last.as_ref() != Some(&(wanted.clone(), print)) {
+                sort_rows(&mut rows, wanted.sort);
+                if send.send(Scanned { root: wanted.root.clone(), sort: wanted.sort, rows }).is_err() {
+                    return;
+                }
+                wake();
+                last = Some((wanted, print));
             }
-            wake();
-            last = Some((wanted, print));
         }
-        match nudged.recv_timeout(period) {
-            Ok(()) | Err(RecvTimeoutError::Timeout) => while nudged.try_recv().is_ok() {},
+        nudge = match nudged.recv_timeout(period) {
+            Ok(()) => true,
+            Err(RecvTimeoutError::Timeout) => false,
             Err(RecvTimeoutError::Disconnected) => return,
-        }
+        };
+        while nudged.try_recv().is_ok() {}
     }
 }
 
@@ -172,6 +192,15 @@ mod tests {
         scanner.follow(&dir, (SortKey::Name, true));
         wait_for(3);
         assert_eq!(scanner.take().unwrap().rows[0].name, "run_00010");
+        // A finished run changed in place (no listing changes): seen by a full rescan.
+        let run = crate::runs::RunDir::at(dir.join("run_00001"));
+        let mut info = crate::runs::RunInfo::read(&run).unwrap();
+        info.status = crate::runs::RunStatus::Failed;
+        std::thread::sleep(Duration::from_millis(20)); // a new modification time
+        info.write(&run).unwrap();
+        wait_for(4);
+        let rows = scanner.take().unwrap().rows;
+        assert!(rows.iter().any(|r| r.name == "run_00001" && r.info.as_ref().is_ok_and(|i| i.status == crate::runs::RunStatus::Failed)));
         drop(scanner);
         let _ = std::fs::remove_dir_all(&dir);
     }

@@ -21,6 +21,8 @@ pub struct Usage {
     /// The busiest threads, for the tooltip: (name, percent).
     pub top: Vec<(String, f64)>,
     pub threads: usize,
+    /// Frames the window drew over the sample.
+    pub frames_per_sec: f64,
 }
 
 impl Usage {
@@ -41,6 +43,14 @@ impl Usage {
         );
         for (name, pct) in &self.top {
             out.push_str(&format!("\n  {name}: {pct:.1}%"));
+        }
+        out.push_str(&format!("\nWindow: {:.1} frames/s", self.frames_per_sec));
+        if let Some(cost) = super::pace::frame_cost() {
+            out.push_str(&format!(
+                ", {:.0} ms of CPU per frame; redraws for background work at most every {:.1} s",
+                cost.as_secs_f64() * 1e3,
+                super::pace::current().as_secs_f64()
+            ));
         }
         out
     }
@@ -73,9 +83,10 @@ pub fn thread_times_in(proc_dir: &str) -> Vec<ThreadTime> {
 }
 
 /// Whether a thread works for a training: the `train-*` threads trainings run on and the
-/// threads they start (which inherit the name), and the compute pool's `compute-*` workers.
+/// threads they start (which inherit the name), the compute pool's `compute-*` workers and
+/// the checkpoint writer.
 fn is_training(t: &ThreadTime) -> bool {
-    t.name.starts_with("train-") || t.name.starts_with("compute-")
+    ["train-", "compute-", "checkpoint-"].iter().any(|p| t.name.starts_with(p))
 }
 
 /// Percentages between two samples of [`thread_times`] taken `secs` apart. Threads that
@@ -92,15 +103,17 @@ pub fn usage_between(before: &[ThreadTime], after: &[ThreadTime], secs: f64, rss
     let training_percent = per_thread.iter().filter(|t| t.2).map(|t| t.1).sum();
     per_thread.sort_by(|a, b| b.1.total_cmp(&a.1));
     let top = per_thread.iter().filter(|t| t.1 > 0.0).take(6).map(|t| (t.0.clone(), t.1)).collect();
-    Usage { cpu_percent, training_percent, rss_mib, top, threads: after.len() }
+    Usage { cpu_percent, training_percent, rss_mib, top, threads: after.len(), frames_per_sec: 0.0 }
 }
 
-/// Whether two readings show the same thing to a reader (within 2 points of CPU, 5 MiB or
-/// 2% of memory): the meter wakes the window only for a change beyond that.
+/// Whether two readings show the same thing to a reader (within 2 points of CPU, 32 MiB or
+/// 10% of memory): the meter wakes the window only for a change beyond that. Memory is
+/// coarse because drawing a frame itself moves it by tens of MiB (a software renderer's
+/// buffers are process memory): a finer threshold would wake the window for its own frames.
 fn close(a: &Usage, b: &Usage) -> bool {
     (a.cpu_percent - b.cpu_percent).abs() < 2.0
         && (a.training_percent - b.training_percent).abs() < 2.0
-        && (a.rss_mib - b.rss_mib).abs() < 5.0_f64.max(0.02 * a.rss_mib)
+        && (a.rss_mib - b.rss_mib).abs() < 32.0_f64.max(0.1 * a.rss_mib)
 }
 
 /// The latest reading and the one the window last drew.
@@ -124,7 +137,7 @@ impl Meter {
         let shared = readings.clone();
         // The meter is a nicety: without a thread it shows nothing.
         let _ = std::thread::Builder::new().name("cpu-meter".into()).spawn(move || {
-            let mut before = (Instant::now(), thread_times());
+            let mut before = (Instant::now(), thread_times(), super::pace::frames());
             let mut previous = Usage::default();
             loop {
                 std::thread::sleep(PERIOD);
@@ -132,8 +145,13 @@ impl Meter {
                 if Arc::strong_count(&shared) == 1 {
                     return;
                 }
-                let now = (Instant::now(), thread_times());
-                let usage = usage_between(&before.1, &now.1, now.0.duration_since(before.0).as_secs_f64(), rss_mib().unwrap_or(0.0));
+                let now = (Instant::now(), thread_times(), super::pace::frames());
+                let secs = now.0.duration_since(before.0).as_secs_f64();
+                let mut usage = usage_between(&before.1, &now.1, secs, rss_mib().unwrap_or(0.0));
+                let frames = now.2.saturating_sub(before.2);
+                usage.frames_per_sec = frames as f64 / secs.max(1e-3);
+                // What the window cost: every thread but the trainings' (this one included).
+                super::pace::observe((usage.cpu_percent - usage.training_percent) / 100.0 * secs, frames);
                 before = now;
                 let stale = {
                     let mut guard = shared.lock().unwrap_or_else(|e| e.into_inner());
@@ -195,6 +213,7 @@ mod tests {
         assert_eq!(quiet.text(), "app CPU 0%  ·  memory 100 MiB");
         assert!(close(&quiet, &Usage { cpu_percent: 1.9, rss_mib: 104.0, ..Usage::default() }));
         assert!(!close(&quiet, &Usage { cpu_percent: 15.0, rss_mib: 100.0, ..Usage::default() }));
-        assert!(!close(&quiet, &Usage { cpu_percent: 0.0, rss_mib: 120.0, ..Usage::default() }));
+        assert!(close(&quiet, &Usage { cpu_percent: 0.0, rss_mib: 120.0, ..Usage::default() }));
+        assert!(!close(&quiet, &Usage { cpu_percent: 0.0, rss_mib: 140.0, ..Usage::default() }));
     }
 }
