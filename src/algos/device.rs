@@ -179,3 +179,14 @@ pub fn trains_on_gpu(choice: DeviceChoice) -> bool {
         DeviceChoice::Auto => *AUTO_ON_GPU.get_or_init(|| resolve(DeviceChoice::Auto).is_ok_and(|d| d.is_gpu)),
     }
 }
+
+/// Stops the GPU `device`'s service thread that burn starts per device (cubecl's `DSU-*`,
+/// which polls for the life of the process), waiting until it ends; the next use of the
+/// device starts it again. Call it only when nothing holds tensors or modules on the device.
+/// The runtime's own server thread (`DSD-*`) stays: something in burn keeps a handle to
+/// it, so a shutdown would wait out cubecl's 30 s timeout and leak the thread.
+pub fn release(device: &Device) {
+    if let burn_dispatch::DispatchDevice::Cube(cube) = device.as_dispatch() {
+        cubecl_common::device_handle::DeviceHandle::<()>::shutdown(cube.to_id());
+    }
+}

@@ -170,6 +170,7 @@ impl Jobs {
 
     /// Drains every job's events (never blocks).
     pub fn poll(&mut self) {
+        let gpu_before = self.gpu_running();
         for job in &mut self.list {
             for ev in job.task.updates() {
                 job.apply(ev);
@@ -184,6 +185,15 @@ impl Jobs {
                 _ => {}
             }
         }
+        // The last GPU training ended: stop the device's polling server threads.
+        if gpu_before && !self.gpu_running() {
+            let _ = std::thread::Builder::new().name("gpu-release".into()).spawn(runner::release_gpu);
+        }
+    }
+
+    /// Whether a running training uses a GPU.
+    fn gpu_running(&self) -> bool {
+        self.list.iter().any(|j| j.running() && j.device.as_deref().is_some_and(|d| d.starts_with("gpu")))
     }
 
     /// Stops every training gracefully and waits up to `timeout` for them to

@@ -471,6 +471,13 @@ pub fn detect_gpu() -> Result<String, String> {
     Ok(device::adapter_label(&name, physical))
 }
 
+/// Stops the default GPU's compute server threads once no training uses it: burn keeps
+/// them, polling, for the life of the process. Blocks until they end (call it off the UI
+/// thread); a later GPU training starts new ones.
+pub fn release_gpu() {
+    device::release(&burn::tensor::Device::wgpu(burn::tensor::DeviceKind::DefaultDevice));
+}
+
 /// Loads a saved model's policy on the CPU.
 pub fn load_policy(model: &SavedModel) -> Result<algos::Policy, String> {
     let name = &model.metadata.policy_network;

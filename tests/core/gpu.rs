@@ -26,6 +26,9 @@ fn have_wgpu(test: &str) -> bool {
     }
 }
 
+/// The in-process GPU tests, one at a time: releasing the device waits for every handle on it.
+static DEVICE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 fn small(dir: &Path, name: &str) -> Config {
     let mut c = Config::default();
     c.experiment.runs_dir = dir.to_path_buf();
@@ -63,6 +66,7 @@ fn weights(run: &Path) -> Vec<f32> {
 /// losses agree to 1e-4 relative, the clipped fraction to 1% and the weights to 1e-4.
 #[test]
 fn wgpu_batch_trains_each_seed_as_it_trains_alone_up_to_rounding() {
+    let _one = DEVICE.lock().unwrap_or_else(|e| e.into_inner());
     if !have_wgpu("wgpu_batch_trains_each_seed_as_it_trains_alone_up_to_rounding") {
         return;
     }
@@ -154,4 +158,35 @@ fn auto_measures_the_gpu_against_the_cpu_for_the_batch_and_says_which_won() {
     // The group keeps the choice as asked, so a rerun measures again.
     let group = std::fs::read_to_string(dir.join("runs/auto/group.json")).unwrap();
     assert!(group.contains("\"device\": \"auto\""), "{group}");
+}
+
+/// Threads of this process whose name starts with `prefix`.
+fn threads_named(prefix: &str) -> usize {
+    let tasks = std::fs::read_dir("/proc/self/task").unwrap();
+    tasks.flatten().filter(|t| std::fs::read_to_string(t.path().join("comm")).is_ok_and(|n| n.starts_with(prefix))).count()
+}
+
+#[test]
+fn releasing_the_gpu_stops_its_polling_service_thread_and_a_later_training_starts_it_again() {
+    let _one = DEVICE.lock().unwrap_or_else(|e| e.into_inner());
+    if !have_wgpu("releasing_the_gpu_stops_its_polling_service_thread_and_a_later_training_starts_it_again") {
+        return;
+    }
+    let dir = crate::temp_dir("gpu-release");
+    for name in ["first", "second"] {
+        let mut c = small(&dir, name);
+        c.experiment.device = DeviceChoice::Gpu;
+        c.experiment.total_timesteps = 256;
+        c.experiment.eval_freq = 0;
+        let summary = run_experiment(&c).unwrap();
+        assert!(summary.device.starts_with("gpu"), "{}", summary.device);
+        if cfg!(target_os = "linux") {
+            assert!(threads_named("DSU-") >= 1, "the device's service thread runs after a GPU training");
+        }
+        rl_research::runner::release_gpu();
+        if cfg!(target_os = "linux") {
+            assert_eq!(threads_named("DSU-"), 0, "released: the service thread ended");
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }
