@@ -185,7 +185,7 @@ impl Jobs {
                 _ => {}
             }
         }
-        // The last GPU training ended: stop the device's polling server threads.
+        // The last GPU training ended: stop the device's polling service thread.
         if gpu_before && !self.gpu_running() {
             let _ = std::thread::Builder::new().name("gpu-release".into()).spawn(runner::release_gpu);
         }

@@ -29,6 +29,12 @@ fn have_wgpu(test: &str) -> bool {
 /// The in-process GPU tests, one at a time: releasing the device waits for every handle on it.
 static DEVICE: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
+/// The device for `test` alone while the guard lives, or `None` (skipped) without an adapter.
+fn device_turn(test: &str) -> Option<std::sync::MutexGuard<'static, ()>> {
+    let turn = DEVICE.lock().unwrap_or_else(|e| e.into_inner());
+    have_wgpu(test).then_some(turn)
+}
+
 fn small(dir: &Path, name: &str) -> Config {
     let mut c = Config::default();
     c.experiment.runs_dir = dir.to_path_buf();
@@ -66,10 +72,7 @@ fn weights(run: &Path) -> Vec<f32> {
 /// losses agree to 1e-4 relative, the clipped fraction to 1% and the weights to 1e-4.
 #[test]
 fn wgpu_batch_trains_each_seed_as_it_trains_alone_up_to_rounding() {
-    let _one = DEVICE.lock().unwrap_or_else(|e| e.into_inner());
-    if !have_wgpu("wgpu_batch_trains_each_seed_as_it_trains_alone_up_to_rounding") {
-        return;
-    }
+    let Some(_turn) = device_turn("wgpu_batch_trains_each_seed_as_it_trains_alone_up_to_rounding") else { return };
     let dir = crate::temp_dir("gpu-batch");
     let mut group = small(&dir, "group");
     group.experiment.device = DeviceChoice::Gpu;
@@ -168,10 +171,9 @@ fn threads_named(prefix: &str) -> usize {
 
 #[test]
 fn releasing_the_gpu_stops_its_polling_service_thread_and_a_later_training_starts_it_again() {
-    let _one = DEVICE.lock().unwrap_or_else(|e| e.into_inner());
-    if !have_wgpu("releasing_the_gpu_stops_its_polling_service_thread_and_a_later_training_starts_it_again") {
+    let Some(_turn) = device_turn("releasing_the_gpu_stops_its_polling_service_thread_and_a_later_training_starts_it_again") else {
         return;
-    }
+    };
     let dir = crate::temp_dir("gpu-release");
     for name in ["first", "second"] {
         let mut c = small(&dir, name);
