@@ -28,6 +28,10 @@ pub struct Usage {
 impl Usage {
     /// The status bar's text.
     pub fn text(&self) -> String {
+        // Before the first sample (a second after start): nothing measured yet, not zero.
+        if self.threads == 0 {
+            return "app CPU: measuring…".into();
+        }
         if self.training_percent >= 0.5 {
             format!("app CPU {:.0}% (training {:.0}%)  ·  memory {:.0} MiB", self.cpu_percent, self.training_percent, self.rss_mib)
         } else {
@@ -69,15 +73,22 @@ pub fn thread_times() -> Vec<ThreadTime> {
     thread_times_in("/proc/self")
 }
 
-/// Every thread of the process whose `/proc` directory is `proc_dir` (`/proc/<pid>`).
+/// Every thread of the process whose `/proc` directory is `proc_dir` (`/proc/<pid>`),
+/// with its CPU time to the nanosecond where the kernel keeps it.
 pub fn thread_times_in(proc_dir: &str) -> Vec<ThreadTime> {
     let Ok(entries) = std::fs::read_dir(format!("{proc_dir}/task")) else { return Vec::new() };
     let mut out = Vec::new();
     for e in entries.flatten() {
         let Some(tid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else { continue };
         let Ok(stat) = std::fs::read_to_string(e.path().join("stat")) else { continue };
-        let Some((name, cpu_secs)) = parse_stat(&stat) else { continue };
-        out.push(ThreadTime { tid, name: name.to_string(), cpu_secs });
+        let Some((name, tick_secs)) = parse_stat(&stat) else { continue };
+        // schedstat's first field is the time on a CPU in nanoseconds; stat's is in clock
+        // ticks (10 ms), too coarse for threads that wake for a millisecond now and then.
+        let exact = std::fs::read_to_string(e.path().join("schedstat"))
+            .ok()
+            .and_then(|s| s.split_whitespace().next()?.parse::<u64>().ok())
+            .map(|ns| ns as f64 * 1e-9);
+        out.push(ThreadTime { tid, name: name.to_string(), cpu_secs: exact.unwrap_or(tick_secs) });
     }
     out
 }
@@ -209,7 +220,8 @@ mod tests {
         assert!(usage.cpu_percent >= usage.training_percent);
         assert!(usage.top.iter().any(|(n, _)| n == "train-spin"), "{usage:?}");
         assert!(usage.text().contains("training"), "{}", usage.text());
-        let quiet = Usage { cpu_percent: 0.4, rss_mib: 100.0, ..Usage::default() };
+        assert_eq!(Usage::default().text(), "app CPU: measuring…", "not a zero before the first sample");
+        let quiet = Usage { cpu_percent: 0.4, rss_mib: 100.0, threads: 9, ..Usage::default() };
         assert_eq!(quiet.text(), "app CPU 0%  ·  memory 100 MiB");
         assert!(close(&quiet, &Usage { cpu_percent: 1.9, rss_mib: 104.0, ..Usage::default() }));
         assert!(!close(&quiet, &Usage { cpu_percent: 15.0, rss_mib: 100.0, ..Usage::default() }));
