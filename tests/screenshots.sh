@@ -27,12 +27,13 @@ export XDG_DATA_HOME="$WORK/data" XDG_CONFIG_HOME="$WORK/config"
 RUNS="$WORK/runs"
 
 echo "making runs in $RUNS"
-"$BIN" run experiment.name=cartpole_ppo experiment.runs_dir="$RUNS" experiment.total_timesteps=30000 experiment.eval_freq=5000 experiment.keep_checkpoints=10 experiment.video_episodes=3 >/dev/null 2>&1
+"$BIN" run experiment.name=cartpole_ppo experiment.runs_dir="$RUNS" experiment.total_timesteps=30000 experiment.eval_freq=5000 experiment.keep_checkpoints=10 experiment.video_episodes=3 'experiment.tags=[baseline,cartpole]' 'experiment.notes=PPO defaults: the reference for the learning-rate study' >/dev/null 2>&1
+"$BIN" note "$RUNS/cartpole_ppo" "Solves CartPole by 25k steps. The fork with lr 1e-5 (cartpole_ppo_fork) stalls: keep lr >= 1e-4." >/dev/null 2>&1
 "$BIN" run --config configs/lunarlander_ppo.ron experiment.name=lunar_short experiment.runs_dir="$RUNS" experiment.total_timesteps=20000 experiment.eval_freq=10000 experiment.n_eval_episodes=2 experiment.video_episodes=1 >/dev/null 2>&1
-"$BIN" run --multirun --yes experiment.name=lr_sweep experiment.runs_dir="$RUNS" experiment.total_timesteps=8000 experiment.eval_freq=4000 experiment.video_episodes=0 algorithm.params.learning_rate=1e-3,3e-4 >/dev/null 2>&1
+"$BIN" run --multirun --yes experiment.name=lr_sweep experiment.runs_dir="$RUNS" experiment.total_timesteps=8000 experiment.eval_freq=4000 experiment.video_episodes=0 'experiment.tags=[lr-study]' algorithm.params.learning_rate=1e-3,3e-4 >/dev/null 2>&1
 "$BIN" run --fork "$RUNS/cartpole_ppo@5000" algorithm.params.learning_rate=1e-5 >/dev/null 2>&1
-"$BIN" run experiment.name=seeds_lr1e-3 experiment.runs_dir="$RUNS" experiment.n_seeds=5 experiment.total_timesteps=30000 experiment.eval_freq=3000 experiment.video_episodes=0 >/dev/null 2>&1
-"$BIN" run experiment.name=seeds_lr3e-4 experiment.runs_dir="$RUNS" experiment.n_seeds=5 experiment.total_timesteps=30000 experiment.eval_freq=3000 experiment.video_episodes=0 algorithm.params.learning_rate=3e-4 >/dev/null 2>&1
+"$BIN" run experiment.name=seeds_lr1e-3 experiment.runs_dir="$RUNS" experiment.n_seeds=5 'experiment.tags=[lr-study,cartpole]' experiment.total_timesteps=30000 experiment.eval_freq=3000 experiment.video_episodes=0 >/dev/null 2>&1
+"$BIN" run experiment.name=seeds_lr3e-4 experiment.runs_dir="$RUNS" experiment.n_seeds=5 'experiment.tags=[lr-study,cartpole]' experiment.total_timesteps=30000 experiment.eval_freq=3000 experiment.video_episodes=0 algorithm.params.learning_rate=3e-4 >/dev/null 2>&1
 "$BIN" run --config configs/pendulum_ppo.ron experiment.name=pendulum experiment.runs_dir="$RUNS" experiment.total_timesteps=40960 experiment.eval_freq=10240 experiment.video_episodes=1 env.normalize_obs=true >/dev/null 2>&1
 "$BIN" run --config configs/acrobot_ppo.ron experiment.name=acrobot experiment.runs_dir="$RUNS" experiment.total_timesteps=100000 experiment.eval_freq=25000 experiment.n_eval_episodes=3 experiment.video_episodes=1 >/dev/null 2>&1
 "$BIN" run --config configs/pendulum_sac.ron experiment.name=pendulum_sac experiment.runs_dir="$RUNS" experiment.total_timesteps=6000 experiment.eval_freq=3000 experiment.video_episodes=1 >/dev/null 2>&1
@@ -69,6 +70,8 @@ shot training 14 --config configs/lunarlander_ppo.ron --start
 printf 'experiment:\n  name: seeds_live\n  n_seeds: 3\n  total_timesteps: 300000\n  video_episodes: 0\n' > "$WORK/group.yaml"
 shot training_group 10 --config "$WORK/group.yaml" --start
 shot runs 6 --tab runs --select "$RUNS/cartpole_ppo" --select "$RUNS/lr_sweep/trial_0" --select "$RUNS/lr_sweep/trial_1"
+# The notebook: the tags column, the disk column, a run's purpose and notes.
+shot notebook 6 --tab runs --select "$RUNS/cartpole_ppo"
 shot runs_fork 6 --tab runs --select "$RUNS/cartpole_ppo" --select "$RUNS/cartpole_ppo_fork"
 shot groups 6 --tab runs --select "$RUNS/seeds_lr1e-3" --select "$RUNS/seeds_lr3e-4"
 shot compare 6 --tab runs --select "$RUNS/seeds_lr1e-3" --select "$RUNS/seeds_lr3e-4" --select "$RUNS/cartpole_ppo" --compare
@@ -84,7 +87,7 @@ shot replay_gym 6 --replay "$RUNS/gym_acrobot"
 echo "screenshots in $OUT"
 if $DOCS; then
     # The guide's pictures (docs/app.md, README.md): 960 px wide, 8-bit palette PNGs.
-    for name in training train_gym runs groups compare replay_lunar; do
+    for name in training train_gym runs notebook groups compare replay_lunar; do
         convert "$OUT/$name.png" -resize 960x -colors 256 -strip "PNG8:docs/images/$name.png"
         echo "  docs/images/$name.png"
     done

@@ -313,12 +313,15 @@ pub struct EditorBuffers {
     pub config_path: String,
     /// A gym: env's Check button and kwargs text.
     pub gym: super::editor_gym::GymCheck,
+    /// The tag being typed, and the tags used in the runs directory.
+    pub tags: super::editor_notes::TagInput,
 }
 
 impl EditorBuffers {
     pub fn reset(&mut self) {
         let path = std::mem::take(&mut self.config_path);
-        *self = Self { config_path: path, ..Self::default() };
+        let known = std::mem::take(&mut self.tags.known);
+        *self = Self { config_path: path, tags: super::editor_notes::TagInput { known, ..Default::default() }, ..Self::default() };
     }
 }
 
@@ -355,6 +358,8 @@ pub fn editor_ui(ui: &mut Ui, config: &mut Config, buf: &mut EditorBuffers, pres
             let l = f.label(ui, "experiment.name");
             ui.text_edit_singleline(&mut e.name).on_hover_text(f.tip("experiment.name")).labelled_by(l.id);
             ui.end_row();
+            super::editor_notes::tags_row_ui(ui, &f, &mut e.tags, &mut buf.tags);
+            super::editor_notes::notes_row_ui(ui, &f, &mut e.notes);
             f.num(ui, "experiment.seed", &mut e.seed, 0..=u64::MAX, 1.0, "");
             f.num(ui, "experiment.total_timesteps", &mut e.total_timesteps, 1..=1_000_000_000, 1000.0, " steps");
             f.num(ui, "experiment.eval_freq", &mut e.eval_freq, 0..=100_000_000, 100.0, " steps");
@@ -555,10 +560,17 @@ pub fn command_line(config: &Config) -> String {
             _ if a != b => {
                 let v = match a {
                     serde_json::Value::String(s) => s.clone(),
+                    // [baseline,lr-study]: the override grammar's list, as a user types it.
+                    serde_json::Value::Array(items) if items.iter().all(|i| i.is_string()) => {
+                        format!("[{}]", items.iter().filter_map(|i| i.as_str()).collect::<Vec<_>>().join(","))
+                    }
                     other => other.to_string().replace(' ', ""),
                 };
-                let v =
-                    if v.chars().any(|c| c.is_whitespace() || "'\"$;&|".contains(c)) { format!("'{}'", v.replace('\'', "")) } else { v };
+                let v = if v.chars().any(|c| c.is_whitespace() || "'\"$;&|`\\()<>*?#~".contains(c)) {
+                    format!("'{}'", v.replace('\'', "'\\''"))
+                } else {
+                    v
+                };
                 out.push(format!("{prefix}={v}"));
             }
             _ => {}

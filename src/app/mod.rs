@@ -5,6 +5,7 @@
 
 pub mod editor;
 pub mod editor_gym;
+mod editor_notes;
 pub mod group_view;
 pub mod jobs;
 pub mod launch;
@@ -14,10 +15,13 @@ pub mod pace;
 pub mod pending;
 pub mod plots;
 pub mod replay;
+mod run_notes;
 pub mod runs_browser;
+mod runs_filter;
 mod runs_panel;
 pub mod runs_scan;
 pub mod runs_scanner;
+mod runs_toolbar;
 pub mod sweep_dialog;
 mod train_panel;
 pub mod usage;
@@ -79,6 +83,8 @@ pub struct RlApp {
     pub group_view: group_view::GroupView,
     /// The focused run's info and config.yaml, read when the focus changes.
     details: Option<(PathBuf, Result<RunInfo, String>, String)>,
+    /// The focused run's, seed group's or sweep's findings (notes.md), being edited.
+    notes_editor: run_notes::NotesEditor,
     status: String,
     usage: usage::Meter,
     gpu: GpuProbe,
@@ -130,6 +136,7 @@ impl RlApp {
             follower: metrics_follow::MetricsFollower::default(),
             group_view: group_view::GroupView::default(),
             details: None,
+            notes_editor: run_notes::NotesEditor::default(),
             status: String::new(),
             usage: usage::Meter::idle(),
             gpu: GpuProbe::NotStarted,

@@ -14,17 +14,21 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use super::runs_filter::{Filters, filters_ui, known_tags};
 use super::runs_scan::STALE_SECS;
-use super::runs_scan::{InfoCache, format_utc, move_to_trash, open_folder, scan, sort_rows};
+use super::runs_scan::{InfoCache, format_utc, scan, sort_rows};
 pub use super::runs_scan::{RunRow, SortKey};
+use crate::runs::notebook::format_bytes;
 
 /// One line of the table: a sweep's header, a seed group's header or a run.
 enum Line {
     Group {
         name: String,
+        dir: PathBuf,
         n: usize,
         running: usize,
         best: Option<f64>,
+        bytes: u64,
     },
     /// A seed group, folded into one line by default (its seeds follow when unfolded).
     SeedGroup {
@@ -33,6 +37,7 @@ enum Line {
         info: Arc<GroupInfo>,
         counts: Vec<(String, usize)>,
         best: Option<f64>,
+        bytes: u64,
     },
     Run(usize),
 }
@@ -47,7 +52,9 @@ pub enum BrowserAction {
 
 pub struct Browser {
     pub rows: Vec<RunRow>,
-    pub filter: String,
+    pub filters: Filters,
+    /// Every tag in the rows, with its count (the filter's chips, the editor's suggestions).
+    pub known_tags: Vec<(String, usize)>,
     /// Runs whose curves are plotted (several overlay).
     pub selected: Vec<PathBuf>,
     /// The run the toolbar acts on (last clicked).
@@ -59,6 +66,8 @@ pub struct Browser {
     pub expanded: HashSet<String>,
     /// A run waiting for the user to confirm moving it to the trash.
     pub confirm_delete: Option<PathBuf>,
+    /// Runs waiting for the user to confirm removing their checkpoints.
+    pub confirm_clean: Option<Vec<PathBuf>>,
     pub message: Option<String>,
     /// The directory the rows are of (None until its first scan arrived).
     scanned: Option<PathBuf>,
@@ -71,13 +80,15 @@ impl Default for Browser {
     fn default() -> Self {
         Self {
             rows: Vec::new(),
-            filter: String::new(),
+            filters: Filters::default(),
+            known_tags: Vec::new(),
             selected: Vec::new(),
             focused: None,
             sort: (SortKey::Started, true),
             collapsed: HashSet::new(),
             expanded: HashSet::new(),
             confirm_delete: None,
+            confirm_clean: None,
             message: None,
             scanned: None,
             scanner: None,
@@ -98,6 +109,7 @@ impl Browser {
         if sorted_by != Some(self.sort) {
             sort_rows(&mut rows, self.sort);
         }
+        self.known_tags = known_tags(&rows);
         self.rows = rows;
         self.scanned = Some(root);
     }
@@ -140,10 +152,9 @@ impl Browser {
     }
 
     fn lines(&self) -> Vec<Line> {
-        let filter = self.filter.to_lowercase();
         let mut out = Vec::new();
         let mut groups_done: HashSet<&str> = HashSet::new();
-        let matches = |r: &RunRow| filter.is_empty() || r.label().to_lowercase().contains(&filter);
+        let matches = |r: &RunRow| self.filters.matches(r, None);
         for (i, row) in self.rows.iter().enumerate() {
             match &row.group {
                 None if matches(row) => out.push(Line::Run(i)),
@@ -153,7 +164,7 @@ impl Browser {
                         continue;
                     }
                     let members: Vec<usize> = (0..self.rows.len()).filter(|&j| self.rows[j].group.as_deref() == Some(g)).collect();
-                    if !(filter.is_empty() || g.to_lowercase().contains(&filter) || members.iter().any(|&j| matches(&self.rows[j]))) {
+                    if !members.iter().any(|&j| self.filters.matches(&self.rows[j], Some(g))) {
                         continue;
                     }
                     let mut counts: Vec<(String, usize)> = Vec::new();
@@ -168,7 +179,8 @@ impl Browser {
                         members.iter().filter_map(|&j| self.rows[j].info.as_ref().ok()?.best_eval_mean_reward).max_by(f64::total_cmp);
                     let Some(info) = row.seed_group.clone() else { continue };
                     let dir = row.path.parent().map(Path::to_path_buf).unwrap_or_default();
-                    out.push(Line::SeedGroup { label: g.clone(), dir, info, counts, best });
+                    let bytes = members.iter().map(|&j| self.rows[j].disk.total_bytes).sum();
+                    out.push(Line::SeedGroup { label: g.clone(), dir, info, counts, best, bytes });
                     if self.expanded.contains(g) {
                         out.extend(members.into_iter().map(Line::Run));
                     }
@@ -186,7 +198,9 @@ impl Browser {
                     let infos = || members.iter().filter_map(|&j| self.rows[j].info.as_ref().ok());
                     let best = infos().filter_map(|i| i.best_eval_mean_reward).max_by(f64::total_cmp);
                     let running = members.iter().filter(|&&j| self.rows[j].status_text() == "running").count();
-                    out.push(Line::Group { name: g.clone(), n: members.len(), running, best });
+                    let bytes = members.iter().map(|&j| self.rows[j].disk.total_bytes).sum();
+                    let dir = self.rows[members[0]].path.parent().map(Path::to_path_buf).unwrap_or_default();
+                    out.push(Line::Group { name: g.clone(), dir, n: members.len(), running, best, bytes });
                     if !self.collapsed.contains(g) {
                         out.extend(members.into_iter().map(Line::Run));
                     }
@@ -201,112 +215,6 @@ impl Browser {
         r.seed_group.as_ref().and(r.path.parent())
     }
 
-    fn toolbar_ui(&mut self, ui: &mut Ui, runs_root: &Path) -> Option<(BrowserAction, PathBuf)> {
-        let mut action = None;
-        ui.horizontal_wrapped(|ui| {
-            let focused = self.focused.clone().filter(|p| self.rows.iter().any(|r| &r.path == p || self.group_dir_of(r) == Some(p)));
-            let group = focused.as_ref().filter(|p| crate::runs::group::GroupDir::is_group(p));
-            let on = focused.is_some();
-            if let Some(p) = &focused {
-                ui.strong(p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
-            } else {
-                ui.label(RichText::new("Click a run's name to act on it").weak());
-            }
-            if ui.add_enabled(on, egui::Button::new("Load into editor")).on_hover_text("Put this run's config into the editor").clicked() {
-                action = focused.clone().map(|p| (BrowserAction::LoadConfig, p));
-            }
-            let row = focused.as_ref().and_then(|p| self.rows.iter().find(|r| &r.path == p));
-            let seeds: Vec<&RunRow> =
-                group.map(|g| self.rows.iter().filter(|r| self.group_dir_of(r) == Some(g)).collect()).unwrap_or_default();
-            // A run of someone else's loop (the Python ExperimentLogger) may have neither.
-            let replayable = row.is_some_and(|r| {
-                let run = crate::runs::RunDir::at(&r.path);
-                run.eval_episodes().exists() || run.preferred_model().is_some()
-            });
-            let replay = ui.add_enabled(replayable, egui::Button::new("Replay episodes"));
-            if replay
-                .on_hover_text("Scrub this run's evaluation episodes")
-                .on_disabled_hover_text(if group.is_some() {
-                    "A seed group: unfold it (+) and pick one of its seeds"
-                } else if on {
-                    "It has no recorded episodes and no model to record them with"
-                } else {
-                    "Click a run first"
-                })
-                .clicked()
-            {
-                action = focused.clone().map(|p| (BrowserAction::Replay, p));
-            }
-            let resumable = row.is_some_and(|r| r.resumable())
-                || seeds.iter().any(|r| {
-                    r.resumable()
-                        || r.seed_group.as_ref().is_some_and(|g| g.status == crate::runs::group::GroupStatus::Stopped && r.info.is_err())
-                });
-            let why_not = match row {
-                None if group.is_some() => "None of its seeds is stopped, failed or interrupted with a checkpoint",
-                Some(r) if r.checkpoints.is_empty() => "It has no checkpoint (it stopped before its first one)",
-                Some(_) => "Only stopped, failed or interrupted runs can be resumed; fork a completed run to train it further",
-                None => "Click a run first",
-            };
-            let resume = ui.add_enabled(resumable, egui::Button::new("Resume"));
-            if resume
-                .on_hover_text("Continue from its last checkpoint, in place (identical to a run that never stopped)")
-                .on_disabled_hover_text(why_not)
-                .clicked()
-            {
-                action = focused.clone().map(|p| (BrowserAction::Resume, p));
-            }
-            let forkable = row.is_some_and(|r| !r.checkpoints.is_empty());
-            let fork = ui.add_enabled(forkable, egui::Button::new("Fork…"));
-            let why_not =
-                if group.is_some() { "A seed group: unfold it (+) and fork one of its seeds" } else { "It has no checkpoint to fork from" };
-            if fork
-                .on_hover_text("Start a new run from one of its checkpoints with an edited config")
-                .on_disabled_hover_text(why_not)
-                .clicked()
-            {
-                action = focused.clone().map(|p| (BrowserAction::Fork, p));
-            }
-            if ui.add_enabled(on, egui::Button::new("Open folder")).on_hover_text("Show the run directory in the file manager").clicked() {
-                if let Some(p) = &focused {
-                    self.message = Some(match open_folder(p) {
-                        Ok(()) => format!("opened {}", p.display()),
-                        Err(e) => e,
-                    });
-                }
-            }
-            if ui
-                .add_enabled(on, egui::Button::new("Delete…"))
-                .on_hover_text("Move to the trash folder inside the runs directory")
-                .clicked()
-            {
-                self.confirm_delete = focused.clone();
-            }
-        });
-        if let Some(path) = self.confirm_delete.clone() {
-            ui.horizontal_wrapped(|ui| {
-                ui.label(
-                    RichText::new(format!("Move {} to {}?", path.display(), runs_root.join("trash").display()))
-                        .color(ui.visuals().warn_fg_color),
-                );
-                if ui.button("Move to trash").clicked() {
-                    self.message = Some(match move_to_trash(runs_root, &path) {
-                        Ok(dest) => format!("moved to {} (move it back to undo)", dest.display()),
-                        Err(e) => e,
-                    });
-                    self.selected.retain(|p| p != &path);
-                    self.focused = None;
-                    self.confirm_delete = None;
-                    self.refresh_blocking(runs_root);
-                }
-                if ui.button("Cancel").clicked() {
-                    self.confirm_delete = None;
-                }
-            });
-        }
-        action
-    }
-
     /// Toolbar, filter and table; returns an action on the focused run.
     pub fn browser_ui(&mut self, ui: &mut Ui, runs_root: &Path) -> Option<(BrowserAction, PathBuf)> {
         let action = self.toolbar_ui(ui, runs_root);
@@ -314,25 +222,32 @@ impl Browser {
             ui.label(m);
         }
         let lines = self.lines();
-        ui.horizontal(|ui| {
-            let l = ui.label("Filter");
-            ui.add(egui::TextEdit::singleline(&mut self.filter).desired_width(180.0).hint_text("name or sweep")).labelled_by(l.id);
-            let n_runs = lines.iter().filter(|l| matches!(l, Line::Run(_) | Line::SeedGroup { .. })).count();
-            if self.loading() {
-                ui.spinner();
-                ui.label("scanning…");
-            } else {
-                ui.label(format!("{} of {} runs", n_runs, self.rows.len()));
-            }
-        });
+        // What is shown, counted in runs (a seed group's seeds each count): the rows that pass.
+        let shown: Vec<&RunRow> =
+            self.rows.iter().filter(|r| !self.filters.active() || self.filters.matches(r, r.group.as_deref())).collect();
+        let (n_runs, shown_bytes) = (shown.len(), shown.iter().map(|r| r.disk.total_bytes).sum::<u64>());
+        let loading = self.loading();
+        if filters_ui(ui, &mut self.filters, &self.known_tags, n_runs, self.rows.len(), shown_bytes, loading) {
+            // "Select all shown": every run and seed group the filters leave, to overlay or Compare.
+            self.selected = lines
+                .iter()
+                .filter_map(|l| match l {
+                    Line::Run(i) if self.rows[*i].seed_group.is_none() => Some(self.rows[*i].path.clone()),
+                    Line::SeedGroup { dir, .. } => Some(dir.clone()),
+                    _ => None,
+                })
+                .collect();
+        }
         let headers = [
             ("run", SortKey::Name),
+            ("tags", SortKey::Tags),
             ("env", SortKey::Env),
             ("algo", SortKey::Algo),
             ("status", SortKey::Status),
             ("timesteps", SortKey::Timesteps),
             ("best", SortKey::Best),
             ("wall", SortKey::Wall),
+            ("disk", SortKey::Disk),
             ("started", SortKey::Started),
         ];
         let row_h = ui.text_style_height(&egui::TextStyle::Body) + 6.0;
@@ -347,12 +262,14 @@ impl Browser {
             .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
             .column(Column::exact(22.0))
             .column(Column::initial(150.0).at_least(60.0).clip(true))
+            .column(Column::initial(90.0).clip(true))
             .column(Column::initial(100.0).clip(true))
             .column(Column::initial(48.0).clip(true))
             .column(Column::initial(82.0).clip(true))
             .column(Column::initial(104.0).clip(true))
             .column(Column::initial(58.0).clip(true))
             .column(Column::initial(46.0).clip(true))
+            .column(Column::initial(52.0).clip(true))
             .column(Column::remainder().at_least(84.0).clip(true))
             .header(row_h + 2.0, |mut header| {
                 header.col(|ui| {
@@ -362,7 +279,7 @@ impl Browser {
                     header.col(|ui| {
                         let arrow = if self.sort.0 == key { if self.sort.1 { " v" } else { " ^" } } else { "" };
                         if ui.button(RichText::new(format!("{h}{arrow}")).strong()).on_hover_text("Sort by this column (again: reverse)").clicked() {
-                            self.sort = (key, if self.sort.0 == key { !self.sort.1 } else { matches!(key, SortKey::Best | SortKey::Timesteps | SortKey::Started | SortKey::Wall) });
+                            self.sort = (key, if self.sort.0 == key { !self.sort.1 } else { matches!(key, SortKey::Best | SortKey::Timesteps | SortKey::Started | SortKey::Wall | SortKey::Disk) });
                             sort_rows(&mut self.rows, self.sort);
                         }
                     });
@@ -371,7 +288,8 @@ impl Browser {
             .body(|body| {
                 body.rows(row_h, lines.len(), |mut row| {
                     match &lines[row.index()] {
-                        Line::Group { name, n, running, best } => {
+                        Line::Group { name, dir, n, running, best, bytes } => {
+                            row.set_selected(self.focused.as_ref() == Some(dir));
                             let open = !self.collapsed.contains(name);
                             row.col(|ui| {
                                 if ui.small_button(if open { "-" } else { "+" }).on_hover_text(if open { "Fold this sweep" } else { "Unfold this sweep" }).clicked() {
@@ -379,8 +297,15 @@ impl Browser {
                                 }
                             });
                             row.col(|ui| {
-                                ui.strong(name).on_hover_text("A sweep: its trials are listed under it");
+                                let focused = self.focused.as_ref() == Some(dir);
+                                let resp = ui
+                                    .selectable_label(focused, RichText::new(name).strong())
+                                    .on_hover_text("A sweep: its trials are listed under it; click for its notes");
+                                if resp.clicked() {
+                                    self.focused = Some(dir.clone());
+                                }
                             });
+                            row.col(|_| {});
                             row.col(|ui| {
                                 ui.label(format!("sweep, {n} trials"));
                             });
@@ -393,9 +318,12 @@ impl Browser {
                                 ui.strong(best.map(|b| format!("{b:.1}")).unwrap_or_default());
                             });
                             row.col(|_| {});
+                            row.col(|ui| {
+                                disk_ui(ui, *bytes);
+                            });
                             row.col(|_| {});
                         }
-                        Line::SeedGroup { label, dir, info, counts, best } => {
+                        Line::SeedGroup { label, dir, info, counts, best, bytes } => {
                             let open = self.expanded.contains(label);
                             row.set_selected(self.focused.as_ref() == Some(dir));
                             row.col(|ui| {
@@ -424,6 +352,9 @@ impl Browser {
                                         self.selected = vec![dir.clone()];
                                     }
                                 }
+                            });
+                            row.col(|ui| {
+                                tags_ui(ui, &info.config.experiment.tags, label.split('/').next().filter(|_| label.contains('/')));
                             });
                             row.col(|ui| {
                                 ui.label(&info.env_id);
@@ -456,6 +387,9 @@ impl Browser {
                             });
                             row.col(|ui| {
                                 ui.label(info.wall_secs.map(crate::runner::format_duration).unwrap_or_else(|| "-".into()));
+                            });
+                            row.col(|ui| {
+                                disk_ui(ui, *bytes);
                             });
                             row.col(|ui| {
                                 let full = format_utc(info.started_at_unix_secs);
@@ -493,6 +427,11 @@ impl Browser {
                                     }
                                 }
                             });
+                            row.col(|ui| {
+                                // A trial's sweep tag is what the sweep line above it says already.
+                                let sweep = if r.seed_group.is_none() { r.group.as_deref() } else { None };
+                                tags_ui(ui, r.tags(), sweep);
+                            });
                             match &r.info {
                                 Ok(info) => {
                                     row.col(|ui| {
@@ -529,6 +468,14 @@ impl Browser {
                                         ui.label(r.wall_secs().map(crate::runner::format_duration).unwrap_or_else(|| "-".into()));
                                     });
                                     row.col(|ui| {
+                                        disk_ui(ui, r.disk.total_bytes).on_hover_text(format!(
+                                            "{} in all: checkpoints {}, videos {}",
+                                            format_bytes(r.disk.total_bytes),
+                                            format_bytes(r.disk.checkpoint_bytes),
+                                            format_bytes(r.disk.video_bytes)
+                                        ));
+                                    });
+                                    row.col(|ui| {
                                         let full = format_utc(info.started_at_unix_secs);
                                         // This year's dates drop the year (the column stays narrow).
                                         let short = if full.get(..4) == this_year.get(..4) { full.get(5..).unwrap_or(&full).to_string() } else { full.clone() };
@@ -544,6 +491,7 @@ impl Browser {
                                     row.col(|ui| {
                                         ui.label(RichText::new(e).weak()).on_hover_text(e);
                                     });
+                                    row.col(|_| {});
                                     row.col(|_| {});
                                     row.col(|_| {});
                                     row.col(|_| {});
@@ -565,4 +513,18 @@ impl Browser {
         }
         action
     }
+}
+
+/// A row's tags, as one line (hover: the full list); `sweep`, the sweep the row is listed
+/// under, is left out of the line.
+fn tags_ui(ui: &mut Ui, tags: &[String], sweep: Option<&str>) {
+    if !tags.is_empty() {
+        let shown: Vec<&str> = tags.iter().map(String::as_str).filter(|t| Some(*t) != sweep).collect();
+        ui.label(shown.join(", ")).on_hover_text(format!("tags: {}", tags.join(", ")));
+    }
+}
+
+/// A disk-use cell.
+fn disk_ui(ui: &mut Ui, bytes: u64) -> egui::Response {
+    ui.label(if bytes == 0 { "-".to_string() } else { format_bytes(bytes) })
 }

@@ -108,6 +108,9 @@ impl RlApp {
         if GroupDir::is_group(&focused) {
             return self.group_details_ui(ui, &focused);
         }
+        if crate::sweep::dir::SweepDir::is_sweep(&focused) {
+            return self.sweep_details_ui(ui, &focused);
+        }
         if stale {
             let run = RunDir::at(&focused);
             let config =
@@ -118,8 +121,11 @@ impl RlApp {
             d.1 = info;
         }
         let Some((_, info, config)) = &self.details else { return };
+        let disk = self.browser.rows.iter().find(|r| r.path == focused).map(|r| r.disk);
+        let notes = &mut self.notes_editor;
         egui::CollapsingHeader::new(format!("Details of {}", focused.file_name().map(|n| n.to_string_lossy()).unwrap_or_default()))
             .id_salt("run_details")
+            .default_open(true)
             .show(ui, |ui| {
                 match info {
                     Ok(i) => {
@@ -138,13 +144,17 @@ impl RlApp {
                         for w in &i.warnings {
                             ui.colored_label(ui.visuals().warn_fg_color, format!("warning: {w}"));
                         }
+                        super::run_notes::run_summary_ui(ui, i, disk);
                     }
                     Err(e) => {
                         ui.colored_label(ui.visuals().warn_fg_color, e);
                     }
                 }
-                egui::ScrollArea::vertical().id_salt("config_text").max_height(180.0).show(ui, |ui| {
-                    ui.add(egui::Label::new(RichText::new(config.as_str()).monospace().small()).selectable(true));
+                notes.notes_ui(ui, &focused, "run");
+                egui::CollapsingHeader::new("config.yaml").id_salt("config_yaml").show(ui, |ui| {
+                    egui::ScrollArea::vertical().id_salt("config_text").max_height(180.0).show(ui, |ui| {
+                        ui.add(egui::Label::new(RichText::new(config.as_str()).monospace().small()).selectable(true));
+                    });
                 });
             });
     }
@@ -168,21 +178,67 @@ impl RlApp {
                 return;
             }
         };
-        egui::CollapsingHeader::new(format!("Details of seed group {}", info.name)).id_salt("group_details").show(ui, |ui| {
-            let execution = match (info.batched, info.parallel) {
-                (true, 1) => "batched as one computation".to_string(),
-                (true, b) => format!("batched as {b} computations at once"),
-                (false, p) => format!("{p} at a time"),
-            };
-            ui.label(format!("{} on {} · {} seeds, {execution} · {}", info.algorithm, info.env_id, info.seeds.len(), info.status.label()));
-            for e in &info.seed_runs {
-                let score = e.final_score.map(|s| format!("final {s:.2}")).unwrap_or_else(|| "no final score".into());
-                let line = format!("seed {}: {} · {score}", e.seed, e.status.as_str());
-                match &e.error {
-                    Some(err) => ui.colored_label(ui.visuals().error_fg_color, format!("{line} · {err}")),
-                    None => ui.label(line),
+        let disk: u64 = self.browser.rows.iter().filter(|r| r.path.parent() == Some(dir)).map(|r| r.disk.total_bytes).sum();
+        let notes = &mut self.notes_editor;
+        egui::CollapsingHeader::new(format!("Details of seed group {}", info.name)).id_salt("group_details").default_open(true).show(
+            ui,
+            |ui| {
+                let execution = match (info.batched, info.parallel) {
+                    (true, 1) => "batched as one computation".to_string(),
+                    (true, b) => format!("batched as {b} computations at once"),
+                    (false, p) => format!("{p} at a time"),
                 };
-            }
+                ui.label(format!(
+                    "{} on {} · {} seeds, {execution} · {}",
+                    info.algorithm,
+                    info.env_id,
+                    info.seeds.len(),
+                    info.status.label()
+                ));
+                // The seeds' lines, folded unless one failed (the plot keeps its room).
+                let failed = info.seed_runs.iter().any(|e| e.error.is_some());
+                egui::CollapsingHeader::new(format!("{} seeds", info.seed_runs.len())).id_salt("group_seeds").default_open(failed).show(
+                    ui,
+                    |ui| {
+                        for e in &info.seed_runs {
+                            let score = e.final_score.map(|s| format!("final {s:.2}")).unwrap_or_else(|| "no final score".into());
+                            let line = format!("seed {}: {} · {score}", e.seed, e.status.as_str());
+                            match &e.error {
+                                Some(err) => ui.colored_label(ui.visuals().error_fg_color, format!("{line} · {err}")),
+                                None => ui.label(line),
+                            };
+                        }
+                    },
+                );
+                let e = &info.config.experiment;
+                if !e.tags.is_empty() {
+                    ui.label(format!("tags: {}", e.tags.join(", ")));
+                }
+                if !e.notes.is_empty() {
+                    ui.label(RichText::new(format!("purpose: {}", e.notes)).italics());
+                }
+                ui.label(format!("on disk: {}", crate::runs::notebook::format_bytes(disk)));
+                notes.notes_ui(ui, dir, "seed group");
+            },
+        );
+    }
+}
+
+impl RlApp {
+    /// A sweep's trials, disk use and notes.
+    fn sweep_details_ui(&mut self, ui: &mut Ui, dir: &std::path::Path) {
+        let trials: Vec<&crate::app::runs_browser::RunRow> = self
+            .browser
+            .rows
+            .iter()
+            .filter(|r| r.path.parent() == Some(dir) || r.path.parent().and_then(|p| p.parent()) == Some(dir))
+            .collect();
+        let disk: u64 = trials.iter().map(|r| r.disk.total_bytes).sum();
+        let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let notes = &mut self.notes_editor;
+        egui::CollapsingHeader::new(format!("Details of sweep {name}")).id_salt("sweep_details").default_open(true).show(ui, |ui| {
+            ui.label(format!("{} runs · on disk {} · results in sweep.csv", trials.len(), crate::runs::notebook::format_bytes(disk)));
+            notes.notes_ui(ui, dir, "sweep");
         });
     }
 }

@@ -2,6 +2,7 @@
 //! file operations of the runs browser (open folder, move to trash, dates).
 
 use crate::runs::group::{GroupDir, GroupInfo};
+use crate::runs::notebook::{DiskUse, disk_use, read_notes};
 use crate::runs::{RunDir, RunInfo, RunStatus};
 use std::collections::{HashMap, HashSet};
 use std::ffi::{OsStr, OsString};
@@ -31,6 +32,10 @@ pub struct RunRow {
     pub dead: bool,
     /// Steps of its checkpoints, oldest first (what Resume and Fork… start from).
     pub checkpoints: Vec<u64>,
+    /// Its findings (notes.md), for search and the details; `Err` says why they cannot be read.
+    pub notes: Result<String, String>,
+    /// What its directory takes on disk.
+    pub disk: DiskUse,
 }
 
 impl RunRow {
@@ -63,6 +68,10 @@ impl RunRow {
         };
         unfinished && !self.checkpoints.is_empty()
     }
+    /// Its tags (set at launch), empty for unreadable rows.
+    pub fn tags(&self) -> &[String] {
+        self.info.as_ref().map(|i| i.tags.as_slice()).unwrap_or(&[])
+    }
     pub fn wall_secs(&self) -> Option<f64> {
         let i = self.info.as_ref().ok()?;
         match (i.status, i.wall_secs) {
@@ -84,6 +93,8 @@ pub enum SortKey {
     Best,
     Wall,
     Started,
+    Tags,
+    Disk,
 }
 
 /// What a scan read, kept with the modification time it was read at: an unchanged file or
@@ -93,13 +104,16 @@ pub struct InfoCache {
     infos: HashMap<OsString, (Option<SystemTime>, Result<RunInfo, String>)>,
     checkpoints: HashMap<OsString, (Option<SystemTime>, Vec<u64>)>,
     groups: HashMap<OsString, (Option<SystemTime>, Result<Arc<GroupInfo>, String>)>,
-    /// Rows of runs that no longer change by themselves (not running), by run_info.json's
-    /// modification time: a resume or anything else that changes the run rewrites it.
-    settled: HashMap<OsString, (SystemTime, RunRow)>,
+    /// Rows of runs that no longer change by themselves (not running), by the modification
+    /// times of run_info.json (a resume or a clean-up rewrites it), notes.md and checkpoints/.
+    settled: HashMap<OsString, (SettledStamp, RunRow)>,
     /// What each directory of the runs root is, by its own modification time (sweep.json
     /// and group.json are created in it).
     kinds: HashMap<OsString, (SystemTime, DirKind)>,
 }
+
+/// When a settled row was read: run_info.json's, notes.md's and checkpoints/'s modification times.
+type SettledStamp = (SystemTime, Option<SystemTime>, Option<SystemTime>);
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum DirKind {
@@ -226,9 +240,10 @@ pub fn scan(root: &Path, cache: &mut InfoCache) -> Vec<RunRow> {
     let mut rows = Vec::new();
     let now = SystemTime::now();
     let mut push = |path: PathBuf, group: Option<String>, seed_group: Option<Arc<GroupInfo>>, cache: &mut InfoCache| {
-        // A settled run whose run_info.json is unchanged: one stat.
-        let info_mtime = mtime(&RunDir::at(&path).run_info());
-        if let Some((_, row)) = cache.settled.get(path.as_os_str()).filter(|(m, _)| Some(*m) == info_mtime) {
+        // A settled run whose run_info.json, notes.md and checkpoints/ are unchanged: three stats.
+        let run = RunDir::at(&path);
+        let stamp = mtime(&run.run_info()).map(|m| (m, mtime(&run.notes_md()), mtime(&run.checkpoints_dir())));
+        if let Some((_, row)) = cache.settled.get(path.as_os_str()).filter(|(m, _)| Some(*m) == stamp) {
             rows.push(RunRow { group, seed_group, ..row.clone() });
             return;
         }
@@ -248,8 +263,10 @@ pub fn scan(root: &Path, cache: &mut InfoCache) -> Vec<RunRow> {
         };
         let dead = matches!(&info, Ok(i) if i.status == RunStatus::Interrupted || (i.status == RunStatus::Running && i.process_alive() == Some(false)));
         let checkpoints = if info.is_ok() { cache.checkpoints(&path) } else { Vec::new() };
-        let row = RunRow { path, name, group, seed_group, info, idle_secs, dead, checkpoints };
-        match (info_mtime, &row.info) {
+        let (notes, disk) =
+            if info.is_ok() { (read_notes(&run.notes_md()), disk_use(&run)) } else { (Ok(String::new()), DiskUse::default()) };
+        let row = RunRow { path, name, group, seed_group, info, idle_secs, dead, checkpoints, notes, disk };
+        match (stamp, &row.info) {
             (Some(m), Ok(i)) if i.status != RunStatus::Running => {
                 cache.settled.insert(row.path.as_os_str().to_owned(), (m, row.clone()));
             }
@@ -323,6 +340,8 @@ pub fn sort_rows(rows: &mut [RunRow], (key, descending): (SortKey, bool)) {
             SortKey::Best => f(ia.and_then(|i| i.best_eval_mean_reward)).total_cmp(&f(ib.and_then(|i| i.best_eval_mean_reward))),
             SortKey::Wall => f(a.wall_secs()).total_cmp(&f(b.wall_secs())),
             SortKey::Started => ia.map(|i| i.started_at_unix_secs).cmp(&ib.map(|i| i.started_at_unix_secs)),
+            SortKey::Tags => a.tags().cmp(b.tags()),
+            SortKey::Disk => a.disk.total_bytes.cmp(&b.disk.total_bytes),
         };
         let o = o.then_with(|| natural_cmp(&a.label(), &b.label()));
         if descending { o.reverse() } else { o }
@@ -362,22 +381,7 @@ pub fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
     }
 }
 
-/// "2026-11-24 12:40" (UTC) from Unix seconds.
-pub fn format_utc(unix_secs: u64) -> String {
-    let days = (unix_secs / 86_400) as i64;
-    let secs = unix_secs % 86_400;
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}", secs / 3600, secs % 3600 / 60)
-}
+pub use crate::runs::format_utc;
 
 /// Opens a folder in the desktop's file manager.
 pub fn open_folder(path: &Path) -> Result<(), String> {

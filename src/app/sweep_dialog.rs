@@ -211,7 +211,11 @@ impl SweepDialog {
                 "rl-research (GUI sweep) {}",
                 self.rows.iter().map(|r| r.spec(self.random)).collect::<Vec<_>>().join(" ")
             ),
-            base_args: vec!["--config".into(), base.display().to_string(), format!("experiment.runs_dir={}", runs_dir.display())],
+            base_args: [
+                vec!["--config".into(), base.display().to_string(), format!("experiment.runs_dir={}", runs_dir.display())],
+                layout.tag_override(config).into_iter().collect(),
+            ]
+            .concat(),
             trials,
             settings: SweepSettings {
                 workers: self.workers.max(1),

@@ -10,6 +10,11 @@ impl RlApp {
         egui::Panel::left("editor").default_size(400.0).min_size(320.0).resizable(true).show(ui, |ui| {
             self.fork_banner_ui(ui);
             let gpu = self.gpu.describe();
+            if self.buffers.tags.known.len() != self.browser.known_tags.len()
+                || !self.buffers.tags.known.iter().zip(&self.browser.known_tags).all(|(a, (b, _))| a == b)
+            {
+                self.buffers.tags.known = self.browser.known_tags.iter().map(|(t, _)| t.clone()).collect();
+            }
             let out = editor::editor_ui(ui, &mut self.settings.config, &mut self.buffers, &self.presets, &gpu);
             if out.run {
                 let mut config = self.settings.config.clone();
@@ -109,6 +114,8 @@ impl RlApp {
                         (_, Some(e)) => format!("failed: {e}"),
                         (Some(s), _) => format!("{} · {}/{} steps", format!("{s:?}").to_lowercase(), job.timesteps, job.total_timesteps),
                         _ if job.timesteps == 0 => "starting…".into(),
+                        // A resumed group counting its finished seeds, before its first update.
+                        _ if job.steps_per_sec <= 0.0 => format!("{}/{} · starting…", job.timesteps, job.total_timesteps),
                         _ => format!(
                             "{}/{} · {:.0} steps/s · ETA {}",
                             job.timesteps,

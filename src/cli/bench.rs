@@ -311,6 +311,9 @@ pub fn fake_runs(dir: &std::path::Path, n: usize) -> Result<(), String> {
         start_ticks: None,
         forked_from: None,
         resumed: Vec::new(),
+        tags: Vec::new(),
+        notes: String::new(),
+        cleaned: Vec::new(),
     };
     for i in 0..n {
         let run = crate::runs::RunDir::at(dir.join(format!("run_{i:05}")));

@@ -115,17 +115,40 @@ pub fn comparison_table(c: &Comparison) -> String {
 
 /// `rl-research compare RUN_A RUN_B ... [--json]`.
 pub fn cmd_compare(args: &[String]) -> i32 {
-    let usage = "usage: rl-research compare RUN_OR_GROUP RUN_OR_GROUP ... [--json]";
+    let usage = "usage: rl-research compare RUN_OR_GROUP|tag:NAME ... [--runs-dir DIR] [--json]";
     let mut json = false;
-    let mut paths: Vec<PathBuf> = Vec::new();
-    for a in args {
+    let mut runs_dir = PathBuf::from("runs");
+    let mut items: Vec<&str> = Vec::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
         match a.as_str() {
             "--json" => json = true,
+            "--runs-dir" => match it.next() {
+                Some(d) => runs_dir = PathBuf::from(d),
+                None => {
+                    eprintln!("error: --runs-dir needs a directory\n{usage}");
+                    return 2;
+                }
+            },
             s if s.starts_with('-') => {
                 eprintln!("error: unknown option '{s}'\n{usage}");
                 return 2;
             }
-            s => paths.push(PathBuf::from(s)),
+            s => items.push(s),
+        }
+    }
+    // tag:NAME stands for every run and seed group with that tag under the runs directory.
+    let mut paths: Vec<PathBuf> = Vec::new();
+    for item in items {
+        match item.strip_prefix("tag:") {
+            Some(tag) => match crate::runs::compare::tagged(&runs_dir, tag) {
+                Ok(found) => paths.extend(found.into_iter().filter(|p| !paths.contains(p)).collect::<Vec<_>>()),
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return 2;
+                }
+            },
+            None => paths.push(PathBuf::from(item)),
         }
     }
     if paths.is_empty() {

@@ -10,6 +10,7 @@ mod bench_sb3;
 mod bench_seeds;
 mod check_env;
 pub mod compare;
+mod notebook;
 pub mod progress;
 mod run;
 mod signals;
@@ -42,9 +43,17 @@ USAGE:
       runs/<name>/seed_<k>/, then group.json and aggregate.csv (IQM, mean, median,
       95% bootstrap CIs over seeds); ends with a table. stats.bootstrap_reps, stats.confidence,
       stats.reference_score. --resume GROUP_DIR continues its unfinished seeds.
-  rl-research compare RUN_OR_GROUP RUN_OR_GROUP ... [--json]
+  rl-research compare RUN_OR_GROUP|tag:NAME ... [--runs-dir DIR] [--json]
       Final scores side by side (IQM, mean, median, optimality gap with CIs), the
       probability of improvement P(X > Y) of each pair and the config keys that differ.
+      tag:NAME: every run and seed group tagged NAME (experiment.tags) under DIR (default runs).
+  rl-research note RUN_OR_GROUP_OR_SWEEP [TEXT ...]
+      Append a dated finding to its notes.md (Markdown; the runs browser shows and edits
+      it); without TEXT, print the notes. The run's results are never touched.
+  rl-research clean RUN_OR_GROUP_OR_SWEEP ... [--checkpoints] [--videos] [--dry-run]
+      Free disk space of finished runs: remove their checkpoints (they can no longer be
+      resumed or forked, and say so) and/or videos; models, metrics, replays and notes
+      stay. Never a run that is still training. Prints the space freed.
   rl-research run --resume RUN_DIR
       Continue a stopped, failed or killed run from its last checkpoint, in place
       (metrics.csv continues without duplicates; identical to an unbroken run on CPU).
@@ -111,6 +120,8 @@ pub fn main(args: Vec<String>) -> i32 {
         "run" => run::cmd_run(tail),
         "search" => sweep::cmd_search(tail),
         "compare" => compare::cmd_compare(tail),
+        "note" => notebook::cmd_note(tail),
+        "clean" => notebook::cmd_clean(tail),
         "sweep" => sweep::cmd_sweep(tail),
         "eval" => cmd_eval(tail),
         "video" => cmd_video(tail),
@@ -137,7 +148,7 @@ pub fn main(args: Vec<String>) -> i32 {
         }
         other => {
             eprintln!(
-                "error: unknown command '{other}': expected run, search, compare, sweep, eval, video, bench, check-env, gui or keys\n\n{USAGE}"
+                "error: unknown command '{other}': expected run, search, compare, note, clean, sweep, eval, video, bench, check-env, gui or keys\n\n{USAGE}"
             );
             2
         }

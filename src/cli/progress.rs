@@ -124,6 +124,10 @@ impl GroupBar {
 
     fn draw(&mut self, tty: bool, err: &mut std::io::Stderr) {
         let t = self.state.totals();
+        // Nothing training (a resume counting its finished seeds): no rate to tell.
+        if t.running == 0 {
+            return;
+        }
         let (done, total) = (t.timesteps, t.total_timesteps);
         let frac = (done as f64 / total.max(1) as f64).min(1.0);
         let eta = total.saturating_sub(done) as f64 / t.steps_per_sec.max(1e-9);

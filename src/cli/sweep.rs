@@ -84,7 +84,7 @@ pub fn cmd_search(args: &[String]) -> i32 {
 }
 
 fn run_cli(args: &[String], random: bool) -> i32 {
-    let p = match parse(args, random) {
+    let mut p = match parse(args, random) {
         Ok(p) => p,
         Err(e) => {
             eprintln!("error: {e}");
@@ -144,6 +144,8 @@ fn run_cli(args: &[String], random: bool) -> i32 {
         return 2;
     };
     let sweep_dir = sweep::dir::SweepDir::for_name(&config.experiment.runs_dir, &config.experiment.name, p.resume).root;
+    // Trials carry the sweep's name as a tag.
+    p.base_args.extend(sweep::dir::SweepDir::at(&sweep_dir).tag_override(&config));
     let spec = SweepSpec {
         kind: if random { "random".into() } else { "grid".into() },
         command_line: std::iter::once("rl-research".to_string()).chain(std::env::args().skip(1)).collect::<Vec<_>>().join(" "),

@@ -199,6 +199,15 @@ pub struct ExperimentConfig {
     /// core; auto = batched where `bench --seeds` measured it faster: on a GPU,
     /// and PPO on the CPU (DQN on the CPU: threads). Default auto.
     pub batch_seeds: BatchSeeds,
+    /// Labels that group related runs across names and sweeps, e.g.
+    /// [baseline,lr-study]: the runs browser filters by them and `compare tag:<name>`
+    /// takes every run with one. Letters, digits and - _ . + / @. A sweep's trials
+    /// get the sweep's name too. Default [].
+    pub tags: Vec<String>,
+    /// Why this run is started (free text, up to 16 kB), kept in config.yaml,
+    /// run_info.json and TensorBoard; findings go into the run's notes.md
+    /// afterwards (runs browser, or `rl-research note RUN "..."`). Default "".
+    pub notes: String,
 }
 
 impl ExperimentConfig {
@@ -225,6 +234,8 @@ impl Default for ExperimentConfig {
             seeds: None,
             n_seeds: None,
             batch_seeds: BatchSeeds::Auto,
+            tags: Vec::new(),
+            notes: String::new(),
         }
     }
 }
@@ -414,6 +425,8 @@ impl Config {
             format!("must be between 1 and 1000, got {}", e.keep_checkpoints),
         )?;
         self.group_seeds()?;
+        crate::runs::notebook::check_tags(&e.tags).map_err(|m| ConfigError(format!("experiment.tags: {m}")))?;
+        crate::runs::notebook::check_purpose(&e.notes).map_err(|m| ConfigError(format!("experiment.notes {m}")))?;
         let st = &self.stats;
         check(
             (1..=1_000_000).contains(&st.bootstrap_reps),

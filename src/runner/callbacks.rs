@@ -373,6 +373,9 @@ mod tests {
             start_ticks: None,
             forked_from: None,
             resumed: Vec::new(),
+            tags: Vec::new(),
+            notes: String::new(),
+            cleaned: Vec::new(),
         };
         let logger = Logger::create(run, info).unwrap();
         RunContext {

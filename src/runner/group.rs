@@ -290,6 +290,15 @@ fn execute(
         parallel: info.parallel,
         batched: info.batched,
     });
+    // Seeds a resume keeps as they are count as done, so the group's progress
+    // and ETA cover only the steps still to train.
+    let total = info.config.experiment.total_timesteps;
+    for &seed in info.seeds.iter().filter(|s| !jobs.iter().any(|(j, _)| j == *s)) {
+        if SeedState::read(&group, seed).info.is_some_and(|i| i.status == RunStatus::Completed) {
+            let done = RunEvent::Progress { timesteps: total, total_timesteps: total, steps_per_sec: 0.0, mean_reward: None };
+            send(RunEvent::Seed { seed, event: Box::new(done) });
+        }
+    }
     let first_seed = info.seeds.first().copied();
     let errors = if info.batched {
         // `parallel` batches of consecutive seeds, all at once.

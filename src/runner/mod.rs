@@ -200,6 +200,9 @@ fn new_run_info(run: &RunDir, config: &Config, device: &device::ResolvedDevice) 
         start_ticks: crate::runs::lock::process_start_ticks(std::process::id()),
         forked_from: None,
         resumed: Vec::new(),
+        tags: config.experiment.tags.clone(),
+        notes: config.experiment.notes.clone(),
+        cleaned: Vec::new(),
     }
 }
 

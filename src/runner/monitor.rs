@@ -162,12 +162,21 @@ pub fn tensorboard_header(
         }
     }
     let yaml: String = config.to_yaml().lines().map(|l| format!("    {l}\n")).collect();
+    let mut texts = vec![("config".into(), yaml), ("environment".into(), environment.markdown())];
+    // The purpose and tags as their own TEXT entries too (the HParams session has them as columns).
+    let e = &config.experiment;
+    if !e.notes.is_empty() {
+        texts.push(("notes".into(), e.notes.clone()));
+    }
+    if !e.tags.is_empty() {
+        texts.push(("tags".into(), e.tags.iter().map(|t| format!("`{t}`")).collect::<Vec<_>>().join(" ")));
+    }
     crate::runs::tfevents::EventHeader {
         step,
         hparam_infos,
         hparams,
         metric_tags: HPARAM_METRICS.to_vec(),
         group_name: String::new(),
-        texts: vec![("config".into(), yaml), ("environment".into(), environment.markdown())],
+        texts,
     }
 }

@@ -40,7 +40,7 @@ pub(crate) fn begin_resume(run_dir: &Path, options: &RunOptions) -> Result<Begun
                 run.root.display(),
                 c.step
             ),
-            None => "it has no checkpoint to fork from either".into(),
+            None => info.checkpoints_removed().unwrap_or_else(|| "it has no checkpoint to fork from either".into()),
         };
         return Err(RunError::Input(format!(
             "{} completed all {} timesteps: there is nothing to resume; {how}",
@@ -50,7 +50,11 @@ pub(crate) fn begin_resume(run_dir: &Path, options: &RunOptions) -> Result<Begun
     }
     let mut notes = Vec::new();
     if run.checkpoints().is_empty() {
-        return Err(RunError::Input(run.find_checkpoint(None).err().unwrap_or_default()));
+        let why = match info.checkpoints_removed() {
+            Some(removed) => format!("{} cannot be resumed: {removed}", run.root.display()),
+            None => run.find_checkpoint(None).err().unwrap_or_default(),
+        };
+        return Err(RunError::Input(why));
     }
     let ckpt = checkpoint::latest_checkpoint(&run, &mut notes).map_err(RunError::Checkpoint)?;
     // The stop request that ended the last session (a sweep's, a scheduler's) is spent.
@@ -124,7 +128,10 @@ pub fn fork_experiment_with(
     if !parent_run.root.is_dir() {
         return Err(RunError::Input(format!("{} is not a run directory (runs/<name>)", parent.display())));
     }
-    let file = parent_run.find_checkpoint(step).map_err(RunError::Input)?;
+    let file = parent_run.find_checkpoint(step).map_err(|e| {
+        let removed = RunInfo::read_as_written(&parent_run).ok().and_then(|i| i.checkpoints_removed());
+        RunError::Input(removed.map(|r| format!("{} cannot be forked: {r}", parent.display())).unwrap_or(e))
+    })?;
     let ckpt = Checkpoint::load(&file.path).map_err(RunError::Checkpoint)?;
     let base = ckpt.config().map_err(RunError::Checkpoint)?;
     let config = edit(&base)?;

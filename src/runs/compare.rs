@@ -2,7 +2,7 @@
 //! probability of improvement of each pair, and the config keys that differ.
 //! `rl-research compare` prints it; the GUI's Compare view draws it.
 
-use super::group::{self, GroupDir, GroupStatus, bootstrap_of};
+use super::group::{self, GroupDir, GroupInfo, GroupStatus, bootstrap_of};
 use super::{RunDir, RunInfo, RunStatus};
 use crate::config::Config;
 use crate::stats::{Bootstrap, FinalScores, Interval, improvement};
@@ -134,7 +134,8 @@ pub struct Comparison {
 }
 
 /// Keys that always differ between runs and say nothing about them.
-const NOT_COMPARED: &[&str] = &["experiment.name", "experiment.runs_dir"];
+/// Not hyperparameters: where a run went and why it was started.
+const NOT_COMPARED: &[&str] = &["experiment.name", "experiment.runs_dir", "experiment.notes"];
 
 /// The config keys whose values differ between `configs` (a missing config counts as no values).
 pub fn config_diff(configs: &[Option<&Config>]) -> Vec<(String, Vec<String>)> {
@@ -160,4 +161,45 @@ pub fn compare(paths: &[PathBuf]) -> Result<Comparison, String> {
     let configs: Vec<Option<&Config>> = targets.iter().map(|t| t.config.as_ref()).collect();
     let config_diff = config_diff(&configs);
     Ok(Comparison { targets, improvements, config_diff })
+}
+
+/// Every run and seed group under `runs_dir` tagged `tag` (sweeps' trials
+/// included, the trash folder not), in name order: what `tag:<name>` stands for.
+/// A seed group counts once, as a group, when its config has the tag.
+pub fn tagged(runs_dir: &Path, tag: &str) -> Result<Vec<PathBuf>, String> {
+    crate::runs::notebook::check_tag(tag).map_err(|e| format!("tag:{tag}: {e}"))?;
+    if !runs_dir.is_dir() {
+        return Err(format!("tag:{tag}: the runs directory {} does not exist (give it with --runs-dir DIR)", runs_dir.display()));
+    }
+    let mut out = Vec::new();
+    collect_tagged(runs_dir, tag, 0, &mut out);
+    out.sort();
+    if out.is_empty() {
+        return Err(format!(
+            "tag:{tag}: no run or seed group under {} has this tag (set with experiment.tags=[{tag}])",
+            runs_dir.display()
+        ));
+    }
+    Ok(out)
+}
+
+fn collect_tagged(dir: &Path, tag: &str, depth: usize, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for d in entries.flatten().map(|e| e.path()).filter(|p| p.is_dir()) {
+        if depth == 0 && d.file_name().is_some_and(|n| n == "trash") {
+            continue;
+        }
+        if GroupDir::is_group(&d) {
+            if GroupInfo::read(&GroupDir::at(&d)).is_ok_and(|g| g.config.experiment.tags.iter().any(|t| t == tag)) {
+                out.push(d);
+            }
+        } else if RunDir::at(&d).run_info().exists() {
+            if RunInfo::read_as_written(&RunDir::at(&d)).is_ok_and(|i| i.tags.iter().any(|t| t == tag)) {
+                out.push(d);
+            }
+        } else if depth == 0 {
+            // A sweep (or any folder of runs): its trials.
+            collect_tagged(&d, tag, 1, out);
+        }
+    }
 }

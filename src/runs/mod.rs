@@ -20,6 +20,7 @@ pub mod group;
 pub mod lock;
 pub mod logger;
 pub mod model_file;
+pub mod notebook;
 pub mod row_log;
 pub mod sysinfo;
 pub mod tb_plugins;
@@ -234,6 +235,15 @@ pub struct RunInfo {
     /// Each `--resume` of this run: the step it continued from and when.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub resumed: Vec<ResumeRecord>,
+    /// `experiment.tags` at launch: what the runs browser filters by.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    /// `experiment.notes` at launch: why the run was started.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub notes: String,
+    /// Each clean-up (`rl-research clean`, Remove checkpoints): what was removed and when.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cleaned: Vec<notebook::CleanRecord>,
 }
 
 /// Where a forked run branched off.
@@ -367,6 +377,23 @@ pub fn is_out_of_space(e: &io::Error) -> bool {
 /// Seconds since the Unix epoch, with fractions (TensorBoard's wall_time, monitor.csv's t_start).
 pub fn unix_now_f64() -> f64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
+}
+
+/// "2026-11-24 12:40" (UTC) from Unix seconds.
+pub fn format_utc(unix_secs: u64) -> String {
+    let days = (unix_secs / 86_400) as i64;
+    let secs = unix_secs % 86_400;
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}", secs / 3600, secs % 3600 / 60)
 }
 
 pub fn unix_now_secs() -> u64 {

@@ -31,6 +31,20 @@ impl SweepDir {
         Self::at((1..).map(|i| runs_dir.join(format!("{name}_{i}"))).find(|d| !d.exists()).unwrap_or(first))
     }
 
+    /// The override that tags every trial of this sweep with its directory's name (after
+    /// `config`'s own tags), so the runs browser and `compare tag:<name>` find them wherever
+    /// they sit. The name is made a valid tag (other characters become '-'); `None` when it
+    /// is one of the tags already.
+    pub fn tag_override(&self, config: &crate::config::Config) -> Option<String> {
+        let name = self.root.file_name()?.to_string_lossy();
+        let tag: String = name.chars().map(|c| if c.is_alphanumeric() || "-_.+/@".contains(c) { c } else { '-' }).take(64).collect();
+        let tags = &config.experiment.tags;
+        if tag.is_empty() || tags.contains(&tag) {
+            return None;
+        }
+        Some(format!("experiment.tags=[{}]", tags.iter().chain(std::iter::once(&tag)).cloned().collect::<Vec<_>>().join(",")))
+    }
+
     pub fn spec_file(&self) -> PathBuf {
         self.root.join("sweep.json")
     }

@@ -6,7 +6,7 @@ use rl_research::RunStatus;
 use rl_research::app::{RlApp, Settings, Tab};
 use std::time::{Duration, Instant};
 
-fn wait_until(harness: &mut Harness<'_, RlApp>, what: &str, secs: u64, done: impl Fn(&RlApp) -> bool) {
+pub fn wait_until(harness: &mut Harness<'_, RlApp>, what: &str, secs: u64, done: impl Fn(&RlApp) -> bool) {
     let t0 = Instant::now();
     while !done(harness.state()) {
         assert!(t0.elapsed() < Duration::from_secs(secs), "timed out waiting for {what}");

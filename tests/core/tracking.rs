@@ -29,7 +29,11 @@ pub fn python_checker_in(dir: &str, script: &str, arg: &std::path::Path, what: &
 #[test]
 fn every_metric_is_a_tensorboard_scalar_that_tensorboard_reads() {
     let dir = crate::temp_dir("tensorboard");
-    let config = crate::resume::small_config("cartpole_ppo", &dir, &["experiment.total_timesteps=2048", "experiment.eval_freq=1024"]);
+    let config = crate::resume::small_config(
+        "cartpole_ppo",
+        &dir,
+        &["experiment.total_timesteps=2048", "experiment.eval_freq=1024", "experiment.tags=[baseline,tb]", "experiment.notes=why: a check"],
+    );
     let run = rl_research::runner::run_experiment(&config).unwrap().run_dir;
     let rows = read_metrics(&run.metrics_csv()).unwrap();
     let events: Vec<_> = std::fs::read_dir(run.logs_dir())
@@ -60,6 +64,8 @@ fn every_metric_is_a_tensorboard_scalar_that_tensorboard_reads() {
             ("_hparams_/session_start_info", "hparams"),
             ("config", "text"),
             ("environment", "text"),
+            ("notes", "text"),
+            ("tags", "text"),
             ("_hparams_/session_end_info", "hparams")
         ]
     );
@@ -106,12 +112,18 @@ fn every_metric_is_a_tensorboard_scalar_that_tensorboard_reads() {
     assert_eq!(values["algorithm.params.n_steps"].as_f64(), Some(ppo.n_steps as f64));
     assert!(values.get("algorithm.params.buffer_size").is_none(), "a PPO session has no DQN values");
     assert_eq!(hp["session_end"]["status"], "STATUS_SUCCESS");
+    // The purpose and tags, as HParams columns (what W&B's sync reads) and as texts.
+    assert_eq!(
+        (&values["experiment.notes"], &values["experiment.tags"]),
+        (&serde_json::json!("why: a check"), &serde_json::json!("[\"baseline\",\"tb\"]"))
+    );
     for metric in ["eval/mean_reward", "eval/best_mean_reward", "rollout/ep_rew_mean"] {
         assert!(tb.contains_key(metric), "the HPARAMS metric {metric} is a scalar of the run");
     }
     let texts = &read["texts"];
     assert!(texts["config"].as_str().is_some_and(|t| t.contains("total_timesteps: 2048")), "{texts}");
     assert!(texts["environment"].as_str().is_some_and(|t| t.contains(&env.cpu) && t.contains("| kernel |")), "{texts}");
+    assert_eq!((&texts["notes"], &texts["tags"]), (&serde_json::json!("why: a check"), &serde_json::json!("`baseline` `tb`")));
     let _ = std::fs::remove_dir_all(&dir);
 }
 

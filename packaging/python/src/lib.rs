@@ -323,6 +323,20 @@ fn read_run_info(py: Python<'_>, run_dir: PathBuf) -> PyResult<String> {
     serde_json::to_string(&info).map_err(|e| RunFailed::new_err(e.to_string()))
 }
 
+/// Appends a dated paragraph to the findings (`notes.md`) of a run, seed group or
+/// sweep directory, as `rl-research note DIR TEXT` does; returns the new notes.
+#[pyfunction]
+fn append_note(run_dir: PathBuf, text: &str) -> PyResult<String> {
+    if !run_dir.is_dir() {
+        return Err(pyo3::exceptions::PyFileNotFoundError::new_err(format!(
+            "{} is not a directory: give a run, seed group or sweep directory",
+            run_dir.display()
+        )));
+    }
+    let file = rl_research::runs::notebook::notes_file(&run_dir);
+    rl_research::runs::notebook::append_note(&file, text, rl_research::runs::unix_now_secs()).map_err(PyValueError::new_err)
+}
+
 #[pyfunction]
 fn cli_main(py: Python<'_>, argv: Vec<String>) -> i32 {
     py.detach(|| rl_research::cli::main(argv))
@@ -550,6 +564,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(run_experiments, m)?)?;
     m.add_function(wrap_pyfunction!(cli_main, m)?)?;
     m.add_function(wrap_pyfunction!(read_run_info, m)?)?;
+    m.add_function(wrap_pyfunction!(append_note, m)?)?;
     m.add_class::<LoggedRun>()?;
     m.add_class::<EnvCore>()?;
     m.add_class::<VecEnvCore>()?;

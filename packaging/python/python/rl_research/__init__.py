@@ -14,4 +14,14 @@ from rl_research._summary import GroupSummary, RunSummary, read_run_info
 
 __version__ = _core.__version__
 
-__all__ = ["ConfigError", "RunFailed", "GroupSummary", "Model", "RunSummary", "load_model", "read_run_info", "to_pairs", "__version__"]
+
+def add_note(run_dir, text: str) -> str:
+    """Appends a dated finding to the notes.md of a run, seed group or sweep
+    directory (what the runs browser shows; ``rl-research note DIR TEXT``).
+    Returns the whole notes text. The run's results are never touched."""
+    import os
+
+    return _core.append_note(os.fspath(run_dir), str(text))
+
+
+__all__ = ["add_note", "ConfigError", "RunFailed", "GroupSummary", "Model", "RunSummary", "load_model", "read_run_info", "to_pairs", "__version__"]

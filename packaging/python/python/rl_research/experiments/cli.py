@@ -22,7 +22,9 @@ from rl_research._config import to_pairs
 from rl_research._summary import GroupSummary, RunSummary, summary_from_json
 
 
-def run_experiment(config: Any = None, verbose: bool = True, env: Any = None) -> Union[RunSummary, GroupSummary]:
+def run_experiment(
+    config: Any = None, verbose: bool = True, env: Any = None, tags: Optional[List[str]] = None, notes: Optional[str] = None
+) -> Union[RunSummary, GroupSummary]:
     """Trains one run and returns its summary (a seed group, with
     ``experiment.n_seeds`` or ``experiment.seeds``: all its seeds, and a
     ``GroupSummary`` whose ``float()`` is the IQM of their final evaluations).
@@ -38,8 +40,19 @@ def run_experiment(config: Any = None, verbose: bool = True, env: Any = None) ->
     or a callable making one, stepped in this process (its id becomes
     ``py:<its Gymnasium id or class>``). An ``env.id`` that is a Gymnasium id
     but not one of ours (``FrozenLake-v1``) is made with ``gymnasium.make``
-    and stepped in this process too; ``gym:<id>`` steps it in worker processes."""
+    and stepped in this process too; ``gym:<id>`` steps it in worker processes.
+
+    `tags` and `notes`: the run's ``experiment.tags`` (labels the runs browser
+    filters by, e.g. ``["baseline", "lr-study"]``) and ``experiment.notes`` (why it
+    is started), as in ``wandb.init(tags=..., notes=...)``; they replace the
+    config's. Findings afterwards: ``rl_research.add_note(run_dir, text)``."""
     base, pairs = to_pairs(config)
+    if tags is not None:
+        if isinstance(tags, str):
+            raise _core.ConfigError(f"tags: give a list of tags, e.g. tags=[{tags!r}], not a string")
+        pairs = [(k, v) for k, v in pairs if k != "experiment.tags"] + [("experiment.tags", json.dumps([str(t) for t in tags]))]
+    if notes is not None:
+        pairs = [(k, v) for k, v in pairs if k != "experiment.notes"] + [("experiment.notes", json.dumps(str(notes)))]
     command = "python: run_experiment(" + ", ".join(f"{k}={v}" for k, v in pairs) + ")"
     if env is None:
         env_id = json.loads(_core.resolve_config(base, pairs, False))["env"]["id"]
