@@ -354,7 +354,7 @@ fn bench_ui() {
     }
 }
 
-fn report(label: &str, config: &Config, s: &RunSummary, floor_secs: f64) {
+fn report(label: &str, config: &Config, s: &RunSummary, floor_secs: f64, peak: &super::bench_peak::Peak) {
     let flops = training_flops(config, s.timesteps);
     let reach =
         s.first_reaching(475.0).map(|e| format!("{:.2} s (at {} steps)", e.wall_secs, e.timesteps)).unwrap_or_else(|| "not reached".into());
@@ -367,8 +367,18 @@ fn report(label: &str, config: &Config, s: &RunSummary, floor_secs: f64) {
         s.train_secs,
         s.best_mean_reward.unwrap_or(f64::NAN)
     );
-    println!("  training compute:               {:.0} GFLOP, {:.2} GFLOP/s", flops / 1e9, flops / 1e9 / s.train_secs);
-    println!("  vs compute floor ({floor_secs:.1} s):        {:.2}x", s.train_secs / floor_secs);
+    let rate = flops / 1e9 / s.train_secs;
+    println!(
+        "  training compute:               {:.0} GFLOP, {rate:.2} GFLOP/s = {:.1}% of one core's FMA peak, {:.1}% of all cores'",
+        flops / 1e9,
+        100.0 * rate / peak.one_core_gflops,
+        100.0 * rate / peak.all_cores_gflops
+    );
+    println!(
+        "  vs compute floor ({floor_secs:.1} s):        {:.2}x (at one core's FMA peak: {:.2} s)",
+        s.train_secs / floor_secs,
+        flops / 1e9 / peak.one_core_gflops
+    );
 }
 
 /// Options of `rl-research bench`.
@@ -377,6 +387,7 @@ struct BenchArgs {
     quick: bool,
     ui: bool,
     idle: bool,
+    peak: bool,
     vs_sb3: bool,
     python: Option<String>,
     only: Option<String>,
@@ -408,6 +419,7 @@ fn parse_bench_args(args: &[String]) -> Result<BenchArgs, String> {
             "--quick" => b.quick = true,
             "--ui" => b.ui = true,
             "--idle" => b.idle = true,
+            "--peak" => b.peak = true,
             "--vs-sb3" => b.vs_sb3 = true,
             "--python" | "--only" => {
                 let v = it.next().ok_or_else(|| format!("{a} needs a value"))?.clone();
@@ -415,7 +427,7 @@ fn parse_bench_args(args: &[String]) -> Result<BenchArgs, String> {
             }
             other => {
                 return Err(format!(
-                    "unknown bench option '{other}': use --quick, --ui, --idle, --seeds 1,8,32 [--algo NAME,...] [--device cpu|gpu] or --vs-sb3 [--python PY] [--only KEY,...]"
+                    "unknown bench option '{other}': use --quick, --ui, --idle, --peak, --seeds 1,8,32 [--algo NAME,...] [--device cpu|gpu] or --vs-sb3 [--python PY] [--only KEY,...]"
                 ));
             }
         }
@@ -466,6 +478,12 @@ pub fn cmd_bench(args: &[String]) -> i32 {
     if args.idle {
         return super::bench_idle::cmd_idle();
     }
+    if args.peak {
+        let env = crate::runs::sysinfo::EnvironmentInfo::collect("cpu (burn flex)", 0);
+        println!("rl-research {} bench --peak on {} ({} cores, {})", env.crate_version, env.cpu, env.cpu_cores, env.arch);
+        super::bench_peak::print_ceiling();
+        return 0;
+    }
     if let Some(seeds) = &args.seeds {
         let env = crate::runs::sysinfo::EnvironmentInfo::collect("cpu (burn flex)", 0);
         println!(
@@ -500,6 +518,7 @@ pub fn cmd_bench(args: &[String]) -> i32 {
     println!(
         "Denormal floats on this CPU: {ieee:.1}x slower than normal ones with IEEE gradual underflow, {flushed:.1}x flushed (training flushes them)"
     );
+    let peak = super::bench_peak::print_ceiling();
     let sps = cartpole_steps_per_sec(if quick { 2_000_000 } else { 20_000_000 });
     println!("{} env, single thread: {:.2} M steps/s (target >= 10; Gymnasium ~0.14)", crate::envs::cartpole::ID, sps / 1e6);
     let (single, vec) = lunar_steps_per_sec(if quick { 20_000 } else { 200_000 });
@@ -532,7 +551,7 @@ pub fn cmd_bench(args: &[String]) -> i32 {
         }
         let s = run_experiment(&ppo).map_err(|e| e.to_string())?;
         // Floors from the issue: ~110 GFLOP ≈ 3 s, ~850 GFLOP ≈ 23 s at 2 cores' realistic rate.
-        report(&format!("PPO, default config ({}, 1e5 steps; SB3: 22-39 s)", ppo.env.id), &ppo, &s, 3.0 * s.timesteps as f64 / 1e5);
+        report(&format!("PPO, default config ({}, 1e5 steps; SB3: 22-39 s)", ppo.env.id), &ppo, &s, 3.0 * s.timesteps as f64 / 1e5, &peak);
 
         let mut dqn = crate::config::builtin_preset("cartpole_dqn").map_err(|e| e.to_string())?;
         dqn.experiment.runs_dir = dir.clone();
@@ -542,7 +561,7 @@ pub fn cmd_bench(args: &[String]) -> i32 {
             dqn.experiment.total_timesteps = 5_000;
         }
         let s = run_experiment(&dqn).map_err(|e| e.to_string())?;
-        report("DQN, configs/cartpole_dqn.ron (5e4 steps; SB3: 56-90 s)", &dqn, &s, 23.0 * s.timesteps as f64 / 5e4);
+        report("DQN, configs/cartpole_dqn.ron (5e4 steps; SB3: 56-90 s)", &dqn, &s, 23.0 * s.timesteps as f64 / 5e4, &peak);
         Ok(())
     })();
     let _ = std::fs::remove_dir_all(&dir);

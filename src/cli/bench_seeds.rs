@@ -76,6 +76,7 @@ pub fn run(b: &SeedsBench) -> Result<(), String> {
 fn run_in(b: &SeedsBench, dir: &Path) -> Result<(), String> {
     let resolved = crate::algos::device::resolve(b.device)?;
     let flex = crate::algos::device::cpu().device;
+    let fma = super::bench_peak::print_ceiling();
     for algo in &b.algos {
         let config = preset(algo, dir, b.quick, b.device)?;
         // The floor: this machine's batched matmul rate at the widest layer's shape, for the biggest S.
@@ -103,13 +104,14 @@ fn run_in(b: &SeedsBench, dir: &Path) -> Result<(), String> {
         let alone = run_experiment(&alone_cfg).map_err(|e| e.to_string())?;
         let flops_one = training_flops(&config, alone.timesteps);
         println!(
-            "  1 seed alone: {:.2} s wall, {:.2} s training, {:.2} GFLOP/s",
+            "  1 seed alone: {:.2} s wall, {:.2} s training, {:.2} GFLOP/s ({:.1}% of one core's FMA peak)",
             alone.wall_secs,
             alone.train_secs,
-            flops_one / 1e9 / alone.train_secs
+            flops_one / 1e9 / alone.train_secs,
+            100.0 * flops_one / 1e9 / alone.train_secs / fma.one_core_gflops
         );
         println!(
-            "  {:>5} | {:>9} | {:>9} | {:>14} | {:>12} | {:>14} | {:>11} | {:>8} | {:>9} | {:>9}",
+            "  {:>5} | {:>9} | {:>9} | {:>14} | {:>12} | {:>14} | {:>11} | {:>8} | {:>9} | {:>9} | {:>9}",
             "seeds",
             "wall s",
             "per seed",
@@ -119,6 +121,7 @@ fn run_in(b: &SeedsBench, dir: &Path) -> Result<(), String> {
             "vs 1 alone",
             "GFLOP/s",
             "vs floor",
+            "% FMA pk",
             "mean eval"
         );
         for &s in &b.seeds {
@@ -147,18 +150,19 @@ fn run_in(b: &SeedsBench, dir: &Path) -> Result<(), String> {
             };
             let mean_eval = finals.iter().sum::<f64>() / finals.len().max(1) as f64;
             println!(
-                "  {s:>5} | {wall:>9.2} | {:>9.3} | {:>14.2} | {:>11.2}x | {threaded:>14} | {:>10.2}x | {:>8.2} | {:>8.2}x | {mean_eval:>9.1}",
+                "  {s:>5} | {wall:>9.2} | {:>9.3} | {:>14.2} | {:>11.2}x | {threaded:>14} | {:>10.2}x | {:>8.2} | {:>8.2}x | {:>8.1}% | {mean_eval:>9.1}",
                 wall / s as f64,
                 alone.wall_secs * s as f64,
                 alone.wall_secs * s as f64 / wall,
                 wall / alone.wall_secs,
                 flops / 1e9 / train.max(1e-9),
                 train / floor_secs,
+                100.0 * flops / 1e9 / train.max(1e-9) / fma.all_cores_gflops,
             );
         }
     }
     println!(
-        "\n(vs S alone: S single-seed runs one after another, estimated as S x the one measured; batched = one batch on a GPU, one per core on the CPU; vs 1 alone: the batch's wall time over one seed's; vs floor: batch training time over its FLOPs at the rate above)"
+        "\n(vs S alone: S single-seed runs one after another, estimated as S x the one measured; batched = one batch on a GPU, one per core on the CPU; vs 1 alone: the batch's wall time over one seed's; vs floor: batch training time over its FLOPs at the rate above; % FMA pk: its GFLOP/s over all cores' FMA peak)"
     );
     Ok(())
 }

@@ -6,6 +6,7 @@ pub mod bench;
 mod bench_envs;
 mod bench_gym;
 mod bench_idle;
+mod bench_peak;
 mod bench_sb3;
 mod bench_seeds;
 mod check_env;
@@ -80,9 +81,10 @@ USAGE:
   rl-research video RUN_DIR [--episodes N] [--out FILE] [--json]
       Record N greedy episodes (default 1) of the best model to an MP4 (default
       RUN_DIR/videos/evaluation.mp4) and RUN_DIR/logs/eval_episodes.jsonl.
-  rl-research bench [--quick | --ui | --idle | --seeds 1,8,32 [--algo ppo,dqn] [--device cpu|gpu] | --vs-sb3 [--python PY] [--only ppo_cartpole,ppo_gym_cartpole,...]]
+  rl-research bench [--quick | --ui | --idle | --peak | --seeds 1,8,32 [--algo ppo,dqn] [--device cpu|gpu] | --vs-sb3 [--python PY] [--only ppo_cartpole,ppo_gym_cartpole,...]]
       Speed benchmark: env steps/s, time to solve CartPole with PPO and DQN, GFLOP/s,
-      UI frame times (--ui: only those). --idle: the app's CPU use while left alone
+      UI frame times (--ui: only those), the CPU's FP32 FMA peak and sgemm rates that each
+      job's GFLOP/s is a fraction of (--peak: only those). --idle: the app's CPU use while left alone
       (empty runs directory and 2,000 runs; needs a display) and a rescan's cost. --vs-sb3: our presets and Stable-Baselines3
       with the same hyperparameters back to back (needs a Python with
       stable-baselines3 and gymnasium; prints ours alone otherwise). --seeds: seed

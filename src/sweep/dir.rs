@@ -114,3 +114,22 @@ impl SweepDir {
             .map_err(|e| format!("{} is not a sweep directory ({}: {e})", self.root.display(), path.display()))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sweep_tags_its_trials_with_its_name_made_a_valid_tag() {
+        let mut config = crate::config::Config::default();
+        config.experiment.tags = vec!["base".into()];
+        let tag = SweepDir::at("runs/lr sweep,2").tag_override(&config);
+        assert_eq!(tag.as_deref(), Some("experiment.tags=[base,lr-sweep-2]"));
+        let o = crate::config::overrides::parse_override(tag.as_deref().unwrap()).unwrap();
+        let tagged = crate::config::apply_overrides(&config, &[o]).unwrap();
+        assert_eq!(tagged.experiment.tags, ["base", "lr-sweep-2"]);
+        tagged.validate().unwrap();
+        config.experiment.tags.push("lr-sweep-2".into());
+        assert_eq!(SweepDir::at("runs/lr sweep,2").tag_override(&config), None, "already tagged");
+    }
+}
