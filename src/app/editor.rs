@@ -559,6 +559,10 @@ pub fn command_line(config: &Config) -> String {
             }
             _ if a != b => {
                 let v = match a {
+                    // Hydra's grammar reads a comma as a sweep and brackets as a list: such text is quoted.
+                    serde_json::Value::String(s) if s.chars().any(|c| ",[]{}()='\"\\\n".contains(c)) => {
+                        format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+                    }
                     serde_json::Value::String(s) => s.clone(),
                     // [baseline,lr-study]: the override grammar's list, as a user types it.
                     serde_json::Value::Array(items) if items.iter().all(|i| i.is_string()) => {

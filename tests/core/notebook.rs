@@ -111,3 +111,18 @@ fn a_stopped_run_cleaned_of_its_checkpoints_says_why_it_cannot_resume() {
     assert!(e.contains("cannot be resumed") && e.contains("removed by a clean-up"), "{e}");
     let _ = std::fs::remove_dir_all(Path::new(&dir));
 }
+
+#[test]
+fn copy_as_command_quotes_notes_so_the_command_gives_them_back() {
+    let mut config = rl_research::config::Config::default();
+    config.experiment.tags = vec!["baseline".into(), "lr-study".into()];
+    config.experiment.notes = "say \"hi\", don't [stop]: a=b (c)\nsecond line".into();
+    let cmd = rl_research::app::editor::command_line(&config);
+    // The shell splits it as a user's shell would; the overrides rebuild the config.
+    let rest = cmd.strip_prefix("rl-research run ").expect(&cmd);
+    let out = Command::new("sh").args(["-c", &format!("for a in {rest}; do printf '%s\\0' \"$a\"; done")]).output().unwrap();
+    let args: Vec<String> = String::from_utf8(out.stdout).unwrap().split('\0').filter(|a| !a.is_empty()).map(String::from).collect();
+    let overrides: Vec<_> = args.iter().map(|a| rl_research::config::overrides::parse_override(a).unwrap()).collect();
+    let back = rl_research::config::apply_overrides(&rl_research::config::Config::default(), &overrides).unwrap();
+    assert_eq!((back.experiment.tags, back.experiment.notes), (config.experiment.tags, config.experiment.notes), "{cmd}");
+}
