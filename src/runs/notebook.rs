@@ -152,16 +152,8 @@ pub struct DiskUse {
     pub video_bytes: u64,
 }
 
-impl std::ops::AddAssign for DiskUse {
-    fn add_assign(&mut self, o: Self) {
-        self.total_bytes += o.total_bytes;
-        self.checkpoint_bytes += o.checkpoint_bytes;
-        self.video_bytes += o.video_bytes;
-    }
-}
-
 /// Bytes of every file under `dir` (links not followed).
-pub fn dir_bytes(dir: &Path) -> u64 {
+fn dir_bytes(dir: &Path) -> u64 {
     let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
     entries
         .flatten()
@@ -173,13 +165,25 @@ pub fn dir_bytes(dir: &Path) -> u64 {
         .sum()
 }
 
-/// What `run`'s directory takes, with its checkpoints and videos apart.
+/// What `run`'s directory takes, with its checkpoints and videos apart (one walk of the tree).
 pub fn disk_use(run: &RunDir) -> DiskUse {
-    DiskUse {
-        total_bytes: dir_bytes(&run.root),
-        checkpoint_bytes: dir_bytes(&run.checkpoints_dir()),
-        video_bytes: dir_bytes(&run.videos_dir()),
+    let (checkpoints, videos) = (run.checkpoints_dir(), run.videos_dir());
+    let mut d = DiskUse::default();
+    let Ok(entries) = std::fs::read_dir(&run.root) else { return d };
+    for e in entries.flatten() {
+        let bytes = match e.file_type() {
+            Ok(t) if t.is_dir() => dir_bytes(&e.path()),
+            Ok(t) if t.is_file() => e.metadata().map(|m| m.len()).unwrap_or(0),
+            _ => 0,
+        };
+        d.total_bytes += bytes;
+        if e.path() == checkpoints {
+            d.checkpoint_bytes = bytes;
+        } else if e.path() == videos {
+            d.video_bytes = bytes;
+        }
     }
+    d
 }
 
 /// "12.3 MB": decimal units, as file managers show them.
@@ -228,8 +232,10 @@ pub struct CleanReport {
 /// run still training (or being resumed, recorded or cleaned elsewhere); the models,
 /// metrics, logs, replays and notes stay. Recorded in run_info.json.
 pub fn clean_run(run: &RunDir, what: CleanWhat, dry_run: bool) -> Result<CleanReport, String> {
-    let mut info = RunInfo::read(run).map_err(|e| format!("{e}: only run directories can be cleaned"))?;
+    RunInfo::read(run).map_err(|e| format!("{e}: only run directories can be cleaned"))?;
     let _lock = run.lock("clean-up").map_err(|e| format!("not cleaned: {e}"))?;
+    // Read again under the lock: what a resume that just ended wrote is kept, not overwritten.
+    let mut info = RunInfo::read(run).map_err(|e| format!("{e}: only run directories can be cleaned"))?;
     if info.status == super::RunStatus::Running {
         return Err(format!("not cleaned: {} is still training", run.root.display()));
     }
