@@ -11,6 +11,7 @@
 //! wgpu is compiled in, so a checkpoint stores the moments as plain arrays and
 //! puts them back on the run's own device.
 
+use super::adam_host;
 use super::stacked::PerAgent;
 use burn::module::{Module, ModuleMapper, Param};
 use burn::optim::{AdamState, AdaptiveMomentumState, GradientsParams};
@@ -126,6 +127,48 @@ impl AdamOptimizer {
         (tensor - lr.mul_reusing(update, lr_values), AdamState::new(momentum))
     }
 
+    /// The CPU backend's update ([`adam_host`]): the parameter and its
+    /// gradient read as host slices (no copy for a buffer nobody else holds),
+    /// updated in one pass, put back as a tensor. Gives the inputs back where
+    /// the tensor path must run (a GPU, or a state the tensor path made).
+    #[allow(clippy::type_complexity)]
+    fn host_update<const D: usize>(
+        &mut self,
+        id: u64,
+        lr: &PerAgent,
+        tensor: Tensor<D>,
+        grad: Tensor<D>,
+        state: Option<Box<dyn Any + Send>>,
+    ) -> Result<Tensor<D>, (Tensor<D>, Tensor<D>, Option<Box<dyn Any + Send>>)> {
+        let device = tensor.device();
+        if !super::nets::is_host(&device) {
+            return Err((tensor, grad, state));
+        }
+        let mut moments = match state.map(|s| s.downcast::<AdamMoments>()) {
+            None => AdamMoments { param_id: id, time: 0, shape: tensor.dims().to_vec(), moment_1: Vec::new(), moment_2: Vec::new() },
+            Some(Ok(m)) => *m,
+            Some(Err(other)) => return Err((tensor, grad, Some(other))),
+        };
+        let shape = tensor.shape();
+        let (mut data, grad_data) = (tensor.into_data(), grad.into_data());
+        let (Ok(param), Ok(g)) = (data.as_mut_slice::<f32>(), grad_data.as_slice::<f32>()) else {
+            // Not f32 (never for our networks): the tensor path, from a state it can read.
+            let t = |d: TensorData| Tensor::<D>::from_data(d, &device);
+            let state = (moments.time > 0).then(|| {
+                let m = |v: &[f32]| Tensor::<D>::from_data(TensorData::new(v.to_vec(), shape.clone()), &device);
+                Box::new(AdamState::new(AdaptiveMomentumState::new(moments.time as usize, m(&moments.moment_1), m(&moments.moment_2))))
+                    as Box<dyn Any + Send>
+            });
+            return Err((t(data), t(grad_data), state));
+        };
+        match self.rms_alpha {
+            Some(alpha) => adam_host::rms_prop_step(lr, param, g, &mut moments, alpha, self.epsilon),
+            None => adam_host::adam_step(lr, param, g, &mut moments, self.beta_1, self.beta_2, self.epsilon),
+        }
+        self.states.insert(id, Box::new(moments));
+        Ok(Tensor::<D>::from_data(data, &device))
+    }
+
     /// The moments on the host, ordered by parameter id (a device sync).
     pub fn moments(&self) -> Result<Vec<AdamMoments>, String> {
         fn read<const D: usize>(id: u64, s: &AdamState<D>) -> Result<AdamMoments, String> {
@@ -142,7 +185,9 @@ impl AdamOptimizer {
         self.states
             .iter()
             .map(|(&id, s)| {
-                if let Some(s) = s.downcast_ref::<AdamState<1>>() {
+                if let Some(m) = s.downcast_ref::<AdamMoments>() {
+                    Ok(m.clone())
+                } else if let Some(s) = s.downcast_ref::<AdamState<1>>() {
                     read(id, s)
                 } else if let Some(s) = s.downcast_ref::<AdamState<2>>() {
                     read(id, s)
@@ -175,6 +220,10 @@ impl AdamOptimizer {
                 let t = |v: &[f32]| Tensor::<D>::from_data(TensorData::new(v.to_vec(), shape), device);
                 Box::new(AdamState::new(AdaptiveMomentumState::new(m.time as usize, t(&m.moment_1), t(&m.moment_2))))
             }
+            if super::nets::is_host(device) {
+                states.insert(m.param_id, Box::new(m.clone()));
+                continue;
+            }
             let s = match shape.len() {
                 1 => state::<1>(m, device),
                 2 => state::<2>(m, device),
@@ -204,9 +253,16 @@ impl ModuleMapper for Stepper<'_> {
         let (id, tensor, mapper) = param.consume();
         let Some(grad) = self.grads.remove::<D>(id) else { return Param::from_mapped_value(id, tensor, mapper) };
         let (require_grad, checkpointing) = (tensor.is_require_grad(), tensor.gradient_checkpointing_strategy());
-        let state = self.opt.states.remove(&id.val()).and_then(|s| s.downcast::<AdamState<D>>().ok()).map(|s| *s);
-        let (updated, state) = self.opt.update(self.lr, &mut self.lr_values, tensor.inner(), grad, state);
-        self.opt.states.insert(id.val(), Box::new(state));
+        let state = self.opt.states.remove(&id.val());
+        let updated = match self.opt.host_update(id.val(), self.lr, tensor.inner(), grad, state) {
+            Ok(updated) => updated,
+            Err((tensor, grad, state)) => {
+                let state = state.and_then(|s| s.downcast::<AdamState<D>>().ok()).map(|s| *s);
+                let (updated, state) = self.opt.update(self.lr, &mut self.lr_values, tensor, grad, state);
+                self.opt.states.insert(id.val(), Box::new(state));
+                updated
+            }
+        };
         let mut lifted = Tensor::from_inner(updated);
         if let Some(strategy) = checkpointing {
             lifted = lifted.with_gradient_checkpointing_strategy(strategy);
@@ -272,6 +328,68 @@ mod tests {
                 "agent {k}"
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod host_tests {
+    use super::*;
+    use burn::optim::{AdamConfig, Optimizer};
+
+    fn values(seed: u32) -> Vec<f32> {
+        (0..24u32).map(|i| (i.wrapping_mul(2654435761) ^ seed.wrapping_mul(40503)) % 1000).map(|v| v as f32 / 500.0 - 1.0).collect()
+    }
+
+    /// The host pass gives burn's Adam bit for bit, per agent at its own rate,
+    /// and its state reads back as the tensor path's would.
+    #[test]
+    fn host_adam_is_burns_bit_for_bit() {
+        let device = Device::flex();
+        let t = |v: Vec<f32>| Tensor::<3>::from_data(TensorData::new(v, [2, 3, 4]), &device);
+        let burn_adam = AdamConfig::new().with_epsilon(1e-8).build();
+        let mut ours = AdamOptimizer::new(OptimizerKind::Adam { eps: 1e-8 });
+        let lrs = [1e-3, 7e-4];
+        let mut stacked = t(values(2));
+        let mut alone: Vec<(Tensor<3>, Option<AdamState<3>>)> = (0..2).map(|k| (t(values(2)).slice([k..k + 1]), None)).collect();
+        for step in 0..6u32 {
+            let g = t(values(step + 11));
+            let state = ours.states.remove(&7);
+            stacked = ours.host_update(7, &PerAgent::Each(lrs.to_vec()), stacked, g.clone(), state).expect("host path on the CPU");
+            for (k, (p, st)) in alone.iter_mut().enumerate() {
+                let (n, s) = burn_adam.step(lrs[k], p.clone(), g.clone().slice([k..k + 1]), st.take());
+                *p = n;
+                *st = s;
+            }
+        }
+        for (k, (p, _)) in alone.into_iter().enumerate() {
+            assert_eq!(
+                stacked.clone().slice([k..k + 1]).into_data().try_to_vec::<f32>().expect("f32 data"),
+                p.into_data().try_to_vec::<f32>().expect("f32 data"),
+                "agent {k}"
+            );
+        }
+        let moments = ours.moments().expect("host moments");
+        assert_eq!((moments.len(), moments[0].time, moments[0].shape.clone()), (1, 6, vec![2, 3, 4]));
+    }
+
+    /// RMSprop on the host equals the tensor path bit for bit.
+    #[test]
+    fn host_rms_prop_is_the_tensor_path() {
+        let device = Device::flex();
+        let t = |v: Vec<f32>| Tensor::<3>::from_data(TensorData::new(v, [2, 3, 4]), &device);
+        let kind = OptimizerKind::RmsProp { alpha: 0.99, eps: 1e-5 };
+        let (mut host, tensor_path) = (AdamOptimizer::new(kind), AdamOptimizer::new(kind));
+        let lr = PerAgent::Same(7e-4);
+        let (mut a, mut b, mut state) = (t(values(3)), t(values(3)), None);
+        for step in 0..4u32 {
+            let g = t(values(step + 5));
+            let prev = host.states.remove(&1);
+            a = host.host_update(1, &lr, a, g.clone(), prev).expect("host path on the CPU");
+            let (n, s) = tensor_path.update(&lr, &mut None, b, g, state);
+            b = n;
+            state = Some(s);
+        }
+        assert_eq!(a.into_data().try_to_vec::<f32>().expect("f32 data"), b.into_data().try_to_vec::<f32>().expect("f32 data"));
     }
 }
 

@@ -4,6 +4,7 @@
 
 pub mod a2c;
 pub mod adam;
+mod adam_host;
 pub mod batch;
 pub mod buffers;
 pub mod device;

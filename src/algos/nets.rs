@@ -201,6 +201,8 @@ macro_rules! with_widest_simd {
     }};
 }
 
+pub(crate) use with_widest_simd;
+
 /// A vector of `n` values all written by `fill` (which must write each of
 /// them): no zeroing first, which for a batch of seeds' activations (MBs,
 /// beyond the caches) cost as much as the tanh itself.
