@@ -275,18 +275,47 @@ impl ModuleMapper for Stepper<'_> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use burn::optim::{AdamConfig, Optimizer};
+
+    /// 24 fixed values in [-1, 1) (a `[2, 3, 4]` parameter or gradient).
+    pub fn values(seed: u32) -> Vec<f32> {
+        (0..24u32).map(|i| (i.wrapping_mul(2654435761) ^ seed.wrapping_mul(40503)) % 1000).map(|v| v as f32 / 500.0 - 1.0).collect()
+    }
+
+    /// Trains `stacked` (`[2, 3, 4]`, starting at `values(2)`) for `steps`
+    /// steps on the gradients `values(step + 11)` with `ours`, and checks that
+    /// each agent's slice is burn's own Adam at that agent's rate, bit for bit.
+    pub fn assert_agents_are_burns(steps: u32, lrs: [f64; 2], eps: f32, mut ours: impl FnMut(Tensor<3>, Tensor<3>) -> Tensor<3>) {
+        let device = Device::flex();
+        let t = |v: Vec<f32>| Tensor::<3>::from_data(TensorData::new(v, [2, 3, 4]), &device);
+        let burn_adam = AdamConfig::new().with_epsilon(eps).build();
+        let mut stacked = t(values(2));
+        let mut alone: Vec<(Tensor<3>, Option<AdamState<3>>)> = (0..2).map(|k| (t(values(2)).slice([k..k + 1]), None)).collect();
+        for step in 0..steps {
+            let g = t(values(step + 11));
+            stacked = ours(stacked, g.clone());
+            for (k, (p, st)) in alone.iter_mut().enumerate() {
+                let (n, s) = burn_adam.step(lrs[k], p.clone(), g.clone().slice([k..k + 1]), st.take());
+                *p = n;
+                *st = s;
+            }
+        }
+        for (k, (p, _)) in alone.into_iter().enumerate() {
+            assert_eq!(
+                stacked.clone().slice([k..k + 1]).into_data().try_to_vec::<f32>().expect("f32 data"),
+                p.into_data().try_to_vec::<f32>().expect("f32 data"),
+                "agent {k}"
+            );
+        }
+    }
 
     /// Ours is burn's Adam bit for bit with one learning rate, and agent k of
     /// a per-agent learning rate is burn's Adam at agent k's rate.
     #[test]
     fn adam_update_is_burns_bit_for_bit() {
         let device = Device::flex();
-        let values = |seed: u32| -> Vec<f32> {
-            (0..24u32).map(|i| (i.wrapping_mul(2654435761) ^ seed.wrapping_mul(40503)) % 1000).map(|v| v as f32 / 500.0 - 1.0).collect()
-        };
         let t = |v: Vec<f32>| Tensor::<3>::from_data(TensorData::new(v, [2, 3, 4]), &device);
         let burn_adam = AdamConfig::new().with_epsilon(1e-5).build();
         let ours = AdamOptimizer::new(OptimizerKind::Adam { eps: 1e-5 });
@@ -305,69 +334,32 @@ mod tests {
 
         // Two agents at different rates: each slice is burn's at that rate.
         let lrs = [1e-3, 7e-4];
-        let mut stacked = t(values(2));
         let mut state = None;
         // The rates' upload is reused from step to step, as it is across one step's parameters.
         let mut lr_values = None;
-        let mut alone: Vec<(Tensor<3>, Option<AdamState<3>>)> = (0..2).map(|k| (t(values(2)).slice([k..k + 1]), None)).collect();
-        for step in 0..4u32 {
-            let g = t(values(step + 11));
-            let (n, s) = ours.update(&PerAgent::Each(lrs.to_vec()), &mut lr_values, stacked, g.clone(), state);
-            stacked = n;
+        assert_agents_are_burns(4, lrs, 1e-5, |p, g| {
+            let (n, s) = ours.update(&PerAgent::Each(lrs.to_vec()), &mut lr_values, p, g, state.take());
             state = Some(s);
-            for (k, (p, st)) in alone.iter_mut().enumerate() {
-                let (n, s) = burn_adam.step(lrs[k], p.clone(), g.clone().slice([k..k + 1]), st.take());
-                *p = n;
-                *st = s;
-            }
-        }
-        for (k, (p, _)) in alone.into_iter().enumerate() {
-            assert_eq!(
-                stacked.clone().slice([k..k + 1]).into_data().try_to_vec::<f32>().expect("f32 data"),
-                p.into_data().try_to_vec::<f32>().expect("f32 data"),
-                "agent {k}"
-            );
-        }
+            n
+        });
     }
 }
 
 #[cfg(test)]
 mod host_tests {
+    use super::tests::{assert_agents_are_burns, values};
     use super::*;
-    use burn::optim::{AdamConfig, Optimizer};
-
-    fn values(seed: u32) -> Vec<f32> {
-        (0..24u32).map(|i| (i.wrapping_mul(2654435761) ^ seed.wrapping_mul(40503)) % 1000).map(|v| v as f32 / 500.0 - 1.0).collect()
-    }
 
     /// The host pass gives burn's Adam bit for bit, per agent at its own rate,
     /// and its state reads back as the tensor path's would.
     #[test]
     fn host_adam_is_burns_bit_for_bit() {
-        let device = Device::flex();
-        let t = |v: Vec<f32>| Tensor::<3>::from_data(TensorData::new(v, [2, 3, 4]), &device);
-        let burn_adam = AdamConfig::new().with_epsilon(1e-8).build();
         let mut ours = AdamOptimizer::new(OptimizerKind::Adam { eps: 1e-8 });
         let lrs = [1e-3, 7e-4];
-        let mut stacked = t(values(2));
-        let mut alone: Vec<(Tensor<3>, Option<AdamState<3>>)> = (0..2).map(|k| (t(values(2)).slice([k..k + 1]), None)).collect();
-        for step in 0..6u32 {
-            let g = t(values(step + 11));
+        assert_agents_are_burns(6, lrs, 1e-8, |p, g| {
             let state = ours.states.remove(&7);
-            stacked = ours.host_update(7, &PerAgent::Each(lrs.to_vec()), stacked, g.clone(), state).expect("host path on the CPU");
-            for (k, (p, st)) in alone.iter_mut().enumerate() {
-                let (n, s) = burn_adam.step(lrs[k], p.clone(), g.clone().slice([k..k + 1]), st.take());
-                *p = n;
-                *st = s;
-            }
-        }
-        for (k, (p, _)) in alone.into_iter().enumerate() {
-            assert_eq!(
-                stacked.clone().slice([k..k + 1]).into_data().try_to_vec::<f32>().expect("f32 data"),
-                p.into_data().try_to_vec::<f32>().expect("f32 data"),
-                "agent {k}"
-            );
-        }
+            ours.host_update(7, &PerAgent::Each(lrs.to_vec()), p, g, state).expect("host path on the CPU")
+        });
         let moments = ours.moments().expect("host moments");
         assert_eq!((moments.len(), moments[0].time, moments[0].shape.clone()), (1, 6, vec![2, 3, 4]));
     }
