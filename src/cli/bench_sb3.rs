@@ -76,6 +76,8 @@ pub struct SideResult {
     pub train_secs: Option<f64>,
     pub final_eval: Option<(f64, f64)>,
     pub best_eval: Option<f64>,
+    /// Env steps trained (ours: from run_info.json).
+    pub timesteps: Option<u64>,
 }
 
 /// The SB3 spec for a config. Our hyperparameter names are SB3's (and rl-zoo's),
@@ -179,7 +181,13 @@ pub fn run_ours(config: &Config, work: &Path) -> Result<SideResult, String> {
     let whole_secs = run_timed(Command::new(&exe).args(["run", "--config"]).arg(&cfg_path), "rl-research run")?;
     let run = RunDir::at(config.experiment.runs_dir.join(&config.experiment.name));
     let info = RunInfo::read(&run).map_err(|e| format!("reading {}: {e}", run.run_info().display()))?;
-    Ok(SideResult { whole_secs, train_secs: info.train_secs, final_eval: final_eval(&run), best_eval: info.best_eval_mean_reward })
+    Ok(SideResult {
+        whole_secs,
+        train_secs: info.train_secs,
+        final_eval: final_eval(&run),
+        best_eval: info.best_eval_mean_reward,
+        timesteps: Some(info.timesteps_done),
+    })
 }
 
 /// SB3's side: `python sb3_side.py spec.json out.json` as a child process.
@@ -198,6 +206,7 @@ pub fn run_sb3(python: &str, config: &Config, work: &Path) -> Result<SideResult,
         train_secs: f("train_secs"),
         final_eval: f("final_mean_reward").zip(f("final_std_reward")),
         best_eval: f("best_mean_reward"),
+        timesteps: None,
     })
 }
 
@@ -248,6 +257,12 @@ pub fn cmd_vs_sb3(python: Option<&str>, only: Option<&str>) -> i32 {
         eprintln!("error: creating {}: {e}", work.display());
         return 1;
     }
+    // The ceiling each of our training jobs is read against (a run trains on one thread).
+    let peak = super::bench_peak::fma_peak();
+    println!(
+        "CPU FP32 ceiling: FMA peak {:.0} GFLOP/s on one core, {:.0} on all {} cores ({})",
+        peak.one_core_gflops, peak.all_cores_gflops, peak.cores, peak.isa
+    );
     let mut failed = false;
     for w in selected {
         let mut config = match crate::config::builtin_preset(w.preset) {
@@ -288,6 +303,16 @@ pub fn cmd_vs_sb3(python: Option<&str>, only: Option<&str>) -> i32 {
             }
         };
         println!("  ours: whole process {:.1} s, training {}, eval {}", ours.whole_secs, secs(ours.train_secs), evals(&ours));
+        if let (Some(t), Some(steps)) = (ours.train_secs.filter(|t| *t > 0.0), ours.timesteps) {
+            let gflops = super::bench::training_flops(&config, steps) / 1e9 / t;
+            if gflops.is_finite() {
+                println!(
+                    "  ours: {gflops:.1} GFLOP/s training, {:.1}% of one core's FMA peak, {:.1}% of all cores'",
+                    100.0 * gflops / peak.one_core_gflops,
+                    100.0 * gflops / peak.all_cores_gflops
+                );
+            }
+        }
         let Ok((py, _)) = &sb3 else { continue };
         if crate::envs::registry::find(&config.env.id).is_some_and(|f| f.spec.needs_box2d) && !python_has_box2d(py) {
             println!("  SB3:  skipped: {py} cannot import Box2D (pip install 'gymnasium[box2d]')");
