@@ -149,16 +149,11 @@ impl AdamOptimizer {
             Some(Ok(m)) => *m,
             Some(Err(other)) => return Err((tensor, grad, Some(other))),
         };
-        let shape = tensor.shape();
         let (mut data, grad_data) = (tensor.into_data(), grad.into_data());
         let (Ok(param), Ok(g)) = (data.as_mut_slice::<f32>(), grad_data.as_slice::<f32>()) else {
             // Not f32 (never for our networks): the tensor path, from a state it can read.
             let t = |d: TensorData| Tensor::<D>::from_data(d, &device);
-            let state = (moments.time > 0).then(|| {
-                let m = |v: &[f32]| Tensor::<D>::from_data(TensorData::new(v.to_vec(), shape.clone()), &device);
-                Box::new(AdamState::new(AdaptiveMomentumState::new(moments.time as usize, m(&moments.moment_1), m(&moments.moment_2))))
-                    as Box<dyn Any + Send>
-            });
+            let state = (moments.time > 0).then(|| tensor_state::<D>(&moments, &device));
             return Err((t(data), t(grad_data), state));
         };
         match self.rms_alpha {
@@ -215,19 +210,14 @@ impl AdamOptimizer {
             if m.moment_1.iter().chain(&m.moment_2).any(|v| !v.is_finite()) || m.moment_2.iter().any(|&v| v < 0.0) {
                 return Err(format!("the checkpoint's Adam state of parameter {} holds invalid values", m.param_id));
             }
-            fn state<const D: usize>(m: &AdamMoments, device: &Device) -> Box<dyn Any + Send> {
-                let shape: [usize; D] = std::array::from_fn(|i| m.shape[i]);
-                let t = |v: &[f32]| Tensor::<D>::from_data(TensorData::new(v.to_vec(), shape), device);
-                Box::new(AdamState::new(AdaptiveMomentumState::new(m.time as usize, t(&m.moment_1), t(&m.moment_2))))
-            }
             if super::nets::is_host(device) {
                 states.insert(m.param_id, Box::new(m.clone()));
                 continue;
             }
             let s = match shape.len() {
-                1 => state::<1>(m, device),
-                2 => state::<2>(m, device),
-                3 => state::<3>(m, device),
+                1 => tensor_state::<1>(m, device),
+                2 => tensor_state::<2>(m, device),
+                3 => tensor_state::<3>(m, device),
                 r => return Err(format!("parameter {} has rank {r}; only ranks 1 to 3 are used", m.param_id)),
             };
             states.insert(m.param_id, s);
@@ -235,6 +225,13 @@ impl AdamOptimizer {
         self.states = states;
         Ok(())
     }
+}
+
+/// The tensor path's state (burn's `AdamState<D>`) holding `m`'s moments on `device`.
+fn tensor_state<const D: usize>(m: &AdamMoments, device: &Device) -> Box<dyn Any + Send> {
+    let shape: [usize; D] = std::array::from_fn(|i| m.shape[i]);
+    let t = |v: &[f32]| Tensor::<D>::from_data(TensorData::new(v.to_vec(), shape), device);
+    Box::new(AdamState::new(AdaptiveMomentumState::new(m.time as usize, t(&m.moment_1), t(&m.moment_2))))
 }
 
 /// Applies `Adam::step` to each parameter as burn's `ModuleOptimizer` does:

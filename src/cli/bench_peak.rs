@@ -13,6 +13,16 @@ pub struct Peak {
     pub cores: usize,
 }
 
+impl Peak {
+    /// The line every bench prints it as.
+    pub fn describe(&self) -> String {
+        format!(
+            "CPU FP32 ceiling: FMA peak {:.0} GFLOP/s on one core, {:.0} on all {} cores ({}, register-blocked independent FMAs)",
+            self.one_core_gflops, self.all_cores_gflops, self.cores, self.isa
+        )
+    }
+}
+
 /// Shapes of the small dense layers RL trains: (rows of the batch, inputs, outputs).
 pub const SGEMM_SHAPES: [(usize, usize, usize); 4] = [(64, 64, 64), (256, 64, 64), (64, 256, 256), (256, 256, 256)];
 
@@ -97,10 +107,7 @@ fn sgemm(a: &[f32], b: &[f32], c: &mut [f32], m: usize, k: usize, n: usize) {
 /// Prints the ceiling; returns the FMA peak for the jobs' fractions.
 pub fn print_ceiling() -> Peak {
     let p = fma_peak();
-    println!(
-        "CPU FP32 ceiling: FMA peak {:.0} GFLOP/s on one core, {:.0} on all {} cores ({}, register-blocked independent FMAs)",
-        p.one_core_gflops, p.all_cores_gflops, p.cores, p.isa
-    );
+    println!("{}", p.describe());
     let rates: Vec<String> = SGEMM_SHAPES
         .iter()
         .map(|&(m, k, n)| {

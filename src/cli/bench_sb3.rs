@@ -259,10 +259,7 @@ pub fn cmd_vs_sb3(python: Option<&str>, only: Option<&str>) -> i32 {
     }
     // The ceiling each of our training jobs is read against (a run trains on one thread).
     let peak = super::bench_peak::fma_peak();
-    println!(
-        "CPU FP32 ceiling: FMA peak {:.0} GFLOP/s on one core, {:.0} on all {} cores ({})",
-        peak.one_core_gflops, peak.all_cores_gflops, peak.cores, peak.isa
-    );
+    println!("{}", peak.describe());
     let mut failed = false;
     for w in selected {
         let mut config = match crate::config::builtin_preset(w.preset) {
