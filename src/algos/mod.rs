@@ -9,6 +9,7 @@ pub mod batch;
 pub mod buffers;
 pub mod device;
 pub mod dqn;
+pub mod fused;
 pub mod nets;
 pub mod off_policy;
 pub mod on_policy;

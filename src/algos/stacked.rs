@@ -75,6 +75,14 @@ impl StackedMlp {
             if i == last {
                 latent = Some(x.clone());
             }
+            let act = if i < last { self.activation.into() } else { super::fused::Act::None };
+            if self.host_tanh {
+                // One autodiff node per layer on the CPU backend (same bits as below).
+                if let Some(y) = super::fused::dense(&x, &w.val(), &b.val(), act) {
+                    x = y;
+                    continue;
+                }
+            }
             x = x.matmul(w.val()) + b.val();
             if i < last {
                 x = match self.activation {

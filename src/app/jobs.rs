@@ -118,8 +118,6 @@ pub struct Jobs {
     pub list: Vec<Job>,
 }
 
-/// What a job trains: a new run, a resumed one, or a fork of a checkpoint.
-
 impl Jobs {
     /// Starts `config` on a background thread.
     pub fn start(&mut self, config: Config, waker: Arc<dyn Fn() + Send + Sync>) {

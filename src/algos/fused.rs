@@ -1,0 +1,396 @@
+//! One autodiff node per dense layer on the CPU backend: `act(x @ W + b)` for
+//! stacked agents (`x [S, B, in]`, `W [S, in, out]`, `b [S, 1, out]`).
+//!
+//! Through burn's generic ops a hidden layer is six graph nodes (matmul, bias
+//! add, and tanh as `x*g + offset`), each allocating its output and taking
+//! its own pass over memory. Here the matmul is burn-flex's own kernel, the
+//! bias and activation are one host pass written into the matmul's output,
+//! and the backward is one step: the activation's gradient, the bias sum and
+//! the two matmuls, each through the very flex kernel burn's graph would call
+//! for it. Every f32 operation and its order is the one the generic graph
+//! performs, so a run gives the same bits as through it (`tests` below and
+//! the whole-run equivalence tests check it). Other devices (wgpu, or a
+//! tensor that is not on flex's autodiff) take the generic path.
+
+use super::nets::{fast_tanh, with_widest_simd};
+use crate::config::Activation;
+use burn::prelude::*;
+use burn_autodiff::Autodiff;
+use burn_autodiff::checkpoint::base::Checkpointer;
+use burn_autodiff::checkpoint::strategy::NoCheckpointing;
+use burn_autodiff::grads::Gradients;
+use burn_autodiff::ops::{Backward, Ops, OpsKind};
+use burn_backend::ops::{ActivationOps, FloatTensorOps};
+use burn_backend::{BackendTypes, TensorData as BackendData};
+use burn_flex::{Flex, FlexTensor};
+
+type Ad = Autodiff<Flex>;
+type AdTensor = <Ad as BackendTypes>::FloatTensorPrimitive;
+
+/// The layer's nonlinearity (`None`: an output layer).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Act {
+    None,
+    Tanh,
+    Relu,
+}
+
+impl From<Activation> for Act {
+    fn from(a: Activation) -> Self {
+        match a {
+            Activation::Tanh => Act::Tanh,
+            Activation::Relu => Act::Relu,
+        }
+    }
+}
+
+/// `act(x @ w + b)` as one node of flex's autodiff graph, or `None` (the
+/// inputs untouched) when they are not on it.
+pub fn dense(x: &Tensor<3>, w: &Tensor<3>, b: &Tensor<3>, act: Act) -> Option<Tensor<3>> {
+    let x = x.clone().try_into_primitive::<Ad>().ok()?;
+    let w = w.clone().try_into_primitive::<Ad>().ok()?;
+    let b = b.clone().try_into_primitive::<Ad>().ok()?;
+    let f32_3d = |t: &AdTensor| t.primitive().dtype() == burn::tensor::DType::F32 && t.primitive().layout().shape().num_dims() == 3;
+    if !(f32_3d(&x) && f32_3d(&w) && f32_3d(&b)) {
+        return None;
+    }
+    Some(Tensor::from_primitive::<Ad>(forward(x, w, b, act)))
+}
+
+#[derive(Debug)]
+struct Dense;
+
+/// What the backward step needs: the layer's input (for W's gradient), its
+/// weight (for the input's), and the activation's local gradient.
+#[derive(Clone, Debug)]
+struct DenseState {
+    x: Option<FlexTensor>,
+    w: Option<FlexTensor>,
+    local: Local,
+}
+
+#[derive(Clone, Debug)]
+enum Local {
+    /// The output layer: the gradient passes through.
+    Identity,
+    /// tanh: `1 - tanh(v)^2`, multiplied in.
+    Scale(FlexTensor),
+    /// relu: the output, where it is 0 the gradient is.
+    Mask(FlexTensor),
+}
+
+impl Backward<Flex, 3> for Dense {
+    type State = DenseState;
+
+    fn backward(self, ops: Ops<DenseState, 3>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
+        let [x_node, w_node, b_node] = ops.parents;
+        let DenseState { x, w, local } = ops.state;
+        let grad = grads.consume::<Flex>(&ops.node);
+        // As the generic graph: tanh's `x*g + offset` passes the gradient to
+        // `x*g` and multiplies it by g; relu masks it by its output.
+        let grad = match local {
+            Local::Identity => grad,
+            Local::Scale(g) => Flex::float_mul(grad, g),
+            Local::Mask(y) => Flex::relu_backward(y, grad),
+        };
+        if let Some(node) = b_node {
+            grads.register::<Flex>(node.id, Flex::float_sum_dim(grad.clone(), 1));
+        }
+        if let (Some(node), Some(x)) = (w_node, x) {
+            grads.register::<Flex>(node.id, matmul(&x, true, &grad, false));
+        }
+        if let (Some(node), Some(w)) = (x_node, w) {
+            grads.register::<Flex>(node.id, matmul(&grad, false, &w, true));
+        }
+    }
+}
+
+fn forward(x: AdTensor, w: AdTensor, b: AdTensor, act: Act) -> AdTensor {
+    let (x_tracked, w_tracked) = (x.is_tracked(), w.is_tracked());
+    let prep = Dense.prepare::<NoCheckpointing>([x.node(), w.node(), b.node()]).compute_bound().stateful();
+    let (xp, wp, bp) = (x.into_primitive(), w.into_primitive(), b.into_primitive());
+    let z = matmul(&xp, false, &wp, false);
+    match prep {
+        OpsKind::Tracked(prep) => {
+            let (y, local) = bias_act(z, &bp, act, true);
+            let state = DenseState { x: w_tracked.then_some(xp), w: x_tracked.then_some(wp), local };
+            prep.finish(state, y)
+        }
+        OpsKind::UnTracked(prep) => prep.finish(bias_act(z, &bp, act, false).0),
+    }
+}
+
+/// `act(z + b)` in place in `z` (the matmul's fresh output), and the
+/// activation's local gradient when `tracked`. Tracked tanh gives
+/// `v*g + (tanh(v) - v*g)` as the generic graph's `host_tanh` does, untracked
+/// `tanh(v)`; relu is flex's (NaN kept, -0 to 0).
+fn bias_act(mut z: FlexTensor, b: &FlexTensor, act: Act, tracked: bool) -> (FlexTensor, Local) {
+    let shape = z.layout().shape().clone();
+    let (n_agents, n) = (shape[0], shape[2]);
+    let b = if b.is_contiguous() && b.layout().start_offset() == 0 { b.clone() } else { b.to_contiguous() };
+    let bias: &[f32] = &b.storage::<f32>()[..n_agents * n];
+    let mut scale = (act == Act::Tanh && tracked).then(|| Vec::<f32>::with_capacity(shape.num_elements()));
+    {
+        let y: &mut [f32] = z.storage_mut();
+        let rows = y.len() / n_agents.max(1);
+        for s in 0..n_agents {
+            let (ys, bs) = (&mut y[s * rows..(s + 1) * rows], &bias[s * n..(s + 1) * n]);
+            match (act, scale.as_mut()) {
+                (Act::Tanh, Some(g)) => {
+                    let g = &mut g.spare_capacity_mut()[s * rows..(s + 1) * rows];
+                    tanh_tracked(ys, g, bs)
+                }
+                (Act::Tanh, None) => tanh_rows(ys, bs),
+                (Act::Relu, _) => relu_rows(ys, bs),
+                (Act::None, _) => bias_rows(ys, bs),
+            }
+        }
+    }
+    let local = match (act, scale) {
+        _ if !tracked => Local::Identity,
+        (Act::Tanh, Some(mut g)) => {
+            // SAFETY: tanh_tracked wrote every value (one per output element).
+            unsafe { g.set_len(shape.num_elements()) };
+            Local::Scale(FlexTensor::from_data(BackendData::new(g, shape)))
+        }
+        (Act::Relu, _) => Local::Mask(z.clone()),
+        _ => Local::Identity,
+    };
+    (z, local)
+}
+
+/// One operand of [`matmul`]: f32 storage and 3-D strides, the last two
+/// swapped for a transposed view (as `float_transpose` swaps them).
+struct Operand<'a> {
+    data: &'a [f32],
+    start: usize,
+    agents: usize,
+    agent_stride: isize,
+    rows: usize,
+    cols: usize,
+    row_stride: isize,
+    col_stride: isize,
+}
+
+impl<'a> Operand<'a> {
+    fn of(t: &'a FlexTensor, transposed: bool) -> Self {
+        let (shape, st) = (t.layout().shape(), t.layout().strides());
+        let (rows, cols, row_stride, col_stride) =
+            if transposed { (shape[2], shape[1], st[2], st[1]) } else { (shape[1], shape[2], st[1], st[2]) };
+        Self {
+            data: t.storage::<f32>(),
+            start: t.layout().start_offset(),
+            agents: shape[0],
+            // A batch of one is broadcast in flex's matmul: its stride is never used.
+            agent_stride: if shape[0] == 1 { 0 } else { st[0] },
+            rows,
+            cols,
+            row_stride,
+            col_stride,
+        }
+    }
+
+    /// Agent `s`'s matrix.
+    fn ptr(&self, s: usize) -> *const f32 {
+        let offset = self.start as isize + s as isize * self.agent_stride;
+        // SAFETY (of the caller's reads): flex's layout keeps every strided
+        // element of every agent inside the storage.
+        self.data.as_ptr().wrapping_offset(offset)
+    }
+}
+
+/// flex's matmul thresholds (burn-flex 0.22.1 `ops/matmul.rs`): gemm threads
+/// one product from this size, and the agents run in parallel from the second.
+const PARALLEL_THRESHOLD: usize = 192 * 192 * 192;
+const BATCH_PARALLEL_THRESHOLD: usize = 128 * 128 * 128;
+
+/// `a[s] @ b[s]` for every agent `s` into a fresh `[S, m, n]` tensor: gemm
+/// called with the arguments and threading rule of flex's batched matmul (so
+/// the same bits) but into an uninitialised buffer, where flex zeroes its
+/// output and then copies it once more to realign it.
+fn matmul(a: &FlexTensor, a_t: bool, b: &FlexTensor, b_t: bool) -> FlexTensor {
+    let (a, b) = (Operand::of(a, a_t), Operand::of(b, b_t));
+    let (agents, m, k, n) = (a.agents.max(b.agents), a.rows, a.cols, b.cols);
+    assert!(b.rows == k && (a.agents == b.agents || a.agents == 1 || b.agents == 1), "fused matmul: shapes do not chain");
+    let per = m * n;
+    let mut out: Vec<f32> = Vec::with_capacity(agents * per);
+    let one = |dst: *mut f32, s: usize, parallelism: gemm::Parallelism| {
+        // SAFETY: `dst` has room for m x n values; a and b are read within their
+        // storage at their own strides (Operand::ptr).
+        unsafe {
+            gemm::gemm(
+                m,
+                n,
+                k,
+                dst,
+                1,
+                n as isize,
+                false,
+                a.ptr(s),
+                a.col_stride,
+                a.row_stride,
+                b.ptr(s),
+                b.col_stride,
+                b.row_stride,
+                0.0f32,
+                1.0f32,
+                false,
+                false,
+                false,
+                parallelism,
+            )
+        }
+    };
+    let per_ops = m * n * k;
+    let total_ops = agents * per_ops;
+    let base = out.spare_capacity_mut().as_mut_ptr() as usize;
+    if per_ops >= PARALLEL_THRESHOLD && !(agents >= 4 && total_ops >= BATCH_PARALLEL_THRESHOLD) {
+        (0..agents).for_each(|s| one((base as *mut f32).wrapping_add(s * per), s, gemm::Parallelism::Rayon(0)));
+    } else if total_ops >= BATCH_PARALLEL_THRESHOLD && agents > 1 {
+        use rayon::prelude::*;
+        (0..agents).into_par_iter().for_each(|s| one((base as *mut f32).wrapping_add(s * per), s, gemm::Parallelism::None));
+    } else {
+        (0..agents).for_each(|s| one((base as *mut f32).wrapping_add(s * per), s, gemm::Parallelism::None));
+    }
+    // SAFETY: gemm (read_dst = false) wrote all m x n values of every agent.
+    unsafe { out.set_len(agents * per) };
+    FlexTensor::from_data(BackendData::new(out, [agents, m, n]))
+}
+
+fn bias_rows(y: &mut [f32], b: &[f32]) {
+    #[inline(always)]
+    fn body(y: &mut [f32], b: &[f32]) {
+        for row in y.chunks_exact_mut(b.len()) {
+            for (v, &c) in row.iter_mut().zip(b) {
+                *v += c;
+            }
+        }
+    }
+    with_widest_simd!(body(y: &mut [f32], b: &[f32]))
+}
+
+fn relu_rows(y: &mut [f32], b: &[f32]) {
+    #[inline(always)]
+    fn body(y: &mut [f32], b: &[f32]) {
+        for row in y.chunks_exact_mut(b.len()) {
+            for (v, &c) in row.iter_mut().zip(b) {
+                let s = *v + c;
+                *v = if s.is_nan() || s > 0.0 { s } else { 0.0 };
+            }
+        }
+    }
+    with_widest_simd!(body(y: &mut [f32], b: &[f32]))
+}
+
+fn tanh_rows(y: &mut [f32], b: &[f32]) {
+    #[inline(always)]
+    fn body(y: &mut [f32], b: &[f32]) {
+        for row in y.chunks_exact_mut(b.len()) {
+            for (v, &c) in row.iter_mut().zip(b) {
+                *v = fast_tanh(*v + c);
+            }
+        }
+    }
+    with_widest_simd!(body(y: &mut [f32], b: &[f32]))
+}
+
+fn tanh_tracked(y: &mut [f32], g: &mut [std::mem::MaybeUninit<f32>], b: &[f32]) {
+    #[inline(always)]
+    fn body(y: &mut [f32], g: &mut [std::mem::MaybeUninit<f32>], b: &[f32]) {
+        assert_eq!(y.len(), g.len());
+        for (row, grow) in y.chunks_exact_mut(b.len()).zip(g.chunks_exact_mut(b.len())) {
+            for ((v, gi), &c) in row.iter_mut().zip(grow).zip(b) {
+                let s = *v + c;
+                let t = fast_tanh(s);
+                let d = 1.0 - t * t;
+                gi.write(d);
+                *v = s * d + (t - s * d);
+            }
+        }
+    }
+    with_widest_simd!(body(y: &mut [f32], g: &mut [std::mem::MaybeUninit<f32>], b: &[f32]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::algos::nets::host_tanh;
+    use burn::module::Param;
+
+    /// The generic graph the fused node replaces (as `StackedMlp` built it).
+    fn generic(x: Tensor<3>, w: Tensor<3>, b: Tensor<3>, act: Act) -> Tensor<3> {
+        let z = x.matmul(w) + b;
+        match act {
+            Act::None => z,
+            Act::Tanh => host_tanh(z),
+            Act::Relu => burn::tensor::activation::relu(z),
+        }
+    }
+
+    fn values(s: usize, r: usize, c: usize, seed: u32) -> TensorData {
+        let v: Vec<f32> =
+            (0..s * r * c).map(|i| ((((i as u32).wrapping_mul(2654435761) ^ seed) % 2001) as f32 / 1000.0 - 1.0) * 1.7).collect();
+        TensorData::new(v, [s, r, c])
+    }
+
+    /// Value and gradients of `sum(act(x@w+b) * probe)` (or of a plain sum),
+    /// fused or generic, compared bit for bit; x tracked or not (a first layer's observations).
+    #[test]
+    fn fused_dense_is_the_generic_graph_bit_for_bit() {
+        let device = Device::flex().autodiff();
+        // (agents, rows, in, out): tiny; agents in parallel; one product gemm threads.
+        let shapes = [
+            (2, 5, 3, 4, Act::None),
+            (2, 5, 3, 4, Act::Tanh),
+            (2, 5, 3, 4, Act::Relu),
+            (8, 64, 64, 64, Act::Tanh),
+            (1, 256, 192, 256, Act::Relu),
+        ];
+        for (s, r, i, o, act) in shapes {
+            for x_tracked in [false, true] {
+                let run = |fused: bool| {
+                    let x = Tensor::<3>::from_data(values(s, r, i, 1), &device);
+                    let x = if x_tracked { x.require_grad() } else { x };
+                    let w = Param::from_tensor(Tensor::<3>::from_data(values(s, i, o, 2), &device));
+                    let b = Param::from_tensor(Tensor::<3>::from_data(values(s, 1, o, 3), &device));
+                    let probe = Tensor::<3>::from_data(values(s, r, o, 4), &device);
+                    let y = if fused {
+                        dense(&x, &w.val(), &b.val(), act).expect("flex autodiff tensors")
+                    } else {
+                        generic(x.clone(), w.val(), b.val(), act)
+                    };
+                    // A plain sum hands the layer a broadcast gradient (all strides 0).
+                    let loss = if x_tracked { (y.clone() * probe).sum() } else { y.clone().sum() };
+                    let grads = loss.backward();
+                    let read = |t: Option<Tensor<3>>| t.map(|t| t.try_into_vec_as::<f32>().expect("f32"));
+                    (y.try_into_vec_as::<f32>().expect("f32"), read(w.val().grad(&grads)), read(b.val().grad(&grads)), read(x.grad(&grads)))
+                };
+                let (fused, generic) = (run(true), run(false));
+                assert!(fused.1.is_some() && fused.2.is_some() && fused.3.is_some() == x_tracked);
+                let bits = |v: &(Vec<f32>, Option<Vec<f32>>, Option<Vec<f32>>, Option<Vec<f32>>)| {
+                    let all = |o: &Option<Vec<f32>>| o.iter().flatten().map(|f| f.to_bits()).collect::<Vec<_>>();
+                    (v.0.iter().map(|f| f.to_bits()).collect::<Vec<_>>(), all(&v.1), all(&v.2), all(&v.3))
+                };
+                assert_eq!(bits(&fused), bits(&generic), "{s}x{r}x{i}x{o} {act:?}, x tracked: {x_tracked}");
+            }
+        }
+    }
+
+    #[test]
+    fn untracked_tanh_is_the_plain_tanh() {
+        let device = Device::flex().autodiff();
+        let x = Tensor::<3>::from_data(values(1, 4, 3, 5), &device);
+        let w = Tensor::<3>::from_data(values(1, 3, 2, 6), &device);
+        let b = Tensor::<3>::from_data(values(1, 1, 2, 7), &device);
+        let fused = dense(&x, &w, &b, Act::Tanh).expect("flex autodiff tensors").try_into_vec_as::<f32>().expect("f32");
+        let plain = host_tanh(x.matmul(w) + b).try_into_vec_as::<f32>().expect("f32");
+        assert_eq!(fused, plain);
+    }
+
+    #[test]
+    fn other_devices_take_the_generic_path() {
+        let device = Device::flex();
+        let t = Tensor::<3>::zeros([1, 2, 2], &device);
+        assert!(dense(&t, &t, &t, Act::Relu).is_none());
+    }
+}
