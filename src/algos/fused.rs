@@ -9,8 +9,8 @@
 //! the two matmuls, each through the very flex kernel burn's graph would call
 //! for it. Every f32 operation and its order is the one the generic graph
 //! performs, so a run gives the same bits as through it (`tests` below and
-//! the whole-run equivalence tests check it). Other devices (wgpu, or a
-//! tensor that is not on flex's autodiff) take the generic path.
+//! the whole-run equivalence tests check it). Acting (plain flex, no graph)
+//! is the same gemm and one pass. Other devices (wgpu) take the generic path.
 
 use super::nets::{fast_tanh, with_widest_simd};
 use crate::config::Activation;
@@ -44,17 +44,31 @@ impl From<Activation> for Act {
     }
 }
 
-/// `act(x @ w + b)` as one node of flex's autodiff graph, or `None` (the
-/// inputs untouched) when they are not on it.
+/// `act(x @ w + b)` on the CPU backend: one node of flex's autodiff graph, or
+/// on plain flex one pass (acting); `None` (the inputs untouched) on another
+/// device or for shapes the generic ops must judge.
 pub fn dense(x: &Tensor<3>, w: &Tensor<3>, b: &Tensor<3>, act: Act) -> Option<Tensor<3>> {
-    let x = x.clone().try_into_primitive::<Ad>().ok()?;
-    let w = w.clone().try_into_primitive::<Ad>().ok()?;
-    let b = b.clone().try_into_primitive::<Ad>().ok()?;
-    let f32_3d = |t: &AdTensor| t.primitive().dtype() == burn::tensor::DType::F32 && t.primitive().layout().shape().num_dims() == 3;
-    if !(f32_3d(&x) && f32_3d(&w) && f32_3d(&b)) {
-        return None;
+    if let (Ok(x), Ok(w), Ok(b)) =
+        (x.clone().try_into_primitive::<Ad>(), w.clone().try_into_primitive::<Ad>(), b.clone().try_into_primitive::<Ad>())
+    {
+        fits(x.primitive(), w.primitive(), b.primitive()).then(|| Tensor::from_primitive::<Ad>(forward(x, w, b, act)))
+    } else if let (Ok(x), Ok(w), Ok(b)) =
+        (x.clone().try_into_primitive::<Flex>(), w.clone().try_into_primitive::<Flex>(), b.clone().try_into_primitive::<Flex>())
+    {
+        fits(&x, &w, &b).then(|| Tensor::from_primitive::<Flex>(bias_act(matmul(&x, false, &w, false), &b, act, false).0))
+    } else {
+        None
     }
-    Some(Tensor::from_primitive::<Ad>(forward(x, w, b, act)))
+}
+
+/// f32 `x [S, B, in]`, `w [S, in, out]`, `b [S, 1, out]`, one S.
+fn fits(x: &FlexTensor, w: &FlexTensor, b: &FlexTensor) -> bool {
+    let f32_3d = |t: &FlexTensor| t.dtype() == burn::tensor::DType::F32 && t.layout().shape().num_dims() == 3;
+    if !(f32_3d(x) && f32_3d(w) && f32_3d(b)) {
+        return false;
+    }
+    let (x, w, b) = (x.layout().shape(), w.layout().shape(), b.layout().shape());
+    x[0] == w[0] && w[0] == b[0] && x[2] == w[1] && b[1] == 1 && b[2] == w[2]
 }
 
 #[derive(Debug)]
@@ -386,9 +400,24 @@ mod tests {
     }
 
     #[test]
-    fn other_devices_take_the_generic_path() {
+    fn acting_on_plain_flex_is_the_generic_ops_bit_for_bit() {
         let device = Device::flex();
+        for act in [Act::None, Act::Tanh, Act::Relu] {
+            let x = Tensor::<3>::from_data(values(2, 8, 4, 8), &device);
+            let w = Tensor::<3>::from_data(values(2, 4, 64, 9), &device);
+            let b = Tensor::<3>::from_data(values(2, 1, 64, 10), &device);
+            let fused = dense(&x, &w, &b, act).expect("plain flex tensors").try_into_vec_as::<f32>().expect("f32");
+            let plain = generic(x, w, b, act).try_into_vec_as::<f32>().expect("f32");
+            assert_eq!(fused.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), plain.iter().map(|v| v.to_bits()).collect::<Vec<_>>());
+        }
+    }
+
+    #[test]
+    fn mismatched_shapes_take_the_generic_path() {
+        let device = Device::flex().autodiff();
         let t = Tensor::<3>::zeros([1, 2, 2], &device);
-        assert!(dense(&t, &t, &t, Act::Relu).is_none());
+        let bias_rows = Tensor::<3>::zeros([1, 2, 2], &device);
+        assert!(dense(&t, &t, &bias_rows, Act::Relu).is_none());
+        assert!(dense(&t, &Tensor::<3>::zeros([2, 2, 2], &device), &t.clone().slice([0..1, 0..1]), Act::Relu).is_none());
     }
 }
