@@ -20,7 +20,6 @@ use burn_autodiff::checkpoint::base::Checkpointer;
 use burn_autodiff::checkpoint::strategy::NoCheckpointing;
 use burn_autodiff::grads::Gradients;
 use burn_autodiff::ops::{Backward, Ops, OpsKind};
-use burn_backend::ops::{ActivationOps, FloatTensorOps};
 use burn_backend::{BackendTypes, TensorData as BackendData};
 use burn_flex::{Flex, FlexTensor};
 
@@ -99,16 +98,9 @@ impl Backward<Flex, 3> for Dense {
     fn backward(self, ops: Ops<DenseState, 3>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
         let [x_node, w_node, b_node] = ops.parents;
         let DenseState { x, w, local } = ops.state;
-        let grad = grads.consume::<Flex>(&ops.node);
-        // As the generic graph: tanh's `x*g + offset` passes the gradient to
-        // `x*g` and multiplies it by g; relu masks it by its output.
-        let grad = match local {
-            Local::Identity => grad,
-            Local::Scale(g) => Flex::float_mul(grad, g),
-            Local::Mask(y) => Flex::relu_backward(y, grad),
-        };
-        if let Some(node) = b_node {
-            grads.register::<Flex>(node.id, Flex::float_sum_dim(grad.clone(), 1));
+        let (grad, bias_grad) = local_grad(grads.consume::<Flex>(&ops.node), &local, b_node.is_some());
+        if let (Some(node), Some(bias_grad)) = (b_node, bias_grad) {
+            grads.register::<Flex>(node.id, bias_grad);
         }
         if let (Some(node), Some(x)) = (w_node, x) {
             grads.register::<Flex>(node.id, matmul(&x, true, &grad, false));
@@ -117,6 +109,87 @@ impl Backward<Flex, 3> for Dense {
             grads.register::<Flex>(node.id, matmul(&grad, false, &w, true));
         }
     }
+}
+
+/// The gradient at the pre-activation and, with `want_bias`, its sum over
+/// each agent's rows (the bias's gradient), in one pass over the gradient's
+/// own buffer. As the generic graph: tanh's `x*g + offset` hands `x*g` the
+/// gradient, multiplied by g; relu keeps it where its output is positive (or
+/// NaN); the bias sum starts at 0 and adds rows in order, as flex's `sum_dim`.
+fn local_grad(grad: FlexTensor, local: &Local, want_bias: bool) -> (FlexTensor, Option<FlexTensor>) {
+    let shape = grad.layout().shape().clone();
+    let (n_agents, n, len) = (shape[0], shape[2], shape.num_elements());
+    let packed = grad.is_contiguous() && grad.layout().start_offset() == 0;
+    let mut grad = if packed { grad } else { grad.to_contiguous() };
+    let mut bias = want_bias.then(|| vec![0.0f32; n_agents * n]);
+    {
+        let d = &mut grad.storage_mut::<f32>()[..len];
+        let rows = len / n_agents.max(1);
+        for s in 0..n_agents {
+            let ds = &mut d[s * rows..(s + 1) * rows];
+            let acc = bias.as_mut().map(|b| &mut b[s * n..(s + 1) * n]);
+            match local {
+                Local::Identity => {
+                    if let Some(acc) = acc {
+                        sum_rows(ds, acc)
+                    }
+                }
+                Local::Scale(g) => scale_rows(ds, &g.storage::<f32>()[s * rows..(s + 1) * rows], acc.unwrap_or(&mut [])),
+                Local::Mask(y) => mask_rows(ds, &y.storage::<f32>()[s * rows..(s + 1) * rows], acc.unwrap_or(&mut [])),
+            }
+        }
+    }
+    let bias = bias.map(|b| FlexTensor::from_data(BackendData::new(b, [n_agents, 1, n])));
+    (grad, bias)
+}
+
+fn sum_rows(d: &mut [f32], acc: &mut [f32]) {
+    #[inline(always)]
+    fn body(d: &mut [f32], acc: &mut [f32]) {
+        for row in d.chunks_exact(acc.len()) {
+            for (a, &v) in acc.iter_mut().zip(row) {
+                *a += v;
+            }
+        }
+    }
+    with_widest_simd!(body(d: &mut [f32], acc: &mut [f32]))
+}
+
+/// `d *= g`, and the rows of the result summed into `acc` unless it is empty.
+fn scale_rows(d: &mut [f32], g: &[f32], acc: &mut [f32]) {
+    #[inline(always)]
+    fn body(d: &mut [f32], g: &[f32], acc: &mut [f32]) {
+        if acc.is_empty() {
+            d.iter_mut().zip(g).for_each(|(v, &k)| *v *= k);
+            return;
+        }
+        for (row, grow) in d.chunks_exact_mut(acc.len()).zip(g.chunks_exact(acc.len())) {
+            for ((v, &k), a) in row.iter_mut().zip(grow).zip(acc.iter_mut()) {
+                *v *= k;
+                *a += *v;
+            }
+        }
+    }
+    with_widest_simd!(body(d: &mut [f32], g: &[f32], acc: &mut [f32]))
+}
+
+/// `d = 0` where `y` is neither positive nor NaN (flex's `relu_backward`), rows summed as [`scale_rows`].
+fn mask_rows(d: &mut [f32], y: &[f32], acc: &mut [f32]) {
+    #[inline(always)]
+    fn body(d: &mut [f32], y: &[f32], acc: &mut [f32]) {
+        let keep = |v: f32, out: f32| if out.is_nan() || out > 0.0 { v } else { 0.0 };
+        if acc.is_empty() {
+            d.iter_mut().zip(y).for_each(|(v, &o)| *v = keep(*v, o));
+            return;
+        }
+        for (row, yrow) in d.chunks_exact_mut(acc.len()).zip(y.chunks_exact(acc.len())) {
+            for ((v, &o), a) in row.iter_mut().zip(yrow).zip(acc.iter_mut()) {
+                *v = keep(*v, o);
+                *a += *v;
+            }
+        }
+    }
+    with_widest_simd!(body(d: &mut [f32], y: &[f32], acc: &mut [f32]))
 }
 
 fn forward(x: AdTensor, w: AdTensor, b: AdTensor, act: Act) -> AdTensor {
