@@ -122,20 +122,24 @@ fn local_grad(grad: FlexTensor, local: &Local, want_bias: bool) -> (FlexTensor, 
     let packed = grad.is_contiguous() && grad.layout().start_offset() == 0;
     let mut grad = if packed { grad } else { grad.to_contiguous() };
     let mut bias = want_bias.then(|| vec![0.0f32; n_agents * n]);
-    {
+    let rows = len / n_agents.max(1);
+    if let Local::Identity = local {
+        // Read only: a gradient shared with another consumer is not copied.
+        if let Some(b) = bias.as_mut() {
+            let d = &grad.storage::<f32>()[..len];
+            for s in 0..n_agents {
+                sum_rows(&d[s * rows..(s + 1) * rows], &mut b[s * n..(s + 1) * n]);
+            }
+        }
+    } else {
         let d = &mut grad.storage_mut::<f32>()[..len];
-        let rows = len / n_agents.max(1);
         for s in 0..n_agents {
             let ds = &mut d[s * rows..(s + 1) * rows];
-            let acc = bias.as_mut().map(|b| &mut b[s * n..(s + 1) * n]);
+            let acc = bias.as_mut().map(|b| &mut b[s * n..(s + 1) * n]).unwrap_or(&mut []);
             match local {
-                Local::Identity => {
-                    if let Some(acc) = acc {
-                        sum_rows(ds, acc)
-                    }
-                }
-                Local::Scale(g) => scale_rows(ds, &g.storage::<f32>()[s * rows..(s + 1) * rows], acc.unwrap_or(&mut [])),
-                Local::Mask(y) => mask_rows(ds, &y.storage::<f32>()[s * rows..(s + 1) * rows], acc.unwrap_or(&mut [])),
+                Local::Scale(g) => scale_rows(ds, &g.storage::<f32>()[s * rows..(s + 1) * rows], acc),
+                Local::Mask(y) => mask_rows(ds, &y.storage::<f32>()[s * rows..(s + 1) * rows], acc),
+                Local::Identity => {}
             }
         }
     }
@@ -143,16 +147,16 @@ fn local_grad(grad: FlexTensor, local: &Local, want_bias: bool) -> (FlexTensor, 
     (grad, bias)
 }
 
-fn sum_rows(d: &mut [f32], acc: &mut [f32]) {
+fn sum_rows(d: &[f32], acc: &mut [f32]) {
     #[inline(always)]
-    fn body(d: &mut [f32], acc: &mut [f32]) {
+    fn body(d: &[f32], acc: &mut [f32]) {
         for row in d.chunks_exact(acc.len()) {
             for (a, &v) in acc.iter_mut().zip(row) {
                 *a += v;
             }
         }
     }
-    with_widest_simd!(body(d: &mut [f32], acc: &mut [f32]))
+    with_widest_simd!(body(d: &[f32], acc: &mut [f32]))
 }
 
 /// `d *= g`, and the rows of the result summed into `acc` unless it is empty.
