@@ -20,6 +20,7 @@ pub mod runner;
 pub mod runs;
 pub mod stats;
 pub mod sweep;
+pub mod threads;
 pub mod video;
 
 pub use algos::Policy;

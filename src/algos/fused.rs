@@ -489,6 +489,34 @@ mod tests {
         }
     }
 
+    /// A seed batch that keeps its parallel sections on its own thread
+    /// (`crate::threads`) gets the bits of one that hands them to the pool:
+    /// agents in parallel (4 x 256x64x64) and one threaded product (256^3).
+    #[test]
+    fn own_thread_and_pool_give_the_same_bits() {
+        let run = || {
+            let device = Device::flex();
+            [(4, 256, 64, 64), (1, 256, 256, 256)]
+                .into_iter()
+                .map(|(s, m, k, n)| {
+                    let x = Tensor::<3>::from_data(values(s, m, k, 11), &device);
+                    let w = Tensor::<3>::from_data(values(s, k, n, 12), &device);
+                    let b = Tensor::<3>::from_data(values(s, 1, n, 13), &device);
+                    let y = dense(&x, &w, &b, Act::Tanh).expect("plain flex tensors");
+                    y.try_into_vec_as::<f32>().expect("f32").iter().map(|v| v.to_bits()).collect::<Vec<u32>>()
+                })
+                .collect::<Vec<_>>()
+        };
+        let pooled = run();
+        let inline = std::thread::spawn(move || {
+            assert!(crate::threads::keep_parallel_work_on_this_thread());
+            run()
+        })
+        .join()
+        .unwrap();
+        assert!(pooled == inline, "the own thread's products differ from the pool's");
+    }
+
     #[test]
     fn mismatched_shapes_take_the_generic_path() {
         let device = Device::flex().autodiff();

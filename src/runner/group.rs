@@ -120,12 +120,7 @@ impl GroupProgress {
 /// mostly serial). The budget is `RAYON_NUM_THREADS` where set (a sweep gives
 /// each trial its share that way), else the cores this process may use.
 pub fn parallel_seeds(n_seeds: usize) -> usize {
-    let budget = std::env::var("RAYON_NUM_THREADS")
-        .ok()
-        .and_then(|v| v.parse::<usize>().ok())
-        .filter(|&n| n > 0)
-        .unwrap_or_else(crate::sweep::cores);
-    budget.min(n_seeds).max(1)
+    crate::threads::budget().min(n_seeds).max(1)
 }
 
 /// How a group's seeds execute.
@@ -368,6 +363,8 @@ fn train_units(
     std::thread::scope(|scope| {
         for _ in 0..workers.max(1) {
             scope.spawn(|| {
+                // Units that fill the cores keep their parallel sections to themselves.
+                crate::threads::keep_parallel_work_here_if_one_core(workers.max(1));
                 loop {
                     if options.stop.load(Ordering::SeqCst) {
                         return;
