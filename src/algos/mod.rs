@@ -7,6 +7,7 @@ pub mod adam;
 mod adam_host;
 pub mod batch;
 pub mod buffers;
+mod clip_host;
 pub mod device;
 pub mod dqn;
 pub mod fused;

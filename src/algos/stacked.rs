@@ -273,8 +273,17 @@ impl PerAgent {
 /// agent. On the device, no read-back.
 pub fn clip_grad_norm_per_agent(grads: &mut GradientsParams, nets: &[&StackedMlp], max_norm: &PerAgent) {
     let ids: Vec<ParamId> = nets.iter().flat_map(|n| n.slots()).map(|(id, _)| id).collect();
+    let on_host = ids.iter().find_map(|&id| grads.get::<3>(id)).is_some_and(|g| is_host(&g.device()));
+    if on_host && super::clip_host::clip_grad_norm_host(grads, &ids, max_norm) {
+        return;
+    }
+    clip_grad_norm_tensors(grads, &ids, max_norm);
+}
+
+/// [`clip_grad_norm_per_agent`] in tensor ops (any backend).
+pub(super) fn clip_grad_norm_tensors(grads: &mut GradientsParams, ids: &[ParamId], max_norm: &PerAgent) {
     let mut sq_sums: Vec<Tensor<2>> = Vec::with_capacity(ids.len());
-    for &id in &ids {
+    for &id in ids {
         if let Some(g) = grads.get::<3>(id) {
             let [s, a, b] = g.dims();
             sq_sums.push(g.square().reshape([s, a * b]).sum_dim(1));
@@ -286,7 +295,7 @@ pub fn clip_grad_norm_per_agent(grads: &mut GradientsParams, nets: &[&StackedMlp
     // [S, P] -> per-agent norm [S, 1] -> scale [S, 1, 1].
     let total_norm = Tensor::cat(sq_sums, 1).sum_dim(1).sqrt();
     let coef = max_norm.mul(total_norm.add_scalar(1e-6).recip()).clamp_max(1.0).unsqueeze_dim::<3>(2);
-    for &id in &ids {
+    for &id in ids {
         if let Some(g) = grads.remove::<3>(id) {
             grads.register::<3>(id, g * coef.clone());
         }
