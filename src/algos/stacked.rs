@@ -270,7 +270,8 @@ impl PerAgent {
 /// Scales each agent's gradients so their global L2 norm (over all of that
 /// agent's parameters in `nets`) is at most `max_norm`, as
 /// `torch.nn.utils.clip_grad_norm_` does for one network: the norm stays per
-/// agent. On the device, no read-back.
+/// agent. On a GPU in tensor ops (no read-back); on the CPU backend as one
+/// host pass with the same bits ([`super::clip_host`]).
 pub fn clip_grad_norm_per_agent(grads: &mut GradientsParams, nets: &[&StackedMlp], max_norm: &PerAgent) {
     let ids: Vec<ParamId> = nets.iter().flat_map(|n| n.slots()).map(|(id, _)| id).collect();
     let on_host = ids.iter().find_map(|&id| grads.get::<3>(id)).is_some_and(|g| is_host(&g.device()));
