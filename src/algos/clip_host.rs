@@ -11,13 +11,16 @@ use burn::optim::GradientsParams;
 use burn::prelude::*;
 use burn_flex::simd::kernels::sum_rows_f32;
 
+/// A gradient read to the host: its parameter, values, shape and device.
+type HostGrad = (ParamId, Vec<f32>, [usize; 3], Device);
+
 /// Scales every agent's gradients in `grads` (the parameters `ids`, each
 /// `[S, a, b]`) so that their global norm is at most that agent's `max_norm`.
 /// Returns false, touching nothing, when a gradient is not f32 or the agent
 /// counts differ (the caller then takes the tensor path).
 pub fn clip_grad_norm_host(grads: &mut GradientsParams, ids: &[ParamId], max_norm: &PerAgent) -> bool {
-    let mut taken: Vec<(ParamId, Vec<f32>, [usize; 3], Device)> = Vec::with_capacity(ids.len());
-    let put_back = |grads: &mut GradientsParams, taken: Vec<(ParamId, Vec<f32>, [usize; 3], Device)>| {
+    let mut taken: Vec<HostGrad> = Vec::with_capacity(ids.len());
+    let put_back = |grads: &mut GradientsParams, taken: Vec<HostGrad>| {
         for (id, values, shape, device) in taken {
             grads.register::<3>(id, Tensor::<3>::from_data(TensorData::new(values, shape), &device));
         }
