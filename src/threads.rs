@@ -85,5 +85,12 @@ mod tests {
         })
         .join()
         .unwrap();
+        // As many threads at once as the budget: each works alone.
+        std::thread::spawn(|| {
+            assert!(keep_parallel_work_here_if_one_core(budget()));
+            assert_eq!(rayon::current_num_threads(), 1);
+        })
+        .join()
+        .unwrap();
     }
 }
