@@ -293,12 +293,15 @@ impl Batch<Dqn> {
         let mut mean_q: Vec<Tensor<2>> = Vec::with_capacity(gradient_steps as usize);
         for _ in 0..gradient_steps {
             let mb = self.minibatch(replays.iter().map(|r| &r.buffer), samples, b);
-            // TD target from the frozen target net, on the plain device (no graph).
-            let next_q = self.nets.fixed[TARGET].forward(mb.next_obs).max_dim(2).reshape([s, b]);
+            // The Q-values, and the TD target's from the frozen target net on the
+            // plain device (no graph): independent, so on two cores when the run has them.
+            let (online, frozen) = (&self.nets.trained[Q_NET], &self.nets.fixed[TARGET]);
+            let (obs, next_obs) = (mb.obs, mb.next_obs);
+            let (q_all, next_q) = crate::threads::both(|| online.forward(obs), || frozen.forward(next_obs));
+            let next_q = next_q.max_dim(2).reshape([s, b]);
             let target_q = mb.rewards + mb.not_done * gamma.mul(next_q);
 
-            let (obs, actions) = (mb.obs, mb.actions.int());
-            let q_all = self.nets.trained[Q_NET].forward(obs);
+            let actions = mb.actions.int();
             let q = q_all.clone().gather(2, actions).reshape([s, b]);
             let loss = smooth_l1(q, target_q);
 

@@ -102,12 +102,31 @@ impl Backward<Flex, 3> for Dense {
         if let (Some(node), Some(bias_grad)) = (b_node, bias_grad) {
             grads.register::<Flex>(node.id, bias_grad);
         }
-        if let (Some(node), Some(x)) = (w_node, x) {
-            grads.register::<Flex>(node.id, matmul(&x, true, &grad, false));
+        // W's and the input's gradients are independent products: large ones
+        // go to two cores at once when the run has them (each the same bits).
+        let w_grad = || w_node.as_ref().zip(x.as_ref()).map(|(node, x)| (node.id, matmul(x, true, &grad, false)));
+        let x_grad = || x_node.as_ref().zip(w.as_ref()).map(|(node, w)| (node.id, matmul(&grad, false, w, true)));
+        let (w_grad, x_grad) = if x_node.is_some() && w_node.is_some() && ops_of(&grad, &x, &w) >= JOIN_THRESHOLD {
+            crate::threads::both(w_grad, x_grad)
+        } else {
+            (w_grad(), x_grad())
+        };
+        for (id, g) in [w_grad, x_grad].into_iter().flatten() {
+            grads.register::<Flex>(id, g);
         }
-        if let (Some(node), Some(w)) = (x_node, w) {
-            grads.register::<Flex>(node.id, matmul(&grad, false, &w, true));
-        }
+    }
+}
+
+/// Multiply-adds from which each of two products is worth a second core: the
+/// hand-off costs microseconds, a product of this size tens of them.
+const JOIN_THRESHOLD: usize = 2 << 20;
+
+/// Multiply-adds of each of the backward's two products (both are agents x
+/// rows x in x out), 0 when either operand was not kept.
+fn ops_of(grad: &FlexTensor, x: &Option<FlexTensor>, w: &Option<FlexTensor>) -> usize {
+    match (x, w) {
+        (Some(x), Some(_)) => grad.layout().shape().num_elements() * x.layout().shape()[2],
+        _ => 0,
     }
 }
 
@@ -335,7 +354,10 @@ fn matmul(a: &FlexTensor, a_t: bool, b: &FlexTensor, b_t: bool) -> FlexTensor {
     let per_ops = m * n * k;
     let total_ops = agents * per_ops;
     let base = out.spare_capacity_mut().as_mut_ptr() as usize;
-    if per_ops >= PARALLEL_THRESHOLD && !(agents >= 4 && total_ops >= BATCH_PARALLEL_THRESHOLD) {
+    if crate::threads::second_core_taken() {
+        // The other half of a `both` has the run's second core.
+        (0..agents).for_each(|s| one((base as *mut f32).wrapping_add(s * per), s, gemm::Parallelism::None));
+    } else if per_ops >= PARALLEL_THRESHOLD && !(agents >= 4 && total_ops >= BATCH_PARALLEL_THRESHOLD) {
         (0..agents).for_each(|s| one((base as *mut f32).wrapping_add(s * per), s, gemm::Parallelism::Rayon(0)));
     } else if total_ops >= BATCH_PARALLEL_THRESHOLD && agents > 1 {
         use rayon::prelude::*;
@@ -425,10 +447,30 @@ mod tests {
     }
 
     /// Value and gradients of `sum(act(x@w+b) * probe)` (or of a plain sum),
-    /// fused or generic, compared bit for bit; x tracked or not (a first layer's observations).
+    /// fused or generic, as bits: the output, then the gradients of w, b and x
+    /// (None: not computed); x tracked or not (a first layer's observations).
+    fn layer_bits((s, r, i, o, act): (usize, usize, usize, usize, Act), x_tracked: bool, fused: bool) -> [Option<Vec<u32>>; 4] {
+        let device = Device::flex().autodiff();
+        let x = Tensor::<3>::from_data(values(s, r, i, 1), &device);
+        let x = if x_tracked { x.require_grad() } else { x };
+        let w = Param::from_tensor(Tensor::<3>::from_data(values(s, i, o, 2), &device));
+        let b = Param::from_tensor(Tensor::<3>::from_data(values(s, 1, o, 3), &device));
+        let probe = Tensor::<3>::from_data(values(s, r, o, 4), &device);
+        let y = if fused {
+            dense(&x, &w.val(), &b.val(), act).expect("flex autodiff tensors")
+        } else {
+            generic(x.clone(), w.val(), b.val(), act)
+        };
+        // A plain sum hands the layer a broadcast gradient (all strides 0).
+        let loss = if x_tracked { (y.clone() * probe).sum() } else { y.clone().sum() };
+        let grads = loss.backward();
+        let bits = |t: Tensor<3>| t.try_into_vec_as::<f32>().expect("f32").iter().map(|v| v.to_bits()).collect::<Vec<u32>>();
+        let grad = |t: &Tensor<3>| t.grad(&grads).map(bits);
+        [Some(bits(y)), grad(&w.val()), grad(&b.val()), grad(&x)]
+    }
+
     #[test]
     fn fused_dense_is_the_generic_graph_bit_for_bit() {
-        let device = Device::flex().autodiff();
         // (agents, rows, in, out): tiny; agents in parallel; one product gemm threads.
         let shapes = [
             (2, 5, 3, 4, Act::None),
@@ -437,32 +479,34 @@ mod tests {
             (8, 64, 64, 64, Act::Tanh),
             (1, 256, 192, 256, Act::Relu),
         ];
-        for (s, r, i, o, act) in shapes {
+        for shape in shapes {
             for x_tracked in [false, true] {
-                let run = |fused: bool| {
-                    let x = Tensor::<3>::from_data(values(s, r, i, 1), &device);
-                    let x = if x_tracked { x.require_grad() } else { x };
-                    let w = Param::from_tensor(Tensor::<3>::from_data(values(s, i, o, 2), &device));
-                    let b = Param::from_tensor(Tensor::<3>::from_data(values(s, 1, o, 3), &device));
-                    let probe = Tensor::<3>::from_data(values(s, r, o, 4), &device);
-                    let y = if fused {
-                        dense(&x, &w.val(), &b.val(), act).expect("flex autodiff tensors")
-                    } else {
-                        generic(x.clone(), w.val(), b.val(), act)
-                    };
-                    // A plain sum hands the layer a broadcast gradient (all strides 0).
-                    let loss = if x_tracked { (y.clone() * probe).sum() } else { y.clone().sum() };
-                    let grads = loss.backward();
-                    // Output, then the gradients of w, b and x (None: not computed), as bits.
-                    let bits = |t: Tensor<3>| t.try_into_vec_as::<f32>().expect("f32").iter().map(|v| v.to_bits()).collect::<Vec<u32>>();
-                    let grad = |t: &Tensor<3>| t.grad(&grads).map(bits);
-                    [Some(bits(y)), grad(&w.val()), grad(&b.val()), grad(&x)]
-                };
-                let (fused, generic) = (run(true), run(false));
+                let (fused, generic) = (layer_bits(shape, x_tracked, true), layer_bits(shape, x_tracked, false));
                 assert!(fused[1].is_some() && fused[2].is_some() && fused[3].is_some() == x_tracked);
-                assert_eq!(fused, generic, "{s}x{r}x{i}x{o} {act:?}, x tracked: {x_tracked}");
+                assert_eq!(fused, generic, "{shape:?}, x tracked: {x_tracked}");
             }
         }
+    }
+
+    /// A thread with a second core (a partner for `threads::both`) computes
+    /// the backward's two products at once: the same bits as one core.
+    #[test]
+    fn backward_on_two_cores_gives_the_bits_of_one() {
+        let shapes = [(1, 64, 256, 256, Act::Relu), (4, 256, 64, 64, Act::Tanh), (1, 256, 256, 256, Act::None)];
+        let run = move || shapes.map(|shape| layer_bits(shape, true, true));
+        let one = std::thread::spawn(move || {
+            assert!(crate::threads::keep_parallel_work_on_this_thread());
+            run()
+        })
+        .join()
+        .unwrap();
+        let two = std::thread::spawn(move || {
+            assert!(crate::threads::own_pool(2));
+            run()
+        })
+        .join()
+        .unwrap();
+        assert!(one == two, "two cores changed the backward's bits");
     }
 
     #[test]

@@ -222,30 +222,40 @@ impl OffPolicy for Sac {
                     (m.clone(), m.inner())
                 }
             };
-            let (actor, log_std) = (&b.nets.trained[ACTOR], b.algo.log_std().map(|i| &b.nets.trained[i]));
-            let (a_pi, log_prob) = squashed(actor, log_std, mb.obs.clone(), eps_pi);
-
-            // The entropy coefficient used by this step's losses is the one before its update.
-            let (ent_coef, ent_loss) = match b.algo.log_ent() {
-                Some(i) => {
-                    let log_alpha = b.nets.trained[i].constant_values(s, &b.ad_device).reshape([s, 1]);
-                    let loss = (log_alpha.clone() * log_prob.clone().detach().add_scalar(target_entropy)).mean_dim(1).neg();
-                    (log_alpha.detach().exp(), Some(loss))
-                }
-                None => (fixed_ent.mul(Tensor::<2>::ones([s, 1], &b.ad_device)), None),
+            let (nets, log_ent, log_std_at) = (&b.nets, b.algo.log_ent(), b.algo.log_std());
+            let (obs, next_obs, actions) = (mb.obs, mb.next_obs, mb.actions);
+            // The graph's side (the actor's action and log-probability, the
+            // entropy coefficient, the critics' values) and the TD target's
+            // (from the target critics and the current actor, without a graph)
+            // are independent: on two cores when the run has them.
+            let graph_side = || {
+                let (actor, log_std) = (&nets.trained[ACTOR], log_std_at.map(|i| &nets.trained[i]));
+                let (a_pi, log_prob) = squashed(actor, log_std, obs.clone(), eps_pi);
+                // The entropy coefficient used by this step's losses is the one before its update.
+                let (ent_coef, ent_loss) = match log_ent {
+                    Some(i) => {
+                        let log_alpha = nets.trained[i].constant_values(s, &b.ad_device).reshape([s, 1]);
+                        let loss = (log_alpha.clone() * log_prob.clone().detach().add_scalar(target_entropy)).mean_dim(1).neg();
+                        (log_alpha.detach().exp(), Some(loss))
+                    }
+                    None => (fixed_ent.mul(Tensor::<2>::ones([s, 1], &b.ad_device)), None),
+                };
+                let sa = Tensor::cat(vec![obs.clone(), actions], 2);
+                let q0 = nets.trained[QF0].forward(sa.clone()).reshape([s, bs]);
+                let q1 = nets.trained[QF1].forward(sa).reshape([s, bs]);
+                (a_pi, log_prob, ent_coef, ent_loss, q0, q1)
             };
-
-            // TD target from the target critics and the current actor, without a graph.
-            let actor_now = b.nets.trained[ACTOR].valid();
-            let log_std_now = b.algo.log_std().map(|i| b.nets.trained[i].valid());
-            let (a_next, log_prob_next) = squashed(&actor_now, log_std_now.as_ref(), mb.next_obs.clone(), eps_next);
-            let sa_next = Tensor::cat(vec![mb.next_obs, a_next], 2);
-            let next_q = min_q(&b.nets.fixed[QF0_TARGET], &b.nets.fixed[QF1_TARGET], sa_next) - ent_coef.clone().inner() * log_prob_next;
+            let (actor, log_std) = (&nets.trained[ACTOR], log_std_at.map(|i| &nets.trained[i]));
+            let (qf0_target, qf1_target) = (&nets.fixed[QF0_TARGET], &nets.fixed[QF1_TARGET]);
+            let target_side = move || {
+                let (actor_now, log_std_now) = (actor.valid(), log_std.map(|l| l.valid()));
+                let (a_next, log_prob_next) = squashed(&actor_now, log_std_now.as_ref(), next_obs.clone(), eps_next);
+                let sa_next = Tensor::cat(vec![next_obs, a_next], 2);
+                (min_q(qf0_target, qf1_target, sa_next), log_prob_next)
+            };
+            let ((a_pi, log_prob, ent_coef, ent_loss, q0, q1), (min_next_q, log_prob_next)) = crate::threads::both(graph_side, target_side);
+            let next_q = min_next_q - ent_coef.clone().inner() * log_prob_next;
             let target = Tensor::from_inner(mb.rewards + mb.not_done * gamma.mul(next_q));
-
-            let sa = Tensor::cat(vec![mb.obs.clone(), mb.actions], 2);
-            let q0 = b.nets.trained[QF0].forward(sa.clone()).reshape([s, bs]);
-            let q1 = b.nets.trained[QF1].forward(sa).reshape([s, bs]);
             let critic_loss = (mse(q0, target.clone()) + mse(q1, target)).mul_scalar(0.5);
             let loss = match &ent_loss {
                 Some(e) => critic_loss.clone() + e.clone(),
@@ -256,7 +266,7 @@ impl OffPolicy for Sac {
 
             // The actor learns through the updated critics, whose weights stay put.
             let (c0, c1) = (b.nets.trained[QF0].clone().no_grad(), b.nets.trained[QF1].clone().no_grad());
-            let q_pi = min_q(&c0, &c1, Tensor::cat(vec![mb.obs, a_pi], 2));
+            let q_pi = min_q(&c0, &c1, Tensor::cat(vec![obs, a_pi], 2));
             let actor_loss = (ent_coef.clone() * log_prob - q_pi).mean_dim(1);
             let mut own = vec![ACTOR];
             own.extend(b.algo.log_std());

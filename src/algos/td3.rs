@@ -172,13 +172,20 @@ impl OffPolicy for Td3 {
                 noise.extend((0..bs * dim).map(|_| (agent.rng.normal() * sd).clamp(-clip, clip) as f32));
             }
             let noise = stack3(noise, s, bs, dim, &b.device);
-            let next_a = (b.nets.fixed[ACTOR_TARGET].forward(mb.next_obs.clone()).tanh() + noise).clamp(-1.0, 1.0);
-            let next_q = min_q(&b.nets.fixed[QF0_TARGET], &b.nets.fixed[QF1_TARGET], Tensor::cat(vec![mb.next_obs, next_a], 2));
+            // The critics' values (graph) and the TD target's from the target
+            // nets (no graph) are independent: on two cores when the run has them.
+            let (nets, next_obs, sa) = (&b.nets, mb.next_obs, Tensor::cat(vec![mb.obs.clone(), mb.actions], 2));
+            let critics = || {
+                let q0 = nets.trained[QF0].forward(sa.clone()).reshape([s, bs]);
+                (q0, nets.trained[QF1].forward(sa).reshape([s, bs]))
+            };
+            let (actor_target, qf0_target, qf1_target) = (&nets.fixed[ACTOR_TARGET], &nets.fixed[QF0_TARGET], &nets.fixed[QF1_TARGET]);
+            let next_q = move || {
+                let next_a = (actor_target.forward(next_obs.clone()).tanh() + noise).clamp(-1.0, 1.0);
+                min_q(qf0_target, qf1_target, Tensor::cat(vec![next_obs, next_a], 2))
+            };
+            let ((q0, q1), next_q) = crate::threads::both(critics, next_q);
             let target = Tensor::from_inner(mb.rewards + mb.not_done * gamma.mul(next_q));
-
-            let sa = Tensor::cat(vec![mb.obs.clone(), mb.actions], 2);
-            let q0 = b.nets.trained[QF0].forward(sa.clone()).reshape([s, bs]);
-            let q1 = b.nets.trained[QF1].forward(sa).reshape([s, bs]);
             let critic_loss = mse(q0, target.clone()) + mse(q1, target);
             let grads = b.nets.grads(critic_loss.clone());
             b.nets.step(&lr, grads);

@@ -91,7 +91,7 @@ pub fn train_runs(configs: &[Config], options: &[RunOptions]) -> BatchOutcome {
             device_note: None,
         };
     }
-    crate::threads::keep_parallel_work_here_if_one_core(1);
+    crate::threads::own_share_of_budget(1);
     let _fp = crate::fpmode::FlushDenormals::enter();
     // `auto` decided once for the whole batch (one batch on either device).
     let mut configs = configs.to_vec();

@@ -363,8 +363,8 @@ fn train_units(
     std::thread::scope(|scope| {
         for _ in 0..workers.max(1) {
             scope.spawn(|| {
-                // Units that fill the cores keep their parallel sections to themselves.
-                crate::threads::keep_parallel_work_here_if_one_core(workers.max(1));
+                // Each unit's thread works in a pool of its share of the cores.
+                crate::threads::own_share_of_budget(workers.max(1));
                 loop {
                     if options.stop.load(Ordering::SeqCst) {
                         return;

@@ -124,9 +124,9 @@ pub fn run_experiment(config: &Config) -> Result<RunSummary, RunError> {
 }
 
 pub fn run_experiment_with(config: &Config, options: RunOptions) -> Result<RunSummary, RunError> {
-    // A run limited to one thread works on this one (first: the guard below
-    // then knows which pool this thread is in).
-    crate::threads::keep_parallel_work_here_if_one_core(1);
+    // This thread as worker 0 of a pool of the run's threads (first: the
+    // guard below then knows which pool this thread is in).
+    crate::threads::own_share_of_budget(1);
     // Denormals flushed on this thread and the rayon pool for the whole run, restored after.
     let _fp = crate::fpmode::FlushDenormals::enter();
     let begun = begin_new(config, &options)?;

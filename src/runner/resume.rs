@@ -16,7 +16,7 @@ use std::path::Path;
 /// checkpoint's length and continues, best model and evaluation history carry
 /// on. On the CPU the result is identical to a run that was never interrupted.
 pub fn resume_experiment(run_dir: &Path, options: RunOptions) -> Result<RunSummary, RunError> {
-    crate::threads::keep_parallel_work_here_if_one_core(1);
+    crate::threads::own_share_of_budget(1);
     let _fp = crate::fpmode::FlushDenormals::enter();
     let begun = begin_resume(run_dir, &options)?;
     train(begun, options)
@@ -117,7 +117,7 @@ pub fn fork_experiment_with(
     edit: &dyn Fn(&Config) -> Result<Config, ConfigError>,
     options: RunOptions,
 ) -> Result<RunSummary, RunError> {
-    crate::threads::keep_parallel_work_here_if_one_core(1);
+    crate::threads::own_share_of_budget(1);
     let _fp = crate::fpmode::FlushDenormals::enter();
     let parent_run = RunDir::at(parent);
     if crate::runs::group::GroupDir::is_group(parent) {
