@@ -10,7 +10,7 @@
 use super::adam::OptimizerKind;
 use super::batch::{Algorithm, Batch, Restored, Slot};
 use super::buffers::{ReplayBuffer, ReplaySample};
-use super::nets::{Init, init_weights};
+use super::nets::{Init, both_on, init_weights};
 use super::stacked::{PerAgent, clip_grad_norm_per_agent, stack3};
 use super::{AlgoState, EpisodeWindow, Member, Metrics, PolicyHead, argmax, read_vec};
 use crate::config::{AlgorithmConfig, DqnParams};
@@ -297,7 +297,7 @@ impl Batch<Dqn> {
             // plain device (no graph): independent, so on two cores when the run has them.
             let (online, frozen) = (&self.nets.trained[Q_NET], &self.nets.fixed[TARGET]);
             let (obs, next_obs) = (mb.obs, mb.next_obs);
-            let (q_all, next_q) = crate::threads::both(|| online.forward(obs), || frozen.forward(next_obs));
+            let (q_all, next_q) = both_on(&self.device, || online.forward(obs), || frozen.forward(next_obs));
             let next_q = next_q.max_dim(2).reshape([s, b]);
             let target_q = mb.rewards + mb.not_done * gamma.mul(next_q);
 

@@ -142,6 +142,18 @@ pub(crate) fn is_host(device: &Device) -> bool {
     device.clone().without_autodiff() == Device::flex()
 }
 
+/// `(a(), b())` for two independent pieces of a step on `device`: on the CPU on
+/// two cores at once where the run has them (`crate::threads::both`); on a
+/// GPU one after the other from this thread, whose queue already overlaps them.
+pub(crate) fn both_on<A, B, RA, RB>(device: &Device, a: A, b: B) -> (RA, RB)
+where
+    A: FnOnce() -> RA,
+    B: FnOnce() -> RB + Send,
+    RB: Send,
+{
+    if is_host(device) { crate::threads::both(a, b) } else { (a(), b()) }
+}
+
 /// tanh computed on the host with a vectorisable rational approximation, then
 /// put back into the graph with the right gradient: `y = x*g + (tanh(x) - x*g)`
 /// with `g = 1 - tanh(x)^2` constant, so the value is tanh(x) and dy/dx = g.

@@ -12,7 +12,7 @@
 use super::adam::OptimizerKind;
 use super::batch::{Algorithm, Batch, Restored, Slot};
 use super::buffers::ReplaySample;
-use super::nets::{Init, constant_weights, init_weights};
+use super::nets::{Init, both_on, constant_weights, init_weights};
 use super::off_policy::{self, ACTOR, LoopParams, OffPolicy, OffPolicyState, QF0, QF1, Replay, each, min_q, mse};
 use super::stacked::{PerAgent, StackedMlp};
 use super::{AlgoState, Member, Metrics, PolicyHead, read_vec};
@@ -228,8 +228,8 @@ impl OffPolicy for Sac {
             // entropy coefficient, the critics' values) and the TD target's
             // (from the target critics and the current actor, without a graph)
             // are independent: on two cores when the run has them.
+            let (actor, log_std) = (&nets.trained[ACTOR], log_std_at.map(|i| &nets.trained[i]));
             let graph_side = || {
-                let (actor, log_std) = (&nets.trained[ACTOR], log_std_at.map(|i| &nets.trained[i]));
                 let (a_pi, log_prob) = squashed(actor, log_std, obs.clone(), eps_pi);
                 // The entropy coefficient used by this step's losses is the one before its update.
                 let (ent_coef, ent_loss) = match log_ent {
@@ -245,7 +245,6 @@ impl OffPolicy for Sac {
                 let q1 = nets.trained[QF1].forward(sa).reshape([s, bs]);
                 (a_pi, log_prob, ent_coef, ent_loss, q0, q1)
             };
-            let (actor, log_std) = (&nets.trained[ACTOR], log_std_at.map(|i| &nets.trained[i]));
             let (qf0_target, qf1_target) = (&nets.fixed[QF0_TARGET], &nets.fixed[QF1_TARGET]);
             let target_side = move || {
                 let (actor_now, log_std_now) = (actor.valid(), log_std.map(|l| l.valid()));
@@ -253,7 +252,7 @@ impl OffPolicy for Sac {
                 let sa_next = Tensor::cat(vec![next_obs, a_next], 2);
                 (min_q(qf0_target, qf1_target, sa_next), log_prob_next)
             };
-            let ((a_pi, log_prob, ent_coef, ent_loss, q0, q1), (min_next_q, log_prob_next)) = crate::threads::both(graph_side, target_side);
+            let ((a_pi, log_prob, ent_coef, ent_loss, q0, q1), (min_next_q, log_prob_next)) = both_on(&b.device, graph_side, target_side);
             let next_q = min_next_q - ent_coef.clone().inner() * log_prob_next;
             let target = Tensor::from_inner(mb.rewards + mb.not_done * gamma.mul(next_q));
             let critic_loss = (mse(q0, target.clone()) + mse(q1, target)).mul_scalar(0.5);

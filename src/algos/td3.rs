@@ -10,7 +10,7 @@
 use super::adam::OptimizerKind;
 use super::batch::{Algorithm, Batch, Restored, Slot};
 use super::buffers::ReplaySample;
-use super::nets::{Init, init_weights};
+use super::nets::{Init, both_on, init_weights};
 use super::off_policy::{self, ACTOR, LoopParams, OffPolicy, OffPolicyState, QF0, QF1, Replay, each, min_q, mse};
 use super::stacked::stack3;
 use super::{AlgoState, Member, Metrics, PolicyHead, read_vec};
@@ -184,7 +184,7 @@ impl OffPolicy for Td3 {
                 let next_a = (actor_target.forward(next_obs.clone()).tanh() + noise).clamp(-1.0, 1.0);
                 min_q(qf0_target, qf1_target, Tensor::cat(vec![next_obs, next_a], 2))
             };
-            let ((q0, q1), next_q) = crate::threads::both(critics, next_q);
+            let ((q0, q1), next_q) = both_on(&b.device, critics, next_q);
             let target = Tensor::from_inner(mb.rewards + mb.not_done * gamma.mul(next_q));
             let critic_loss = mse(q0, target.clone()) + mse(q1, target);
             let grads = b.nets.grads(critic_loss.clone());
