@@ -10,6 +10,7 @@
 //! agents, each keeps its own envs, generator, rollout and episode statistics.
 
 pub mod dist;
+pub mod ppo_loss;
 
 use super::batch::{Algorithm, Batch, Restored, Slot};
 use super::buffers::RolloutBuffer;

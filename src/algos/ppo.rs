@@ -12,7 +12,9 @@
 
 use super::adam::OptimizerKind;
 use super::batch::{Algorithm, Batch, Restored, Slot};
-use super::on_policy::{self, CRITIC, Core, OnPolicy, OnPolicyState, Rollout, RolloutParams, Shape};
+use super::on_policy::dist::Dist;
+use super::on_policy::ppo_loss::{self, Coefs, Minibatch};
+use super::on_policy::{self, ACTOR, CRITIC, Core, OnPolicy, OnPolicyState, Rollout, RolloutParams, Shape};
 use super::stacked::{PerAgent, StackedMlp, clip_grad_norm_per_agent, stack3};
 use super::{AlgoState, Member, Metrics, PolicyHead, read_vec};
 use crate::config::{AlgorithmConfig, PpoParams};
@@ -148,25 +150,25 @@ impl Batch<Ppo> {
                     }
                     mb_adv.extend(adv.iter().map(|&a| a as f32));
                 }
-                let dev = &self.ad_device;
-                let obs = stack3(mb_obs.clone(), s, m, d, dev);
-                let actions = Tensor::<3>::from_data(TensorData::new(mb_act.clone(), [s, m, w]), dev);
-                let old_log_prob = Tensor::<2>::from_data(TensorData::new(mb_logp.clone(), [s, m]), dev);
-                let advantages = Tensor::<2>::from_data(TensorData::new(mb_adv.clone(), [s, m]), dev);
-                let returns = Tensor::<2>::from_data(TensorData::new(mb_ret.clone(), [s, m]), dev);
-
-                let (log_prob, entropy) = dist.log_prob_entropy(&self.nets.trained, obs.clone(), actions);
-                let values = self.nets.trained[CRITIC].forward(obs).reshape([s, m]);
-
-                // Per agent [S, 1]: each agent's losses are means over its own minibatch.
-                let log_ratio = log_prob - old_log_prob;
-                let ratio = log_ratio.clone().exp();
-                let surrogate = advantages.clone() * ratio.clone();
-                let clipped = advantages * clip.clamp_around_one(ratio.clone());
-                let policy_loss = surrogate.min_pair(clipped).mean_dim(1).neg();
-                let value_loss = (returns - values).square().mean_dim(1);
-                let entropy_loss = entropy.mean_dim(1).neg();
-                let loss = policy_loss.clone() + ent_coef.mul(entropy_loss.clone()) + vf_coef.mul(value_loss.clone());
+                let obs = stack3(mb_obs.clone(), s, m, d, &self.ad_device);
+                let mb = Minibatch { actions: &mb_act, old_log_prob: &mb_logp, advantages: &mb_adv, returns: &mb_ret };
+                let coefs = Coefs { clip: &clip, ent: &ent_coef, vf: &vf_coef };
+                let parts = match dist {
+                    Dist::Categorical { .. } if ppo_loss::fits(&obs) => {
+                        let logits = self.nets.trained[ACTOR].forward(obs.clone());
+                        let values = self.nets.trained[CRITIC].forward(obs).reshape([s, m]);
+                        ppo_loss::categorical(&logits, &values, &mb, &coefs).ok_or_else(|| {
+                            format!("PPO's fused loss does not fit logits {:?} and values {:?}", logits.dims(), values.dims())
+                        })?
+                    }
+                    _ => {
+                        let actions = Tensor::<3>::from_data(TensorData::new(mb_act.clone(), [s, m, w]), &self.ad_device);
+                        let (log_prob, entropy) = dist.log_prob_entropy(&self.nets.trained, obs.clone(), actions);
+                        let values = self.nets.trained[CRITIC].forward(obs).reshape([s, m]);
+                        ppo_loss::generic(log_prob, entropy, values, &mb, &coefs)
+                    }
+                };
+                let loss = parts.loss;
 
                 let mut grads = self.nets.grads(loss.clone());
                 let trained: Vec<&StackedMlp> = self.nets.trained.iter().collect();
@@ -174,12 +176,10 @@ impl Batch<Ppo> {
                 self.nets.step(&lr, grads);
 
                 // Diagnostics stay on the device and are read once per update.
-                let ratio = ratio.inner();
-                let log_ratio = log_ratio.inner();
-                let clip_fraction = clip.outside_around_one(ratio.clone()).mean_dim(1);
-                let approx_kl = (ratio.sub_scalar(1.0) - log_ratio).mean_dim(1);
+                let clip_fraction = clip.outside_around_one(parts.ratio.clone()).mean_dim(1);
+                let approx_kl = (parts.ratio.sub_scalar(1.0) - parts.log_ratio).mean_dim(1);
                 last_loss = loss.inner();
-                stats.push(Tensor::cat(vec![policy_loss.inner(), value_loss.inner(), entropy_loss.inner(), approx_kl, clip_fraction], 1));
+                stats.push(Tensor::cat(vec![parts.policy, parts.value, parts.entropy, approx_kl, clip_fraction], 1));
             }
         }
         self.algo.core.n_updates += p.n_epochs as u64;
