@@ -176,10 +176,8 @@ impl Batch<Ppo> {
                 self.nets.step(&lr, grads);
 
                 // Diagnostics stay on the device and are read once per update.
-                let clip_fraction = clip.outside_around_one(parts.ratio.clone()).mean_dim(1);
-                let approx_kl = (parts.ratio.sub_scalar(1.0) - parts.log_ratio).mean_dim(1);
                 last_loss = loss.inner();
-                stats.push(Tensor::cat(vec![parts.policy, parts.value, parts.entropy, approx_kl, clip_fraction], 1));
+                stats.push(parts.stats);
             }
         }
         self.algo.core.n_updates += p.n_epochs as u64;

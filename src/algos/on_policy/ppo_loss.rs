@@ -43,15 +43,12 @@ pub struct Coefs<'a> {
     pub vf: &'a PerAgent,
 }
 
-/// The loss (`[S, 1]`, differentiable) and its untracked parts: the policy,
-/// value and entropy losses (`[S, 1]`) and the ratio and its log (`[S, m]`).
+/// The loss (`[S, 1]`, differentiable) and, untracked, each agent's
+/// diagnostics (`[S, 5]`): the policy, value and entropy losses, the
+/// approximate KL divergence and the clipped fraction.
 pub struct LossParts {
     pub loss: Tensor<2>,
-    pub policy: Tensor<2>,
-    pub value: Tensor<2>,
-    pub entropy: Tensor<2>,
-    pub ratio: Tensor<2>,
-    pub log_ratio: Tensor<2>,
+    pub stats: Tensor<2>,
 }
 
 /// Whether the fused loss can run for observations `obs` (the CPU backend's autodiff tensors).
@@ -75,14 +72,11 @@ pub fn generic(log_prob: Tensor<2>, entropy: Tensor<2>, values: Tensor<2>, mb: &
     let value_loss = (returns - values).square().mean_dim(1);
     let entropy_loss = entropy.mean_dim(1).neg();
     let loss = policy_loss.clone() + coefs.ent.mul(entropy_loss.clone()) + coefs.vf.mul(value_loss.clone());
-    LossParts {
-        loss,
-        policy: policy_loss.inner(),
-        value: value_loss.inner(),
-        entropy: entropy_loss.inner(),
-        ratio: ratio.inner(),
-        log_ratio: log_ratio.inner(),
-    }
+    let (ratio, log_ratio) = (ratio.inner(), log_ratio.inner());
+    let clip_fraction = coefs.clip.outside_around_one(ratio.clone()).mean_dim(1);
+    let approx_kl = (ratio.sub_scalar(1.0) - log_ratio).mean_dim(1);
+    let stats = Tensor::cat(vec![policy_loss.inner(), value_loss.inner(), entropy_loss.inner(), approx_kl, clip_fraction], 1);
+    LossParts { loss, stats }
 }
 
 /// The fused loss of `logits [S, m, n]` and `values [S, m]`, or `None` (the
@@ -109,6 +103,8 @@ pub fn categorical(logits: &Tensor<3>, values: &Tensor<2>, mb: &Minibatch, coefs
 struct Agents {
     /// `[1 - clip, 1 + clip]` (`clamp` rounds each bound from f64).
     bounds: Vec<(f32, f32)>,
+    /// The clip range itself (the clipped fraction's threshold).
+    clip: Vec<f32>,
     ent: Vec<f32>,
     vf: Vec<f32>,
     /// `mean_dim`'s backward scale, `1 / m` rounded from f64.
@@ -119,6 +115,7 @@ impl Agents {
     fn of(c: &Coefs, s: usize, m: usize) -> Self {
         Agents {
             bounds: (0..s).map(|k| ((1.0 - c.clip.get(k)) as f32, (1.0 + c.clip.get(k)) as f32)).collect(),
+            clip: (0..s).map(|k| c.clip.get(k) as f32).collect(),
             ent: (0..s).map(|k| c.ent.get(k) as f32).collect(),
             vf: (0..s).map(|k| c.vf.get(k) as f32).collect(),
             inv_m: (1.0 / m as f64) as f32,
@@ -234,6 +231,12 @@ fn forward(logits: AdTensor, values: AdTensor, mb: &Minibatch, agents: &Agents, 
     let value = row_means(sq, s, m);
     let entropy_loss: Vec<f32> = row_means(entropy, s, m).into_iter().map(|x| -x).collect();
     let loss: Vec<f32> = (0..s).map(|k| (policy[k] + entropy_loss[k] * agents.ent[k]) + value[k] * agents.vf[k]).collect();
+    // Diagnostics as the generic path's flex ops: mean((ratio - 1) - log_ratio), mean(|ratio - 1| > clip).
+    let kl: Vec<f32> = ratio.iter().zip(&log_ratio).map(|(&r, &lr)| (r - 1.0) - lr).collect();
+    let outside: Vec<f32> =
+        ratio.iter().enumerate().map(|(i, &r)| if (r - 1.0).abs() > agents.clip[i / m.max(1)] { 1.0 } else { 0.0 }).collect();
+    let (kl, outside) = (row_means(kl, s, m), row_means(outside, s, m));
+    let stats: Vec<f32> = (0..s).flat_map(|k| [policy[k], value[k], entropy_loss[k], kl[k], outside[k]]).collect();
 
     let out = FlexTensor::from_data(BackendData::new(loss, [s, 1]));
     let loss = match prep {
@@ -247,7 +250,7 @@ fn forward(logits: AdTensor, values: AdTensor, mb: &Minibatch, agents: &Agents, 
                 se,
                 lp,
                 p,
-                ratio: ratio.clone(),
+                ratio,
                 clipped_smaller,
                 inside,
                 d,
@@ -256,14 +259,7 @@ fn forward(logits: AdTensor, values: AdTensor, mb: &Minibatch, agents: &Agents, 
         }
         OpsKind::UnTracked(prep) => prep.finish(out),
     };
-    LossParts {
-        loss: Tensor::from_primitive::<Ad>(loss),
-        policy: plain(policy, [s, 1]),
-        value: plain(value, [s, 1]),
-        entropy: plain(entropy_loss, [s, 1]),
-        ratio: plain(ratio, [s, m]),
-        log_ratio: plain(log_ratio, [s, m]),
-    }
+    LossParts { loss: Tensor::from_primitive::<Ad>(loss), stats: plain(stats, [s, 5]) }
 }
 
 impl Backward<Flex, 2> for PpoLoss {

@@ -42,11 +42,7 @@ fn loss_bits(c: &Case, fused: bool) -> Vec<Vec<u32>> {
     let two = |t: Tensor<2>| bits(t.try_into_vec_as::<f32>().expect("f32"));
     vec![
         two(parts.loss.inner()),
-        two(parts.policy),
-        two(parts.value),
-        two(parts.entropy),
-        two(parts.ratio),
-        two(parts.log_ratio),
+        two(parts.stats),
         bits(logits.grad(&grads).expect("logits' gradient").try_into_vec_as::<f32>().expect("f32")),
         bits(critic.grad(&grads).expect("values' gradient").try_into_vec_as::<f32>().expect("f32")),
     ]
@@ -70,7 +66,7 @@ fn fused_loss_is_the_generic_graph_bit_for_bit() {
         Case { s: 2, m: 5, n: 19, clip: PerAgent::Same(0.15), ent: PerAgent::Same(0.01), vf: PerAgent::Same(0.5) },
         Case { s: 1, m: 1, n: 3, clip: PerAgent::Same(0.2), ent: PerAgent::Same(0.02), vf: PerAgent::Same(1.0) },
     ];
-    let names = ["loss", "policy loss", "value loss", "entropy loss", "ratio", "log ratio", "logits' gradient", "values' gradient"];
+    let names = ["loss", "diagnostics (losses, approx. KL, clip fraction)", "logits' gradient", "values' gradient"];
     for c in &cases {
         let (fused, generic) = (loss_bits(c, true), loss_bits(c, false));
         for ((f, g), name) in fused.iter().zip(&generic).zip(names) {
