@@ -3,7 +3,8 @@
 //! normalisation per minibatch, value loss, entropy bonus, global-norm gradient
 //! clipping, linear schedules. Rollouts are the shared on-policy loop's
 //! (`on_policy.rs`, on the plain device); only the minibatch updates here build
-//! an autodiff graph.
+//! an autodiff graph. On the CPU a categorical policy's loss is one node of
+//! it (`on_policy/ppo_loss.rs`, the same bits as the generic ops).
 //!
 //! The update is written for S agents at once ([`Batch`]): every tensor has a
 //! leading agent axis, one backward pass updates all of them. Agents may differ
