@@ -159,7 +159,13 @@ impl Batch<Ppo> {
                         let logits = self.nets.trained[ACTOR].forward(obs.clone());
                         let values = self.nets.trained[CRITIC].forward(obs).reshape([s, m]);
                         ppo_loss::categorical(&logits, &values, &mb, &coefs).ok_or_else(|| {
-                            format!("PPO's fused loss does not fit logits {:?} and values {:?}", logits.dims(), values.dims())
+                            format!(
+                                "PPO's fused loss got logits {:?}, values {:?} and {} actions that do not match: one class index below {} per row",
+                                logits.dims(),
+                                values.dims(),
+                                mb.actions.len(),
+                                logits.dims()[2]
+                            )
                         })?
                     }
                     _ => {

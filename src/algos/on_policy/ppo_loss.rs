@@ -80,7 +80,8 @@ pub fn generic(log_prob: Tensor<2>, entropy: Tensor<2>, values: Tensor<2>, mb: &
 }
 
 /// The fused loss of `logits [S, m, n]` and `values [S, m]`, or `None` (the
-/// tensors untouched) on another device.
+/// tensors untouched) on another device, or where the minibatch does not fit
+/// them (lengths other than `S x m`, an action outside `0..n`).
 pub fn categorical(logits: &Tensor<3>, values: &Tensor<2>, mb: &Minibatch, coefs: &Coefs) -> Option<LossParts> {
     let (Ok(logits), Ok(values)) = (logits.clone().try_into_primitive::<Ad>(), values.clone().try_into_primitive::<Ad>()) else {
         return None;
@@ -92,7 +93,9 @@ pub fn categorical(logits: &Tensor<3>, values: &Tensor<2>, mb: &Minibatch, coefs
     }
     let [s, m, n] = [0, 1, 2].map(|i| logits.primitive().layout().shape()[i]);
     let vs = values.primitive().layout().shape();
-    if vs[0] != s || vs[1] != m || [mb.actions, mb.old_log_prob, mb.advantages, mb.returns].iter().any(|v| v.len() != s * m) {
+    let lengths_fit = [mb.actions, mb.old_log_prob, mb.advantages, mb.returns].iter().all(|v| v.len() == s * m);
+    let actions_fit = mb.actions.iter().all(|&a| a >= 0.0 && (a as usize) < n);
+    if vs[0] != s || vs[1] != m || !lengths_fit || !actions_fit {
         return None;
     }
     Some(forward(logits, values, mb, &Agents::of(coefs, s, m), [s, m, n]))
@@ -166,10 +169,6 @@ fn host(t: FlexTensor) -> Vec<f32> {
     t.storage::<f32>()[..n].to_vec()
 }
 
-fn contiguous(t: &FlexTensor) -> Vec<f32> {
-    host(t.clone())
-}
-
 fn plain(v: Vec<f32>, shape: [usize; 2]) -> Tensor<2> {
     Tensor::from_primitive::<Flex>(FlexTensor::from_data(BackendData::new(v, shape)))
 }
@@ -178,8 +177,8 @@ fn forward(logits: AdTensor, values: AdTensor, mb: &Minibatch, agents: &Agents, 
     let [s, m, n] = dims;
     let rows = s * m;
     let prep = PpoLoss.prepare::<NoCheckpointing>([logits.node(), values.node()]).compute_bound().stateful();
-    let l = contiguous(logits.primitive());
-    let vals = contiguous(values.primitive());
+    let l = host(logits.primitive().clone());
+    let vals = host(values.primitive().clone());
 
     // log_softmax: max-shift (NaN kept), exp, row sum, log, subtract.
     let mut e = vec![0.0f32; rows * n];
@@ -213,7 +212,7 @@ fn forward(logits: AdTensor, values: AdTensor, mb: &Minibatch, agents: &Agents, 
     for k in 0..s {
         let (lo, hi) = agents.bounds[k];
         for i in k * m..(k + 1) * m {
-            log_ratio[i] = lp[i * n + actions[i].min(n - 1)] - mb.old_log_prob[i];
+            log_ratio[i] = lp[i * n + actions[i]] - mb.old_log_prob[i];
             ratio[i] = log_ratio[i].exp();
             let surrogate = mb.advantages[i] * ratio[i];
             // clamp as clamp_max then clamp_min (NaN passes through).
@@ -301,7 +300,7 @@ impl Backward<Flex, 2> for PpoLoss {
                 let g_clamp = if st.inside[i] { g_clipped * st.advantages[i] } else { 0.0 };
                 let g_ratio = g_surrogate * st.advantages[i] + g_clamp;
                 let g_log_prob = g_ratio * st.ratio[i];
-                let act = st.actions[i].min(n - 1);
+                let act = st.actions[i];
                 for j in 0..n {
                     let x = i * n + j;
                     // Three uses of lp meet: p * lp's two operands, then the gather.

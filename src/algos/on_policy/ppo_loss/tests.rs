@@ -90,4 +90,9 @@ fn other_devices_and_shapes_take_the_generic_path() {
     let short = Minibatch { actions: &v[..3], old_log_prob: &v, advantages: &v, returns: &v };
     let (logits, critic) = (Tensor::<3>::zeros([1, 4, 2], &ad), Tensor::<2>::zeros([1, 4], &ad));
     assert!(categorical(&logits, &critic, &short, &coefs).is_none(), "a minibatch of the wrong length");
+    let outside = [0.0f32, 1.0, 2.0, 0.0];
+    let bad = Minibatch { actions: &outside, old_log_prob: &v, advantages: &v, returns: &v };
+    assert!(categorical(&logits, &critic, &bad, &coefs).is_none(), "action 2 of 2 classes");
+    let good = Minibatch { actions: &[0.0, 1.0, 1.0, 0.0], old_log_prob: &v, advantages: &v, returns: &v };
+    assert!(categorical(&logits, &critic, &good, &coefs).is_some());
 }
