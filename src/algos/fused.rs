@@ -13,6 +13,7 @@
 //! is the same gemm and one pass. Other devices (wgpu) take the generic path.
 
 use super::nets::{fast_tanh, with_widest_simd};
+use super::thin_gemm::Strided;
 use crate::config::Activation;
 use burn::prelude::*;
 use burn_autodiff::Autodiff;
@@ -118,8 +119,9 @@ impl Backward<Flex, 3> for Dense {
 }
 
 /// Multiply-adds from which each of two products is worth a second core: the
-/// hand-off costs microseconds, a product of this size tens of them.
-const JOIN_THRESHOLD: usize = 2 << 20;
+/// hand-off to a spinning partner costs about a microsecond, a product of
+/// this size (a 64-wide layer over a 256-row minibatch) ten or more.
+const JOIN_THRESHOLD: usize = 1 << 20;
 
 /// Multiply-adds of each of the backward's two products (both are agents x
 /// rows x in x out), 0 when either operand was not kept.
@@ -325,8 +327,14 @@ fn matmul(a: &FlexTensor, a_t: bool, b: &FlexTensor, b_t: bool) -> FlexTensor {
     let per = m * n;
     let mut out: Vec<f32> = Vec::with_capacity(agents * per);
     let one = |dst: *mut f32, s: usize, parallelism: gemm::Parallelism| {
+        let (a_s, b_s) =
+            (Strided { ptr: a.ptr(s), rs: a.row_stride, cs: a.col_stride }, Strided { ptr: b.ptr(s), rs: b.row_stride, cs: b.col_stride });
         // SAFETY: `dst` has room for m x n values; a and b are read within their
         // storage at their own strides (Operand::ptr).
+        if unsafe { super::thin_gemm::product(m, n, k, dst, a_s, b_s) } {
+            return;
+        }
+        // SAFETY: as just above.
         unsafe {
             gemm::gemm(
                 m,

@@ -18,6 +18,7 @@ pub mod ppo;
 pub mod sac;
 pub mod stacked;
 pub mod td3;
+mod thin_gemm;
 
 use crate::config::AlgorithmConfig;
 use crate::envs::normalize::ObsNorm;
