@@ -59,7 +59,22 @@ pub fn adam_step(lr: &PerAgent, param: &mut [f32], grad: &[f32], state: &mut Ada
     }
 }
 
+/// Elements from which a chunk's second half goes to the run's second core
+/// (elements never mix, so the halves give the same bits as one pass).
+const SPLIT_ELEMENTS: usize = 1 << 15;
+
 fn adam_chunk(p: &mut [f32], g: &[f32], m1: &mut [f32], m2: &mut [f32], c: Consts) {
+    if p.len() >= SPLIT_ELEMENTS && g.len() == p.len() && m1.len() == p.len() && m2.len() == p.len() {
+        let half = p.len() / 2;
+        let ((p0, p1), (g0, g1)) = (p.split_at_mut(half), g.split_at(half));
+        let ((a0, a1), (b0, b1)) = (m1.split_at_mut(half), m2.split_at_mut(half));
+        crate::threads::both(|| adam_pass(p0, g0, a0, b0, c), || adam_pass(p1, g1, a1, b1, c));
+    } else {
+        adam_pass(p, g, m1, m2, c);
+    }
+}
+
+fn adam_pass(p: &mut [f32], g: &[f32], m1: &mut [f32], m2: &mut [f32], c: Consts) {
     with_widest_simd!(adam_body(p: &mut [f32], g: &[f32], m1: &mut [f32], m2: &mut [f32], c: Consts))
 }
 
