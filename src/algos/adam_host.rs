@@ -125,3 +125,34 @@ fn rms_body(p: &mut [f32], g: &[f32], m2: &mut [f32], c: Consts) {
         p[i] -= (gi / (v.sqrt() + c.eps)) * c.lr;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A parameter updated in two halves on two cores gets the bits of one pass over it.
+    #[test]
+    fn a_large_parameter_split_over_two_cores_gets_one_passes_bits() {
+        std::thread::spawn(|| {
+            assert!(crate::threads::own_pool(2));
+            let n = 2 * SPLIT_ELEMENTS + 3;
+            let wave = |k: usize, s: f32| (k as f32 * s).sin() * 0.3;
+            let mut param: Vec<f32> = (0..n).map(|k| wave(k, 0.37)).collect();
+            let mut state = AdamMoments { param_id: 0, time: 0, shape: vec![n], moment_1: Vec::new(), moment_2: Vec::new() };
+            let (mut want, mut m1, mut m2) = (param.clone(), vec![0.0f32; n], vec![0.0f32; n]);
+            let (b1, b2, eps, lr) = (0.9f32, 0.999f32, 1e-5f32, 3e-4f32);
+            for time in 1..=3u64 {
+                let grad: Vec<f32> = (0..n).map(|k| wave(k + time as usize, 0.11)).collect();
+                adam_step(&PerAgent::Same(lr as f64), &mut param, &grad, &mut state, b1, b2, eps);
+                let (combined_factor, eps) = bias_corrections(b1, b2, eps, time);
+                let c = Consts { first: time == 1, b1, b2, combined_factor, eps, lr };
+                adam_pass(&mut want, &grad, &mut m1, &mut m2, c);
+            }
+            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&param), bits(&want));
+            assert_eq!((bits(&state.moment_1), bits(&state.moment_2)), (bits(&m1), bits(&m2)));
+        })
+        .join()
+        .unwrap();
+    }
+}
