@@ -331,32 +331,10 @@ fn matmul(a: &FlexTensor, a_t: bool, b: &FlexTensor, b_t: bool) -> FlexTensor {
             (Strided { ptr: a.ptr(s), rs: a.row_stride, cs: a.col_stride }, Strided { ptr: b.ptr(s), rs: b.row_stride, cs: b.col_stride });
         // SAFETY: `dst` has room for m x n values; a and b are read within their
         // storage at their own strides (Operand::ptr).
-        if unsafe { super::thin_gemm::product(m, n, k, dst, a_s, b_s) } {
-            return;
-        }
-        // SAFETY: as just above.
         unsafe {
-            gemm::gemm(
-                m,
-                n,
-                k,
-                dst,
-                1,
-                n as isize,
-                false,
-                a.ptr(s),
-                a.col_stride,
-                a.row_stride,
-                b.ptr(s),
-                b.col_stride,
-                b.row_stride,
-                0.0f32,
-                1.0f32,
-                false,
-                false,
-                false,
-                parallelism,
-            )
+            if !super::thin_gemm::product(m, n, k, dst, a_s, b_s) {
+                super::thin_gemm::gemm_into(m, n, k, dst, a_s, b_s, parallelism);
+            }
         }
     };
     let per_ops = m * n * k;

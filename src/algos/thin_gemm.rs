@@ -165,6 +165,38 @@ fn fill_panel(a: &Strided, i0: usize, rows: usize, k: usize, panel: &mut [f32]) 
     }
 }
 
+/// `dst[m, n] = a @ b` through gemm, called as flex's batched matmul calls
+/// it (dst row-major and not read, alpha 0, beta 1): the products
+/// [`product`] does not take, and the reference its tests compare with.
+///
+/// SAFETY (caller's): as for [`product`].
+pub(super) unsafe fn gemm_into(m: usize, n: usize, k: usize, dst: *mut f32, a: Strided, b: Strided, parallelism: gemm::Parallelism) {
+    // SAFETY: the caller's promise.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst,
+            1,
+            n as isize,
+            false,
+            a.ptr,
+            a.cs,
+            a.rs,
+            b.ptr,
+            b.cs,
+            b.rs,
+            0.0f32,
+            1.0f32,
+            false,
+            false,
+            false,
+            parallelism,
+        )
+    }
+}
+
 /// gemm picks FMA kernels exactly when the CPU has FMA; without it its
 /// products round twice, so they are left to it.
 fn fma_available() -> bool {

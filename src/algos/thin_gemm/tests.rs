@@ -19,29 +19,7 @@ fn values(n: usize, seed: u64) -> Vec<f32> {
 fn by_gemm(m: usize, n: usize, k: usize, a: Strided, b: Strided) -> Vec<f32> {
     let mut out = vec![f32::NAN; m * n];
     // SAFETY: the operands cover (m, k) and (k, n) at their strides; out has m*n values.
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            out.as_mut_ptr(),
-            1,
-            n as isize,
-            false,
-            a.ptr,
-            a.cs,
-            a.rs,
-            b.ptr,
-            b.cs,
-            b.rs,
-            0.0f32,
-            1.0f32,
-            false,
-            false,
-            false,
-            gemm::Parallelism::None,
-        )
-    };
+    unsafe { gemm_into(m, n, k, out.as_mut_ptr(), a, b, gemm::Parallelism::None) };
     out
 }
 
